@@ -1,0 +1,1 @@
+"""optimize: a float model -> .tflite variants (float16, dynamic, int8, pruned, QAT, ...)."""

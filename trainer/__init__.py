@@ -1,0 +1,27 @@
+"""trainer: labelled images -> a float Keras model the app can use.
+
+TensorFlow is imported only by the code that trains, so ``trainer.contract``
+and ``trainer.data`` stay usable in a light install.
+"""
+
+from .contract import InputContract, pixels_to_float, to_model_pixels
+from .data import Dataset, load_dataset, split_indices
+from .errors import LiteshipError
+from .models import get_arch, list_archs, register
+from .training import TrainConfig, TrainResult, train
+
+__all__ = [
+    "Dataset",
+    "InputContract",
+    "LiteshipError",
+    "TrainConfig",
+    "TrainResult",
+    "get_arch",
+    "list_archs",
+    "load_dataset",
+    "pixels_to_float",
+    "register",
+    "split_indices",
+    "to_model_pixels",
+    "train",
+]

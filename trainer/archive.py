@@ -1,0 +1,194 @@
+"""Safe extraction of an archive of class folders (.tar, .tar.gz, .tgz, .zip).
+
+Every member is checked before anything is written: one member that would
+land outside the target (``..``, an absolute path, a drive letter), a link of
+any kind, a device or FIFO, or an archive that unpacks past the size or count
+cap refuses the whole archive. Extraction goes to a staging folder that is
+renamed into place only when complete, so a refused or interrupted
+extraction leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import LiteshipError
+
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    """Caps that stop a zip bomb; a real photo archive is far below them."""
+
+    max_total_bytes: int = 8 * 1024**3
+    max_members: int = 200_000
+    max_ratio: float = 200.0  # uncompressed / compressed size of the whole archive
+
+
+def is_archive(path: Path) -> bool:
+    name = path.name.lower()
+    return path.is_file() and name.endswith(ARCHIVE_SUFFIXES)
+
+
+def _refuse(archive: Path, member: str, why: str) -> LiteshipError:
+    return LiteshipError(
+        f"Refused archive {archive.name}: member {member!r} {why}",
+        "an archive member that could write outside the extraction folder, or a link or "
+        "device, makes the whole archive unsafe, so nothing was extracted",
+        "re-create the archive with plain files and folders only (for example "
+        "`tar czf photos.tgz -C parent photos`), or pass the extracted folder with --data",
+    )
+
+
+def _safe_relpath(archive: Path, name: str) -> PurePosixPath | None:
+    """The member's path inside the target, or an error if it would escape."""
+    if "\\" in name or (len(name) > 1 and name[1] == ":"):
+        raise _refuse(archive, name, "uses a Windows path")
+    if name.startswith("/"):
+        raise _refuse(archive, name, "has an absolute path")
+    parts = [p for p in PurePosixPath(name).parts if p not in ("", ".")]
+    if ".." in parts:
+        raise _refuse(archive, name, "climbs out of the target with '..'")
+    if not parts:
+        return None
+    return PurePosixPath(*parts)
+
+
+def _check_totals(archive: Path, total: int, count: int, limits: ExtractLimits) -> None:
+    packed = max(archive.stat().st_size, 1)
+    if count > limits.max_members:
+        raise LiteshipError(
+            f"Refused archive {archive.name}: {count} members, more than the cap of {limits.max_members}",
+            "an archive with that many entries is treated as an archive bomb",
+            "extract it yourself and pass the folder with --data",
+        )
+    if total > limits.max_total_bytes or (total > 64 * 1024**2 and total / packed > limits.max_ratio):
+        raise LiteshipError(
+            f"Refused archive {archive.name}: it unpacks to {total} bytes from {packed} "
+            f"(cap {limits.max_total_bytes} bytes, ratio cap {limits.max_ratio:g}x)",
+            "the archive looks like a decompression bomb",
+            "extract it yourself and pass the folder with --data",
+        )
+
+
+def _plan_tar(archive: Path, tf: tarfile.TarFile, limits: ExtractLimits):
+    members, total = [], 0
+    for m in tf.getmembers():
+        rel = _safe_relpath(archive, m.name)
+        if m.issym() or m.islnk():
+            raise _refuse(archive, m.name, f"is a link (to {m.linkname!r})")
+        if m.ischr() or m.isblk() or m.isfifo() or m.isdev():
+            raise _refuse(archive, m.name, "is a device or FIFO")
+        if not (m.isfile() or m.isdir()):
+            raise _refuse(archive, m.name, "is not a plain file or folder")
+        total += max(m.size, 0)
+        if rel is not None:
+            members.append((m, rel))
+    _check_totals(archive, total, len(members), limits)
+    return members
+
+
+def _plan_zip(archive: Path, zf: zipfile.ZipFile, limits: ExtractLimits):
+    members, total = [], 0
+    for info in zf.infolist():
+        rel = _safe_relpath(archive, info.filename)
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise _refuse(archive, info.filename, "is a symbolic link")
+        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise _refuse(archive, info.filename, "is a device or special file")
+        total += info.file_size
+        if rel is not None:
+            members.append((info, rel))
+    _check_totals(archive, total, len(members), limits)
+    return members
+
+
+def _copy_capped(src, dst_path: Path, budget: list[int], archive: Path, name: str) -> None:
+    """Copy a member stream, counting bytes: a zip may lie about its sizes."""
+    with open(dst_path, "wb") as out:
+        while chunk := src.read(1 << 20):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise LiteshipError(
+                    f"Refused archive {archive.name}: member {name!r} unpacks past the size cap",
+                    "the archive declares less data than it holds (a decompression bomb)",
+                    "extract it yourself and pass the folder with --data",
+                )
+            out.write(chunk)
+
+
+def extract_archive(archive: Path, target: Path, limits: ExtractLimits = ExtractLimits()) -> Path:
+    """Extract ``archive`` into ``target`` (created; must not exist) and return it."""
+    archive = Path(archive)
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    budget = [limits.max_total_bytes]
+    try:
+        if archive.name.lower().endswith(".zip"):
+            try:
+                zf = zipfile.ZipFile(archive)
+            except zipfile.BadZipFile as exc:
+                raise LiteshipError(f"Cannot read archive {archive}: {exc}",
+                                    "the file is not a valid zip archive",
+                                    "check the download, or pass an extracted folder") from exc
+            with zf:
+                for info, rel in _plan_zip(archive, zf, limits):
+                    dest = staging.joinpath(*rel.parts)
+                    if info.is_dir():
+                        dest.mkdir(parents=True, exist_ok=True)
+                        continue
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(info) as src:
+                        _copy_capped(src, dest, budget, archive, info.filename)
+        else:
+            try:
+                tf = tarfile.open(archive)
+            except (tarfile.TarError, OSError) as exc:
+                raise LiteshipError(f"Cannot read archive {archive}: {exc}",
+                                    "the file is not a valid tar archive",
+                                    "check the download, or pass an extracted folder") from exc
+            with tf:
+                for m, rel in _plan_tar(archive, tf, limits):
+                    dest = staging.joinpath(*rel.parts)
+                    if m.isdir():
+                        dest.mkdir(parents=True, exist_ok=True)
+                        continue
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    src = tf.extractfile(m)
+                    with src:
+                        _copy_capped(src, dest, budget, archive, m.name)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+        return target
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise
+        raise LiteshipError(f"Cannot extract archive {archive}: {exc}",
+                            "the archive is damaged or truncated",
+                            "check the download, or pass an extracted folder") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def data_root(extracted: Path) -> Path:
+    """The folder holding the class folders: descend through one lone wrapper folder."""
+    root = extracted
+    while True:
+        entries = [p for p in root.iterdir() if not p.name.startswith(".")]
+        if len(entries) == 1 and entries[0].is_dir():
+            inner = [p for p in entries[0].iterdir() if not p.name.startswith(".")]
+            if inner and all(p.is_dir() for p in inner):
+                root = entries[0]
+                continue
+        return root

@@ -1,0 +1,70 @@
+"""The input contract: how the iOS app turns a camera frame into model input.
+
+DESIGN.md: centre-crop to a square, resize to the model's input size with a
+bilinear filter, drop alpha, then raw RGB bytes for a ``uint8`` input or
+bytes / 255 for a ``float32`` input. Training, calibration and every accuracy
+measurement go through :func:`to_model_pixels`, so all stages feed a model
+exactly the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+
+@dataclass(frozen=True)
+class InputContract:
+    """What the app feeds the model; written into every card and manifest."""
+
+    size: int
+    crop: str = "center-square"
+    resize: str = "bilinear (PIL, antialiased)"
+    channels: str = "RGB"
+    float_input: str = "float32 = uint8 / 255.0, range [0, 1]"
+    uint8_input: str = "raw RGB bytes 0..255, scale 1/255, zero point 0"
+    output: str = "probabilities over labels.txt, in its line order"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any PIL mode (L, LA, P, RGBA, CMYK, I;16, ...) to RGB, alpha dropped.
+
+    EXIF orientation is applied first, so a photo is used the way the phone
+    showed it. 16-bit greyscale is scaled down to 8 bits instead of clipped.
+    """
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        arr = np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        image = Image.fromarray(arr, mode="L")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return image
+
+
+def center_square(image: Image.Image) -> Image.Image:
+    w, h = image.size
+    side = min(w, h)
+    left, top = (w - side) // 2, (h - side) // 2
+    return image.crop((left, top, left + side, top + side))
+
+
+def to_model_pixels(image: Image.Image, size: int) -> np.ndarray:
+    """A PIL image to the ``size`` x ``size`` x 3 uint8 array the app would feed."""
+    square = center_square(to_rgb(image))
+    if square.size != (size, size):
+        square = square.resize((size, size), Image.BILINEAR)
+    return np.asarray(square, dtype=np.uint8)
+
+
+def pixels_to_float(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels to the float input of a float model: bytes / 255."""
+    return pixels.astype(np.float32) / np.float32(255.0)

@@ -1,0 +1,238 @@
+"""Labelled images in: a class-folder tree, an archive of one, or ``digits``.
+
+Everything is decoded once into ``uint8`` pixels through the input contract
+(:mod:`trainer.contract`), so what the model trains on is what the app feeds.
+Files that cannot be used are skipped, counted and listed, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .archive import data_root, extract_archive, is_archive
+from .contract import to_model_pixels
+from .errors import LiteshipError
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Dataset:
+    """Decoded images with their labels; ``items`` name each image's source."""
+
+    source: str
+    class_names: list[str]
+    items: list[str]
+    labels: np.ndarray
+    pixels: np.ndarray  # (N, size, size, 3) uint8, per the input contract
+    content_hash: str
+    skipped: list[dict] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return int(self.pixels.shape[1])
+
+    def counts(self) -> dict[str, int]:
+        return {name: int((self.labels == i).sum()) for i, name in enumerate(self.class_names)}
+
+
+# --------------------------------------------------------------------------- digits
+
+def load_digits(size: int) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1,797 images, 10 classes), upscaled to RGB."""
+    try:
+        from sklearn.datasets import load_digits as sk_digits
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise LiteshipError(
+            "The built-in 'digits' data set needs scikit-learn, which is not installed",
+            "scikit-learn ships the digits inside its package (no download)",
+            "pip install 'liteship[train]' or pip install scikit-learn",
+        ) from exc
+    bunch = sk_digits()
+    grey = np.clip(np.rint(bunch.images * (255.0 / 16.0)), 0, 255).astype(np.uint8)
+    pixels = np.stack([to_model_pixels(Image.fromarray(g, mode="L"), size) for g in grey])
+    digest = hashlib.sha256(grey.tobytes() + bunch.target.astype(np.int64).tobytes()).hexdigest()
+    return Dataset(
+        source="digits",
+        class_names=[str(i) for i in range(10)],
+        items=[f"digits/{i}" for i in range(len(grey))],
+        labels=bunch.target.astype(np.int64),
+        pixels=pixels,
+        content_hash=digest,
+    )
+
+
+# --------------------------------------------------------------------------- folders
+
+def _read_image(path: Path, size: int) -> np.ndarray:
+    """Decode one file through the contract; raises on anything unusable."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as img:
+            img.load()
+            return to_model_pixels(img, size)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return "too many pixels (decompression bomb guard)"
+    if isinstance(exc, UnidentifiedImageError):
+        return "not a readable image"
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def _class_files(class_dir: Path) -> list[Path]:
+    """Every non-hidden file below a class folder, without following links to folders."""
+    files = []
+    for root, dirs, names in os.walk(class_dir, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        files.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
+    return files
+
+
+def load_folder(root: Path, size: int, progress=None) -> Dataset:
+    """A folder with one sub-folder per class (sorted names are the classes)."""
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise LiteshipError(
+            f"No class folders in {root}",
+            "liteship expects one sub-folder per class, each holding that class's images",
+            "arrange the images as DATA/<class>/<image>.jpg and pass --data DATA",
+        )
+    if len(class_dirs) == 1:
+        raise LiteshipError(
+            f"Only one class folder ({class_dirs[0].name!r}) in {root}",
+            "a classifier needs at least two classes",
+            "add a sub-folder per class, or point --data at the folder above",
+        )
+    jobs = [(path, label) for label, d in enumerate(class_dirs) for path in _class_files(d)]
+    pixels, labels, items, skipped = [], [], [], []
+    digest = hashlib.sha256()
+    for path, label in (progress(jobs, "reading images") if progress else jobs):
+        rel = path.relative_to(root).as_posix()
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            skipped.append({"file": rel, "reason": f"not an image file type ({path.suffix or 'no suffix'})"})
+            continue
+        try:
+            raw = path.read_bytes()
+            if not raw:
+                raise ValueError("empty file (0 bytes)")
+            arr = _read_image(path, size)
+        except Exception as exc:  # any decoder failure skips the file, never the run
+            skipped.append({"file": rel, "reason": _reason(exc)})
+            continue
+        digest.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(raw).digest())
+        pixels.append(arr)
+        labels.append(label)
+        items.append(rel)
+    names = [d.name for d in class_dirs]
+    if not pixels:
+        raise LiteshipError(
+            f"No usable images in {root} ({len(skipped)} files skipped)",
+            "every file was unreadable or not an image (" + ", ".join(IMAGE_SUFFIXES) + ")",
+            "check the files; the skipped ones are listed above",
+        )
+    labels_arr = np.asarray(labels, dtype=np.int64)
+    thin = [f"{n} ({int((labels_arr == i).sum())})" for i, n in enumerate(names) if (labels_arr == i).sum() < 2]
+    if thin:
+        raise LiteshipError(
+            "Too few usable images in class " + ", ".join(thin),
+            "every class needs at least 2 usable images to be split into training and test",
+            "add images to those folders or remove the folders",
+        )
+    digest.update("\n".join(names).encode("utf-8"))
+    return Dataset(
+        source=str(root),
+        class_names=names,
+        items=items,
+        labels=labels_arr,
+        pixels=np.stack(pixels),
+        content_hash=digest.hexdigest(),
+        skipped=skipped,
+    )
+
+
+def load_dataset(data: str, size: int, work_dir: Path | None = None, progress=None) -> Dataset:
+    """``digits``, a class-folder path, or an archive (extracted under ``work_dir``)."""
+    if data == "digits":
+        return load_digits(size)
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise LiteshipError(
+            f"Data path {data} does not exist",
+            "--data takes a folder of class folders, an archive of one, or 'digits'",
+            "check the path, or try --data digits",
+        )
+    if path.is_file():
+        if not is_archive(path):
+            raise LiteshipError(
+                f"Data file {path.name} is not a supported archive",
+                "a file passed to --data must be .tar, .tar.gz, .tgz or .zip",
+                "pass the folder itself, or an archive of it",
+            )
+        if work_dir is None:
+            raise LiteshipError("An archive needs a run directory to extract into", "", "pass --out")
+        extracted = extract_archive(path, Path(work_dir) / "data" / "extracted")
+        dataset = load_folder(data_root(extracted), size, progress)
+        dataset.source = str(path)
+        return dataset
+    return load_folder(path, size, progress)
+
+
+# --------------------------------------------------------------------------- splits
+
+def split_indices(labels: np.ndarray, seed: int, val: float = 0.15, test: float = 0.15) -> dict[str, np.ndarray]:
+    """Stratified train/val/test indices, the same for the same labels and seed.
+
+    Each class is shuffled on its own and cut by the fractions; a class of
+    three or more images keeps at least one image in each split, a class of
+    two gives one to train and one to test.
+    """
+    if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
+        raise LiteshipError(f"Split fractions val={val} test={test} are invalid",
+                            "both must be in [0, 1) and leave room for training",
+                            "use for example val=0.15 test=0.15")
+    rng = np.random.default_rng(seed)
+    out: dict[str, list[int]] = {s: [] for s in SPLITS}
+    for cls in np.unique(labels):
+        idx = np.flatnonzero(labels == cls)
+        idx = idx[rng.permutation(len(idx))]
+        n = len(idx)
+        n_test, n_val = int(round(n * test)), int(round(n * val))
+        if n >= 3:
+            n_test, n_val = max(n_test, 1 if test > 0 else 0), max(n_val, 1 if val > 0 else 0)
+        elif n == 2:
+            n_test, n_val = (1 if test > 0 else 0), 0
+        while n - n_test - n_val < 1:
+            if n_val > n_test:
+                n_val -= 1
+            else:
+                n_test -= 1
+        out["test"].extend(idx[:n_test])
+        out["val"].extend(idx[n_test:n_test + n_val])
+        out["train"].extend(idx[n_test + n_val:])
+    return {s: np.sort(np.asarray(v, dtype=np.int64)) for s, v in out.items()}
+
+
+def split_record(dataset: Dataset, splits: dict[str, np.ndarray], seed: int, fractions: dict) -> dict:
+    """The content of ``data/split.json``."""
+    return {
+        "source": dataset.source,
+        "classes": dataset.class_names,
+        "seed": seed,
+        "fractions": fractions,
+        "content_hash": dataset.content_hash,
+        "image_size": dataset.size,
+        "counts": {s: int(len(ix)) for s, ix in splits.items()},
+        "splits": {s: [dataset.items[i] for i in ix] for s, ix in splits.items()},
+        "skipped": dataset.skipped,
+    }

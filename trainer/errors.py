@@ -1,0 +1,22 @@
+"""The one exception that means "bad input or usage": the CLI turns it into exit 2."""
+
+from __future__ import annotations
+
+
+class LiteshipError(Exception):
+    """Bad input or usage. The message says what happened, why, and what to do."""
+
+    exit_code = 2
+
+    def __init__(self, what: str, why: str = "", fix: str = ""):
+        self.what, self.why, self.fix = what, why, fix
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        parts = [self.what.rstrip(".") + "."]
+        if self.why:
+            parts.append(self.why.rstrip(".") + ".")
+        if self.fix:
+            parts.append("Fix: " + self.fix.rstrip(".") + ".")
+        return " ".join(parts)

@@ -1,0 +1,163 @@
+"""Model architectures, registered by name with :func:`register`.
+
+Every model takes RGB in [0, 1] (the input contract) and outputs softmax
+probabilities; any normalisation a backbone needs is a layer inside the
+graph. Models are built with ``tf_keras`` (Keras 2), which tfmot requires.
+TensorFlow is imported inside the builders only, so listing the registry
+costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .errors import LiteshipError
+
+MOBILENET_V2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
+MOBILENET_V2_IMAGENET_SIZES = (96, 128, 160, 192, 224)
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """How to build one architecture and which inputs it accepts."""
+
+    name: str
+    build: Callable
+    summary: str
+    default_size: int
+    min_size: int
+    max_size: int | None
+    alphas: tuple[float, ...] = ()
+    transfer: bool = False  # has a pretrained base to freeze, then fine-tune
+
+    def check(self, size: int, alpha: float | None, weights: str) -> None:
+        if size < self.min_size or (self.max_size is not None and size > self.max_size):
+            hi = self.max_size if self.max_size is not None else "any"
+            raise LiteshipError(
+                f"Size {size} is not allowed for --arch {self.name}",
+                f"{self.name} takes square inputs from {self.min_size} to {hi} px",
+                f"pass --size between {self.min_size} and {hi} (default {self.default_size})",
+            )
+        if self.alphas and alpha is not None and alpha not in self.alphas:
+            raise LiteshipError(
+                f"Alpha {alpha} is not allowed for --arch {self.name}",
+                f"Keras' {self.name} supports width multipliers {', '.join(map(str, self.alphas))}",
+                "pass one of those with --alpha",
+            )
+        if self.transfer and weights == "imagenet" and size not in MOBILENET_V2_IMAGENET_SIZES:
+            raise LiteshipError(
+                f"Size {size} has no ImageNet weights for {self.name}",
+                "Keras publishes MobileNetV2 weights for " + ", ".join(map(str, MOBILENET_V2_IMAGENET_SIZES)) + " px",
+                "pick one of those sizes, or pass --weights none or --weights PATH",
+            )
+
+
+_REGISTRY: dict[str, ArchSpec] = {}
+
+
+def register(name: str, *, summary: str, default_size: int, min_size: int, max_size: int | None = None,
+             alphas: tuple[float, ...] = (), transfer: bool = False):
+    """Decorator: add a builder ``f(num_classes, size, alpha, weights) -> tf_keras.Model``."""
+
+    def deco(fn):
+        if name in _REGISTRY:
+            raise ValueError(f"architecture {name!r} is registered twice")
+        _REGISTRY[name] = ArchSpec(name, fn, summary, default_size, min_size, max_size, alphas, transfer)
+        return fn
+
+    return deco
+
+
+def get_arch(name: str) -> ArchSpec:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise LiteshipError(
+            f"Unknown architecture {name!r}",
+            "valid architectures are: " + ", ".join(sorted(_REGISTRY)),
+            "pass one of them with --arch (liteship train --list describes them)",
+        ) from None
+
+
+def list_archs() -> list[ArchSpec]:
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+@register("small_cnn", summary="three conv-BN-ReLU blocks and a softmax head; for tiny inputs, fast on CPU",
+          default_size=32, min_size=8)
+def small_cnn(num_classes: int, size: int, alpha: float | None = None, weights: str = "none"):
+    import tf_keras as keras
+
+    width = 1.0 if alpha is None else alpha
+    filters = [max(4, int(round(f * width))) for f in (16, 32, 64)]
+    inputs = keras.Input((size, size, 3), name="image")
+    x = inputs
+    for i, f in enumerate(filters):
+        x = keras.layers.Conv2D(f, 3, padding="same", use_bias=False, name=f"conv{i + 1}")(x)
+        x = keras.layers.BatchNormalization(momentum=0.9, name=f"bn{i + 1}")(x)
+        x = keras.layers.ReLU(name=f"relu{i + 1}")(x)
+        if i < len(filters) - 1:
+            x = keras.layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    x = keras.layers.Dropout(0.1, name="dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probs")(x)
+    return keras.Model(inputs, outputs, name="small_cnn")
+
+
+@register("mobilenet_v2", summary="MobileNetV2 transfer learning: frozen base + new head, then fine-tuning",
+          default_size=96, min_size=32, alphas=MOBILENET_V2_ALPHAS, transfer=True)
+def mobilenet_v2(num_classes: int, size: int, alpha: float | None = 0.35, weights: str = "imagenet"):
+    """A flat functional graph: the base's layers sit directly in the model.
+
+    ``weights`` is ``imagenet`` (Keras downloads its own file), ``none``, or a
+    path to a no-top MobileNetV2 weights file; imagenet and a path go through
+    the same Keras loading code.
+    """
+    import tf_keras as keras
+
+    alpha = 0.35 if alpha is None else alpha
+    if weights not in ("imagenet", "none"):
+        path = Path(weights)
+        if not path.is_file():
+            raise LiteshipError(
+                f"Weights file {weights} does not exist",
+                "--weights takes imagenet, none, or the path of a MobileNetV2 no-top weights file (.h5)",
+                "check the path",
+            )
+    inputs = keras.Input((size, size, 3), name="image")
+    # The contract gives [0, 1]; MobileNetV2 wants [-1, 1]: scale inside the graph.
+    x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_minus1_1")(inputs)
+    try:
+        base = keras.applications.MobileNetV2(
+            input_tensor=x,
+            include_top=False,
+            weights=None if weights == "none" else str(weights),
+            alpha=alpha,
+        )
+    except ValueError as exc:
+        raise LiteshipError(
+            f"Cannot load MobileNetV2 weights {weights!r}: {exc}",
+            "the file must hold weights of a no-top MobileNetV2 with the same alpha",
+            f"make it with MobileNetV2(include_top=False, alpha={alpha}).save_weights(PATH), or use --weights none",
+        ) from exc
+    if weights == "none":
+        # Keras' MobileNetV2 keeps BatchNorm statistics with momentum 0.999, made for
+        # ImageNet-length training; from scratch on a small set they would still be
+        # near their initial values after training, and inference would be chance.
+        for layer in base.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = 0.9
+    y = keras.layers.GlobalAveragePooling2D(name="gap")(base.output)
+    y = keras.layers.Dropout(0.2, name="dropout")(y)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probs")(y)
+    return keras.Model(inputs, outputs, name=f"mobilenet_v2_{alpha:g}_{size}")
+
+
+WRAPPER_LAYERS = ("image", "to_minus1_1", "gap", "dropout", "probs")
+
+
+def backbone_layers(model) -> list:
+    """The pretrained base's layers of a transfer model, in graph order."""
+    return [layer for layer in model.layers if layer.name not in WRAPPER_LAYERS]

@@ -103,7 +103,7 @@ def _plan_zip(archive: Path, zf: zipfile.ZipFile, limits: ExtractLimits):
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise _refuse(archive, info.filename, "is a symbolic link")
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise _refuse(archive, info.filename, "is a device or special file")
         total += info.file_size
         if rel is not None:

@@ -86,6 +86,8 @@ def _reason(exc: BaseException) -> str:
         return "too many pixels (decompression bomb guard)"
     if isinstance(exc, UnidentifiedImageError):
         return "not a readable image"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror  # without the absolute path, which the file entry already names
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:200]
 

@@ -16,7 +16,7 @@ class LiteshipError(Exception):
     def message(self) -> str:
         parts = [self.what.rstrip(".") + "."]
         if self.why:
-            parts.append(self.why.rstrip(".") + ".")
+            parts.append(self.why[0].upper() + self.why[1:].rstrip(".") + ".")
         if self.fix:
             parts.append("Fix: " + self.fix.rstrip(".") + ".")
         return " ".join(parts)

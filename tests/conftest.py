@@ -1,0 +1,94 @@
+"""Shared fixtures: small image folders made from the bundled digits, never downloaded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+CLASSES = ("zero", "one", "two")
+PER_CLASS = 24
+
+
+def digit_images(per_class: int = PER_CLASS, classes=(0, 1, 2), size: int = 24) -> dict[int, list[Image.Image]]:
+    """Real handwritten digits from scikit-learn, as RGB PIL images."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    out = {}
+    for c in classes:
+        idx = np.flatnonzero(bunch.target == c)[:per_class]
+        grey = np.clip(np.rint(bunch.images[idx] * (255.0 / 16.0)), 0, 255).astype(np.uint8)
+        out[c] = [Image.fromarray(g, mode="L").resize((size, size), Image.NEAREST).convert("RGB") for g in grey]
+    return out
+
+
+def write_class_folder(root: Path, per_class: int = PER_CLASS) -> Path:
+    """DATA/<class>/<n>.png|jpg: alternate PNG and JPEG, like a phone export."""
+    for c, images in digit_images(per_class).items():
+        folder = root / CLASSES[c]
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(images):
+            if i % 2:
+                img.save(folder / f"img_{i:03d}.jpg", quality=95)
+            else:
+                img.save(folder / f"img_{i:03d}.png")
+    return root
+
+
+# Bad files planted in a class folder: name -> the reason substring expected in the skip list.
+def plant_bad_files(folder: Path) -> dict[str, str]:
+    good = folder / "img_000.png"
+    png_bytes = good.read_bytes()
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "text.jpg").write_text("this is not an image\n")
+    (folder / "truncated.png").write_bytes(png_bytes[: len(png_bytes) // 2])
+    (folder / "notes.txt").write_text("labelled by hand\n")
+    (folder / ".DS_Store").write_bytes(b"\0\1\2")  # hidden: ignored, not counted
+    loop = folder / "loop.png"
+    os.symlink(loop.name, loop)  # points at itself
+    return {
+        "empty.jpg": "empty file",
+        "text.jpg": "not a readable image",
+        "truncated.png": "truncated",
+        "notes.txt": "not an image file type",
+        "loop.png": "symbolic links",
+    }
+
+
+def plant_odd_but_usable(folder: Path) -> list[str]:
+    """Images in unusual modes that must be converted, not skipped."""
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    Image.fromarray(rgb).convert("CMYK").save(folder / "cmyk.jpg")
+    Image.fromarray((rng.integers(0, 65536, (20, 20))).astype(np.uint16)).save(folder / "sixteen.png")
+    pal = Image.fromarray(rgb).convert("P")
+    pal.info["transparency"] = 0
+    pal.save(folder / "palette.png", transparency=0)
+    Image.fromarray(rgb).convert("LA").save(folder / "grey_alpha.png")
+    Image.fromarray(rgb).convert("RGBA").save(folder / "rgba.webp")
+    frames = [Image.fromarray(rgb), Image.fromarray(255 - rgb)]
+    frames[0].save(folder / "animated.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    Image.fromarray(rgb[:1, :1]).save(folder / "one_pixel.bmp")
+    Image.fromarray(rgb).save(folder / "ünïcode name é.png")
+    return ["cmyk.jpg", "sixteen.png", "palette.png", "grey_alpha.png", "rgba.webp", "animated.gif",
+            "one_pixel.bmp", "ünïcode name é.png"]
+
+
+@pytest.fixture(scope="session")
+def class_folder(tmp_path_factory) -> Path:
+    """Three digit classes, 24 images each, no bad files."""
+    return write_class_folder(tmp_path_factory.mktemp("data") / "digits3")
+
+
+@pytest.fixture(scope="session")
+def tf_available() -> bool:
+    try:
+        import tensorflow  # noqa: F401
+        import tf_keras  # noqa: F401
+    except ImportError:
+        pytest.skip("needs the train extra (tensorflow, tf-keras)")
+    return True

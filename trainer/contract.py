@@ -68,3 +68,22 @@ def to_model_pixels(image: Image.Image, size: int) -> np.ndarray:
 def pixels_to_float(pixels: np.ndarray) -> np.ndarray:
     """uint8 pixels to the float input of a float model: bytes / 255."""
     return pixels.astype(np.float32) / np.float32(255.0)
+
+
+def feed(pixels: np.ndarray, dtype, scale: float = 0.0, zero_point: int = 0) -> np.ndarray:
+    """uint8 pixels to what an input tensor of ``dtype`` takes, per the contract.
+
+    float32: bytes / 255. uint8 with scale 1/255 and zero point 0: the raw
+    bytes. Any other quantized input: the value bytes / 255, quantized with
+    the tensor's own scale and zero point.
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.float32:
+        return pixels_to_float(pixels)
+    if dtype in (np.uint8, np.int8):
+        if dtype == np.uint8 and zero_point == 0 and np.float32(scale) == np.float32(1 / 255):
+            return pixels.astype(np.uint8, copy=False)
+        info = np.iinfo(dtype)
+        q = np.rint(pixels_to_float(pixels) / np.float32(scale)) + zero_point
+        return np.clip(q, info.min, info.max).astype(dtype)
+    raise ValueError(f"input dtype {dtype} is outside the input contract (float32, uint8, int8)")

@@ -238,3 +238,37 @@ def split_record(dataset: Dataset, splits: dict[str, np.ndarray], seed: int, fra
         "splits": {s: [dataset.items[i] for i in ix] for s, ix in splits.items()},
         "skipped": dataset.skipped,
     }
+
+
+def load_run_split(run_dir: Path, size: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Re-read a run's data at ``size`` and return (pixels, labels) per split from ``data/split.json``.
+
+    The files must still hash to what the split recorded; otherwise the
+    variants would be measured on different data than the model was trained on.
+    """
+    import json
+
+    run_dir = Path(run_dir)
+    path = run_dir / "data" / "split.json"
+    if not path.is_file():
+        raise LiteshipError(f"{run_dir} has no data/split.json", "it is written by `liteship train`",
+                            "train a model into this run directory first")
+    record = json.loads(path.read_text())
+    source = record["source"]
+    extracted = run_dir / "data" / "extracted"
+    if source == "digits":
+        dataset = load_digits(size)
+    elif extracted.is_dir():
+        dataset = load_folder(data_root(extracted), size)
+    else:
+        dataset = load_dataset(source, size, run_dir)
+    if dataset.content_hash != record["content_hash"]:
+        raise LiteshipError(f"The data at {source} changed since {run_dir} was trained",
+                            "its content hash differs from the one in data/split.json",
+                            "restore the data, or train again into a new run directory")
+    index = {item: i for i, item in enumerate(dataset.items)}
+    out = {}
+    for split, items in record["splits"].items():
+        ix = np.asarray([index[item] for item in items], dtype=np.int64)
+        out[split] = (dataset.pixels[ix], dataset.labels[ix])
+    return out

@@ -91,7 +91,7 @@ def small_cnn(num_classes: int, size: int, alpha: float | None = None, weights: 
     import tf_keras as keras
 
     width = 1.0 if alpha is None else alpha
-    filters = [max(4, int(round(f * width))) for f in (16, 32, 64)]
+    filters = [max(4, int(round(f * width))) for f in (32, 64, 128)]
     inputs = keras.Input((size, size, 3), name="image")
     x = inputs
     for i, f in enumerate(filters):

@@ -146,7 +146,7 @@ def count_macs(model) -> int:
     return int(total)
 
 
-def _tf_dataset(pixels: np.ndarray, labels: np.ndarray, batch: int, seed: int | None):
+def tf_dataset(pixels: np.ndarray, labels: np.ndarray, batch: int, seed: int | None):
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((pixels, labels))
@@ -227,7 +227,7 @@ def _fit(model, phases, train_ds, val_ds, progress: Progress) -> list[dict]:
 def _top1(model, pixels: np.ndarray, labels: np.ndarray) -> float | None:
     if len(labels) == 0:
         return None
-    probs = model.predict(_tf_dataset(pixels, labels, 256, None), verbose=0)
+    probs = model.predict(tf_dataset(pixels, labels, 256, None), verbose=0)
     return float(np.mean(np.argmax(probs, axis=1) == labels))
 
 
@@ -298,8 +298,8 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
     spec = get_arch(config.arch)
     model = spec.build(len(dataset.class_names), config.size, config.alpha, config.weights)
     pick = {s: (dataset.pixels[ix], dataset.labels[ix]) for s, ix in splits.items()}
-    train_ds = _tf_dataset(*pick["train"], config.batch_size, config.seed)
-    val_ds = _tf_dataset(*pick["val"], 256, None) if len(pick["val"][1]) else None
+    train_ds = tf_dataset(*pick["train"], config.batch_size, config.seed)
+    val_ds = tf_dataset(*pick["val"], 256, None) if len(pick["val"][1]) else None
 
     if spec.transfer and config.weights != "none":
         base = backbone_layers(model)

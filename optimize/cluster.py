@@ -1,0 +1,34 @@
+"""cluster_int8: weight clustering (tfmot), fine-tuning, strip, then int8."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .convert import Int8Config, fresh_copy, int8_tflite
+from .finetune import fine_tune, kernel_layer
+from .registry import RecipeData, RecipeOutput, recipe
+
+
+@dataclass(frozen=True)
+class ClusterConfig(Int8Config):
+    clusters: int = 16
+    epochs: int = 2
+    learning_rate: float = 1e-4
+
+
+@recipe("cluster_int8", ClusterConfig, "weight clustering to a few shared values per kernel, fine-tuned, then int8")
+def cluster_int8(model, data: RecipeData, config: ClusterConfig) -> RecipeOutput:
+    import tensorflow_model_optimization as tfmot
+    import tf_keras as keras
+
+    clustering = tfmot.clustering.keras
+    params = {"number_of_clusters": config.clusters,
+              "cluster_centroids_init": clustering.CentroidInitialization.KMEANS_PLUS_PLUS}
+    work = fresh_copy(model)
+    keras.utils.set_random_seed(data.seed)
+    wrapped = keras.models.clone_model(
+        work, clone_function=lambda layer: clustering.cluster_weights(layer, **params) if kernel_layer(layer) else layer)
+    history = fine_tune(wrapped, data, config.epochs, config.learning_rate)
+    stripped = clustering.strip_clustering(wrapped)
+    calibration = data.calibration(config.calibration_images)
+    return RecipeOutput(int8_tflite(stripped, calibration, config.io), {"history": history})

@@ -1,0 +1,58 @@
+"""prune_int8: magnitude pruning (tfmot) on a polynomial schedule, fine-tuning, strip, int8."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .convert import Int8Config, fresh_copy, int8_tflite
+from .finetune import fine_tune, kernel_layer, steps_per_epoch
+from .registry import RecipeData, RecipeOutput, recipe
+
+
+@dataclass(frozen=True)
+class PruneConfig(Int8Config):
+    target_sparsity: float = 0.75
+    epochs: int = 8  # fine-tuning epochs in all
+    recovery_epochs: int = 4  # of those, the last ones train at full sparsity to recover accuracy
+    learning_rate: float = 2e-3  # BatchNorm keeps training: it must follow the pruned weights
+    prune_steps: int = 10  # how many times the mask is updated on the way to the target
+
+
+def schedule_steps(data: RecipeData, config: PruneConfig) -> tuple[int, int]:
+    """(end_step, frequency) from the real steps per epoch.
+
+    tfmot prunes only on steps where ``step % frequency == 0`` up to
+    ``end_step``: an end step off that grid never reaches the target, so the
+    end step is rounded down onto it.
+    """
+    end = steps_per_epoch(data) * max(1, config.epochs - config.recovery_epochs)
+    freq = max(1, end // max(1, config.prune_steps))
+    return freq * (end // freq), freq
+
+
+def prune(model, data: RecipeData, config: PruneConfig):
+    """A pruned, stripped copy of ``model`` (the caller's model is not touched)."""
+    import tensorflow_model_optimization as tfmot
+    import tf_keras as keras
+
+    end, freq = schedule_steps(data, config)
+    schedule = tfmot.sparsity.keras.PolynomialDecay(initial_sparsity=0.0, final_sparsity=config.target_sparsity,
+                                                   begin_step=0, end_step=end, frequency=freq)
+    work = fresh_copy(model)
+
+    def wrap(layer):
+        if kernel_layer(layer):
+            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+        return layer
+
+    wrapped = keras.models.clone_model(work, clone_function=wrap)
+    history = fine_tune(wrapped, data, max(config.epochs, 1), config.learning_rate,
+                        [tfmot.sparsity.keras.UpdatePruningStep()])
+    return tfmot.sparsity.keras.strip_pruning(wrapped), {"end_step": end, "frequency": freq, "history": history}
+
+
+@recipe("prune_int8", PruneConfig, "magnitude pruning to a target sparsity, fine-tuned, then int8")
+def prune_int8(model, data: RecipeData, config: PruneConfig) -> RecipeOutput:
+    pruned, facts = prune(model, data, config)
+    calibration = data.calibration(config.calibration_images)
+    return RecipeOutput(int8_tflite(pruned, calibration, config.io), facts)

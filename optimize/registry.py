@@ -1,0 +1,73 @@
+"""The recipe registry: each recipe registers itself with its typed config, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from trainer.errors import LiteshipError
+
+
+@dataclass(frozen=True)
+class RecipeData:
+    """What a recipe may use: contract pixels (uint8) and labels per split."""
+
+    train_x: np.ndarray
+    train_y: np.ndarray
+    val_x: np.ndarray
+    val_y: np.ndarray
+    seed: int = 0
+    batch_size: int = 32
+
+    def calibration(self, n: int) -> np.ndarray:
+        """``n`` training images in a seeded order: the representative data set."""
+        order = np.random.default_rng(self.seed).permutation(len(self.train_y))[:n]
+        return self.train_x[np.sort(order)]
+
+
+@dataclass(frozen=True)
+class RecipeOutput:
+    tflite: bytes
+    extra: dict = field(default_factory=dict)  # recipe-specific facts for the record
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    name: str
+    run: Callable  # run(model, data: RecipeData, config) -> RecipeOutput
+    config_cls: type
+    summary: str
+
+
+_RECIPES: dict[str, RecipeSpec] = {}
+
+
+def recipe(name: str, config_cls: type, summary: str):
+    """Decorator: register ``fn(model, data, config) -> RecipeOutput`` as recipe ``name``."""
+
+    def deco(fn):
+        if name in _RECIPES:
+            raise ValueError(f"recipe {name!r} is registered twice")
+        _RECIPES[name] = RecipeSpec(name, fn, config_cls, summary)
+        return fn
+
+    return deco
+
+
+def _load_all() -> None:
+    from . import cluster, convert, prune, qat, selective  # noqa: F401  (they register on import)
+
+
+def get_recipe(name: str) -> RecipeSpec:
+    _load_all()
+    if name not in _RECIPES:
+        raise LiteshipError(f"Unknown recipe {name!r}", "valid recipes are: " + ", ".join(_RECIPES),
+                            "pass names from `liteship optimize --list` to --recipes")
+    return _RECIPES[name]
+
+
+def list_recipes() -> list[RecipeSpec]:
+    _load_all()
+    return list(_RECIPES.values())

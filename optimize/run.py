@@ -1,0 +1,177 @@
+"""Optimize a run directory: every float model x every recipe -> variants/ID.tflite + ID.json.
+
+Content-addressed: ID hashes the float model, the recipe, its resolved config
+and the tool versions, so a re-run skips variants whose files exist and match,
+and a changed config makes a new variant instead of overwriting an old one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+
+from trainer.config import from_mapping, load_toml
+from trainer.data import load_run_split
+from trainer.errors import LiteshipError
+from trainer.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from trainer.progress import Progress
+
+from .registry import RecipeData, get_recipe, list_recipes
+from .tflite_file import io_specs, read_model, weight_sparsity
+
+
+def versions() -> dict:
+    out = {}
+    for dist in ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def resolve_configs(names: list[str], config_file: str | Path | None) -> dict[str, object]:
+    """Each recipe's config: its defaults, overridden by the TOML table of its name."""
+    tables = load_toml(config_file) if config_file else {}
+    valid = [r.name for r in list_recipes()]
+    unknown = sorted(set(tables) - set(valid))
+    if unknown:
+        raise LiteshipError(f"{config_file}: unknown recipe table{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
+                            "valid tables are the recipe names: " + ", ".join(valid), "rename or remove the table")
+    configs = {}
+    for name in names:
+        spec = get_recipe(name)
+        table = tables.get(name, {})
+        if not isinstance(table, dict):
+            raise LiteshipError(f"{config_file}: [{name}] must be a table", "", f"write it as [{name}] with keys below")
+        configs[name] = from_mapping(spec.config_cls, table, f"{config_file or 'config'} [{name}]")
+    return configs
+
+
+def parse_recipes(text: str | list[str] | None) -> list[str]:
+    if text in (None, "all", ["all"]):
+        return [r.name for r in list_recipes()]
+    names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
+    for n in names:
+        get_recipe(n)
+    return names
+
+
+def variant_id(source_sha: str, name: str, config, tool_versions: dict) -> str:
+    key = json.dumps({"source": source_sha, "recipe": name, "config": dataclasses.asdict(config),
+                      "versions": tool_versions}, sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
+def describe(tflite: bytes) -> dict:
+    """Facts measured from the written bytes, never taken from the config."""
+    model = read_model(tflite)
+    inputs, outputs = io_specs(model)
+    sparsity = weight_sparsity(model)
+    return {
+        "sha256": sha256_bytes(tflite),
+        "size_bytes": len(tflite),
+        "gzip_bytes": len(gzip.compress(tflite, 9, mtime=0)),
+        "sparsity": sparsity["sparsity"],
+        "weights": sparsity["weights"],
+        "inputs": [dataclasses.asdict(s) for s in inputs],
+        "outputs": [dataclasses.asdict(s) for s in outputs],
+    }
+
+
+def run_recipe(name: str, model, data: RecipeData, config=None) -> tuple[bytes, dict]:
+    """One recipe on one float model: the .tflite bytes and its record (without run-directory facts)."""
+    spec = get_recipe(name)
+    config = config if config is not None else spec.config_cls()
+    started = time.perf_counter()
+    output = spec.run(model, data, config)
+    record = {"recipe": name, "config": dataclasses.asdict(config), **describe(output.tflite),
+              "float_layers": output.extra.get("float_layers", []), "details": output.extra,
+              "seconds": round(time.perf_counter() - started, 2)}
+    return output.tflite, record
+
+
+def _done(variants: Path, vid: str) -> dict | None:
+    rec_path, tfl_path = variants / f"{vid}.json", variants / f"{vid}.tflite"
+    if not (rec_path.is_file() and tfl_path.is_file()):
+        return None
+    try:
+        record = json.loads(rec_path.read_text())
+    except json.JSONDecodeError:
+        return None
+    if record.get("status") == "ok" and record.get("sha256") == sha256_file(tfl_path):
+        return record
+    return None
+
+
+def float_models(run_dir: Path) -> list[Path]:
+    models = sorted(p for p in (run_dir / "float").glob("*") if (p / "model.keras").is_file() and (p / "card.json").is_file())
+    if not models:
+        raise LiteshipError(f"No float model in {run_dir / 'float'}", "optimize starts from a trained float model",
+                            f"run `liteship train --data ... --out {run_dir}` first")
+    return models
+
+
+def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: Progress | None = None) -> list[dict]:
+    """Make every (float model, recipe) variant that is not already made; return all records."""
+    progress = progress or Progress()
+    run_dir = Path(run_dir)
+    names = parse_recipes(recipes)
+    configs = resolve_configs(names, config_file)
+    tool_versions = versions()
+    variants = run_dir / "variants"
+    records = []
+    for model_dir in float_models(run_dir):
+        card = json.loads((model_dir / "card.json").read_text())
+        source_sha = card.get("model_sha256") or sha256_file(model_dir / "model.keras")
+        todo = {}
+        for name in names:
+            vid = variant_id(source_sha, name, configs[name], tool_versions)
+            done = _done(variants, vid)
+            if done:
+                progress.log(f"{model_dir.name} {name}: {vid} already made, skipped")
+                records.append(done)
+            else:
+                todo[name] = vid
+        if not todo:
+            continue
+        model, data = _load(model_dir, card, run_dir)
+        for name, vid in todo.items():
+            base = {"id": vid, "model": model_dir.name, "arch": card["arch"], "alpha": card["config"].get("alpha"),
+                    "size": card["config"]["size"], "classes": len(card["classes"]), "source_sha256": source_sha,
+                    "versions": tool_versions}
+            progress.log(f"{model_dir.name} {name}: making {vid} ...")
+            try:
+                tflite, record = run_recipe(name, model, data, configs[name])
+            except Exception as exc:  # one failing recipe must not stop the others
+                record = {**base, "recipe": name, "config": dataclasses.asdict(configs[name]), "status": "failed",
+                          "error": f"{type(exc).__name__}: {exc}".strip()[:2000],
+                          "traceback": traceback.format_exc(limit=8)}
+                atomic_write_json(variants / f"{vid}.json", record)
+                progress.log(f"{model_dir.name} {name}: FAILED: {record['error'][:300]}")
+                records.append(record)
+                continue
+            atomic_write_bytes(variants / f"{vid}.tflite", tflite)
+            record = {**base, **record, "status": "ok", "file": f"variants/{vid}.tflite"}
+            atomic_write_json(variants / f"{vid}.json", record)
+            progress.log(f"{model_dir.name} {name}: {vid} {record['size_bytes']} B, gzip {record['gzip_bytes']} B, "
+                         f"sparsity {record['sparsity']:.3f} ({record['seconds']:.1f} s)")
+            records.append(record)
+    return records
+
+
+def _load(model_dir: Path, card: dict, run_dir: Path):
+    import tf_keras as keras
+
+    keras.backend.clear_session()
+    model = keras.models.load_model(model_dir / "model.keras", compile=False)
+    splits = load_run_split(run_dir, card["config"]["size"])
+    data = RecipeData(*splits["train"], *splits["val"], seed=card["config"]["seed"],
+                      batch_size=card["config"]["batch_size"])
+    return model, data

@@ -1,0 +1,153 @@
+""".tflite flatbuffers: read, inspect (ops, I/O, weight sparsity) and patch, without TensorFlow.
+
+Uses the schema module that ai-edge-litert ships, so bench can inspect a
+model in a light install.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from trainer.errors import LiteshipError
+
+_OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+_TYPE_NAMES = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+_NP_TYPES = {
+    schema.TensorType.FLOAT32: np.float32, schema.TensorType.FLOAT16: np.float16,
+    schema.TensorType.INT32: np.int32, schema.TensorType.UINT8: np.uint8, schema.TensorType.INT64: np.int64,
+    schema.TensorType.INT16: np.int16, schema.TensorType.INT8: np.int8, schema.TensorType.FLOAT64: np.float64,
+}
+WEIGHT_OPS = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": 1, "TRANSPOSE_CONV": 1}
+
+
+def read_model(data: bytes, name: str = "model") -> "schema.ModelT":
+    """Parse a .tflite; raise a clear error for anything that is not one."""
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise LiteshipError(f"{name} is not a .tflite model",
+                            "a TFLite flatbuffer carries the identifier 'TFL3' at byte 4",
+                            "pass a file written by the TFLite converter")
+    try:
+        model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+        if not model.subgraphs:
+            raise ValueError("no subgraphs")
+    except Exception as exc:  # a damaged flatbuffer fails in many ways
+        raise LiteshipError(f"{name} is a damaged .tflite model ({type(exc).__name__}: {exc})",
+                            "its flatbuffer cannot be parsed", "re-export the model") from exc
+    return model
+
+
+def write_model(model: "schema.ModelT") -> bytes:
+    import flatbuffers
+
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def op_name(model, op) -> str:
+    code = model.operatorCodes[op.opcodeIndex]
+    builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+    if builtin == schema.BuiltinOperator.CUSTOM:
+        return f"CUSTOM:{(code.customCode or b'').decode()}"
+    return _OP_NAMES.get(builtin, f"UNKNOWN_{builtin}")
+
+
+def ops(model) -> list[tuple[str, int]]:
+    """(name, version) of every operator in the main subgraph, in order."""
+    sg = model.subgraphs[0]
+    return [(op_name(model, op), model.operatorCodes[op.opcodeIndex].version) for op in sg.operators or []]
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    scale: tuple[float, ...]
+    zero_point: tuple[int, ...]
+
+
+def _spec(tensor) -> TensorSpec:
+    q = tensor.quantization
+    scale = tuple(float(s) for s in (q.scale if q is not None and q.scale is not None else ()))
+    zp = tuple(int(z) for z in (q.zeroPoint if q is not None and q.zeroPoint is not None else ()))
+    name = tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)
+    return TensorSpec(name, _TYPE_NAMES.get(tensor.type, str(tensor.type)),
+                      tuple(int(d) for d in (tensor.shape if tensor.shape is not None else ())), scale, zp)
+
+
+def io_specs(model) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    sg = model.subgraphs[0]
+    return [_spec(sg.tensors[i]) for i in sg.inputs], [_spec(sg.tensors[i]) for i in sg.outputs]
+
+
+def _const(model, sg, tensor_index: int, producers: dict) -> np.ndarray | None:
+    """A constant tensor's values, following a DEQUANTIZE (fp16 weights) back to its buffer."""
+    tensor = sg.tensors[tensor_index]
+    data = model.buffers[tensor.buffer].data if tensor.buffer < len(model.buffers) else None
+    if data is not None and len(data):
+        dtype = _NP_TYPES.get(tensor.type)
+        if dtype is None:
+            return None
+        values = np.frombuffer(bytes(data), dtype=dtype)
+        q = tensor.quantization
+        if q is not None and q.zeroPoint is not None and len(q.zeroPoint) and np.any(np.asarray(q.zeroPoint)):
+            zp = np.asarray(q.zeroPoint, dtype=np.int64)
+            dim = q.quantizedDimension if len(zp) > 1 else None
+            shaped = values.reshape(tuple(tensor.shape)).astype(np.int64)
+            if dim is not None:
+                shape = [1] * shaped.ndim
+                shape[dim] = -1
+                zp = zp.reshape(shape)
+            return (shaped - zp).ravel()
+        return values
+    producer = producers.get(tensor_index)
+    if producer is not None and op_name(model, producer) == "DEQUANTIZE":
+        return _const(model, sg, producer.inputs[0], producers)
+    return None
+
+
+def weight_sparsity(model) -> dict:
+    """Share of exact zeros in the weights of conv, depthwise and dense ops, from the buffers."""
+    sg = model.subgraphs[0]
+    producers = {int(o): op for op in sg.operators or [] for o in op.outputs}
+    zeros = total = 0
+    per_tensor = {}
+    for op in sg.operators or []:
+        name = op_name(model, op)
+        if name not in WEIGHT_OPS or len(op.inputs) <= WEIGHT_OPS[name]:
+            continue
+        idx = int(op.inputs[WEIGHT_OPS[name]])
+        values = _const(model, sg, idx, producers)
+        if values is None:
+            continue
+        z = int(np.count_nonzero(values == 0))
+        zeros, total = zeros + z, total + values.size
+        per_tensor[_spec(sg.tensors[idx]).name] = round(z / max(values.size, 1), 4)
+    return {"sparsity": round(zeros / total, 4) if total else 0.0, "weights": int(total), "zeros": int(zeros),
+            "per_tensor": per_tensor}
+
+
+def set_input_quantization(data: bytes, scale: float, zero_point: int) -> bytes:
+    """Give the quantized input tensor exactly (scale, zero_point).
+
+    The converter derives the input's scale from the calibration images'
+    range, but the app feeds raw camera bytes that always mean value / 255.
+    The converter puts a QUANTIZE op right after a uint8/int8 input, which
+    requantizes from the input's parameters to the calibrated ones, so
+    fixing the input's parameters keeps the graph's arithmetic exact.
+    """
+    model = read_model(data)
+    sg = model.subgraphs[0]
+    consumers = [op for op in sg.operators for i in sg.inputs if i in list(op.inputs)]
+    if not consumers or any(op_name(model, op) != "QUANTIZE" for op in consumers):
+        found = sorted({op_name(model, op) for op in consumers})
+        raise ValueError(f"the input feeds {found}, not a QUANTIZE op; cannot fix its scale")
+    for i in sg.inputs:
+        q = sg.tensors[i].quantization
+        q.scale = np.asarray([scale], dtype=np.float32)
+        q.zeroPoint = np.asarray([zero_point], dtype=np.int64)
+    return write_model(model)

@@ -56,13 +56,51 @@ def cmd_train(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train}
+def _optimize_parser(sub) -> None:
+    p = sub.add_parser("optimize", help="make .tflite variants of a run's float models",
+                       description="Turn every float model of a run directory into .tflite variants.")
+    p.add_argument("run_dir", nargs="?", help="run directory written by `liteship train`")
+    p.add_argument("--list", action="store_true", help="list the recipes and their settings, and exit")
+    p.add_argument("--recipes", default="all", help="all, or names separated by commas")
+    p.add_argument("--config", help="TOML file with one table per recipe, overriding its settings")
+    p.add_argument("--quiet", action="store_true")
+
+
+def cmd_optimize(args) -> int:
+    import dataclasses
+
+    from optimize import list_recipes, optimize_run
+    from trainer.progress import Progress
+
+    if args.list:
+        for spec in list_recipes():
+            fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(spec.config_cls))
+            print(f"{spec.name:15s} {spec.summary}" + (f"\n{'':15s} [{spec.name}] {fields}" if fields else ""))
+        return 0
+    if not args.run_dir:
+        raise LiteshipError("liteship optimize needs a run directory", "",
+                            "for example: liteship optimize runs/demo --recipes int8,prune_int8")
+    records = optimize_run(args.run_dir, args.recipes, args.config, Progress(quiet=args.quiet))
+    print(f"{'variant':13s} {'model':22s} {'recipe':15s} {'size':>10s} {'gzip':>10s} {'sparsity':>8s}  status")
+    for r in records:
+        ok = r.get("status") == "ok"
+        size = f"{r['size_bytes']:>10d} {r['gzip_bytes']:>10d} {r['sparsity']:>8.3f}" if ok else f"{'':>10s} {'':>10s} {'':>8s}"
+        print(f"{r['id']:13s} {r['model']:22s} {r['recipe']:15s} {size}  {'ok' if ok else 'FAILED: ' + r['error'][:200]}")
+    failed = [r for r in records if r.get("status") != "ok"]
+    if failed:
+        print(f"{len(failed)} of {len(records)} variants failed; their reasons are in variants/ID.json", file=sys.stderr)
+        return 1
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "optimize": cmd_optimize}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liteship", description="Ship image classifiers to phones.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _train_parser(sub)
+    _optimize_parser(sub)
     return parser
 
 

@@ -62,14 +62,18 @@ def int8_tflite(model, calibration: np.ndarray, io: str = "uint8") -> bytes:
     conv.representative_dataset = representative(calibration)
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     if io != "float":
-        conv.inference_input_type = conv.inference_output_type = {"uint8": tf.uint8, "int8": tf.int8}[io]
+        # A uint8 input always gets a QUANTIZE op after it, which fix_input_scale relies on;
+        # an int8 input would feed the first conv directly, so int8 I/O starts from uint8 too.
+        conv.inference_input_type = tf.uint8
+        conv.inference_output_type = {"uint8": tf.uint8, "int8": tf.int8}[io]
     return fix_input_scale(conv.convert(), io)
 
 
 def fix_input_scale(data: bytes, io: str) -> bytes:
+    """Set a quantized input to the contract's scale and zero point (and type, for int8)."""
     if io == "float":
         return data
-    return set_input_quantization(data, *CONTRACT_INPUT[io])
+    return set_input_quantization(data, *CONTRACT_INPUT[io], dtype=io)
 
 
 @recipe("float32", NoConfig, "plain conversion, float32 weights and math")

@@ -22,12 +22,41 @@ class PqatConfig(PruneConfig):
     qat_learning_rate: float = 1e-4
 
 
-def quantize_aware(model, scheme=None):
-    """Annotate every layer tfmot's 8-bit registry supports, then apply QAT.
+def _output_only_config():
+    """A QuantizeConfig that fake-quantizes only a layer's output, as the converter will.
 
-    Layers it does not support (the Rescaling that maps [0, 1] to [-1, 1])
-    stay float in training and are calibrated by the converter instead.
+    For layers tfmot's registry does not know (the Rescaling that maps
+    [0, 1] to [-1, 1]): they have no weights, and their int8 output is what
+    the next layer sees on the phone.
     """
+    import tensorflow_model_optimization as tfmot
+
+    quantizers = tfmot.quantization.keras.quantizers
+
+    class OutputOnlyQuantizeConfig(tfmot.quantization.keras.QuantizeConfig):
+        def get_weights_and_quantizers(self, layer):
+            return []
+
+        def get_activations_and_quantizers(self, layer):
+            return []
+
+        def set_quantize_weights(self, layer, quantize_weights):
+            pass
+
+        def set_quantize_activations(self, layer, quantize_activations):
+            pass
+
+        def get_output_quantizers(self, layer):
+            return [quantizers.MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False, narrow_range=False)]
+
+        def get_config(self):
+            return {}
+
+    return OutputOnlyQuantizeConfig
+
+
+def quantize_aware(model, scheme=None):
+    """Annotate every layer for QAT and apply it; returns (model, layers given an output-only config)."""
     import tensorflow_model_optimization as tfmot
     import tf_keras as keras
     from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
@@ -35,21 +64,22 @@ def quantize_aware(model, scheme=None):
     )
 
     registry = default_8bit_quantize_registry.Default8BitQuantizeRegistry()
-    skipped = []
+    output_only = _output_only_config()
+    unknown = []
 
     def annotate(layer):
         if isinstance(layer, keras.layers.InputLayer):
             return layer
         if registry.supports(layer):
             return tfmot.quantization.keras.quantize_annotate_layer(layer)
-        skipped.append(layer.name)
-        return layer
+        unknown.append(layer.name)
+        return tfmot.quantization.keras.quantize_annotate_layer(layer, quantize_config=output_only())
 
     annotated = keras.models.clone_model(model, clone_function=annotate)
-    with tfmot.quantization.keras.quantize_scope():
+    with tfmot.quantization.keras.quantize_scope({"OutputOnlyQuantizeConfig": output_only}):
         qat = tfmot.quantization.keras.quantize_apply(annotated, scheme) if scheme else \
             tfmot.quantization.keras.quantize_apply(annotated)
-    return qat, skipped
+    return qat, unknown
 
 
 @recipe("qat_int8", QatConfig, "quantization-aware training from the float model, then int8")
@@ -57,7 +87,7 @@ def qat_int8(model, data: RecipeData, config: QatConfig) -> RecipeOutput:
     qat, skipped = quantize_aware(freeze_batchnorm(fresh_copy(model)))
     history = fine_tune(qat, data, config.epochs, config.learning_rate)
     calibration = data.calibration(config.calibration_images)
-    return RecipeOutput(int8_tflite(qat, calibration, config.io), {"not_qat_layers": skipped, "history": history})
+    return RecipeOutput(int8_tflite(qat, calibration, config.io), {"output_only_layers": skipped, "history": history})
 
 
 @recipe("pqat_int8", PqatConfig, "sparsity-preserving QAT on the pruned model (collaborative optimization), then int8")
@@ -70,4 +100,4 @@ def pqat_int8(model, data: RecipeData, config: PqatConfig) -> RecipeOutput:
     history = fine_tune(qat, data, config.qat_epochs, config.qat_learning_rate)
     calibration = data.calibration(config.calibration_images)
     return RecipeOutput(int8_tflite(qat, calibration, config.io),
-                        {**facts, "not_qat_layers": skipped, "qat_history": history})
+                        {**facts, "output_only_layers": skipped, "qat_history": history})

@@ -57,7 +57,12 @@ def recipe(name: str, config_cls: type, summary: str):
 
 
 def _load_all() -> None:
-    from . import cluster, convert, prune, qat, selective  # noqa: F401  (they register on import)
+    # Imported in listing order; each module registers its recipes on import.
+    from . import convert  # noqa: F401
+    from . import prune  # noqa: F401
+    from . import qat  # noqa: F401
+    from . import cluster  # noqa: F401
+    from . import selective  # noqa: F401
 
 
 def get_recipe(name: str) -> RecipeSpec:

@@ -50,10 +50,11 @@ def _quantize(calibrated: bytes, io: str, denylist: list[str]) -> bytes:
     import tensorflow as tf
     from tensorflow.lite.python import convert as lite_convert
 
-    io_type = {"uint8": tf.uint8, "int8": tf.int8, "float": tf.float32}[io]
+    in_type = tf.float32 if io == "float" else tf.uint8  # see convert.int8_tflite for why uint8
+    out_type = {"uint8": tf.uint8, "int8": tf.int8, "float": tf.float32}[io]
     # fully_quantize=False keeps a QUANTIZE op after a uint8 input (True would make it int8).
-    data = lite_convert.mlir_quantize(calibrated, fully_quantize=False, input_data_type=io_type,
-                                      output_data_type=io_type, denylisted_nodes=denylist or None)
+    data = lite_convert.mlir_quantize(calibrated, fully_quantize=False, input_data_type=in_type,
+                                      output_data_type=out_type, denylisted_nodes=denylist or None)
     return fix_input_scale(data, io)
 
 

@@ -131,7 +131,7 @@ def weight_sparsity(model) -> dict:
             "per_tensor": per_tensor}
 
 
-def set_input_quantization(data: bytes, scale: float, zero_point: int) -> bytes:
+def set_input_quantization(data: bytes, scale: float, zero_point: int, dtype: str | None = None) -> bytes:
     """Give the quantized input tensor exactly (scale, zero_point).
 
     The converter derives the input's scale from the calibration images'
@@ -139,15 +139,22 @@ def set_input_quantization(data: bytes, scale: float, zero_point: int) -> bytes:
     The converter puts a QUANTIZE op right after a uint8/int8 input, which
     requantizes from the input's parameters to the calibrated ones, so
     fixing the input's parameters keeps the graph's arithmetic exact.
+    ``dtype`` ("int8" or "uint8") also changes the input's type: QUANTIZE
+    requantizes from either.
     """
     model = read_model(data)
     sg = model.subgraphs[0]
     consumers = [op for op in sg.operators for i in sg.inputs if i in list(op.inputs)]
-    if not consumers or any(op_name(model, op) != "QUANTIZE" for op in consumers):
-        found = sorted({op_name(model, op) for op in consumers})
-        raise ValueError(f"the input feeds {found}, not a QUANTIZE op; cannot fix its scale")
+    # QUANTIZE requantizes from the input's parameters; DEQUANTIZE (a first layer kept in
+    # float) turns them into exactly bytes / 255. Any other consumer would read the raw
+    # integers with the calibrated scale baked in, so the input cannot be changed.
+    found = sorted({op_name(model, op) for op in consumers})
+    if not consumers or not set(found) <= {"QUANTIZE", "DEQUANTIZE"}:
+        raise ValueError(f"the input feeds {found}, not QUANTIZE or DEQUANTIZE; cannot fix its scale")
     for i in sg.inputs:
         q = sg.tensors[i].quantization
         q.scale = np.asarray([scale], dtype=np.float32)
         q.zeroPoint = np.asarray([zero_point], dtype=np.int64)
+        if dtype is not None:
+            sg.tensors[i].type = getattr(schema.TensorType, dtype.upper())
     return write_model(model)

@@ -92,3 +92,13 @@ def tf_available() -> bool:
     except ImportError:
         pytest.skip("needs the train extra (tensorflow, tf-keras)")
     return True
+
+
+@pytest.fixture(scope="session")
+def digits_run(tf_available, tmp_path_factory):
+    """small_cnn at 32 px trained on the bundled digits with the default settings (about 20 s)."""
+    from trainer import TrainConfig, train
+    from trainer.progress import Progress
+
+    out = tmp_path_factory.mktemp("digits_run")
+    return out, train("digits", TrainConfig(arch="small_cnn", size=32, seed=0), out, Progress(quiet=True))

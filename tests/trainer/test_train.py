@@ -12,12 +12,6 @@ from trainer.progress import Progress
 QUIET = Progress(quiet=True)
 
 
-@pytest.fixture(scope="module")
-def digits_run(tf_available, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    return out, train("digits", TrainConfig(arch="small_cnn", size=32, seed=0), out, QUIET)
-
-
 def test_small_cnn_on_digits_reaches_095(digits_run):
     _, result = digits_run
     assert result.test_top1 >= 0.95

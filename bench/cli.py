@@ -93,7 +93,100 @@ def cmd_optimize(args) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "optimize": cmd_optimize}
+def _bench_parser(sub) -> None:
+    p = sub.add_parser("bench", help="measure .tflite variants: size, latency, accuracy, delegates",
+                       description="Measure a .tflite, or every variant of a run directory, on each backend.")
+    p.add_argument("target", nargs="?", help="MODEL.tflite or RUN_DIR")
+    p.add_argument("--list", action="store_true", help="list the backends and exit")
+    p.add_argument("--data", help="class-folder path or 'digits' (for a .tflite); a run uses its test split")
+    p.add_argument("--labels", help="labels file (default: labels.txt beside the model)")
+    p.add_argument("--backends", default="all", help="comma-separated; default: " + ",".join(DEFAULT_BACKENDS_HELP))
+    p.add_argument("--threads", default="1", help="comma-separated thread counts, e.g. 1,2")
+    p.add_argument("--runs", type=int, default=50, help="timed invokes per session (default 50)")
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (default 5)")
+    p.add_argument("--target-runtime", help="TFLite/LiteRT release the app ships, e.g. 2.14: too-new ops exit 1")
+    p.add_argument("--json", help="write the records as a JSON list to this file")
+    p.add_argument("--quiet", action="store_true")
+
+
+DEFAULT_BACKENDS_HELP = ("xnnpack", "builtin", "reference", "fp16", "gpu", "coreml")
+
+
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise LiteshipError(f"{flag} {text!r} is not a list of positive whole numbers", "", f"for example {flag} 1,2")
+    return values
+
+
+def cmd_bench(args) -> int:
+    from pathlib import Path
+
+    from bench.backends import BACKENDS
+    from bench.record import to_json
+    from bench.run import BenchOptions, bench_file, bench_run, parse_backends, write_results
+    from trainer.files import atomic_write_text
+    from trainer.progress import Progress
+
+    if args.list:
+        for b in BACKENDS.values():
+            print(f"{b.name:11s} {b.kind:8s} {b.summary}")
+        return 0
+    if not args.target:
+        raise LiteshipError("liteship bench needs a MODEL.tflite or a RUN_DIR", "",
+                            "for example: liteship bench runs/demo --backends xnnpack")
+    for flag, value in (("--runs", args.runs), ("--rounds", args.rounds), ("--warmup", args.warmup + 1)):
+        if value < 1:
+            raise LiteshipError(f"{flag} must be at least {1 if flag != '--warmup' else 0}", "", f"fix {flag}")
+    options = BenchOptions(backends=parse_backends(args.backends), threads=_int_list(args.threads, "--threads"),
+                           runs=args.runs, warmup=args.warmup, rounds=args.rounds, target_runtime=args.target_runtime)
+    progress = Progress(quiet=args.quiet)
+    target = Path(args.target)
+    if target.is_dir():
+        records = bench_run(target, options, progress)
+        write_results(target, records)
+    else:
+        records = bench_file(target, options, args.data, args.labels, progress)
+    if args.json:
+        atomic_write_text(args.json, to_json(records))
+    print(render_table(records))
+    too_new = sorted({f"{r.variant}: {op}" for r in records for op in (r.compat or {}).get("too_new", [])})
+    broken = sorted({f"{r.variant}: {p}" for r in records for p in (r.contract or {}).get("problems", [])})
+    for line in broken:
+        print(f"contract: {line}")
+    if args.target_runtime:
+        failed = sorted({r.variant for r in records if (r.compat or {}).get("ok") is False})
+        for line in too_new:
+            print(f"too new for {args.target_runtime}: {line}")
+        for variant in failed:
+            rec = next(r for r in records if r.variant == variant)
+            print(f"{variant} needs TFLite {rec.compat['min_runtime']} (target {args.target_runtime})")
+        if failed:
+            return 1
+    return 0
+
+
+def render_table(records) -> str:
+    head = f"{'variant':14s} {'recipe':14s} {'backend':10s} {'thr':>3s} {'p50 ms':>9s} {'95% CI':>17s} " \
+           f"{'top1':>7s} {'agree':>7s} {'size':>9s} {'deleg':>6s}  notes"
+    rows = [head]
+    for r in records:
+        p50 = f"{r.latency_ms.p50:9.3f}" if r.latency_ms else f"{'':9s}"
+        ci = f"[{r.latency_ms.ci_low:.3f}, {r.latency_ms.ci_high:.3f}]" if r.latency_ms else ""
+        top1 = f"{r.top1:7.4f}" if r.top1 is not None else f"{'':7s}"
+        agree = f"{r.agreement:7.4f}" if r.agreement is not None else f"{'':7s}"
+        deleg = f"{r.delegated:6.2f}" if r.delegated is not None else f"{'':6s}"
+        notes = "; ".join(r.notes)[:80]
+        rows.append(f"{r.variant[:14]:14s} {(r.recipe or '-')[:14]:14s} {r.backend:10s} {r.threads or '':>3} {p50} "
+                    f"{ci:>17s} {top1} {agree} {r.size_bytes:9d} {deleg}  {notes}")
+    return "\n".join(rows)
+
+
+COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _train_parser(sub)
     _optimize_parser(sub)
+    _bench_parser(sub)
     return parser
 
 

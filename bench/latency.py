@@ -1,0 +1,71 @@
+"""Latency: warm-up, then interleaved timed rounds; median of round medians with a bootstrap CI.
+
+These machines drift by tens of percent between consecutive trials, so the
+runs of every session being compared are spread over several rounds taken
+in turn (A B C A B C ...): a slow spell hits all of them alike. Inputs are set
+before the timed region, the garbage collector is off while timing, and the
+timer is injectable so the statistics can be tested with a fake clock.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from typing import Callable
+
+import numpy as np
+
+from .record import LatencyStats
+
+
+def summarize(round_samples: list[list[int]], init_ns: int, first_ns: int, seed: int = 0) -> LatencyStats:
+    """Nanosecond samples per round -> milliseconds statistics."""
+    samples = np.asarray([s for r in round_samples for s in r], dtype=np.float64) / 1e6
+    medians = np.asarray([np.median(r) for r in round_samples if len(r)], dtype=np.float64) / 1e6
+    p50 = float(np.median(medians))
+    if len(medians) > 1:
+        rng = np.random.default_rng(seed)
+        boot = np.median(rng.choice(medians, size=(2000, len(medians)), replace=True), axis=1)
+        low, high = (float(v) for v in np.percentile(boot, [2.5, 97.5]))
+    else:
+        low = high = p50
+    mean = float(samples.mean())
+    std = float(samples.std(ddof=1)) if len(samples) > 1 else 0.0
+    return LatencyStats(
+        init=round(init_ns / 1e6, 4), first=round(first_ns / 1e6, 4), p50=round(p50, 4),
+        p90=round(float(np.percentile(samples, 90)), 4), p99=round(float(np.percentile(samples, 99)), 4),
+        mean=round(mean, 4), std=round(std, 4), cv=round(std / mean, 4) if mean else 0.0,
+        min=round(float(samples.min()), 4), runs=int(len(samples)), rounds=int(len(medians)),
+        ci_low=round(low, 4), ci_high=round(high, 4))
+
+
+def measure(invokers: dict, runs: int = 50, rounds: int = 5, warmup: int = 5,
+            timer: Callable[[], int] = time.perf_counter_ns) -> dict[object, tuple[list[list[int]], int]]:
+    """Time each ``invoke`` callable ``runs`` times in all, in ``rounds`` interleaved rounds.
+
+    Returns per key (samples per round in ns, first-invoke ns).
+    """
+    per_round = max(1, -(-runs // max(1, rounds)))
+    firsts = {}
+    for key, invoke in invokers.items():
+        t0 = timer()
+        invoke()
+        firsts[key] = timer() - t0
+        for _ in range(max(0, warmup - 1)):
+            invoke()
+    samples = {key: [] for key in invokers}
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for key, invoke in invokers.items():
+                row = []
+                for _ in range(per_round):
+                    t0 = timer()
+                    invoke()
+                    row.append(timer() - t0)
+                samples[key].append(row)
+    finally:
+        if was_enabled:
+            gc.enable()
+    return {key: (samples[key], firsts[key]) for key in invokers}

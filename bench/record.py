@@ -1,0 +1,98 @@
+"""The one result record: one per (variant, backend, threads). Renderers only read it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Milliseconds. ``p50`` is the median of round medians; ``ci`` its 95 % bootstrap interval."""
+
+    init: float
+    first: float
+    p50: float
+    p90: float
+    p99: float
+    mean: float
+    std: float
+    cv: float
+    min: float
+    runs: int
+    rounds: int
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class BenchRecord:
+    variant: str
+    recipe: str | None
+    arch: str | None
+    alpha: float | None
+    size: int | None
+    backend: str
+    threads: int | None
+    runtime: str
+    kind: str  # "run" (measured here) or "coverage" (op analysis only)
+    status: str  # "ok" or "n/a"
+    size_bytes: int
+    gzip_bytes: int
+    params: int | None
+    sparsity: float | None
+    latency_ms: LatencyStats | None = None
+    top1: float | None = None
+    top5: float | None = None
+    agreement: float | None = None
+    images: int | None = None
+    per_class_top1: dict | None = None
+    confusion: list | None = None
+    peak_rss_mb: float | None = None
+    arena_mb: float | None = None
+    ops: dict | None = None
+    delegated: float | None = None
+    contract: dict | None = None
+    compat: dict | None = None
+    notes: tuple[str, ...] = ()
+    system: dict = field(default_factory=dict)
+    model_path: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "BenchRecord":
+        d = dict(d)
+        if d.get("latency_ms"):
+            d["latency_ms"] = LatencyStats(**d["latency_ms"])
+        d["notes"] = tuple(d.get("notes", ()))
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    @property
+    def key(self) -> tuple:
+        return (self.variant, self.backend, self.threads)
+
+
+def to_json(records: list[BenchRecord]) -> str:
+    return json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True) + "\n"
+
+
+FLAT = ("variant", "recipe", "arch", "alpha", "size", "backend", "threads", "runtime", "status", "size_bytes",
+        "gzip_bytes", "params", "sparsity", "top1", "top5", "agreement", "images", "peak_rss_mb", "arena_mb",
+        "delegated")
+LAT = ("p50", "p90", "p99", "mean", "std", "cv", "min", "ci_low", "ci_high", "init", "first", "runs")
+
+
+def to_csv(records: list[BenchRecord]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([*FLAT, *(f"latency_{k}_ms" if k != "runs" else "latency_runs" for k in LAT), "notes"])
+    for r in records:
+        lat = r.latency_ms
+        writer.writerow([*(getattr(r, k) for k in FLAT), *((getattr(lat, k) if lat else "") for k in LAT),
+                         "; ".join(r.notes)])
+    return buf.getvalue()

@@ -26,6 +26,7 @@ from .backends import BACKENDS, DEFAULT_BACKENDS, open_session
 from .compat import check_runtime
 from .contract import check_contract
 from .coverage import coreml_coverage, gpu_coverage
+from .isolate import probe
 from .memory import PeakRss
 from .record import BenchRecord, to_csv
 from .system import system_info
@@ -129,6 +130,7 @@ def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None 
     """Every backend x threads record for one .tflite, and the probabilities per (backend, threads)."""
     progress = progress or Progress(quiet=True)
     data, model = load_model_file(target.path)
+    probe(target.path, options.backends)
     labels = target.labels or (tuple(evalset.class_names) if evalset else None)
     sparsity = weight_sparsity(model)
     facts = {

@@ -31,12 +31,45 @@ def read_model(data: bytes, name: str = "model") -> "schema.ModelT":
                             "pass a file written by the TFLite converter")
     try:
         model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
-        if not model.subgraphs:
-            raise ValueError("no subgraphs")
+        _verify(model)
     except Exception as exc:  # a damaged flatbuffer fails in many ways
-        raise LiteshipError(f"{name} is a damaged .tflite model ({type(exc).__name__}: {exc})",
-                            "its flatbuffer cannot be parsed", "re-export the model") from exc
+        raise LiteshipError(f"{name} is a damaged .tflite model ({type(exc).__name__}: {exc})"[:400],
+                            "its flatbuffer does not hold a consistent graph", "re-export the model") from exc
     return model
+
+
+_ITEM_BYTES = {schema.TensorType.FLOAT32: 4, schema.TensorType.FLOAT16: 2, schema.TensorType.INT32: 4,
+               schema.TensorType.UINT8: 1, schema.TensorType.INT64: 8, schema.TensorType.INT16: 2,
+               schema.TensorType.INT8: 1, schema.TensorType.FLOAT64: 8, schema.TensorType.BOOL: 1}
+
+
+def _verify(model) -> None:
+    """Every index in range, every constant buffer the size its shape says: what the parser does not check."""
+    if not model.subgraphs:
+        raise ValueError("no subgraphs")
+    n_buffers, n_codes = len(model.buffers or []), len(model.operatorCodes or [])
+    for sg in model.subgraphs:
+        tensors = sg.tensors or []
+        n = len(tensors)
+        for t in tensors:
+            if not 0 <= t.buffer < max(n_buffers, 1):
+                raise ValueError(f"tensor buffer index {t.buffer} out of range")
+            shape = [] if t.shape is None else list(t.shape)
+            if any(d < -1 for d in shape):
+                raise ValueError(f"negative dimension in {shape}")
+            data = model.buffers[t.buffer].data if n_buffers else None
+            if data is not None and len(data) and t.type in _ITEM_BYTES and -1 not in shape and t.sparsity is None:
+                if len(data) != int(np.prod(shape, dtype=np.int64)) * _ITEM_BYTES[t.type]:
+                    raise ValueError(f"buffer {t.buffer} holds {len(data)} bytes, not what shape {shape} needs")
+        for idx in list(sg.inputs if sg.inputs is not None else []) + list(sg.outputs if sg.outputs is not None else []):
+            if not 0 <= idx < n:
+                raise ValueError(f"graph input/output tensor {idx} out of range")
+        for op in sg.operators or []:
+            if not 0 <= op.opcodeIndex < n_codes:
+                raise ValueError(f"operator code index {op.opcodeIndex} out of range")
+            for idx in list(op.inputs if op.inputs is not None else []) + list(op.outputs if op.outputs is not None else []):
+                if not -1 <= idx < n:
+                    raise ValueError(f"operator tensor index {idx} out of range")
 
 
 def write_model(model: "schema.ModelT") -> bytes:
@@ -74,7 +107,7 @@ def _spec(tensor) -> TensorSpec:
     q = tensor.quantization
     scale = tuple(float(s) for s in (q.scale if q is not None and q.scale is not None else ()))
     zp = tuple(int(z) for z in (q.zeroPoint if q is not None and q.zeroPoint is not None else ()))
-    name = tensor.name.decode() if isinstance(tensor.name, bytes) else str(tensor.name)
+    name = tensor.name.decode("utf-8", "replace") if isinstance(tensor.name, bytes) else str(tensor.name)
     return TensorSpec(name, _TYPE_NAMES.get(tensor.type, str(tensor.type)),
                       tuple(int(d) for d in (tensor.shape if tensor.shape is not None else ())), scale, zp)
 

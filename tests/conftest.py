@@ -102,3 +102,14 @@ def digits_run(tf_available, tmp_path_factory):
 
     out = tmp_path_factory.mktemp("digits_run")
     return out, train("digits", TrainConfig(arch="small_cnn", size=32, seed=0), out, Progress(quiet=True))
+
+
+@pytest.fixture(scope="session")
+def optimized_run(digits_run):
+    """The digits run with its float32, float16, dynamic and int8 variants (a few seconds)."""
+    from optimize import optimize_run
+    from trainer.progress import Progress
+
+    out, result = digits_run
+    records = optimize_run(out, "float32,float16,dynamic,int8", None, Progress(quiet=True))
+    return out, {r["recipe"]: r for r in records}

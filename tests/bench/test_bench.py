@@ -1,0 +1,182 @@
+"""bench on real variants: records, backends, contract, compatibility, coverage, bad input."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.cli import main
+from bench.run import BenchOptions, bench_file, bench_run, write_results
+from optimize.litert import predict
+from optimize.tflite_file import read_model, set_input_quantization
+from trainer.data import load_run_split
+
+FAST = BenchOptions(backends=("xnnpack", "builtin", "fp16", "gpu", "coreml"), runs=6, rounds=2, warmup=1)
+
+
+@pytest.fixture(scope="module")
+def benched(optimized_run):
+    out, variants = optimized_run
+    records = bench_run(out, FAST)
+    return out, variants, records
+
+
+def _rec(records, recipe, backend):
+    return next(r for r in records if r.recipe == recipe and r.backend == backend)
+
+
+def test_one_record_per_variant_backend_threads(benched):
+    out, variants, records = benched
+    keys = [r.key for r in records]
+    assert len(keys) == len(set(keys))
+    n_variants = len({r.variant for r in records})
+    assert n_variants >= 4 and len(records) == n_variants * 5
+    for r in records:
+        assert r.system["cores"] >= 1 and r.system["versions"]["ai-edge-litert"]
+        if r.kind == "run":
+            assert r.status == "ok" and r.latency_ms.runs == 6 and r.latency_ms.p50 > 0
+            assert "Interpreter" in r.runtime or "CompiledModel" in r.runtime
+
+
+def test_accuracy_is_measured_the_way_the_app_feeds_it(benched):
+    out, variants, records = benched
+    x, y = load_run_split(out, 32)["test"]
+    for recipe in ("float32", "int8"):
+        expected = float(np.mean(predict(out / variants[recipe]["file"], x).argmax(1) == y))
+        rec = _rec(records, recipe, "xnnpack")
+        assert rec.top1 == round(expected, 6) and rec.images == len(y) == 269
+        assert rec.top5 >= rec.top1 and sum(map(sum, rec.confusion)) == 269
+    assert _rec(records, "float32", "xnnpack").agreement == 1.0
+    assert _rec(records, "int8", "xnnpack").agreement >= 0.98
+    assert _rec(records, "float32", "xnnpack").top1 >= 0.95
+
+
+def test_fp16_backend_changes_float_outputs_but_not_much(benched):
+    _, _, records = benched
+    rec = _rec(records, "float32", "fp16")
+    diff = float(rec.notes[0].rsplit(":", 1)[1])
+    assert 0 < diff < 0.05
+    assert "xnnpack_flags=4" in rec.runtime
+    assert abs(rec.top1 - _rec(records, "float32", "xnnpack").top1) <= 0.01
+    builtin = _rec(records, "float32", "builtin")
+    assert "BUILTIN_WITHOUT_DEFAULT_DELEGATES" in builtin.runtime
+
+
+def test_contract_and_coverage(benched):
+    _, _, records = benched
+    assert _rec(records, "int8", "xnnpack").contract["ok"] is True
+    assert _rec(records, "float32", "xnnpack").contract["input"]["dtype"] == "float32"
+    gpu = _rec(records, "float32", "gpu")
+    assert gpu.kind == "coverage" and gpu.delegated == 1.0 and gpu.ops["partitions"] == 1
+    coreml = _rec(records, "float32", "coreml")
+    # MEAN (global average pooling) is not in the Core ML delegate's op list: one op falls back.
+    assert coreml.ops["fallback"][0].split(":")[0].endswith("MEAN") and coreml.ops["partitions"] == 2
+    assert coreml.delegated == pytest.approx((coreml.ops["total"] - 1) / coreml.ops["total"])
+    int8_coreml = _rec(records, "int8", "coreml")
+    assert int8_coreml.status == "n/a" and int8_coreml.notes[0].startswith("n/a: the Core ML delegate takes float")
+
+
+def test_results_files_hold_one_line_per_key(benched, tmp_path):
+    out, _, records = benched
+    write_results(out, records)
+    write_results(out, records[:3])  # a partial re-run replaces, never duplicates
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert len(lines) == len(records)
+    assert len((out / "results.csv").read_text().splitlines()) == len(records) + 1
+
+
+def test_target_runtime_names_the_too_new_op_and_exits_1(optimized_run, capsys):
+    out, variants = optimized_run
+    dynamic = out / variants["dynamic"]["file"]
+    code = main(["bench", str(dynamic), "--backends", "gpu", "--target-runtime", "2.14", "--quiet"])
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert "FULLY_CONNECTED v12" in printed and "needs TFLite 2.17.0 (target 2.14)" in printed
+    int8 = out / variants["int8"]["file"]
+    assert main(["bench", str(int8), "--backends", "gpu", "--target-runtime", "2.14", "--quiet"]) == 0
+
+
+def test_contract_check_catches_a_wrong_input_scale(optimized_run, tmp_path):
+    from bench.contract import check_contract
+
+    out, variants = optimized_run
+    data = (out / variants["int8"]["file"]).read_bytes()
+    bad = set_input_quantization(data, 0.02, 3)
+    result = check_contract(read_model(bad), 10)
+    assert not result["ok"] and "not 1/255 and 0" in result["problems"][0]
+    assert "labels.txt has 7" in check_contract(read_model(data), 7)["problems"][0]
+
+
+def test_single_file_with_data_folder_and_labels(optimized_run, tmp_path):
+    from PIL import Image
+
+    from trainer.data import load_digits
+
+    out, variants = optimized_run
+    model = tmp_path / "m.tflite"
+    model.write_bytes((out / variants["int8"]["file"]).read_bytes())
+    (tmp_path / "labels.txt").write_text("\n".join(str(i) for i in range(10)) + "\n")
+    ds = load_digits(32)
+    data = tmp_path / "data"
+    for c in ("3", "7"):
+        (data / c).mkdir(parents=True)
+        for i in np.flatnonzero(ds.labels == int(c))[:10]:
+            Image.fromarray(ds.pixels[i]).save(data / c / f"{i}.png")
+    (records) = bench_file(model, BenchOptions(backends=("xnnpack",), runs=3, rounds=1, warmup=1), str(data))
+    assert records[0].images == 20 and records[0].top1 >= 0.9
+    assert set(records[0].per_class_top1) == {str(i) for i in range(10)}
+
+
+def _bad_models(tmp: Path, good: bytes) -> dict[str, Path]:
+    rng = np.random.default_rng(0)
+    cases = {"empty": b"", "random": rng.integers(0, 256, 2000, dtype=np.uint8).tobytes(), "magic_only": b"TFL3",
+             "header_only": good[:8], "truncated_half": good[: len(good) // 2], "truncated_end": good[:-64]}
+    paths = {}
+    for name, data in cases.items():
+        paths[name] = tmp / f"{name}.tflite"
+        paths[name].write_bytes(data)
+    return paths
+
+
+def test_bad_model_files_exit_2_with_a_message(optimized_run, tmp_path, capsys):
+    out, variants = optimized_run
+    for name, path in _bad_models(tmp_path, (out / variants["int8"]["file"]).read_bytes()).items():
+        code = main(["bench", str(path), "--backends", "xnnpack,gpu", "--runs", "2", "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 2, (name, err)
+        assert ("not a .tflite" in err or "damaged" in err or "empty" in err or "cannot be run" in err), (name, err)
+
+
+def test_labels_and_data_errors_exit_2(optimized_run, tmp_path, capsys, class_folder):
+    out, variants = optimized_run
+    model = tmp_path / "m.tflite"
+    model.write_bytes((out / variants["float32"]["file"]).read_bytes())
+    assert main(["bench", str(model), "--data", "digits", "--backends", "xnnpack"]) == 2
+    assert "Labels file" in capsys.readouterr().err
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a\nb\nc\n")
+    assert main(["bench", str(model), "--backends", "xnnpack"]) == 2
+    assert "has 3 labels but the model outputs 10 classes" in capsys.readouterr().err
+    labels.write_text("\n".join(str(i) for i in range(10)) + "\n")
+    assert main(["bench", str(model), "--data", str(class_folder), "--backends", "xnnpack"]) == 2
+    assert "Data classes one, two, zero are not in the labels" in capsys.readouterr().err
+    assert main(["bench", str(model), "--backends", "tpu"]) == 2
+    assert "Unknown backend tpu" in capsys.readouterr().err
+
+
+def test_bench_runs_without_tensorflow(optimized_run, tmp_path):
+    out, variants = optimized_run
+    code = ("import sys\n"
+            "for m in ('tensorflow', 'tf_keras', 'tensorflow_model_optimization', 'sklearn'): sys.modules[m] = None\n"
+            "from bench.cli import main\n"
+            f"sys.exit(main(['bench', {str(out / variants['int8']['file'])!r}, '--backends', 'xnnpack,gpu,coreml', "
+            f"'--runs', '3', '--json', {str(tmp_path / 'r.json')!r}, '--quiet']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    records = json.loads((tmp_path / "r.json").read_text())
+    assert [r["backend"] for r in records] == ["xnnpack", "gpu", "coreml"]
+    assert records[0]["latency_ms"]["p50"] > 0

@@ -1,0 +1,76 @@
+"""The statistics, checked with a fake clock and hand-made predictions."""
+
+import gc
+
+import numpy as np
+import pytest
+
+from bench.accuracy import score
+from bench.latency import measure, summarize
+
+
+class FakeClock:
+    """Each invoke 'takes' the next duration of its key; the clock only moves when invoked."""
+
+    def __init__(self):
+        self.now = 0
+        self.calls = []
+        self.gc_during = []
+
+    def __call__(self):
+        return self.now
+
+    def invoker(self, key, durations_ns):
+        it = iter(durations_ns)
+
+        def invoke():
+            self.calls.append(key)
+            self.gc_during.append(gc.isenabled())
+            self.now += next(it)
+
+        return invoke
+
+
+def test_rounds_interleave_and_p50_is_the_median_of_round_medians():
+    clock = FakeClock()
+    # A: rounds at 1, 2, 3, 4, 5 ms (drift); B: always 10 ms.
+    a = [1_000_000] * 3 + [r * 1_000_000 for r in (1, 2, 3, 4, 5) for _ in range(4)]
+    b = [10_000_000] * 3 + [10_000_000] * 20
+    out = measure({"A": clock.invoker("A", a), "B": clock.invoker("B", b)}, runs=20, rounds=5, warmup=3, timer=clock)
+    timed = clock.calls[6:]
+    assert timed == (["A"] * 4 + ["B"] * 4) * 5  # A B A B ...: drift hits both alike
+    assert not any(clock.gc_during[6:])  # every timed invoke ran with the garbage collector off
+    samples, first = out["A"]
+    stats = summarize(samples, init_ns=2_000_000, first_ns=first)
+    assert stats.p50 == 3.0 and stats.min == 1.0 and stats.runs == 20 and stats.rounds == 5
+    assert stats.first == 1.0 and stats.init == 2.0
+    assert 1.0 <= stats.ci_low <= 3.0 <= stats.ci_high <= 5.0
+    assert stats.mean == pytest.approx(3.0) and stats.p90 == pytest.approx(5.0)
+    b_stats = summarize(*out["B"][:1], init_ns=0, first_ns=0)
+    assert b_stats.p50 == 10.0 and b_stats.std == 0.0 and b_stats.cv == 0.0 and b_stats.ci_low == b_stats.ci_high == 10.0
+
+
+def test_gc_is_restored_after_timing():
+    clock = FakeClock()
+    assert gc.isenabled()
+    measure({"A": clock.invoker("A", [1] * 100)}, runs=10, rounds=2, warmup=1, timer=clock)
+    assert gc.isenabled()
+
+
+def test_score_numbers():
+    probs = np.array([[0.7, 0.1, 0.1, 0.05, 0.05, 0.0],
+                      [0.1, 0.6, 0.1, 0.1, 0.05, 0.05],
+                      [0.5, 0.4, 0.0, 0.05, 0.05, 0.0],
+                      [0.0, 0.0, 0.0, 0.0, 0.1, 0.9]])
+    labels = np.array([0, 1, 1, 2])
+    out = score(probs, labels, list("abcdef"), reference_top1=np.array([0, 1, 1, 5]))
+    assert out["top1"] == 0.5 and out["images"] == 4
+    assert out["top5"] == 0.75  # the last image's class c is the least likely of six
+    assert out["agreement"] == 0.75
+    assert out["per_class_top1"] == {"a": 1.0, "b": 0.5, "c": 0.0, "d": None, "e": None, "f": None}
+    assert out["confusion"][1] == [1, 1, 0, 0, 0, 0] and out["confusion"][2][5] == 1
+
+
+def test_no_top5_below_five_classes():
+    out = score(np.eye(3), np.arange(3), ["a", "b", "c"])
+    assert "top5" not in out and out["top1"] == 1.0

@@ -36,6 +36,7 @@ BACKENDS = {b.name: b for b in (
 DEFAULT_BACKENDS = ("xnnpack", "builtin", "reference", "fp16", "gpu", "coreml")
 RESOLVERS = {"xnnpack": "AUTO", "builtin": "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "reference": "BUILTIN_REF"}
 XNNPACK_FORCE_FP16 = 4
+BATCH_BYTES = 8_000_000
 
 
 class Session:
@@ -52,10 +53,16 @@ class Session:
         d = self.input_detail
         return feed(pixels, d["dtype"], *d.get("quantization", (0.0, 0)))
 
-    def predict(self, pixels: np.ndarray, batch: int = 64) -> np.ndarray:
-        """Probabilities for uint8 pixels, in batches (the last one padded)."""
+    def predict(self, pixels: np.ndarray, batch: int | None = None) -> np.ndarray:
+        """Probabilities for uint8 pixels, in batches (the last one padded).
+
+        The input tensor is resized once to the batch (by default as many
+        images as fit in about 8 MB of input); the session keeps that size.
+        """
         x = self.feed(pixels)
         n = len(x)
+        if batch is None:
+            batch = max(16, BATCH_BYTES // max(1, x[0].nbytes)) if n else 1
         batch = max(1, min(batch, n))
         try:
             self.resize(batch)
@@ -70,7 +77,6 @@ class Session:
             self.set_input(chunk)
             self.invoke()
             out.append(self.output()[: min(batch, n - start)])
-        self.resize(1)
         return np.concatenate(out)
 
 
@@ -88,8 +94,11 @@ class InterpreterSession(Session):
         self.invoke = self.interp.invoke  # bound once: the timed loop calls it directly
 
     def resize(self, batch: int) -> None:
+        if getattr(self, "_batch", None) == batch:
+            return
         self.interp.resize_tensor_input(self.input_detail["index"], [batch, *self._shape], strict=False)
         self.interp.allocate_tensors()
+        self._batch = batch
 
     def set_input(self, x: np.ndarray) -> None:
         self.interp.set_tensor(self.input_detail["index"], x)
@@ -121,7 +130,12 @@ class CompiledSession(Session):
         self.resize(1)
 
     def resize(self, batch: int) -> None:
-        self.model.resize_input_tensor(0, [batch, *self._shape], strict=False)
+        if getattr(self, "_batch", None) == batch:
+            return
+        if [batch, *self._shape] != list(self.input_detail["shape"]):
+            # Resizing to the model's own shape would still switch LiteRT to its dynamic-shape path.
+            self.model.resize_input_tensor(0, [batch, *self._shape], strict=False)
+        self._batch = batch
         self.inputs = self.model.create_input_buffers(0)
         self.outputs = self.model.create_output_buffers(0)
         self._out_shape = self.outputs[0].get_tensor_details()["shape"]

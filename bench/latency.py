@@ -39,11 +39,14 @@ def summarize(round_samples: list[list[int]], init_ns: int, first_ns: int, seed:
         ci_low=round(low, 4), ci_high=round(high, 4))
 
 
-def measure(invokers: dict, runs: int = 50, rounds: int = 5, warmup: int = 5,
-            timer: Callable[[], int] = time.perf_counter_ns) -> dict[object, tuple[list[list[int]], int]]:
+def measure(invokers: dict, runs: int = 50, rounds: int = 10, warmup: int = 5,
+            timer: Callable[[], int] = time.perf_counter_ns,
+            min_round_ns: int = 0) -> dict[object, tuple[list[list[int]], int]]:
     """Time each ``invoke`` callable ``runs`` times in all, in ``rounds`` interleaved rounds.
 
-    Returns per key (samples per round in ns, first-invoke ns).
+    A round of a fast model also lasts at least ``min_round_ns``: a round of
+    a few milliseconds fits inside one noisy spell, one that lasts tens of
+    milliseconds does not. Returns per key (samples per round in ns, first-invoke ns).
     """
     per_round = max(1, -(-runs // max(1, rounds)))
     firsts = {}
@@ -59,11 +62,12 @@ def measure(invokers: dict, runs: int = 50, rounds: int = 5, warmup: int = 5,
     try:
         for _ in range(rounds):
             for key, invoke in invokers.items():
-                row = []
-                for _ in range(per_round):
+                row, spent = [], 0
+                while len(row) < per_round or spent < min_round_ns:
                     t0 = timer()
                     invoke()
                     row.append(timer() - t0)
+                    spent += row[-1]
                 samples[key].append(row)
     finally:
         if was_enabled:

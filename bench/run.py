@@ -61,8 +61,9 @@ class BenchOptions:
     threads: tuple[int, ...] = (1,)
     runs: int = 50
     warmup: int = 5
-    rounds: int = 5
-    batch: int = 64
+    rounds: int = 10
+    min_round_ms: float = 20.0
+    batch: int | None = None  # None: as many images as fit in about 8 MB of input
     target_runtime: str | None = None
 
 
@@ -163,9 +164,9 @@ def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None 
     for session, _, _ in sessions.values():
         session.resize(1)
         session.set_input(session.feed(_probe_pixels(session, evalset)))
-    progress.log(f"{target.variant}: timing {len(sessions)} session(s), {options.runs} runs in {options.rounds} rounds")
+    progress.log(f"{target.variant}: timing {len(sessions)} session(s), {options.runs}+ runs in {options.rounds} rounds")
     timings = lat.measure({k: s.invoke for k, (s, _, _) in sessions.items()}, options.runs, options.rounds,
-                          options.warmup, timer) if sessions else {}
+                          options.warmup, timer, int(options.min_round_ms * 1e6)) if sessions else {}
     for key, (session, init_ns, rss_mb) in sessions.items():
         backend, threads = key
         samples, first_ns = timings[key]

@@ -13,16 +13,6 @@ def steps_per_epoch(data: RecipeData) -> int:
     return max(1, math.ceil(len(data.train_y) / data.batch_size))
 
 
-def freeze_batchnorm(model):
-    """BatchNorm in inference mode while fine-tuning: a few epochs on a small set would shift its statistics."""
-    import tf_keras as keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-    return model
-
-
 def fine_tune(model, data: RecipeData, epochs: int, learning_rate: float, callbacks=()) -> list[dict]:
     """Train ``model`` in place on the training split; return per-epoch history."""
     import tf_keras as keras

@@ -5,21 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .convert import Int8Config, fresh_copy, int8_tflite
-from .finetune import fine_tune, freeze_batchnorm
+from .finetune import fine_tune
 from .prune import PruneConfig, prune
 from .registry import RecipeData, RecipeOutput, recipe
 
 
 @dataclass(frozen=True)
 class QatConfig(Int8Config):
-    epochs: int = 2
-    learning_rate: float = 1e-4
+    epochs: int = 4
+    learning_rate: float = 1e-3  # cosine-decayed; BatchNorm keeps training and is folded at conversion
 
 
 @dataclass(frozen=True)
 class PqatConfig(PruneConfig):
-    qat_epochs: int = 2
-    qat_learning_rate: float = 1e-4
+    qat_epochs: int = 4
+    qat_learning_rate: float = 1e-3
 
 
 def _output_only_config():
@@ -84,7 +84,7 @@ def quantize_aware(model, scheme=None):
 
 @recipe("qat_int8", QatConfig, "quantization-aware training from the float model, then int8")
 def qat_int8(model, data: RecipeData, config: QatConfig) -> RecipeOutput:
-    qat, skipped = quantize_aware(freeze_batchnorm(fresh_copy(model)))
+    qat, skipped = quantize_aware(fresh_copy(model))
     history = fine_tune(qat, data, config.epochs, config.learning_rate)
     calibration = data.calibration(config.calibration_images)
     return RecipeOutput(int8_tflite(qat, calibration, config.io), {"output_only_layers": skipped, "history": history})
@@ -96,7 +96,7 @@ def pqat_int8(model, data: RecipeData, config: PqatConfig) -> RecipeOutput:
 
     pruned, facts = prune(model, data, config)
     scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
-    qat, skipped = quantize_aware(pruned, scheme)  # BatchNorm trainable: the scheme cannot fold a frozen one
+    qat, skipped = quantize_aware(pruned, scheme)
     history = fine_tune(qat, data, config.qat_epochs, config.qat_learning_rate)
     calibration = data.calibration(config.calibration_images)
     return RecipeOutput(int8_tflite(qat, calibration, config.io),

@@ -37,7 +37,7 @@ def test_one_record_per_variant_backend_threads(benched):
     for r in records:
         assert r.system["cores"] >= 1 and r.system["versions"]["ai-edge-litert"]
         if r.kind == "run":
-            assert r.status == "ok" and r.latency_ms.runs == 6 and r.latency_ms.p50 > 0
+            assert r.status == "ok" and r.latency_ms.runs >= 6 and r.latency_ms.rounds == 2 and r.latency_ms.p50 > 0
             assert "Interpreter" in r.runtime or "CompiledModel" in r.runtime
 
 

@@ -28,7 +28,7 @@ def test_float_outputs_are_complete(digits_run):
     for key in ("val_top1", "test_top1", "params", "multiply_adds", "history", "skipped", "counts_per_class",
                 "input_contract", "versions", "data"):
         assert key in card, key
-    assert card["params"] == 24570 and card["multiply_adds"] == 2802304
+    assert card["params"] == 95210 and card["multiply_adds"] == 10323200
     assert len(card["history"]) == 20 and card["history"][-1]["accuracy"] > 0.95
     assert (d / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     split = json.loads((out / "data" / "split.json").read_text())

@@ -34,4 +34,4 @@ def kernel_layer(layer) -> bool:
     """Layers whose kernels pruning and clustering act on."""
     import tf_keras as keras
 
-    return isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))  # DepthwiseConv2D is a Conv2D
+    return isinstance(layer, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense))

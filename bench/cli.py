@@ -186,7 +186,97 @@ def render_table(records) -> str:
     return "\n".join(rows)
 
 
-COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench}
+def _sweep_parser(sub) -> None:
+    p = sub.add_parser("sweep", help="train, optimize, bench and report in one resumable run",
+                       description="Train each model, make every variant, bench them and write the reports.")
+    p.add_argument("--data", required=True, help="class-folder path, archive, or 'digits'")
+    p.add_argument("--config", help="sweep TOML ([train], [[models]], [optimize], [bench]); default: the built-in sweep")
+    p.add_argument("--out", required=True, help="run directory (re-running resumes and skips finished work)")
+    p.add_argument("--quiet", action="store_true")
+
+
+def cmd_sweep(args) -> int:
+    import time
+
+    from bench.report import rows
+    from bench.sweep import load_sweep_config, sweep
+    from trainer.progress import Progress
+
+    started = time.perf_counter()
+    records = sweep(args.data, args.out, load_sweep_config(args.config), Progress(quiet=args.quiet))
+    for r in rows(records):
+        drop = "" if r.drop is None else f" ({-r.drop * 100:+.2f} pt vs float)"
+        p50 = "" if r.p50_ms is None else f" p50 {r.p50_ms:.3f} ms"
+        top1 = "n/a" if r.top1 is None else f"{r.top1:.4f}"
+        print(f"{'*' if r.front else ' '} {r.model:22s} {r.recipe:15s} top-1 {top1}{drop} {r.size_kb:9.1f} KB{p50}")
+    print(f"sweep done in {time.perf_counter() - started:.0f} s: {args.out}/report.md, {args.out}/report.html, "
+          f"{args.out}/pareto.png, {args.out}/results.jsonl")
+    return 0
+
+
+def _budget_args(p) -> None:
+    p.add_argument("run_dir", help="run directory with results.jsonl")
+    p.add_argument("--budgets", help="liteship.toml ([budgets]) or pyproject.toml ([tool.liteship.budgets]); "
+                                     "default: accuracy drop <= 2 pt, agreement >= 0.97, contract kept")
+
+
+def _gate_parser(sub) -> None:
+    p = sub.add_parser("gate", help="judge variants against budgets; exit 1 when they fail",
+                       description="Judge variants against every budget: measured value, limit, margin.")
+    _budget_args(p)
+    p.add_argument("--variant", help="judge only this variant ID or recipe")
+    p.add_argument("--all", action="store_true", help="pass only when every variant passes")
+    p.add_argument("--junit", help="write JUnit XML here")
+    p.add_argument("--markdown", help="write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
+
+
+def cmd_gate(args) -> int:
+    from bench.budget import load_budgets
+    from bench.gate import gate, junit_xml, markdown_summary, render
+    from trainer.files import atomic_write_text
+
+    results = gate(args.run_dir, load_budgets(args.budgets), args.variant)
+    print(render(results))
+    if args.junit:
+        atomic_write_text(args.junit, junit_xml(results))
+    if args.markdown:
+        atomic_write_text(args.markdown, markdown_summary(results))
+    passed = [vv for vv in results if vv.passed]
+    ok = len(passed) == len(results) if (args.all or args.variant) else bool(passed)
+    print(f"{len(passed)} of {len(results)} variants pass every budget: gate {'passed' if ok else 'FAILED'}")
+    return 0 if ok else 1
+
+
+def _pick_parser(sub) -> None:
+    p = sub.add_parser("pick", help="choose the variant to ship and write RUN_DIR/release/",
+                       description="Choose the best variant that passes every budget and bundle it for the app.")
+    _budget_args(p)
+    p.add_argument("--prefer", default="accuracy", help="accuracy (default; ties to the smaller file), size or latency")
+
+
+def cmd_pick(args) -> int:
+    from bench.budget import load_budgets
+    from bench.pick import NothingPasses, pick
+
+    try:
+        chosen, release = pick(args.run_dir, load_budgets(args.budgets), args.prefer)
+    except NothingPasses as exc:
+        print("no variant passes every budget; the closest misses:", file=sys.stderr)
+        for vv in exc.misses:
+            print(f"  {vv.variant} ({vv.model} {vv.recipe}):", file=sys.stderr)
+            for v in vv.verdicts:
+                if not v.passed:
+                    print(f"      {v.message}", file=sys.stderr)
+        return 1
+    print(f"picked {chosen.variant} ({chosen.model} {chosen.recipe}): every budget passed")
+    for v in chosen.verdicts:
+        print(f"    {v.message}")
+    print(f"release: {release}/model.tflite, {release}/labels.txt, {release}/manifest.json")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench, "sweep": cmd_sweep, "gate": cmd_gate,
+            "pick": cmd_pick}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     _train_parser(sub)
     _optimize_parser(sub)
     _bench_parser(sub)
+    _sweep_parser(sub)
+    _gate_parser(sub)
+    _pick_parser(sub)
     return parser
 
 

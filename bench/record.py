@@ -30,6 +30,7 @@ class LatencyStats:
 @dataclass(frozen=True)
 class BenchRecord:
     variant: str
+    model: str | None  # the float model a variant came from (its run-directory folder)
     recipe: str | None
     arch: str | None
     alpha: float | None
@@ -81,7 +82,7 @@ def to_json(records: list[BenchRecord]) -> str:
     return json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True) + "\n"
 
 
-FLAT = ("variant", "recipe", "arch", "alpha", "size", "backend", "threads", "runtime", "status", "size_bytes",
+FLAT = ("variant", "model", "recipe", "arch", "alpha", "size", "backend", "threads", "runtime", "status", "size_bytes",
         "gzip_bytes", "params", "sparsity", "top1", "top5", "agreement", "images", "peak_rss_mb", "arena_mb",
         "delegated")
 LAT = ("p50", "p90", "p99", "mean", "std", "cv", "min", "ci_low", "ci_high", "init", "first", "runs")

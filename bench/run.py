@@ -103,7 +103,7 @@ def param_count(model) -> int:
 
 def _record(target: Target, backend: str, threads, runtime: str, kind: str, status: str, facts: dict,
             **fields) -> BenchRecord:
-    return BenchRecord(variant=target.variant, recipe=target.recipe, arch=target.arch, alpha=target.alpha,
+    return BenchRecord(variant=target.variant, model=target.group, recipe=target.recipe, arch=target.arch, alpha=target.alpha,
                        size=target.size, backend=backend, threads=threads, runtime=runtime, kind=kind,
                        status=status, system=system_info(), model_path=str(target.path), **facts, **fields)
 

@@ -70,6 +70,11 @@ def from_mapping(cls, mapping: dict, where: str, non_negative: bool = True):
     if unknown:
         raise LiteshipError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
                             "valid keys are: " + ", ".join(sorted(fields)), "remove or rename the key")
+    missing = sorted(name for name, f in fields.items() if name not in mapping
+                     and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    if missing:
+        raise LiteshipError(f"{where}: missing key{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+                            "it has no default", f"add {missing[0]} = ...")
     hints = typing.get_type_hints(cls)
     values = {}
     for key, value in mapping.items():

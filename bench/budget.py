@@ -1,0 +1,130 @@
+"""Budgets: a TOML table mapped onto a frozen dataclass, judged by check objects.
+
+Every verdict carries the measured value, the limit and the margin, like
+pytest-benchmark's "Field 'mean' has failed PercentageRegressionCheck: 23.33 > 5.00".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Literal
+
+from trainer.config import from_mapping, load_toml
+from trainer.errors import LiteshipError
+
+from .record import BenchRecord
+
+
+@dataclass(frozen=True)
+class Budgets:
+    max_size_kb: float | None = None
+    max_gzip_kb: float | None = None
+    max_latency_ms: float | None = None
+    latency_stat: Literal["p50", "p90", "p99"] = "p50"
+    backend: str = "xnnpack"
+    threads: int = 1
+    min_accuracy: float | None = None
+    max_accuracy_drop: float | None = None  # vs the float32 variant of the same model, in accuracy (0.01 = 1 pt)
+    min_agreement: float | None = None
+    require_contract: bool = True
+    target_runtime: str | None = None
+    require_delegate: Literal["gpu", "coreml"] | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT_BUDGETS = Budgets(max_accuracy_drop=0.02, min_agreement=0.97, require_contract=True)
+
+
+def load_budgets(path: str | Path | None) -> Budgets:
+    """``liteship.toml`` [budgets], or ``pyproject.toml`` [tool.liteship.budgets]; None: the defaults."""
+    if path is None:
+        return DEFAULT_BUDGETS
+    path = Path(path)
+    doc = load_toml(path)
+    table = doc.get("tool", {}).get("liteship", {}).get("budgets") if path.name == "pyproject.toml" else doc.get("budgets")
+    where = f"{path} [tool.liteship.budgets]" if path.name == "pyproject.toml" else f"{path} [budgets]"
+    if not isinstance(table, dict):
+        raise LiteshipError(f"{path} has no {where.split(' ', 1)[1]} table", "budgets live in that table",
+                            "add it, for example [budgets] / max_size_kb = 500")
+    if "backend" in table and table["backend"] not in ("xnnpack", "xnnpack-cm", "builtin", "reference", "fp16"):
+        raise LiteshipError(f"{where}: backend {table['backend']!r} cannot be timed",
+                            "latency budgets apply to run backends", "use xnnpack, xnnpack-cm, builtin, reference or fp16")
+    return from_mapping(Budgets, table, where)
+
+
+def budget_keys() -> list[str]:
+    return [f.name for f in fields(Budgets)]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    variant: str
+    check: str
+    measured: float | str | None
+    limit: float | str | None
+    margin: float | None  # positive: room left; negative: over the limit
+    passed: bool
+    message: str
+    remeasured: bool = False
+
+
+def _num(check, variant, measured, limit, upper: bool, unit: str, fmt: str = ".3f") -> Verdict:
+    if measured is None:
+        return Verdict(variant, check, None, limit, None, False, f"{check}: not measured (limit {limit:{fmt}}{unit})")
+    margin = (limit - measured) if upper else (measured - limit)
+    passed = margin >= 0
+    op = ("<=" if passed else ">") if upper else (">=" if passed else "<")
+    word = "ok" if passed else "FAILED"
+    return Verdict(variant, check, measured, limit, round(margin, 6), passed,
+                   f"{check} {word}: {measured:{fmt}}{unit} {op} {limit:{fmt}}{unit}"
+                   f" (margin {margin:+{fmt}}{unit})")
+
+
+def judge(budgets: Budgets, variant: str, records: list[BenchRecord], float_top1: float | None) -> list[Verdict]:
+    """Every budget that is set, for one variant's records."""
+    run = next((r for r in records if r.backend == budgets.backend and r.threads == budgets.threads
+                and r.status == "ok"), None)
+    any_rec = records[0]
+    acc = next((r for r in records if r.top1 is not None and r.backend == budgets.backend), None) or \
+        next((r for r in records if r.top1 is not None), None)
+    out = []
+    if budgets.max_size_kb is not None:
+        out.append(_num("max_size_kb", variant, any_rec.size_bytes / 1024, budgets.max_size_kb, True, " KB", ".1f"))
+    if budgets.max_gzip_kb is not None:
+        out.append(_num("max_gzip_kb", variant, any_rec.gzip_bytes / 1024, budgets.max_gzip_kb, True, " KB", ".1f"))
+    if budgets.max_latency_ms is not None:
+        value = getattr(run.latency_ms, budgets.latency_stat) if run and run.latency_ms else None
+        out.append(_num(f"max_latency_ms ({budgets.latency_stat}, {budgets.backend}, {budgets.threads} thr)",
+                        variant, value, budgets.max_latency_ms, True, " ms"))
+    if budgets.min_accuracy is not None:
+        out.append(_num("min_accuracy", variant, acc.top1 if acc else None, budgets.min_accuracy, False, "", ".4f"))
+    if budgets.max_accuracy_drop is not None:
+        drop = None if acc is None or float_top1 is None else float_top1 - acc.top1
+        out.append(_num("max_accuracy_drop", variant, drop, budgets.max_accuracy_drop, True, "", ".4f"))
+    if budgets.min_agreement is not None:
+        out.append(_num("min_agreement", variant, acc.agreement if acc else None, budgets.min_agreement, False, "",
+                        ".4f"))
+    if budgets.require_contract:
+        problems = (any_rec.contract or {}).get("problems", ["no contract check recorded"])
+        out.append(Verdict(variant, "require_contract", "ok" if not problems else "; ".join(problems), "ok", None,
+                           not problems, "require_contract " + ("ok" if not problems else "FAILED: " + "; ".join(problems))))
+    if budgets.target_runtime is not None:
+        from optimize.tflite_file import read_model
+
+        from .compat import check_runtime
+
+        compat = check_runtime(read_model(Path(any_rec.model_path).read_bytes()), budgets.target_runtime)
+        msg = f"target_runtime {'ok' if compat['ok'] else 'FAILED'}: needs {compat['min_runtime']}, " \
+              f"app ships {budgets.target_runtime}" + (f" (too new: {', '.join(compat['too_new'])})"
+                                                       if compat["too_new"] else "")
+        out.append(Verdict(variant, "target_runtime", compat["min_runtime"], budgets.target_runtime, None,
+                           compat["ok"], msg))
+    if budgets.require_delegate is not None:
+        cov = next((r for r in records if r.backend == budgets.require_delegate), None)
+        value = cov.delegated if cov and cov.status == "ok" else (0.0 if cov else None)
+        v = _num(f"require_delegate ({budgets.require_delegate})", variant, value, 1.0, False, "", ".2f")
+        out.append(v)
+    return out

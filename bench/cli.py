@@ -128,7 +128,7 @@ def cmd_bench(args) -> int:
 
     from bench.backends import BACKENDS
     from bench.record import to_json
-    from bench.run import BenchOptions, bench_file, bench_run, parse_backends, write_results
+    from bench.run import BenchOptions, bench_file, bench_run, parse_backends
     from trainer.files import atomic_write_text
     from trainer.progress import Progress
 
@@ -147,8 +147,7 @@ def cmd_bench(args) -> int:
     progress = Progress(quiet=args.quiet)
     target = Path(args.target)
     if target.is_dir():
-        records = bench_run(target, options, progress)
-        write_results(target, records)
+        records = bench_run(target, options, progress)  # also merged into RUN_DIR/results.jsonl
     else:
         records = bench_file(target, options, args.data, args.labels, progress)
     if args.json:

@@ -215,49 +215,82 @@ def run_targets(run_dir: Path) -> list[Target]:
 
 
 def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = None,
-              timer: Callable[[], int] = time.perf_counter_ns) -> list[BenchRecord]:
-    """Every variant of a run directory, with accuracy on its test split."""
+              timer: Callable[[], int] = time.perf_counter_ns, skip_done: bool = False,
+              on_variant: Callable[[Target, list[BenchRecord], bool], None] | None = None) -> list[BenchRecord]:
+    """Every variant of a run directory, with accuracy on its test split.
+
+    ``skip_done`` keeps the records already in results.jsonl for variants
+    that have all their (backend, threads) keys (the sweep's resume);
+    results.jsonl is updated after every variant, so a killed run keeps what
+    it measured. ``on_variant(target, records, skipped)`` reports progress.
+    """
     from trainer.data import load_run_split
 
     progress = progress or Progress()
-    targets = run_targets(run_dir)
+    run_dir = Path(run_dir)
+    done = read_results(run_dir) if skip_done else {}
+    run_backends = [b for b in options.backends if BACKENDS[b].kind == "run"]
+
+    def keys(target: Target) -> list[tuple]:
+        return [(target.variant, b, t) for b in run_backends for t in options.threads] + \
+               [(target.variant, b, None) for b in options.backends if BACKENDS[b].kind == "coverage"]
+
     splits: dict[int, tuple] = {}
     reference: dict[str, np.ndarray] = {}
     records = []
-    for target in targets:
+    for target in run_targets(run_dir):  # float32 first in each group
+        if all(k in done for k in keys(target)):
+            recs = [done[k] for k in keys(target)]
+            records.extend(recs)
+            if on_variant:
+                on_variant(target, recs, True)
+            continue
         if target.size not in splits:
             splits[target.size] = load_run_split(run_dir, target.size)["test"]
         x, y = splits[target.size]
-        evalset = EvalSet(x, y, list(target.labels or ()), "test split")
+        if target.group not in reference and target.recipe != "float32" and run_backends:
+            f32 = next((t for t in run_targets(run_dir) if t.group == target.group and t.recipe == "float32"), None)
+            if f32 is not None:  # benched before this run: its top-1 is still the reference for agreement
+                session = open_session(run_backends[0], str(f32.path), options.threads[0])
+                reference[target.group] = np.argmax(session.predict(x), axis=1)
         progress.log(f"bench {target.group} {target.recipe} ({target.variant})")
-        recs, probs = bench_target(target, options, evalset, reference.get(target.group), timer, progress)
+        recs, probs = bench_target(target, options, EvalSet(x, y, list(target.labels or ()), "test split"),
+                                   reference.get(target.group), timer, progress)
         if target.recipe == "float32" and probs:
             # The float32 variant's top-1 on the first run backend is what agreement compares with.
             reference[target.group] = ref = np.argmax(next(iter(probs.values())), axis=1)
             recs = [replace(r, agreement=round(float(np.mean(np.argmax(probs[(r.backend, r.threads)], 1) == ref)), 6))
                     if (r.backend, r.threads) in probs else r for r in recs]
+        write_results(run_dir, recs)
         records.extend(recs)
+        if on_variant:
+            on_variant(target, recs, False)
     return records
 
 
-def write_results(run_dir: Path, records: list[BenchRecord]) -> None:
-    """Merge into results.jsonl / results.csv, one line per (variant, backend, threads), atomically."""
+def read_results(run_dir: Path) -> dict[tuple, BenchRecord]:
+    """results.jsonl by (variant, backend, threads); lines that are not records are skipped."""
     path = Path(run_dir) / "results.jsonl"
-    kept = {}
+    out = {}
     if path.is_file():
         for line in path.read_text().splitlines():
             try:
                 rec = BenchRecord.from_dict(json.loads(line))
-            except (json.JSONDecodeError, TypeError):
+            except (json.JSONDecodeError, TypeError, AttributeError):
                 continue
-            kept[rec.key] = rec
+            out[rec.key] = rec
+    return out
+
+
+def write_results(run_dir: Path, records: list[BenchRecord]) -> None:
+    """Merge into results.jsonl / results.csv, one line per (variant, backend, threads), atomically."""
+    kept = read_results(run_dir)
     for rec in records:
         kept[rec.key] = rec
     ordered = list(kept.values())
+    path = Path(run_dir) / "results.jsonl"
     atomic_write_text(path, "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in ordered))
     atomic_write_text(path.with_suffix(".csv"), to_csv(ordered))
-
-
 
 
 # --------------------------------------------------------------------------- single files

@@ -155,7 +155,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     from trainer import train
     from trainer.training import ensure_writable
 
-    from .run import BenchOptions, parse_backends
+    from .run import BenchOptions, bench_run, parse_backends
 
     progress = progress or Progress()
     out = Path(out)
@@ -191,70 +191,14 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
                 state = recs[0].get("status") if recs else "missing"
                 stages.step(f"optimize {tc.model_dir_name} {name}: {state}",
                             skipped=time.perf_counter() - before < 0.5 and state == "ok")
-        records = _bench_all(out, options, stages, progress)
+        def step(target, recs, skipped):
+            best = next((r for r in recs if r.top1 is not None), None)
+            stages.step(f"bench {target.group} {target.recipe}" + (f": top-1 {best.top1:.4f}" if best else ""), skipped)
+
+        records = bench_run(out, options, quiet, skip_done=True, on_variant=step)
     finally:
         stages.close()
     write_reports(out, records)
-    return records
-
-
-def _bench_all(out: Path, options, stages: Stages, progress: Progress) -> list[BenchRecord]:
-    """Bench every variant x backend x threads not yet in results.jsonl; return all records."""
-    from dataclasses import replace
-
-    import numpy as np
-
-    from trainer.data import load_run_split
-
-    from .backends import BACKENDS, open_session
-    from .run import EvalSet, bench_target, run_targets, write_results
-
-    done = {}
-    path = out / "results.jsonl"
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                rec = BenchRecord.from_dict(json.loads(line))
-            except (json.JSONDecodeError, TypeError):
-                continue
-            done[rec.key] = rec
-    run_backends = [b for b in options.backends if BACKENDS[b].kind == "run"]
-
-    def keys(target):
-        return [(target.variant, b, t) for b in run_backends for t in options.threads] + \
-               [(target.variant, b, None) for b in options.backends if BACKENDS[b].kind == "coverage"]
-
-    groups: dict[str, list] = {}
-    for t in run_targets(out):  # float32 first in each group
-        groups.setdefault(t.group, []).append(t)
-    splits, records = {}, []
-    for group, members in groups.items():
-        todo = [t for t in members if not all(k in done for k in keys(t))]
-        reference = None
-        for target in members:
-            if target not in todo:
-                records.extend(done[k] for k in keys(target))
-                stages.step(f"bench {group} {target.recipe}", skipped=True)
-                continue
-            if target.size not in splits:
-                splits[target.size] = load_run_split(out, target.size)["test"]
-            x, y = splits[target.size]
-            if reference is None and target.recipe != "float32" and run_backends:
-                # float32 was benched before: recompute its top-1 for the agreement of the rest.
-                f32 = next((t for t in members if t.recipe == "float32"), None)
-                if f32 is not None:
-                    reference = np.argmax(open_session(run_backends[0], str(f32.path), options.threads[0]).predict(x), 1)
-            recs, probs = bench_target(target, options, EvalSet(x, y, list(target.labels or ()), "test split"),
-                                       reference, progress=Progress(quiet=True))
-            if target.recipe == "float32" and probs:
-                reference = np.argmax(next(iter(probs.values())), axis=1)
-                recs = [replace(r, agreement=round(float(np.mean(np.argmax(probs[(r.backend, r.threads)], 1)
-                                                                   == reference)), 6))
-                        if (r.backend, r.threads) in probs else r for r in recs]
-            write_results(out, recs)  # after every variant: a killed sweep keeps what it measured
-            records.extend(recs)
-            best = next((r for r in recs if r.top1 is not None), None)
-            stages.step(f"bench {group} {target.recipe}" + (f": top-1 {best.top1:.4f}" if best else ""))
     return records
 
 

@@ -33,7 +33,7 @@ BACKENDS = {b.name: b for b in (
     Backend("gpu", "coverage", "GPU delegate op coverage from LiteRT's model analyzer"),
     Backend("coreml", "coverage", "Core ML delegate op coverage from its documented op list (float models)"),
 )}
-DEFAULT_BACKENDS = ("xnnpack", "builtin", "reference", "fp16", "gpu", "coreml")
+DEFAULT_BACKENDS = ("xnnpack", "xnnpack-cm", "builtin", "reference", "fp16", "gpu", "coreml")
 RESOLVERS = {"xnnpack": "AUTO", "builtin": "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "reference": "BUILTIN_REF"}
 XNNPACK_FORCE_FP16 = 4
 BATCH_BYTES = 8_000_000

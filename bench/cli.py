@@ -110,7 +110,7 @@ def _bench_parser(sub) -> None:
     p.add_argument("--quiet", action="store_true")
 
 
-DEFAULT_BACKENDS_HELP = ("xnnpack", "builtin", "reference", "fp16", "gpu", "coreml")
+DEFAULT_BACKENDS_HELP = ("xnnpack", "xnnpack-cm", "builtin", "reference", "fp16", "gpu", "coreml")
 
 
 def _int_list(text: str, flag: str) -> tuple[int, ...]:

@@ -52,7 +52,7 @@ class BenchRecord:
     per_class_top1: dict | None = None
     confusion: list | None = None
     peak_rss_mb: float | None = None
-    arena_mb: float | None = None
+    arena_mb: float | None = None  # upper bound: every activation tensor, without the planner's reuse
     ops: dict | None = None
     delegated: float | None = None
     contract: dict | None = None

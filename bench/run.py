@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from optimize.tflite_file import read_model, weight_sparsity
+from optimize.tflite_file import activation_bytes, read_model, weight_sparsity
 from trainer.errors import LiteshipError
 from trainer.files import atomic_write_text
 from trainer.progress import Progress
@@ -139,6 +139,7 @@ def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None 
         "params": target.params or param_count(model), "sparsity": sparsity["sparsity"],
         "contract": check_contract(model, len(labels) if labels else None),
         "compat": check_runtime(model, options.target_runtime),
+        "arena_mb": round(activation_bytes(model) / 2**20, 4),  # upper bound: activations without reuse
     }
     records: list[BenchRecord] = []
     sessions, probs = {}, {}

@@ -191,3 +191,21 @@ def set_input_quantization(data: bytes, scale: float, zero_point: int, dtype: st
         if dtype is not None:
             sg.tensors[i].type = getattr(schema.TensorType, dtype.upper())
     return write_model(model)
+
+
+def activation_bytes(model) -> int:
+    """Bytes of every non-constant tensor at its stored shape: an upper bound of the arena.
+
+    LiteRT's memory planner reuses memory between tensors whose lifetimes do
+    not overlap, so the real arena is smaller; its exact size is not exposed
+    by the Python API.
+    """
+    sg = model.subgraphs[0]
+    total = 0
+    for t in sg.tensors:
+        data = model.buffers[t.buffer].data if t.buffer < len(model.buffers) else None
+        if data is not None and len(data):
+            continue
+        shape = [max(int(d), 1) for d in (t.shape if t.shape is not None else [])]
+        total += int(np.prod(shape, dtype=np.int64)) * _ITEM_BYTES.get(t.type, 4)
+    return total

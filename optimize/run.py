@@ -79,6 +79,7 @@ def describe(tflite: bytes) -> dict:
         "size_bytes": len(tflite),
         "gzip_bytes": len(gzip.compress(tflite, 9, mtime=0)),
         "sparsity": sparsity["sparsity"],
+        "sparsity_by_op": sparsity["by_op"],
         "weights": sparsity["weights"],
         "inputs": [dataclasses.asdict(s) for s in inputs],
         "outputs": [dataclasses.asdict(s) for s in outputs],

@@ -148,7 +148,7 @@ def weight_sparsity(model) -> dict:
     sg = model.subgraphs[0]
     producers = {int(o): op for op in sg.operators or [] for o in op.outputs}
     zeros = total = 0
-    per_tensor = {}
+    per_tensor, by_op = {}, {}
     for op in sg.operators or []:
         name = op_name(model, op)
         if name not in WEIGHT_OPS or len(op.inputs) <= WEIGHT_OPS[name]:
@@ -159,9 +159,11 @@ def weight_sparsity(model) -> dict:
             continue
         z = int(np.count_nonzero(values == 0))
         zeros, total = zeros + z, total + values.size
+        oz, ot = by_op.get(name, (0, 0))
+        by_op[name] = (oz + z, ot + values.size)
         per_tensor[_spec(sg.tensors[idx]).name] = round(z / max(values.size, 1), 4)
     return {"sparsity": round(zeros / total, 4) if total else 0.0, "weights": int(total), "zeros": int(zeros),
-            "per_tensor": per_tensor}
+            "by_op": {k: round(z / t, 4) for k, (z, t) in by_op.items()}, "per_tensor": per_tensor}
 
 
 def set_input_quantization(data: bytes, scale: float, zero_point: int, dtype: str | None = None) -> bytes:

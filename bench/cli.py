@@ -204,7 +204,7 @@ def cmd_sweep(args) -> int:
     started = time.perf_counter()
     records = sweep(args.data, args.out, load_sweep_config(args.config), Progress(quiet=args.quiet))
     for r in rows(records):
-        drop = "" if r.drop is None else f" ({-r.drop * 100:+.2f} pt vs float)"
+        drop = "" if r.drop is None else f" ({-r.drop * 100 + 0.0:+.2f} pt vs float)"
         p50 = "" if r.p50_ms is None else f" p50 {r.p50_ms:.3f} ms"
         top1 = "n/a" if r.top1 is None else f"{r.top1:.4f}"
         print(f"{'*' if r.front else ' '} {r.model:22s} {r.recipe:15s} top-1 {top1}{drop} {r.size_kb:9.1f} KB{p50}")

@@ -76,7 +76,7 @@ def markdown(records: list[BenchRecord], title: str = "liteship sweep") -> str:
              "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     for r in rs:
         ci = f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]" if r.ci else "–"
-        drop = "–" if r.drop is None else f"{-r.drop * 100:+.2f} pt"
+        drop = "–" if r.drop is None else f"{-r.drop * 100 + 0.0:+.2f} pt"
         lines.append(f"| {'★' if r.front else ''} | {r.model} | {r.recipe} | {_fmt(r.top1, '.4f')} | {drop} | "
                      f"{_fmt(r.agreement, '.4f')} | {r.size_kb:.1f} | {r.gzip_kb:.1f} | {_fmt(r.p50_ms, '.3f')} | "
                      f"{ci} | {_fmt(r.sparsity, '.3f')} | `{r.variant}` |")
@@ -137,7 +137,7 @@ def html_report(records: list[BenchRecord], png: bytes | None, title: str = "lit
     body = []
     for r in rs:
         ci = f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]" if r.ci else "–"
-        drop = "–" if r.drop is None else f"{-r.drop * 100:+.2f} pt"
+        drop = "–" if r.drop is None else f"{-r.drop * 100 + 0.0:+.2f} pt"
         cells = ["★" if r.front else "", r.model, r.recipe, _fmt(r.top1, ".4f"), drop, _fmt(r.agreement, ".4f"),
                  f"{r.size_kb:.1f}", f"{r.gzip_kb:.1f}", _fmt(r.p50_ms, ".3f"), ci, _fmt(r.sparsity, ".3f"), r.variant]
         body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")

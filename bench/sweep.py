@@ -185,12 +185,9 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
                 result = train(data, tc, out, quiet)
                 stages.step(f"train {tc.model_dir_name}: test top-1 {result.test_top1:.4f}")
         for tc in train_configs:
-            for name in recipes:
-                before = time.perf_counter()
-                recs = [r for r in optimize_run(out, [name], recipe_file, quiet) if r["model"] == tc.model_dir_name]
-                state = recs[0].get("status") if recs else "missing"
-                stages.step(f"optimize {tc.model_dir_name} {name}: {state}",
-                            skipped=time.perf_counter() - before < 0.5 and state == "ok")
+            optimize_run(out, recipes, recipe_file, quiet, models=[tc.model_dir_name],
+                         on_variant=lambda r, skipped: stages.step(
+                             f"optimize {r['model']} {r['recipe']}: {r['status']}", skipped))
         def step(target, recs, skipped):
             best = next((r for r in recs if r.top1 is not None), None)
             stages.step(f"bench {target.group} {target.recipe}" + (f": top-1 {best.top1:.4f}" if best else ""), skipped)

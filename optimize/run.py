@@ -119,8 +119,13 @@ def float_models(run_dir: Path) -> list[Path]:
     return models
 
 
-def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: Progress | None = None) -> list[dict]:
-    """Make every (float model, recipe) variant that is not already made; return all records."""
+def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: Progress | None = None,
+                 models: list[str] | None = None, on_variant=None) -> list[dict]:
+    """Make every (float model, recipe) variant that is not already made; return all records.
+
+    ``models`` limits the run to those float-model folders; ``on_variant(record, skipped)``
+    is called as each variant is made or found.
+    """
     progress = progress or Progress()
     run_dir = Path(run_dir)
     names = parse_recipes(recipes)
@@ -128,7 +133,10 @@ def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: 
     tool_versions = versions()
     variants = run_dir / "variants"
     records = []
+    report = on_variant or (lambda record, skipped: None)
     for model_dir in float_models(run_dir):
+        if models is not None and model_dir.name not in models:
+            continue
         card = json.loads((model_dir / "card.json").read_text())
         source_sha = card.get("model_sha256") or sha256_file(model_dir / "model.keras")
         todo = {}
@@ -138,6 +146,7 @@ def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: 
             if done:
                 progress.log(f"{model_dir.name} {name}: {vid} already made, skipped")
                 records.append(done)
+                report(done, True)
             else:
                 todo[name] = vid
         if not todo:
@@ -157,6 +166,7 @@ def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: 
                 atomic_write_json(variants / f"{vid}.json", record)
                 progress.log(f"{model_dir.name} {name}: FAILED: {record['error'][:300]}")
                 records.append(record)
+                report(record, False)
                 continue
             atomic_write_bytes(variants / f"{vid}.tflite", tflite)
             record = {**base, **record, "status": "ok", "file": f"variants/{vid}.tflite"}
@@ -164,6 +174,7 @@ def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: 
             progress.log(f"{model_dir.name} {name}: {vid} {record['size_bytes']} B, gzip {record['gzip_bytes']} B, "
                          f"sparsity {record['sparsity']:.3f} ({record['seconds']:.1f} s)")
             records.append(record)
+            report(record, False)
     return records
 
 

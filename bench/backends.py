@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimize.litert import dequantize
-from trainer.contract import feed
+from optimize.litert import InterpreterSession, Session, dequantize
 
 from .system import litert_version
 
@@ -36,75 +35,6 @@ BACKENDS = {b.name: b for b in (
 DEFAULT_BACKENDS = ("xnnpack", "xnnpack-cm", "builtin", "reference", "fp16", "gpu", "coreml")
 RESOLVERS = {"xnnpack": "AUTO", "builtin": "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "reference": "BUILTIN_REF"}
 XNNPACK_FORCE_FP16 = 4
-BATCH_BYTES = 8_000_000
-
-
-class Session:
-    """One loaded model on one backend; batch size set with :meth:`resize`."""
-
-    runtime: str
-
-    def resize(self, batch: int) -> None: ...
-    def set_input(self, x: np.ndarray) -> None: ...
-    def invoke(self) -> None: ...
-    def output(self) -> np.ndarray: ...
-
-    def feed(self, pixels: np.ndarray) -> np.ndarray:
-        d = self.input_detail
-        return feed(pixels, d["dtype"], *d.get("quantization", (0.0, 0)))
-
-    def predict(self, pixels: np.ndarray, batch: int | None = None) -> np.ndarray:
-        """Probabilities for uint8 pixels, in batches (the last one padded).
-
-        The input tensor is resized once to the batch (by default as many
-        images as fit in about 8 MB of input); the session keeps that size.
-        """
-        x = self.feed(pixels)
-        n = len(x)
-        if batch is None:
-            batch = max(16, BATCH_BYTES // max(1, x[0].nbytes)) if n else 1
-        batch = max(1, min(batch, n))
-        try:
-            self.resize(batch)
-        except (RuntimeError, ValueError):
-            batch = 1
-            self.resize(1)
-        out = []
-        for start in range(0, n, batch):
-            chunk = x[start:start + batch]
-            if len(chunk) < batch:
-                chunk = np.concatenate([chunk, np.zeros((batch - len(chunk), *chunk.shape[1:]), chunk.dtype)])
-            self.set_input(chunk)
-            self.invoke()
-            out.append(self.output()[: min(batch, n - start)])
-        return np.concatenate(out)
-
-
-class InterpreterSession(Session):
-    def __init__(self, path: str, threads: int, resolver: str):
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-        self.interp = Interpreter(model_path=str(path), num_threads=threads,
-                                  experimental_op_resolver_type=getattr(OpResolverType, resolver))
-        self.runtime = f"ai-edge-litert {litert_version()} Interpreter ({resolver})"
-        self.input_detail = self.interp.get_input_details()[0]
-        self.output_detail = self.interp.get_output_details()[0]
-        self._shape = list(self.input_detail["shape"][1:])
-        self.resize(1)
-        self.invoke = self.interp.invoke  # bound once: the timed loop calls it directly
-
-    def resize(self, batch: int) -> None:
-        if getattr(self, "_batch", None) == batch:
-            return
-        self.interp.resize_tensor_input(self.input_detail["index"], [batch, *self._shape], strict=False)
-        self.interp.allocate_tensors()
-        self._batch = batch
-
-    def set_input(self, x: np.ndarray) -> None:
-        self.interp.set_tensor(self.input_detail["index"], x)
-
-    def output(self) -> np.ndarray:
-        return dequantize(self.interp.get_tensor(self.output_detail["index"]), self.output_detail)
 
 
 class CompiledSession(Session):
@@ -155,7 +85,9 @@ class CompiledSession(Session):
 
 def open_session(backend: str, path: str, threads: int) -> Session:
     if backend in RESOLVERS:
-        return InterpreterSession(path, threads, RESOLVERS[backend])
+        session = InterpreterSession(path, threads, RESOLVERS[backend])
+        session.runtime = f"ai-edge-litert {litert_version()} Interpreter ({RESOLVERS[backend]})"
+        return session
     if backend == "xnnpack-cm":
         return CompiledSession(path, threads, None)
     if backend == "fp16":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from bench.budget import load_budgets
 from bench.gate import gate, load_results

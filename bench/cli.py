@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 
@@ -302,9 +303,27 @@ def main(argv: list[str] | None = None) -> int:
     except LiteshipError as exc:
         print(f"liteship {args.command}: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:
+        if exc.errno not in _ENVIRONMENT_ERRNOS:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"liteship {args.command}: error: {os.strerror(exc.errno)}{where}. "
+              f"{_ENVIRONMENT_ERRNOS[exc.errno]} Files already written are complete (every write is atomic); "
+              "fix this and re-run the same command to continue.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("liteship: interrupted; finished outputs are kept, re-run to continue", file=sys.stderr)
         return 130
+
+
+# Errors of the machine, not of liteship: said plainly, exit 2, never a traceback.
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC: "The disk is full: free space or pass --out on another disk.",
+    errno.EDQUOT: "The disk quota is used up: free space or pass --out elsewhere.",
+    errno.EROFS: "The file system is read-only: pass --out a writable folder.",
+    errno.EACCES: "Permission denied: pass --out a folder you can write to.",
+    errno.EPERM: "Operation not permitted: pass --out a folder you can write to.",
+}
 
 
 if __name__ == "__main__":

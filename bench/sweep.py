@@ -14,7 +14,7 @@ from pathlib import Path
 
 from trainer.config import from_mapping, load_toml
 from trainer.errors import LiteshipError
-from trainer.files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from trainer.files import atomic_write_bytes, atomic_write_json, atomic_write_text, remove_stale_temps
 from trainer.progress import Progress
 
 from .record import BenchRecord
@@ -160,6 +160,8 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     progress = progress or Progress()
     out = Path(out)
     ensure_writable(out)
+    for stale in remove_stale_temps(out):
+        progress.log(f"removed {stale.name}, left half-made by an interrupted run")
     recipes = parse_recipes(list(config.optimize.recipes))
     backends = parse_backends(",".join(config.bench.backends))
     train_configs = [_train_config(config, m) for m in config.models]

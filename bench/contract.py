@@ -44,3 +44,10 @@ def check_contract(model, num_labels: int | None) -> dict:
                   "zero_point": list(inputs[0].zero_point)} if inputs else None,
         "output": {"dtype": outputs[0].dtype, "shape": list(outputs[0].shape)} if outputs else None,
     }
+
+
+def input_size(model) -> int | None:
+    """S of a [1, S, S, 3] input, or None when the input is not image-shaped."""
+    inputs, _ = io_specs(model)
+    shape = inputs[0].shape if inputs else ()
+    return int(shape[1]) if len(shape) == 4 and shape[1] == shape[2] and shape[1] > 0 else None

@@ -24,7 +24,7 @@ from . import latency as lat
 from .accuracy import score
 from .backends import BACKENDS, DEFAULT_BACKENDS, open_session
 from .compat import check_runtime
-from .contract import check_contract
+from .contract import check_contract, input_size
 from .coverage import coreml_coverage, gpu_coverage
 from .isolate import probe
 from .memory import PeakRss
@@ -308,7 +308,10 @@ def file_evalset(model, data: str, labels: list[str]) -> EvalSet:
     from optimize.tflite_file import io_specs
     from trainer.data import load_dataset
 
-    size = int(io_specs(model)[0][0].shape[1])
+    size = input_size(model)
+    if size is None:
+        raise LiteshipError(f"The model's input shape {list(io_specs(model)[0][0].shape)} is not [1, S, S, 3]",
+                            "accuracy needs a square RGB image input", "bench it without --data, or re-export it")
     ds = load_dataset(data, size)
     missing = [c for c in ds.class_names if c not in labels]
     if missing:
@@ -339,7 +342,6 @@ def bench_file(path: Path, options: BenchOptions, data: str | None = None, label
                                 "each output must have exactly one label, in order",
                                 "pass the labels.txt written with this model")
     evalset = file_evalset(model, data, labels) if data is not None else None
-    target = Target(path=path, variant=path.stem, labels=tuple(labels) if labels else None,
-                    size=int(check_contract(model, None)["input"]["shape"][1]))
+    target = Target(path=path, variant=path.stem, labels=tuple(labels) if labels else None, size=input_size(model))
     records, _ = bench_target(target, options, evalset, None, timer, progress)
     return records

@@ -48,6 +48,9 @@ def _verify(model) -> None:
     if not model.subgraphs:
         raise ValueError("no subgraphs")
     n_buffers, n_codes = len(model.buffers or []), len(model.operatorCodes or [])
+    for md in model.metadata or []:
+        if not 0 <= md.buffer < n_buffers:
+            raise ValueError(f"metadata buffer index {md.buffer} out of range")
     for sg in model.subgraphs:
         tensors = sg.tensors or []
         n = len(tensors)

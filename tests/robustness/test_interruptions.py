@@ -36,7 +36,7 @@ def test_kill_9_five_times_then_resume(tf_available, tmp_path):
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "bench", "sweep", "--data", "digits", "--config", str(cfg), "--out", str(out), "--quiet"]
     rng = random.Random(7)
-    moments = sorted(rng.uniform(3, 30) for _ in range(5))
+    moments = sorted(rng.uniform(3, 15) for _ in range(5))
     finished_early = 0
     for moment in moments:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

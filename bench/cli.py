@@ -192,6 +192,8 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--data", required=True, help="class-folder path, archive, or 'digits'")
     p.add_argument("--config", help="sweep TOML ([train], [[models]], [optimize], [bench]); default: the built-in sweep")
     p.add_argument("--out", required=True, help="run directory (re-running resumes and skips finished work)")
+    p.add_argument("--executor", default="local", help="local (default) or ray")
+    p.add_argument("--address", help="Ray cluster address (default with --executor ray: start a local Ray)")
     p.add_argument("--quiet", action="store_true")
 
 
@@ -203,7 +205,10 @@ def cmd_sweep(args) -> int:
     from trainer.progress import Progress
 
     started = time.perf_counter()
-    records = sweep(args.data, args.out, load_sweep_config(args.config), Progress(quiet=args.quiet))
+    from bench.executors import make_executor
+
+    config = load_sweep_config(args.config)
+    records = sweep(args.data, args.out, config, Progress(quiet=args.quiet), make_executor(args.executor, args.address))
     for r in rows(records):
         drop = "" if r.drop is None else f" ({-r.drop * 100 + 0.0:+.2f} pt vs float)"
         p50 = "" if r.p50_ms is None else f" p50 {r.p50_ms:.3f} ms"

@@ -60,6 +60,7 @@ class BenchRecord:
     notes: tuple[str, ...] = ()
     system: dict = field(default_factory=dict)
     model_path: str = ""
+    node: str | None = None  # the machine the numbers were measured on
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import platform
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -105,7 +106,8 @@ def _record(target: Target, backend: str, threads, runtime: str, kind: str, stat
             **fields) -> BenchRecord:
     return BenchRecord(variant=target.variant, model=target.group, recipe=target.recipe, arch=target.arch, alpha=target.alpha,
                        size=target.size, backend=backend, threads=threads, runtime=runtime, kind=kind,
-                       status=status, system=system_info(), model_path=str(target.path), **facts, **fields)
+                       status=status, system=system_info(), model_path=str(target.path), node=platform.node(),
+                       **facts, **fields)
 
 
 def _coverage_record(target: Target, backend: str, model, facts: dict) -> BenchRecord:
@@ -217,13 +219,15 @@ def run_targets(run_dir: Path) -> list[Target]:
 
 def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = None,
               timer: Callable[[], int] = time.perf_counter_ns, skip_done: bool = False,
-              on_variant: Callable[[Target, list[BenchRecord], bool], None] | None = None) -> list[BenchRecord]:
+              on_variant: Callable[[Target, list[BenchRecord], bool], None] | None = None,
+              only: set[str] | None = None) -> list[BenchRecord]:
     """Every variant of a run directory, with accuracy on its test split.
 
     ``skip_done`` keeps the records already in results.jsonl for variants
     that have all their (backend, threads) keys (the sweep's resume);
     results.jsonl is updated after every variant, so a killed run keeps what
-    it measured. ``on_variant(target, records, skipped)`` reports progress.
+    it measured. ``on_variant(target, records, skipped)`` reports progress;
+    ``only`` limits the run to those variant IDs.
     """
     from trainer.data import load_run_split
 
@@ -233,13 +237,14 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
     run_backends = [b for b in options.backends if BACKENDS[b].kind == "run"]
 
     def keys(target: Target) -> list[tuple]:
-        return [(target.variant, b, t) for b in run_backends for t in options.threads] + \
-               [(target.variant, b, None) for b in options.backends if BACKENDS[b].kind == "coverage"]
+        return result_keys(target.variant, options)
 
     splits: dict[int, tuple] = {}
     reference: dict[str, np.ndarray] = {}
     records = []
     for target in run_targets(run_dir):  # float32 first in each group
+        if only is not None and target.variant not in only:
+            continue
         if all(k in done for k in keys(target)):
             recs = [done[k] for k in keys(target)]
             records.extend(recs)
@@ -267,6 +272,12 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
         if on_variant:
             on_variant(target, recs, False)
     return records
+
+
+def result_keys(variant: str, options: BenchOptions) -> list[tuple]:
+    """The (variant, backend, threads) records a bench of ``variant`` with ``options`` makes."""
+    return [(variant, b, t) for b in options.backends if BACKENDS[b].kind == "run" for t in options.threads] + \
+           [(variant, b, None) for b in options.backends if BACKENDS[b].kind == "coverage"]
 
 
 def read_results(run_dir: Path) -> dict[tuple, BenchRecord]:

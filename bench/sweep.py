@@ -148,16 +148,17 @@ def _trained(model_dir: Path, config, data: str) -> bool:
     return same_source and c.get("config") == json.loads(json.dumps(asdict(config)))
 
 
-def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progress: Progress | None = None) -> list[BenchRecord]:
-    """Run (or resume) the sweep; return every bench record of it."""
-    from optimize import optimize_run
+def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progress: Progress | None = None,
+          executor=None) -> list[BenchRecord]:
+    """Run (or resume) the sweep on ``executor`` (default: here); return every bench record of it."""
     from optimize.run import parse_recipes
-    from trainer import train
     from trainer.training import ensure_writable
 
-    from .run import BenchOptions, bench_run, parse_backends
+    from .executors import LocalExecutor
+    from .run import BenchOptions, parse_backends
 
     progress = progress or Progress()
+    executor = executor or LocalExecutor()
     out = Path(out)
     ensure_writable(out)
     for stale in remove_stale_temps(out):
@@ -172,29 +173,28 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
             f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
             for name, table in config.recipe_configs.items()))
     atomic_write_json(out / "run.json", {"command": "sweep", "data": data, "config": config.to_dict(),
+                                         "executor": executor.name,
                                          "train_configs": [asdict(c) for c in train_configs]})
-    n_models = len(train_configs)
-    stages = Stages(progress, n_models * (1 + 2 * len(recipes)))  # train, optimize each, bench each
-    quiet = Progress(quiet=True, stream=progress.stream)
+    stages = Stages(progress, len(train_configs) * (1 + 2 * len(recipes)))  # train, optimize each, bench each
     options = BenchOptions(backends=backends, threads=tuple(config.bench.threads), runs=config.bench.runs,
                            warmup=config.bench.warmup, rounds=config.bench.rounds)
     try:
+        todo = []
         for tc in train_configs:
-            model_dir = out / "float" / tc.model_dir_name
-            if _trained(model_dir, tc, data):
+            if _trained(out / "float" / tc.model_dir_name, tc, data):
                 stages.step(f"train {tc.model_dir_name}", skipped=True)
             else:
-                result = train(data, tc, out, quiet)
-                stages.step(f"train {tc.model_dir_name}: test top-1 {result.test_top1:.4f}")
-        for tc in train_configs:
-            optimize_run(out, recipes, recipe_file, quiet, models=[tc.model_dir_name],
-                         on_variant=lambda r, skipped: stages.step(
-                             f"optimize {r['model']} {r['recipe']}: {r['status']}", skipped))
+                todo.append(tc)
+        executor.train(data, todo, out, lambda tc, top1: stages.step(
+            f"train {tc.model_dir_name}" + (f": test top-1 {top1:.4f}" if top1 is not None else "")))
+        executor.optimize(out, [tc.model_dir_name for tc in train_configs], recipes, recipe_file,
+                          lambda r, skipped: stages.step(f"optimize {r['model']} {r['recipe']}: {r['status']}", skipped))
+
         def step(target, recs, skipped):
             best = next((r for r in recs if r.top1 is not None), None)
             stages.step(f"bench {target.group} {target.recipe}" + (f": top-1 {best.top1:.4f}" if best else ""), skipped)
 
-        records = bench_run(out, options, quiet, skip_done=True, on_variant=step)
+        records = executor.bench(out, options, step)
     finally:
         stages.close()
     write_reports(out, records)

@@ -19,7 +19,10 @@ def fine_tune(model, data: RecipeData, epochs: int, learning_rate: float, callba
 
     if epochs <= 0:
         return []
+    import tensorflow as tf
+
     keras.utils.set_random_seed(data.seed)
+    tf.config.experimental.enable_op_determinism()  # the same variant from the same model, in any process
     # Cosine decay, as in training: the last steps settle the weights (and BatchNorm) instead of bouncing.
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps_per_epoch(data))
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",

@@ -138,7 +138,7 @@ def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: 
         if models is not None and model_dir.name not in models:
             continue
         card = json.loads((model_dir / "card.json").read_text())
-        source_sha = card.get("model_sha256") or sha256_file(model_dir / "model.keras")
+        source_sha = card.get("weights_sha256") or card.get("model_sha256") or sha256_file(model_dir / "model.keras")
         todo = {}
         for name in names:
             vid = variant_id(source_sha, name, configs[name], tool_versions)

@@ -257,6 +257,16 @@ def plot_curves(history: list[dict], path: Path) -> None:
     tmp.replace(path)
 
 
+def weights_sha256(model) -> str:
+    """sha256 of the architecture (its JSON config) and every weight, in order."""
+    import hashlib
+
+    h = hashlib.sha256(model.to_json(sort_keys=True).encode())
+    for w in model.get_weights():
+        h.update(str(w.dtype).encode() + str(w.shape).encode() + np.ascontiguousarray(w).tobytes())
+    return h.hexdigest()
+
+
 def convert_float_tflite(model) -> bytes:
     import tensorflow as tf
 
@@ -353,6 +363,9 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
             "train_seconds": round(train_seconds, 2),
             "versions": tool_versions(),
             "model_sha256": sha256_file(staging / "model.keras"),
+            # What the model is, independent of when it was saved (.keras files carry a date):
+            # variants are content-addressed by this, so the same training anywhere gives the same IDs.
+            "weights_sha256": weights_sha256(model),
         }
         atomic_write_json(staging / "card.json", card)
         publish_dir(staging, final)

@@ -89,7 +89,7 @@ def test_records_say_how_each_variant_was_made(digits_run, variants):
     for name, v in variants.items():
         rec = json.loads((out / "variants" / f"{v['id']}.json").read_text())
         assert rec["recipe"] == name and rec["model"] == "small_cnn_32"
-        assert rec["source_sha256"] == result.card["model_sha256"]
+        assert rec["source_sha256"] == result.card["weights_sha256"]
         for key in ("config", "sha256", "size_bytes", "gzip_bytes", "sparsity", "float_layers", "versions", "seconds"):
             assert key in rec, (name, key)
         assert rec["versions"]["tensorflow"] and rec["versions"]["ai-edge-litert"]

@@ -1,0 +1,99 @@
+"""Sweeps on Ray: a local Ray head on 127.0.0.1 gives the same variants and numbers as the local executor."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.sweep import load_sweep_config, sweep
+from tests.bench.test_sweep_gate_pick import CONFIG
+from trainer.progress import Progress
+
+ray = pytest.importorskip("ray")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_head(tmp_path_factory):
+    ray_bin = str(Path(sys.executable).with_name("ray"))
+    port = _free_port()
+    start = [ray_bin, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+             "--include-dashboard=false", "--disable-usage-stats", '--resources={"liteship_latency": 1}']
+    # Loopback only, no token auth: a throw-away cluster for this test run.
+    env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
+    proc = subprocess.run(start, capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    yield f"127.0.0.1:{port}"
+    if ray.is_initialized():
+        ray.shutdown()
+    subprocess.run([ray_bin, "stop", "--force"], capture_output=True, timeout=120, env=env)
+
+
+def _rows(out: Path) -> dict:
+    return {(r["variant"], r["backend"], r["threads"]): r
+            for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+
+
+def test_ray_sweep_equals_the_local_sweep_row_by_row(tf_available, ray_head, tmp_path):
+    from bench.executors import RayExecutor
+
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(CONFIG)
+    local = tmp_path / "local"
+    sweep("digits", local, load_sweep_config(cfg), Progress(quiet=True))
+    remote = tmp_path / "ray"
+    marker = tmp_path / "crashed_once"
+    executor = RayExecutor(ray_head, crash_once=marker)
+    sweep("digits", remote, load_sweep_config(cfg), Progress(quiet=True), executor)
+    assert marker.exists()  # one bench worker died mid-task; Ray retried it and the sweep finished
+    a, b = _rows(local), _rows(remote)
+    assert sorted(a) == sorted(b) and len(a) == 6  # same variant IDs, same backends
+    for key in a:
+        for field in ("top1", "top5", "agreement", "size_bytes", "gzip_bytes", "sparsity", "confusion", "contract"):
+            assert a[key][field] == b[key][field], (key, field)
+        assert "ray node" in b[key]["node"] and "ray node" not in a[key]["node"]
+    for rec in (local / "variants").glob("*.json"):
+        other = json.loads((remote / "variants" / rec.name).read_text())
+        assert json.loads(rec.read_text())["sha256"] == other["sha256"]
+    assert (remote / "report.md").is_file() and json.loads((remote / "run.json").read_text())["executor"] == "ray"
+    # Resume: the same command again does nothing new.
+    before = (remote / "results.jsonl").read_text()
+    sweep("digits", remote, load_sweep_config(cfg), Progress(quiet=True), executor)
+    assert (remote / "results.jsonl").read_text() == before
+    ray.shutdown()
+
+
+def test_without_ray_the_executor_says_how_to_install_it(tmp_path):
+    code = ("import sys; sys.modules['ray'] = None\n"
+            "from bench.cli import main\n"
+            f"sys.exit(main(['sweep', '--data', 'digits', '--out', {str(tmp_path / 'r')!r}, '--executor', 'ray']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 2 and "pip install 'liteship[ray]'" in proc.stderr
+
+
+def test_a_cluster_without_the_latency_resource_is_refused(monkeypatch):
+    import types
+
+    from bench.executors import RayExecutor
+    from trainer.errors import LiteshipError
+
+    fake = types.SimpleNamespace(is_initialized=lambda: True, cluster_resources=lambda: {"CPU": 8.0})
+    monkeypatch.setitem(sys.modules, "ray", fake)
+    with pytest.raises(LiteshipError, match="has no 'liteship_latency' resource"):
+        RayExecutor("10.0.0.1:6379")
+
+
+def test_address_needs_the_ray_executor(capsys, tmp_path):
+    assert main(["sweep", "--data", "digits", "--out", str(tmp_path / "r"), "--address", "127.0.0.1:1"]) == 2
+    assert "--address goes with --executor ray" in capsys.readouterr().err

@@ -154,7 +154,7 @@ class RayExecutor:
     def optimize(self, out: Path, models: list[str], recipes: list[str], recipe_file, on_variant) -> None:
         import json
 
-        from optimize.run import resolve_configs, variant_id, versions
+        from optimize.run import made_variant, resolve_configs, source_hash, variant_id, versions
 
         configs = resolve_configs(recipes, recipe_file)
         tool_versions = versions()
@@ -162,17 +162,14 @@ class RayExecutor:
         refs = {}
         for model in models:
             card = json.loads((out / "float" / model / "card.json").read_text())
-            source = card.get("weights_sha256") or card.get("model_sha256")
+            source = source_hash(out / "float" / model, card)
             files = pack(out, ["data/split.json", *_tree(out, f"float/{model}")])
             files_ref = self.ray.put(files)
             for recipe in recipes:
-                vid = variant_id(source, recipe, configs[recipe], tool_versions)
-                rec_path = out / "variants" / f"{vid}.json"
-                if rec_path.is_file() and (out / "variants" / f"{vid}.tflite").is_file():
-                    rec = json.loads(rec_path.read_text())
-                    if rec.get("status") == "ok":
-                        on_variant(rec, True)
-                        continue
+                made = made_variant(out / "variants", variant_id(source, recipe, configs[recipe], tool_versions))
+                if made:
+                    on_variant(made, True)
+                    continue
                 refs[self._optimize.remote(model, recipe, toml, files_ref)] = (model, recipe)
 
         def done(key, files):

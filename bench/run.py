@@ -242,7 +242,8 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
     splits: dict[int, tuple] = {}
     reference: dict[str, np.ndarray] = {}
     records = []
-    for target in run_targets(run_dir):  # float32 first in each group
+    targets = run_targets(run_dir)
+    for target in targets:  # float32 first in each group
         if only is not None and target.variant not in only:
             continue
         if all(k in done for k in keys(target)):
@@ -255,7 +256,7 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
             splits[target.size] = load_run_split(run_dir, target.size)["test"]
         x, y = splits[target.size]
         if target.group not in reference and target.recipe != "float32" and run_backends:
-            f32 = next((t for t in run_targets(run_dir) if t.group == target.group and t.recipe == "float32"), None)
+            f32 = next((t for t in targets if t.group == target.group and t.recipe == "float32"), None)
             if f32 is not None:  # benched before this run: its top-1 is still the reference for agreement
                 session = open_session(run_backends[0], str(f32.path), options.threads[0])
                 reference[target.group] = np.argmax(session.predict(x), axis=1)

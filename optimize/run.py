@@ -98,7 +98,8 @@ def run_recipe(name: str, model, data: RecipeData, config=None) -> tuple[bytes, 
     return output.tflite, record
 
 
-def _done(variants: Path, vid: str) -> dict | None:
+def made_variant(variants: Path, vid: str) -> dict | None:
+    """The record of variant ``vid`` if it was made and its .tflite still matches; None otherwise."""
     rec_path, tfl_path = variants / f"{vid}.json", variants / f"{vid}.tflite"
     if not (rec_path.is_file() and tfl_path.is_file()):
         return None
@@ -109,6 +110,11 @@ def _done(variants: Path, vid: str) -> dict | None:
     if record.get("status") == "ok" and record.get("sha256") == sha256_file(tfl_path):
         return record
     return None
+
+
+def source_hash(model_dir: Path, card: dict) -> str:
+    """What identifies a float model in its variants' IDs: its weights, else its file (older cards)."""
+    return card.get("weights_sha256") or card.get("model_sha256") or sha256_file(model_dir / "model.keras")
 
 
 def float_models(run_dir: Path) -> list[Path]:
@@ -138,11 +144,11 @@ def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: 
         if models is not None and model_dir.name not in models:
             continue
         card = json.loads((model_dir / "card.json").read_text())
-        source_sha = card.get("weights_sha256") or card.get("model_sha256") or sha256_file(model_dir / "model.keras")
+        source_sha = source_hash(model_dir, card)
         todo = {}
         for name in names:
             vid = variant_id(source_sha, name, configs[name], tool_versions)
-            done = _done(variants, vid)
+            done = made_variant(variants, vid)
             if done:
                 progress.log(f"{model_dir.name} {name}: {vid} already made, skipped")
                 records.append(done)

@@ -9,7 +9,7 @@ table). An op version missing from the table is reported as unknown.
 
 from __future__ import annotations
 
-from optimize.tflite_file import ops
+from liteship.tflite_file import ops
 
 # (op, version) -> first TFLite release that runs it.
 OP_RUNTIME = {

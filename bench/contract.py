@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimize.tflite_file import io_specs
+from liteship.tflite_file import io_specs
 
 ONE_OVER_255 = float(np.float32(1 / 255))
 

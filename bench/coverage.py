@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from optimize.tflite_file import op_name
+from liteship.tflite_file import op_name
 
 # The TFLite Core ML delegate's documented ops (float models only).
 COREML_OPS = {

@@ -12,16 +12,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-from trainer.errors import LiteshipError
+from liteship.errors import LiteshipError
+from liteship.runtime import RUN_BACKENDS
 
 PROBE_TIMEOUT_S = 120
 
 
 def probe(path: Path, backends: tuple[str, ...], timeout: float = PROBE_TIMEOUT_S) -> None:
-    runnable = [b for b in backends if b in ("xnnpack", "builtin", "reference", "xnnpack-cm", "fp16", "gpu")]
+    runnable = [b for b in backends if b in (*RUN_BACKENDS, "gpu")]  # gpu: the analyzer parses natively too
     if not runnable:
         return
-    cmd = [sys.executable, "-m", "bench.isolate", str(path), *runnable]
+    cmd = [sys.executable, "-m", "liteship.bench.isolate", str(path), *runnable]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
@@ -44,7 +45,7 @@ def probe(path: Path, backends: tuple[str, ...], timeout: float = PROBE_TIMEOUT_
 def _child(path: str, backends: list[str]) -> int:
     import numpy as np
 
-    from bench.backends import open_session
+    from liteship.runtime import open_session
 
     for backend in backends:
         if backend == "gpu":  # the analyzer parses the flatbuffer natively too

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from .record import LatencyStats
+from liteship.bench.record import LatencyStats
 
 
 def summarize(round_samples: list[list[int]], init_ns: int, first_ns: int, seed: int = 0) -> LatencyStats:

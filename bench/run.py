@@ -16,21 +16,21 @@ from typing import Callable
 
 import numpy as np
 
-from optimize.tflite_file import activation_bytes, read_model, weight_sparsity
-from trainer.errors import LiteshipError
-from trainer.files import atomic_write_text
-from trainer.progress import Progress
+from liteship.tflite_file import activation_bytes, read_model, weight_sparsity
+from liteship.errors import LiteshipError
+from liteship.files import atomic_write_text
+from liteship.progress import Progress
 
-from . import latency as lat
-from .accuracy import score
-from .backends import BACKENDS, DEFAULT_BACKENDS, open_session
-from .compat import check_runtime
-from .contract import check_contract, input_size
-from .coverage import coreml_coverage, gpu_coverage
-from .isolate import probe
-from .memory import PeakRss
-from .record import BenchRecord, to_csv
-from .system import system_info
+from liteship.bench import latency as lat
+from liteship.bench.accuracy import score
+from liteship.runtime import BACKENDS, DEFAULT_BACKENDS, open_session
+from liteship.bench.compat import check_runtime
+from liteship.bench.contract import check_contract, input_size
+from liteship.bench.coverage import coreml_coverage, gpu_coverage
+from liteship.bench.isolate import probe
+from liteship.bench.memory import PeakRss
+from liteship.bench.record import BenchRecord, to_csv
+from liteship.versions import system_info
 
 
 @dataclass(frozen=True)
@@ -229,7 +229,7 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
     it measured. ``on_variant(target, records, skipped)`` reports progress;
     ``only`` limits the run to those variant IDs.
     """
-    from trainer.data import load_run_split
+    from liteship.trainer.data import load_run_split
 
     progress = progress or Progress()
     run_dir = Path(run_dir)
@@ -317,8 +317,8 @@ def read_labels(path: Path) -> list[str]:
 
 def file_evalset(model, data: str, labels: list[str]) -> EvalSet:
     """Images from ``data`` (class folders or digits), labelled by their index in ``labels``."""
-    from optimize.tflite_file import io_specs
-    from trainer.data import load_dataset
+    from liteship.tflite_file import io_specs
+    from liteship.trainer.data import load_dataset
 
     size = input_size(model)
     if size is None:

@@ -7,10 +7,10 @@ from typing import Literal
 
 import numpy as np
 
-from trainer.contract import pixels_to_float
+from liteship.contract import pixels_to_float
 
-from .registry import RecipeData, RecipeOutput, recipe
-from .tflite_file import set_input_quantization
+from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
+from liteship.tflite_file import set_input_quantization
 
 IO = Literal["uint8", "int8", "float"]
 # What raw bytes mean under the input contract: value = byte / 255.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from trainer.training import tf_dataset
+from liteship.trainer.training import tf_dataset
 
-from .registry import RecipeData
+from liteship.optimize.registry import RecipeData
 
 
 def steps_per_epoch(data: RecipeData) -> int:

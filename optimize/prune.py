@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .convert import Int8Config, fresh_copy, int8_tflite
-from .finetune import fine_tune, kernel_layer, steps_per_epoch
-from .registry import RecipeData, RecipeOutput, recipe
+from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
+from liteship.optimize.finetune import fine_tune, kernel_layer, steps_per_epoch
+from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
 
 
 @dataclass(frozen=True)

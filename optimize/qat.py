@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .convert import Int8Config, fresh_copy, int8_tflite
-from .finetune import fine_tune
-from .prune import PruneConfig, prune
-from .registry import RecipeData, RecipeOutput, recipe
+from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
+from liteship.optimize.finetune import fine_tune
+from liteship.optimize.prune import PruneConfig, prune
+from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Callable
 
 import numpy as np
 
-from trainer.errors import LiteshipError
+from liteship.errors import LiteshipError
 
 
 @dataclass(frozen=True)
@@ -58,11 +58,11 @@ def recipe(name: str, config_cls: type, summary: str):
 
 def _load_all() -> None:
     # Imported in listing order; each module registers its recipes on import.
-    from . import convert  # noqa: F401
-    from . import prune  # noqa: F401
-    from . import qat  # noqa: F401
-    from . import cluster  # noqa: F401
-    from . import selective  # noqa: F401
+    from liteship.optimize import convert  # noqa: F401
+    from liteship.optimize import prune  # noqa: F401
+    from liteship.optimize import qat  # noqa: F401
+    from liteship.optimize import cluster  # noqa: F401
+    from liteship.optimize import selective  # noqa: F401
 
 
 def get_recipe(name: str) -> RecipeSpec:

@@ -13,27 +13,17 @@ import hashlib
 import json
 import time
 import traceback
-from importlib import metadata
 from pathlib import Path
 
-from trainer.config import from_mapping, load_toml
-from trainer.data import load_run_split
-from trainer.errors import LiteshipError
-from trainer.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
-from trainer.progress import Progress
+from liteship.config import from_mapping, load_toml
+from liteship.trainer.data import load_run_split
+from liteship.errors import LiteshipError
+from liteship.versions import TRAIN_DISTS, versions
+from liteship.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from liteship.progress import Progress
 
-from .registry import RecipeData, get_recipe, list_recipes
-from .tflite_file import io_specs, read_model, weight_sparsity
-
-
-def versions() -> dict:
-    out = {}
-    for dist in ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = None
-    return out
+from liteship.optimize.registry import RecipeData, get_recipe, list_recipes
+from liteship.tflite_file import io_specs, read_model, weight_sparsity
 
 
 def resolve_configs(names: list[str], config_file: str | Path | None) -> dict[str, object]:
@@ -136,7 +126,7 @@ def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: 
     run_dir = Path(run_dir)
     names = parse_recipes(recipes)
     configs = resolve_configs(names, config_file)
-    tool_versions = versions()
+    tool_versions = versions(TRAIN_DISTS)
     variants = run_dir / "variants"
     records = []
     report = on_variant or (lambda record, skipped: None)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trainer.contract import pixels_to_float
+from liteship.contract import pixels_to_float
 
-from .convert import Int8Config, fix_input_scale, representative
-from .litert import predict
-from .registry import RecipeData, RecipeOutput, recipe
+from liteship.optimize.convert import Int8Config, fix_input_scale, representative
+from liteship.runtime import predict
+from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
 
 
 @dataclass(frozen=True)

@@ -97,8 +97,8 @@ def tf_available() -> bool:
 @pytest.fixture(scope="session")
 def digits_run(tf_available, tmp_path_factory):
     """small_cnn at 32 px trained on the bundled digits with the default settings (about 20 s)."""
-    from trainer import TrainConfig, train
-    from trainer.progress import Progress
+    from liteship.trainer import TrainConfig, train
+    from liteship.progress import Progress
 
     out = tmp_path_factory.mktemp("digits_run")
     return out, train("digits", TrainConfig(arch="small_cnn", size=32, seed=0), out, Progress(quiet=True))
@@ -107,8 +107,8 @@ def digits_run(tf_available, tmp_path_factory):
 @pytest.fixture(scope="session")
 def optimized_run(digits_run):
     """The digits run with its float32, float16, dynamic and int8 variants (a few seconds)."""
-    from optimize import optimize_run
-    from trainer.progress import Progress
+    from liteship.optimize import optimize_run
+    from liteship.progress import Progress
 
     out, result = digits_run
     records = optimize_run(out, "float32,float16,dynamic,int8", None, Progress(quiet=True))

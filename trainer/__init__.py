@@ -4,11 +4,11 @@ TensorFlow is imported only by the code that trains, so ``trainer.contract``
 and ``trainer.data`` stay usable in a light install.
 """
 
-from .contract import InputContract, pixels_to_float, to_model_pixels
-from .data import Dataset, load_dataset, split_indices
-from .errors import LiteshipError
-from .models import get_arch, list_archs, register
-from .training import TrainConfig, TrainResult, train
+from liteship.contract import InputContract, pixels_to_float, to_model_pixels
+from liteship.trainer.data import Dataset, load_dataset, split_indices
+from liteship.errors import LiteshipError
+from liteship.trainer.models import get_arch, list_archs, register
+from liteship.trainer.training import TrainConfig, TrainResult, train
 
 __all__ = [
     "Dataset",

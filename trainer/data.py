@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .archive import data_root, extract_archive, is_archive
-from .contract import to_model_pixels
-from .errors import LiteshipError
+from liteship.trainer.archive import data_root, extract_archive, is_archive
+from liteship.contract import to_model_pixels
+from liteship.errors import LiteshipError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 SPLITS = ("train", "val", "test")

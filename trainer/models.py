@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import LiteshipError
+from liteship.errors import LiteshipError
 
 MOBILENET_V2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 MOBILENET_V2_IMAGENET_SIZES = (96, 128, 160, 192, 224)

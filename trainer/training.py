@@ -10,7 +10,6 @@ validation and test splits, and publishes ``float/<arch>/`` atomically:
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 import tempfile
 import time
@@ -19,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .contract import InputContract
-from .data import Dataset, load_dataset, split_indices, split_record
-from .errors import LiteshipError
-from .files import atomic_write_json, publish_dir, sha256_file
-from .models import backbone_layers, get_arch
-from .progress import Progress
+from liteship.contract import InputContract
+from liteship.trainer.data import Dataset, load_dataset, split_indices, split_record
+from liteship.errors import LiteshipError
+from liteship.versions import TRAIN_DISTS, versions
+from liteship.files import atomic_write_json, publish_dir, sha256_file
+from liteship.trainer.models import backbone_layers, get_arch
+from liteship.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -80,21 +80,6 @@ class TrainResult:
     test_top1: float
     seconds: float
     card: dict
-
-
-def tool_versions() -> dict:
-    import tensorflow as tf
-    import tf_keras
-
-    versions = {"python": platform.python_version(), "tensorflow": tf.__version__, "tf_keras": tf_keras.__version__,
-                "numpy": np.__version__}
-    try:
-        import tensorflow_model_optimization as tfmot
-
-        versions["tfmot"] = tfmot.__version__
-    except Exception:  # tfmot is optional for training itself
-        pass
-    return versions
 
 
 def ensure_writable(out: Path) -> None:
@@ -361,7 +346,7 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
             "val_top1": val_top1,
             "test_top1": test_top1,
             "train_seconds": round(train_seconds, 2),
-            "versions": tool_versions(),
+            "versions": versions(TRAIN_DISTS),
             "model_sha256": sha256_file(staging / "model.keras"),
             # What the model is, independent of when it was saved (.keras files carry a date):
             # variants are content-addressed by this, so the same training anywhere gives the same IDs.

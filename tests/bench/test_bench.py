@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.cli import main
-from bench.run import BenchOptions, bench_file, bench_run, write_results
-from optimize.litert import predict
-from optimize.tflite_file import read_model, set_input_quantization
-from trainer.data import load_run_split
+from liteship.app.cli import main
+from liteship.bench.run import BenchOptions, bench_file, bench_run, write_results
+from liteship.runtime import predict
+from liteship.tflite_file import read_model, set_input_quantization
+from liteship.trainer.data import load_run_split
 
 FAST = BenchOptions(backends=("xnnpack", "builtin", "fp16", "gpu", "coreml"), runs=6, rounds=2, warmup=1)
 
@@ -100,7 +100,7 @@ def test_target_runtime_names_the_too_new_op_and_exits_1(optimized_run, capsys):
 
 
 def test_contract_check_catches_a_wrong_input_scale(optimized_run, tmp_path):
-    from bench.contract import check_contract
+    from liteship.bench.contract import check_contract
 
     out, variants = optimized_run
     data = (out / variants["int8"]["file"]).read_bytes()
@@ -113,7 +113,7 @@ def test_contract_check_catches_a_wrong_input_scale(optimized_run, tmp_path):
 def test_single_file_with_data_folder_and_labels(optimized_run, tmp_path):
     from PIL import Image
 
-    from trainer.data import load_digits
+    from liteship.trainer.data import load_digits
 
     out, variants = optimized_run
     model = tmp_path / "m.tflite"
@@ -171,7 +171,7 @@ def test_bench_runs_without_tensorflow(optimized_run, tmp_path):
     out, variants = optimized_run
     code = ("import sys\n"
             "for m in ('tensorflow', 'tf_keras', 'tensorflow_model_optimization', 'sklearn'): sys.modules[m] = None\n"
-            "from bench.cli import main\n"
+            "from liteship.app.cli import main\n"
             f"sys.exit(main(['bench', {str(out / variants['int8']['file'])!r}, '--backends', 'xnnpack,gpu,coreml', "
             f"'--runs', '3', '--json', {str(tmp_path / 'r.json')!r}, '--quiet']))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,

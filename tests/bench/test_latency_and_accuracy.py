@@ -5,8 +5,8 @@ import gc
 import numpy as np
 import pytest
 
-from bench.accuracy import score
-from bench.latency import measure, summarize
+from liteship.bench.accuracy import score
+from liteship.bench.latency import measure, summarize
 
 
 class FakeClock:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import main
-from bench.sweep import load_sweep_config, sweep
+from liteship.app.cli import main
+from liteship.app.sweep import load_sweep_config, sweep
 from tests.bench.test_sweep_gate_pick import CONFIG
-from trainer.progress import Progress
+from liteship.progress import Progress
 
 ray = pytest.importorskip("ray")
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def _rows(out: Path) -> dict:
 
 
 def test_ray_sweep_equals_the_local_sweep_row_by_row(tf_available, ray_head, tmp_path):
-    from bench.executors import RayExecutor
+    from liteship.app.executors import RayExecutor
 
     cfg = tmp_path / "sweep.toml"
     cfg.write_text(CONFIG)
@@ -76,7 +76,7 @@ def test_ray_sweep_equals_the_local_sweep_row_by_row(tf_available, ray_head, tmp
 
 def test_without_ray_the_executor_says_how_to_install_it(tmp_path):
     code = ("import sys; sys.modules['ray'] = None\n"
-            "from bench.cli import main\n"
+            "from liteship.app.cli import main\n"
             f"sys.exit(main(['sweep', '--data', 'digits', '--out', {str(tmp_path / 'r')!r}, '--executor', 'ray']))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 2 and "pip install 'liteship[ray]'" in proc.stderr
@@ -85,8 +85,8 @@ def test_without_ray_the_executor_says_how_to_install_it(tmp_path):
 def test_a_cluster_without_the_latency_resource_is_refused(monkeypatch):
     import types
 
-    from bench.executors import RayExecutor
-    from trainer.errors import LiteshipError
+    from liteship.app.executors import RayExecutor
+    from liteship.errors import LiteshipError
 
     fake = types.SimpleNamespace(is_initialized=lambda: True, cluster_resources=lambda: {"CPU": 8.0})
     monkeypatch.setitem(sys.modules, "ray", fake)

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.cli import main
-from bench.sweep import load_sweep_config, sweep
-from trainer.progress import Progress
+from liteship.app.cli import main
+from liteship.app.sweep import load_sweep_config, sweep
+from liteship.progress import Progress
 
 CONFIG = """
 [train]
@@ -145,8 +145,8 @@ def test_budgets_from_pyproject(swept, tmp_path, capsys):
 
 
 def test_latency_within_the_noise_is_remeasured(swept, tmp_path):
-    from bench.budget import Budgets
-    from bench.gate import gate, load_results
+    from liteship.judge.budgets import Budgets
+    from liteship.judge.gate import gate, load_results
 
     out, _, _ = swept
     rec = next(r for r in load_results(out) if r.recipe == "int8" and r.backend == "xnnpack")
@@ -159,8 +159,8 @@ def test_latency_within_the_noise_is_remeasured(swept, tmp_path):
 
 
 def test_pick_writes_a_bundle_that_runs_and_scores_what_it_says(swept, tmp_path, capsys):
-    from optimize.litert import predict
-    from trainer.data import load_run_split
+    from liteship.runtime import predict
+    from liteship.trainer.data import load_run_split
 
     out, _, _ = swept
     assert main(["pick", str(out), "--budgets", _budgets(tmp_path, "max_size_kb = 150\nmin_accuracy = 0.9\n")]) == 0

@@ -5,12 +5,12 @@ import hashlib
 import numpy as np
 import pytest
 
-from bench.cli import main
-from optimize import RecipeData, run_recipe
-from optimize.run import optimize_run, resolve_configs
-from optimize.tflite_file import io_specs, read_model, weight_sparsity
-from trainer.errors import LiteshipError
-from trainer.progress import Progress
+from liteship.app.cli import main
+from liteship.optimize import RecipeData, run_recipe
+from liteship.optimize.run import optimize_run, resolve_configs
+from liteship.tflite_file import io_specs, read_model, weight_sparsity
+from liteship.errors import LiteshipError
+from liteship.progress import Progress
 
 QUIET = Progress(quiet=True)
 
@@ -27,8 +27,8 @@ def tiny(tf_available):
     """A tiny conv-BN-dense model and digits-like data at 12 px."""
     import tf_keras as keras
 
-    from trainer.data import load_digits, split_indices
-    from trainer.models import get_arch
+    from liteship.trainer.data import load_digits, split_indices
+    from liteship.trainer.models import get_arch
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(0)
@@ -44,7 +44,7 @@ def tiny(tf_available):
 
 @pytest.mark.parametrize("name", ["prune_int8", "qat_int8", "pqat_int8", "cluster_int8"])
 def test_recipes_leave_the_float_model_untouched(tiny, name):
-    from optimize import get_recipe
+    from liteship.optimize import get_recipe
 
     model, data = tiny
     before = _weights_hash(model), [layer.trainable for layer in model.layers], len(model.layers)
@@ -57,7 +57,7 @@ def test_recipes_leave_the_float_model_untouched(tiny, name):
 
 @pytest.mark.parametrize("low, high", [(0, 255), (60, 140), (128, 128)])
 def test_input_scale_is_the_contract_whatever_the_calibration_range(tiny, low, high):
-    from optimize.convert import int8_tflite
+    from liteship.optimize.convert import int8_tflite
 
     model, data = tiny
     calib = np.clip(data.train_x[:40].astype(np.int32), low, high).astype(np.uint8)
@@ -65,7 +65,7 @@ def test_input_scale_is_the_contract_whatever_the_calibration_range(tiny, low, h
     (inp,), _ = io_specs(read_model(tflite))
     assert inp.dtype == "uint8" and inp.scale == (float(np.float32(1 / 255)),) and inp.zero_point == (0,)
     if (low, high) == (0, 255):
-        from optimize.litert import predict
+        from liteship.runtime import predict
 
         ref = model.predict(data.val_x / 255.0, verbose=0).argmax(1)
         assert np.mean(predict(tflite, data.val_x).argmax(1) == ref) >= 0.95
@@ -73,9 +73,9 @@ def test_input_scale_is_the_contract_whatever_the_calibration_range(tiny, low, h
 
 @pytest.mark.parametrize("io, dtype, zp", [("int8", "int8", -128), ("float", "float32", None)])
 def test_other_io_types(tiny, io, dtype, zp):
-    from optimize.convert import int8_tflite
+    from liteship.optimize.convert import int8_tflite
 
-    from optimize.litert import predict
+    from liteship.runtime import predict
 
     model, data = tiny
     tflite = int8_tflite(model, data.train_x[:40], io)
@@ -110,8 +110,8 @@ def test_higher_sparsity_target_compresses_further(digits_run):
     """At 0.85 the small_cnn digits model clears the 0.45 gzip ratio issue 3 names."""
     import tf_keras as keras
 
-    from optimize.prune import PruneConfig
-    from trainer.data import load_run_split
+    from liteship.optimize.prune import PruneConfig
+    from liteship.trainer.data import load_run_split
 
     out, result = digits_run
     splits = load_run_split(out, 32)
@@ -161,8 +161,8 @@ def test_cli_exit_codes_for_config_and_recipe_errors(digits_run, tmp_path, capsy
 def test_a_failing_recipe_is_recorded_and_the_others_still_run(digits_run, monkeypatch, capsys):
     import json
 
-    from optimize import registry
-    from optimize.convert import Int8Config
+    from liteship.optimize import registry
+    from liteship.optimize.convert import Int8Config
 
     out, _ = digits_run
     registry._load_all()

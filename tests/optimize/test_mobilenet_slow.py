@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from optimize import optimize_run
-from optimize.litert import predict
-from trainer import TrainConfig, train
-from trainer.data import load_run_split
-from trainer.progress import Progress
+from liteship.optimize import optimize_run
+from liteship.runtime import predict
+from liteship.trainer import TrainConfig, train
+from liteship.trainer.data import load_run_split
+from liteship.progress import Progress
 
 pytestmark = pytest.mark.slow
 

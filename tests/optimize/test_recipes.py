@@ -9,11 +9,11 @@ import json
 import numpy as np
 import pytest
 
-from optimize import optimize_run
-from optimize.litert import predict
-from optimize.tflite_file import io_specs, ops, read_model, weight_sparsity
-from trainer.data import load_run_split
-from trainer.progress import Progress
+from liteship.optimize import optimize_run
+from liteship.runtime import predict
+from liteship.tflite_file import io_specs, ops, read_model, weight_sparsity
+from liteship.trainer.data import load_run_split
+from liteship.progress import Progress
 
 QUIET = Progress(quiet=True)
 
@@ -109,8 +109,8 @@ def test_rerun_skips_what_is_made(digits_run, variants):
 def test_selective_keeps_layers_in_float_when_the_target_is_not_met(digits_run, tmp_path):
     import tf_keras as keras
 
-    from optimize import RecipeData, run_recipe
-    from optimize.selective import SelectiveConfig
+    from liteship.optimize import RecipeData, run_recipe
+    from liteship.optimize.selective import SelectiveConfig
 
     out, result = digits_run
     splits = load_run_split(out, 32)

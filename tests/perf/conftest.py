@@ -29,7 +29,7 @@ def mobilenets(tmp_path_factory, tf_available):
     """MobileNetV2 0.35@96 and 1.0@224, random weights, float32."""
     import tf_keras as keras
 
-    from trainer.models import get_arch
+    from liteship.trainer.models import get_arch
 
     out = {}
     folder = tmp_path_factory.mktemp("mobilenets")

@@ -12,9 +12,9 @@ import sys
 import numpy as np
 import pytest
 
-from bench.backends import open_session
-from bench.latency import measure, summarize
-from bench.run import BenchOptions, bench_file
+from liteship.runtime import open_session
+from liteship.bench.latency import measure, summarize
+from liteship.bench.run import BenchOptions, bench_file
 
 pytestmark = pytest.mark.perf
 
@@ -78,7 +78,7 @@ def _peer_median_ms(path, threads: int, runs: int) -> float:
 def _our_p50_ms(path, threads: int, runs: int) -> float:
     """`liteship bench` as a user runs it: a process without TensorFlow in it, like the peer's."""
     out = path.with_suffix(f".ours{threads}.json")
-    proc = subprocess.run([sys.executable, "-m", "bench", "bench", str(path), "--backends", "xnnpack-cm",
+    proc = subprocess.run([sys.executable, "-m", "liteship", "bench", str(path), "--backends", "xnnpack-cm",
                            "--threads", str(threads), "--runs", str(runs), "--json", str(out), "--quiet"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-1000:]

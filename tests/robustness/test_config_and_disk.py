@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import main
+from liteship.app.cli import main
 
 BAD_CONFIGS = {
     "unknown key": ("[train]\nepochz = 1\n[[models]]\narch = 'small_cnn'\n", "unknown key epochz"),
@@ -53,7 +53,7 @@ def _tree(root: Path) -> dict[str, str]:
 def test_disk_full_while_writing_a_variant(optimized_run, monkeypatch, capsys):
     import os
 
-    import trainer.files as files
+    import liteship.files as files
 
     out, _ = optimized_run
     before = _tree(out)
@@ -92,7 +92,7 @@ def _quick(out: Path) -> str:
 
 
 def test_bench_gives_the_same_accuracy_twice(optimized_run):
-    from bench.run import BenchOptions, bench_run
+    from liteship.bench.run import BenchOptions, bench_run
 
     out, _ = optimized_run
     options = BenchOptions(backends=("xnnpack", "reference"), runs=2, rounds=1, warmup=1)

@@ -4,7 +4,7 @@ import stat
 import zipfile
 from pathlib import Path
 
-from bench.cli import main
+from liteship.app.cli import main
 from tests.trainer.test_archive import HOSTILE_TARS, _tar_with
 
 

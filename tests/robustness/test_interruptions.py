@@ -34,7 +34,7 @@ def test_kill_9_five_times_then_resume(tf_available, tmp_path):
     cfg = tmp_path / "sweep.toml"
     cfg.write_text(CONFIG)
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "bench", "sweep", "--data", "digits", "--config", str(cfg), "--out", str(out), "--quiet"]
+    cmd = [sys.executable, "-m", "liteship", "sweep", "--data", "digits", "--config", str(cfg), "--out", str(out), "--quiet"]
     rng = random.Random(7)
     moments = sorted(rng.uniform(3, 15) for _ in range(5))
     finished_early = 0

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bench.cli import main
+from liteship.app.cli import main
 
 
 def _cases(good: bytes, rng) -> dict[str, bytes]:
@@ -55,8 +55,8 @@ def test_a_crash_in_the_child_becomes_a_clear_error(tmp_path, monkeypatch, signa
     import signal
     import subprocess
 
-    from bench import isolate
-    from trainer.errors import LiteshipError
+    from liteship.bench import isolate
+    from liteship.errors import LiteshipError
 
     def crashing_run(*args, **kwargs):
         return subprocess.CompletedProcess(args, -getattr(signal, signal_name), "", "")
@@ -69,8 +69,8 @@ def test_a_crash_in_the_child_becomes_a_clear_error(tmp_path, monkeypatch, signa
 def test_a_hang_in_the_child_becomes_a_clear_error(tmp_path, monkeypatch):
     import subprocess
 
-    from bench import isolate
-    from trainer.errors import LiteshipError
+    from liteship.bench import isolate
+    from liteship.errors import LiteshipError
 
     def hanging_run(cmd, **kwargs):
         raise subprocess.TimeoutExpired(cmd, kwargs.get("timeout"))

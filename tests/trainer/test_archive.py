@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CLASSES, PER_CLASS
-from trainer.archive import ExtractLimits, extract_archive
-from trainer.data import load_dataset
-from trainer.errors import LiteshipError
+from liteship.trainer.archive import ExtractLimits, extract_archive
+from liteship.trainer.data import load_dataset
+from liteship.errors import LiteshipError
 
 
 def _tar_of(folder: Path, path: Path) -> Path:

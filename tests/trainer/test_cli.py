@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.cli import main
+from liteship.app.cli import main
 from tests.conftest import write_class_folder
 
 
@@ -84,7 +84,7 @@ def test_bad_input_exits_2_with_a_fix(capsys, tmp_path, name):
 
 def test_console_script_exit_code_is_real(tmp_path):
     exe = Path(sys.executable).with_name("liteship")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "bench"]
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "liteship"]
     proc = subprocess.run(cmd + ["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trainer.contract import InputContract, pixels_to_float, to_model_pixels
+from liteship.contract import InputContract, pixels_to_float, to_model_pixels
 
 
 def test_center_square_crop_keeps_the_middle():

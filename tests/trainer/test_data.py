@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import CLASSES, PER_CLASS, plant_bad_files, plant_odd_but_usable, write_class_folder
-from trainer.data import load_dataset, load_digits, split_indices
-from trainer.errors import LiteshipError
+from liteship.trainer.data import load_dataset, load_digits, split_indices
+from liteship.errors import LiteshipError
 
 
 def test_class_folder_loads_sorted_classes(class_folder):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from trainer.errors import LiteshipError
-from trainer.models import backbone_layers, get_arch, list_archs, register
+from liteship.errors import LiteshipError
+from liteship.trainer.models import backbone_layers, get_arch, list_archs, register
 
 
 def test_registry_lists_both_and_refuses_duplicates():

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from trainer import TrainConfig, train
-from trainer.models import backbone_layers
-from trainer.progress import Progress
+from liteship.trainer import TrainConfig, train
+from liteship.trainer.models import backbone_layers
+from liteship.progress import Progress
 
 QUIET = Progress(quiet=True)
 
@@ -42,7 +42,7 @@ def test_float_tflite_matches_keras_fed_per_contract(digits_run):
     import tf_keras as keras
     from ai_edge_litert.interpreter import Interpreter
 
-    from trainer.data import load_digits
+    from liteship.trainer.data import load_digits
 
     out, _ = digits_run
     d = out / "float" / "small_cnn_32"

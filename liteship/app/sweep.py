@@ -12,12 +12,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from trainer.config import from_mapping, load_toml
-from trainer.errors import LiteshipError
-from trainer.files import atomic_write_bytes, atomic_write_json, atomic_write_text, remove_stale_temps
-from trainer.progress import Progress
+from liteship.config import from_mapping, load_toml
+from liteship.errors import LiteshipError
+from liteship.files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from liteship.rundir import remove_stale_temps
+from liteship.progress import Progress
 
-from .record import BenchRecord
+from liteship.bench.record import BenchRecord
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def load_sweep_config(path: str | Path | None) -> SweepConfig:
         if not isinstance(table, dict):
             raise LiteshipError(f"{path}: [{name}] must be a table", "", f"write it as [{name}]")
         if name == "optimize":
-            from optimize.registry import list_recipes
+            from liteship.optimize.registry import list_recipes
 
             recipe_names = {r.name for r in list_recipes()}
             parts["recipe_configs"] = {k: table.pop(k) for k in list(table) if k in recipe_names and isinstance(table[k], dict)}
@@ -102,7 +103,7 @@ def load_sweep_config(path: str | Path | None) -> SweepConfig:
 
 
 def _train_config(cfg: SweepConfig, m: ModelTable):
-    from trainer import TrainConfig
+    from liteship.trainer import TrainConfig
 
     return TrainConfig(arch=m.arch, size=m.size, alpha=m.alpha,
                        weights=m.weights if m.weights is not None else cfg.train.weights,
@@ -151,11 +152,11 @@ def _trained(model_dir: Path, config, data: str) -> bool:
 def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progress: Progress | None = None,
           executor=None) -> list[BenchRecord]:
     """Run (or resume) the sweep on ``executor`` (default: here); return every bench record of it."""
-    from optimize.run import parse_recipes
-    from trainer.training import ensure_writable
+    from liteship.optimize.run import parse_recipes
+    from liteship.trainer.training import ensure_writable
 
-    from .executors import LocalExecutor
-    from .run import BenchOptions, parse_backends
+    from liteship.app.executors import LocalExecutor
+    from liteship.bench.run import BenchOptions, parse_backends
 
     progress = progress or Progress()
     executor = executor or LocalExecutor()
@@ -202,7 +203,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
 
 
 def write_reports(out: Path, records: list[BenchRecord]) -> None:
-    from .report import html_report, markdown, pareto_png
+    from liteship.report.tables import html_report, markdown, pareto_png
 
     png = pareto_png(records)
     if png is not None:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from trainer.errors import LiteshipError
+from liteship.errors import LiteshipError
 
-from .budget import Budgets, Verdict, judge
-from .record import BenchRecord
+from liteship.judge.budgets import Budgets, Verdict, judge
+from liteship.bench.record import BenchRecord
 
 
 def load_results(run_dir: Path) -> list[BenchRecord]:
@@ -74,7 +74,7 @@ def select(records: list[BenchRecord], variant: str | None) -> list[str]:
 
 def remeasure_latency(record: BenchRecord, budgets: Budgets) -> BenchRecord:
     """Time the variant again, four times as long: a result within its CI of the limit is not a verdict yet."""
-    from .run import BenchOptions, Target, bench_target
+    from liteship.bench.run import BenchOptions, Target, bench_target
 
     options = BenchOptions(backends=(budgets.backend,), threads=(budgets.threads,), runs=200, rounds=20)
     target = Target(path=Path(record.model_path), variant=record.variant, recipe=record.recipe, arch=record.arch,

@@ -7,7 +7,7 @@ import html
 import io
 from dataclasses import dataclass
 
-from .record import BenchRecord
+from liteship.bench.record import BenchRecord
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Literal
 
-from trainer.config import from_mapping, load_toml
-from trainer.errors import LiteshipError
+from liteship.config import from_mapping, load_toml
+from liteship.errors import LiteshipError
+from liteship.runtime import RUN_BACKENDS
 
-from .record import BenchRecord
+from liteship.bench.record import BenchRecord
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,9 @@ def load_budgets(path: str | Path | None) -> Budgets:
     if not isinstance(table, dict):
         raise LiteshipError(f"{path} has no {where.split(' ', 1)[1]} table", "budgets live in that table",
                             "add it, for example [budgets] / max_size_kb = 500")
-    if "backend" in table and table["backend"] not in ("xnnpack", "xnnpack-cm", "builtin", "reference", "fp16"):
+    if "backend" in table and table["backend"] not in RUN_BACKENDS:
         raise LiteshipError(f"{where}: backend {table['backend']!r} cannot be timed",
-                            "latency budgets apply to run backends", "use xnnpack, xnnpack-cm, builtin, reference or fp16")
+                            "latency budgets apply to run backends", "use one of " + ", ".join(RUN_BACKENDS))
     return from_mapping(Budgets, table, where)
 
 
@@ -112,9 +113,9 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], float_top1
         out.append(Verdict(variant, "require_contract", "ok" if not problems else "; ".join(problems), "ok", None,
                            not problems, "require_contract " + ("ok" if not problems else "FAILED: " + "; ".join(problems))))
     if budgets.target_runtime is not None:
-        from optimize.tflite_file import read_model
+        from liteship.tflite_file import read_model
 
-        from .compat import check_runtime
+        from liteship.bench.compat import check_runtime
 
         compat = check_runtime(read_model(Path(any_rec.model_path).read_bytes()), budgets.target_runtime)
         msg = f"target_runtime {'ok' if compat['ok'] else 'FAILED'}: needs {compat['min_runtime']}, " \

@@ -14,9 +14,9 @@ import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from trainer.errors import LiteshipError
-from trainer.files import atomic_write_bytes
-from trainer.progress import Progress
+from liteship.errors import LiteshipError
+from liteship.files import atomic_write_bytes
+from liteship.progress import Progress
 
 LATENCY_RESOURCE = "liteship_latency"
 
@@ -40,7 +40,7 @@ def _tree(root: Path, sub: str) -> list[str]:
 # --------------------------------------------------------------------------- the units, as plain functions
 
 def train_unit(data: str, config: dict, files: dict[str, bytes]) -> dict[str, bytes]:
-    from trainer import TrainConfig, train
+    from liteship.trainer import TrainConfig, train
 
     with tempfile.TemporaryDirectory(prefix="liteship-train-") as tmp:
         root = Path(tmp)
@@ -50,7 +50,7 @@ def train_unit(data: str, config: dict, files: dict[str, bytes]) -> dict[str, by
 
 
 def optimize_unit(model: str, recipe: str, recipe_toml: str | None, files: dict[str, bytes]) -> dict[str, bytes]:
-    from optimize import optimize_run
+    from liteship.optimize import optimize_run
 
     with tempfile.TemporaryDirectory(prefix="liteship-optimize-") as tmp:
         root = Path(tmp)
@@ -64,7 +64,7 @@ def optimize_unit(model: str, recipe: str, recipe_toml: str | None, files: dict[
 
 
 def bench_unit(variant: str, options: dict, files: dict[str, bytes], node: str) -> list[dict]:
-    from .run import BenchOptions, bench_run
+    from liteship.bench.run import BenchOptions, bench_run
 
     with tempfile.TemporaryDirectory(prefix="liteship-bench-") as tmp:
         root = Path(tmp)
@@ -80,20 +80,20 @@ class LocalExecutor:
     name = "local"
 
     def train(self, data, configs, out: Path, on_done) -> None:
-        from trainer import train
+        from liteship.trainer import train
 
         for config in configs:
             result = train(data, config, out, Progress(quiet=True))
             on_done(config, result.test_top1)
 
     def optimize(self, out: Path, models: list[str], recipes: list[str], recipe_file, on_variant) -> None:
-        from optimize import optimize_run
+        from liteship.optimize import optimize_run
 
         for model in models:
             optimize_run(out, recipes, recipe_file, Progress(quiet=True), models=[model], on_variant=on_variant)
 
     def bench(self, out: Path, options, on_variant):
-        from .run import bench_run
+        from liteship.bench.run import bench_run
 
         return bench_run(out, options, Progress(quiet=True), skip_done=True, on_variant=on_variant)
 
@@ -154,10 +154,11 @@ class RayExecutor:
     def optimize(self, out: Path, models: list[str], recipes: list[str], recipe_file, on_variant) -> None:
         import json
 
-        from optimize.run import made_variant, resolve_configs, source_hash, variant_id, versions
+        from liteship.optimize.run import made_variant, resolve_configs, source_hash, variant_id
+        from liteship.versions import TRAIN_DISTS, versions
 
         configs = resolve_configs(recipes, recipe_file)
-        tool_versions = versions()
+        tool_versions = versions(TRAIN_DISTS)
         toml = Path(recipe_file).read_text() if recipe_file else None
         refs = {}
         for model in models:
@@ -181,8 +182,8 @@ class RayExecutor:
         self._gather(refs, done)
 
     def bench(self, out: Path, options, on_variant):
-        from .record import BenchRecord
-        from .run import read_results, result_keys, run_targets, write_results
+        from liteship.bench.record import BenchRecord
+        from liteship.bench.run import read_results, result_keys, run_targets, write_results
 
         done = read_results(out)
         refs = {}

@@ -13,7 +13,7 @@ import types
 import typing
 from pathlib import Path
 
-from .errors import LiteshipError
+from liteship.errors import LiteshipError
 
 
 def load_toml(path: str | Path) -> dict:

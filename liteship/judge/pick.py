@@ -8,13 +8,13 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from trainer.contract import InputContract
-from trainer.errors import LiteshipError
-from trainer.files import atomic_write_json, publish_dir, sha256_file
+from liteship.contract import InputContract
+from liteship.errors import LiteshipError
+from liteship.files import atomic_write_json, publish_dir, sha256_file
 
-from .budget import Budgets
-from .gate import VariantVerdict, gate, load_results
-from .system import system_info
+from liteship.judge.budgets import Budgets
+from liteship.judge.gate import VariantVerdict, gate, load_results
+from liteship.versions import system_info
 
 SWIFT_PREPROCESSING = """\
 // TensorFlowLiteSwift: feed a camera frame the way this model was measured.
@@ -59,10 +59,10 @@ def pick(run_dir: str | Path, budgets: Budgets, prefer: str = "accuracy") -> tup
 
 
 def write_release(run_dir: Path, chosen: VariantVerdict, records, budgets: Budgets, prefer: str) -> Path:
-    from optimize.tflite_file import read_model
+    from liteship.tflite_file import read_model
 
-    from .compat import check_runtime
-    from .contract import check_contract
+    from liteship.bench.compat import check_runtime
+    from liteship.bench.contract import check_contract
 
     recs = [r for r in records if r.variant == chosen.variant]
     variant_json = json.loads((run_dir / "variants" / f"{chosen.variant}.json").read_text())

@@ -62,28 +62,3 @@ def sha256_file(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def remove_stale_temps(run_dir: Path) -> list[Path]:
-    """Delete what a killed run left half-made: hidden temp files and staging folders.
-
-    Every write goes to a hidden temp file or folder next to its target
-    first, so hidden entries in a run directory's own folders are only ever
-    ours, and only ever unfinished.
-    """
-    removed = []
-    for folder in (run_dir, run_dir / "float", run_dir / "variants", run_dir / "data", run_dir / "release"):
-        if not folder.is_dir():
-            continue
-        for entry in folder.iterdir():
-            if entry.name.startswith("."):
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink(missing_ok=True)
-                removed.append(entry)
-    for model_dir in (run_dir / "float").glob("*") if (run_dir / "float").is_dir() else []:
-        for entry in model_dir.glob(".*"):
-            entry.unlink(missing_ok=True) if entry.is_file() else shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    return removed

@@ -7,7 +7,7 @@ import errno
 import os
 import sys
 
-from trainer.errors import LiteshipError
+from liteship.errors import LiteshipError
 
 
 def _train_parser(sub) -> None:
@@ -30,7 +30,7 @@ def _train_parser(sub) -> None:
 
 
 def cmd_train(args) -> int:
-    from trainer.models import list_archs
+    from liteship.trainer.models import list_archs
 
     if args.list:
         for spec in list_archs():
@@ -41,8 +41,8 @@ def cmd_train(args) -> int:
     if not args.data or not args.out:
         raise LiteshipError("liteship train needs --data and --out", "",
                             "for example: liteship train --data digits --arch small_cnn --size 32 --out runs/demo")
-    from trainer import TrainConfig, train
-    from trainer.progress import Progress
+    from liteship.trainer import TrainConfig, train
+    from liteship.progress import Progress
 
     config = TrainConfig(arch=args.arch, size=args.size, alpha=args.alpha, weights=args.weights,
                          epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs, fine_tune_at=args.fine_tune_at,
@@ -70,8 +70,8 @@ def _optimize_parser(sub) -> None:
 def cmd_optimize(args) -> int:
     import dataclasses
 
-    from optimize import list_recipes, optimize_run
-    from trainer.progress import Progress
+    from liteship.optimize import list_recipes, optimize_run
+    from liteship.progress import Progress
 
     if args.list:
         for spec in list_recipes():
@@ -101,7 +101,7 @@ def _bench_parser(sub) -> None:
     p.add_argument("--list", action="store_true", help="list the backends and exit")
     p.add_argument("--data", help="class-folder path or 'digits' (for a .tflite); a run uses its test split")
     p.add_argument("--labels", help="labels file (default: labels.txt beside the model)")
-    p.add_argument("--backends", default="all", help="comma-separated; default: " + ",".join(DEFAULT_BACKENDS_HELP))
+    p.add_argument("--backends", default="all", help="comma-separated; default: all (see --list)")
     p.add_argument("--threads", default="1", help="comma-separated thread counts, e.g. 1,2")
     p.add_argument("--runs", type=int, default=50, help="timed invokes per session (default 50)")
     p.add_argument("--warmup", type=int, default=5)
@@ -109,9 +109,6 @@ def _bench_parser(sub) -> None:
     p.add_argument("--target-runtime", help="TFLite/LiteRT release the app ships, e.g. 2.14: too-new ops exit 1")
     p.add_argument("--json", help="write the records as a JSON list to this file")
     p.add_argument("--quiet", action="store_true")
-
-
-DEFAULT_BACKENDS_HELP = ("xnnpack", "xnnpack-cm", "builtin", "reference", "fp16", "gpu", "coreml")
 
 
 def _int_list(text: str, flag: str) -> tuple[int, ...]:
@@ -127,11 +124,11 @@ def _int_list(text: str, flag: str) -> tuple[int, ...]:
 def cmd_bench(args) -> int:
     from pathlib import Path
 
-    from bench.backends import BACKENDS
-    from bench.record import to_json
-    from bench.run import BenchOptions, bench_file, bench_run, parse_backends
-    from trainer.files import atomic_write_text
-    from trainer.progress import Progress
+    from liteship.runtime import BACKENDS
+    from liteship.bench.record import to_json
+    from liteship.bench.run import BenchOptions, bench_file, bench_run, parse_backends
+    from liteship.files import atomic_write_text
+    from liteship.progress import Progress
 
     if args.list:
         for b in BACKENDS.values():
@@ -200,12 +197,12 @@ def _sweep_parser(sub) -> None:
 def cmd_sweep(args) -> int:
     import time
 
-    from bench.report import rows
-    from bench.sweep import load_sweep_config, sweep
-    from trainer.progress import Progress
+    from liteship.report.tables import rows
+    from liteship.app.sweep import load_sweep_config, sweep
+    from liteship.progress import Progress
 
     started = time.perf_counter()
-    from bench.executors import make_executor
+    from liteship.app.executors import make_executor
 
     config = load_sweep_config(args.config)
     records = sweep(args.data, args.out, config, Progress(quiet=args.quiet), make_executor(args.executor, args.address))
@@ -236,9 +233,9 @@ def _gate_parser(sub) -> None:
 
 
 def cmd_gate(args) -> int:
-    from bench.budget import load_budgets
-    from bench.gate import gate, junit_xml, markdown_summary, render
-    from trainer.files import atomic_write_text
+    from liteship.judge.budgets import load_budgets
+    from liteship.judge.gate import gate, junit_xml, markdown_summary, render
+    from liteship.files import atomic_write_text
 
     results = gate(args.run_dir, load_budgets(args.budgets), args.variant)
     print(render(results))
@@ -260,8 +257,8 @@ def _pick_parser(sub) -> None:
 
 
 def cmd_pick(args) -> int:
-    from bench.budget import load_budgets
-    from bench.pick import NothingPasses, pick
+    from liteship.judge.budgets import load_budgets
+    from liteship.judge.pick import NothingPasses, pick
 
     try:
         chosen, release = pick(args.run_dir, load_budgets(args.budgets), args.prefer)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from bench.budget import load_budgets
-from bench.gate import gate, load_results
+from liteship.judge.budgets import load_budgets
+from liteship.judge.gate import gate, load_results
 
 
 def _cases(config):
@@ -37,7 +37,7 @@ def test_budget(liteship_case, request):
         budgets = load_budgets(request.config.getoption("liteship_budgets"))
         record = next(r for r in load_results(run_dir) if r.variant == vv.variant and r.backend == budgets.backend
                       and r.threads == budgets.threads)
-        from bench.backends import open_session
+        from liteship.runtime import open_session
 
         session = open_session(budgets.backend, record.model_path, budgets.threads)
         import numpy as np

@@ -1,0 +1,5 @@
+import sys
+
+from liteship.app.cli import main
+
+sys.exit(main())

@@ -56,10 +56,16 @@ def model_min_runtime(model) -> str | None:
 
 
 def check_runtime(model, target: str | None) -> dict:
-    """Per-op minimum releases, the model's own minimum, and the ops too new for ``target``."""
+    """Per-op minimum releases, the model's own minimum, and (with ``target``) the verdict for it."""
     seen = sorted(set(ops(model)))
-    per_op = {f"{name} v{ver}": OP_RUNTIME.get((name, ver)) for name, ver in seen}
-    minimum = model_min_runtime(model)
+    facts = {"min_runtime": model_min_runtime(model), "ops": {f"{name} v{ver}": OP_RUNTIME.get((name, ver))
+                                                              for name, ver in seen}}
+    return runtime_verdict(facts, target)
+
+
+def runtime_verdict(facts: dict, target: str | None) -> dict:
+    """``facts`` (``min_runtime`` and ``ops`` as recorded by bench) judged for ``target``: no model file needed."""
+    per_op, minimum = facts.get("ops") or {}, facts.get("min_runtime")
     out = {"min_runtime": minimum, "ops": per_op, "target": target, "too_new": [], "unknown": []}
     if target:
         t = version_key(target)

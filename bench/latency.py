@@ -10,7 +10,11 @@ timer is injectable so the statistics can be tested with a fake clock.
 from __future__ import annotations
 
 import gc
+import os
+import tempfile
 import time
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -73,3 +77,31 @@ def measure(invokers: dict, runs: int = 50, rounds: int = 10, warmup: int = 5,
         if was_enabled:
             gc.enable()
     return {key: (samples[key], firsts[key]) for key in invokers}
+
+
+LOCK_FILE = "liteship-latency.lock"
+
+
+@contextmanager
+def one_at_a_time_on_this_machine(lock_dir: str | Path | None = None):
+    """Hold the machine-wide latency lock: two timings on one machine would slow each other down.
+
+    An exclusive ``flock`` on a file in the machine's temp folder, so it works
+    for any number of processes (parallel ``liteship bench`` calls, Ray workers
+    on one node) and is released by the kernel if the holder dies.
+    """
+    path = Path(lock_dir or tempfile.gettempdir()) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:  # no writable temp folder: time without the lock rather than not at all
+        yield False
+        return
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    except ImportError:  # not on Linux or macOS
+        yield False
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock

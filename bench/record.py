@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -67,10 +67,21 @@ class BenchRecord:
 
     @classmethod
     def from_dict(cls, d: dict) -> "BenchRecord":
+        """A record from its JSON form; ValueError naming what is missing or of the wrong kind."""
+        if not isinstance(d, dict):
+            raise ValueError(f"it holds a JSON {type(d).__name__}, not an object")
+        required = [f.name for f in fields(cls)
+                    if f.default is MISSING and f.default_factory is MISSING]  # type: ignore[misc]
+        missing = [name for name in required if name not in d]
+        if missing:
+            raise ValueError(f"it lacks the keys {', '.join(missing)}")
         d = dict(d)
         if d.get("latency_ms"):
-            d["latency_ms"] = LatencyStats(**d["latency_ms"])
-        d["notes"] = tuple(d.get("notes", ()))
+            lat = d["latency_ms"]
+            if not isinstance(lat, dict) or set(lat) != {f.name for f in fields(LatencyStats)}:
+                raise ValueError("its latency_ms is not a latency summary")
+            d["latency_ms"] = LatencyStats(**lat)
+        d["notes"] = tuple(d.get("notes") or ())
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 

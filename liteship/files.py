@@ -9,6 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from liteship.errors import LiteshipError
+
 
 _open_fd = os.fdopen  # the one place bytes reach the disk: tests replace it to simulate a full disk
 
@@ -62,3 +64,17 @@ def sha256_file(path: str | os.PathLike) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def ensure_writable(out: Path) -> None:
+    """Fail before any work if ``out`` cannot be created or written to."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check."):
+            pass
+    except OSError as exc:
+        raise LiteshipError(
+            f"Cannot write to output folder {out}: {exc.strerror or exc}",
+            "liteship writes the run directory there",
+            "pass --out a folder you can write to",
+        ) from exc

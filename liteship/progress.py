@@ -1,37 +1,92 @@
-"""Progress: a bar on a terminal, plain log lines otherwise (CI logs, pipes)."""
+"""Progress: a bar on a terminal, plain log lines otherwise (CI logs, pipes). The one progress helper.
+
+Everything goes to :func:`liteship.logs.console`, so it reaches the terminal
+also while framework logs are sent to the run's log file.
+"""
 
 from __future__ import annotations
 
-import sys
 import time
+
+from liteship.logs import console
+
+
+class Steps:
+    """Counts steps towards ``total``: a tqdm bar on a terminal, else one line per step with elapsed time and ETA."""
+
+    def __init__(self, progress: "Progress", total: int, desc: str, unit: str, lines: bool):
+        self.progress, self.total, self.done, self.lines = progress, max(total, 1), 0, lines
+        self.start = time.perf_counter()
+        self.bar = None
+        if progress.bar and not progress.quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=desc, file=progress.stream, unit=unit, leave=False)
+
+    def step(self, desc: str | None = None, note: str = "", postfix: dict | None = None) -> None:
+        self.done += 1
+        if self.bar is not None:
+            if desc:
+                self.bar.set_description(desc)
+            if postfix:
+                self.bar.set_postfix(postfix)
+            self.bar.update(1)
+            return
+        if self.lines and desc:
+            elapsed = time.perf_counter() - self.start
+            eta = elapsed / self.done * (self.total - self.done)
+            self.progress.log(f"[{self.done}/{self.total}] {desc}{note} - elapsed {elapsed:.0f} s, ETA {eta:.0f} s")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
 class Progress:
-    """Report progress to ``stream``; ``bar=None`` picks a bar when it is a terminal."""
+    """Report progress to ``stream`` (default: the console); ``bar=None`` picks a bar when it is a terminal."""
 
     def __init__(self, stream=None, bar: bool | None = None, quiet: bool = False):
-        self.stream = stream if stream is not None else sys.stderr
-        self.bar = (hasattr(self.stream, "isatty") and self.stream.isatty()) if bar is None else bar
-        self.quiet = quiet
+        self._stream, self._bar, self.quiet = stream, bar, quiet
+
+    @property
+    def stream(self):
+        return self._stream if self._stream is not None else console()
+
+    @property
+    def bar(self) -> bool:
+        if self._bar is not None:
+            return self._bar
+        isatty = getattr(self.stream, "isatty", None)
+        return bool(isatty and isatty())
 
     def log(self, message: str) -> None:
         if not self.quiet:
             print(message, file=self.stream, flush=True)
 
+    def steps(self, total: int, desc: str = "", unit: str = "step", lines: bool = True) -> Steps:
+        """A counter of ``total`` steps; ``lines=False``: no line per step when there is no bar."""
+        return Steps(self, total, desc, unit, lines)
+
     def iterate(self, items, desc: str):
-        """Wrap an iterable: a tqdm bar on a terminal, a start and end line otherwise."""
+        """Wrap an iterable: a bar on a terminal, a start and an end line otherwise."""
         items = list(items)
         if self.quiet:
             yield from items
             return
-        if self.bar:
-            from tqdm import tqdm
-
-            yield from tqdm(items, desc=desc, file=self.stream, leave=False)
-            return
         start = time.perf_counter()
-        self.log(f"{desc}: {len(items)} ...")
-        yield from items
-        self.log(f"{desc}: done in {time.perf_counter() - start:.1f} s")
-
-    __call__ = iterate
+        if not self.bar:
+            self.log(f"{desc}: {len(items)} ...")
+        with self.steps(len(items), desc, unit="item", lines=False) as steps:
+            for item in items:
+                yield item
+                steps.step()
+        if not self.bar:
+            self.log(f"{desc}: done in {time.perf_counter() - start:.1f} s")

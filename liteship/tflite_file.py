@@ -47,32 +47,42 @@ def _verify(model) -> None:
     """Every index in range, every constant buffer the size its shape says: what the parser does not check."""
     if not model.subgraphs:
         raise ValueError("no subgraphs")
-    n_buffers, n_codes = len(model.buffers or []), len(model.operatorCodes or [])
+    n_buffers = len(model.buffers or [])
     for md in model.metadata or []:
         if not 0 <= md.buffer < n_buffers:
             raise ValueError(f"metadata buffer index {md.buffer} out of range")
     for sg in model.subgraphs:
-        tensors = sg.tensors or []
-        n = len(tensors)
-        for t in tensors:
-            if not 0 <= t.buffer < max(n_buffers, 1):
-                raise ValueError(f"tensor buffer index {t.buffer} out of range")
-            shape = [] if t.shape is None else list(t.shape)
-            if any(d < -1 for d in shape):
-                raise ValueError(f"negative dimension in {shape}")
-            data = model.buffers[t.buffer].data if n_buffers else None
-            if data is not None and len(data) and t.type in _ITEM_BYTES and -1 not in shape and t.sparsity is None:
-                if len(data) != int(np.prod(shape, dtype=np.int64)) * _ITEM_BYTES[t.type]:
-                    raise ValueError(f"buffer {t.buffer} holds {len(data)} bytes, not what shape {shape} needs")
-        for idx in list(sg.inputs if sg.inputs is not None else []) + list(sg.outputs if sg.outputs is not None else []):
-            if not 0 <= idx < n:
-                raise ValueError(f"graph input/output tensor {idx} out of range")
-        for op in sg.operators or []:
-            if not 0 <= op.opcodeIndex < n_codes:
-                raise ValueError(f"operator code index {op.opcodeIndex} out of range")
-            for idx in list(op.inputs if op.inputs is not None else []) + list(op.outputs if op.outputs is not None else []):
-                if not -1 <= idx < n:
-                    raise ValueError(f"operator tensor index {idx} out of range")
+        _verify_tensors(model, sg.tensors or [], n_buffers)
+        _verify_graph(sg, len(sg.tensors or []), len(model.operatorCodes or []))
+
+
+def _verify_tensors(model, tensors, n_buffers: int) -> None:
+    for t in tensors:
+        if not 0 <= t.buffer < max(n_buffers, 1):
+            raise ValueError(f"tensor buffer index {t.buffer} out of range")
+        shape = [] if t.shape is None else list(t.shape)
+        if any(d < -1 for d in shape):
+            raise ValueError(f"negative dimension in {shape}")
+        data = model.buffers[t.buffer].data if n_buffers else None
+        if data is not None and len(data) and t.type in _ITEM_BYTES and -1 not in shape and t.sparsity is None:
+            if len(data) != int(np.prod(shape, dtype=np.int64)) * _ITEM_BYTES[t.type]:
+                raise ValueError(f"buffer {t.buffer} holds {len(data)} bytes, not what shape {shape} needs")
+
+
+def _indices(values) -> list[int]:
+    return list(values) if values is not None else []
+
+
+def _verify_graph(sg, n_tensors: int, n_codes: int) -> None:
+    for idx in _indices(sg.inputs) + _indices(sg.outputs):
+        if not 0 <= idx < n_tensors:
+            raise ValueError(f"graph input/output tensor {idx} out of range")
+    for op in sg.operators or []:
+        if not 0 <= op.opcodeIndex < n_codes:
+            raise ValueError(f"operator code index {op.opcodeIndex} out of range")
+        for idx in _indices(op.inputs) + _indices(op.outputs):
+            if not -1 <= idx < n_tensors:
+                raise ValueError(f"operator tensor index {idx} out of range")
 
 
 def write_model(model: "schema.ModelT") -> bytes:

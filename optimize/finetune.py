@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from liteship.trainer.determinism import op_determinism, when
 from liteship.trainer.training import tf_dataset
 
 from liteship.optimize.registry import RecipeData
@@ -19,17 +20,15 @@ def fine_tune(model, data: RecipeData, epochs: int, learning_rate: float, callba
 
     if epochs <= 0:
         return []
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(data.seed)
-    tf.config.experimental.enable_op_determinism()  # the same variant from the same model, in any process
+    keras.utils.set_random_seed(data.seed)  # with deterministic ops (data.deterministic): the same variant anywhere
     # Cosine decay, as in training: the last steps settle the weights (and BatchNorm) instead of bouncing.
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps_per_epoch(data))
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     val = tf_dataset(data.val_x, data.val_y, 256, None) if len(data.val_y) else None
-    hist = model.fit(tf_dataset(data.train_x, data.train_y, data.batch_size, data.seed), validation_data=val,
-                     epochs=epochs, verbose=0, callbacks=list(callbacks))
+    with op_determinism(when(data.deterministic)):
+        hist = model.fit(tf_dataset(data.train_x, data.train_y, data.batch_size, data.seed), validation_data=val,
+                         epochs=epochs, verbose=0, callbacks=list(callbacks))
     return [{k: round(float(v[i]), 5) for k, v in hist.history.items()} | {"epoch": i + 1} for i in range(epochs)]
 
 

@@ -20,6 +20,7 @@ class RecipeData:
     val_y: np.ndarray
     seed: int = 0
     batch_size: int = 32
+    deterministic: bool = False  # TensorFlow's op determinism while fine-tuning
 
     def calibration(self, n: int) -> np.ndarray:
         """``n`` training images in a seeded order: the representative data set."""

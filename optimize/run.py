@@ -8,6 +8,7 @@ and a changed config makes a new variant instead of overwriting an old one.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import gzip
 import hashlib
 import json
@@ -18,6 +19,8 @@ from pathlib import Path
 from liteship.config import from_mapping, load_toml
 from liteship.trainer.data import load_run_split
 from liteship.errors import LiteshipError
+from liteship.rundir import FLOAT, VARIANTS
+from liteship.trainer.determinism import op_determinism
 from liteship.versions import TRAIN_DISTS, versions
 from liteship.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from liteship.progress import Progress
@@ -81,7 +84,8 @@ def run_recipe(name: str, model, data: RecipeData, config=None) -> tuple[bytes, 
     spec = get_recipe(name)
     config = config if config is not None else spec.config_cls()
     started = time.perf_counter()
-    output = spec.run(model, data, config)
+    with op_determinism(False):  # conversion output depends on the switch; fine-tuning turns it on if asked
+        output = spec.run(model, data, config)
     record = {"recipe": name, "config": dataclasses.asdict(config), **describe(output.tflite),
               "float_layers": output.extra.get("float_layers", []), "details": output.extra,
               "seconds": round(time.perf_counter() - started, 2)}
@@ -108,78 +112,100 @@ def source_hash(model_dir: Path, card: dict) -> str:
 
 
 def float_models(run_dir: Path) -> list[Path]:
-    models = sorted(p for p in (run_dir / "float").glob("*") if (p / "model.keras").is_file() and (p / "card.json").is_file())
+    models = sorted(p for p in (run_dir / FLOAT).glob("*") if (p / "model.keras").is_file() and (p / "card.json").is_file())
     if not models:
         raise LiteshipError(f"No float model in {run_dir / 'float'}", "optimize starts from a trained float model",
                             f"run `liteship train --data ... --out {run_dir}` first")
     return models
 
 
-def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: Progress | None = None,
-                 models: list[str] | None = None, on_variant=None) -> list[dict]:
-    """Make every (float model, recipe) variant that is not already made; return all records.
+@dataclass(frozen=True)
+class PlannedVariant:
+    """One (float model, recipe) variant: its content-addressed ID, and its record if it is already made."""
 
-    ``models`` limits the run to those float-model folders; ``on_variant(record, skipped)``
-    is called as each variant is made or found.
-    """
-    progress = progress or Progress()
-    run_dir = Path(run_dir)
-    names = parse_recipes(recipes)
-    configs = resolve_configs(names, config_file)
+    model: str
+    recipe: str
+    id: str
+    made: dict | None
+
+
+def plan_variants(run_dir: Path, names: list[str], configs: dict, models: list[str] | None = None) -> list[PlannedVariant]:
+    """Every (float model, recipe) variant with its ID and whether it is made: the one skip check of optimize."""
     tool_versions = versions(TRAIN_DISTS)
-    variants = run_dir / "variants"
-    records = []
-    report = on_variant or (lambda record, skipped: None)
+    planned = []
     for model_dir in float_models(run_dir):
         if models is not None and model_dir.name not in models:
             continue
         card = json.loads((model_dir / "card.json").read_text())
         source_sha = source_hash(model_dir, card)
-        todo = {}
         for name in names:
             vid = variant_id(source_sha, name, configs[name], tool_versions)
-            done = made_variant(variants, vid)
-            if done:
-                progress.log(f"{model_dir.name} {name}: {vid} already made, skipped")
-                records.append(done)
-                report(done, True)
-            else:
-                todo[name] = vid
-        if not todo:
-            continue
-        model, data = _load(model_dir, card, run_dir)
-        for name, vid in todo.items():
-            base = {"id": vid, "model": model_dir.name, "arch": card["arch"], "alpha": card["config"].get("alpha"),
-                    "size": card["config"]["size"], "classes": len(card["classes"]), "source_sha256": source_sha,
-                    "versions": tool_versions}
-            progress.log(f"{model_dir.name} {name}: making {vid} ...")
-            try:
-                tflite, record = run_recipe(name, model, data, configs[name])
-            except Exception as exc:  # one failing recipe must not stop the others
-                record = {**base, "recipe": name, "config": dataclasses.asdict(configs[name]), "status": "failed",
-                          "error": f"{type(exc).__name__}: {exc}".strip()[:2000],
-                          "traceback": traceback.format_exc(limit=8)}
-                atomic_write_json(variants / f"{vid}.json", record)
-                progress.log(f"{model_dir.name} {name}: FAILED: {record['error'][:300]}")
-                records.append(record)
-                report(record, False)
-                continue
-            atomic_write_bytes(variants / f"{vid}.tflite", tflite)
-            record = {**base, **record, "status": "ok", "file": f"variants/{vid}.tflite"}
-            atomic_write_json(variants / f"{vid}.json", record)
-            progress.log(f"{model_dir.name} {name}: {vid} {record['size_bytes']} B, gzip {record['gzip_bytes']} B, "
-                         f"sparsity {record['sparsity']:.3f} ({record['seconds']:.1f} s)")
+            planned.append(PlannedVariant(model_dir.name, name, vid, made_variant(run_dir / VARIANTS, vid)))
+    return planned
+
+
+def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: Progress | None = None,
+                 models: list[str] | None = None, on_variant=None, deterministic: bool = False) -> list[dict]:
+    """Make every (float model, recipe) variant that is not already made; return all records.
+
+    ``models`` limits the run to those float-model folders; ``on_variant(record, skipped)``
+    is called as each variant is made or found; ``deterministic`` turns on TensorFlow's
+    op determinism while recipes fine-tune (the same variant from the same model in any process).
+    """
+    progress = progress or Progress()
+    run_dir = Path(run_dir)
+    names = parse_recipes(recipes)
+    configs = resolve_configs(names, config_file)
+    records = []
+    report = on_variant or (lambda record, skipped: None)
+    todo: dict[str, list[PlannedVariant]] = {}
+    for pv in plan_variants(run_dir, names, configs, models):
+        if pv.made:
+            progress.log(f"{pv.model} {pv.recipe}: {pv.id} already made, skipped")
+            records.append(pv.made)
+            report(pv.made, True)
+        else:
+            todo.setdefault(pv.model, []).append(pv)
+    for model_name, pending in todo.items():
+        model_dir = run_dir / FLOAT / model_name
+        card = json.loads((model_dir / "card.json").read_text())
+        base = {"model": model_name, "arch": card["arch"], "alpha": card["config"].get("alpha"),
+                "size": card["config"]["size"], "classes": len(card["classes"]),
+                "source_sha256": source_hash(model_dir, card), "versions": versions(TRAIN_DISTS)}
+        model, data = _load(model_dir, card, run_dir, deterministic)
+        for pv in pending:
+            record = _make_variant(run_dir, {**base, "id": pv.id}, pv.recipe, configs[pv.recipe], model, data, progress)
             records.append(record)
             report(record, False)
     return records
 
 
-def _load(model_dir: Path, card: dict, run_dir: Path):
+def _make_variant(run_dir: Path, base: dict, name: str, config, model, data, progress: Progress) -> dict:
+    """Run one recipe and write variants/ID.tflite, then ID.json (the record last); a failure is recorded too."""
+    vid, variants = base["id"], run_dir / VARIANTS
+    progress.log(f"{base['model']} {name}: making {vid} ...")
+    try:
+        tflite, record = run_recipe(name, model, data, config)
+    except Exception as exc:  # one failing recipe must not stop the others
+        record = {**base, "recipe": name, "config": dataclasses.asdict(config), "status": "failed",
+                  "error": f"{type(exc).__name__}: {exc}".strip()[:2000], "traceback": traceback.format_exc(limit=8)}
+        atomic_write_json(variants / f"{vid}.json", record)
+        progress.log(f"{base['model']} {name}: FAILED: {record['error'][:300]}")
+        return record
+    atomic_write_bytes(variants / f"{vid}.tflite", tflite)
+    record = {**base, **record, "status": "ok", "file": f"{VARIANTS}/{vid}.tflite"}
+    atomic_write_json(variants / f"{vid}.json", record)
+    progress.log(f"{base['model']} {name}: {vid} {record['size_bytes']} B, gzip {record['gzip_bytes']} B, "
+                 f"sparsity {record['sparsity']:.3f} ({record['seconds']:.1f} s)")
+    return record
+
+
+def _load(model_dir: Path, card: dict, run_dir: Path, deterministic: bool = False):
     import tf_keras as keras
 
     keras.backend.clear_session()
     model = keras.models.load_model(model_dir / "model.keras", compile=False)
     splits = load_run_split(run_dir, card["config"]["size"])
     data = RecipeData(*splits["train"], *splits["val"], seed=card["config"]["seed"],
-                      batch_size=card["config"]["batch_size"])
+                      batch_size=card["config"]["batch_size"], deterministic=deterministic)
     return model, data

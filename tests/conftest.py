@@ -101,7 +101,8 @@ def digits_run(tf_available, tmp_path_factory):
     from liteship.progress import Progress
 
     out = tmp_path_factory.mktemp("digits_run")
-    return out, train("digits", TrainConfig(arch="small_cnn", size=32, seed=0), out, Progress(quiet=True))
+    return out, train("digits", TrainConfig(arch="small_cnn", size=32, seed=0), out, Progress(quiet=True),
+                     deterministic=True)
 
 
 @pytest.fixture(scope="session")
@@ -111,5 +112,5 @@ def optimized_run(digits_run):
     from liteship.progress import Progress
 
     out, result = digits_run
-    records = optimize_run(out, "float32,float16,dynamic,int8", None, Progress(quiet=True))
+    records = optimize_run(out, "float32,float16,dynamic,int8", None, Progress(quiet=True), deterministic=True)
     return out, {r["recipe"]: r for r in records}

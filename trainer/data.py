@@ -119,7 +119,7 @@ def load_folder(root: Path, size: int, progress=None) -> Dataset:
     jobs = [(path, label) for label, d in enumerate(class_dirs) for path in _class_files(d)]
     pixels, labels, items, skipped = [], [], [], []
     digest = hashlib.sha256()
-    for path, label in (progress(jobs, "reading images") if progress else jobs):
+    for path, label in (progress.iterate(jobs, "reading images") if progress else jobs):
         rel = path.relative_to(root).as_posix()
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             skipped.append({"file": rel, "reason": f"not an image file type ({path.suffix or 'no suffix'})"})

@@ -1,17 +1,14 @@
 """Training: labelled images + an architecture -> a float Keras model and its card.
 
-:func:`train` is the one entry point. It reads the data, writes the split,
-trains (frozen base, then fine-tuning, for transfer models), evaluates on the
-validation and test splits, and publishes ``float/<arch>/`` atomically:
-``model.keras``, ``model.tflite``, ``labels.txt``, ``card.json`` and
-``curves.png``.
+:func:`train` is the one entry point, a few named steps: prepare the data
+(decode, split, write ``data/split.json``), build the model, fit it (frozen
+base, then fine-tuning, for transfer models), evaluate it on the validation
+and test splits, and publish ``float/<model>/`` atomically (:mod:`.card`).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -19,12 +16,15 @@ from pathlib import Path
 import numpy as np
 
 from liteship.contract import InputContract
-from liteship.trainer.data import Dataset, load_dataset, split_indices, split_record
 from liteship.errors import LiteshipError
-from liteship.versions import TRAIN_DISTS, versions
-from liteship.files import atomic_write_json, publish_dir, sha256_file
-from liteship.trainer.models import backbone_layers, get_arch
+from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
+from liteship.rundir import FLOAT, SPLIT
+from liteship.trainer.card import publish_model
+from liteship.trainer.data import Dataset, load_dataset, split_indices, split_record
+from liteship.trainer.determinism import op_determinism, when
+from liteship.trainer.models import backbone_layers, get_arch
+from liteship.versions import TRAIN_DISTS, versions
 
 
 @dataclass(frozen=True)
@@ -82,22 +82,18 @@ class TrainResult:
     card: dict
 
 
-def ensure_writable(out: Path) -> None:
-    """Fail before any work if ``out`` cannot be created or written to."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check."):
-            pass
-    except OSError as exc:
-        raise LiteshipError(
-            f"Cannot write to output folder {out}: {exc.strerror or exc}",
-            "liteship writes the run directory there",
-            "pass --out a folder you can write to",
-        ) from exc
+@dataclass(frozen=True)
+class Prepared:
+    """The decoded data set, its split, and the split's record (what ``data/split.json`` holds)."""
+
+    dataset: Dataset
+    splits: dict  # split name -> (pixels, labels)
+    record: dict
+    fractions: dict
 
 
 def _write_split(out: Path, record: dict) -> None:
-    path = out / "data" / "split.json"
+    path = out / SPLIT
     if path.exists():
         old = json.loads(path.read_text())
         same = {k: old.get(k) for k in ("content_hash", "seed", "fractions", "classes")} == \
@@ -112,25 +108,6 @@ def _write_split(out: Path, record: dict) -> None:
     atomic_write_json(path, record)
 
 
-def count_macs(model) -> int:
-    """Multiply-adds of one forward pass: conv, depthwise conv and dense layers."""
-    import tf_keras as keras
-
-    total = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.layers.DepthwiseConv2D):
-            _, h, w, _ = layer.output_shape
-            kh, kw = layer.kernel_size
-            total += h * w * kh * kw * layer.input_shape[-1] * layer.depth_multiplier
-        elif isinstance(layer, keras.layers.Conv2D):
-            _, h, w, c = layer.output_shape
-            kh, kw = layer.kernel_size
-            total += h * w * kh * kw * layer.input_shape[-1] * c // layer.groups
-        elif isinstance(layer, keras.layers.Dense):
-            total += layer.input_shape[-1] * layer.units
-    return int(total)
-
-
 def tf_dataset(pixels: np.ndarray, labels: np.ndarray, batch: int, seed: int | None):
     import tensorflow as tf
 
@@ -141,27 +118,22 @@ def tf_dataset(pixels: np.ndarray, labels: np.ndarray, batch: int, seed: int | N
     return ds.prefetch(2)
 
 
-def _progress_callback(progress: Progress, phase: str, total_epochs: int):
+def _epoch_callback(progress: Progress, phase: str, total_epochs: int):
+    """A line per epoch, and a bar over its batches on a terminal."""
     import tf_keras as keras
 
     class EpochLog(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.t0 = time.perf_counter()
-            if progress.bar and not progress.quiet:
-                from tqdm import tqdm
-
-                self.bar = tqdm(total=self.params.get("steps"), desc=f"{phase} epoch {epoch + 1}/{total_epochs}",
-                                file=progress.stream, leave=False)
+            self.batches = progress.steps(self.params.get("steps") or 0, f"{phase} epoch {epoch + 1}/{total_epochs}",
+                                          unit="batch", lines=False)
 
         def on_train_batch_end(self, batch, logs=None):
-            if getattr(self, "bar", None) is not None:
-                self.bar.update(1)
-                self.bar.set_postfix(loss=f"{logs.get('loss', 0):.3f}", acc=f"{logs.get('accuracy', 0):.3f}")
+            logs = logs or {}
+            self.batches.step(postfix={"loss": f"{logs.get('loss', 0):.3f}", "acc": f"{logs.get('accuracy', 0):.3f}"})
 
         def on_epoch_end(self, epoch, logs=None):
-            if getattr(self, "bar", None) is not None:
-                self.bar.close()
-                self.bar = None
+            self.batches.close()
             logs = logs or {}
             val = f" val_acc {logs['val_accuracy']:.4f}" if "val_accuracy" in logs else ""
             progress.log(f"{phase} epoch {epoch + 1}/{total_epochs}: loss {logs.get('loss', 0):.4f} "
@@ -201,7 +173,7 @@ def _fit(model, phases, train_ds, val_ds, progress: Progress) -> list[dict]:
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
         hist = model.fit(train_ds, validation_data=val_ds, initial_epoch=epoch0, epochs=epoch0 + epochs,
-                         verbose=0, callbacks=[_progress_callback(progress, phase, total)])
+                         verbose=0, callbacks=[_epoch_callback(progress, phase, total)])
         for i in range(epochs):
             rows.append({"epoch": epoch0 + i + 1, "phase": phase, "lr": lr,
                          **{k: float(v[i]) for k, v in hist.history.items()}})
@@ -216,60 +188,8 @@ def _top1(model, pixels: np.ndarray, labels: np.ndarray) -> float | None:
     return float(np.mean(np.argmax(probs, axis=1) == labels))
 
 
-def plot_curves(history: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    epochs = [r["epoch"] for r in history]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, title in ((axes[0], "accuracy", "Top-1 accuracy"), (axes[1], "loss", "Loss")):
-        ax.plot(epochs, [r.get(key) for r in history], marker="o", label="train")
-        if any(f"val_{key}" in r for r in history):
-            ax.plot(epochs, [r.get(f"val_{key}") for r in history], marker="o", label="validation")
-        starts = [r["epoch"] - 0.5 for a, r in zip(history, history[1:]) if r["phase"] != a["phase"]]
-        for x in starts:
-            ax.axvline(x, color="grey", linestyle="--", linewidth=1)
-        ax.set_title(title)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    tmp.replace(path)
-
-
-def weights_sha256(model) -> str:
-    """sha256 of the architecture (its JSON config) and every weight, in order."""
-    import hashlib
-
-    h = hashlib.sha256(model.to_json(sort_keys=True).encode())
-    for w in model.get_weights():
-        h.update(str(w.dtype).encode() + str(w.shape).encode() + np.ascontiguousarray(w).tobytes())
-    return h.hexdigest()
-
-
-def convert_float_tflite(model) -> bytes:
-    import tensorflow as tf
-
-    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
-
-
-def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: Progress | None = None) -> TrainResult:
-    """Train one float model into ``out/float/<arch>_<size>/`` and return its numbers.
-
-    Seeds Python, NumPy and TensorFlow from ``config.seed`` and turns on
-    TensorFlow's op determinism, so the same seed gives the same model.
-    """
-    progress = progress or Progress()
-    config = config.resolved()
-    out = Path(out)
-    ensure_writable(out)
-    started = time.perf_counter()
-
+def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: Progress) -> Prepared:
+    """Decode the images at the model's size, split them by seed and write ``data/split.json``."""
     dataset = data if isinstance(data, Dataset) else load_dataset(data, config.size, out, progress)
     if dataset.size != config.size:
         raise LiteshipError(f"The data set was decoded at {dataset.size} px, not {config.size}", "",
@@ -279,83 +199,87 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
     if dataset.skipped:
         progress.log(f"{len(dataset.skipped)} files skipped, {len(dataset.labels)} images used")
     fractions = {"val": config.val_fraction, "test": config.test_fraction}
-    splits = split_indices(dataset.labels, config.seed, **fractions)
-    record = split_record(dataset, splits, config.seed, fractions)
+    indices = split_indices(dataset.labels, config.seed, **fractions)
+    record = split_record(dataset, indices, config.seed, fractions)
     _write_split(out, record)
+    splits = {s: (dataset.pixels[ix], dataset.labels[ix]) for s, ix in indices.items()}
+    return Prepared(dataset, splits, record, fractions)
 
-    import tensorflow as tf
+
+def build_model(config: TrainConfig, num_classes: int):
     import tf_keras as keras
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
-    tf.config.experimental.enable_op_determinism()
+    return get_arch(config.arch).build(num_classes, config.size, config.alpha, config.weights)
 
-    spec = get_arch(config.arch)
-    model = spec.build(len(dataset.class_names), config.size, config.alpha, config.weights)
-    pick = {s: (dataset.pixels[ix], dataset.labels[ix]) for s, ix in splits.items()}
-    train_ds = tf_dataset(*pick["train"], config.batch_size, config.seed)
-    val_ds = tf_dataset(*pick["val"], 256, None) if len(pick["val"][1]) else None
 
-    if spec.transfer and config.weights != "none":
-        base = backbone_layers(model)
-        for layer in base:
-            layer.trainable = False
-        start = _fine_tune_start(model, config.fine_tune_at)
-        phases = [("head", config.epochs, config.learning_rate)]
-        history = _fit(model, phases, train_ds, val_ds, progress)
-        for layer in base[start:]:
-            # BatchNorm statistics stay frozen: small data would wreck them.
-            layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
-        history += _fit(model, [("fine-tune", config.fine_tune_epochs, config.fine_tune_learning_rate)],
-                        train_ds, val_ds, progress) if config.fine_tune_epochs else []
-    else:
+def fit_model(model, config: TrainConfig, prep: Prepared, progress: Progress) -> list[dict]:
+    """Transfer models: head with the base frozen, then fine-tuning from ``fine_tune_at``; others: all layers."""
+    import tf_keras as keras
+
+    train_ds = tf_dataset(*prep.splits["train"], config.batch_size, config.seed)
+    val_ds = tf_dataset(*prep.splits["val"], 256, None) if len(prep.splits["val"][1]) else None
+    if not (get_arch(config.arch).transfer and config.weights != "none"):
         # Nothing pretrained to protect: every layer trains for all epochs.
-        history = _fit(model, [("train", config.epochs + config.fine_tune_epochs, config.learning_rate)],
-                       train_ds, val_ds, progress)
-    train_seconds = time.perf_counter() - started
+        return _fit(model, [("train", config.epochs + config.fine_tune_epochs, config.learning_rate)],
+                    train_ds, val_ds, progress)
+    base = backbone_layers(model)
+    for layer in base:
+        layer.trainable = False
+    start = _fine_tune_start(model, config.fine_tune_at)
+    history = _fit(model, [("head", config.epochs, config.learning_rate)], train_ds, val_ds, progress)
+    for layer in base[start:]:
+        # BatchNorm statistics stay frozen: small data would wreck them.
+        layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+    if config.fine_tune_epochs:
+        history += _fit(model, [("fine-tune", config.fine_tune_epochs, config.fine_tune_learning_rate)],
+                        train_ds, val_ds, progress)
+    return history
 
-    val_top1 = _top1(model, *pick["val"])
-    test_top1 = _top1(model, *pick["test"])
+
+def make_card(config: TrainConfig, prep: Prepared, history: list[dict], val_top1, test_top1, seconds: float,
+              model_dir: str) -> dict:
+    """What the model is and how it was made; :func:`~.card.publish_model` adds sizes and hashes."""
+    ds = prep.dataset
+    return {
+        "arch": config.arch, "model_dir": model_dir, "config": asdict(config),
+        "data": {"source": ds.source, "content_hash": ds.content_hash, "split_hash": prep.record["content_hash"],
+                 "seed": config.seed, "fractions": prep.fractions},
+        "classes": ds.class_names,
+        "counts": {s: int(len(lab)) for s, (_, lab) in prep.splits.items()},
+        "counts_per_class": {s: {ds.class_names[c]: int((lab == c).sum()) for c in range(len(ds.class_names))}
+                             for s, (_, lab) in prep.splits.items()},
+        "skipped": ds.skipped, "skipped_count": len(ds.skipped),
+        "input_contract": InputContract(config.size).to_dict(),
+        "history": history, "val_top1": val_top1, "test_top1": test_top1, "train_seconds": round(seconds, 2),
+        "versions": versions(TRAIN_DISTS),
+    }
+
+
+def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: Progress | None = None,
+          deterministic: bool = False) -> TrainResult:
+    """Train one float model into ``out/float/<model>/`` and return its numbers.
+
+    Seeds Python, NumPy and TensorFlow from ``config.seed``. With ``deterministic``
+    TensorFlow's op determinism is on while this trains (and put back afterwards),
+    so the same seed gives the same weights.
+    """
+    progress = progress or Progress()
+    config = config.resolved()
+    out = Path(out)
+    ensure_writable(out)
+    started = time.perf_counter()
+    prep = prepare_data(data, config, out, progress)
+    with op_determinism(when(deterministic)):
+        model = build_model(config, len(prep.dataset.class_names))
+        history = fit_model(model, config, prep, progress)
+    seconds = time.perf_counter() - started
+    val_top1, test_top1 = _top1(model, *prep.splits["val"]), _top1(model, *prep.splits["test"])
     model.trainable = True  # saved fully trainable: optimize's fine-tuning sees every layer
-
-    final = out / "float" / config.model_dir_name
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
-    try:
-        model.save(staging / "model.keras")
-        (staging / "model.tflite").write_bytes(convert_float_tflite(model))
-        (staging / "labels.txt").write_text("\n".join(dataset.class_names) + "\n", encoding="utf-8")
-        plot_curves(history, staging / "curves.png")
-        per_split = {s: {dataset.class_names[c]: int((lab == c).sum()) for c in range(len(dataset.class_names))}
-                     for s, (_, lab) in pick.items()}
-        card = {
-            "arch": config.arch,
-            "model_dir": final.name,
-            "config": asdict(config),
-            "data": {"source": dataset.source, "content_hash": dataset.content_hash,
-                     "split_hash": record["content_hash"], "seed": config.seed, "fractions": fractions},
-            "classes": dataset.class_names,
-            "counts": {s: int(len(lab)) for s, (_, lab) in pick.items()},
-            "counts_per_class": per_split,
-            "skipped": dataset.skipped,
-            "skipped_count": len(dataset.skipped),
-            "params": int(model.count_params()),
-            "multiply_adds": count_macs(model),
-            "input_contract": InputContract(config.size).to_dict(),
-            "history": history,
-            "val_top1": val_top1,
-            "test_top1": test_top1,
-            "train_seconds": round(train_seconds, 2),
-            "versions": versions(TRAIN_DISTS),
-            "model_sha256": sha256_file(staging / "model.keras"),
-            # What the model is, independent of when it was saved (.keras files carry a date):
-            # variants are content-addressed by this, so the same training anywhere gives the same IDs.
-            "weights_sha256": weights_sha256(model),
-        }
-        atomic_write_json(staging / "card.json", card)
-        publish_dir(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    final = out / FLOAT / config.model_dir_name
+    card = make_card(config, prep, history, val_top1, test_top1, seconds, final.name)
+    card = publish_model(final, model, prep.dataset.class_names, history, card)
     if not (out / "run.json").exists():
         atomic_write_json(out / "run.json", {"command": "train", "config": asdict(config), "versions": card["versions"]})
-    return TrainResult(final, val_top1, test_top1, train_seconds, card)
+    return TrainResult(final, val_top1, test_top1, seconds, card)

@@ -1,4 +1,10 @@
-"""The ``liteship`` command: parse, call the package API, print. No logic lives here."""
+"""The ``liteship`` command line: the parsers and :func:`main`. Command bodies are in :mod:`.commands`.
+
+``main`` turns :class:`~liteship.errors.LiteshipError` and the machine's own
+errors (disk full, read-only, permission) into a message and exit 2, and
+sends the frameworks' logs to the run directory while a command trains or
+converts (``--verbose`` shows them instead).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +12,21 @@ import argparse
 import errno
 import os
 import sys
+from pathlib import Path
 
+from liteship.app.commands import cmd_bench, cmd_gate, cmd_optimize, cmd_pick, cmd_sweep, cmd_train
 from liteship.errors import LiteshipError
+from liteship.logs import frameworks_to_file
+from liteship.rundir import LOG
+
+
+def _framework_args(p, determinism: bool = True) -> None:
+    p.add_argument("--verbose", action="store_true",
+                   help=f"show TensorFlow's, absl's and the converter's logs here instead of in RUN_DIR/{LOG}")
+    if determinism:
+        p.add_argument("--nondeterministic", action="store_true",
+                       help="leave TensorFlow's op determinism off (faster on some machines; "
+                            "the same seed may then give slightly different weights)")
 
 
 def _train_parser(sub) -> None:
@@ -27,34 +46,7 @@ def _train_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="run directory to write")
     p.add_argument("--quiet", action="store_true", help="print only the result")
-
-
-def cmd_train(args) -> int:
-    from liteship.trainer.models import list_archs
-
-    if args.list:
-        for spec in list_archs():
-            sizes = f"{spec.min_size}..{spec.max_size or 'any'} px, default {spec.default_size}"
-            alphas = f"; alpha {', '.join(map(str, spec.alphas))}" if spec.alphas else ""
-            print(f"{spec.name:14s} {spec.summary} ({sizes}{alphas})")
-        return 0
-    if not args.data or not args.out:
-        raise LiteshipError("liteship train needs --data and --out", "",
-                            "for example: liteship train --data digits --arch small_cnn --size 32 --out runs/demo")
-    from liteship.trainer import TrainConfig, train
-    from liteship.progress import Progress
-
-    config = TrainConfig(arch=args.arch, size=args.size, alpha=args.alpha, weights=args.weights,
-                         epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs, fine_tune_at=args.fine_tune_at,
-                         batch_size=args.batch_size, seed=args.seed)
-    result = train(args.data, config, args.out, Progress(quiet=args.quiet))
-    val = "n/a" if result.val_top1 is None else f"{result.val_top1:.4f}"
-    print(f"trained {result.card['arch']} -> {result.model_dir}")
-    print(f"val_top1 {val}  test_top1 {result.test_top1:.4f}  params {result.card['params']}  "
-          f"multiply-adds {result.card['multiply_adds']}  time {result.seconds:.1f} s")
-    if result.card["skipped_count"]:
-        print(f"skipped {result.card['skipped_count']} files (listed in card.json)")
-    return 0
+    _framework_args(p)
 
 
 def _optimize_parser(sub) -> None:
@@ -65,33 +57,7 @@ def _optimize_parser(sub) -> None:
     p.add_argument("--recipes", default="all", help="all, or names separated by commas")
     p.add_argument("--config", help="TOML file with one table per recipe, overriding its settings")
     p.add_argument("--quiet", action="store_true")
-
-
-def cmd_optimize(args) -> int:
-    import dataclasses
-
-    from liteship.optimize import list_recipes, optimize_run
-    from liteship.progress import Progress
-
-    if args.list:
-        for spec in list_recipes():
-            fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(spec.config_cls))
-            print(f"{spec.name:15s} {spec.summary}" + (f"\n{'':15s} [{spec.name}] {fields}" if fields else ""))
-        return 0
-    if not args.run_dir:
-        raise LiteshipError("liteship optimize needs a run directory", "",
-                            "for example: liteship optimize runs/demo --recipes int8,prune_int8")
-    records = optimize_run(args.run_dir, args.recipes, args.config, Progress(quiet=args.quiet))
-    print(f"{'variant':13s} {'model':22s} {'recipe':15s} {'size':>10s} {'gzip':>10s} {'sparsity':>8s}  status")
-    for r in records:
-        ok = r.get("status") == "ok"
-        size = f"{r['size_bytes']:>10d} {r['gzip_bytes']:>10d} {r['sparsity']:>8.3f}" if ok else f"{'':>10s} {'':>10s} {'':>8s}"
-        print(f"{r['id']:13s} {r['model']:22s} {r['recipe']:15s} {size}  {'ok' if ok else 'FAILED: ' + r['error'][:200]}")
-    failed = [r for r in records if r.get("status") != "ok"]
-    if failed:
-        print(f"{len(failed)} of {len(records)} variants failed; their reasons are in variants/ID.json", file=sys.stderr)
-        return 1
-    return 0
+    _framework_args(p)
 
 
 def _bench_parser(sub) -> None:
@@ -111,78 +77,6 @@ def _bench_parser(sub) -> None:
     p.add_argument("--quiet", action="store_true")
 
 
-def _int_list(text: str, flag: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        values = ()
-    if not values or min(values) < 1:
-        raise LiteshipError(f"{flag} {text!r} is not a list of positive whole numbers", "", f"for example {flag} 1,2")
-    return values
-
-
-def cmd_bench(args) -> int:
-    from pathlib import Path
-
-    from liteship.runtime import BACKENDS
-    from liteship.bench.record import to_json
-    from liteship.bench.run import BenchOptions, bench_file, bench_run, parse_backends
-    from liteship.files import atomic_write_text
-    from liteship.progress import Progress
-
-    if args.list:
-        for b in BACKENDS.values():
-            print(f"{b.name:11s} {b.kind:8s} {b.summary}")
-        return 0
-    if not args.target:
-        raise LiteshipError("liteship bench needs a MODEL.tflite or a RUN_DIR", "",
-                            "for example: liteship bench runs/demo --backends xnnpack")
-    for flag, value in (("--runs", args.runs), ("--rounds", args.rounds), ("--warmup", args.warmup + 1)):
-        if value < 1:
-            raise LiteshipError(f"{flag} must be at least {1 if flag != '--warmup' else 0}", "", f"fix {flag}")
-    options = BenchOptions(backends=parse_backends(args.backends), threads=_int_list(args.threads, "--threads"),
-                           runs=args.runs, warmup=args.warmup, rounds=args.rounds, target_runtime=args.target_runtime)
-    progress = Progress(quiet=args.quiet)
-    target = Path(args.target)
-    if target.is_dir():
-        records = bench_run(target, options, progress)  # also merged into RUN_DIR/results.jsonl
-    else:
-        records = bench_file(target, options, args.data, args.labels, progress)
-    if args.json:
-        atomic_write_text(args.json, to_json(records))
-    print(render_table(records))
-    too_new = sorted({f"{r.variant}: {op}" for r in records for op in (r.compat or {}).get("too_new", [])})
-    broken = sorted({f"{r.variant}: {p}" for r in records for p in (r.contract or {}).get("problems", [])})
-    for line in broken:
-        print(f"contract: {line}")
-    if args.target_runtime:
-        failed = sorted({r.variant for r in records if (r.compat or {}).get("ok") is False})
-        for line in too_new:
-            print(f"too new for {args.target_runtime}: {line}")
-        for variant in failed:
-            rec = next(r for r in records if r.variant == variant)
-            print(f"{variant} needs TFLite {rec.compat['min_runtime']} (target {args.target_runtime})")
-        if failed:
-            return 1
-    return 0
-
-
-def render_table(records) -> str:
-    head = f"{'variant':14s} {'recipe':14s} {'backend':10s} {'thr':>3s} {'p50 ms':>9s} {'95% CI':>17s} " \
-           f"{'top1':>7s} {'agree':>7s} {'size':>9s} {'deleg':>6s}  notes"
-    rows = [head]
-    for r in records:
-        p50 = f"{r.latency_ms.p50:9.3f}" if r.latency_ms else f"{'':9s}"
-        ci = f"[{r.latency_ms.ci_low:.3f}, {r.latency_ms.ci_high:.3f}]" if r.latency_ms else ""
-        top1 = f"{r.top1:7.4f}" if r.top1 is not None else f"{'':7s}"
-        agree = f"{r.agreement:7.4f}" if r.agreement is not None else f"{'':7s}"
-        deleg = f"{r.delegated:6.2f}" if r.delegated is not None else f"{'':6s}"
-        notes = "; ".join(r.notes)[:80]
-        rows.append(f"{r.variant[:14]:14s} {(r.recipe or '-')[:14]:14s} {r.backend:10s} {r.threads or '':>3} {p50} "
-                    f"{ci:>17s} {top1} {agree} {r.size_bytes:9d} {deleg}  {notes}")
-    return "\n".join(rows)
-
-
 def _sweep_parser(sub) -> None:
     p = sub.add_parser("sweep", help="train, optimize, bench and report in one resumable run",
                        description="Train each model, make every variant, bench them and write the reports.")
@@ -192,28 +86,7 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--executor", default="local", help="local (default) or ray")
     p.add_argument("--address", help="Ray cluster address (default with --executor ray: start a local Ray)")
     p.add_argument("--quiet", action="store_true")
-
-
-def cmd_sweep(args) -> int:
-    import time
-
-    from liteship.report.tables import rows
-    from liteship.app.sweep import load_sweep_config, sweep
-    from liteship.progress import Progress
-
-    started = time.perf_counter()
-    from liteship.app.executors import make_executor
-
-    config = load_sweep_config(args.config)
-    records = sweep(args.data, args.out, config, Progress(quiet=args.quiet), make_executor(args.executor, args.address))
-    for r in rows(records):
-        drop = "" if r.drop is None else f" ({-r.drop * 100 + 0.0:+.2f} pt vs float)"
-        p50 = "" if r.p50_ms is None else f" p50 {r.p50_ms:.3f} ms"
-        top1 = "n/a" if r.top1 is None else f"{r.top1:.4f}"
-        print(f"{'*' if r.front else ' '} {r.model:22s} {r.recipe:15s} top-1 {top1}{drop} {r.size_kb:9.1f} KB{p50}")
-    print(f"sweep done in {time.perf_counter() - started:.0f} s: {args.out}/report.md, {args.out}/report.html, "
-          f"{args.out}/pareto.png, {args.out}/results.jsonl")
-    return 0
+    _framework_args(p, determinism=False)
 
 
 def _budget_args(p) -> None:
@@ -232,49 +105,11 @@ def _gate_parser(sub) -> None:
     p.add_argument("--markdown", help="write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
 
 
-def cmd_gate(args) -> int:
-    from liteship.judge.budgets import load_budgets
-    from liteship.judge.gate import gate, junit_xml, markdown_summary, render
-    from liteship.files import atomic_write_text
-
-    results = gate(args.run_dir, load_budgets(args.budgets), args.variant)
-    print(render(results))
-    if args.junit:
-        atomic_write_text(args.junit, junit_xml(results))
-    if args.markdown:
-        atomic_write_text(args.markdown, markdown_summary(results))
-    passed = [vv for vv in results if vv.passed]
-    ok = len(passed) == len(results) if (args.all or args.variant) else bool(passed)
-    print(f"{len(passed)} of {len(results)} variants pass every budget: gate {'passed' if ok else 'FAILED'}")
-    return 0 if ok else 1
-
-
 def _pick_parser(sub) -> None:
     p = sub.add_parser("pick", help="choose the variant to ship and write RUN_DIR/release/",
                        description="Choose the best variant that passes every budget and bundle it for the app.")
     _budget_args(p)
     p.add_argument("--prefer", default="accuracy", help="accuracy (default; ties to the smaller file), size or latency")
-
-
-def cmd_pick(args) -> int:
-    from liteship.judge.budgets import load_budgets
-    from liteship.judge.pick import NothingPasses, pick
-
-    try:
-        chosen, release = pick(args.run_dir, load_budgets(args.budgets), args.prefer)
-    except NothingPasses as exc:
-        print("no variant passes every budget; the closest misses:", file=sys.stderr)
-        for vv in exc.misses:
-            print(f"  {vv.variant} ({vv.model} {vv.recipe}):", file=sys.stderr)
-            for v in vv.verdicts:
-                if not v.passed:
-                    print(f"      {v.message}", file=sys.stderr)
-        return 1
-    print(f"picked {chosen.variant} ({chosen.model} {chosen.recipe}): every budget passed")
-    for v in chosen.verdicts:
-        print(f"    {v.message}")
-    print(f"release: {release}/model.tflite, {release}/labels.txt, {release}/manifest.json")
-    return 0
 
 
 COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench, "sweep": cmd_sweep, "gate": cmd_gate,
@@ -284,13 +119,18 @@ COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench, "s
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liteship", description="Ship image classifiers to phones.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _train_parser(sub)
-    _optimize_parser(sub)
-    _bench_parser(sub)
-    _sweep_parser(sub)
-    _gate_parser(sub)
-    _pick_parser(sub)
+    for add in (_train_parser, _optimize_parser, _bench_parser, _sweep_parser, _gate_parser, _pick_parser):
+        add(sub)
     return parser
+
+
+def log_path(args) -> Path | None:
+    """Where this command's framework logs go: RUN_DIR/logs/frameworks.log for the commands that train or convert."""
+    run_dir = getattr(args, "out", None) if args.command in ("train", "sweep") else \
+        getattr(args, "run_dir", None) if args.command == "optimize" else None
+    if run_dir is None or getattr(args, "list", False):
+        return None
+    return Path(run_dir) / LOG
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,9 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # this process's own entry point: quiet TF's C++ logs
+    log = log_path(args)
     try:
-        return COMMANDS[args.command](args)
+        with frameworks_to_file(log, getattr(args, "verbose", False)) as framework_log:
+            code = COMMANDS[args.command](args)
+        if framework_log is not None and framework_log.path is not None and not getattr(args, "quiet", False):
+            print(f"TensorFlow's and the converter's messages: {framework_log.path}", file=sys.stderr)
+        return code
     except LiteshipError as exc:
         print(f"liteship {args.command}: error: {exc.message}", file=sys.stderr)
         return exc.exit_code

@@ -1,14 +1,19 @@
 """Where the sweep's work runs: here (``local``) or as Ray tasks (``ray``).
 
-Both run the same units (train a model, make a variant, bench a variant)
-with the same code; the Ray executor ships each unit's input files from the
-run directory to a worker and the outputs back, so workers need no shared
-disk for the run directory. Input data must be readable at the same path on
-every worker (the built-in ``digits`` always is).
+Executors execute the pending units of the plan (:mod:`liteship.app.plan`)
+and decide nothing themselves. Both run the same code per unit (train a
+model, make a variant, bench a variant); the Ray executor ships each unit's
+input files from the run directory to a worker and the outputs back, so
+workers need no shared disk for the run directory. Input data must be
+readable at the same path on every worker (the built-in ``digits`` always
+is). Latency measurements take a machine-wide lock
+(:func:`liteship.bench.latency.one_at_a_time_on_this_machine`), so at most one
+runs per node at a time on any Ray cluster as it is.
 """
 
 from __future__ import annotations
 
+import json
 import platform
 import tempfile
 from dataclasses import asdict, replace
@@ -17,6 +22,7 @@ from pathlib import Path
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_bytes
 from liteship.progress import Progress
+from liteship.rundir import FLOAT, SPLIT, VARIANTS
 
 LATENCY_RESOURCE = "liteship_latency"
 
@@ -45,8 +51,8 @@ def train_unit(data: str, config: dict, files: dict[str, bytes]) -> dict[str, by
     with tempfile.TemporaryDirectory(prefix="liteship-train-") as tmp:
         root = Path(tmp)
         unpack(root, files)
-        result = train(data, TrainConfig(**config), root, Progress(quiet=True))
-        return pack(root, ["data/split.json", *_tree(root, f"float/{result.model_dir.name}")])
+        result = train(data, TrainConfig(**config), root, Progress(quiet=True), deterministic=True)
+        return pack(root, [SPLIT, *_tree(root, f"{FLOAT}/{result.model_dir.name}")])
 
 
 def optimize_unit(model: str, recipe: str, recipe_toml: str | None, files: dict[str, bytes]) -> dict[str, bytes]:
@@ -59,12 +65,12 @@ def optimize_unit(model: str, recipe: str, recipe_toml: str | None, files: dict[
         if recipe_toml:
             config = root / "recipes.toml"
             config.write_text(recipe_toml)
-        optimize_run(root, [recipe], config, Progress(quiet=True), models=[model])
-        return pack(root, _tree(root, "variants"))
+        optimize_run(root, [recipe], config, Progress(quiet=True), models=[model], deterministic=True)
+        return pack(root, _tree(root, VARIANTS))
 
 
 def bench_unit(variant: str, options: dict, files: dict[str, bytes], node: str) -> list[dict]:
-    from liteship.bench.run import BenchOptions, bench_run
+    from liteship.bench import BenchOptions, bench_run
 
     with tempfile.TemporaryDirectory(prefix="liteship-bench-") as tmp:
         root = Path(tmp)
@@ -76,30 +82,39 @@ def bench_unit(variant: str, options: dict, files: dict[str, bytes], node: str) 
 
 # --------------------------------------------------------------------------- executors
 
+def _by_model(units) -> dict[str, list]:
+    groups: dict[str, list] = {}
+    for u in units:
+        groups.setdefault(u.model, []).append(u)
+    return groups
+
+
 class LocalExecutor:
     name = "local"
 
-    def train(self, data, configs, out: Path, on_done) -> None:
+    def train(self, data: str, out: Path, units, on_done) -> None:
         from liteship.trainer import train
 
-        for config in configs:
-            result = train(data, config, out, Progress(quiet=True))
-            on_done(config, result.test_top1)
+        for unit in units:
+            result = train(data, unit.config, out, Progress(quiet=True), deterministic=True)
+            on_done(unit, result.test_top1)
 
-    def optimize(self, out: Path, models: list[str], recipes: list[str], recipe_file, on_variant) -> None:
+    def optimize(self, out: Path, units, recipe_file, on_done) -> None:
         from liteship.optimize import optimize_run
 
-        for model in models:
-            optimize_run(out, recipes, recipe_file, Progress(quiet=True), models=[model], on_variant=on_variant)
+        for model, group in _by_model(units).items():
+            optimize_run(out, [u.recipe for u in group], recipe_file, Progress(quiet=True), models=[model],
+                         on_variant=lambda record, skipped: on_done(record), deterministic=True)
 
-    def bench(self, out: Path, options, on_variant):
-        from liteship.bench.run import bench_run
+    def bench(self, out: Path, options, units, on_done) -> None:
+        from liteship.bench import bench_run
 
-        return bench_run(out, options, Progress(quiet=True), skip_done=True, on_variant=on_variant)
+        if units:
+            bench_run(out, options, Progress(quiet=True), on_variant=on_done, only={u.target.variant for u in units})
 
 
 class RayExecutor:
-    """Each unit is a Ray task (retried if its worker dies); one latency measurement per node at a time."""
+    """Each unit is a Ray task (retried if its worker dies)."""
 
     name = "ray"
 
@@ -119,18 +134,13 @@ class RayExecutor:
             if host in ("127.0.0.1", "localhost"):
                 # A Ray on this machine talks over loopback only, never the machine's network interface.
                 kwargs["_node_ip_address"] = "127.0.0.1"
-            if address:
-                ray.init(address=address, **kwargs)
-            else:
-                ray.init(resources={LATENCY_RESOURCE: 1}, **kwargs)
-        if not ray.cluster_resources().get(LATENCY_RESOURCE):
-            raise LiteshipError(
-                f"The Ray cluster at {address} has no {LATENCY_RESOURCE!r} resource",
-                "liteship runs at most one latency measurement per node at a time through that resource",
-                f"start every node with: ray start ... --resources='{{\"{LATENCY_RESOURCE}\": 1}}'")
+            ray.init(address=address, **kwargs) if address else ray.init(**kwargs)
+        # Bench tasks serialize their timing per machine with a file lock; a cluster that also
+        # offers the liteship_latency resource (one per node) gets it asked for as well.
+        resources = {LATENCY_RESOURCE: 1} if ray.cluster_resources().get(LATENCY_RESOURCE) else {}
         self._train = ray.remote(max_retries=3)(train_unit)
         self._optimize = ray.remote(max_retries=3)(optimize_unit)
-        self._bench = ray.remote(max_retries=3, resources={LATENCY_RESOURCE: 1})(_bench_on_node)
+        self._bench = ray.remote(max_retries=3, resources=resources)(_bench_on_node)
 
     def _gather(self, refs: dict, on_result) -> None:
         pending = list(refs)
@@ -138,75 +148,54 @@ class RayExecutor:
             ready, pending = self.ray.wait(pending, num_returns=1)
             on_result(refs[ready[0]], self.ray.get(ready[0]))
 
-    def train(self, data, configs, out: Path, on_done) -> None:
-        split = pack(out, ["data/split.json"])
-        refs = {self._train.remote(data, asdict(c), split): c for c in configs}
+    def train(self, data: str, out: Path, units, on_done) -> None:
+        split = pack(out, [SPLIT])
+        refs = {self._train.remote(data, asdict(u.config), split): u for u in units}
 
-        def done(config, files):
-            _write_all(out, files, records_last=True)
-            card = files.get(f"float/{config.model_dir_name}/card.json")
-            import json
-
-            on_done(config, json.loads(card)["test_top1"] if card else None)
+        def done(unit, files):
+            _write_all(out, files)
+            card = files.get(f"{FLOAT}/{unit.config.model_dir_name}/card.json")
+            on_done(unit, json.loads(card)["test_top1"] if card else None)
 
         self._gather(refs, done)
 
-    def optimize(self, out: Path, models: list[str], recipes: list[str], recipe_file, on_variant) -> None:
-        import json
-
-        from liteship.optimize.run import made_variant, resolve_configs, source_hash, variant_id
-        from liteship.versions import TRAIN_DISTS, versions
-
-        configs = resolve_configs(recipes, recipe_file)
-        tool_versions = versions(TRAIN_DISTS)
+    def optimize(self, out: Path, units, recipe_file, on_done) -> None:
         toml = Path(recipe_file).read_text() if recipe_file else None
         refs = {}
-        for model in models:
-            card = json.loads((out / "float" / model / "card.json").read_text())
-            source = source_hash(out / "float" / model, card)
-            files = pack(out, ["data/split.json", *_tree(out, f"float/{model}")])
-            files_ref = self.ray.put(files)
-            for recipe in recipes:
-                made = made_variant(out / "variants", variant_id(source, recipe, configs[recipe], tool_versions))
-                if made:
-                    on_variant(made, True)
-                    continue
-                refs[self._optimize.remote(model, recipe, toml, files_ref)] = (model, recipe)
+        for model, group in _by_model(units).items():
+            files_ref = self.ray.put(pack(out, [SPLIT, *_tree(out, f"{FLOAT}/{model}")]))
+            for unit in group:
+                refs[self._optimize.remote(model, unit.recipe, toml, files_ref)] = unit
 
-        def done(key, files):
-            _write_all(out, files, records_last=True)
+        def done(unit, files):
+            _write_all(out, files)
             for rel, data in files.items():
                 if rel.endswith(".json"):
-                    on_variant(json.loads(data), False)
+                    on_done(json.loads(data))
 
         self._gather(refs, done)
 
-    def bench(self, out: Path, options, on_variant):
-        from liteship.bench.record import BenchRecord
-        from liteship.bench.run import read_results, result_keys, run_targets, write_results
+    def bench(self, out: Path, options, units, on_done) -> None:
+        from liteship.bench import BenchRecord, write_results
+        from liteship.bench.run import run_targets
 
-        done = read_results(out)
-        refs = {}
         targets = run_targets(out)
-        for target in targets:
-            keys = result_keys(target.variant, options)
-            if all(k in done for k in keys):
-                on_variant(target, [done[k] for k in keys], True)
-                continue
+        refs = {}
+        for unit in units:
+            target = unit.target
             f32 = next((t for t in targets if t.group == target.group and t.recipe == "float32"), None)
-            rels = ["data/split.json", *_tree(out, f"float/{target.group}")]
+            rels = [SPLIT, *_tree(out, f"{FLOAT}/{target.group}")]
             for t in {target, f32} - {None}:
-                rels += [f"variants/{t.variant}.json", f"variants/{t.variant}.tflite"]
+                rels += [f"{VARIANTS}/{t.variant}.json", f"{VARIANTS}/{t.variant}.tflite"]
             refs[self._bench.remote(target.variant, _options_dict(options), pack(out, rels), self.crash_once)] = target
 
         def finished(target, dicts):
-            recs = [replace(BenchRecord.from_dict(d), model_path=str(out / "variants" / f"{target.variant}.tflite"))
+            recs = [replace(BenchRecord.from_dict(d), model_path=str(out / VARIANTS / f"{target.variant}.tflite"))
                     for d in dicts]
             write_results(out, recs)
-            on_variant(target, recs, False)
+            on_done(target, recs)
 
         self._gather(refs, finished)
-        return list(read_results(out).values())
 
 
 def _bench_on_node(variant: str, options: dict, files: dict[str, bytes], crash_once: str | None = None) -> list[dict]:
@@ -226,10 +215,9 @@ def _options_dict(options) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()}
 
 
-def _write_all(out: Path, files: dict[str, bytes], records_last: bool = False) -> None:
+def _write_all(out: Path, files: dict[str, bytes]) -> None:
     """Write a unit's outputs atomically; JSON records last, so a record never points at a missing file."""
-    order = sorted(files, key=lambda rel: (records_last and rel.endswith(".json"), rel))
-    for rel in order:
+    for rel in sorted(files, key=lambda rel: (rel.endswith(".json"), rel)):
         atomic_write_bytes(out / rel, files[rel])
 
 

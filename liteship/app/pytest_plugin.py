@@ -1,10 +1,14 @@
 """pytest plugin: ``pytest --liteship-run RUN_DIR --liteship-budgets FILE`` gates a run in CI.
 
-One test item per variant x budget check, so ``-k``, ``--junitxml`` and
-pytest's exit codes just work. Latency items time the interpreter with
-pytest-benchmark (``benchmark.pedantic``) and put size and accuracy in
-``extra_info``, so ``--benchmark-autosave`` and
-``--benchmark-compare-fail=median:10%`` gate regressions against a baseline.
+Without ``--liteship-run`` it does nothing: it adds two options, imports
+nothing else and adds no test items, so every other pytest run in an
+environment with liteship is unaffected. With it, the run's variants become
+one test item per variant x budget check, so ``-k``, ``--junitxml`` and
+pytest's exit codes work. Every item asserts the verdict ``liteship gate``
+gives (same record, same statistic, the same re-measure near a latency
+limit); with pytest-benchmark installed (``pip install 'liteship[gate]'``),
+latency items also time the model in its ``benchmark`` fixture, for its
+history and ``--benchmark-compare``, with liteship's numbers in ``extra_info``.
 """
 
 from __future__ import annotations

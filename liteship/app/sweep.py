@@ -8,14 +8,14 @@ what is done, and a killed sweep resumes where it stopped.
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from liteship.config import from_mapping, load_toml
 from liteship.errors import LiteshipError
-from liteship.files import atomic_write_bytes, atomic_write_json, atomic_write_text
+from liteship.files import atomic_write_bytes, atomic_write_json, atomic_write_text, ensure_writable
 from liteship.rundir import remove_stale_temps
+from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
 from liteship.progress import Progress
 
 from liteship.bench.record import BenchRecord
@@ -112,51 +112,30 @@ def _train_config(cfg: SweepConfig, m: ModelTable):
                        batch_size=cfg.train.batch_size, seed=cfg.train.seed).resolved()
 
 
-class Stages:
-    """Progress over the sweep's units: a bar with stage and ETA on a terminal, lines otherwise."""
-
-    def __init__(self, progress: Progress, total: int):
-        self.progress, self.total, self.done, self.start = progress, max(total, 1), 0, time.perf_counter()
-        self.bar = None
-        if progress.bar and not progress.quiet:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=self.total, file=progress.stream, unit="step")
-
-    def step(self, stage: str, skipped: bool = False) -> None:
-        self.done += 1
-        if self.bar is not None:
-            self.bar.set_description(stage)
-            self.bar.update(1)
-            return
-        elapsed = time.perf_counter() - self.start
-        eta = elapsed / self.done * (self.total - self.done)
-        self.progress.log(f"[{self.done}/{self.total}] {stage}{' (done before, skipped)' if skipped else ''} "
-                          f"- elapsed {elapsed:.0f} s, ETA {eta:.0f} s")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+def _recipe_file(out: Path, config: SweepConfig) -> Path | None:
+    """[optimize.<recipe>] tables, handed to optimize as its own config file."""
+    if not config.recipe_configs:
+        return None
+    path = out / "recipes.toml"
+    atomic_write_text(path, "".join(f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
+                                    for name, table in config.recipe_configs.items()))
+    return path
 
 
-def _trained(model_dir: Path, config, data: str) -> bool:
-    """The float model exists and was trained with this config on this data."""
-    card = model_dir / "card.json"
-    if not (card.is_file() and (model_dir / "model.keras").is_file()):
-        return False
-    c = json.loads(card.read_text())
-    same_source = c.get("data", {}).get("source") in (data, str(Path(data).expanduser()))
-    return same_source and c.get("config") == json.loads(json.dumps(asdict(config)))
+def _step_done(steps, unit, note: str = "") -> None:
+    steps.step(unit.label + note, " (done before, skipped)" if unit.done else "")
 
 
 def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progress: Progress | None = None,
           executor=None) -> list[BenchRecord]:
-    """Run (or resume) the sweep on ``executor`` (default: here); return every bench record of it."""
-    from liteship.optimize.run import parse_recipes
-    from liteship.trainer.training import ensure_writable
+    """Run (or resume) the sweep on ``executor`` (default: here); return every bench record of the run.
 
+    Each stage is planned from the run directory (:mod:`liteship.app.plan`) and only its pending
+    units are handed to the executor.
+    """
     from liteship.app.executors import LocalExecutor
-    from liteship.bench.run import BenchOptions, parse_backends
+    from liteship.bench import BenchOptions, parse_backends, read_results
+    from liteship.optimize.run import parse_recipes
 
     progress = progress or Progress()
     executor = executor or LocalExecutor()
@@ -165,39 +144,39 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     for stale in remove_stale_temps(out):
         progress.log(f"removed {stale.name}, left half-made by an interrupted run")
     recipes = parse_recipes(list(config.optimize.recipes))
-    backends = parse_backends(",".join(config.bench.backends))
+    options = BenchOptions(backends=parse_backends(",".join(config.bench.backends)),
+                           threads=tuple(config.bench.threads), runs=config.bench.runs, warmup=config.bench.warmup,
+                           rounds=config.bench.rounds)
     train_configs = [_train_config(config, m) for m in config.models]
-    recipe_file = None
-    if config.recipe_configs:  # [optimize.<recipe>] tables, handed to optimize as its own config file
-        recipe_file = out / "recipes.toml"
-        atomic_write_text(recipe_file, "".join(
-            f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
-            for name, table in config.recipe_configs.items()))
+    recipe_file = _recipe_file(out, config)
     atomic_write_json(out / "run.json", {"command": "sweep", "data": data, "config": config.to_dict(),
                                          "executor": executor.name,
                                          "train_configs": [asdict(c) for c in train_configs]})
-    stages = Stages(progress, len(train_configs) * (1 + 2 * len(recipes)))  # train, optimize each, bench each
-    options = BenchOptions(backends=backends, threads=tuple(config.bench.threads), runs=config.bench.runs,
-                           warmup=config.bench.warmup, rounds=config.bench.rounds)
-    try:
-        todo = []
-        for tc in train_configs:
-            if _trained(out / "float" / tc.model_dir_name, tc, data):
-                stages.step(f"train {tc.model_dir_name}", skipped=True)
-            else:
-                todo.append(tc)
-        executor.train(data, todo, out, lambda tc, top1: stages.step(
-            f"train {tc.model_dir_name}" + (f": test top-1 {top1:.4f}" if top1 is not None else "")))
-        executor.optimize(out, [tc.model_dir_name for tc in train_configs], recipes, recipe_file,
-                          lambda r, skipped: stages.step(f"optimize {r['model']} {r['recipe']}: {r['status']}", skipped))
+    with progress.steps(len(train_configs) * (1 + 2 * len(recipes))) as steps:  # train, optimize each, bench each
+        trains = plan_train(out, data, train_configs)
+        for unit in trains:
+            if unit.done:
+                _step_done(steps, unit)
+        executor.train(data, out, pending(trains), lambda unit, top1: steps.step(
+            unit.label + (f": test top-1 {top1:.4f}" if top1 is not None else "")))
 
-        def step(target, recs, skipped):
-            best = next((r for r in recs if r.top1 is not None), None)
-            stages.step(f"bench {target.group} {target.recipe}" + (f": top-1 {best.top1:.4f}" if best else ""), skipped)
+        makes = plan_optimize(out, [tc.model_dir_name for tc in train_configs], recipes, recipe_file)
+        for unit in makes:
+            if unit.done:
+                _step_done(steps, unit, f": {unit.made['status']}")
+        executor.optimize(out, pending(makes), recipe_file,
+                          lambda r: steps.step(f"optimize {r['model']} {r['recipe']}: {r['status']}"))
 
-        records = executor.bench(out, options, step)
-    finally:
-        stages.close()
+        def benched(target, recs):
+            top1 = next((r.top1 for r in recs if r.top1 is not None), None)
+            steps.step(f"bench {target.group} {target.recipe}" + (f": top-1 {top1:.4f}" if top1 is not None else ""))
+
+        benches = plan_benches(out, options)
+        for unit in benches:
+            if unit.done:
+                _step_done(steps, unit)
+        executor.bench(out, options, pending(benches), benched)
+    records = read_results(out)
     write_reports(out, records)
     return records
 

@@ -14,7 +14,9 @@ from liteship.config import from_mapping, load_toml
 from liteship.errors import LiteshipError
 from liteship.runtime import RUN_BACKENDS
 
+from liteship.bench.compat import runtime_verdict
 from liteship.bench.record import BenchRecord
+from liteship.judge.baseline import drop_vs_float
 
 
 @dataclass(frozen=True)
@@ -84,13 +86,34 @@ def _num(check, variant, measured, limit, upper: bool, unit: str, fmt: str = ".3
                    f" (margin {margin:+{fmt}}{unit})")
 
 
-def judge(budgets: Budgets, variant: str, records: list[BenchRecord], float_top1: float | None) -> list[Verdict]:
-    """Every budget that is set, for one variant's records."""
-    run = next((r for r in records if r.backend == budgets.backend and r.threads == budgets.threads
-                and r.status == "ok"), None)
+def budget_record(budgets: Budgets, records: list[BenchRecord]) -> BenchRecord | None:
+    """The record every run budget is judged on: the budget's backend and thread count, measured."""
+    return next((r for r in records if r.backend == budgets.backend and r.threads == budgets.threads
+                 and r.status == "ok"), None)
+
+
+def _runtime_verdict(budgets: Budgets, variant: str, record: BenchRecord) -> Verdict:
+    """From the op versions recorded at bench time: no model file is needed."""
+    compat = runtime_verdict(record.compat or {}, budgets.target_runtime)
+    msg = f"target_runtime {'ok' if compat['ok'] else 'FAILED'}: needs {compat['min_runtime']}, " \
+          f"app ships {budgets.target_runtime}" + (f" (too new: {', '.join(compat['too_new'])})"
+                                                   if compat["too_new"] else "")
+    return Verdict(variant, "target_runtime", compat["min_runtime"], budgets.target_runtime, None, compat["ok"], msg)
+
+
+def _contract_verdict(variant: str, record: BenchRecord) -> Verdict:
+    problems = (record.contract or {}).get("problems", ["no contract check recorded"])
+    return Verdict(variant, "require_contract", "ok" if not problems else "; ".join(problems), "ok", None,
+                   not problems, "require_contract " + ("ok" if not problems else "FAILED: " + "; ".join(problems)))
+
+
+def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_records: list[BenchRecord]) -> list[Verdict]:
+    """Every budget that is set, for one variant's ``records`` (``all_records``: the run's, for the float baseline).
+
+    Latency and accuracy come from one record, the budget's backend and thread count, never the best of several.
+    """
+    run = budget_record(budgets, records)
     any_rec = records[0]
-    acc = next((r for r in records if r.top1 is not None and r.backend == budgets.backend), None) or \
-        next((r for r in records if r.top1 is not None), None)
     out = []
     if budgets.max_size_kb is not None:
         out.append(_num("max_size_kb", variant, any_rec.size_bytes / 1024, budgets.max_size_kb, True, " KB", ".1f"))
@@ -101,31 +124,33 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], float_top1
         out.append(_num(f"max_latency_ms ({budgets.latency_stat}, {budgets.backend}, {budgets.threads} thr)",
                         variant, value, budgets.max_latency_ms, True, " ms"))
     if budgets.min_accuracy is not None:
-        out.append(_num("min_accuracy", variant, acc.top1 if acc else None, budgets.min_accuracy, False, "", ".4f"))
+        out.append(_num("min_accuracy", variant, run.top1 if run else None, budgets.min_accuracy, False, "", ".4f"))
     if budgets.max_accuracy_drop is not None:
-        drop = None if acc is None or float_top1 is None else float_top1 - acc.top1
-        out.append(_num("max_accuracy_drop", variant, drop, budgets.max_accuracy_drop, True, "", ".4f"))
+        out.append(_num("max_accuracy_drop", variant, drop_vs_float(run, all_records), budgets.max_accuracy_drop,
+                        True, "", ".4f"))
     if budgets.min_agreement is not None:
-        out.append(_num("min_agreement", variant, acc.agreement if acc else None, budgets.min_agreement, False, "",
+        out.append(_num("min_agreement", variant, run.agreement if run else None, budgets.min_agreement, False, "",
                         ".4f"))
     if budgets.require_contract:
-        problems = (any_rec.contract or {}).get("problems", ["no contract check recorded"])
-        out.append(Verdict(variant, "require_contract", "ok" if not problems else "; ".join(problems), "ok", None,
-                           not problems, "require_contract " + ("ok" if not problems else "FAILED: " + "; ".join(problems))))
+        out.append(_contract_verdict(variant, any_rec))
     if budgets.target_runtime is not None:
-        from liteship.tflite_file import read_model
-
-        from liteship.bench.compat import check_runtime
-
-        compat = check_runtime(read_model(Path(any_rec.model_path).read_bytes()), budgets.target_runtime)
-        msg = f"target_runtime {'ok' if compat['ok'] else 'FAILED'}: needs {compat['min_runtime']}, " \
-              f"app ships {budgets.target_runtime}" + (f" (too new: {', '.join(compat['too_new'])})"
-                                                       if compat["too_new"] else "")
-        out.append(Verdict(variant, "target_runtime", compat["min_runtime"], budgets.target_runtime, None,
-                           compat["ok"], msg))
+        out.append(_runtime_verdict(budgets, variant, any_rec))
     if budgets.require_delegate is not None:
         cov = next((r for r in records if r.backend == budgets.require_delegate), None)
         value = cov.delegated if cov and cov.status == "ok" else (0.0 if cov else None)
-        v = _num(f"require_delegate ({budgets.require_delegate})", variant, value, 1.0, False, "", ".2f")
-        out.append(v)
+        out.append(_num(f"require_delegate ({budgets.require_delegate})", variant, value, 1.0, False, "", ".2f"))
     return out
+
+
+def runtime_failures(records: list[BenchRecord], target: str) -> list[str]:
+    """Why variants cannot run in the app's runtime ``target``: one line per too-new op and per failing variant."""
+    from liteship.bench.compat import runtime_verdict
+
+    lines = []
+    for variant in dict.fromkeys(r.variant for r in records):
+        rec = next(r for r in records if r.variant == variant)
+        verdict = runtime_verdict(rec.compat or {}, target)
+        lines += [f"too new for {target}: {variant}: {op}" for op in verdict["too_new"]]
+        if not verdict["ok"]:
+            lines.append(f"{variant} needs TFLite {verdict['min_runtime']} (target {target})")
+    return lines

@@ -1,4 +1,5 @@
-"""Renderers of a list of BenchRecords: table rows, Markdown, HTML, the Pareto plot. No new numbers."""
+"""Renderers of a list of BenchRecords: table rows, Markdown, HTML, the Pareto plot. No new numbers:
+the change vs float comes from :mod:`liteship.judge.baseline`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import io
 from dataclasses import dataclass
 
 from liteship.bench.record import BenchRecord
+from liteship.judge.baseline import drop_vs_float
+from liteship.report.format import change_pt, interval, num
 
 
 @dataclass(frozen=True)
@@ -47,22 +50,15 @@ def pareto(points: list[tuple[float, float]]) -> list[bool]:
 
 def rows(records: list[BenchRecord]) -> list[Row]:
     prim = primary(records)
-    float_top1 = {r.model: r.top1 for r in prim if r.recipe == "float32"}
     pts = [(r.size_bytes, r.top1 if r.top1 is not None else -1.0) for r in prim]
     front = pareto(pts)
     out = []
     for r, f in zip(prim, front):
-        ref = float_top1.get(r.model)
-        out.append(Row(r.model or "-", r.recipe or "-", r.variant, r.top1,
-                       None if ref is None or r.top1 is None else round(ref - r.top1, 6), r.agreement,
+        out.append(Row(r.model or "-", r.recipe or "-", r.variant, r.top1, drop_vs_float(r, records), r.agreement,
                        round(r.size_bytes / 1024, 1), round(r.gzip_bytes / 1024, 1),
                        r.latency_ms.p50 if r.latency_ms else None,
                        (r.latency_ms.ci_low, r.latency_ms.ci_high) if r.latency_ms else None, r.sparsity, f))
     return sorted(out, key=lambda row: (-(row.top1 or -1), row.size_kb))
-
-
-def _fmt(v, spec):
-    return "–" if v is None else format(v, spec)
 
 
 def markdown(records: list[BenchRecord], title: str = "liteship sweep") -> str:
@@ -75,11 +71,11 @@ def markdown(records: list[BenchRecord], title: str = "liteship sweep") -> str:
              "| | model | recipe | top-1 | Δ vs float | agreement | size KB | gzip KB | p50 ms | 95 % CI | sparsity | variant |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     for r in rs:
-        ci = f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]" if r.ci else "–"
-        drop = "–" if r.drop is None else f"{-r.drop * 100 + 0.0:+.2f} pt"
-        lines.append(f"| {'★' if r.front else ''} | {r.model} | {r.recipe} | {_fmt(r.top1, '.4f')} | {drop} | "
-                     f"{_fmt(r.agreement, '.4f')} | {r.size_kb:.1f} | {r.gzip_kb:.1f} | {_fmt(r.p50_ms, '.3f')} | "
-                     f"{ci} | {_fmt(r.sparsity, '.3f')} | `{r.variant}` |")
+        ci = interval(*(r.ci or (None, None)))
+        drop = change_pt(r.drop)
+        lines.append(f"| {'★' if r.front else ''} | {r.model} | {r.recipe} | {num(r.top1, '.4f')} | {drop} | "
+                     f"{num(r.agreement, '.4f')} | {r.size_kb:.1f} | {r.gzip_kb:.1f} | {num(r.p50_ms, '.3f')} | "
+                     f"{ci} | {num(r.sparsity, '.3f')} | `{r.variant}` |")
     if prim:
         s = prim[0].system
         lines += ["", f"Measured on {s.get('cpu')} ({s.get('cores')} cores; {', '.join(s.get('cpu_flags', []))}), "
@@ -91,8 +87,8 @@ def markdown(records: list[BenchRecord], title: str = "liteship sweep") -> str:
                   "|---|---|---|---:|---:|---:|---:|---|"]
         for r in others:
             lines.append(f"| `{r.variant}` | {r.recipe} | {r.backend} | {r.threads or ''} | "
-                         f"{_fmt(r.latency_ms.p50 if r.latency_ms else None, '.3f')} | {_fmt(r.top1, '.4f')} | "
-                         f"{_fmt(r.delegated, '.2f')} | {'; '.join(r.notes)[:120]} |")
+                         f"{num(r.latency_ms.p50 if r.latency_ms else None, '.3f')} | {num(r.top1, '.4f')} | "
+                         f"{num(r.delegated, '.2f')} | {'; '.join(r.notes)[:120]} |")
         lines += ["", "</details>"]
     return "\n".join(lines) + "\n"
 
@@ -136,10 +132,10 @@ def html_report(records: list[BenchRecord], png: bytes | None, title: str = "lit
             "<th>size KB</th><th>gzip KB</th><th>p50 ms</th><th>95% CI</th><th>sparsity</th><th>variant</th></tr>")
     body = []
     for r in rs:
-        ci = f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]" if r.ci else "–"
-        drop = "–" if r.drop is None else f"{-r.drop * 100 + 0.0:+.2f} pt"
-        cells = ["★" if r.front else "", r.model, r.recipe, _fmt(r.top1, ".4f"), drop, _fmt(r.agreement, ".4f"),
-                 f"{r.size_kb:.1f}", f"{r.gzip_kb:.1f}", _fmt(r.p50_ms, ".3f"), ci, _fmt(r.sparsity, ".3f"), r.variant]
+        ci = interval(*(r.ci or (None, None)))
+        drop = change_pt(r.drop)
+        cells = ["★" if r.front else "", r.model, r.recipe, num(r.top1, ".4f"), drop, num(r.agreement, ".4f"),
+                 f"{r.size_kb:.1f}", f"{r.gzip_kb:.1f}", num(r.p50_ms, ".3f"), ci, num(r.sparsity, ".3f"), r.variant]
         body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     img = f'<img alt="Pareto plots" src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png else \
         "<p>(plots skipped: matplotlib is not installed)</p>"

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from liteship.app.cli import main
-from liteship.bench.run import BenchOptions, bench_file, bench_run, write_results
+from liteship.bench import BenchOptions, bench_file, bench_run
+from liteship.bench.results import write_results
 from liteship.runtime import predict
 from liteship.tflite_file import read_model, set_input_quantization
 from liteship.trainer.data import load_run_split

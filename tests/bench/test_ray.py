@@ -29,7 +29,7 @@ def ray_head(tmp_path_factory):
     ray_bin = str(Path(sys.executable).with_name("ray"))
     port = _free_port()
     start = [ray_bin, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
-             "--include-dashboard=false", "--disable-usage-stats", '--resources={"liteship_latency": 1}']
+             "--include-dashboard=false", "--disable-usage-stats"]
     # Loopback only, no token auth: a throw-away cluster for this test run.
     env = {**os.environ, "RAY_AUTH_MODE": "disabled"}
     proc = subprocess.run(start, capture_output=True, text=True, timeout=180, cwd=ROOT, env=env)
@@ -82,16 +82,23 @@ def test_without_ray_the_executor_says_how_to_install_it(tmp_path):
     assert proc.returncode == 2 and "pip install 'liteship[ray]'" in proc.stderr
 
 
-def test_a_cluster_without_the_latency_resource_is_refused(monkeypatch):
+def test_any_cluster_works_as_it_is_and_a_latency_resource_is_used_where_present(monkeypatch):
     import types
 
     from liteship.app.executors import RayExecutor
-    from liteship.errors import LiteshipError
 
-    fake = types.SimpleNamespace(is_initialized=lambda: True, cluster_resources=lambda: {"CPU": 8.0})
-    monkeypatch.setitem(sys.modules, "ray", fake)
-    with pytest.raises(LiteshipError, match="has no 'liteship_latency' resource"):
+    asked = []
+
+    def remote(**options):
+        asked.append(options)
+        return lambda fn: fn
+
+    for resources, expect in (({"CPU": 8.0}, {}), ({"CPU": 8.0, "liteship_latency": 2.0}, {"liteship_latency": 1})):
+        asked.clear()
+        fake = types.SimpleNamespace(is_initialized=lambda: True, cluster_resources=lambda r=resources: r, remote=remote)
+        monkeypatch.setitem(sys.modules, "ray", fake)
         RayExecutor("10.0.0.1:6379")
+        assert asked[-1] == {"max_retries": 3, "resources": expect}  # the bench task's options
 
 
 def test_address_needs_the_ray_executor(capsys, tmp_path):

@@ -146,10 +146,11 @@ def test_budgets_from_pyproject(swept, tmp_path, capsys):
 
 def test_latency_within_the_noise_is_remeasured(swept, tmp_path):
     from liteship.judge.budgets import Budgets
-    from liteship.judge.gate import gate, load_results
+    from liteship.bench import read_results
+    from liteship.judge.gate import gate
 
     out, _, _ = swept
-    rec = next(r for r in load_results(out) if r.recipe == "int8" and r.backend == "xnnpack")
+    rec = next(r for r in read_results(out) if r.recipe == "int8" and r.backend == "xnnpack")
     limit = (rec.latency_ms.ci_low + rec.latency_ms.ci_high) / 2
     (result,) = gate(out, Budgets(max_latency_ms=limit, require_contract=False), variant="int8")
     (verdict,) = result.verdicts

@@ -14,7 +14,7 @@ import pytest
 
 from liteship.runtime import open_session
 from liteship.bench.latency import measure, summarize
-from liteship.bench.run import BenchOptions, bench_file
+from liteship.bench import BenchOptions, bench_file
 
 pytestmark = pytest.mark.perf
 

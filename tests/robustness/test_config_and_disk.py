@@ -92,7 +92,7 @@ def _quick(out: Path) -> str:
 
 
 def test_bench_gives_the_same_accuracy_twice(optimized_run):
-    from liteship.bench.run import BenchOptions, bench_run
+    from liteship.bench import BenchOptions, bench_run
 
     out, _ = optimized_run
     options = BenchOptions(backends=("xnnpack", "reference"), runs=2, rounds=1, warmup=1)

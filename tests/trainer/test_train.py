@@ -60,13 +60,19 @@ def test_float_tflite_matches_keras_fed_per_contract(digits_run):
 
 
 def test_same_seed_same_split_same_accuracy(tf_available, class_folder, tmp_path):
+    from tensorflow.python.framework import config as tf_config
+
     cfg = TrainConfig(arch="small_cnn", size=16, epochs=3, seed=5)
-    a = train(str(class_folder), cfg, tmp_path / "a", QUIET)
-    b = train(str(class_folder), cfg, tmp_path / "b", QUIET)
+    assert not tf_config.is_op_determinism_enabled()
+    a = train(str(class_folder), cfg, tmp_path / "a", QUIET, deterministic=True)
+    # Determinism is an option of the call, not a switch left on for the rest of the process.
+    assert not tf_config.is_op_determinism_enabled()
+    b = train(str(class_folder), cfg, tmp_path / "b", QUIET, deterministic=True)
     sa = json.loads((tmp_path / "a" / "data" / "split.json").read_text())
     sb = json.loads((tmp_path / "b" / "data" / "split.json").read_text())
     assert sa["splits"] == sb["splits"]
     assert a.test_top1 == b.test_top1 and a.card["history"] == b.card["history"]
+    assert a.card["weights_sha256"] == b.card["weights_sha256"]
 
 
 def test_transfer_freezes_the_base_then_fine_tunes_from_the_named_layer(tf_available, class_folder, tmp_path):

@@ -1,0 +1,196 @@
+"""Measure one .tflite: every backend x thread count -> BenchRecords.
+
+Accuracy and latency of a record come from the same session (API path,
+kernels, threads) that the record names; nothing is copied across backends.
+"""
+
+from __future__ import annotations
+
+import gzip
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from liteship.bench import latency as lat
+from liteship.bench.accuracy import score
+from liteship.bench.compat import check_runtime
+from liteship.bench.contract import check_contract
+from liteship.bench.coverage import coreml_coverage, gpu_coverage
+from liteship.bench.isolate import probe
+from liteship.bench.memory import PeakRss
+from liteship.bench.record import BenchRecord
+from liteship.errors import LiteshipError
+from liteship.progress import Progress
+from liteship.runtime import BACKENDS, DEFAULT_BACKENDS, open_session
+from liteship.tflite_file import activation_bytes, read_model, weight_sparsity
+from liteship.versions import system_info
+
+
+@dataclass(frozen=True)
+class Target:
+    """One .tflite to measure, with what is known about where it came from."""
+
+    path: Path
+    variant: str
+    recipe: str | None = None
+    arch: str | None = None
+    alpha: float | None = None
+    size: int | None = None
+    params: int | None = None
+    group: str | None = None  # variants of the same float model share a group
+    labels: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    pixels: np.ndarray
+    labels: np.ndarray
+    class_names: list[str]
+    source: str
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    backends: tuple[str, ...] = DEFAULT_BACKENDS
+    threads: tuple[int, ...] = (1,)
+    runs: int = 50
+    warmup: int = 5
+    rounds: int = 10
+    min_round_ms: float = 20.0
+    batch: int | None = None  # None: as many images as fit in about 8 MB of input
+    target_runtime: str | None = None
+
+
+def parse_backends(text: str | None) -> tuple[str, ...]:
+    if not text or text == "all":
+        return DEFAULT_BACKENDS
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in BACKENDS]
+    if unknown:
+        raise LiteshipError(f"Unknown backend {', '.join(unknown)}", "valid backends are: " + ", ".join(BACKENDS),
+                            "pass names from that list to --backends")
+    return names
+
+
+def load_model_file(path: Path):
+    """The file's bytes and parsed model, or exit 2 with what is wrong with it."""
+    path = Path(path)
+    if not path.is_file():
+        raise LiteshipError(f"Model file {path} does not exist", "", "check the path")
+    data = path.read_bytes()
+    if not data:
+        raise LiteshipError(f"Model file {path} is empty", "a .tflite file holds a TFLite flatbuffer",
+                            "re-export the model")
+    return data, read_model(data, str(path))
+
+
+def param_count(model) -> int:
+    """Elements of every constant tensor (weights, biases, scales)."""
+    sg = model.subgraphs[0]
+    total = 0
+    for t in sg.tensors:
+        buf = model.buffers[t.buffer].data if t.buffer < len(model.buffers) else None
+        if buf is not None and len(buf) and t.shape is not None and len(t.shape):
+            total += int(np.prod(t.shape))
+    return total
+
+
+def _record(target: Target, backend: str, threads, runtime: str, kind: str, status: str, facts: dict,
+            **fields) -> BenchRecord:
+    return BenchRecord(variant=target.variant, model=target.group, recipe=target.recipe, arch=target.arch, alpha=target.alpha,
+                       size=target.size, backend=backend, threads=threads, runtime=runtime, kind=kind,
+                       status=status, system=system_info(), model_path=str(target.path), node=platform.node(),
+                       **facts, **fields)
+
+
+def _coverage_record(target: Target, backend: str, model, facts: dict) -> BenchRecord:
+    if backend == "gpu":
+        cov = gpu_coverage(target.path)
+        return _record(target, backend, None, "LiteRT model analyzer (GPU compatibility)", "coverage", "ok", facts,
+                       ops=cov, delegated=cov["delegated"],
+                       notes=("op coverage only: no GPU here; the WebGPU accelerator finds no adapter",))
+    cov = coreml_coverage(model)
+    inputs = facts["contract"]["input"] or {}
+    if inputs.get("dtype") != "float32":
+        return _record(target, backend, None, "Core ML delegate op list", "coverage", "n/a", facts,
+                       ops=cov, delegated=0.0,
+                       notes=("n/a: the Core ML delegate takes float (FP32/FP16) models only; this one is "
+                              f"{inputs.get('dtype')}",))
+    return _record(target, backend, None, "Core ML delegate op list", "coverage", "ok", facts, ops=cov,
+                   delegated=cov["delegated"], notes=("op coverage only: no Apple device here",))
+
+
+def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,
+                 reference_top1: np.ndarray | None = None, timer: Callable[[], int] = time.perf_counter_ns,
+                 progress: Progress | None = None) -> tuple[list[BenchRecord], dict]:
+    """Every backend x threads record for one .tflite, and the probabilities per (backend, threads)."""
+    progress = progress or Progress(quiet=True)
+    data, model = load_model_file(target.path)
+    probe(target.path, options.backends)
+    labels = target.labels or (tuple(evalset.class_names) if evalset else None)
+    sparsity = weight_sparsity(model)
+    facts = {
+        "size_bytes": len(data), "gzip_bytes": len(gzip.compress(data, 9, mtime=0)),
+        "params": target.params or param_count(model), "sparsity": sparsity["sparsity"],
+        "contract": check_contract(model, len(labels) if labels else None),
+        "compat": check_runtime(model, options.target_runtime),
+        "arena_mb": round(activation_bytes(model) / 2**20, 4),  # upper bound: activations without reuse
+    }
+    records: list[BenchRecord] = []
+    sessions, probs = {}, {}
+    run_backends = [b for b in options.backends if BACKENDS[b].kind == "run"]
+    for backend in run_backends:
+        for threads in options.threads:
+            key = (backend, threads)
+            try:
+                with PeakRss() as rss:
+                    t0 = timer()
+                    session = open_session(backend, str(target.path), threads)
+                    init_ns = timer() - t0
+                    session.set_input(session.feed(_probe_pixels(session, evalset)))
+                    session.invoke()
+            except Exception as exc:  # a backend that cannot run this model says why
+                records.append(_record(target, backend, threads, BACKENDS[backend].summary, "run", "n/a", facts,
+                                       notes=(f"n/a: {type(exc).__name__}: {exc}"[:500],)))
+                continue
+            sessions[key] = (session, init_ns, rss.growth_mb)
+            if evalset is not None and len(evalset.labels):
+                probs[key] = session.predict(evalset.pixels, options.batch)
+    # Latency last, interleaved across this variant's sessions, one image at a time as the app runs.
+    for session, _, _ in sessions.values():
+        session.resize(1)
+        session.set_input(session.feed(_probe_pixels(session, evalset)))
+    progress.log(f"{target.variant}: timing {len(sessions)} session(s), {options.runs}+ runs in {options.rounds} rounds")
+    timings = {}
+    if sessions:
+        with lat.one_at_a_time_on_this_machine():
+            timings = lat.measure({k: s.invoke for k, (s, _, _) in sessions.items()}, options.runs, options.rounds,
+                                  options.warmup, timer, int(options.min_round_ms * 1e6))
+    for key, (session, init_ns, rss_mb) in sessions.items():
+        backend, threads = key
+        samples, first_ns = timings[key]
+        fields = {"latency_ms": lat.summarize(samples, init_ns, first_ns), "peak_rss_mb": rss_mb}
+        notes = []
+        if key in probs:
+            fields.update(score(probs[key], evalset.labels, list(labels or evalset.class_names), reference_top1))
+            base = probs.get(("xnnpack", threads))
+            if backend != "xnnpack" and base is not None:
+                notes.append(f"max |probability difference| vs xnnpack: {float(np.max(np.abs(probs[key] - base))):.3g}")
+        records.append(_record(target, backend, threads, session.runtime, "run", "ok", facts,
+                               notes=tuple(notes), **fields))
+    for backend in options.backends:
+        if BACKENDS[backend].kind == "coverage":
+            records.append(_coverage_record(target, backend, model, facts))
+    return records, probs
+
+
+def _probe_pixels(session, evalset: EvalSet | None) -> np.ndarray:
+    """One image to feed while timing: a real one when there is data, mid-grey otherwise."""
+    if evalset is not None and len(evalset.labels):
+        return evalset.pixels[:1]
+    shape = session.input_detail["shape"]
+    return np.full((1, *shape[1:]), 128, np.uint8)

@@ -1,0 +1,171 @@
+"""The bodies of the ``liteship`` commands: check the arguments, call the package API, print the outcome.
+
+Parsing is :mod:`liteship.app.cli`'s job; judging is :mod:`liteship.judge`'s and rendering :mod:`liteship.report`'s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from liteship.errors import LiteshipError
+from liteship.logs import console
+from liteship.progress import Progress
+
+
+def cmd_train(args) -> int:
+    from liteship.trainer.models import list_archs
+
+    if args.list:
+        for spec in list_archs():
+            sizes = f"{spec.min_size}..{spec.max_size or 'any'} px, default {spec.default_size}"
+            alphas = f"; alpha {', '.join(map(str, spec.alphas))}" if spec.alphas else ""
+            print(f"{spec.name:14s} {spec.summary} ({sizes}{alphas})")
+        return 0
+    if not args.data or not args.out:
+        raise LiteshipError("liteship train needs --data and --out", "",
+                            "for example: liteship train --data digits --arch small_cnn --size 32 --out runs/demo")
+    from liteship.trainer import TrainConfig, train
+
+    config = TrainConfig(arch=args.arch, size=args.size, alpha=args.alpha, weights=args.weights,
+                         epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs, fine_tune_at=args.fine_tune_at,
+                         batch_size=args.batch_size, seed=args.seed)
+    result = train(args.data, config, args.out, Progress(quiet=args.quiet), deterministic=not args.nondeterministic)
+    val = "n/a" if result.val_top1 is None else f"{result.val_top1:.4f}"
+    print(f"trained {result.card['arch']} -> {result.model_dir}")
+    print(f"val_top1 {val}  test_top1 {result.test_top1:.4f}  params {result.card['params']}  "
+          f"multiply-adds {result.card['multiply_adds']}  time {result.seconds:.1f} s")
+    if result.card["skipped_count"]:
+        print(f"skipped {result.card['skipped_count']} files (listed in card.json)")
+    return 0
+
+
+def cmd_optimize(args) -> int:
+    from liteship.optimize import list_recipes, optimize_run
+
+    if args.list:
+        for spec in list_recipes():
+            fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(spec.config_cls))
+            print(f"{spec.name:15s} {spec.summary}" + (f"\n{'':15s} [{spec.name}] {fields}" if fields else ""))
+        return 0
+    if not args.run_dir:
+        raise LiteshipError("liteship optimize needs a run directory", "",
+                            "for example: liteship optimize runs/demo --recipes int8,prune_int8")
+    records = optimize_run(args.run_dir, args.recipes, args.config, Progress(quiet=args.quiet),
+                           deterministic=not args.nondeterministic)
+    print(f"{'variant':13s} {'model':22s} {'recipe':15s} {'size':>10s} {'gzip':>10s} {'sparsity':>8s}  status")
+    for r in records:
+        ok = r.get("status") == "ok"
+        size = f"{r['size_bytes']:>10d} {r['gzip_bytes']:>10d} {r['sparsity']:>8.3f}" if ok else f"{'':>10s} {'':>10s} {'':>8s}"
+        print(f"{r['id']:13s} {r['model']:22s} {r['recipe']:15s} {size}  {'ok' if ok else 'FAILED: ' + r['error'][:200]}")
+    failed = [r for r in records if r.get("status") != "ok"]
+    if failed:
+        print(f"{len(failed)} of {len(records)} variants failed; their reasons are in variants/ID.json", file=console())
+        return 1
+    return 0
+
+
+def _int_list(text: str, flag: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise LiteshipError(f"{flag} {text!r} is not a list of positive whole numbers", "", f"for example {flag} 1,2")
+    return values
+
+
+def _bench_options(args):
+    from liteship.bench import BenchOptions, parse_backends
+
+    for flag, value in (("--runs", args.runs), ("--rounds", args.rounds), ("--warmup", args.warmup + 1)):
+        if value < 1:
+            raise LiteshipError(f"{flag} must be at least {1 if flag != '--warmup' else 0}", "", f"fix {flag}")
+    return BenchOptions(backends=parse_backends(args.backends), threads=_int_list(args.threads, "--threads"),
+                        runs=args.runs, warmup=args.warmup, rounds=args.rounds, target_runtime=args.target_runtime)
+
+
+def cmd_bench(args) -> int:
+    from liteship.bench import bench_file, bench_run
+    from liteship.bench.record import to_json
+    from liteship.files import atomic_write_text
+    from liteship.judge.budgets import runtime_failures
+    from liteship.report.terminal import bench_table
+    from liteship.runtime import BACKENDS
+
+    if args.list:
+        for b in BACKENDS.values():
+            print(f"{b.name:11s} {b.kind:8s} {b.summary}")
+        return 0
+    if not args.target:
+        raise LiteshipError("liteship bench needs a MODEL.tflite or a RUN_DIR", "",
+                            "for example: liteship bench runs/demo --backends xnnpack")
+    options = _bench_options(args)
+    progress = Progress(quiet=args.quiet)
+    target = Path(args.target)
+    if target.is_dir():
+        records = bench_run(target, options, progress)  # also merged into RUN_DIR/results.jsonl
+    else:
+        records = bench_file(target, options, args.data, args.labels, progress)
+    if args.json:
+        atomic_write_text(args.json, to_json(records))
+    print(bench_table(records))
+    for line in sorted({f"{r.variant}: {p}" for r in records for p in (r.contract or {}).get("problems", [])}):
+        print(f"contract: {line}")
+    failures = runtime_failures(records, args.target_runtime) if args.target_runtime else []
+    for line in failures:
+        print(line)
+    return 1 if failures else 0
+
+
+def cmd_sweep(args) -> int:
+    from liteship.app.executors import make_executor
+    from liteship.app.sweep import load_sweep_config, sweep
+    from liteship.report.terminal import sweep_summary
+
+    started = time.perf_counter()
+    config = load_sweep_config(args.config)
+    records = sweep(args.data, args.out, config, Progress(quiet=args.quiet), make_executor(args.executor, args.address))
+    print(sweep_summary(records))
+    print(f"sweep done in {time.perf_counter() - started:.0f} s: {args.out}/report.md, {args.out}/report.html, "
+          f"{args.out}/pareto.png, {args.out}/results.jsonl")
+    return 0
+
+
+def cmd_gate(args) -> int:
+    from liteship.files import atomic_write_text
+    from liteship.judge import gate, load_budgets
+    from liteship.report.verdicts import junit_xml, markdown_summary, render
+
+    results = gate(args.run_dir, load_budgets(args.budgets), args.variant)
+    print(render(results))
+    if args.junit:
+        atomic_write_text(args.junit, junit_xml(results))
+    if args.markdown:
+        atomic_write_text(args.markdown, markdown_summary(results))
+    passed = [vv for vv in results if vv.passed]
+    ok = len(passed) == len(results) if (args.all or args.variant) else bool(passed)
+    print(f"{len(passed)} of {len(results)} variants pass every budget: gate {'passed' if ok else 'FAILED'}")
+    return 0 if ok else 1
+
+
+def cmd_pick(args) -> int:
+    from liteship.judge import NothingPasses, load_budgets, pick
+
+    try:
+        chosen, release = pick(args.run_dir, load_budgets(args.budgets), args.prefer)
+    except NothingPasses as exc:
+        print("no variant passes every budget; the closest misses:", file=console())
+        for vv in exc.misses:
+            print(f"  {vv.variant} ({vv.model} {vv.recipe}):", file=console())
+            for v in vv.verdicts:
+                if not v.passed:
+                    print(f"      {v.message}", file=console())
+        return 1
+    print(f"picked {chosen.variant} ({chosen.model} {chosen.recipe}): every budget passed")
+    for v in chosen.verdicts:
+        print(f"    {v.message}")
+    print(f"release: {release}/model.tflite, {release}/labels.txt, {release}/manifest.json")
+    return 0
+

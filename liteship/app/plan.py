@@ -1,0 +1,88 @@
+"""The sweep plan: every unit of work (train a model, make a variant, bench a variant), done or pending.
+
+Decided in one place, from the run directory's content-addressed files, with
+the stages' own skip checks (:func:`liteship.optimize.run.plan_variants`,
+:func:`liteship.bench.run.plan_bench`). Executors run the pending units and
+nothing else; they never decide what is done. Each stage is planned after the
+one before it has run, because a variant's ID hashes the trained weights.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from liteship.bench.measure import BenchOptions, Target
+from liteship.bench.record import BenchRecord
+from liteship.bench.run import plan_bench
+from liteship.rundir import FLOAT
+
+
+@dataclass(frozen=True)
+class TrainUnit:
+    config: object  # liteship.trainer.TrainConfig, resolved
+    done: bool
+
+    @property
+    def label(self) -> str:
+        return f"train {self.config.model_dir_name}"
+
+
+@dataclass(frozen=True)
+class OptimizeUnit:
+    model: str
+    recipe: str
+    variant: str
+    made: dict | None  # the variant's record when it is already made
+
+    @property
+    def done(self) -> bool:
+        return self.made is not None
+
+    @property
+    def label(self) -> str:
+        return f"optimize {self.model} {self.recipe}"
+
+
+@dataclass(frozen=True)
+class BenchUnit:
+    target: Target
+    records: tuple[BenchRecord, ...] | None  # every record the options ask for, when already measured
+
+    @property
+    def done(self) -> bool:
+        return self.records is not None
+
+    @property
+    def label(self) -> str:
+        return f"bench {self.target.group} {self.target.recipe}"
+
+
+def trained(model_dir: Path, config, data: str) -> bool:
+    """The float model exists and was trained with this config on this data."""
+    card = model_dir / "card.json"
+    if not (card.is_file() and (model_dir / "model.keras").is_file()):
+        return False
+    c = json.loads(card.read_text())
+    same_source = c.get("data", {}).get("source") in (data, str(Path(data).expanduser()))
+    return same_source and c.get("config") == json.loads(json.dumps(asdict(config)))
+
+
+def plan_train(out: Path, data: str, configs: list) -> list[TrainUnit]:
+    return [TrainUnit(c, trained(out / FLOAT / c.model_dir_name, c, data)) for c in configs]
+
+
+def plan_optimize(out: Path, models: list[str], recipes: list[str], recipe_file: Path | None) -> list[OptimizeUnit]:
+    from liteship.optimize.run import plan_variants, resolve_configs
+
+    planned = plan_variants(out, recipes, resolve_configs(recipes, recipe_file), models)
+    return [OptimizeUnit(p.model, p.recipe, p.id, p.made) for p in planned]
+
+
+def plan_benches(out: Path, options: BenchOptions) -> list[BenchUnit]:
+    return [BenchUnit(p.target, p.done) for p in plan_bench(out, options)]
+
+
+def pending(units: list) -> list:
+    return [u for u in units if not u.done]

@@ -1,0 +1,128 @@
+"""Framework logs to a file, liteship's own lines to the terminal.
+
+TensorFlow, absl, XLA, oneDNN and the TFLite converter write their notices
+from C++ straight to file descriptor 2, and from Python through ``logging``
+and ``warnings``; none of that is liteship's to show. While
+:func:`frameworks_to_file` is active, descriptor 2 and ``sys.stderr`` go to a
+log file in the run directory, and liteship writes its progress and messages
+to :func:`console`, the terminal the command was started from.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+_console: io.TextIOBase | None = None
+
+
+def console():
+    """Where liteship's own progress and messages go: the terminal, also while framework logs are redirected."""
+    return _console if _console is not None else sys.stderr
+
+
+class _StderrProxy(io.TextIOBase):
+    """Stands in for ``sys.stderr``: the log while redirected, the real stderr afterwards.
+
+    A logging handler or library that kept a reference to ``sys.stderr`` while
+    the log was active keeps working after it is closed.
+    """
+
+    def __init__(self, real, log):
+        self.real, self.log = real, log
+
+    @property
+    def target(self):
+        return self.log if self.log is not None else self.real
+
+    def write(self, text: str) -> int:
+        return self.target.write(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+
+def _terminal_stream(real):
+    """A stream to the terminal that survives fd 2 being pointed elsewhere."""
+    try:
+        is_fd2 = real.fileno() == 2
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        is_fd2 = False  # a captured or replaced stderr (pytest, a notebook) does not write to fd 2: keep it
+    if not is_fd2:
+        return real, None
+    fd = os.dup(2)
+    stream = io.TextIOWrapper(os.fdopen(fd, "wb", buffering=0), encoding=real.encoding or "utf-8",
+                              errors="backslashreplace", line_buffering=True, write_through=True)
+    stream.isatty = real.isatty  # progress bars ask the terminal, not the wrapper
+    return stream, fd
+
+
+class FrameworkLog:
+    """Where the block's framework output ended up: ``path`` once it is saved there, else None."""
+
+    def __init__(self, final: Path):
+        self.final, self.path = final, None
+
+
+def _save(tmp: Path, final: Path, log: FrameworkLog) -> None:
+    """Append the block's output to ``final`` when there is any and its run directory exists."""
+    try:
+        data = tmp.read_bytes()
+        if data and final.parent.parent.is_dir():
+            final.parent.mkdir(parents=True, exist_ok=True)
+            with open(final, "ab") as fh:
+                fh.write(data)
+            log.path = final
+    except OSError:
+        pass  # a log that cannot be kept must not turn a finished command into a failed one
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def frameworks_to_file(path: Path | None, verbose: bool = False):
+    """Send fd 2 and ``sys.stderr`` to a log for the block; afterwards append it to ``path`` (in a run directory).
+
+    Yields a :class:`FrameworkLog` (None when nothing is redirected: with
+    ``verbose``, without a ``path``, or when already redirected). The block
+    writes to a temp file first, so a command refused for bad input leaves
+    nothing in the run directory.
+    """
+    global _console
+    if verbose or path is None or _console is not None:
+        yield None
+        return
+    log_fd, tmp_name = tempfile.mkstemp(prefix="liteship-", suffix=".log")
+    real = sys.stderr
+    real.flush()
+    saved_fd2 = os.dup(2)
+    terminal, terminal_fd = _terminal_stream(real)
+    log = io.TextIOWrapper(os.fdopen(os.dup(log_fd), "wb", buffering=0), encoding="utf-8",
+                           errors="backslashreplace", write_through=True)
+    proxy = _StderrProxy(real, log)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    sys.stderr, _console = proxy, terminal
+    outcome = FrameworkLog(Path(path))
+    try:
+        yield outcome
+    finally:
+        proxy.log = None
+        sys.stderr, _console = real, None
+        os.dup2(saved_fd2, 2)
+        os.close(saved_fd2)
+        log.close()
+        if terminal_fd is not None:
+            terminal.flush()
+            terminal.close()
+        _save(Path(tmp_name), Path(path), outcome)

@@ -1,0 +1,33 @@
+"""Terminal tables: what `liteship bench` and `liteship sweep` print. Numbers from the records and the judge."""
+
+from __future__ import annotations
+
+from liteship.bench.record import BenchRecord
+from liteship.report.format import change_pt, num
+from liteship.report.tables import rows
+
+
+def bench_table(records: list[BenchRecord]) -> str:
+    head = f"{'variant':14s} {'recipe':14s} {'backend':10s} {'thr':>3s} {'p50 ms':>9s} {'95% CI':>17s} " \
+           f"{'top1':>7s} {'agree':>7s} {'size':>9s} {'deleg':>6s}  notes"
+    lines = [head]
+    for r in records:
+        lat = r.latency_ms
+        ci = f"[{lat.ci_low:.3f}, {lat.ci_high:.3f}]" if lat else ""
+        lines.append(f"{r.variant[:14]:14s} {(r.recipe or '-')[:14]:14s} {r.backend:10s} {r.threads or '':>3} "
+                     f"{num(lat.p50 if lat else None, '9.3f') if lat else '':>9s} {ci:>17s} "
+                     f"{num(r.top1, '7.4f') if r.top1 is not None else '':>7s} "
+                     f"{num(r.agreement, '7.4f') if r.agreement is not None else '':>7s} {r.size_bytes:9d} "
+                     f"{num(r.delegated, '6.2f') if r.delegated is not None else '':>6s}  {'; '.join(r.notes)[:80]}")
+    return "\n".join(lines)
+
+
+def sweep_summary(records: list[BenchRecord]) -> str:
+    """One line per variant: ★ on the Pareto front, top-1 with its change vs float, size, p50."""
+    lines = []
+    for r in rows(records):
+        change = "" if r.drop is None else f" ({change_pt(r.drop)} vs float)"
+        p50 = "" if r.p50_ms is None else f" p50 {r.p50_ms:.3f} ms"
+        lines.append(f"{'*' if r.front else ' '} {r.model:22s} {r.recipe:15s} top-1 {num(r.top1, '.4f')}{change} "
+                     f"{r.size_kb:9.1f} KB{p50}")
+    return "\n".join(lines)

@@ -1,0 +1,100 @@
+"""The float model's card and its publication: ``float/<model>/`` appears whole or not at all.
+
+The folder holds ``model.keras``, ``model.tflite``, ``labels.txt``,
+``card.json`` (config, data, counts, accuracy, history, versions, hashes)
+and ``curves.png``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from liteship.files import atomic_write_json, publish_dir, sha256_file
+from liteship.trainer.determinism import op_determinism
+
+
+def count_macs(model) -> int:
+    """Multiply-adds of one forward pass: conv, depthwise conv and dense layers."""
+    import tf_keras as keras
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            _, h, w, _ = layer.output_shape
+            kh, kw = layer.kernel_size
+            total += h * w * kh * kw * layer.input_shape[-1] * layer.depth_multiplier
+        elif isinstance(layer, keras.layers.Conv2D):
+            _, h, w, c = layer.output_shape
+            kh, kw = layer.kernel_size
+            total += h * w * kh * kw * layer.input_shape[-1] * c // layer.groups
+        elif isinstance(layer, keras.layers.Dense):
+            total += layer.input_shape[-1] * layer.units
+    return int(total)
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    epochs = [r["epoch"] for r in history]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, title in ((axes[0], "accuracy", "Top-1 accuracy"), (axes[1], "loss", "Loss")):
+        ax.plot(epochs, [r.get(key) for r in history], marker="o", label="train")
+        if any(f"val_{key}" in r for r in history):
+            ax.plot(epochs, [r.get(f"val_{key}") for r in history], marker="o", label="validation")
+        starts = [r["epoch"] - 0.5 for a, r in zip(history, history[1:]) if r["phase"] != a["phase"]]
+        for x in starts:
+            ax.axvline(x, color="grey", linestyle="--", linewidth=1)
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def weights_sha256(model) -> str:
+    """sha256 of the architecture (its JSON config) and every weight, in order."""
+    import hashlib
+
+    h = hashlib.sha256(model.to_json(sort_keys=True).encode())
+    for w in model.get_weights():
+        h.update(str(w.dtype).encode() + str(w.shape).encode() + np.ascontiguousarray(w).tobytes())
+    return h.hexdigest()
+
+
+def convert_float_tflite(model) -> bytes:
+    import tensorflow as tf
+
+    with op_determinism(False):  # the converter's output depends on the switch: always convert with it off
+        return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+def publish_model(final: Path, model, class_names: list[str], history: list[dict], card: dict) -> dict:
+    """Write the model folder in a hidden staging folder, then move it into place; return the full card."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        model.save(staging / "model.keras")
+        (staging / "model.tflite").write_bytes(convert_float_tflite(model))
+        (staging / "labels.txt").write_text("\n".join(class_names) + "\n", encoding="utf-8")
+        plot_curves(history, staging / "curves.png")
+        card = {**card, "params": int(model.count_params()), "multiply_adds": count_macs(model),
+                "model_sha256": sha256_file(staging / "model.keras"),
+                # What the model is, independent of when it was saved (.keras files carry a date):
+                # variants are content-addressed by this, so the same training anywhere gives the same IDs.
+                "weights_sha256": weights_sha256(model)}
+        atomic_write_json(staging / "card.json", card)
+        publish_dir(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return card

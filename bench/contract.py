@@ -1,4 +1,4 @@
-"""The contract check: does a variant take and give what the app expects (DESIGN.md)?"""
+"""The contract check: does a variant take and give what the app expects (the input contract, ARCHITECTURE.md)?"""
 
 from __future__ import annotations
 

@@ -124,28 +124,26 @@ def _coverage_record(target: Target, backend: str, model, facts: dict) -> BenchR
                    delegated=cov["delegated"], notes=("op coverage only: no Apple device here",))
 
 
-def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,
-                 reference_top1: np.ndarray | None = None, timer: Callable[[], int] = time.perf_counter_ns,
-                 progress: Progress | None = None) -> tuple[list[BenchRecord], dict]:
-    """Every backend x threads record for one .tflite, and the probabilities per (backend, threads)."""
-    progress = progress or Progress(quiet=True)
-    data, model = load_model_file(target.path)
-    probe(target.path, options.backends)
-    labels = target.labels or (tuple(evalset.class_names) if evalset else None)
+def _static_facts(target: Target, data: bytes, model, labels, options: BenchOptions) -> dict:
+    """What the file itself says, the same for every backend."""
     sparsity = weight_sparsity(model)
-    facts = {
+    return {
         "size_bytes": len(data), "gzip_bytes": len(gzip.compress(data, 9, mtime=0)),
         "params": target.params or param_count(model), "sparsity": sparsity["sparsity"],
         "contract": check_contract(model, len(labels) if labels else None),
         "compat": check_runtime(model, options.target_runtime),
         "arena_mb": round(activation_bytes(model) / 2**20, 4),  # upper bound: activations without reuse
     }
-    records: list[BenchRecord] = []
-    sessions, probs = {}, {}
-    run_backends = [b for b in options.backends if BACKENDS[b].kind == "run"]
-    for backend in run_backends:
+
+
+def _open_sessions(target: Target, options: BenchOptions, evalset: EvalSet | None, facts: dict, timer):
+    """A session per run backend x threads, with its load time and memory, and its probabilities on the images.
+
+    A backend that cannot run the model gets an ``n/a`` record saying why, in ``failed``.
+    """
+    sessions, probs, failed = {}, {}, []
+    for backend in [b for b in options.backends if BACKENDS[b].kind == "run"]:
         for threads in options.threads:
-            key = (backend, threads)
             try:
                 with PeakRss() as rss:
                     t0 = timer()
@@ -154,22 +152,39 @@ def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None 
                     session.set_input(session.feed(_probe_pixels(session, evalset)))
                     session.invoke()
             except Exception as exc:  # a backend that cannot run this model says why
-                records.append(_record(target, backend, threads, BACKENDS[backend].summary, "run", "n/a", facts,
-                                       notes=(f"n/a: {type(exc).__name__}: {exc}"[:500],)))
+                failed.append(_record(target, backend, threads, BACKENDS[backend].summary, "run", "n/a", facts,
+                                      notes=(f"n/a: {type(exc).__name__}: {exc}"[:500],)))
                 continue
-            sessions[key] = (session, init_ns, rss.growth_mb)
+            sessions[(backend, threads)] = (session, init_ns, rss.growth_mb)
             if evalset is not None and len(evalset.labels):
-                probs[key] = session.predict(evalset.pixels, options.batch)
-    # Latency last, interleaved across this variant's sessions, one image at a time as the app runs.
+                probs[(backend, threads)] = session.predict(evalset.pixels, options.batch)
+    return sessions, probs, failed
+
+
+def _time_sessions(sessions: dict, options: BenchOptions, evalset, timer) -> dict:
+    """Latency last, interleaved across this variant's sessions, one image at a time as the app runs."""
     for session, _, _ in sessions.values():
         session.resize(1)
         session.set_input(session.feed(_probe_pixels(session, evalset)))
+    if not sessions:
+        return {}
+    with lat.one_at_a_time_on_this_machine():
+        return lat.measure({k: s.invoke for k, (s, _, _) in sessions.items()}, options.runs, options.rounds,
+                           options.warmup, timer, int(options.min_round_ms * 1e6))
+
+
+def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,
+                 reference_top1: np.ndarray | None = None, timer: Callable[[], int] = time.perf_counter_ns,
+                 progress: Progress | None = None) -> tuple[list[BenchRecord], dict]:
+    """Every backend x threads record for one .tflite, and the probabilities per (backend, threads)."""
+    progress = progress or Progress(quiet=True)
+    data, model = load_model_file(target.path)
+    probe(target.path, options.backends)
+    labels = target.labels or (tuple(evalset.class_names) if evalset else None)
+    facts = _static_facts(target, data, model, labels, options)
+    sessions, probs, records = _open_sessions(target, options, evalset, facts, timer)
     progress.log(f"{target.variant}: timing {len(sessions)} session(s), {options.runs}+ runs in {options.rounds} rounds")
-    timings = {}
-    if sessions:
-        with lat.one_at_a_time_on_this_machine():
-            timings = lat.measure({k: s.invoke for k, (s, _, _) in sessions.items()}, options.runs, options.rounds,
-                                  options.warmup, timer, int(options.min_round_ms * 1e6))
+    timings = _time_sessions(sessions, options, evalset, timer)
     for key, (session, init_ns, rss_mb) in sessions.items():
         backend, threads = key
         samples, first_ns = timings[key]

@@ -1,5 +1,3 @@
-import sys
+from liteship.app.cli import entry
 
-from liteship.app.cli import main
-
-sys.exit(main())
+entry()

@@ -1,6 +1,6 @@
 """The input contract: how the iOS app turns a camera frame into model input.
 
-DESIGN.md: centre-crop to a square, resize to the model's input size with a
+ARCHITECTURE.md: centre-crop to a square, resize to the model's input size with a
 bilinear filter, drop alpha, then raw RGB bytes for a ``uint8`` input or
 bytes / 255 for a ``float32`` input. Training, calibration and every accuracy
 measurement go through :func:`to_model_pixels`, so all stages feed a model

@@ -114,3 +114,35 @@ def optimized_run(digits_run):
     out, result = digits_run
     records = optimize_run(out, "float32,float16,dynamic,int8", None, Progress(quiet=True), deterministic=True)
     return out, {r["recipe"]: r for r in records}
+
+
+CONFIG = """
+[train]
+epochs = 3
+seed = 0
+[[models]]
+arch = "small_cnn"
+size = 16
+[optimize]
+recipes = ["float32", "int8", "prune_int8"]
+[optimize.prune_int8]
+epochs = 2
+recovery_epochs = 1
+[bench]
+backends = ["xnnpack", "gpu"]
+threads = [1]
+runs = 10
+"""
+
+
+@pytest.fixture(scope="session")
+def swept(tf_available, tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    cfg = root / "sweep.toml"
+    cfg.write_text(CONFIG)
+    out = root / "run"
+    from liteship.app.sweep import load_sweep_config, sweep
+    from liteship.progress import Progress
+
+    records = sweep("digits", out, load_sweep_config(cfg), Progress(quiet=True))
+    return out, cfg, records

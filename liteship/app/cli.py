@@ -12,6 +12,7 @@ import argparse
 import errno
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 from liteship.app.commands import cmd_bench, cmd_gate, cmd_optimize, cmd_pick, cmd_sweep, cmd_train
@@ -125,11 +126,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def log_path(args) -> Path | None:
-    """Where this command's framework logs go: RUN_DIR/logs/frameworks.log for the commands that train or convert."""
-    run_dir = getattr(args, "out", None) if args.command in ("train", "sweep") else \
-        getattr(args, "run_dir", None) if args.command == "optimize" else None
-    if run_dir is None or getattr(args, "list", False):
+    """Where this command's framework logs go: RUN_DIR/logs/frameworks.log, or the temp folder's for one file."""
+    if getattr(args, "list", False) or args.command in ("gate", "pick"):
         return None
+    run_dir = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target"}[args.command]
+    run_dir = getattr(args, run_dir, None)
+    if run_dir is None:
+        return None
+    if args.command == "bench" and not Path(run_dir).is_dir():  # one .tflite: no run directory to keep it in
+        return Path(tempfile.gettempdir()) / "liteship-logs" / Path(LOG).name
     return Path(run_dir) / LOG
 
 
@@ -144,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         with frameworks_to_file(log, getattr(args, "verbose", False)) as framework_log:
             code = COMMANDS[args.command](args)
         if framework_log is not None and framework_log.path is not None and not getattr(args, "quiet", False):
-            print(f"TensorFlow's and the converter's messages: {framework_log.path}", file=sys.stderr)
+            print(f"framework messages (TensorFlow, LiteRT, the converter): {framework_log.path}", file=sys.stderr)
         return code
     except LiteshipError as exc:
         print(f"liteship {args.command}: error: {exc.message}", file=sys.stderr)
@@ -172,5 +177,20 @@ _ENVIRONMENT_ERRNOS = {
 }
 
 
+def entry() -> None:
+    """The console script: :func:`main`, then quiet at exit.
+
+    LiteRT logs its teardown ("DestroyAccelerator ...") to fd 2 while Python
+    exits, after every line of liteship's own has been printed; those lines
+    are dropped. A traceback from a bug still shows: it is raised before this.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

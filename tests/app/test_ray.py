@@ -11,7 +11,7 @@ import pytest
 
 from liteship.app.cli import main
 from liteship.app.sweep import load_sweep_config, sweep
-from tests.bench.test_sweep_gate_pick import CONFIG
+from tests.conftest import CONFIG
 from liteship.progress import Progress
 
 ray = pytest.importorskip("ray")

@@ -1,0 +1,67 @@
+"""The sweep: every output written, a re-run skips everything, a resume benches only what is missing."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from liteship.app.cli import main
+from liteship.app.sweep import load_sweep_config, sweep
+from liteship.progress import Progress
+
+
+def _stamps(out: Path) -> dict:
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.rglob("*")
+            if p.is_file() and p.parent.name in ("variants", "small_cnn_16")}
+
+
+def test_sweep_writes_every_output(swept):
+    out, _, records = swept
+    lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    keys = {(r["variant"], r["backend"], r["threads"]) for r in lines}
+    assert len(lines) == len(keys) == 6  # 3 variants x (xnnpack, gpu)
+    assert len((out / "results.csv").read_text().splitlines()) == 7
+    report = (out / "report.md").read_text()
+    assert "| ★ |" in report and "prune_int8" in report and "Δ vs float" in report
+    assert "data:image/png;base64," in (out / "report.html").read_text()
+    assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    top1 = {r["recipe"]: r["top1"] for r in lines if r["backend"] == "xnnpack"}
+    assert top1["float32"] >= 0.9 and top1["int8"] >= top1["float32"] - 0.01
+
+
+def test_rerun_skips_everything(swept, capsys):
+    out, cfg, _ = swept
+    before, results = _stamps(out), (out / "results.jsonl").read_text()
+    assert main(["sweep", "--data", "digits", "--config", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert _stamps(out) == before and (out / "results.jsonl").read_text() == results
+    assert "sweep done" in capsys.readouterr().out
+
+
+def test_resume_benches_only_what_is_missing(swept):
+    out, cfg, _ = swept
+    path = out / "results.jsonl"
+    lines = path.read_text().splitlines()
+    prune = [json.loads(line)["variant"] for line in lines if json.loads(line)["recipe"] == "prune_int8"][0]
+    kept = [line for line in lines if json.loads(line)["variant"] != prune]
+    path.write_text("\n".join(kept) + "\n")
+    records = sweep("digits", out, load_sweep_config(cfg), Progress(quiet=True))
+    after = path.read_text().splitlines()
+    assert len(after) == 6 and all(line in after for line in kept)  # the others were not re-measured
+    assert {r.variant for r in records} >= {prune}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[train]\nepoch = 3\n[[models]]\narch='small_cnn'\n", "unknown key epoch. Valid keys are: batch_size, epochs"),
+    ("[trian]\n", "unknown table trian"),
+    ("[bench]\nruns = -5\n[[models]]\narch='small_cnn'\n", "'runs' is negative"),
+    ("[bench]\nthreads = 'two'\n[[models]]\narch='small_cnn'\n", "'threads' has the wrong type"),
+    ("[train]\n", "no [[models]]"),
+    ("[[models]]\nsize = 3\n", "missing key arch"),
+])
+def test_sweep_config_errors_exit_2(tmp_path, capsys, text, expected):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    code = main(["sweep", "--data", "digits", "--config", str(cfg), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err, err
+    assert not (tmp_path / "r" / "float").exists()

@@ -113,7 +113,8 @@ class Backend:
 
 
 BACKENDS = {b.name: b for b in (
-    Backend("xnnpack", "run", "LiteRT Interpreter, default op resolver (XNNPACK): the CPU path of TensorFlowLiteSwift"),
+    Backend("xnnpack", "run", "LiteRT Interpreter, default op resolver (XNNPACK kernels, as TensorFlowLiteSwift's "
+                              "default CPU path), on this machine's CPU"),
     Backend("xnnpack-cm", "run", "LiteRT CompiledModel on CPU (XNNPACK): the newer API path"),
     Backend("builtin", "run", "LiteRT Interpreter, builtin kernels without the XNNPACK delegate"),
     Backend("reference", "run", "LiteRT Interpreter, reference kernels: slow canonical numerics"),

@@ -21,7 +21,7 @@ def test_the_wheel_holds_only_the_liteship_import_name(tmp_path):
     assert {n.split("/")[0] for n in names} == {"liteship", wheel.name.split("-")[0] + "-" +
                                                wheel.name.split("-")[1] + ".dist-info"}
     for module in ("trainer/training.py", "optimize/run.py", "bench/measure.py", "judge/gate.py", "report/tables.py",
-                   "app/cli.py", "app/gate_items.py", "runtime.py"):
+                   "app/cli.py", "app/gate_items.py", "runtime.py", "bench/op_runtime_versions.json"):
         assert f"liteship/{module}" in names, module
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
     assert "liteship = liteship.app.cli:entry" in entry_points and "liteship = liteship.app.pytest_plugin" in entry_points

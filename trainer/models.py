@@ -131,6 +131,8 @@ def mobilenet_v2(num_classes: int, size: int, alpha: float | None = 0.35, weight
     x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_minus1_1")(inputs)
     try:
         base = keras.applications.MobileNetV2(
+            # input_shape as well as input_tensor: without it Keras takes 224 px for the weights file it fetches.
+            input_shape=(size, size, 3),
             input_tensor=x,
             include_top=False,
             weights=None if weights == "none" else str(weights),
@@ -142,6 +144,10 @@ def mobilenet_v2(num_classes: int, size: int, alpha: float | None = 0.35, weight
             "the file must hold weights of a no-top MobileNetV2 with the same alpha",
             f"make it with MobileNetV2(include_top=False, alpha={alpha}).save_weights(PATH), or use --weights none",
         ) from exc
+    except Exception as exc:  # Keras raises a bare Exception("URL fetch failure ...") without network
+        if weights != "imagenet" or "fetch failure" not in str(exc).lower():
+            raise
+        raise _no_download(alpha, size, exc) from exc
     if weights == "none":
         # Keras' MobileNetV2 keeps BatchNorm statistics with momentum 0.999, made for
         # ImageNet-length training; from scratch on a small set they would still be
@@ -153,6 +159,22 @@ def mobilenet_v2(num_classes: int, size: int, alpha: float | None = 0.35, weight
     y = keras.layers.Dropout(0.2, name="dropout")(y)
     outputs = keras.layers.Dense(num_classes, activation="softmax", name="probs")(y)
     return keras.Model(inputs, outputs, name=f"mobilenet_v2_{alpha:g}_{size}")
+
+
+def imagenet_weights_file(alpha: float, size: int) -> str:
+    """The file Keras fetches for a no-top MobileNetV2 of this alpha and size."""
+    return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{size}_no_top.h5"
+
+
+def _no_download(alpha: float, size: int, exc: Exception) -> LiteshipError:
+    name = imagenet_weights_file(alpha, size)
+    return LiteshipError(
+        f"Could not download the ImageNet weights for MobileNetV2 {alpha:g} at {size} px ({name}): "
+        f"{str(exc).splitlines()[0][:300]}",
+        "--weights imagenet downloads Keras' weights file, and this machine could not reach it",
+        f"pass --weights none to train from scratch, or --weights PATH with that file (Keras keeps it as "
+        f"~/.keras/models/{name} once downloaded on a machine with internet)",
+    )
 
 
 WRAPPER_LAYERS = ("image", "to_minus1_1", "gap", "dropout", "probs")

@@ -97,7 +97,8 @@ def _runtime_verdict(budgets: Budgets, variant: str, record: BenchRecord) -> Ver
     compat = runtime_verdict(record.compat or {}, budgets.target_runtime)
     msg = f"target_runtime {'ok' if compat['ok'] else 'FAILED'}: needs {compat['min_runtime']}, " \
           f"app ships {budgets.target_runtime}" + (f" (too new: {', '.join(compat['too_new'])})"
-                                                   if compat["too_new"] else "")
+                                                   if compat["too_new"] else "") + \
+          (f" (not in the op-version map, unverified: {', '.join(compat['unknown'])})" if compat["unknown"] else "")
     return Verdict(variant, "target_runtime", compat["min_runtime"], budgets.target_runtime, None, compat["ok"], msg)
 
 

@@ -67,8 +67,43 @@ def test_pruning_is_measured_in_the_written_weights(variants):
     assert pruned["gzip_bytes"] <= 0.47 * variants["int8"]["gzip_bytes"]
 
 
+def _distinct_per_channel(data: bytes) -> list[int]:
+    """Hand count: distinct stored values in each output channel of every conv / dense kernel."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    sg = model.subgraphs[0]
+    counts = []
+    for op in sg.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) not in (schema.BuiltinOperator.CONV_2D,
+                                                                       schema.BuiltinOperator.FULLY_CONNECTED):
+            continue
+        tensor = sg.tensors[op.inputs[1]]
+        raw = np.frombuffer(bytes(model.buffers[tensor.buffer].data), dtype=np.int8)
+        kernel = raw.reshape(tuple(tensor.shape))
+        counts += [len(np.unique(kernel[c])) for c in range(kernel.shape[0])]
+    return counts
+
+
 def test_clustering_compresses_and_keeps_few_values(variants):
     assert variants["cluster_int8"]["gzip_bytes"] <= 0.75 * variants["int8"]["gzip_bytes"]
+    clustered = _distinct_per_channel(variants["cluster_int8"]["bytes"])
+    plain = _distinct_per_channel(variants["int8"]["bytes"])
+    assert max(clustered) <= 16  # 16 clusters per layer: at most 16 values in any channel
+    assert max(plain) > 16  # the count can tell: plain int8 kernels use many more
+
+
+def test_every_op_version_is_in_the_runtime_map_and_agrees_with_the_converter(variants):
+    from liteship.bench.compat import first_release, model_min_runtime, version_key
+
+    for name, v in variants.items():
+        model = read_model(v["bytes"])
+        releases = {(op, ver): first_release(op, ver) for op, ver in ops(model)}
+        assert None not in releases.values(), (name, [k for k, r in releases.items() if r is None])
+        # The converter writes its own minimum from the table compiled into TensorFlow: an independent copy.
+        assert max(releases.values(), key=version_key) == model_min_runtime(model), name
+    assert first_release("FULLY_CONNECTED", 12) == "2.17.0"
 
 
 @pytest.mark.parametrize("name", ["int8", "prune_int8", "qat_int8", "pqat_int8", "cluster_int8", "selective_int8"])

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench.test_sweep_gate_pick import CONFIG
+from tests.conftest import CONFIG
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+Z95 = 1.959963984540054  # the standard normal's 97.5 % quantile
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """95 % Wilson score interval of a proportion: sound at 0 and 1 and for small n, unlike the normal one."""
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6))
 
 
 def score(probs: np.ndarray, labels: np.ndarray, class_names: list[str],
           reference_top1: np.ndarray | None = None) -> dict:
     pred = np.argmax(probs, axis=1)
     n_classes = len(class_names)
-    out = {"top1": round(float(np.mean(pred == labels)), 6) if len(labels) else None, "images": int(len(labels))}
+    correct = int(np.sum(pred == labels))
+    out = {"top1": round(correct / len(labels), 6) if len(labels) else None, "images": int(len(labels)),
+           "top1_ci": wilson(correct, len(labels)) if len(labels) else None,
+           "correct": "".join("1" if ok else "0" for ok in (pred == labels))}
     if n_classes >= 5 and len(labels):
         top5 = np.argsort(-probs, axis=1)[:, :5]
         out["top5"] = round(float(np.mean(np.any(top5 == labels[:, None], axis=1))), 6)

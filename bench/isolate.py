@@ -19,7 +19,7 @@ PROBE_TIMEOUT_S = 120
 
 
 def probe(path: Path, backends: tuple[str, ...], timeout: float = PROBE_TIMEOUT_S) -> None:
-    runnable = [b for b in backends if b in (*RUN_BACKENDS, "gpu")]  # gpu: the analyzer parses natively too
+    runnable = [b for b in backends if b in RUN_BACKENDS]
     if not runnable:
         return
     cmd = [sys.executable, "-m", "liteship.bench.isolate", str(path), *runnable]
@@ -48,11 +48,6 @@ def _child(path: str, backends: list[str]) -> int:
     from liteship.runtime import open_session
 
     for backend in backends:
-        if backend == "gpu":  # the analyzer parses the flatbuffer natively too
-            from ai_edge_litert import _pywrap_analyzer_wrapper as analyzer
-
-            analyzer.ModelAnalyzer(path, True, True)
-            continue
         session = open_session(backend, path, 1)
         shape = session.input_detail["shape"]
         session.set_input(session.feed(np.full((1, *shape[1:]), 128, np.uint8)))

@@ -19,11 +19,12 @@ from liteship.bench import latency as lat
 from liteship.bench.accuracy import score
 from liteship.bench.compat import check_runtime
 from liteship.bench.contract import check_contract
-from liteship.bench.coverage import coreml_coverage, gpu_coverage
+from liteship.bench.coverage import coreml_coverage, gpu_coverage, try_gpu
 from liteship.bench.isolate import probe
 from liteship.bench.memory import PeakRss
 from liteship.bench.record import BenchRecord
 from liteship.errors import LiteshipError
+from liteship.files import sha256_bytes
 from liteship.progress import Progress
 from liteship.runtime import BACKENDS, DEFAULT_BACKENDS, open_session
 from liteship.tflite_file import activation_bytes, read_model, weight_sparsity
@@ -43,14 +44,23 @@ class Target:
     params: int | None = None
     group: str | None = None  # variants of the same float model share a group
     labels: tuple[str, ...] | None = None
+    sha256: str | None = None  # as recorded when the variant was made
 
 
 @dataclass(frozen=True)
 class EvalSet:
+    """The images accuracy is scored on, and what they are: every record names them."""
+
     pixels: np.ndarray
     labels: np.ndarray
     class_names: list[str]
-    source: str
+    source: str  # "digits", a folder or an archive
+    split: str = "all"  # "test" for a run's test split, "all" for every image of --data
+    content_hash: str | None = None
+
+    def describe(self) -> dict:
+        return {"source": self.source, "split": self.split, "content_hash": self.content_hash,
+                "images": int(len(self.labels))}
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,12 @@ class BenchOptions:
     min_round_ms: float = 20.0
     batch: int | None = None  # None: as many images as fit in about 8 MB of input
     target_runtime: str | None = None
+
+
+def options_record(options: BenchOptions) -> dict:
+    """The options that decide a record's numbers (the backend and threads are the record's own key)."""
+    return {"runs": options.runs, "warmup": options.warmup, "rounds": options.rounds,
+            "min_round_ms": options.min_round_ms, "batch": options.batch, "target_runtime": options.target_runtime}
 
 
 def parse_backends(text: str | None) -> tuple[str, ...]:
@@ -109,10 +125,9 @@ def _record(target: Target, backend: str, threads, runtime: str, kind: str, stat
 
 def _coverage_record(target: Target, backend: str, model, facts: dict) -> BenchRecord:
     if backend == "gpu":
-        cov = gpu_coverage(target.path)
-        return _record(target, backend, None, "LiteRT model analyzer (GPU compatibility)", "coverage", "ok", facts,
-                       ops=cov, delegated=cov["delegated"],
-                       notes=("op coverage only: no GPU here; the WebGPU accelerator finds no adapter",))
+        cov = gpu_coverage(model)
+        return _record(target, backend, None, "GPU delegate documented op list", "coverage", "ok", facts, ops=cov,
+                       delegated=cov["delegated"], notes=(try_gpu(str(target.path)),))
     cov = coreml_coverage(model)
     inputs = facts["contract"]["input"] or {}
     if inputs.get("dtype") != "float32":
@@ -121,13 +136,17 @@ def _coverage_record(target: Target, backend: str, model, facts: dict) -> BenchR
                        notes=("n/a: the Core ML delegate takes float (FP32/FP16) models only; this one is "
                               f"{inputs.get('dtype')}",))
     return _record(target, backend, None, "Core ML delegate op list", "coverage", "ok", facts, ops=cov,
-                   delegated=cov["delegated"], notes=("op coverage only: no Apple device here",))
+                   delegated=cov["delegated"],
+                   notes=("op coverage from the delegate's documented ops and constraints; no Apple device here",))
 
 
-def _static_facts(target: Target, data: bytes, model, labels, options: BenchOptions) -> dict:
-    """What the file itself says, the same for every backend."""
+def _static_facts(target: Target, data: bytes, model, labels, options: BenchOptions,
+                  evalset: EvalSet | None) -> dict:
+    """What the file itself says and what it was measured with, the same for every backend."""
     sparsity = weight_sparsity(model)
     return {
+        "sha256": sha256_bytes(data), "options": options_record(options),
+        "data": evalset.describe() if evalset is not None else None,
         "size_bytes": len(data), "gzip_bytes": len(gzip.compress(data, 9, mtime=0)),
         "params": target.params or param_count(model), "sparsity": sparsity["sparsity"],
         "contract": check_contract(model, len(labels) if labels else None),
@@ -181,7 +200,7 @@ def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None 
     data, model = load_model_file(target.path)
     probe(target.path, options.backends)
     labels = target.labels or (tuple(evalset.class_names) if evalset else None)
-    facts = _static_facts(target, data, model, labels, options)
+    facts = _static_facts(target, data, model, labels, options, evalset)
     sessions, probs, records = _open_sessions(target, options, evalset, facts, timer)
     progress.log(f"{target.variant}: timing {len(sessions)} session(s), {options.runs}+ runs in {options.rounds} rounds")
     timings = _time_sessions(sessions, options, evalset, timer)

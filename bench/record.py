@@ -61,6 +61,11 @@ class BenchRecord:
     system: dict = field(default_factory=dict)
     model_path: str = ""
     node: str | None = None  # the machine the numbers were measured on
+    sha256: str | None = None  # of the .tflite bytes measured
+    data: dict | None = None  # what accuracy was scored on: source, split, content_hash, images
+    options: dict | None = None  # the bench options that decide the numbers (runs, rounds, ...)
+    top1_ci: tuple[float, float] | None = None  # 95 % Wilson interval of top1
+    correct: str | None = None  # "1"/"0" per image in the data's order: paired comparisons between variants
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,6 +87,8 @@ class BenchRecord:
                 raise ValueError("its latency_ms is not a latency summary")
             d["latency_ms"] = LatencyStats(**lat)
         d["notes"] = tuple(d.get("notes") or ())
+        if d.get("top1_ci") is not None:
+            d["top1_ci"] = tuple(d["top1_ci"])
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 

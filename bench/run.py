@@ -16,29 +16,65 @@ from typing import Callable
 
 import numpy as np
 
-from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target
+from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target, options_record
 from liteship.bench.record import BenchRecord
 from liteship.bench.results import read_results, records_by_key, write_results
 from liteship.errors import LiteshipError
+from liteship.files import sha256_file
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, VARIANTS
+from liteship.rundir import FLOAT, SPLIT, VARIANTS, read_current
 from liteship.runtime import BACKENDS, open_session
 
 
-def run_targets(run_dir: Path) -> list[Target]:
+def _variant_records(run_dir: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((run_dir / VARIANTS).glob("*.json"))]
+
+
+def _cards(run_dir: Path) -> dict[str, dict]:
+    cards = {}
+    for path in sorted((run_dir / FLOAT).glob("*/card.json")):
+        cards[path.parent.name] = json.loads(path.read_text())
+    return cards
+
+
+def variant_status(run_dir: Path) -> tuple[list[dict], list[tuple[dict, str]]]:
+    """The run's current variants, and the stale ones with why: made from another float model or config.
+
+    Current: listed in ``current_variants.json`` by the latest optimize or sweep (every made variant for
+    runs older than that index) and made from the float model that is in ``float/`` now.
+    """
     run_dir = Path(run_dir)
-    targets = []
-    for rec_path in sorted((run_dir / VARIANTS).glob("*.json")):
-        rec = json.loads(rec_path.read_text())
+    current_index = read_current(run_dir)
+    current_ids = None if current_index is None else {v for recipes in current_index.values() for v in recipes.values()}
+    cards = _cards(run_dir)
+    current, stale = [], []
+    for rec in _variant_records(run_dir):
         if rec.get("status") != "ok":
             continue
-        card_path = run_dir / FLOAT / rec["model"] / "card.json"
-        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+        card = cards.get(rec.get("model"), {})
+        source = card.get("weights_sha256") or card.get("model_sha256")
+        if rec.get("source_sha256") and source and rec["source_sha256"] != source:
+            stale.append((rec, f"made from an earlier {rec.get('model')} (the float model was trained again since)"))
+        elif current_ids is not None and rec["id"] not in current_ids:
+            stale.append((rec, "replaced by a variant of another recipe config or tool version"))
+        else:
+            current.append(rec)
+    return current, stale
+
+
+def run_targets(run_dir: Path) -> list[Target]:
+    """The run's current variants as bench targets, float32 first in each model."""
+    run_dir = Path(run_dir)
+    cards = _cards(run_dir)
+    targets = []
+    for rec in variant_status(run_dir)[0]:
+        card = cards.get(rec["model"], {})
         targets.append(Target(path=run_dir / rec["file"], variant=rec["id"], recipe=rec["recipe"], arch=rec.get("arch"),
                               alpha=rec.get("alpha"), size=rec.get("size"), params=card.get("params"),
-                              group=rec["model"], labels=tuple(card.get("classes", ())) or None))
+                              group=rec["model"], labels=tuple(card.get("classes", ())) or None,
+                              sha256=rec.get("sha256")))
     if not targets:
-        raise LiteshipError(f"No variants in {run_dir / VARIANTS}", "bench measures the variants optimize made",
+        raise LiteshipError(f"No current variants in {run_dir / VARIANTS}", "bench measures the variants optimize made",
                             f"run `liteship optimize {run_dir}` first, or pass a .tflite file")
     # float32 first in each group: its predictions are the reference for agreement.
     return sorted(targets, key=lambda t: (t.group or "", t.recipe != "float32", t.recipe or "", t.variant))
@@ -58,14 +94,24 @@ class PlannedBench:
     done: tuple[BenchRecord, ...] | None
 
 
+def _still_valid(record: BenchRecord, target: Target, options: BenchOptions, data_hash: str | None) -> bool:
+    """A record may be reused only for the same bytes, the same bench options and the same images."""
+    return (record.sha256 is not None and record.sha256 == target.sha256
+            and record.options == options_record(options)
+            and (record.data or {}).get("content_hash") == data_hash)
+
+
 def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
-    """Every variant of the run, done or pending: the one skip check of bench."""
+    """Every current variant of the run, done or pending: the one skip check of bench."""
     done = records_by_key(read_results(run_dir, missing_ok=True))
+    split = Path(run_dir) / SPLIT
+    data_hash = json.loads(split.read_text()).get("content_hash") if split.is_file() else None
     planned = []
     for target in run_targets(run_dir):
         keys = result_keys(target.variant, options)
-        have = tuple(done[k] for k in keys) if all(k in done for k in keys) else None
-        planned.append(PlannedBench(target, have))
+        have = [done.get(k) for k in keys]
+        ok = all(r is not None and _still_valid(r, target, options, data_hash) for r in have)
+        planned.append(PlannedBench(target, tuple(have) if ok else None))
     return planned
 
 
@@ -88,6 +134,8 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
 
     progress = progress or Progress()
     run_dir = Path(run_dir)
+    split_record = json.loads((run_dir / SPLIT).read_text()) if (run_dir / SPLIT).is_file() else {}
+    source, data_hash = split_record.get("source"), split_record.get("content_hash")
     splits: dict[int, tuple] = {}
     reference: dict[str, np.ndarray] = {}
     records = []
@@ -103,8 +151,8 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
             if ref is not None:
                 reference[target.group] = ref
         progress.log(f"bench {target.group} {target.recipe} ({target.variant})")
-        recs, probs = bench_target(target, options, EvalSet(x, y, list(target.labels or ()), "test split"),
-                                   reference.get(target.group), timer, progress)
+        evalset = EvalSet(x, y, list(target.labels or ()), source, "test", data_hash)
+        recs, probs = bench_target(target, options, evalset, reference.get(target.group), timer, progress)
         if target.recipe == "float32" and probs:
             # The float32 variant's top-1 on the first run backend is what agreement compares with.
             reference[target.group] = ref = np.argmax(next(iter(probs.values())), axis=1)
@@ -115,3 +163,29 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
         if on_variant:
             on_variant(target, recs)
     return records
+
+
+def current_results(run_dir: Path) -> tuple[list[BenchRecord], list[tuple[dict, str]]]:
+    """results.jsonl's records of the run's current variants, each checked against the file it names; and the stale.
+
+    A record whose sha256 differs from its variant's file now is refused: its numbers belong to other bytes.
+    Without a ``variants/`` folder (results copied alone) every record is taken as it is.
+    """
+    run_dir = Path(run_dir)
+    records = read_results(run_dir)
+    if not (run_dir / VARIANTS).is_dir():
+        return records, []
+    current, stale = variant_status(run_dir)
+    files = {rec["id"]: run_dir / rec["file"] for rec in current}
+    kept = [r for r in records if r.variant in files]
+    for vid, path in files.items():
+        mine = [r for r in kept if r.variant == vid]
+        if not mine or not path.is_file():
+            continue
+        actual = sha256_file(path)
+        if any(r.sha256 != actual for r in mine):
+            raise LiteshipError(
+                f"{path} is not the file its results were measured on",
+                f"results.jsonl records sha256 {mine[0].sha256 or 'none (an older liteship)'}, the file has {actual}",
+                f"re-run `liteship bench {run_dir}` to measure the file as it is")
+    return kept, stale

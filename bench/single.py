@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -13,6 +15,7 @@ from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target, 
 from liteship.bench.record import BenchRecord
 from liteship.errors import LiteshipError
 from liteship.progress import Progress
+from liteship.rundir import SPLIT
 
 
 def read_labels(path: Path) -> list[str]:
@@ -38,7 +41,23 @@ def file_evalset(model, data: str, labels: list[str]) -> EvalSet:
                             f"the labels are: {', '.join(labels)}",
                             "pass the matching --labels file, or remove those class folders")
     index = np.asarray([labels.index(c) for c in ds.class_names])
-    return EvalSet(ds.pixels, index[ds.labels], labels, ds.source)
+    return EvalSet(ds.pixels, index[ds.labels], labels, ds.source, "all", ds.content_hash)
+
+
+def training_overlap(path: Path, evalset: EvalSet) -> str | None:
+    """A warning when ``--data`` holds the images the model was trained on, if its run directory is known."""
+    for run_dir in (path.parent.parent, path.parent.parent.parent):  # variants/ID.tflite, float/MODEL/model.tflite
+        split = run_dir / SPLIT
+        if not split.is_file():
+            continue
+        record = json.loads(split.read_text())
+        if record.get("content_hash") != evalset.content_hash:
+            return None
+        trained_on = sum(record.get("counts", {}).get(s, 0) for s in ("train", "val"))
+        return (f"--data holds the {trained_on} images {run_dir} trained and tuned this model on (of "
+                f"{evalset.describe()['images']} scored): this top-1 overstates; `liteship bench {run_dir}` "
+                "scores its held-out test split")
+    return None
 
 
 def bench_file(path: Path, options: BenchOptions, data: str | None = None, labels_path: Path | None = None,
@@ -63,4 +82,8 @@ def bench_file(path: Path, options: BenchOptions, data: str | None = None, label
     evalset = file_evalset(model, data, labels) if data is not None else None
     target = Target(path=path, variant=path.stem, labels=tuple(labels) if labels else None, size=input_size(model))
     records, _ = bench_target(target, options, evalset, None, timer, progress)
+    warning = training_overlap(path, evalset) if evalset is not None else None
+    if warning:
+        (progress or Progress()).log(f"warning: {warning}")
+        records = [replace(r, notes=(*r.notes, f"warning: {warning}")) if r.top1 is not None else r for r in records]
     return records

@@ -41,3 +41,31 @@ def remove_stale_temps(run_dir: Path) -> list[Path]:
             entry.unlink(missing_ok=True) if entry.is_file() else shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
+
+
+CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the latest optimize or sweep planned
+
+
+def read_current(run_dir: Path) -> dict[str, dict[str, str]] | None:
+    """Which variant is current for each (float model, recipe); None for a run made before the index existed."""
+    import json
+
+    path = Path(run_dir) / CURRENT
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def update_current(run_dir: Path, planned: list[tuple[str, str, str]]) -> None:
+    """Record (model, recipe, variant ID) as current; other recipes and models keep their entries."""
+    from liteship.files import atomic_write_json
+
+    before = read_current(run_dir)
+    current = {m: dict(r) for m, r in (before or {}).items()}
+    for model, recipe, vid in planned:
+        current.setdefault(model, {})[recipe] = vid
+    if current != before:  # a re-run that plans the same variants leaves the file untouched
+        atomic_write_json(Path(run_dir) / CURRENT, current)

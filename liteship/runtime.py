@@ -113,14 +113,14 @@ class Backend:
 
 
 BACKENDS = {b.name: b for b in (
-    Backend("xnnpack", "run", "LiteRT Interpreter, default op resolver (XNNPACK kernels, as TensorFlowLiteSwift's "
-                              "default CPU path), on this machine's CPU"),
+    Backend("xnnpack", "run", "LiteRT Interpreter, default op resolver: XNNPACK kernels (TensorFlowLiteSwift with "
+                              "isXNNPackEnabled), on this machine's x86 CPU"),
     Backend("xnnpack-cm", "run", "LiteRT CompiledModel on CPU (XNNPACK): the newer API path"),
     Backend("builtin", "run", "LiteRT Interpreter, builtin kernels without the XNNPACK delegate"),
     Backend("reference", "run", "LiteRT Interpreter, reference kernels: slow canonical numerics"),
     Backend("fp16", "run", "LiteRT CompiledModel, XNNPACK forced to fp16 (emulates GPU / Core ML numerics)"),
-    Backend("gpu", "coverage", "GPU delegate op coverage from LiteRT's model analyzer"),
-    Backend("coreml", "coverage", "Core ML delegate op coverage from its documented op list (float models)"),
+    Backend("gpu", "coverage", "GPU delegate op coverage from its documented ops and versions (and a GPU run tried)"),
+    Backend("coreml", "coverage", "Core ML delegate op coverage from its documented ops and constraints"),
 )}
 DEFAULT_BACKENDS = tuple(BACKENDS)
 RUN_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.kind == "run")

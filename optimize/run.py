@@ -19,7 +19,7 @@ from pathlib import Path
 from liteship.config import from_mapping, load_toml
 from liteship.trainer.data import load_run_split
 from liteship.errors import LiteshipError
-from liteship.rundir import FLOAT, VARIANTS
+from liteship.rundir import FLOAT, VARIANTS, update_current
 from liteship.trainer.determinism import op_determinism
 from liteship.versions import TRAIN_DISTS, versions
 from liteship.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
@@ -56,8 +56,9 @@ def parse_recipes(text: str | list[str] | None) -> list[str]:
     return names
 
 
-def variant_id(source_sha: str, name: str, config, tool_versions: dict) -> str:
-    key = json.dumps({"source": source_sha, "recipe": name, "config": dataclasses.asdict(config),
+def variant_id(source_sha: str, name: str, config, tool_versions: dict, data_hash: str | None = None) -> str:
+    """Content address of a variant: float weights, the data it was calibrated and tuned on, recipe, config, versions."""
+    key = json.dumps({"source": source_sha, "data": data_hash, "recipe": name, "config": dataclasses.asdict(config),
                       "versions": tool_versions}, sort_keys=True)
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
@@ -139,7 +140,7 @@ def plan_variants(run_dir: Path, names: list[str], configs: dict, models: list[s
         card = json.loads((model_dir / "card.json").read_text())
         source_sha = source_hash(model_dir, card)
         for name in names:
-            vid = variant_id(source_sha, name, configs[name], tool_versions)
+            vid = variant_id(source_sha, name, configs[name], tool_versions, card.get("data", {}).get("content_hash"))
             planned.append(PlannedVariant(model_dir.name, name, vid, made_variant(run_dir / VARIANTS, vid)))
     return planned
 
@@ -159,7 +160,9 @@ def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: 
     records = []
     report = on_variant or (lambda record, skipped: None)
     todo: dict[str, list[PlannedVariant]] = {}
-    for pv in plan_variants(run_dir, names, configs, models):
+    planned = plan_variants(run_dir, names, configs, models)
+    update_current(run_dir, [(pv.model, pv.recipe, pv.id) for pv in planned])
+    for pv in planned:
         if pv.made:
             progress.log(f"{pv.model} {pv.recipe}: {pv.id} already made, skipped")
             records.append(pv.made)

@@ -190,6 +190,36 @@ def load_dataset(data: str, size: int, work_dir: Path | None = None, progress=No
     return load_folder(path, size, progress)
 
 
+def data_fingerprint(data: str) -> str:
+    """A hash of what ``--data`` names, without decoding a single image: the sweep's test for changed photos.
+
+    ``digits``: the bundled arrays. A folder: every non-hidden file's path and
+    bytes (also the ones training will skip). An archive: its bytes.
+    """
+    if data == "digits":
+        from sklearn.datasets import load_digits as sk_digits
+
+        bunch = sk_digits()
+        return hashlib.sha256(bunch.images.tobytes() + bunch.target.tobytes()).hexdigest()
+    path = Path(data).expanduser()
+    digest = hashlib.sha256()
+    if path.is_file():
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    if not path.is_dir():
+        return "missing"
+    for class_dir in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for file in _class_files(class_dir):
+            digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+            try:
+                digest.update(hashlib.sha256(file.read_bytes()).digest())
+            except OSError:
+                digest.update(b"unreadable")
+    return digest.hexdigest()
+
+
 # --------------------------------------------------------------------------- splits
 
 def split_indices(labels: np.ndarray, seed: int, val: float = 0.15, test: float = 0.15) -> dict[str, np.ndarray]:
@@ -225,10 +255,12 @@ def split_indices(labels: np.ndarray, seed: int, val: float = 0.15, test: float 
     return {s: np.sort(np.asarray(v, dtype=np.int64)) for s, v in out.items()}
 
 
-def split_record(dataset: Dataset, splits: dict[str, np.ndarray], seed: int, fractions: dict) -> dict:
+def split_record(dataset: Dataset, splits: dict[str, np.ndarray], seed: int, fractions: dict,
+                 fingerprint: str | None = None) -> dict:
     """The content of ``data/split.json``."""
     return {
         "source": dataset.source,
+        "fingerprint": fingerprint,
         "classes": dataset.class_names,
         "seed": seed,
         "fractions": fractions,

@@ -21,7 +21,7 @@ from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
 from liteship.rundir import FLOAT, SPLIT
 from liteship.trainer.card import publish_model
-from liteship.trainer.data import Dataset, load_dataset, split_indices, split_record
+from liteship.trainer.data import Dataset, data_fingerprint, load_dataset, split_indices, split_record
 from liteship.trainer.determinism import op_determinism, when
 from liteship.trainer.models import backbone_layers, get_arch
 from liteship.versions import TRAIN_DISTS, versions
@@ -92,9 +92,9 @@ class Prepared:
     fractions: dict
 
 
-def _write_split(out: Path, record: dict) -> None:
+def _write_split(out: Path, record: dict, replace_split: bool) -> None:
     path = out / SPLIT
-    if path.exists():
+    if path.exists() and not replace_split:
         old = json.loads(path.read_text())
         same = {k: old.get(k) for k in ("content_hash", "seed", "fractions", "classes")} == \
                {k: record[k] for k in ("content_hash", "seed", "fractions", "classes")}
@@ -188,9 +188,14 @@ def _top1(model, pixels: np.ndarray, labels: np.ndarray) -> float | None:
     return float(np.mean(np.argmax(probs, axis=1) == labels))
 
 
-def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: Progress) -> Prepared:
-    """Decode the images at the model's size, split them by seed and write ``data/split.json``."""
+def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: Progress,
+                 replace_split: bool = False) -> Prepared:
+    """Decode the images at the model's size, split them by seed and write ``data/split.json``.
+
+    ``replace_split``: the data changed and every model of the run is being retrained (the sweep).
+    """
     dataset = data if isinstance(data, Dataset) else load_dataset(data, config.size, out, progress)
+    fingerprint = None if isinstance(data, Dataset) else data_fingerprint(data)
     if dataset.size != config.size:
         raise LiteshipError(f"The data set was decoded at {dataset.size} px, not {config.size}", "",
                             "load it at the model's size")
@@ -200,8 +205,8 @@ def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: 
         progress.log(f"{len(dataset.skipped)} files skipped, {len(dataset.labels)} images used")
     fractions = {"val": config.val_fraction, "test": config.test_fraction}
     indices = split_indices(dataset.labels, config.seed, **fractions)
-    record = split_record(dataset, indices, config.seed, fractions)
-    _write_split(out, record)
+    record = split_record(dataset, indices, config.seed, fractions, fingerprint)
+    _write_split(out, record, replace_split)
     splits = {s: (dataset.pixels[ix], dataset.labels[ix]) for s, ix in indices.items()}
     return Prepared(dataset, splits, record, fractions)
 
@@ -244,8 +249,8 @@ def make_card(config: TrainConfig, prep: Prepared, history: list[dict], val_top1
     ds = prep.dataset
     return {
         "arch": config.arch, "model_dir": model_dir, "config": asdict(config),
-        "data": {"source": ds.source, "content_hash": ds.content_hash, "split_hash": prep.record["content_hash"],
-                 "seed": config.seed, "fractions": prep.fractions},
+        "data": {"source": ds.source, "content_hash": ds.content_hash, "fingerprint": prep.record["fingerprint"],
+                 "images": int(len(ds.labels)), "seed": config.seed, "fractions": prep.fractions},
         "classes": ds.class_names,
         "counts": {s: int(len(lab)) for s, (_, lab) in prep.splits.items()},
         "counts_per_class": {s: {ds.class_names[c]: int((lab == c).sum()) for c in range(len(ds.class_names))}
@@ -258,7 +263,7 @@ def make_card(config: TrainConfig, prep: Prepared, history: list[dict], val_top1
 
 
 def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: Progress | None = None,
-          deterministic: bool = False) -> TrainResult:
+          deterministic: bool = False, replace_split: bool = False) -> TrainResult:
     """Train one float model into ``out/float/<model>/`` and return its numbers.
 
     Seeds Python, NumPy and TensorFlow from ``config.seed``. With ``deterministic``
@@ -270,7 +275,7 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
     out = Path(out)
     ensure_writable(out)
     started = time.perf_counter()
-    prep = prepare_data(data, config, out, progress)
+    prep = prepare_data(data, config, out, progress, replace_split)
     with op_determinism(when(deterministic)):
         model = build_model(config, len(prep.dataset.class_names))
         history = fit_model(model, config, prep, progress)

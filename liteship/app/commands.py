@@ -113,6 +113,11 @@ def cmd_bench(args) -> int:
     print(bench_table(records))
     for line in sorted({f"{r.variant}: {p}" for r in records for p in (r.contract or {}).get("problems", [])}):
         print(f"contract: {line}")
+    if target.is_dir():
+        from liteship.bench.run import variant_status
+
+        for rec, why in variant_status(target)[1]:
+            print(f"stale: {rec['id']} ({rec.get('model')} {rec.get('recipe')}) kept on disk, not benched: {why}")
     failures = runtime_failures(records, args.target_runtime) if args.target_runtime else []
     for line in failures:
         print(line)

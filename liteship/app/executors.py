@@ -51,7 +51,8 @@ def train_unit(data: str, config: dict, files: dict[str, bytes]) -> dict[str, by
     with tempfile.TemporaryDirectory(prefix="liteship-train-") as tmp:
         root = Path(tmp)
         unpack(root, files)
-        result = train(data, TrainConfig(**config), root, Progress(quiet=True), deterministic=True)
+        result = train(data, TrainConfig(**config), root, Progress(quiet=True), deterministic=True,
+                       replace_split=True)
         return pack(root, [SPLIT, *_tree(root, f"{FLOAT}/{result.model_dir.name}")])
 
 
@@ -66,7 +67,7 @@ def optimize_unit(model: str, recipe: str, recipe_toml: str | None, files: dict[
             config = root / "recipes.toml"
             config.write_text(recipe_toml)
         optimize_run(root, [recipe], config, Progress(quiet=True), models=[model], deterministic=True)
-        return pack(root, _tree(root, VARIANTS))
+        return pack(root, _tree(root, VARIANTS))  # which variants are current is the driver's plan to record
 
 
 def bench_unit(variant: str, options: dict, files: dict[str, bytes], node: str) -> list[dict]:
@@ -96,7 +97,7 @@ class LocalExecutor:
         from liteship.trainer import train
 
         for unit in units:
-            result = train(data, unit.config, out, Progress(quiet=True), deterministic=True)
+            result = train(data, unit.config, out, Progress(quiet=True), deterministic=True, replace_split=True)
             on_done(unit, result.test_top1)
 
     def optimize(self, out: Path, units, recipe_file, on_done) -> None:

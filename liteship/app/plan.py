@@ -16,7 +16,7 @@ from pathlib import Path
 from liteship.bench.measure import BenchOptions, Target
 from liteship.bench.record import BenchRecord
 from liteship.bench.run import plan_bench
-from liteship.rundir import FLOAT
+from liteship.rundir import FLOAT, update_current
 
 
 @dataclass(frozen=True)
@@ -59,24 +59,30 @@ class BenchUnit:
         return f"bench {self.target.group} {self.target.recipe}"
 
 
-def trained(model_dir: Path, config, data: str) -> bool:
-    """The float model exists and was trained with this config on this data."""
+def trained(model_dir: Path, config, data: str, fingerprint: str) -> bool:
+    """The float model exists and was trained with this config on these very files."""
     card = model_dir / "card.json"
     if not (card.is_file() and (model_dir / "model.keras").is_file()):
         return False
     c = json.loads(card.read_text())
     same_source = c.get("data", {}).get("source") in (data, str(Path(data).expanduser()))
-    return same_source and c.get("config") == json.loads(json.dumps(asdict(config)))
+    same_files = c.get("data", {}).get("fingerprint") == fingerprint
+    return same_source and same_files and c.get("config") == json.loads(json.dumps(asdict(config)))
 
 
 def plan_train(out: Path, data: str, configs: list) -> list[TrainUnit]:
-    return [TrainUnit(c, trained(out / FLOAT / c.model_dir_name, c, data)) for c in configs]
+    """A model is trained again when its config, its data path or any file under that path changed."""
+    from liteship.trainer.data import data_fingerprint
+
+    fingerprint = data_fingerprint(data)
+    return [TrainUnit(c, trained(out / FLOAT / c.model_dir_name, c, data, fingerprint)) for c in configs]
 
 
 def plan_optimize(out: Path, models: list[str], recipes: list[str], recipe_file: Path | None) -> list[OptimizeUnit]:
     from liteship.optimize.run import plan_variants, resolve_configs
 
     planned = plan_variants(out, recipes, resolve_configs(recipes, recipe_file), models)
+    update_current(out, [(p.model, p.recipe, p.id) for p in planned])  # what this sweep makes is what is current
     return [OptimizeUnit(p.model, p.recipe, p.id, p.made) for p in planned]
 
 

@@ -134,7 +134,8 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     units are handed to the executor.
     """
     from liteship.app.executors import LocalExecutor
-    from liteship.bench import BenchOptions, parse_backends, read_results
+    from liteship.bench import BenchOptions, parse_backends
+    from liteship.bench.run import current_results
     from liteship.optimize.run import parse_recipes
 
     progress = progress or Progress()
@@ -176,7 +177,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
             if unit.done:
                 _step_done(steps, unit)
         executor.bench(out, options, pending(benches), benched)
-    records = read_results(out)
+    records, _ = current_results(out)
     write_reports(out, records)
     return records
 

@@ -1,13 +1,22 @@
-"""The float baseline: which record a variant's "change vs float" is measured against.
+"""The float baseline: which record a variant's "change vs float" is measured against, and how sure it is.
 
 The float32 variant of the same float model, on the same backend and thread
-count, scored on the same images. Gate, pick, the plugin and the reports all
-take the drop from here, so they cannot disagree about it.
+count, scored on the same images. The drop is a paired comparison on those
+images (a paired bootstrap interval and McNemar's exact test on the images
+where exactly one of the two is right). Gate, pick, the plugin and the
+reports all take the drop from here, so they cannot disagree about it.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
 from liteship.bench.record import BenchRecord
+
+BOOTSTRAP = 2000
 
 
 def float_record(records: list[BenchRecord], model: str | None, backend: str, threads: int | None) -> BenchRecord | None:
@@ -22,3 +31,72 @@ def drop_vs_float(record: BenchRecord | None, records: list[BenchRecord]) -> flo
         return None
     base = float_record(records, record.model, record.backend, record.threads)
     return None if base is None else round(base.top1 - record.top1, 6)
+
+
+@dataclass(frozen=True)
+class Drop:
+    """float32's top-1 minus the variant's, with its 95 % interval."""
+
+    value: float
+    low: float
+    high: float
+    images: int
+    paired: bool  # the same images, compared one by one
+    only_float_right: int | None = None  # discordant pairs (paired only)
+    only_variant_right: int | None = None
+    p_value: float | None = None  # McNemar's exact test: is the difference real?
+
+    def decides(self, limit: float) -> bool:
+        """Whether the interval lies wholly on one side of ``limit``: the test split can decide the budget."""
+        return not (self.low <= limit <= self.high)
+
+    def describe(self) -> str:
+        how = f"paired, {self.images} images" if self.paired else f"unpaired, {self.images} images"
+        p = f"; McNemar p={self.p_value:.3g}" if self.p_value is not None else ""
+        return f"95 % interval [{self.low * 100:+.2f}, {self.high * 100:+.2f}] pt ({how}{p})"
+
+
+def _mcnemar(b: int, c: int) -> float:
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def paired_drop(variant: BenchRecord, base: BenchRecord) -> Drop | None:
+    """The drop of ``variant`` vs ``base`` on the same images; unpaired (Newcombe) when they cannot be paired."""
+    if variant.top1 is None or base.top1 is None:
+        return None
+    same_images = variant.correct and base.correct and len(variant.correct) == len(base.correct) and \
+        (variant.data or {}).get("content_hash") == (base.data or {}).get("content_hash")
+    if not same_images:
+        return _unpaired(variant, base)
+    f = np.frombuffer(base.correct.encode(), np.uint8) - ord("0")
+    v = np.frombuffer(variant.correct.encode(), np.uint8) - ord("0")
+    d = f.astype(np.int64) - v.astype(np.int64)
+    rng = np.random.default_rng(0)
+    boot = d[rng.integers(0, len(d), size=(BOOTSTRAP, len(d)))].mean(axis=1)
+    low, high = np.percentile(boot, [2.5, 97.5])
+    b, c = int(np.sum(d == 1)), int(np.sum(d == -1))
+    return Drop(round(float(d.mean()), 6), round(float(low), 6), round(float(high), 6), len(d), True, b, c,
+                round(_mcnemar(b, c), 6))
+
+
+def _unpaired(variant: BenchRecord, base: BenchRecord) -> Drop | None:
+    """Newcombe's interval for a difference of two independent proportions, from their Wilson intervals."""
+    if not (variant.top1_ci and base.top1_ci):
+        return None
+    p1, (l1, u1) = base.top1, base.top1_ci
+    p2, (l2, u2) = variant.top1, variant.top1_ci
+    diff = p1 - p2
+    low = diff - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return Drop(round(diff, 6), round(low, 6), round(high, 6), min(variant.images or 0, base.images or 0), False)
+
+
+def drop_with_interval(record: BenchRecord | None, records: list[BenchRecord]) -> Drop | None:
+    if record is None:
+        return None
+    base = float_record(records, record.model, record.backend, record.threads)
+    return None if base is None else paired_drop(record, base)

@@ -6,7 +6,7 @@ pytest-benchmark's "Field 'mean' has failed PercentageRegressionCheck: 23.33 > 5
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +16,7 @@ from liteship.runtime import RUN_BACKENDS
 
 from liteship.bench.compat import runtime_verdict
 from liteship.bench.record import BenchRecord
-from liteship.judge.baseline import drop_vs_float
+from liteship.judge.baseline import drop_vs_float, drop_with_interval
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,31 @@ def _runtime_verdict(budgets: Budgets, variant: str, record: BenchRecord) -> Ver
     return Verdict(variant, "target_runtime", compat["min_runtime"], budgets.target_runtime, None, compat["ok"], msg)
 
 
+def _too_small(images: int | None) -> str:
+    return f" — the test split ({images} images) is too small to decide this budget: more test images would"
+
+
+def _drop_verdict(budgets: Budgets, variant: str, run: BenchRecord | None, all_records: list[BenchRecord]) -> Verdict:
+    """The point drop decides; the message gives its paired interval and says when the split cannot decide."""
+    drop = drop_with_interval(run, all_records)
+    v = _num("max_accuracy_drop", variant, drop.value if drop else drop_vs_float(run, all_records),
+             budgets.max_accuracy_drop, True, "", ".4f")
+    if drop is None:
+        return v
+    note = f" [{drop.describe()}" + ("]" if drop.decides(budgets.max_accuracy_drop) else _too_small(drop.images) + "]")
+    return replace(v, message=v.message + note)
+
+
+def _accuracy_verdict(budgets: Budgets, variant: str, run: BenchRecord | None) -> Verdict:
+    v = _num("min_accuracy", variant, run.top1 if run else None, budgets.min_accuracy, False, "", ".4f")
+    if run is None or not run.top1_ci:
+        return v
+    low, high = run.top1_ci
+    note = f" [95 % interval {low:.4f}-{high:.4f} over {run.images} images" + \
+        ("]" if not low <= budgets.min_accuracy <= high else _too_small(run.images) + "]")
+    return replace(v, message=v.message + note)
+
+
 def _contract_verdict(variant: str, record: BenchRecord) -> Verdict:
     problems = (record.contract or {}).get("problems", ["no contract check recorded"])
     return Verdict(variant, "require_contract", "ok" if not problems else "; ".join(problems), "ok", None,
@@ -125,10 +150,9 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
         out.append(_num(f"max_latency_ms ({budgets.latency_stat}, {budgets.backend}, {budgets.threads} thr)",
                         variant, value, budgets.max_latency_ms, True, " ms"))
     if budgets.min_accuracy is not None:
-        out.append(_num("min_accuracy", variant, run.top1 if run else None, budgets.min_accuracy, False, "", ".4f"))
+        out.append(_accuracy_verdict(budgets, variant, run))
     if budgets.max_accuracy_drop is not None:
-        out.append(_num("max_accuracy_drop", variant, drop_vs_float(run, all_records), budgets.max_accuracy_drop,
-                        True, "", ".4f"))
+        out.append(_drop_verdict(budgets, variant, run, all_records))
     if budgets.min_agreement is not None:
         out.append(_num("min_agreement", variant, run.agreement if run else None, budgets.min_agreement, False, "",
                         ".4f"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from liteship.bench.record import BenchRecord
-from liteship.bench.results import read_results
+from liteship.bench.run import current_results
 from liteship.errors import LiteshipError
 from liteship.judge.budgets import Budgets, Verdict, budget_record, judge
 from liteship.rundir import VARIANTS
@@ -84,7 +84,7 @@ def _with_remeasure(run_dir: Path, budgets: Budgets, vid: str, recs: list[BenchR
 
 def gate(run_dir: Path, budgets: Budgets, variant: str | None = None, remeasure: bool = True) -> list[VariantVerdict]:
     run_dir = Path(run_dir)
-    records = read_results(run_dir)
+    records, _ = current_results(run_dir)
     out = []
     for vid in select(records, variant):
         recs = [r for r in records if r.variant == vid]

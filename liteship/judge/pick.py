@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from liteship.bench.results import read_results
+from liteship.bench.run import current_results
 from liteship.errors import LiteshipError
 from liteship.judge.budgets import Budgets, budget_record
 from liteship.judge.gate import VariantVerdict, gate
@@ -35,7 +35,7 @@ def pick(run_dir: str | Path, budgets: Budgets, prefer: str = "accuracy") -> tup
     if prefer not in ("accuracy", "size", "latency"):
         raise LiteshipError(f"--prefer {prefer!r} is not one of accuracy, size, latency", "", "pick one of those")
     run_dir = Path(run_dir)
-    records = read_results(run_dir)
+    records, _ = current_results(run_dir)
     results = gate(run_dir, budgets)
     passing = [vv for vv in results if vv.passed]
     if not passing:

@@ -15,10 +15,17 @@ from liteship.judge.gate import VariantVerdict
 from liteship.versions import system_info
 
 SWIFT_PREPROCESSING = """\
-// TensorFlowLiteSwift: feed a camera frame the way this model was measured.
+// TensorFlowLiteSwift, set up as liteship measured this model: {threads} thread(s), XNNPACK on
+// (Interpreter.Options leaves XNNPACK off unless asked). The numbers in manifest.json were measured on
+// an x86 CPU ({cpu}), not on a phone: time the app on the device it ships to.
+var options = Interpreter.Options()
+options.threadCount = {threads}
+options.isXNNPackEnabled = true
+let interpreter = try Interpreter(modelPath: modelPath, options: options)
+try interpreter.allocateTensors()
+// Feed a camera frame the way the model was measured:
 // 1. Centre-crop the frame to a square; 2. resize it to {size}x{size} (bilinear); 3. drop alpha (RGB order).
 // 4. {feed}
-let inputTensor = try interpreter.input(at: 0)
 try interpreter.copy(rgbData, toInputAt: 0)   // rgbData: {size}*{size}*3 {dtype} values, row-major
 try interpreter.invoke()
 let output = try interpreter.output(at: 0)     // {out_dtype} probabilities, one per line of labels.txt
@@ -69,7 +76,8 @@ def write_release(run_dir: Path, chosen: VariantVerdict, records, budgets: Budge
                          "tfmot": variant_json.get("versions", {}).get("tensorflow-model-optimization"),
                          "ai-edge-litert": system_info()["versions"].get("ai-edge-litert")},
             "measured_on": {k: v for k, v in recs[0].system.items() if k != "versions"},
-            "swift_preprocessing": SWIFT_PREPROCESSING.format(size=size, feed=feed,
+            "swift_preprocessing": SWIFT_PREPROCESSING.format(size=size, feed=feed, threads=budgets.threads,
+                                                              cpu=recs[0].system.get("cpu"),
                                                               dtype={"uint8": "UInt8", "float32": "Float32"}.get(dtype, dtype),
                                                               out_dtype=contract["output"]["dtype"]),
         }

@@ -17,3 +17,28 @@ def change_pt(drop: float | None) -> str:
 
 def interval(low: float | None, high: float | None, spec: str = ".3f") -> str:
     return "–" if low is None or high is None else f"[{low:{spec}}, {high:{spec}}]"
+
+
+def with_interval(value: float | None, ci, spec: str = ".4f") -> str:
+    """"0.9777 [0.9519, 0.9898]"; the value alone without an interval."""
+    if value is None:
+        return "–"
+    return format(value, spec) + ("" if not ci else f" [{ci[0]:{spec}}, {ci[1]:{spec}}]")
+
+
+def change_with_interval(drop: float | None, ci) -> str:
+    """A change vs float with the interval of the change: "-0.74 pt [-2.23, +0.37]"."""
+    if drop is None:
+        return "–"
+    if not ci:
+        return change_pt(drop)
+    low, high = -ci[1] * 100 + 0.0, -ci[0] * 100 + 0.0  # a drop's interval, turned into the change's
+    return f"{change_pt(drop)} [{low:+.2f}, {high:+.2f}]"
+
+
+def measured_where(system: dict, runtime: str | None) -> str:
+    """Where a number was measured, in words that cannot be read as a phone."""
+    flags = ", ".join(system.get("cpu_flags", []))
+    return (f"Measured on this machine's CPU, {system.get('cpu')} ({system.get('machine')}, {system.get('cores')} "
+            f"cores; {flags}), through {runtime or 'LiteRT'}: not on a phone. Phones run ARM CPUs, where the "
+            "speed-up of int8 over float differs from this CPU's.")

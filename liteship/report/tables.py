@@ -9,8 +9,8 @@ import io
 from dataclasses import dataclass
 
 from liteship.bench.record import BenchRecord
-from liteship.judge.baseline import drop_vs_float
-from liteship.report.format import change_pt, interval, num
+from liteship.judge.baseline import drop_vs_float, drop_with_interval
+from liteship.report.format import change_with_interval, interval, measured_where, num, with_interval
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Row:
     ci: tuple[float, float] | None
     sparsity: float | None
     front: bool
+    top1_ci: tuple[float, float] | None = None
+    drop_ci: tuple[float, float] | None = None  # 95 % interval of the drop (paired when the images are the same)
 
 
 def primary(records: list[BenchRecord]) -> list[BenchRecord]:
@@ -54,10 +56,12 @@ def rows(records: list[BenchRecord]) -> list[Row]:
     front = pareto(pts)
     out = []
     for r, f in zip(prim, front):
+        drop = drop_with_interval(r, records)
         out.append(Row(r.model or "-", r.recipe or "-", r.variant, r.top1, drop_vs_float(r, records), r.agreement,
                        round(r.size_bytes / 1024, 1), round(r.gzip_bytes / 1024, 1),
                        r.latency_ms.p50 if r.latency_ms else None,
-                       (r.latency_ms.ci_low, r.latency_ms.ci_high) if r.latency_ms else None, r.sparsity, f))
+                       (r.latency_ms.ci_low, r.latency_ms.ci_high) if r.latency_ms else None, r.sparsity, f,
+                       r.top1_ci, (drop.low, drop.high) if drop else None))
     return sorted(out, key=lambda row: (-(row.top1 or -1), row.size_kb))
 
 
@@ -66,20 +70,19 @@ def markdown(records: list[BenchRecord], title: str = "liteship sweep") -> str:
     prim = primary(records)
     backend = f"{prim[0].backend}, {prim[0].threads} thread(s)" if prim else "-"
     lines = [f"## {title}", "",
-             f"Sorted by top-1 on the test split. Latency: p50 on {backend}, median of round medians [95 % CI]. "
-             "★ marks the size-vs-accuracy Pareto front.", "",
+             f"Sorted by top-1 on the test split, with 95 % intervals (Wilson for top-1; for the change vs "
+             "float, a paired bootstrap on the same images). Latency: p50 on "
+             f"{backend}, median of round medians [95 % CI]. ★ marks the size-vs-accuracy Pareto front.", "",
              "| | model | recipe | top-1 | Δ vs float | agreement | size KB | gzip KB | p50 ms | 95 % CI | sparsity | variant |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
     for r in rs:
         ci = interval(*(r.ci or (None, None)))
-        drop = change_pt(r.drop)
-        lines.append(f"| {'★' if r.front else ''} | {r.model} | {r.recipe} | {num(r.top1, '.4f')} | {drop} | "
+        drop = change_with_interval(r.drop, r.drop_ci)
+        lines.append(f"| {'★' if r.front else ''} | {r.model} | {r.recipe} | {with_interval(r.top1, r.top1_ci)} | {drop} | "
                      f"{num(r.agreement, '.4f')} | {r.size_kb:.1f} | {r.gzip_kb:.1f} | {num(r.p50_ms, '.3f')} | "
                      f"{ci} | {num(r.sparsity, '.3f')} | `{r.variant}` |")
     if prim:
-        s = prim[0].system
-        lines += ["", f"Measured on {s.get('cpu')} ({s.get('cores')} cores; {', '.join(s.get('cpu_flags', []))}), "
-                      f"ai-edge-litert {s.get('versions', {}).get('ai-edge-litert')}."]
+        lines += ["", measured_where(prim[0].system, prim[0].runtime)]
     others = [r for r in records if r.kind == "coverage" or r.status != "ok" or r not in prim]
     if others:
         lines += ["", "<details><summary>Other backends</summary>", "",
@@ -128,13 +131,15 @@ def pareto_png(records: list[BenchRecord]) -> bytes | None:
 
 def html_report(records: list[BenchRecord], png: bytes | None, title: str = "liteship sweep") -> str:
     rs = rows(records)
+    prim = primary(records)
+    where = measured_where(prim[0].system, prim[0].runtime) if prim else ""
     head = ("<tr><th></th><th>model</th><th>recipe</th><th>top-1</th><th>Δ vs float</th><th>agreement</th>"
             "<th>size KB</th><th>gzip KB</th><th>p50 ms</th><th>95% CI</th><th>sparsity</th><th>variant</th></tr>")
     body = []
     for r in rs:
         ci = interval(*(r.ci or (None, None)))
-        drop = change_pt(r.drop)
-        cells = ["★" if r.front else "", r.model, r.recipe, num(r.top1, ".4f"), drop, num(r.agreement, ".4f"),
+        drop = change_with_interval(r.drop, r.drop_ci)
+        cells = ["★" if r.front else "", r.model, r.recipe, with_interval(r.top1, r.top1_ci), drop, num(r.agreement, ".4f"),
                  f"{r.size_kb:.1f}", f"{r.gzip_kb:.1f}", num(r.p50_ms, ".3f"), ci, num(r.sparsity, ".3f"), r.variant]
         body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     img = f'<img alt="Pareto plots" src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png else \
@@ -143,4 +148,5 @@ def html_report(records: list[BenchRecord], png: bytes | None, title: str = "lit
             "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}img{max-width:100%}</style></head><body>"
             f"<h1>{html.escape(title)}</h1>{img}<table>{head}{''.join(body)}</table>"
-            "<p>★ size-vs-accuracy Pareto front. Every number comes from results.jsonl.</p></body></html>\n")
+            "<p>★ size-vs-accuracy Pareto front. Intervals are 95 %. Every number comes from results.jsonl.</p>"
+            f"<p>{html.escape(where)}</p></body></html>\n")

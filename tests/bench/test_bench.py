@@ -71,7 +71,10 @@ def test_contract_and_coverage(benched):
     assert _rec(records, "int8", "xnnpack").contract["ok"] is True
     assert _rec(records, "float32", "xnnpack").contract["input"]["dtype"] == "float32"
     gpu = _rec(records, "float32", "gpu")
-    assert gpu.kind == "coverage" and gpu.delegated == 1.0 and gpu.ops["partitions"] == 1
+    # small_cnn: 3 CONV_2D, 2 MAX_POOL_2D, MEAN, FULLY_CONNECTED, SOFTMAX; MEAN is not in the GPU delegate's
+    # documented list, so 7 of 8 ops, in two partitions around it.
+    assert gpu.kind == "coverage" and gpu.ops["total"] == 8 and gpu.delegated == 0.875 and gpu.ops["partitions"] == 2
+    assert [f.split(":")[0].split(" ")[1] for f in gpu.ops["fallback"]] == ["MEAN"]
     coreml = _rec(records, "float32", "coreml")
     # MEAN (global average pooling) is not in the Core ML delegate's op list: one op falls back.
     assert coreml.ops["fallback"][0].split(":")[0].endswith("MEAN") and coreml.ops["partitions"] == 2

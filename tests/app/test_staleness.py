@@ -1,0 +1,127 @@
+"""Nothing stale is reused, benched, gated or picked: scenario tests with known outcomes."""
+
+import json
+import shutil
+
+import pytest
+from PIL import Image
+
+from liteship.app.cli import main
+from liteship.bench.run import variant_status
+
+SWEEP = """
+[train]
+epochs = 2
+[[models]]
+arch = "small_cnn"
+size = 16
+[optimize]
+recipes = ["float32", "int8"]
+[bench]
+backends = ["xnnpack"]
+runs = 5
+rounds = 2
+"""
+
+
+def _ids(out):
+    return sorted(rec["id"] for rec in variant_status(out)[0])
+
+
+def _sweep(data, out, cfg, capsys) -> str:
+    assert main(["sweep", "--data", str(data), "--config", str(cfg), "--out", str(out), "--quiet"]) == 0
+    return capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def base(tf_available, tmp_path_factory, class_folder):
+    root = tmp_path_factory.mktemp("stale")
+    data = root / "photos"
+    shutil.copytree(class_folder, data)
+    cfg = root / "sweep.toml"
+    cfg.write_text(SWEEP)
+    out = root / "run"
+    assert main(["sweep", "--data", str(data), "--config", str(cfg), "--out", str(out), "--quiet"]) == 0
+    return root, data, cfg, out
+
+
+def _copy(base, tmp_path):
+    root, data, cfg, out = base
+    shutil.copytree(data, tmp_path / "photos")
+    shutil.copytree(out, tmp_path / "run")
+    return tmp_path / "photos", cfg, tmp_path / "run"
+
+
+def test_new_photos_at_the_same_path_retrain_and_the_old_variants_go_stale(base, tmp_path, capsys):
+    data, cfg, out = _copy(base, tmp_path)
+    # The run was made from the original folder's path; point this copy at its own photos first.
+    _sweep(data, out, cfg, capsys)
+    before = _ids(out)
+    photo = sorted((data / "one").glob("*.png"))[0]
+    Image.new("RGB", (24, 24), (200, 10, 10)).save(photo)  # one photo changed, same path, same name
+    _sweep(data, out, cfg, capsys)
+    after = _ids(out)
+    assert set(before).isdisjoint(after) and len(after) == 2  # retrained: new weights, new data hash, new IDs
+    stale = {rec["id"] for rec, _ in variant_status(out)[1]}
+    assert set(before) <= stale
+    assert main(["gate", str(out), "--all"]) in (0, 1)
+    gated = capsys.readouterr().out
+    assert all(vid not in gated for vid in before) and all(vid in gated for vid in after)
+    report = (out / "report.md").read_text()
+    assert all(vid not in report for vid in before)
+
+
+def test_a_replaced_tflite_is_refused_by_gate_and_pick(base, tmp_path, capsys):
+    _, _, out = _copy(base, tmp_path)
+    variants = {json.loads(p.read_text())["recipe"]: p.with_suffix(".tflite")
+                for p in (out / "variants").glob("*.json")}
+    shutil.copyfile(variants["float32"], variants["int8"])
+    for command in (["gate", str(out)], ["pick", str(out)]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert f"{variants['int8']} is not the file its results were measured on" in err
+        assert f"re-run `liteship bench {out}`" in err
+
+
+def test_a_changed_recipe_config_makes_a_new_variant_and_the_old_one_is_never_judged(base, tmp_path, capsys):
+    data, cfg, out = _copy(base, tmp_path)
+    _sweep(data, out, cfg, capsys)
+    old_int8 = next(rec["id"] for rec in variant_status(out)[0] if rec["recipe"] == "int8")
+    changed = tmp_path / "changed.toml"
+    changed.write_text(SWEEP + "[optimize.int8]\ncalibration_images = 50\n")
+    _sweep(data, out, changed, capsys)
+    current = {rec["recipe"]: rec["id"] for rec in variant_status(out)[0]}
+    assert current["int8"] != old_int8 and (out / "variants" / f"{old_int8}.tflite").is_file()  # kept on disk
+    assert [rec["id"] for rec, _ in variant_status(out)[1]] == [old_int8]
+    assert main(["gate", str(out), "--all"]) in (0, 1)
+    assert old_int8 not in capsys.readouterr().out
+    assert main(["bench", str(out), "--backends", "xnnpack", "--runs", "3", "--rounds", "1"]) == 0
+    printed = capsys.readouterr()
+    assert old_int8 not in printed.out.split("stale")[0] and f"stale: {old_int8}" in printed.out
+
+
+def test_changed_bench_options_measure_again(base, tmp_path, capsys):
+    data, cfg, out = _copy(base, tmp_path)
+    _sweep(data, out, cfg, capsys)
+    first = (out / "results.jsonl").read_text()
+    _sweep(data, out, cfg, capsys)
+    assert (out / "results.jsonl").read_text() == first  # same options: reused
+    more = tmp_path / "more.toml"
+    more.write_text(SWEEP.replace("runs = 5", "runs = 7"))
+    _sweep(data, out, more, capsys)
+    lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    assert {r["options"]["runs"] for r in lines} == {7}
+
+
+def test_a_moved_run_directory_gates_and_picks_the_same(base, tmp_path, capsys):
+    _, _, out = _copy(base, tmp_path)
+    budgets = tmp_path / "liteship.toml"
+    budgets.write_text('[budgets]\nmax_accuracy_drop = 0.05\ntarget_runtime = "2.14"\n')
+    assert main(["gate", str(out), "--budgets", str(budgets)]) in (0, 1)
+    here = capsys.readouterr().out.replace(str(out), "RUN")
+    moved = tmp_path / "elsewhere" / "run"
+    shutil.move(str(out), moved)
+    assert main(["gate", str(moved), "--budgets", str(budgets)]) in (0, 1)
+    there = capsys.readouterr().out.replace(str(moved), "RUN")
+    assert here == there and "target_runtime ok" in there and "Traceback" not in there
+    assert main(["pick", str(moved), "--budgets", str(budgets)]) == 0

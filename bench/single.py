@@ -15,7 +15,7 @@ from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target, 
 from liteship.bench.record import BenchRecord
 from liteship.errors import LiteshipError
 from liteship.progress import Progress
-from liteship.rundir import SPLIT
+from liteship.rundir import FLOAT, SPLIT, VARIANTS
 
 
 def read_labels(path: Path) -> list[str]:
@@ -44,6 +44,17 @@ def file_evalset(model, data: str, labels: list[str]) -> EvalSet:
     return EvalSet(ds.pixels, index[ds.labels], labels, ds.source, "all", ds.content_hash)
 
 
+def _default_labels(path: Path) -> Path:
+    """labels.txt beside the model; for a run's variant, its float model's labels.txt."""
+    beside = path.with_name("labels.txt")
+    record = path.with_suffix(".json")
+    if not beside.is_file() and path.parent.name == VARIANTS and record.is_file():
+        model = json.loads(record.read_text()).get("model")
+        if model and (path.parent.parent / FLOAT / model / "labels.txt").is_file():
+            return path.parent.parent / FLOAT / model / "labels.txt"
+    return beside
+
+
 def training_overlap(path: Path, evalset: EvalSet) -> str | None:
     """A warning when ``--data`` holds the images the model was trained on, if its run directory is known."""
     for run_dir in (path.parent.parent, path.parent.parent.parent):  # variants/ID.tflite, float/MODEL/model.tflite
@@ -65,7 +76,7 @@ def bench_file(path: Path, options: BenchOptions, data: str | None = None, label
     """One .tflite: size, latency and compatibility; accuracy too when ``data`` is given."""
     path = Path(path)
     _, model = load_model_file(path)
-    labels_path = Path(labels_path) if labels_path else path.with_name("labels.txt")
+    labels_path = Path(labels_path) if labels_path else _default_labels(path)
     labels = None
     if labels_path.is_file():
         labels = read_labels(labels_path)

@@ -69,24 +69,55 @@ def test_latency_within_the_noise_is_remeasured(swept, tmp_path):
     assert not far[0].verdicts[0].remeasured and far[0].passed
 
 
-def test_pick_writes_a_bundle_that_runs_and_scores_what_it_says(swept, tmp_path, capsys):
-    from liteship.runtime import predict
-    from liteship.trainer.data import load_run_split
+def _app_top1(release, split_items, labels, size: int) -> float:
+    """The app's preprocessing written again here with Pillow and numpy only, and LiteRT's Interpreter."""
+    from ai_edge_litert.interpreter import Interpreter
+    from PIL import Image
+    from sklearn.datasets import load_digits
 
+    digits = load_digits()
+    interp = Interpreter(model_path=str(release / "model.tflite"))
+    interp.allocate_tensors()
+    inp, outp = interp.get_input_details()[0], interp.get_output_details()[0]
+    right = 0
+    for item, label in zip(split_items, labels):
+        frame = Image.fromarray(np.clip(np.rint(digits.images[int(item.split("/")[1])] * 255 / 16), 0, 255)
+                                .astype(np.uint8), "L").convert("RGB")
+        side = min(frame.size)  # centre-crop to a square, resize bilinear, raw RGB bytes for a uint8 input
+        left, top = (frame.width - side) // 2, (frame.height - side) // 2
+        frame = frame.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR)
+        interp.set_tensor(inp["index"], np.asarray(frame, np.uint8)[None])
+        interp.invoke()
+        right += int(np.argmax(interp.get_tensor(outp["index"])[0]) == label)
+    return right / len(labels)
+
+
+def test_pick_writes_a_bundle_the_app_scores_as_the_manifest_says(swept, tmp_path, capsys):
     out, _, _ = swept
     assert main(["pick", str(out), "--budgets", _budgets(tmp_path, "max_size_kb = 150\nmin_accuracy = 0.9\n")]) == 0
     release = out / "release"
     manifest = json.loads((release / "manifest.json").read_text())
     model = (release / "model.tflite").read_bytes()
     assert manifest["model"]["sha256"] == hashlib.sha256(model).hexdigest()
-    assert manifest["recipe"] in ("int8", "prune_int8")
+    # The choice by hand from results.jsonl: highest top-1 among those within the budgets, ties to the smaller file.
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    ok = [r for r in rows if r["backend"] == "xnnpack" and r["threads"] == 1 and r["size_bytes"] / 1024 <= 150
+          and r["top1"] >= 0.9]
+    expected = min(ok, key=lambda r: (-r["top1"], r["size_bytes"]))
+    assert manifest["variant"] == expected["variant"]
     assert (release / "labels.txt").read_text().splitlines() == [str(i) for i in range(10)]
-    x, y = load_run_split(out, 16)["test"]
-    top1 = round(float(np.mean(predict(model, x).argmax(1) == y)), 6)
-    assert top1 == manifest["measured"]["xnnpack@1"]["top1"]
+    split = json.loads((out / "data" / "split.json").read_text())
+    labels = [int(item.split("/")[1]) for item in split["splits"]["test"]]
+    from sklearn.datasets import load_digits
+
+    target = load_digits().target
+    truth = [int(target[i]) for i in labels]
+    top1 = _app_top1(release, split["splits"]["test"], truth, 16)
+    assert round(top1, 6) == manifest["measured"]["xnnpack@1"]["top1"]
     assert manifest["input_contract"]["tensor"]["dtype"] == "uint8"
     assert manifest["input_contract"]["tensor"]["scale"] == [float(np.float32(1 / 255))]
-    assert "raw RGB bytes" in manifest["swift_preprocessing"]
+    swift = manifest["swift_preprocessing"]
+    assert "raw RGB bytes" in swift and "options.threadCount = 1" in swift and "isXNNPackEnabled = true" in swift
     assert all(v["passed"] for v in manifest["budgets"]["verdicts"])
     assert {"tensorflow", "ai-edge-litert", "liteship"} <= set(manifest["versions"])
 
@@ -95,7 +126,10 @@ def test_pick_prefers_and_fails_clearly(swept, tmp_path, capsys):
     out, _, _ = swept
     assert main(["pick", str(out), "--prefer", "size"]) == 0
     smallest = json.loads((out / "release" / "manifest.json").read_text())
-    assert smallest["model"]["size_bytes"] < 150_000
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    f32 = next(r["top1"] for r in rows if r["recipe"] == "float32" and r["backend"] == "xnnpack")
+    ok = [r for r in rows if r["backend"] == "xnnpack" and f32 - r["top1"] <= 0.02 and r["agreement"] >= 0.97]
+    assert smallest["variant"] == min(ok, key=lambda r: (r["size_bytes"], -r["top1"]))["variant"]  # by hand
     assert main(["pick", str(out), "--budgets", _budgets(tmp_path, "max_size_kb = 10\n")]) == 1
     err = capsys.readouterr().err
     assert "no variant passes every budget; the closest misses:" in err and "max_size_kb FAILED" in err

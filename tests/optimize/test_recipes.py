@@ -10,12 +10,27 @@ import numpy as np
 import pytest
 
 from liteship.optimize import optimize_run
-from liteship.runtime import predict
 from liteship.tflite_file import io_specs, ops, read_model, weight_sparsity
 from liteship.trainer.data import load_run_split
 from liteship.progress import Progress
 
 QUIET = Progress(quiet=True)
+
+
+def _top1_by_hand(data: bytes, x: np.ndarray, y: np.ndarray) -> float:
+    """LiteRT's Interpreter fed one image at a time, written here: not liteship's batching loop."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=data)
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    right = 0
+    for image, label in zip(x, y):
+        fed = image[None] if inp["dtype"] == np.uint8 else image[None].astype(np.float32) / np.float32(255)
+        interp.set_tensor(inp["index"], fed)
+        interp.invoke()
+        right += int(np.argmax(interp.get_tensor(out["index"])[0]) == label)
+    return right / len(y)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +42,7 @@ def variants(digits_run):
     for r in records:
         assert r["status"] == "ok", r.get("error")
         data = (out / r["file"]).read_bytes()
-        top1 = float(np.mean(np.argmax(predict(data, x), axis=1) == y))
+        top1 = _top1_by_hand(data, x, y)
         by_recipe[r["recipe"]] = {**r, "top1": top1, "bytes": data}
     return by_recipe
 
@@ -55,11 +70,28 @@ def test_accuracy_drops_stay_within_budget(variants):
     assert variants["float16"]["top1"] >= f - 0.005
 
 
+def _zeros_by_hand(data: bytes) -> tuple[int, int]:
+    """Exact zeros and weights of every conv / dense kernel, counted from the buffers here."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    sg, zeros, total = model.subgraphs[0], 0, 0
+    kinds = (schema.BuiltinOperator.CONV_2D, schema.BuiltinOperator.DEPTHWISE_CONV_2D,
+             schema.BuiltinOperator.FULLY_CONNECTED)
+    for op in sg.operators:
+        code = model.operatorCodes[op.opcodeIndex]
+        if max(code.builtinCode, code.deprecatedBuiltinCode) in kinds:
+            raw = np.frombuffer(bytes(model.buffers[sg.tensors[op.inputs[1]].buffer].data), np.int8)
+            zeros, total = zeros + int(np.sum(raw == 0)), total + raw.size  # int8 kernels: zero point 0
+    return zeros, total
+
+
 def test_pruning_is_measured_in_the_written_weights(variants):
     pruned = variants["prune_int8"]
-    measured = weight_sparsity(read_model(pruned["bytes"]))
-    assert measured["sparsity"] == pruned["sparsity"] >= 0.73
-    assert measured["weights"] > 90_000
+    zeros, total = _zeros_by_hand(pruned["bytes"])
+    assert pruned["sparsity"] == round(zeros / total, 4) >= 0.73
+    assert total > 90_000
+    assert weight_sparsity(read_model(pruned["bytes"]))["weights"] == total
     assert variants["int8"]["sparsity"] < 0.05
     assert variants["pqat_int8"]["sparsity"] >= 0.73
     # Issue 3 asks for <= 0.45; at the default 0.75 sparsity this model measures 0.458

@@ -55,6 +55,7 @@ def test_kill_9_five_times_then_resume(tf_available, tmp_path):
     keys = [(r["variant"], r["backend"], r["threads"]) for r in lines]
     assert len(keys) == len(set(keys)) == 6  # 3 variants x (xnnpack, gpu), each exactly once
     after = {p.name: p.stat().st_mtime_ns for p in (out / "variants").glob("*.tflite")}
+    assert made, "no variant was finished before the last kill: the test proved nothing about keeping them"
     assert all(after[name] == stamp for name, stamp in made.items())  # finished variants were not made again
     assert not [p for p in out.rglob(".*")]  # no half-made file left
     print(f"interruptions: killed at {[round(m, 1) for m in moments]} s ({finished_early} finished first), "

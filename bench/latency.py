@@ -35,12 +35,25 @@ def summarize(round_samples: list[list[int]], init_ns: int, first_ns: int, seed:
         low = high = p50
     mean = float(samples.mean())
     std = float(samples.std(ddof=1)) if len(samples) > 1 else 0.0
+    p90_ci, p99_ci = _tail_intervals(round_samples, seed)
     return LatencyStats(
         init=round(init_ns / 1e6, 4), first=round(first_ns / 1e6, 4), p50=round(p50, 4),
         p90=round(float(np.percentile(samples, 90)), 4), p99=round(float(np.percentile(samples, 99)), 4),
         mean=round(mean, 4), std=round(std, 4), cv=round(std / mean, 4) if mean else 0.0,
         min=round(float(samples.min()), 4), runs=int(len(samples)), rounds=int(len(medians)),
-        ci_low=round(low, 4), ci_high=round(high, 4))
+        ci_low=round(low, 4), ci_high=round(high, 4), p90_ci=p90_ci, p99_ci=p99_ci)
+
+
+def _tail_intervals(round_samples: list[list[int]], seed: int, resamples: int = 1000):
+    """95 % intervals of p90 and p99: the rounds resampled whole (drift moves a round, not a sample)."""
+    rounds = [np.asarray(r, dtype=np.float64) / 1e6 for r in round_samples if len(r)]
+    if len(rounds) < 2:
+        return None, None
+    rng = np.random.default_rng(seed + 1)
+    picks = rng.integers(0, len(rounds), size=(resamples, len(rounds)))
+    tails = np.asarray([np.percentile(np.concatenate([rounds[i] for i in pick]), [90, 99]) for pick in picks])
+    (l90, l99), (h90, h99) = np.percentile(tails, [2.5, 97.5], axis=0)
+    return (round(float(l90), 4), round(float(h90), 4)), (round(float(l99), 4), round(float(h99), 4))
 
 
 def measure(invokers: dict, runs: int = 50, rounds: int = 10, warmup: int = 5,

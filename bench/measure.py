@@ -180,8 +180,12 @@ def _open_sessions(target: Target, options: BenchOptions, evalset: EvalSet | Non
     return sessions, probs, failed
 
 
-def _time_sessions(sessions: dict, options: BenchOptions, evalset, timer) -> dict:
-    """Latency last, interleaved across this variant's sessions, one image at a time as the app runs."""
+def time_sessions(sessions: dict, options: BenchOptions, evalset, timer) -> dict:
+    """Latency last, interleaved across every session given, one image at a time as the app runs.
+
+    ``sessions`` maps any key to (session, init_ns, rss_mb); a run directory passes every session of every
+    variant of one model, so a slow spell of the machine hits all the variants being compared alike.
+    """
     for session, _, _ in sessions.values():
         session.resize(1)
         session.set_input(session.feed(_probe_pixels(session, evalset)))
@@ -192,34 +196,64 @@ def _time_sessions(sessions: dict, options: BenchOptions, evalset, timer) -> dic
                            options.warmup, timer, int(options.min_round_ms * 1e6))
 
 
+@dataclass
+class Prepared:
+    """One .tflite loaded on every run backend, its accuracy scored, waiting to be timed."""
+
+    target: Target
+    model: object
+    facts: dict
+    labels: tuple | None
+    evalset: EvalSet | None
+    sessions: dict  # (backend, threads) -> (session, init_ns, rss_mb)
+    probs: dict  # (backend, threads) -> probabilities on the evalset
+    failed: list  # n/a records of backends that cannot run it
+
+
+def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,
+                   timer: Callable[[], int] = time.perf_counter_ns) -> Prepared:
+    data, model = load_model_file(target.path)
+    probe(target.path, options.backends)
+    labels = target.labels or (tuple(evalset.class_names) if evalset else None)
+    facts = _static_facts(target, data, model, labels, options, evalset)
+    sessions, probs, failed = _open_sessions(target, options, evalset, facts, timer)
+    return Prepared(target, model, facts, labels, evalset, sessions, probs, failed)
+
+
+def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
+                  reference_top1: np.ndarray | None = None) -> list[BenchRecord]:
+    """The records of a prepared target from its sessions' timings (keyed by (backend, threads))."""
+    records, evalset = list(prep.failed), prep.evalset
+    for key, (session, init_ns, rss_mb) in prep.sessions.items():
+        backend, threads = key
+        samples, first_ns = timings[key]
+        fields = {"latency_ms": lat.summarize(samples, init_ns, first_ns), "peak_rss_mb": rss_mb}
+        notes = []
+        if key in prep.probs:
+            fields.update(score(prep.probs[key], evalset.labels, list(prep.labels or evalset.class_names),
+                                reference_top1))
+            base = prep.probs.get(("xnnpack", threads))
+            if backend != "xnnpack" and base is not None:
+                diff = float(np.max(np.abs(prep.probs[key] - base)))
+                notes.append(f"max |probability difference| vs xnnpack: {diff:.3g}")
+        records.append(_record(prep.target, backend, threads, session.runtime, "run", "ok", prep.facts,
+                               notes=tuple(notes), **fields))
+    for backend in options.backends:
+        if BACKENDS[backend].kind == "coverage":
+            records.append(_coverage_record(prep.target, backend, prep.model, prep.facts))
+    return records
+
+
 def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,
                  reference_top1: np.ndarray | None = None, timer: Callable[[], int] = time.perf_counter_ns,
                  progress: Progress | None = None) -> tuple[list[BenchRecord], dict]:
     """Every backend x threads record for one .tflite, and the probabilities per (backend, threads)."""
     progress = progress or Progress(quiet=True)
-    data, model = load_model_file(target.path)
-    probe(target.path, options.backends)
-    labels = target.labels or (tuple(evalset.class_names) if evalset else None)
-    facts = _static_facts(target, data, model, labels, options, evalset)
-    sessions, probs, records = _open_sessions(target, options, evalset, facts, timer)
-    progress.log(f"{target.variant}: timing {len(sessions)} session(s), {options.runs}+ runs in {options.rounds} rounds")
-    timings = _time_sessions(sessions, options, evalset, timer)
-    for key, (session, init_ns, rss_mb) in sessions.items():
-        backend, threads = key
-        samples, first_ns = timings[key]
-        fields = {"latency_ms": lat.summarize(samples, init_ns, first_ns), "peak_rss_mb": rss_mb}
-        notes = []
-        if key in probs:
-            fields.update(score(probs[key], evalset.labels, list(labels or evalset.class_names), reference_top1))
-            base = probs.get(("xnnpack", threads))
-            if backend != "xnnpack" and base is not None:
-                notes.append(f"max |probability difference| vs xnnpack: {float(np.max(np.abs(probs[key] - base))):.3g}")
-        records.append(_record(target, backend, threads, session.runtime, "run", "ok", facts,
-                               notes=tuple(notes), **fields))
-    for backend in options.backends:
-        if BACKENDS[backend].kind == "coverage":
-            records.append(_coverage_record(target, backend, model, facts))
-    return records, probs
+    prep = prepare_target(target, options, evalset, timer)
+    progress.log(f"{target.variant}: timing {len(prep.sessions)} session(s), {options.runs}+ runs in "
+                 f"{options.rounds} rounds")
+    timings = time_sessions(prep.sessions, options, evalset, timer)
+    return finish_target(prep, timings, options, reference_top1), prep.probs
 
 
 def _probe_pixels(session, evalset: EvalSet | None) -> np.ndarray:

@@ -25,6 +25,12 @@ class LatencyStats:
     rounds: int
     ci_low: float
     ci_high: float
+    p90_ci: tuple[float, float] | None = None  # 95 % interval of p90 (rounds resampled)
+    p99_ci: tuple[float, float] | None = None
+
+    def interval(self, stat: str) -> tuple[float, float] | None:
+        """The 95 % interval of ``stat`` (p50, p90 or p99), each its own."""
+        return {"p50": (self.ci_low, self.ci_high), "p90": self.p90_ci, "p99": self.p99_ci}.get(stat)
 
 
 @dataclass(frozen=True)
@@ -83,8 +89,11 @@ class BenchRecord:
         d = dict(d)
         if d.get("latency_ms"):
             lat = d["latency_ms"]
-            if not isinstance(lat, dict) or set(lat) != {f.name for f in fields(LatencyStats)}:
+            names = {f.name for f in fields(LatencyStats)}
+            required = {f.name for f in fields(LatencyStats) if f.default is MISSING}
+            if not isinstance(lat, dict) or not required <= set(lat) <= names:
                 raise ValueError("its latency_ms is not a latency summary")
+            lat = {k: tuple(v) if isinstance(v, list) else v for k, v in lat.items()}
             d["latency_ms"] = LatencyStats(**lat)
         d["notes"] = tuple(d.get("notes") or ())
         if d.get("top1_ci") is not None:

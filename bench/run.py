@@ -16,7 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target, options_record
+from liteship.bench.measure import (BenchOptions, EvalSet, Target, finish_target, options_record, prepare_target,
+                                    time_sessions)
 from liteship.bench.record import BenchRecord
 from liteship.bench.results import read_results, records_by_key, write_results
 from liteship.errors import LiteshipError
@@ -125,43 +126,63 @@ def _reference_top1(target: Target, targets: list[Target], options: BenchOptions
     return np.argmax(session.predict(x), axis=1)
 
 
+def _group_records(targets: list[Target], preps: list, options: BenchOptions, reference: np.ndarray | None,
+                   progress: Progress, timer) -> list[list[BenchRecord]]:
+    """Time every session of one model's variants together, interleaved, then build each variant's records."""
+    sessions = {(p.target.variant, *key): s for p in preps for key, s in p.sessions.items()}
+    progress.log(f"timing {len(sessions)} session(s) of {len(preps)} variant(s) of {targets[0].group} together, "
+                 f"{options.runs}+ runs each in {options.rounds} interleaved rounds")
+    timings = time_sessions(sessions, options, preps[0].evalset, timer)
+    out = []
+    for prep in preps:
+        mine = {key[1:]: value for key, value in timings.items() if key[0] == prep.target.variant}
+        recs = finish_target(prep, mine, options, None if prep.target.recipe == "float32" else reference)
+        if prep.target.recipe == "float32" and reference is not None:
+            # float32's own agreement: its predictions on each backend against those on the first one.
+            recs = [replace(r, agreement=round(float(np.mean(np.argmax(prep.probs[(r.backend, r.threads)], 1)
+                                                              == reference)), 6))
+                    if (r.backend, r.threads) in prep.probs else r for r in recs]
+        out.append(recs)
+    return out
+
+
 def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = None,
               timer: Callable[[], int] = time.perf_counter_ns,
               on_variant: Callable[[Target, list[BenchRecord]], None] | None = None,
               only: set[str] | None = None) -> list[BenchRecord]:
-    """Measure the run's variants (``only``: those IDs) with accuracy on the test split; return their records."""
+    """Measure the run's variants (``only``: those IDs) with accuracy on the test split; return their records.
+
+    A model's variants are loaded and scored one by one, then timed together, interleaved, so a
+    comparison between variants is not a comparison between two moments of a noisy machine. Results
+    are written after each model.
+    """
     from liteship.trainer.data import load_run_split
 
     progress = progress or Progress()
     run_dir = Path(run_dir)
     split_record = json.loads((run_dir / SPLIT).read_text()) if (run_dir / SPLIT).is_file() else {}
     source, data_hash = split_record.get("source"), split_record.get("content_hash")
-    splits: dict[int, tuple] = {}
-    reference: dict[str, np.ndarray] = {}
-    records = []
     targets = run_targets(run_dir)
-    for target in targets:  # float32 first in each group
-        if only is not None and target.variant not in only:
+    records = []
+    for group in dict.fromkeys(t.group for t in targets):
+        mine = [t for t in targets if t.group == group and (only is None or t.variant in only)]  # float32 first
+        if not mine:
             continue
-        if target.size not in splits:
-            splits[target.size] = load_run_split(run_dir, target.size)["test"]
-        x, y = splits[target.size]
-        if target.group not in reference and target.recipe != "float32":
-            ref = _reference_top1(target, targets, options, x)
-            if ref is not None:
-                reference[target.group] = ref
-        progress.log(f"bench {target.group} {target.recipe} ({target.variant})")
-        evalset = EvalSet(x, y, list(target.labels or ()), source, "test", data_hash)
-        recs, probs = bench_target(target, options, evalset, reference.get(target.group), timer, progress)
-        if target.recipe == "float32" and probs:
-            # The float32 variant's top-1 on the first run backend is what agreement compares with.
-            reference[target.group] = ref = np.argmax(next(iter(probs.values())), axis=1)
-            recs = [replace(r, agreement=round(float(np.mean(np.argmax(probs[(r.backend, r.threads)], 1) == ref)), 6))
-                    if (r.backend, r.threads) in probs else r for r in recs]
-        write_results(run_dir, recs)
-        records.extend(recs)
-        if on_variant:
-            on_variant(target, recs)
+        x, y = load_run_split(run_dir, mine[0].size)["test"]
+        evalset = EvalSet(x, y, list(mine[0].labels or ()), source, "test", data_hash)
+        preps = []
+        for target in mine:
+            progress.log(f"bench {target.group} {target.recipe} ({target.variant}): load and score")
+            preps.append(prepare_target(target, options, evalset, timer))
+        f32 = next((p for p in preps if p.target.recipe == "float32" and p.probs), None)
+        # The float32 variant's top-1 on the first run backend is what agreement compares with.
+        reference = np.argmax(next(iter(f32.probs.values())), axis=1) if f32 else _reference_top1(mine[0], targets,
+                                                                                                   options, x)
+        for target, recs in zip(mine, _group_records(mine, preps, options, reference, progress, timer)):
+            records.extend(recs)
+            if on_variant:
+                on_variant(target, recs)
+        write_results(run_dir, [r for r in records if r.model == group])
     return records
 
 

@@ -74,3 +74,29 @@ def test_score_numbers():
 def test_no_top5_below_five_classes():
     out = score(np.eye(3), np.arange(3), ["a", "b", "c"])
     assert "top5" not in out and out["top1"] == 1.0
+
+
+def test_p90_and_p99_have_intervals_of_their_own():
+    rng = np.random.default_rng(0)
+    rounds = [list((1_000_000 + rng.exponential(200_000, 200)).astype(int)) for _ in range(10)]
+    stats = summarize(rounds, 0, 0)
+    assert stats.p90_ci[0] <= stats.p90 <= stats.p90_ci[1] and stats.p99_ci[0] <= stats.p99 <= stats.p99_ci[1]
+    assert stats.p90_ci[0] > stats.ci_high  # the tail's interval, not the median's
+    assert stats.interval("p90") == stats.p90_ci and stats.interval("p50") == (stats.ci_low, stats.ci_high)
+
+
+def test_a_models_variants_are_timed_together(optimized_run, monkeypatch):
+    from liteship.bench import run as bench_run_module
+    from liteship.bench.measure import BenchOptions
+
+    out, _ = optimized_run
+    seen = []
+    real = bench_run_module.time_sessions
+
+    def spy(sessions, *args):
+        seen.append(sorted({key[0] for key in sessions}))
+        return real(sessions, *args)
+
+    monkeypatch.setattr(bench_run_module, "time_sessions", spy)
+    bench_run_module.bench_run(out, BenchOptions(backends=("xnnpack",), runs=4, rounds=2, min_round_ms=0))
+    assert len(seen) == 1 and len(seen[0]) == 4  # float32, float16, dynamic and int8 in one interleaved timing

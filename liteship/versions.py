@@ -11,7 +11,8 @@ import os
 import platform
 from importlib import metadata
 
-FLAGS_OF_INTEREST = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "neon", "asimd",
+FLAGS_OF_INTEREST = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "avx_vnni", "avx512_fp16", "amx_int8",
+                     "amx_fp16", "neon", "asimd", "fphp", "asimdhp",
                      "asimddp")
 # What decides the bytes of a trained model or a variant.
 TRAIN_DISTS = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy", "liteship")
@@ -56,3 +57,11 @@ def system_info() -> dict:
 
 def litert_version() -> str:
     return system_info()["versions"].get("ai-edge-litert") or "unknown"
+
+
+def measured_where(system: dict, runtime: str | None) -> str:
+    """Where a number was measured, in words that cannot be read as a phone."""
+    flags = ", ".join(system.get("cpu_flags", []))
+    return (f"Measured on this machine's CPU, {system.get('cpu')} ({system.get('machine')}, {system.get('cores')} "
+            f"cores; {flags}), through {runtime or 'LiteRT'}: not on a phone. Phones run ARM CPUs, where the "
+            "speed-up of int8 over float differs from this CPU's.")

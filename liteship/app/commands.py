@@ -114,10 +114,7 @@ def cmd_bench(args) -> int:
     for line in sorted({f"{r.variant}: {p}" for r in records for p in (r.contract or {}).get("problems", [])}):
         print(f"contract: {line}")
     if target.is_dir():
-        from liteship.bench.run import variant_status
-
-        for rec, why in variant_status(target)[1]:
-            print(f"stale: {rec['id']} ({rec.get('model')} {rec.get('recipe')}) kept on disk, not benched: {why}")
+        _print_stale(target, "benched")
     failures = runtime_failures(records, args.target_runtime) if args.target_runtime else []
     for line in failures:
         print(line)
@@ -138,6 +135,14 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def _print_stale(run_dir, what: str) -> None:
+    from liteship.bench.run import variant_status
+
+    if (Path(run_dir) / "variants").is_dir():
+        for rec, why in variant_status(Path(run_dir))[1]:
+            print(f"stale: {rec['id']} ({rec.get('model')} {rec.get('recipe')}) kept on disk, not {what}: {why}")
+
+
 def cmd_gate(args) -> int:
     from liteship.files import atomic_write_text
     from liteship.judge import gate, load_budgets
@@ -149,6 +154,7 @@ def cmd_gate(args) -> int:
         atomic_write_text(args.junit, junit_xml(results))
     if args.markdown:
         atomic_write_text(args.markdown, markdown_summary(results))
+    _print_stale(args.run_dir, "judged")
     passed = [vv for vv in results if vv.passed]
     ok = len(passed) == len(results) if (args.all or args.variant) else bool(passed)
     print(f"{len(passed)} of {len(results)} variants pass every budget: gate {'passed' if ok else 'FAILED'}")

@@ -12,7 +12,7 @@ from liteship.contract import InputContract
 from liteship.files import atomic_write_json, publish_dir, sha256_file
 from liteship.judge.budgets import Budgets
 from liteship.judge.gate import VariantVerdict
-from liteship.versions import system_info
+from liteship.versions import measured_where, system_info
 
 SWIFT_PREPROCESSING = """\
 // TensorFlowLiteSwift, set up as liteship measured this model: {threads} thread(s), XNNPACK on
@@ -76,6 +76,8 @@ def write_release(run_dir: Path, chosen: VariantVerdict, records, budgets: Budge
                          "tfmot": variant_json.get("versions", {}).get("tensorflow-model-optimization"),
                          "ai-edge-litert": system_info()["versions"].get("ai-edge-litert")},
             "measured_on": {k: v for k, v in recs[0].system.items() if k != "versions"},
+            "where": measured_where(recs[0].system, next((r.runtime for r in recs if r.backend == budgets.backend),
+                                                         None)),
             "swift_preprocessing": SWIFT_PREPROCESSING.format(size=size, feed=feed, threads=budgets.threads,
                                                               cpu=recs[0].system.get("cpu"),
                                                               dtype={"uint8": "UInt8", "float32": "Float32"}.get(dtype, dtype),

@@ -34,11 +34,3 @@ def change_with_interval(drop: float | None, ci) -> str:
         return change_pt(drop)
     low, high = -ci[1] * 100 + 0.0, -ci[0] * 100 + 0.0  # a drop's interval, turned into the change's
     return f"{change_pt(drop)} [{low:+.2f}, {high:+.2f}]"
-
-
-def measured_where(system: dict, runtime: str | None) -> str:
-    """Where a number was measured, in words that cannot be read as a phone."""
-    flags = ", ".join(system.get("cpu_flags", []))
-    return (f"Measured on this machine's CPU, {system.get('cpu')} ({system.get('machine')}, {system.get('cores')} "
-            f"cores; {flags}), through {runtime or 'LiteRT'}: not on a phone. Phones run ARM CPUs, where the "
-            "speed-up of int8 over float differs from this CPU's.")

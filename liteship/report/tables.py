@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from liteship.bench.record import BenchRecord
 from liteship.judge.baseline import drop_vs_float, drop_with_interval
-from liteship.report.format import change_with_interval, interval, measured_where, num, with_interval
+from liteship.report.format import change_with_interval, interval, num, with_interval
+from liteship.versions import measured_where
 
 
 @dataclass(frozen=True)

@@ -60,16 +60,31 @@ def _newer(release: str, target: tuple[int, ...]) -> bool:
     return version_key(release)[: len(target)] > target
 
 
-def runtime_verdict(facts: dict, target: str | None) -> dict:
-    """``facts`` (``min_runtime`` and ``ops`` as recorded by bench) judged for ``target``: no model file needed."""
+def runtime_verdict(facts: dict, target: str | None, min_agreement: float | None = None) -> dict:
+    """``facts`` (as recorded by bench) judged for ``target``: no model file needed.
+
+    The op-version table is the fast pre-check (``table_ok``). When the record holds a real load in that
+    runtime (``real``), the real load decides: it must load, and agree with LiteRT on top-1 at least
+    ``min_agreement`` (0.99 unless a budget says). A table whose verdict differs from the real load's is
+    reported (``table_bug``): the table is then wrong, not the runtime.
+    """
     per_op, minimum = facts.get("ops") or {}, facts.get("min_runtime")
     out = {"min_runtime": minimum, "ops": per_op, "target": target, "too_new": [], "unknown": [],
            "map_commit": facts.get("map_commit")}
-    if target:
-        t = version_key(target)
-        out["too_new"] = [op for op, first in per_op.items() if first and _newer(first, t)]
-        out["unknown"] = [op for op, first in per_op.items() if first is None]
-        metadata_ok = minimum is not None and not _newer(minimum, t)
-        out["ok"] = not out["too_new"] and not (minimum and _newer(minimum, t)) and \
-            (not out["unknown"] or metadata_ok)
+    if not target:
+        return out
+    t = version_key(target)
+    out["too_new"] = [op for op, first in per_op.items() if first and _newer(first, t)]
+    out["unknown"] = [op for op, first in per_op.items() if first is None]
+    metadata_ok = minimum is not None and not _newer(minimum, t)
+    out["table_ok"] = out["ok"] = not out["too_new"] and not (minimum and _newer(minimum, t)) and \
+        (not out["unknown"] or metadata_ok)
+    real = facts.get("real")
+    if real and version_key(real["runtime"].split()[-1])[: len(t)] == t:
+        need = 0.99 if min_agreement is None else min_agreement
+        out["real"] = real
+        out["ok"] = real["loaded"] and (real["agreement"] is not None and real["agreement"] >= need)
+        if out["table_ok"] != real["loaded"]:
+            out["table_bug"] = (f"the op-version table predicted {'a load' if out['table_ok'] else 'a refusal'}, "
+                                f"{real['runtime']} {'loaded it' if real['loaded'] else 'refused it'}")
     return out

@@ -27,7 +27,7 @@ from liteship.errors import LiteshipError
 from liteship.files import sha256_bytes
 from liteship.progress import Progress
 from liteship.runtime import BACKENDS, DEFAULT_BACKENDS, open_session
-from liteship.tflite_file import activation_bytes, read_model, weight_sparsity
+from liteship.tflite_file import activation_bytes, io_specs, read_model, weight_sparsity
 from liteship.versions import system_info
 
 
@@ -211,13 +211,30 @@ class Prepared:
 
 
 def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,
-                   timer: Callable[[], int] = time.perf_counter_ns) -> Prepared:
+                   timer: Callable[[], int] = time.perf_counter_ns, progress: Progress | None = None) -> Prepared:
     data, model = load_model_file(target.path)
     probe(target.path, options.backends)
     labels = target.labels or (tuple(evalset.class_names) if evalset else None)
     facts = _static_facts(target, data, model, labels, options, evalset)
+    if options.target_runtime:
+        facts["compat"] = {**facts["compat"], "real": _real_load(target, model, options, evalset, progress)}
     sessions, probs, failed = _open_sessions(target, options, evalset, facts, timer)
     return Prepared(target, model, facts, labels, evalset, sessions, probs, failed)
+
+
+def _real_load(target: Target, model, options: BenchOptions, evalset: EvalSet | None, progress) -> dict:
+    """Load and run the variant in the runtime the app ships (an isolated tflite-runtime environment)."""
+    from liteship.bench.legacy import real_load
+
+    if evalset is not None and len(evalset.labels):
+        pixels = evalset.pixels
+    else:
+        shape = [max(int(d), 1) for d in io_specs(model)[0][0].shape]
+        pixels = np.full((1, *shape[1:]), 128, np.uint8)
+    real = real_load(options.target_runtime, target.path, pixels, log=(progress or Progress(quiet=True)).log)
+    verdict = "loaded" if real["loaded"] else f"refused: {real['error']}"
+    (progress or Progress(quiet=True)).log(f"{target.variant} in {real['runtime']}: {verdict}")
+    return real
 
 
 def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
@@ -252,7 +269,7 @@ def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None 
                  progress: Progress | None = None) -> tuple[list[BenchRecord], dict]:
     """Every backend x threads record for one .tflite, and the probabilities per (backend, threads)."""
     progress = progress or Progress(quiet=True)
-    prep = prepare_target(target, options, evalset, timer)
+    prep = prepare_target(target, options, evalset, timer, progress)
     progress.log(f"{target.variant}: timing {len(prep.sessions)} session(s), {options.runs}+ runs in "
                  f"{options.rounds} rounds")
     timings = time_sessions(prep.sessions, options, evalset, timer)

@@ -173,7 +173,7 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
         preps = []
         for target in mine:
             progress.log(f"bench {target.group} {target.recipe} ({target.variant}): load and score")
-            preps.append(prepare_target(target, options, evalset, timer))
+            preps.append(prepare_target(target, options, evalset, timer, progress))
         f32 = next((p for p in preps if p.target.recipe == "float32" and p.probs), None)
         # The float32 variant's top-1 on the first run backend is what agreement compares with.
         reference = np.argmax(next(iter(f32.probs.values())), axis=1) if f32 else _reference_top1(mine[0], targets,

@@ -146,3 +146,15 @@ def swept(tf_available, tmp_path_factory):
 
     records = sweep("digits", out, load_sweep_config(cfg), Progress(quiet=True))
     return out, cfg, records
+
+
+@pytest.fixture(scope="session")
+def all_recipes(digits_run):
+    """Every recipe's variant of the digits small_cnn: {recipe: its record}, all made (about 30 s)."""
+    from liteship.optimize import optimize_run
+    from liteship.progress import Progress
+
+    out, _ = digits_run
+    records = optimize_run(out, "all", None, Progress(quiet=True), deterministic=True)
+    assert all(r["status"] == "ok" for r in records), [r.get("error") for r in records]
+    return out, {r["recipe"]: r for r in records}

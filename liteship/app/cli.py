@@ -15,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from liteship.app.commands import cmd_bench, cmd_gate, cmd_optimize, cmd_pick, cmd_sweep, cmd_train
+from liteship.app.commands import (cmd_bench, cmd_gate, cmd_optimize, cmd_pick, cmd_runtimes, cmd_sweep,
+                                   cmd_train)
 from liteship.errors import LiteshipError
 from liteship.logs import frameworks_to_file
 from liteship.rundir import LOG
@@ -113,21 +114,29 @@ def _pick_parser(sub) -> None:
     p.add_argument("--prefer", default="accuracy", help="accuracy (default; ties to the smaller file), size or latency")
 
 
+def _runtimes_parser(sub) -> None:
+    p = sub.add_parser("runtimes", help="older runtimes (tflite-runtime) for real loads: list, install, remove",
+                       description="Isolated tflite-runtime environments in liteship's cache, for --target-runtime.")
+    p.add_argument("action", choices=("list", "install", "remove"))
+    p.add_argument("version", nargs="?", help="e.g. 2.14 (install, remove)")
+
+
 COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench, "sweep": cmd_sweep, "gate": cmd_gate,
-            "pick": cmd_pick}
+            "pick": cmd_pick, "runtimes": cmd_runtimes}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liteship", description="Ship image classifiers to phones.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_train_parser, _optimize_parser, _bench_parser, _sweep_parser, _gate_parser, _pick_parser):
+    for add in (_train_parser, _optimize_parser, _bench_parser, _sweep_parser, _gate_parser, _pick_parser,
+                _runtimes_parser):
         add(sub)
     return parser
 
 
 def log_path(args) -> Path | None:
     """Where this command's framework logs go: RUN_DIR/logs/frameworks.log, or the temp folder's for one file."""
-    if getattr(args, "list", False) or args.command in ("gate", "pick"):
+    if getattr(args, "list", False) or args.command in ("gate", "pick", "runtimes"):
         return None
     run_dir = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target"}[args.command]
     run_dir = getattr(args, run_dir, None)

@@ -90,7 +90,7 @@ def cmd_bench(args) -> int:
     from liteship.bench import bench_file, bench_run
     from liteship.bench.record import to_json
     from liteship.files import atomic_write_text
-    from liteship.judge.budgets import runtime_failures
+    from liteship.judge.budgets import runtime_failures, runtime_notes
     from liteship.report.terminal import bench_table
     from liteship.runtime import BACKENDS
 
@@ -115,10 +115,12 @@ def cmd_bench(args) -> int:
         print(f"contract: {line}")
     if target.is_dir():
         _print_stale(target, "benched")
+    for line in runtime_notes(records) if args.target_runtime else []:
+        print(line)
     failures = runtime_failures(records, args.target_runtime) if args.target_runtime else []
     for line in failures:
         print(line)
-    return 1 if failures else 0
+    return 1 if any(" cannot ship to " in line for line in failures) else 0
 
 
 def cmd_sweep(args) -> int:
@@ -180,3 +182,30 @@ def cmd_pick(args) -> int:
     print(f"release: {release}/model.tflite, {release}/labels.txt, {release}/manifest.json")
     return 0
 
+
+
+def cmd_runtimes(args) -> int:
+    from liteship.bench import legacy
+
+    if args.action == "list":
+        have = legacy.cached()
+        print(f"cache: {legacy.runtimes_dir()} (LITESHIP_CACHE moves it)")
+        for version, path in have.items():
+            print(f"{legacy.DIST} {version}  {path}")
+        if not have:
+            print("no runtime installed: `liteship runtimes install 2.14` makes one (needs PyPI)")
+        return 0
+    if not args.version:
+        raise LiteshipError(f"liteship runtimes {args.action} needs a version", "", f"for example: liteship runtimes "
+                            f"{args.action} 2.14")
+    if args.action == "install":
+        env = legacy.install(args.version, log=console_log)
+        print(f"{legacy.DIST} {legacy.resolve(args.version)} ready in {env}")
+        return 0
+    gone = legacy.remove(args.version)
+    print("\n".join(f"removed {p}" for p in gone) or f"no {legacy.DIST} {args.version} in the cache")
+    return 0
+
+
+def console_log(message: str) -> None:
+    print(message, file=console(), flush=True)

@@ -52,6 +52,7 @@ class BenchTable:
     runs: int = 50
     warmup: int = 5
     rounds: int = 10
+    target_runtime: str | None = None  # e.g. "2.14": load and run every variant in that tflite-runtime too
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     recipes = parse_recipes(list(config.optimize.recipes))
     options = BenchOptions(backends=parse_backends(",".join(config.bench.backends)),
                            threads=tuple(config.bench.threads), runs=config.bench.runs, warmup=config.bench.warmup,
-                           rounds=config.bench.rounds)
+                           rounds=config.bench.rounds, target_runtime=config.bench.target_runtime)
     train_configs = [_train_config(config, m) for m in config.models]
     recipe_file = _recipe_file(out, config)
     atomic_write_json(out / "run.json", {"command": "sweep", "data": data, "config": config.to_dict(),

@@ -92,13 +92,31 @@ def budget_record(budgets: Budgets, records: list[BenchRecord]) -> BenchRecord |
                  and r.status == "ok"), None)
 
 
+def _real_words(compat: dict) -> str:
+    """What the real load in the app's runtime said, in the runtime's own words."""
+    from liteship.bench.legacy import missing_op
+
+    real = compat.get("real")
+    if not real:
+        return ""
+    if not real["loaded"]:
+        op = missing_op(real["error"])
+        said = f"{real['runtime']} refused it" + (f": it has no {op}" if op else f": {real['error'][:200]}")
+    else:
+        said = f"{real['runtime']} loaded and ran it: top-1 agreement with LiteRT {real['agreement']:.4f} on " \
+               f"{real['images']} images, max |difference| {real['max_abs_diff']:.3g}"
+    bug = f"; BUG in liteship's op-version table: {compat['table_bug']}" if compat.get("table_bug") else ""
+    return f" [{said}{bug}]"
+
+
 def _runtime_verdict(budgets: Budgets, variant: str, record: BenchRecord) -> Verdict:
-    """From the op versions recorded at bench time: no model file is needed."""
-    compat = runtime_verdict(record.compat or {}, budgets.target_runtime)
+    """From the op versions, and the real load, recorded at bench time: no model file is needed."""
+    compat = runtime_verdict(record.compat or {}, budgets.target_runtime, budgets.min_agreement)
     msg = f"target_runtime {'ok' if compat['ok'] else 'FAILED'}: needs {compat['min_runtime']}, " \
           f"app ships {budgets.target_runtime}" + (f" (too new: {', '.join(compat['too_new'])})"
                                                    if compat["too_new"] else "") + \
-          (f" (not in the op-version map, unverified: {', '.join(compat['unknown'])})" if compat["unknown"] else "")
+          (f" (not in the op-version map, unverified: {', '.join(compat['unknown'])})" if compat["unknown"] else "") + \
+          _real_words(compat)
     return Verdict(variant, "target_runtime", compat["min_runtime"], budgets.target_runtime, None, compat["ok"], msg)
 
 
@@ -176,6 +194,20 @@ def runtime_failures(records: list[BenchRecord], target: str) -> list[str]:
         rec = next(r for r in records if r.variant == variant)
         verdict = runtime_verdict(rec.compat or {}, target)
         lines += [f"too new for {target}: {variant}: {op}" for op in verdict["too_new"]]
+        if verdict.get("table_bug"):
+            lines.append(f"BUG in liteship's op-version table for {variant}: {verdict['table_bug']}")
         if not verdict["ok"]:
-            lines.append(f"{variant} needs TFLite {verdict['min_runtime']} (target {target})")
+            lines.append(f"{variant} cannot ship to {target}: needs TFLite {verdict['min_runtime']}"
+                         + _real_words(verdict))
+    return lines
+
+
+def runtime_notes(records: list[BenchRecord]) -> list[str]:
+    """One line per variant that was loaded in an older runtime: what happened there."""
+    lines = []
+    for variant in dict.fromkeys(r.variant for r in records):
+        rec = next(r for r in records if r.variant == variant)
+        words = _real_words(rec.compat or {})
+        if words:
+            lines.append(f"{variant} in the app's runtime: {words.strip()[1:-1]}")
     return lines

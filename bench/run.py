@@ -1,9 +1,12 @@
 """Bench a run directory: every current variant on its test split, float32 first as the agreement reference.
 
 :func:`plan_bench` is the one skip check (which variants already have every
-record the options ask for); :func:`bench_run` measures the variants it is
-given and merges their records into ``results.jsonl`` after each one, so a
-killed run keeps what it measured.
+record the options ask for, measured on the same bytes, options and images);
+:func:`bench_run` measures the variants it is given, a model's variants timed
+together, and merges their records into ``results.jsonl`` after each model,
+so a killed run keeps what it measured. :func:`current_results` is what gate,
+pick and the reports read: the current variants' records, checked against
+their files.
 """
 
 from __future__ import annotations
@@ -207,6 +210,7 @@ def current_results(run_dir: Path) -> tuple[list[BenchRecord], list[tuple[dict, 
         if any(r.sha256 != actual for r in mine):
             raise LiteshipError(
                 f"{path} is not the file its results were measured on",
-                f"results.jsonl records sha256 {mine[0].sha256 or 'none (an older liteship)'}, the file has {actual}",
+                f"the results were measured on sha256 {mine[0].sha256 or 'unknown (an older liteship)'}, and the "
+                f"file now has {actual}",
                 f"re-run `liteship bench {run_dir}` to measure the file as it is")
     return kept, stale

@@ -114,7 +114,8 @@ def test_target_runtime_names_the_too_new_op_and_exits_1(optimized_run, capsys):
     code = main(["bench", str(dynamic), "--backends", "gpu", "--target-runtime", "2.14", "--quiet"])
     printed = capsys.readouterr().out
     assert code == 1
-    assert "FULLY_CONNECTED v12" in printed and "needs TFLite 2.17.0 (target 2.14)" in printed
+    assert "too new for 2.14" in printed and "FULLY_CONNECTED v12" in printed
+    assert "cannot ship to 2.14: needs TFLite 2.17.0 [tflite-runtime 2.14.0 refused it: it has no FULLY_CONNECTED v12]" in printed
     int8 = out / variants["int8"]["file"]
     assert main(["bench", str(int8), "--backends", "gpu", "--target-runtime", "2.14", "--quiet"]) == 0
 

@@ -73,12 +73,14 @@ class BenchOptions:
     min_round_ms: float = 20.0
     batch: int | None = None  # None: as many images as fit in about 8 MB of input
     target_runtime: str | None = None
+    instructions: bool = False  # count instructions per invoke under valgrind (xnnpack records)
 
 
 def options_record(options: BenchOptions) -> dict:
     """The options that decide a record's numbers (the backend and threads are the record's own key)."""
     return {"runs": options.runs, "warmup": options.warmup, "rounds": options.rounds,
-            "min_round_ms": options.min_round_ms, "batch": options.batch, "target_runtime": options.target_runtime}
+            "min_round_ms": options.min_round_ms, "batch": options.batch, "target_runtime": options.target_runtime,
+            "instructions": options.instructions}
 
 
 def parse_backends(text: str | None) -> tuple[str, ...]:
@@ -208,6 +210,7 @@ class Prepared:
     sessions: dict  # (backend, threads) -> (session, init_ns, rss_mb)
     probs: dict  # (backend, threads) -> probabilities on the evalset
     failed: list  # n/a records of backends that cannot run it
+    instructions: dict | None = None  # counted under valgrind, for the xnnpack records
 
 
 def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,
@@ -219,7 +222,12 @@ def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | Non
     if options.target_runtime:
         facts["compat"] = {**facts["compat"], "real": _real_load(target, model, options, evalset, progress)}
     sessions, probs, failed = _open_sessions(target, options, evalset, facts, timer)
-    return Prepared(target, model, facts, labels, evalset, sessions, probs, failed)
+    counted = None
+    if options.instructions and "xnnpack" in options.backends:
+        from liteship.bench.instructions import count_instructions
+
+        counted = count_instructions(target.path)
+    return Prepared(target, model, facts, labels, evalset, sessions, probs, failed, counted)
 
 
 def _real_load(target: Target, model, options: BenchOptions, evalset: EvalSet | None, progress) -> dict:
@@ -256,6 +264,8 @@ def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
         if backend == "fp16" and not {"avx512_fp16", "asimdhp"} & set(system_info()["cpu_flags"]):
             notes.append("latency: this CPU has no half-precision arithmetic, so XNNPACK emulates fp16; the time "
                          "says nothing of a GPU's or the Neural Engine's, only the numerics are the point here")
+        if backend == "xnnpack" and prep.instructions is not None:
+            fields["instructions"] = prep.instructions
         records.append(_record(prep.target, backend, threads, session.runtime, "run", "ok", prep.facts,
                                notes=tuple(notes), **fields))
     for backend in options.backends:

@@ -132,6 +132,7 @@ recovery_epochs = 1
 backends = ["xnnpack", "gpu"]
 threads = [1]
 runs = 10
+instructions = false
 """
 
 

@@ -75,6 +75,8 @@ def _bench_parser(sub) -> None:
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (default 5)")
     p.add_argument("--target-runtime", help="TFLite/LiteRT release the app ships, e.g. 2.14: too-new ops exit 1")
+    p.add_argument("--instructions", action="store_true",
+                   help="also count instructions per invoke under valgrind (xnnpack records; needs valgrind)")
     p.add_argument("--json", help="write the records as a JSON list to this file")
     p.add_argument("--quiet", action="store_true")
 

@@ -82,8 +82,13 @@ def _bench_options(args):
     for flag, value in (("--runs", args.runs), ("--rounds", args.rounds), ("--warmup", args.warmup + 1)):
         if value < 1:
             raise LiteshipError(f"{flag} must be at least {1 if flag != '--warmup' else 0}", "", f"fix {flag}")
+    if args.instructions:
+        from liteship.bench.instructions import require_valgrind
+
+        require_valgrind()  # before any work: exit 2 with the install command
     return BenchOptions(backends=parse_backends(args.backends), threads=_int_list(args.threads, "--threads"),
-                        runs=args.runs, warmup=args.warmup, rounds=args.rounds, target_runtime=args.target_runtime)
+                        runs=args.runs, warmup=args.warmup, rounds=args.rounds, target_runtime=args.target_runtime,
+                        instructions=args.instructions)
 
 
 def cmd_bench(args) -> int:

@@ -53,6 +53,7 @@ class BenchTable:
     warmup: int = 5
     rounds: int = 10
     target_runtime: str | None = None  # e.g. "2.14": load and run every variant in that tflite-runtime too
+    instructions: bool | None = None  # count instructions per invoke; None: when valgrind is installed
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,15 @@ def _train_config(cfg: SweepConfig, m: ModelTable):
                        batch_size=cfg.train.batch_size, seed=cfg.train.seed).resolved()
 
 
+def _instructions(asked: bool | None) -> bool:
+    """[bench] instructions: as asked; unset, on where valgrind is installed."""
+    from liteship.bench.instructions import require_valgrind, valgrind
+
+    if asked:
+        require_valgrind()
+    return asked if asked is not None else valgrind() is not None
+
+
 def _recipe_file(out: Path, config: SweepConfig) -> Path | None:
     """[optimize.<recipe>] tables, handed to optimize as its own config file."""
     if not config.recipe_configs:
@@ -148,7 +158,8 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     recipes = parse_recipes(list(config.optimize.recipes))
     options = BenchOptions(backends=parse_backends(",".join(config.bench.backends)),
                            threads=tuple(config.bench.threads), runs=config.bench.runs, warmup=config.bench.warmup,
-                           rounds=config.bench.rounds, target_runtime=config.bench.target_runtime)
+                           rounds=config.bench.rounds, target_runtime=config.bench.target_runtime,
+                           instructions=_instructions(config.bench.instructions))
     train_configs = [_train_config(config, m) for m in config.models]
     recipe_file = _recipe_file(out, config)
     atomic_write_json(out / "run.json", {"command": "sweep", "data": data, "config": config.to_dict(),

@@ -24,6 +24,7 @@ class Budgets:
     max_size_kb: float | None = None
     max_gzip_kb: float | None = None
     max_latency_ms: float | None = None
+    max_instructions_m: float | None = None  # millions of instructions per invoke (xnnpack, counted under valgrind)
     latency_stat: Literal["p50", "p90", "p99"] = "p50"
     backend: str = "xnnpack"
     threads: int = 1
@@ -167,6 +168,10 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
         value = getattr(run.latency_ms, budgets.latency_stat) if run and run.latency_ms else None
         out.append(_num(f"max_latency_ms ({budgets.latency_stat}, {budgets.backend}, {budgets.threads} thr)",
                         variant, value, budgets.max_latency_ms, True, " ms"))
+    if budgets.max_instructions_m is not None:
+        counted = next((r.instructions for r in records if r.instructions), None)
+        value = counted["per_invoke"] / 1e6 if counted else None
+        out.append(_num("max_instructions_m", variant, value, budgets.max_instructions_m, True, " M", ".3f"))
     if budgets.min_accuracy is not None:
         out.append(_accuracy_verdict(budgets, variant, run))
     if budgets.max_accuracy_drop is not None:

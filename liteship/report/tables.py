@@ -30,6 +30,7 @@ class Row:
     front: bool
     top1_ci: tuple[float, float] | None = None
     drop_ci: tuple[float, float] | None = None  # 95 % interval of the drop (paired when the images are the same)
+    instructions_m: float | None = None  # millions of instructions per invoke (xnnpack, under valgrind)
 
 
 def primary(records: list[BenchRecord]) -> list[BenchRecord]:
@@ -62,8 +63,13 @@ def rows(records: list[BenchRecord]) -> list[Row]:
                        round(r.size_bytes / 1024, 1), round(r.gzip_bytes / 1024, 1),
                        r.latency_ms.p50 if r.latency_ms else None,
                        (r.latency_ms.ci_low, r.latency_ms.ci_high) if r.latency_ms else None, r.sparsity, f,
-                       r.top1_ci, (drop.low, drop.high) if drop else None))
+                       r.top1_ci, (drop.low, drop.high) if drop else None, _instructions_m(r, records)))
     return sorted(out, key=lambda row: (-(row.top1 or -1), row.size_kb))
+
+
+def _instructions_m(record: BenchRecord, records: list[BenchRecord]) -> float | None:
+    counted = next((r.instructions for r in records if r.variant == record.variant and r.instructions), None)
+    return round(counted["per_invoke"] / 1e6, 3) if counted else None
 
 
 def markdown(records: list[BenchRecord], title: str = "liteship sweep") -> str:
@@ -73,15 +79,18 @@ def markdown(records: list[BenchRecord], title: str = "liteship sweep") -> str:
     lines = [f"## {title}", "",
              f"Sorted by top-1 on the test split, with 95 % intervals (Wilson for top-1; for the change vs "
              "float, a paired bootstrap on the same images). Latency: p50 on "
-             f"{backend}, median of round medians [95 % CI]. ★ marks the size-vs-accuracy Pareto front.", "",
-             "| | model | recipe | top-1 | Δ vs float | agreement | size KB | gzip KB | p50 ms | 95 % CI | sparsity | variant |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+             f"{backend}, median of round medians [95 % CI]. M instr: millions of instructions per invoke, counted "
+             "under valgrind (exact, the same on every run; – where not counted). ★ marks the size-vs-accuracy "
+             "Pareto front.", "",
+             "| | model | recipe | top-1 | Δ vs float | agreement | size KB | gzip KB | p50 ms | 95 % CI | M instr | sparsity "
+             "| variant |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---|"]
     for r in rs:
         ci = interval(*(r.ci or (None, None)))
         drop = change_with_interval(r.drop, r.drop_ci)
         lines.append(f"| {'★' if r.front else ''} | {r.model} | {r.recipe} | {with_interval(r.top1, r.top1_ci)} | {drop} | "
                      f"{num(r.agreement, '.4f')} | {r.size_kb:.1f} | {r.gzip_kb:.1f} | {num(r.p50_ms, '.3f')} | "
-                     f"{ci} | {num(r.sparsity, '.3f')} | `{r.variant}` |")
+                     f"{ci} | {num(r.instructions_m, '.3f')} | {num(r.sparsity, '.3f')} | `{r.variant}` |")
     if prim:
         lines += ["", measured_where(prim[0].system, prim[0].runtime)]
     others = [r for r in records if r.kind == "coverage" or r.status != "ok" or r not in prim]
@@ -135,13 +144,15 @@ def html_report(records: list[BenchRecord], png: bytes | None, title: str = "lit
     prim = primary(records)
     where = measured_where(prim[0].system, prim[0].runtime) if prim else ""
     head = ("<tr><th></th><th>model</th><th>recipe</th><th>top-1</th><th>Δ vs float</th><th>agreement</th>"
-            "<th>size KB</th><th>gzip KB</th><th>p50 ms</th><th>95% CI</th><th>sparsity</th><th>variant</th></tr>")
+            "<th>size KB</th><th>gzip KB</th><th>p50 ms</th><th>95% CI</th><th>M instr</th><th>sparsity</th>"
+            "<th>variant</th></tr>")
     body = []
     for r in rs:
         ci = interval(*(r.ci or (None, None)))
         drop = change_with_interval(r.drop, r.drop_ci)
         cells = ["★" if r.front else "", r.model, r.recipe, with_interval(r.top1, r.top1_ci), drop, num(r.agreement, ".4f"),
-                 f"{r.size_kb:.1f}", f"{r.gzip_kb:.1f}", num(r.p50_ms, ".3f"), ci, num(r.sparsity, ".3f"), r.variant]
+                 f"{r.size_kb:.1f}", f"{r.gzip_kb:.1f}", num(r.p50_ms, ".3f"), ci, num(r.instructions_m, ".3f"),
+                 num(r.sparsity, ".3f"), r.variant]
         body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
     img = f'<img alt="Pareto plots" src="data:image/png;base64,{base64.b64encode(png).decode()}">' if png else \
         "<p>(plots skipped: matplotlib is not installed)</p>"

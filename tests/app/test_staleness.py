@@ -21,6 +21,7 @@ recipes = ["float32", "int8"]
 backends = ["xnnpack"]
 runs = 5
 rounds = 2
+instructions = false
 """
 
 

@@ -1,0 +1,56 @@
+"""Instruction counts per invoke under valgrind: exact, repeatable, and judged by a budget without noise."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from liteship.app.cli import main
+from liteship.bench import instructions as ins
+
+needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+
+
+@needs_valgrind
+def test_one_invoke_is_counted_exactly_and_the_same_every_time(optimized_run):
+    out, variants = optimized_run
+    path = out / variants["float32"]["file"]
+    first = ins.count_instructions(path)
+    again = ins.count_instructions(path)
+    assert first["per_invoke"] == again["per_invoke"] and first["by_kernel"] == again["by_kernel"]
+    with tempfile.TemporaryDirectory() as tmp:  # another way to the same number: 12 invokes minus 2, over 10
+        two, twelve = ins._count(path, 2, Path(tmp)), ins._count(path, 12, Path(tmp))
+    assert (twelve[""] - two[""]) == 10 * first["per_invoke"]
+    assert sum(first["by_kernel"].values()) == first["per_invoke"]  # every function of the invoke is attributed
+    assert max(first["by_kernel"], key=first["by_kernel"].get).startswith("gemm")  # small_cnn is its convolutions
+    assert first["tool"]["valgrind"].startswith("valgrind-")
+
+
+@needs_valgrind
+def test_bench_records_and_the_budget_judges_them(optimized_run, tmp_path, capsys):
+    out, variants = optimized_run
+    path = out / variants["int8"]["file"]
+    report = tmp_path / "r.json"
+    assert main(["bench", str(path), "--backends", "xnnpack,builtin", "--runs", "3", "--rounds", "1", "--instructions",
+                 "--json", str(report), "--quiet"]) == 0
+    import json
+
+    records = {r["backend"]: r for r in json.loads(report.read_text())}
+    assert records["xnnpack"]["instructions"]["per_invoke"] > 1_000_000 and records["builtin"]["instructions"] is None
+    from liteship.bench.record import BenchRecord
+    from liteship.judge.budgets import Budgets, judge
+
+    recs = [BenchRecord.from_dict(r) for r in records.values()]
+    per = records["xnnpack"]["instructions"]["per_invoke"] / 1e6
+    ok, = judge(Budgets(max_instructions_m=per, require_contract=False), "v", recs, recs)
+    over, = judge(Budgets(max_instructions_m=per - 1e-6, require_contract=False), "v", recs, recs)
+    assert ok.passed and ok.margin == 0 and not over.passed  # judged exactly: no interval, no noise
+
+
+def test_without_valgrind_asking_for_counts_is_exit_2_with_the_install(optimized_run, monkeypatch, capsys):
+    monkeypatch.setattr(ins.shutil, "which", lambda name: None)
+    out, variants = optimized_run
+    assert main(["bench", str(out / variants["int8"]["file"]), "--instructions"]) == 2
+    err = capsys.readouterr().err
+    assert "Instruction counts need valgrind, which is not installed" in err and "apt-get install valgrind" in err

@@ -15,8 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from liteship.app.commands import (cmd_bench, cmd_gate, cmd_optimize, cmd_pick, cmd_runtimes, cmd_sweep,
-                                   cmd_train)
+from liteship.app.commands import (cmd_bench, cmd_compare, cmd_gate, cmd_optimize, cmd_pick, cmd_runtimes,
+                                   cmd_sweep, cmd_train)
 from liteship.errors import LiteshipError
 from liteship.logs import frameworks_to_file
 from liteship.rundir import LOG
@@ -116,6 +116,16 @@ def _pick_parser(sub) -> None:
     p.add_argument("--prefer", default="accuracy", help="accuracy (default; ties to the smaller file), size or latency")
 
 
+def _compare_parser(sub) -> None:
+    p = sub.add_parser("compare", help="compare a run with its baseline; exit 1 when a threshold is broken",
+                       description="Compare NEW with BASE (run directories or results.jsonl files), variant by variant.")
+    p.add_argument("base", help="the baseline: main's run directory or results.jsonl")
+    p.add_argument("new", help="the run to judge: a run directory or results.jsonl")
+    p.add_argument("--thresholds", help="liteship.toml ([compare]) or pyproject.toml ([tool.liteship.compare])")
+    p.add_argument("--markdown", help="write a Markdown table here (a pull-request comment)")
+    p.add_argument("--json", help="write the comparison as JSON here")
+
+
 def _runtimes_parser(sub) -> None:
     p = sub.add_parser("runtimes", help="older runtimes (tflite-runtime) for real loads: list, install, remove",
                        description="Isolated tflite-runtime environments in liteship's cache, for --target-runtime.")
@@ -124,21 +134,21 @@ def _runtimes_parser(sub) -> None:
 
 
 COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench, "sweep": cmd_sweep, "gate": cmd_gate,
-            "pick": cmd_pick, "runtimes": cmd_runtimes}
+            "pick": cmd_pick, "runtimes": cmd_runtimes, "compare": cmd_compare}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liteship", description="Ship image classifiers to phones.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_train_parser, _optimize_parser, _bench_parser, _sweep_parser, _gate_parser, _pick_parser,
-                _runtimes_parser):
+                _compare_parser, _runtimes_parser):
         add(sub)
     return parser
 
 
 def log_path(args) -> Path | None:
     """Where this command's framework logs go: RUN_DIR/logs/frameworks.log, or the temp folder's for one file."""
-    if getattr(args, "list", False) or args.command in ("gate", "pick", "runtimes"):
+    if getattr(args, "list", False) or args.command in ("gate", "pick", "runtimes", "compare"):
         return None
     run_dir = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target"}[args.command]
     run_dir = getattr(args, run_dir, None)

@@ -189,6 +189,23 @@ def cmd_pick(args) -> int:
 
 
 
+def cmd_compare(args) -> int:
+    import json
+
+    from liteship.files import atomic_write_text
+    from liteship.judge.compare import compare, load_thresholds, read_side, to_json
+    from liteship.report.compare import markdown, render
+
+    thresholds = load_thresholds(args.thresholds)
+    changes, added, removed = compare(read_side(args.base, "base"), read_side(args.new, "new"), thresholds)
+    print(render(changes, added, removed))
+    if args.markdown:
+        atomic_write_text(args.markdown, markdown(changes, added, removed))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(to_json(changes, added, removed, thresholds), indent=2) + "\n")
+    return 1 if any(c.failed for c in changes) else 0
+
+
 def cmd_runtimes(args) -> int:
     from liteship.bench import legacy
 

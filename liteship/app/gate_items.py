@@ -29,6 +29,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("liteship_case", cases, ids=ids)
 
 
+
 def _time_in_benchmark(request, variant: str, verdict) -> None:
     """pytest-benchmark's own timing of the model, for its storage and compare; the verdict stays liteship's."""
     try:
@@ -56,3 +57,4 @@ def test_budget(liteship_case, request):
     if verdict.check.startswith("max_latency_ms"):
         _time_in_benchmark(request, vv.variant, verdict)
     assert verdict.passed, verdict.message
+

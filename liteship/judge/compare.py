@@ -1,0 +1,139 @@
+"""Compare a run with its baseline (a pull request's run with main's): per variant and metric, base, new,
+change and a verdict, judged only where the two runs' numbers can be compared.
+
+Variants are matched by (model, recipe, backend, threads). Size, gzip size and instruction counts are
+exact, so any change beyond the threshold is real; top-1 is compared on the same images when both runs
+scored the same ones (paired), else unpaired; wall-clock latency is judged only when the change lies
+outside both runs' intervals. Numbers from different tools (another valgrind or LiteRT for instruction
+counts) are listed as not comparable and not judged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from liteship.bench.record import BenchRecord
+from liteship.bench.results import parse_results, results_path
+from liteship.config import from_mapping, load_toml
+from liteship.errors import LiteshipError
+from liteship.judge.baseline import paired_drop
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """[compare] in liteship.toml (or [tool.liteship.compare] in pyproject.toml); fractions, 0.01 = 1 %."""
+
+    max_size_increase: float = 0.0
+    max_gzip_increase: float = 0.0
+    max_instructions_increase: float = 0.01
+    max_accuracy_drop: float = 0.005  # in top-1, 0.005 = half a point
+    max_latency_increase: float = 0.10
+
+
+def load_thresholds(path: str | Path | None) -> Thresholds:
+    if path is None:
+        return Thresholds()
+    path = Path(path)
+    doc = load_toml(path)
+    table = doc.get("tool", {}).get("liteship", {}).get("compare") if path.name == "pyproject.toml" \
+        else doc.get("compare")
+    return from_mapping(Thresholds, table or {}, f"{path} [compare]")
+
+
+@dataclass(frozen=True)
+class Change:
+    key: tuple  # (model, recipe, backend, threads)
+    metric: str
+    base: float | None
+    new: float | None
+    change: float | None  # relative for size, instructions, latency; the drop in top-1 for accuracy
+    verdict: str  # "ok", "FAILED", "not judged: ..."
+    note: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.verdict == "FAILED"
+
+
+def read_side(where: str | Path, role: str) -> list[BenchRecord]:
+    """A run directory or a results file; missing, unreadable or empty is exit 2 with what to do."""
+    path = Path(where)
+    path = results_path(path) if path.is_dir() else path
+    if not path.is_file():
+        raise LiteshipError(f"The {role} results {path} do not exist",
+                            "compare reads a run directory's results.jsonl, or such a file",
+                            f"pass a run directory or results.jsonl as {role.upper()}; in CI, keep main's "
+                            "results.jsonl as an artifact and pass it as BASE")
+    records = [r for r in parse_results(path) if r.kind == "run" or r.instructions]
+    if not records:
+        raise LiteshipError(f"The {role} results {path} hold no measured variant", "there is nothing to compare",
+                            f"bench the run first: `liteship bench {path.parent}`")
+    return records
+
+
+def _key(r: BenchRecord) -> tuple:
+    return (r.model, r.recipe, r.backend, r.threads)
+
+
+def _relative(metric: str, key, base: float, new: float, limit: float, note: str = "") -> Change:
+    change = (new - base) / base if base else 0.0
+    return Change(key, metric, base, new, round(change, 6), "FAILED" if change > limit else "ok", note)
+
+
+def _instructions(key, b: BenchRecord, n: BenchRecord, t: Thresholds) -> Change | None:
+    if not (b.instructions and n.instructions):
+        return None
+    tools = (b.instructions.get("tool"), n.instructions.get("tool"))
+    if {k: v for k, v in (tools[0] or {}).items() if k != "liteship"} != \
+            {k: v for k, v in (tools[1] or {}).items() if k != "liteship"}:
+        return Change(key, "instructions", b.instructions["per_invoke"], n.instructions["per_invoke"], None,
+                      "not judged: counted with other tools", f"base {tools[0]}, new {tools[1]}")
+    return _relative("instructions", key, b.instructions["per_invoke"], n.instructions["per_invoke"],
+                     t.max_instructions_increase)
+
+
+def _accuracy(key, b: BenchRecord, n: BenchRecord, t: Thresholds) -> Change | None:
+    drop = paired_drop(n, b)
+    if drop is None:
+        return None
+    verdict = "FAILED" if drop.value > t.max_accuracy_drop else "ok"
+    return Change(key, "top1", b.top1, n.top1, drop.value, verdict, drop.describe())
+
+
+def _latency(key, b: BenchRecord, n: BenchRecord, t: Thresholds) -> Change | None:
+    if not (b.latency_ms and n.latency_ms):
+        return None
+    base, new = b.latency_ms, n.latency_ms
+    change = round((new.p50 - base.p50) / base.p50, 6) if base.p50 else 0.0
+    apart = new.ci_low > base.ci_high or new.ci_high < base.ci_low
+    if not apart:
+        return Change(key, "p50_ms", base.p50, new.p50, change, "ok", "inside both runs' intervals: noise")
+    if b.system.get("cpu") != n.system.get("cpu"):
+        return Change(key, "p50_ms", base.p50, new.p50, change, "not judged: measured on other CPUs",
+                      f"base {b.system.get('cpu')}, new {n.system.get('cpu')}")
+    return Change(key, "p50_ms", base.p50, new.p50, change, "FAILED" if change > t.max_latency_increase else "ok",
+                  f"intervals [{base.ci_low}, {base.ci_high}] and [{new.ci_low}, {new.ci_high}] ms")
+
+
+def compare(base: list[BenchRecord], new: list[BenchRecord], t: Thresholds) -> tuple[list[Change], list, list]:
+    """Every change of a matched variant, and the keys only in the base run (removed) or the new one (added)."""
+    b_by, n_by = {_key(r): r for r in base}, {_key(r): r for r in new}
+    changes = []
+    for key in [k for k in n_by if k in b_by]:
+        b, n = b_by[key], n_by[key]
+        changes.append(_relative("size_bytes", key, b.size_bytes, n.size_bytes, t.max_size_increase))
+        changes.append(_relative("gzip_bytes", key, b.gzip_bytes, n.gzip_bytes, t.max_gzip_increase))
+        for judge in (_instructions, _accuracy, _latency):
+            found = judge(key, b, n, t)
+            if found is not None:
+                changes.append(found)
+    removed = [k for k in b_by if k not in n_by]
+    added = [k for k in n_by if k not in b_by]
+    return changes, added, removed
+
+
+def to_json(changes: list[Change], added: list, removed: list, t: Thresholds) -> dict:
+    return {"thresholds": asdict(t), "failed": sum(c.failed for c in changes),
+            "changes": [{**asdict(c), "key": list(c.key)} for c in changes],
+            "added": [list(k) for k in added], "removed": [list(k) for k in removed]}

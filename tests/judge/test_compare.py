@@ -1,0 +1,69 @@
+"""liteship compare: a pull request's run against main's, with changes whose verdicts are known by hand."""
+
+import json
+
+from liteship.app.cli import main
+
+TOOL = {"valgrind": "valgrind-3.19.0", "ai-edge-litert": "2.3.0", "liteship": "0.1.0"}
+
+
+def _rec(recipe, size=100_000, gzip=90_000, per_invoke=3_000_000, tool=TOOL, correct="1" * 90 + "0" * 10,
+         p50=1.0, ci=(0.98, 1.02), model="small_cnn_32"):
+    return {"variant": recipe[:4], "model": model, "recipe": recipe, "arch": None, "alpha": None, "size": 32,
+            "backend": "xnnpack", "threads": 1, "runtime": "", "kind": "run", "status": "ok", "size_bytes": size,
+            "gzip_bytes": gzip, "params": None, "sparsity": None, "top1": correct.count("1") / len(correct),
+            "images": len(correct), "correct": correct, "data": {"content_hash": "h"},
+            "top1_ci": [0.8, 0.95], "system": {"cpu": "x86"},
+            "instructions": {"per_invoke": per_invoke, "tool": tool} if per_invoke else None,
+            "latency_ms": {"init": 1, "first": 1, "p50": p50, "p90": p50, "p99": p50, "mean": p50, "std": 0, "cv": 0,
+                           "min": p50, "runs": 10, "rounds": 2, "ci_low": ci[0], "ci_high": ci[1]}}
+
+
+def _write(path, records):
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return str(path)
+
+
+def test_each_metric_is_judged_as_its_nature_allows(tmp_path, capsys):
+    base = _write(tmp_path / "base.jsonl", [_rec("int8"), _rec("float32"), _rec("prune_int8"), _rec("qat_int8")])
+    new = _write(tmp_path / "new.jsonl", [
+        # int8: 0.5 % bigger (any growth fails), 0.67 % more instructions (under 1 %), two images fewer right
+        # (a 2 pt drop), 5 % slower outside both intervals (under 10 %)
+        _rec("int8", size=100_500, per_invoke=3_020_000, correct="1" * 88 + "0" * 12, p50=1.05, ci=(1.04, 1.06)),
+        # float32: 2 % more instructions counted by another valgrind: not comparable; 30 % slower but inside the noise
+        _rec("float32", per_invoke=3_060_000, tool={**TOOL, "valgrind": "valgrind-3.22.0"}, p50=1.3, ci=(0.9, 1.7)),
+        _rec("qat_int8", per_invoke=3_060_000),  # 2 % more instructions: fails
+        _rec("cluster_int8"),  # added; prune_int8 removed
+    ])
+    out_md, out_json = tmp_path / "c.md", tmp_path / "c.json"
+    assert main(["compare", base, new, "--markdown", str(out_md), "--json", str(out_json)]) == 1
+    printed = capsys.readouterr().out
+    verdicts = {(c["key"][1], c["metric"]): c for c in json.loads(out_json.read_text())["changes"]}
+    assert verdicts[("int8", "size_bytes")]["verdict"] == "FAILED" and verdicts[("int8", "size_bytes")]["change"] == 0.005
+    assert verdicts[("int8", "instructions")]["verdict"] == "ok"
+    assert verdicts[("int8", "top1")]["verdict"] == "FAILED" and verdicts[("int8", "top1")]["change"] == 0.02
+    assert "paired, 100 images" in verdicts[("int8", "top1")]["note"]
+    assert verdicts[("int8", "p50_ms")]["verdict"] == "ok" and verdicts[("int8", "p50_ms")]["change"] == 0.05
+    assert verdicts[("float32", "instructions")]["verdict"].startswith("not judged")
+    assert "noise" in verdicts[("float32", "p50_ms")]["note"] and verdicts[("float32", "p50_ms")]["verdict"] == "ok"
+    assert verdicts[("qat_int8", "instructions")]["verdict"] == "FAILED"
+    assert json.loads(out_json.read_text())["failed"] == 3
+    assert "added    small_cnn_32 cluster_int8 xnnpack@1" in printed and "removed  small_cnn_32 prune_int8" in printed
+    first = out_md.read_text().splitlines()[0]
+    assert first.startswith("**liteship compare FAILED: 3 of") and "1 added, 1 removed" in first
+
+
+def test_an_unchanged_run_passes(tmp_path, capsys):
+    base = _write(tmp_path / "base.jsonl", [_rec("int8")])
+    assert main(["compare", base, base]) == 0
+    assert "compare passed: 0 of" in capsys.readouterr().out
+
+
+def test_a_missing_or_empty_baseline_is_exit_2(tmp_path, capsys):
+    new = _write(tmp_path / "new.jsonl", [_rec("int8")])
+    assert main(["compare", str(tmp_path / "nowhere"), new]) == 2
+    assert "The base results" in capsys.readouterr().err
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert main(["compare", str(empty), new]) == 2
+    assert "hold no measured variant" in capsys.readouterr().err

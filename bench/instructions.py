@@ -4,8 +4,8 @@ The variant runs under valgrind's callgrind, which counts only the instructions 
 LiteRT Interpreter's ``Invoke`` (``--toggle-collect``), for 2 and then 3 invokes; the difference is one
 steady-state invoke, exactly, on every repeat. Under valgrind XNNPACK picks its FMA3/AVX2 kernels even on
 an AVX-512 host, so counts compare across x86 hosts with the same liteship, LiteRT and valgrind versions,
-which the record names. ``by_kernel`` sums the per-invoke count by kernel family, read from callgrind's
-per-function counts: XNNPACK micro-kernels by their names (``gemm``/``igemm``: convolutions and fully
+which the record names. ``by_op`` sums the per-invoke count by kernel family, labelled with the TFLite
+ops that run on it, read from callgrind's per-function counts: XNNPACK micro-kernels by their names (``gemm``/``igemm``: convolutions and fully
 connected layers; ``dwconv``: depthwise convolutions; pooling, elementwise, activation, softmax and
 conversion kernels), LiteRT's own builtin kernels by op, and the rest (the runtime's bookkeeping) as
 ``other``.
@@ -91,21 +91,21 @@ def family(function: str) -> str:
 
 
 def count_instructions(path: str | Path) -> dict:
-    """``{per_invoke, first_invoke, by_kernel, tool, method}`` for one .tflite on LiteRT's XNNPACK interpreter."""
+    """``{per_invoke, first_invoke, by_op, tool, method}`` for one .tflite on LiteRT's XNNPACK interpreter."""
     from liteship.versions import system_info
 
     tool = require_valgrind()
     with tempfile.TemporaryDirectory(prefix="liteship-callgrind-") as tmp, ThreadPoolExecutor(2) as pool:
         two, three = pool.map(lambda n: _count(Path(path), n, Path(tmp)), (2, 3))
     per_invoke = three[""] - two[""]
-    by_kernel: dict[str, int] = {}
+    by_op: dict[str, int] = {}
     for function in set(two) | set(three):
         if function:
             steady = three.get(function, 0) - two.get(function, 0)
             if steady:
-                by_kernel[family(function)] = by_kernel.get(family(function), 0) + steady
+                by_op[family(function)] = by_op.get(family(function), 0) + steady
     return {"per_invoke": per_invoke, "first_invoke": two[""] - per_invoke,
-            "by_kernel": dict(sorted(by_kernel.items(), key=lambda kv: -kv[1])),
+            "by_op": dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
             "tool": {"valgrind": tool, "ai-edge-litert": system_info()["versions"].get("ai-edge-litert"),
                      "liteship": system_info()["versions"].get("liteship")},
             "method": f"callgrind --toggle-collect='{TOGGLE}', 3 invokes minus 2, one thread"}

@@ -74,6 +74,7 @@ class BenchOptions:
     batch: int | None = None  # None: as many images as fit in about 8 MB of input
     target_runtime: str | None = None
     instructions: bool = False  # count instructions per invoke under valgrind (xnnpack records)
+    instructions_note: str | None = None  # why they were not counted, for the records (valgrind missing)
 
 
 def options_record(options: BenchOptions) -> dict:
@@ -266,6 +267,8 @@ def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
                          "says nothing of a GPU's or the Neural Engine's, only the numerics are the point here")
         if backend == "xnnpack" and prep.instructions is not None:
             fields["instructions"] = prep.instructions
+        elif backend == "xnnpack" and options.instructions_note:
+            notes.append(options.instructions_note)
         records.append(_record(prep.target, backend, threads, session.runtime, "run", "ok", prep.facts,
                                notes=tuple(notes), **fields))
     for backend in options.backends:

@@ -72,7 +72,7 @@ class BenchRecord:
     options: dict | None = None  # the bench options that decide the numbers (runs, rounds, ...)
     top1_ci: tuple[float, float] | None = None  # 95 % Wilson interval of top1
     correct: str | None = None  # "1"/"0" per image in the data's order: paired comparisons between variants
-    instructions: dict | None = None  # per_invoke, first_invoke, by_kernel, tool, method (xnnpack records)
+    instructions: dict | None = None  # per_invoke, first_invoke, by_op, tool, method (xnnpack records)
 
     def to_dict(self) -> dict:
         return asdict(self)

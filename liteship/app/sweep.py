@@ -114,6 +114,9 @@ def _train_config(cfg: SweepConfig, m: ModelTable):
                        batch_size=cfg.train.batch_size, seed=cfg.train.seed).resolved()
 
 
+NO_VALGRIND = "instructions not counted: valgrind is not installed (apt-get install valgrind, then re-run)"
+
+
 def _instructions(asked: bool | None) -> bool:
     """[bench] instructions: as asked; unset, on where valgrind is installed."""
     from liteship.bench.instructions import require_valgrind, valgrind
@@ -159,7 +162,9 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     options = BenchOptions(backends=parse_backends(",".join(config.bench.backends)),
                            threads=tuple(config.bench.threads), runs=config.bench.runs, warmup=config.bench.warmup,
                            rounds=config.bench.rounds, target_runtime=config.bench.target_runtime,
-                           instructions=_instructions(config.bench.instructions))
+                           instructions=_instructions(config.bench.instructions),
+                           instructions_note=None if _instructions(config.bench.instructions) or
+                           config.bench.instructions is False else NO_VALGRIND)
     train_configs = [_train_config(config, m) for m in config.models]
     recipe_file = _recipe_file(out, config)
     atomic_write_json(out / "run.json", {"command": "sweep", "data": data, "config": config.to_dict(),

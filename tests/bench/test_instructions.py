@@ -18,12 +18,12 @@ def test_one_invoke_is_counted_exactly_and_the_same_every_time(optimized_run):
     path = out / variants["float32"]["file"]
     first = ins.count_instructions(path)
     again = ins.count_instructions(path)
-    assert first["per_invoke"] == again["per_invoke"] and first["by_kernel"] == again["by_kernel"]
+    assert first["per_invoke"] == again["per_invoke"] and first["by_op"] == again["by_op"]
     with tempfile.TemporaryDirectory() as tmp:  # another way to the same number: 12 invokes minus 2, over 10
         two, twelve = ins._count(path, 2, Path(tmp)), ins._count(path, 12, Path(tmp))
     assert (twelve[""] - two[""]) == 10 * first["per_invoke"]
-    assert sum(first["by_kernel"].values()) == first["per_invoke"]  # every function of the invoke is attributed
-    assert max(first["by_kernel"], key=first["by_kernel"].get).startswith("gemm")  # small_cnn is its convolutions
+    assert sum(first["by_op"].values()) == first["per_invoke"]  # every function of the invoke is attributed
+    assert max(first["by_op"], key=first["by_op"].get).startswith("gemm")  # small_cnn is its convolutions
     assert first["tool"]["valgrind"].startswith("valgrind-")
 
 
@@ -54,3 +54,16 @@ def test_without_valgrind_asking_for_counts_is_exit_2_with_the_install(optimized
     assert main(["bench", str(out / variants["int8"]["file"]), "--instructions"]) == 2
     err = capsys.readouterr().err
     assert "Instruction counts need valgrind, which is not installed" in err and "apt-get install valgrind" in err
+
+
+def test_a_sweep_without_valgrind_says_so_in_the_records(tf_available, tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(ins.shutil, "which", lambda name: None)
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text('[train]\nepochs = 1\n[[models]]\narch = "small_cnn"\nsize = 8\n[optimize]\nrecipes = ["float32"]\n'
+                   '[bench]\nruns = 3\nrounds = 1\n')  # instructions unset: on only where valgrind is installed
+    assert main(["sweep", "--data", "digits", "--config", str(cfg), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    row = json.loads((tmp_path / "run" / "results.jsonl").read_text().splitlines()[0])
+    assert row["instructions"] is None
+    assert any("valgrind is not installed (apt-get install valgrind" in note for note in row["notes"])

@@ -240,9 +240,9 @@ def _real_load(target: Target, model, options: BenchOptions, evalset: EvalSet | 
     else:
         shape = [max(int(d), 1) for d in io_specs(model)[0][0].shape]
         pixels = np.full((1, *shape[1:]), 128, np.uint8)
-    real = real_load(options.target_runtime, target.path, pixels, log=(progress or Progress(quiet=True)).log)
-    verdict = "loaded" if real["loaded"] else f"refused: {real['error']}"
-    (progress or Progress(quiet=True)).log(f"{target.variant} in {real['runtime']}: {verdict}")
+    progress = progress or Progress(quiet=True)
+    real = real_load(options.target_runtime, target.path, pixels, log=progress.log)
+    progress.log(f"{target.variant} in {real['runtime']}: {'loaded' if real['loaded'] else 'refused: ' + real['error']}")
     return real
 
 

@@ -166,12 +166,14 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
     split_record = json.loads((run_dir / SPLIT).read_text()) if (run_dir / SPLIT).is_file() else {}
     source, data_hash = split_record.get("source"), split_record.get("content_hash")
     targets = run_targets(run_dir)
-    records = []
+    records, splits = [], {}
     for group in dict.fromkeys(t.group for t in targets):
         mine = [t for t in targets if t.group == group and (only is None or t.variant in only)]  # float32 first
         if not mine:
             continue
-        x, y = load_run_split(run_dir, mine[0].size)["test"]
+        if mine[0].size not in splits:  # models of the same input size share the decoded images
+            splits[mine[0].size] = load_run_split(run_dir, mine[0].size)["test"]
+        x, y = splits[mine[0].size]
         evalset = EvalSet(x, y, list(mine[0].labels or ()), source, "test", data_hash)
         preps = []
         for target in mine:

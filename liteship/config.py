@@ -26,6 +26,23 @@ def load_toml(path: str | Path) -> dict:
         raise LiteshipError(f"Config file {path} is not valid TOML: {exc}", "", "fix the syntax at that line") from exc
 
 
+def liteship_table(path: str | Path, name: str) -> tuple[dict | None, str]:
+    """Table ``name`` of ``liteship.toml`` ([name]) or ``pyproject.toml`` ([tool.liteship.name]), and where it is.
+
+    None when the file has no such table; a value there that is not a table is an error.
+    """
+    path = Path(path)
+    doc = load_toml(path)
+    if path.name == "pyproject.toml":
+        table, where = doc.get("tool", {}).get("liteship", {}).get(name), f"{path} [tool.liteship.{name}]"
+    else:
+        table, where = doc.get(name), f"{path} [{name}]"
+    if table is not None and not isinstance(table, dict):
+        raise LiteshipError(f"{where} is not a table", f"{name} settings are a TOML table of keys",
+                            f"write it as [{name}] with one key a line")
+    return table, where
+
+
 def _allowed(hint) -> tuple:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):

@@ -70,8 +70,7 @@ def _terminal_stream(real):
 class FrameworkLog:
     """Where the block's framework output ended up: ``path`` once it is saved there, else None."""
 
-    def __init__(self, final: Path):
-        self.final, self.path = final, None
+    path: Path | None = None
 
 
 def _save(tmp: Path, final: Path, log: FrameworkLog) -> None:
@@ -113,7 +112,7 @@ def frameworks_to_file(path: Path | None, verbose: bool = False):
     os.dup2(log_fd, 2)
     os.close(log_fd)
     sys.stderr, _console = proxy, terminal
-    outcome = FrameworkLog(Path(path))
+    outcome = FrameworkLog()
     try:
         yield outcome
     finally:

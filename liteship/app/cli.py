@@ -79,6 +79,7 @@ def _bench_parser(sub) -> None:
                    help="also count instructions per invoke under valgrind (xnnpack records; needs valgrind)")
     p.add_argument("--json", help="write the records as a JSON list to this file")
     p.add_argument("--quiet", action="store_true")
+    _framework_args(p, determinism=False)
 
 
 def _sweep_parser(sub) -> None:

@@ -221,13 +221,10 @@ def cmd_runtimes(args) -> int:
         raise LiteshipError(f"liteship runtimes {args.action} needs a version", "", f"for example: liteship runtimes "
                             f"{args.action} 2.14")
     if args.action == "install":
-        env = legacy.install(args.version, log=console_log)
+        env = legacy.install(args.version, log=Progress().log)
         print(f"{legacy.DIST} {legacy.resolve(args.version)} ready in {env}")
         return 0
     gone = legacy.remove(args.version)
     print("\n".join(f"removed {p}" for p in gone) or f"no {legacy.DIST} {args.version} in the cache")
     return 0
 
-
-def console_log(message: str) -> None:
-    print(message, file=console(), flush=True)

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
 
-from liteship.config import from_mapping, load_toml
+from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
 from liteship.runtime import RUN_BACKENDS
 
@@ -46,11 +46,8 @@ def load_budgets(path: str | Path | None) -> Budgets:
     """``liteship.toml`` [budgets], or ``pyproject.toml`` [tool.liteship.budgets]; None: the defaults."""
     if path is None:
         return DEFAULT_BUDGETS
-    path = Path(path)
-    doc = load_toml(path)
-    table = doc.get("tool", {}).get("liteship", {}).get("budgets") if path.name == "pyproject.toml" else doc.get("budgets")
-    where = f"{path} [tool.liteship.budgets]" if path.name == "pyproject.toml" else f"{path} [budgets]"
-    if not isinstance(table, dict):
+    table, where = liteship_table(path, "budgets")
+    if table is None:
         raise LiteshipError(f"{path} has no {where.split(' ', 1)[1]} table", "budgets live in that table",
                             "add it, for example [budgets] / max_size_kb = 500")
     if "backend" in table and table["backend"] not in RUN_BACKENDS:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from liteship.bench.record import BenchRecord
 from liteship.bench.results import parse_results, results_path
-from liteship.config import from_mapping, load_toml
+from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import paired_drop
 
@@ -34,11 +34,8 @@ class Thresholds:
 def load_thresholds(path: str | Path | None) -> Thresholds:
     if path is None:
         return Thresholds()
-    path = Path(path)
-    doc = load_toml(path)
-    table = doc.get("tool", {}).get("liteship", {}).get("compare") if path.name == "pyproject.toml" \
-        else doc.get("compare")
-    return from_mapping(Thresholds, table or {}, f"{path} [compare]")
+    table, where = liteship_table(path, "compare")
+    return from_mapping(Thresholds, table or {}, where)  # no [compare] table: the defaults
 
 
 @dataclass(frozen=True)

@@ -84,9 +84,11 @@ def _with_remeasure(run_dir: Path, budgets: Budgets, vid: str, recs: list[BenchR
             for v in verdicts]
 
 
-def gate(run_dir: Path, budgets: Budgets, variant: str | None = None, remeasure: bool = True) -> list[VariantVerdict]:
+def gate(run_dir: Path, budgets: Budgets, variant: str | None = None, remeasure: bool = True,
+         records: list[BenchRecord] | None = None) -> list[VariantVerdict]:
+    """Every current variant's verdicts; ``records``: the run's current results, when the caller has read them."""
     run_dir = Path(run_dir)
-    records, _ = current_results(run_dir)
+    records = current_results(run_dir)[0] if records is None else records
     out = []
     for vid in select(records, variant):
         recs = [r for r in records if r.variant == vid]

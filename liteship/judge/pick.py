@@ -36,7 +36,7 @@ def pick(run_dir: str | Path, budgets: Budgets, prefer: str = "accuracy") -> tup
         raise LiteshipError(f"--prefer {prefer!r} is not one of accuracy, size, latency", "", "pick one of those")
     run_dir = Path(run_dir)
     records, _ = current_results(run_dir)
-    results = gate(run_dir, budgets)
+    results = gate(run_dir, budgets, records=records)
     passing = [vv for vv in results if vv.passed]
     if not passing:
         raise NothingPasses(sorted(results, key=lambda vv: vv.worst_margin)[:3])

@@ -7,6 +7,11 @@ from liteship.report.format import change_pt, num
 from liteship.report.tables import rows
 
 
+def _blank(value, spec: str) -> str:
+    """A terminal table leaves what was not measured blank."""
+    return "" if value is None else format(value, spec)
+
+
 def bench_table(records: list[BenchRecord]) -> str:
     head = f"{'variant':14s} {'recipe':14s} {'backend':10s} {'thr':>3s} {'p50 ms':>9s} {'95% CI':>17s} " \
            f"{'top1':>7s} {'agree':>7s} {'size':>9s} {'deleg':>6s}  notes"
@@ -15,10 +20,9 @@ def bench_table(records: list[BenchRecord]) -> str:
         lat = r.latency_ms
         ci = f"[{lat.ci_low:.3f}, {lat.ci_high:.3f}]" if lat else ""
         lines.append(f"{r.variant[:14]:14s} {(r.recipe or '-')[:14]:14s} {r.backend:10s} {r.threads or '':>3} "
-                     f"{num(lat.p50 if lat else None, '9.3f') if lat else '':>9s} {ci:>17s} "
-                     f"{num(r.top1, '7.4f') if r.top1 is not None else '':>7s} "
-                     f"{num(r.agreement, '7.4f') if r.agreement is not None else '':>7s} {r.size_bytes:9d} "
-                     f"{num(r.delegated, '6.2f') if r.delegated is not None else '':>6s}  {'; '.join(r.notes)[:80]}")
+                     f"{_blank(lat.p50 if lat else None, '.3f'):>9s} {ci:>17s} {_blank(r.top1, '.4f'):>7s} "
+                     f"{_blank(r.agreement, '.4f'):>7s} {r.size_bytes:9d} {_blank(r.delegated, '.2f'):>6s}  "
+                     f"{'; '.join(r.notes)[:80]}")
     return "\n".join(lines)
 
 

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-Z95 = 1.959963984540054  # the standard normal's 97.5 % quantile
-
-
-def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """95 % Wilson score interval of a proportion: sound at 0 and 1 and for small n, unlike the normal one."""
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6))
+from liteship.stats import wilson
 
 
 def score(probs: np.ndarray, labels: np.ndarray, class_names: list[str],

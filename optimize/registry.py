@@ -64,6 +64,7 @@ def _load_all() -> None:
     from liteship.optimize import qat  # noqa: F401
     from liteship.optimize import cluster  # noqa: F401
     from liteship.optimize import selective  # noqa: F401
+    from liteship.optimize import auto  # noqa: F401
 
 
 def get_recipe(name: str) -> RecipeSpec:

@@ -46,6 +46,27 @@ def _rank_layers(debugger) -> list[tuple[str, float]]:
     return sorted(ranked, key=lambda item: -item[1])
 
 
+def debug_layers(model, data: RecipeData, calibration_images: int, debug_images: int):
+    """The quantization debugger, run on validation images, and the quantized layers ranked worst first."""
+    import tensorflow as tf
+
+    calibration = data.calibration(calibration_images)
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative(calibration)
+    debug_x = data.val_x[:debug_images] if len(data.val_y) else calibration[:debug_images]
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=conv, debug_dataset=representative(debug_x),
+        debug_options=tf.lite.experimental.QuantizationDebugOptions(model_debug_metrics=None))
+    debugger.run()
+    return debugger, _rank_layers(debugger)
+
+
+def quantize_keeping(debugger, io: str, float_layers: list[str]) -> bytes:
+    """The debugger's calibrated model quantized to int8, ``float_layers`` left in float."""
+    return _quantize(debugger.calibrated_model, io, float_layers)
+
+
 def _quantize(calibrated: bytes, io: str, denylist: list[str]) -> bytes:
     import tensorflow as tf
     from tensorflow.lite.python import convert as lite_convert
@@ -61,25 +82,15 @@ def _quantize(calibrated: bytes, io: str, denylist: list[str]) -> bytes:
 @recipe("selective_int8", SelectiveConfig,
         "int8 with the worst-quantizing layers kept in float until agreement with float reaches a target")
 def selective_int8(model, data: RecipeData, config: SelectiveConfig) -> RecipeOutput:
-    import tensorflow as tf
+    debugger, ranked = debug_layers(model, data, config.calibration_images, config.debug_images)
 
-    calibration = data.calibration(config.calibration_images)
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative(calibration)
-    debug_x = data.val_x[: config.debug_images] if len(data.val_y) else calibration[: config.debug_images]
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=conv, debug_dataset=representative(debug_x),
-        debug_options=tf.lite.experimental.QuantizationDebugOptions(model_debug_metrics=None))
-    debugger.run()
-    ranked = _rank_layers(debugger)
-
-    check_x = data.val_x[: config.agreement_images] if len(data.val_y) else calibration[: config.agreement_images]
+    check_x = data.val_x[: config.agreement_images] if len(data.val_y) else \
+        data.calibration(config.calibration_images)[: config.agreement_images]
     reference = np.argmax(model.predict(pixels_to_float(check_x), verbose=0), axis=1)
     steps, tflite, kept = [], b"", []
     for k in range(0, min(config.max_float_layers, len(ranked)) + 1):
         kept = [name for name, _ in ranked[:k]]
-        tflite = _quantize(debugger.calibrated_model, config.io, kept)
+        tflite = quantize_keeping(debugger, config.io, kept)
         agreement = float(np.mean(np.argmax(predict(tflite, check_x), axis=1) == reference))
         steps.append({"float_layers": k, "agreement": round(agreement, 4), "size_bytes": len(tflite)})
         if agreement >= config.target_agreement:

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from liteship.bench.record import BenchRecord
-
-BOOTSTRAP = 2000
+from liteship.stats import paired
 
 
 def float_record(records: list[BenchRecord], model: str | None, backend: str, threads: int | None) -> BenchRecord | None:
@@ -56,14 +55,6 @@ class Drop:
         return f"95 % interval [{self.low * 100:+.2f}, {self.high * 100:+.2f}] pt ({how}{p})"
 
 
-def _mcnemar(b: int, c: int) -> float:
-    n = b + c
-    if n == 0:
-        return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(b, c) + 1)) / 2 ** n
-    return min(1.0, 2 * tail)
-
-
 def paired_drop(variant: BenchRecord, base: BenchRecord) -> Drop | None:
     """The drop of ``variant`` vs ``base`` on the same images; unpaired (Newcombe) when they cannot be paired."""
     if variant.top1 is None or base.top1 is None:
@@ -74,13 +65,8 @@ def paired_drop(variant: BenchRecord, base: BenchRecord) -> Drop | None:
         return _unpaired(variant, base)
     f = np.frombuffer(base.correct.encode(), np.uint8) - ord("0")
     v = np.frombuffer(variant.correct.encode(), np.uint8) - ord("0")
-    d = f.astype(np.int64) - v.astype(np.int64)
-    rng = np.random.default_rng(0)
-    boot = d[rng.integers(0, len(d), size=(BOOTSTRAP, len(d)))].mean(axis=1)
-    low, high = np.percentile(boot, [2.5, 97.5])
-    b, c = int(np.sum(d == 1)), int(np.sum(d == -1))
-    return Drop(round(float(d.mean()), 6), round(float(low), 6), round(float(high), 6), len(d), True, b, c,
-                round(_mcnemar(b, c), 6))
+    p = paired(f, v)
+    return Drop(p.value, p.low, p.high, p.images, True, p.only_a_right, p.only_b_right, p.p_value)
 
 
 def _unpaired(variant: BenchRecord, base: BenchRecord) -> Drop | None:

@@ -47,7 +47,7 @@ def variants(all_recipes):
 
 def test_every_recipe_made_a_loadable_variant(variants):
     assert sorted(variants) == sorted(["float32", "float16", "dynamic", "int8", "prune_int8", "qat_int8",
-                                       "pqat_int8", "cluster_int8", "selective_int8"])
+                                       "pqat_int8", "cluster_int8", "selective_int8", "auto_int8"])
     for name, v in variants.items():
         assert v["top1"] > 0.9, (name, v["top1"])
 

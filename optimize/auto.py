@@ -1,0 +1,96 @@
+"""auto_int8: the smallest int8 variant that keeps accuracy within a budget of the float model.
+
+Tries, in order, full int8; int8 with the worst-quantizing layers kept in
+float, one more layer a step; then quantization-aware training. Each step's
+paired drop vs the float model is measured on the validation split (never the
+test split, which the bench keeps for the numbers it reports), and the search
+stops at the first step whose drop meets ``max_accuracy_drop``: the upper end
+of its 95 % interval by default, the point estimate with
+``judge_by = "point"``. The record lists every step, its drop and why it was
+or was not enough, like NNCF's accuracy-controlled quantization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from liteship.contract import pixels_to_float
+from liteship.runtime import predict
+from liteship.stats import paired
+
+from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
+from liteship.optimize.finetune import fine_tune
+from liteship.optimize.qat import quantize_aware
+from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
+from liteship.optimize.selective import debug_layers, quantize_keeping
+
+
+@dataclass(frozen=True)
+class AutoInt8Config(Int8Config):
+    max_accuracy_drop: float = 0.01  # float's validation top-1 minus the variant's (0.01 = 1 pt)
+    judge_by: Literal["interval", "point"] = "interval"  # the drop's 95 % upper end, or the point estimate
+    max_float_layers: int = 4
+    debug_images: int = 64
+    qat_epochs: int = 4
+    qat_learning_rate: float = 1e-3
+
+
+class _Search:
+    """The validation images, the float model's right/wrong on them, and the steps taken so far."""
+
+    def __init__(self, model, data: RecipeData, config: AutoInt8Config):
+        self.config = config
+        self.x, self.y = (data.val_x, data.val_y) if len(data.val_y) else (data.train_x, data.train_y)
+        self.split = "validation" if len(data.val_y) else "training (no validation split)"
+        self.float_right = np.argmax(model.predict(pixels_to_float(self.x), verbose=0), axis=1) == self.y
+        self.steps: list[dict] = []
+        self.files: list[bytes] = []
+
+    def enough(self, name: str, tflite: bytes, **facts) -> bool:
+        right = np.argmax(predict(tflite, self.x), axis=1) == self.y
+        drop = paired(self.float_right, right)
+        judged = drop.high if self.config.judge_by == "interval" else drop.value
+        met = judged <= self.config.max_accuracy_drop
+        what = "upper end of the 95 % interval" if self.config.judge_by == "interval" else "point drop"
+        self.steps.append({
+            "step": name, **facts, "size_bytes": len(tflite), "top1": round(float(right.mean()), 6),
+            "float_top1": round(float(self.float_right.mean()), 6), "drop": drop.value,
+            "drop_interval": [drop.low, drop.high], "images": drop.images, "met": met,
+            "why": f"{what} {judged * 100:+.2f} pt {'<=' if met else '>'} budget "
+                   f"{self.config.max_accuracy_drop * 100:.2f} pt on {drop.images} {self.split} images"
+                   f" (float right, variant wrong: {drop.only_a_right}; the other way: {drop.only_b_right})"})
+        self.files.append(tflite)
+        return met
+
+    def result(self) -> RecipeOutput:
+        met = [i for i, s in enumerate(self.steps) if s["met"]]
+        # None met: keep the step that came closest (lowest judged drop, then the smaller file).
+        key = (lambda i: 0) if met else (lambda i: (self.steps[i]["drop_interval"][1], self.steps[i]["size_bytes"]))
+        best = met[0] if met else min(range(len(self.steps)), key=key)
+        return RecipeOutput(self.files[best], {
+            "chosen_step": self.steps[best]["step"], "met_budget": bool(met), "split": self.split,
+            "max_accuracy_drop": self.config.max_accuracy_drop, "judge_by": self.config.judge_by,
+            "steps": self.steps})
+
+
+@recipe("auto_int8", AutoInt8Config,
+        "the first of int8, int8 with float fallback, QAT int8 whose validation drop vs float meets a budget")
+def auto_int8(model, data: RecipeData, config: AutoInt8Config) -> RecipeOutput:
+    search = _Search(model, data, config)
+    calibration = data.calibration(config.calibration_images)
+    if search.enough("int8", int8_tflite(model, calibration, config.io)):
+        return search.result()
+    debugger, ranked = debug_layers(model, data, config.calibration_images, config.debug_images)
+    for k in range(1, min(config.max_float_layers, len(ranked)) + 1):
+        kept = [name for name, _ in ranked[:k]]
+        if search.enough(f"int8, {k} layer(s) in float", quantize_keeping(debugger, config.io, kept),
+                         float_layers=kept):
+            return search.result()
+    qat, skipped = quantize_aware(fresh_copy(model))
+    history = fine_tune(qat, data, config.qat_epochs, config.qat_learning_rate)
+    search.enough("qat_int8", int8_tflite(qat, calibration, config.io), history=history,
+                  output_only_layers=skipped)
+    return search.result()

@@ -1,0 +1,101 @@
+"""auto_int8: the search stops at the first step that meets the budget, judged on numbers the test measures itself.
+
+The validation top-1 of each file is measured here with LiteRT's Interpreter
+fed one image at a time, the float model's with Keras, and the paired
+interval is checked against a plain bootstrap written here.
+"""
+
+import numpy as np
+import pytest
+
+from liteship.trainer.data import load_run_split
+
+
+def _right(tflite: bytes, x, y) -> np.ndarray:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=tflite)
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    right = []
+    for image, label in zip(x, y):
+        interp.set_tensor(inp["index"], image[None])
+        interp.invoke()
+        right.append(int(np.argmax(interp.get_tensor(out["index"])[0]) == label))
+    return np.array(right)
+
+
+@pytest.fixture(scope="module")
+def setup(digits_run):
+    import tf_keras as keras
+
+    from liteship.optimize import RecipeData
+
+    out, result = digits_run
+    splits = load_run_split(out, 32)
+    data = RecipeData(*splits["train"], *splits["val"])
+    model = keras.models.load_model(result.model_dir / "model.keras")
+    float_right = (np.argmax(model.predict(data.val_x.astype(np.float32) / 255, verbose=0), axis=1)
+                   == data.val_y).astype(int)
+    return model, data, float_right
+
+
+def test_default_sweep_variant_meets_one_point_no_larger_than_qat(all_recipes, setup):
+    _, data, float_right = setup
+    out, records = all_recipes
+    auto = records["auto_int8"]
+    details = auto["details"]
+    assert details["met_budget"] and details["max_accuracy_drop"] == 0.01
+    assert auto["size_bytes"] <= records["qat_int8"]["size_bytes"]
+    right = _right((out / auto["file"]).read_bytes(), data.val_x, data.val_y)
+    chosen = next(s for s in details["steps"] if s["step"] == details["chosen_step"])
+    assert chosen["top1"] == pytest.approx(right.mean(), abs=1e-6)
+    assert chosen["float_top1"] == pytest.approx(float_right.mean(), abs=1e-6)
+    # The upper end of a bootstrap of the per-image differences, written here.
+    d = float_right - right
+    rng = np.random.default_rng(123)
+    boot = d[rng.integers(0, len(d), size=(4000, len(d)))].mean(axis=1)
+    assert np.percentile(boot, 97.5) <= 0.01 + 0.003
+    assert chosen["drop"] == pytest.approx(d.mean(), abs=1e-6)
+    assert all(not s["met"] for s in details["steps"][:-1]) and details["steps"][-1]["met"]
+
+
+def test_impossible_budget_walks_every_step_and_keeps_the_closest(setup):
+    from liteship.optimize import run_recipe
+    from liteship.optimize.auto import AutoInt8Config
+
+    model, data, float_right = setup
+    tflite, rec = run_recipe("auto_int8", model, data, AutoInt8Config(
+        max_accuracy_drop=-0.5, max_float_layers=1, qat_epochs=1, calibration_images=100))
+    steps = rec["details"]["steps"]
+    assert [s["step"] for s in steps] == ["int8", "int8, 1 layer(s) in float", "qat_int8"]
+    assert not rec["details"]["met_budget"] and all(not s["met"] for s in steps)
+    closest = min(steps, key=lambda s: (s["drop_interval"][1], s["size_bytes"]))
+    assert rec["details"]["chosen_step"] == closest["step"] and len(tflite) == closest["size_bytes"]
+    assert "> budget -50.00 pt" in steps[0]["why"]
+    # Each step's top-1 is the file's, measured here (the chosen file is the one written).
+    assert closest["top1"] == pytest.approx(_right(tflite, data.val_x, data.val_y).mean(), abs=1e-6)
+
+
+def test_generous_budget_stops_at_full_int8(setup):
+    from liteship.optimize import run_recipe
+    from liteship.optimize.auto import AutoInt8Config
+    from liteship.optimize.convert import Int8Config
+
+    model, data, _ = setup
+    tflite, rec = run_recipe("auto_int8", model, data, AutoInt8Config(max_accuracy_drop=1.0, calibration_images=100))
+    int8, _ = run_recipe("int8", model, data, Int8Config(calibration_images=100))
+    assert [s["step"] for s in rec["details"]["steps"]] == ["int8"] and tflite == int8
+
+
+def test_point_estimate_when_asked(setup):
+    """A drop of exactly zero meets a zero budget by its point, never by an interval that is wider than zero."""
+    from liteship.optimize import run_recipe
+    from liteship.optimize.auto import AutoInt8Config
+
+    model, data, float_right = setup
+    _, rec = run_recipe("auto_int8", model, data, AutoInt8Config(
+        max_accuracy_drop=0.0, judge_by="point", max_float_layers=0, qat_epochs=1, calibration_images=100))
+    first = rec["details"]["steps"][0]
+    assert first["met"] == (first["drop"] <= 0.0)
+    assert "point drop" in first["why"]

@@ -262,6 +262,9 @@ def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
             if backend != "xnnpack" and base is not None:
                 diff = float(np.max(np.abs(prep.probs[key] - base)))
                 notes.append(f"max |probability difference| vs xnnpack: {diff:.3g}")
+                fields["xnnpack_max_diff"] = round(diff, 6)
+                fields["xnnpack_agreement"] = round(float(np.mean(np.argmax(prep.probs[key], axis=1)
+                                                                  == np.argmax(base, axis=1))), 6)
         if backend == "fp16" and not {"avx512_fp16", "asimdhp"} & set(system_info()["cpu_flags"]):
             notes.append("latency: this CPU has no half-precision arithmetic, so XNNPACK emulates fp16; the time "
                          "says nothing of a GPU's or the Neural Engine's, only the numerics are the point here")

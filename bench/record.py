@@ -73,6 +73,8 @@ class BenchRecord:
     top1_ci: tuple[float, float] | None = None  # 95 % Wilson interval of top1
     correct: str | None = None  # "1"/"0" per image in the data's order: paired comparisons between variants
     instructions: dict | None = None  # per_invoke, first_invoke, by_op, tool, method (xnnpack records)
+    xnnpack_agreement: float | None = None  # top-1 agreement with the same file on xnnpack (other run backends)
+    xnnpack_max_diff: float | None = None  # max |probability difference| vs the same file on xnnpack
 
     def to_dict(self) -> dict:
         return asdict(self)

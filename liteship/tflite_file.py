@@ -93,6 +93,11 @@ def write_model(model: "schema.ModelT") -> bytes:
     return bytes(builder.Output())
 
 
+def type_name(tensor_type: int) -> str:
+    """"float32", "int8", ... for a schema TensorType."""
+    return _TYPE_NAMES.get(tensor_type, str(tensor_type))
+
+
 def op_name(model, op) -> str:
     code = model.operatorCodes[op.opcodeIndex]
     builtin = max(code.builtinCode, code.deprecatedBuiltinCode)

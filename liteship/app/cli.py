@@ -15,8 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from liteship.app.commands import (cmd_bench, cmd_compare, cmd_gate, cmd_optimize, cmd_pick, cmd_runtimes,
-                                   cmd_sweep, cmd_train)
+from liteship.app.commands import (cmd_bench, cmd_compare, cmd_explain, cmd_gate, cmd_optimize, cmd_pick,
+                                   cmd_runtimes, cmd_sweep, cmd_train)
 from liteship.errors import LiteshipError
 from liteship.logs import frameworks_to_file
 from liteship.rundir import LOG
@@ -127,6 +127,14 @@ def _compare_parser(sub) -> None:
     p.add_argument("--json", help="write the comparison as JSON here")
 
 
+def _explain_parser(sub) -> None:
+    p = sub.add_parser("explain", help="a variant's ops, dtypes, multiply-adds and instructions; --vs: what differs",
+                       description="Explain what a variant computes, and what makes it differ from another.")
+    p.add_argument("run_dir", help="run directory with results.jsonl and variants/")
+    p.add_argument("variant", help="variant ID (or a recipe name, when one model has it)")
+    p.add_argument("--vs", help="another variant ID or recipe to compare with")
+
+
 def _runtimes_parser(sub) -> None:
     p = sub.add_parser("runtimes", help="older runtimes (tflite-runtime) for real loads: list, install, remove",
                        description="Isolated tflite-runtime environments in liteship's cache, for --target-runtime.")
@@ -135,21 +143,21 @@ def _runtimes_parser(sub) -> None:
 
 
 COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench, "sweep": cmd_sweep, "gate": cmd_gate,
-            "pick": cmd_pick, "runtimes": cmd_runtimes, "compare": cmd_compare}
+            "pick": cmd_pick, "runtimes": cmd_runtimes, "compare": cmd_compare, "explain": cmd_explain}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liteship", description="Ship image classifiers to phones.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_train_parser, _optimize_parser, _bench_parser, _sweep_parser, _gate_parser, _pick_parser,
-                _compare_parser, _runtimes_parser):
+                _compare_parser, _explain_parser, _runtimes_parser):
         add(sub)
     return parser
 
 
 def log_path(args) -> Path | None:
     """Where this command's framework logs go: RUN_DIR/logs/frameworks.log, or the temp folder's for one file."""
-    if getattr(args, "list", False) or args.command in ("gate", "pick", "runtimes", "compare"):
+    if getattr(args, "list", False) or args.command in ("gate", "pick", "runtimes", "compare", "explain"):
         return None
     run_dir = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target"}[args.command]
     run_dir = getattr(args, run_dir, None)

@@ -169,24 +169,61 @@ def cmd_gate(args) -> int:
 
 
 def cmd_pick(args) -> int:
+    from liteship.app.sweep import write_reports
+    from liteship.bench.run import current_results
     from liteship.judge import NothingPasses, load_budgets, pick
 
+    budgets = load_budgets(args.budgets)
+    records = current_results(Path(args.run_dir))[0]
     try:
-        chosen, release = pick(args.run_dir, load_budgets(args.budgets), args.prefer)
+        decision, release = pick(args.run_dir, budgets, args.prefer, records)
     except NothingPasses as exc:
+        write_reports(Path(args.run_dir), records, exc.decision)
         print("no variant passes every budget; the closest misses:", file=console())
         for vv in exc.misses:
             print(f"  {vv.variant} ({vv.model} {vv.recipe}):", file=console())
             for v in vv.verdicts:
                 if not v.passed:
                     print(f"      {v.message}", file=console())
+        print(f"report: {Path(args.run_dir) / 'report.html'} (its decision section says the same)", file=console())
         return 1
+    chosen = decision.chosen.verdict
+    write_reports(Path(args.run_dir), records, decision)
     print(f"picked {chosen.variant} ({chosen.model} {chosen.recipe}): every budget passed")
     for v in chosen.verdicts:
         print(f"    {v.message}")
-    print(f"release: {release}/model.tflite, {release}/labels.txt, {release}/manifest.json")
+    print(f"release: {release}/ (model.tflite, labels.txt, manifest.json, MODEL.md, Classifier.swift)")
+    print(f"report: {Path(args.run_dir) / 'report.html'} opens with this decision")
     return 0
 
+
+def _variant_records(records, run_dir: Path, wanted: str, flag: str):
+    ids = list(dict.fromkeys(r.variant for r in records))
+    by_recipe = list(dict.fromkeys(r.variant for r in records if r.recipe == wanted))
+    chosen = wanted if wanted in ids else by_recipe[0] if len(by_recipe) == 1 else None
+    if chosen is None:
+        listing = "; ".join(f"{r.variant} ({r.model} {r.recipe})" for r in {r.variant: r for r in records}.values())
+        why = (f"the recipe {wanted} has {len(by_recipe)} variants (one per model): name one by its ID"
+               if by_recipe else f"{run_dir} has no current variant {wanted!r}")
+        raise LiteshipError(f"{flag} {wanted!r}: no such variant", why, f"pass one of: {listing}")
+    path = run_dir / "variants" / f"{chosen}.tflite"
+    if not path.is_file():
+        raise LiteshipError(f"{path} is missing", "explain reads the variant's file",
+                            f"re-run `liteship optimize {run_dir}` to make it again")
+    return path, [r for r in records if r.variant == chosen]
+
+
+def cmd_explain(args) -> int:
+    from liteship.bench.explain import explain
+    from liteship.bench.run import current_results
+    from liteship.report.explain import render
+
+    run_dir = Path(args.run_dir)
+    records = current_results(run_dir)[0]
+    a = explain(*_variant_records(records, run_dir, args.variant, "VARIANT"))
+    b = explain(*_variant_records(records, run_dir, args.vs, "--vs")) if args.vs else None
+    print(render(a, b), end="")
+    return 0
 
 
 def cmd_compare(args) -> int:

@@ -199,11 +199,19 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     return records
 
 
-def write_reports(out: Path, records: list[BenchRecord]) -> None:
-    from liteship.report.tables import html_report, markdown, pareto_png
+def write_reports(out: Path, records: list[BenchRecord], decision=None) -> None:
+    """report.md, report.html and pareto.png; without ``decision``, what pick would choose with the default budgets."""
+    from liteship.judge import DEFAULT_BUDGETS, gate
+    from liteship.judge.decision import decide
+    from liteship.judge.findings import findings
+    from liteship.report import build
 
-    png = pareto_png(records)
-    if png is not None:
-        atomic_write_bytes(out / "pareto.png", png)
-    atomic_write_text(out / "report.md", markdown(records))
-    atomic_write_text(out / "report.html", html_report(records, png))
+    if decision is None and records:
+        verdicts = gate(out, DEFAULT_BUDGETS, remeasure=False, records=records)
+        decision = decide(records, DEFAULT_BUDGETS, "accuracy", verdicts, made_by="sweep")
+    budgets = decision.budgets if decision is not None else DEFAULT_BUDGETS
+    report = build(records, decision, findings(records, budgets, str(out)), str(out))
+    if report.png is not None:
+        atomic_write_bytes(out / "pareto.png", report.png)
+    atomic_write_text(out / "report.md", report.markdown)
+    atomic_write_text(out / "report.html", report.html)

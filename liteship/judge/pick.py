@@ -4,43 +4,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from liteship.bench.record import BenchRecord
 from liteship.bench.run import current_results
 from liteship.errors import LiteshipError
-from liteship.judge.budgets import Budgets, budget_record
+from liteship.judge.budgets import Budgets
+from liteship.judge.decision import PREFERENCES, Decision, decide
 from liteship.judge.gate import VariantVerdict, gate
 from liteship.judge.release import write_release
 
 
 class NothingPasses(Exception):
-    def __init__(self, misses: list[VariantVerdict]):
-        self.misses = misses
+    def __init__(self, decision: Decision):
+        self.decision = decision
+        self.misses: list[VariantVerdict] = [o.verdict for o in decision.misses]
         super().__init__("no variant passes every budget")
 
 
-def _rank(prefer: str, vv: VariantVerdict, records, budgets: Budgets) -> tuple:
-    """Rank on the budget's record (its backend and threads, its latency statistic): the numbers judged."""
-    recs = [r for r in records if r.variant == vv.variant]
-    run = budget_record(budgets, recs)
-    top1 = run.top1 if run is not None and run.top1 is not None else -1.0
-    size = recs[0].size_bytes
-    latency = getattr(run.latency_ms, budgets.latency_stat) if run is not None and run.latency_ms else float("inf")
-    if prefer == "size":
-        return (size, -top1, latency)
-    if prefer == "latency":
-        return (latency, -top1, size)
-    return (-top1, size, latency)
+def pick(run_dir: str | Path, budgets: Budgets, prefer: str = "accuracy",
+         records: list[BenchRecord] | None = None) -> tuple[Decision, Path]:
+    """Decide (see :mod:`liteship.judge.decision`) and write the release bundle of the chosen variant.
 
-
-def pick(run_dir: str | Path, budgets: Budgets, prefer: str = "accuracy") -> tuple[VariantVerdict, Path]:
-    if prefer not in ("accuracy", "size", "latency"):
+    ``records``: the run's current results, when the caller has read them.
+    """
+    if prefer not in PREFERENCES:
         raise LiteshipError(f"--prefer {prefer!r} is not one of accuracy, size, latency", "", "pick one of those")
     run_dir = Path(run_dir)
-    records, _ = current_results(run_dir)
-    results = gate(run_dir, budgets, records=records)
-    passing = [vv for vv in results if vv.passed]
-    if not passing:
-        raise NothingPasses(sorted(results, key=lambda vv: vv.worst_margin)[:3])
-    chosen = min(passing, key=lambda vv: _rank(prefer, vv, records, budgets))
-    return chosen, write_release(run_dir, chosen, records, budgets, prefer)
-
-
+    records = current_results(run_dir)[0] if records is None else records
+    decision = decide(records, budgets, prefer, gate(run_dir, budgets, records=records))
+    if decision.chosen is None:
+        raise NothingPasses(decision)
+    return decision, write_release(run_dir, decision, records)

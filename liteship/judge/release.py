@@ -1,4 +1,4 @@
-"""The release bundle: RUN_DIR/release/ with model.tflite, labels.txt and manifest.json, as the app loads it."""
+"""The release bundle: RUN_DIR/release/ as the app team takes it: the model, its labels, the numbers and how to use it."""
 
 from __future__ import annotations
 
@@ -10,34 +10,19 @@ from pathlib import Path
 
 from liteship.contract import InputContract
 from liteship.files import atomic_write_json, publish_dir, sha256_file
-from liteship.judge.budgets import Budgets
-from liteship.judge.gate import VariantVerdict
+from liteship.judge.decision import Decision
+from liteship.judge.release_docs import model_md, swift
 from liteship.versions import measured_where, system_info
 
-SWIFT_PREPROCESSING = """\
-// TensorFlowLiteSwift, set up as liteship measured this model: {threads} thread(s), XNNPACK on
-// (Interpreter.Options leaves XNNPACK off unless asked). The numbers in manifest.json were measured on
-// an x86 CPU ({cpu}), not on a phone: time the app on the device it ships to.
-var options = Interpreter.Options()
-options.threadCount = {threads}
-options.isXNNPackEnabled = true
-let interpreter = try Interpreter(modelPath: modelPath, options: options)
-try interpreter.allocateTensors()
-// Feed a camera frame the way the model was measured:
-// 1. Centre-crop the frame to a square; 2. resize it to {size}x{size} (bilinear); 3. drop alpha (RGB order).
-// 4. {feed}
-try interpreter.copy(rgbData, toInputAt: 0)   // rgbData: {size}*{size}*3 {dtype} values, row-major
-try interpreter.invoke()
-let output = try interpreter.output(at: 0)     // {out_dtype} probabilities, one per line of labels.txt
-"""
 
-
-def write_release(run_dir: Path, chosen: VariantVerdict, records, budgets: Budgets, prefer: str) -> Path:
+def write_release(run_dir: Path, decision: Decision, records) -> Path:
+    """release/: model.tflite, labels.txt, manifest.json, MODEL.md and Classifier.swift, made whole or not at all."""
     from liteship.tflite_file import read_model
 
     from liteship.bench.compat import check_runtime
     from liteship.bench.contract import check_contract
 
+    chosen, budgets, prefer = decision.chosen.verdict, decision.budgets, decision.prefer
     recs = [r for r in records if r.variant == chosen.variant]
     variant_json = json.loads((run_dir / "variants" / f"{chosen.variant}.json").read_text())
     model_path = run_dir / variant_json["file"]
@@ -45,10 +30,6 @@ def write_release(run_dir: Path, chosen: VariantVerdict, records, budgets: Budge
     model = read_model(model_path.read_bytes())
     contract = check_contract(model, len(labels.splitlines()))
     size = int(contract["input"]["shape"][1])
-    dtype = contract["input"]["dtype"]
-    feed = ("copy the raw RGB bytes (0...255); the input is uint8 with scale 1/255, zero point 0."
-            if dtype == "uint8" else "divide each byte by 255.0 and copy Float32 values in [0, 1]."
-            if dtype == "float32" else "subtract 128 from each byte (int8, scale 1/255, zero point -128).")
     final = run_dir / "release"
     staging = Path(tempfile.mkdtemp(prefix=".release.", dir=run_dir))
     try:
@@ -78,12 +59,12 @@ def write_release(run_dir: Path, chosen: VariantVerdict, records, budgets: Budge
             "measured_on": {k: v for k, v in recs[0].system.items() if k != "versions"},
             "where": measured_where(recs[0].system, next((r.runtime for r in recs if r.backend == budgets.backend),
                                                          None)),
-            "swift_preprocessing": SWIFT_PREPROCESSING.format(size=size, feed=feed, threads=budgets.threads,
-                                                              cpu=recs[0].system.get("cpu"),
-                                                              dtype={"uint8": "UInt8", "float32": "Float32"}.get(dtype, dtype),
-                                                              out_dtype=contract["output"]["dtype"]),
+            "app_code": "Classifier.swift",
         }
         atomic_write_json(staging / "manifest.json", manifest)
+        (staging / "Classifier.swift").write_text(swift(decision, contract, recs[0].system.get("cpu")), encoding="utf-8")
+        (staging / "MODEL.md").write_text(model_md(decision, recs, contract, labels.splitlines(), manifest["where"]),
+                                          encoding="utf-8")
         publish_dir(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

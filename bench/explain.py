@@ -1,0 +1,177 @@
+"""What a variant computes, op by op: counts, the dtypes in and out, multiply-adds, and where the instructions go.
+
+Read from the .tflite flatbuffer (no TensorFlow) and the run's records (instruction counts by kernel
+family, latency). ``compare`` lists what differs between two variants: extra QUANTIZE / DEQUANTIZE ops,
+ops left computing in float, multiply-adds by precision, instructions by kernel family.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from liteship.tflite_file import op_name, read_model, type_name
+
+CONVERSIONS = ("QUANTIZE", "DEQUANTIZE")
+
+
+@dataclass(frozen=True)
+class OpGroup:
+    op: str
+    inputs: str  # dtypes of the activations it reads
+    weights: str  # dtypes of its constant inputs (the stored ones, before any DEQUANTIZE), "" if none
+    outputs: str
+    count: int
+    macs: int  # multiply-adds per invoke (convolutions and fully connected layers; 0 for the rest)
+
+
+@dataclass(frozen=True)
+class Explained:
+    variant: str
+    model: str | None
+    recipe: str | None
+    size_bytes: int
+    groups: tuple[OpGroup, ...]
+    per_invoke: int | None = None  # instructions (valgrind), when counted
+    by_family: dict = field(default_factory=dict)  # kernel family -> instructions per invoke
+    p50_ms: float | None = None
+    latency_backend: str | None = None
+
+    @property
+    def macs(self) -> int:
+        return sum(g.macs for g in self.groups)
+
+    def count(self, op: str) -> int:
+        return sum(g.count for g in self.groups if g.op == op)
+
+    def float_compute(self) -> int:
+        """Ops other than conversions that compute in float32."""
+        return sum(g.count for g in self.groups if g.op not in CONVERSIONS and "float32" in g.outputs)
+
+    def macs_by_precision(self) -> dict[str, int]:
+        out: Counter = Counter()
+        for g in self.groups:
+            if g.macs:
+                out["float" if "float" in g.inputs else "integer"] += g.macs
+        return dict(out)
+
+
+def _shape(tensor) -> list[int]:
+    return [max(int(d), 1) for d in (tensor.shape if tensor.shape is not None else ())]
+
+
+def _macs(name: str, sg, op) -> int:
+    ins = [sg.tensors[i] for i in op.inputs if i >= 0]
+    out = _shape(sg.tensors[op.outputs[0]]) if op.outputs is not None and len(op.outputs) else []
+    if len(ins) < 2 or not out:
+        return 0
+    w = _shape(ins[1])
+    if name == "CONV_2D" and len(w) == 4:
+        return int(np.prod(out)) * w[1] * w[2] * w[3]
+    if name == "DEPTHWISE_CONV_2D" and len(w) == 4:
+        return int(np.prod(out)) * w[1] * w[2]
+    if name == "FULLY_CONNECTED" and len(w) == 2:
+        return int(np.prod(out)) * w[1]
+    return 0
+
+
+def _stored_dtype(model, sg, index: int, producers: dict) -> str | None:
+    """The dtype a constant input is stored in (following a DEQUANTIZE back); None for an activation."""
+    tensor = sg.tensors[index]
+    if tensor.buffer < len(model.buffers) and model.buffers[tensor.buffer].data is not None \
+            and len(model.buffers[tensor.buffer].data):
+        return type_name(tensor.type)
+    producer = producers.get(index)
+    if producer is not None and op_name(model, producer) == "DEQUANTIZE":
+        return _stored_dtype(model, sg, producer.inputs[0], producers)
+    return None
+
+
+def op_groups(data: bytes, name: str = "model") -> tuple[OpGroup, ...]:
+    model = read_model(data, name)
+    sg = model.subgraphs[0]
+    producers = {o: op for op in sg.operators or [] for o in (op.outputs if op.outputs is not None else [])}
+    groups: dict[tuple, list[int]] = {}
+    for op in sg.operators or []:
+        name_ = op_name(model, op)
+        acts, consts = [], []
+        for i in (op.inputs if op.inputs is not None else []):
+            if i < 0:
+                continue
+            stored = _stored_dtype(model, sg, i, producers)
+            (consts if stored is not None else acts).append(stored or type_name(sg.tensors[i].type))
+        outs = [type_name(sg.tensors[i].type) for i in (op.outputs if op.outputs is not None else [])]
+        if name_ == "DEQUANTIZE" and not acts:
+            continue  # a weight stored in fp16 or int8, expanded once at load: shown as the weight's dtype
+        key = (name_, ", ".join(dict.fromkeys(acts)), ", ".join(dict.fromkeys(consts)), ", ".join(dict.fromkeys(outs)))
+        entry = groups.setdefault(key, [0, 0])
+        entry[0] += 1
+        entry[1] += _macs(name_, sg, op)
+    return tuple(OpGroup(*key, count, macs) for key, (count, macs) in groups.items())
+
+
+def explain(path: Path, records: list) -> Explained:
+    """``records``: this variant's bench records (any backends)."""
+    data = Path(path).read_bytes()
+    first = records[0]
+    counted = next((r.instructions for r in records if r.instructions), None)
+    timed = next((r for r in records if r.kind == "run" and r.status == "ok" and r.latency_ms), None)
+    return Explained(first.variant, first.model, first.recipe, len(data), op_groups(data, str(path)),
+                     counted["per_invoke"] if counted else None, dict(counted.get("by_op") or {}) if counted else {},
+                     timed.latency_ms.p50 if timed else None, timed.backend if timed else None)
+
+
+def _op_counts(e: Explained) -> Counter:
+    counts: Counter = Counter()
+    for g in e.groups:
+        counts[g.op] += g.count
+    return counts
+
+
+def _op_differences(a: Explained, b: Explained) -> list[str]:
+    out = [f"{op}: {a.count(op)} vs {b.count(op)} ({a.count(op) - b.count(op):+d}); each one converts a whole "
+           "tensor between float and integer at run time" for op in CONVERSIONS if a.count(op) != b.count(op)]
+    if a.float_compute() != b.float_compute():
+        out.append(f"ops computing in float32: {a.float_compute()} vs {b.float_compute()}")
+    ops_a, ops_b = _op_counts(a), _op_counts(b)
+    out += [f"{op}: {ops_a[op]} vs {ops_b[op]}" for op in sorted(set(ops_a) | set(ops_b))
+            if op not in CONVERSIONS and ops_a[op] != ops_b[op]]
+    sig_b = {(g.op, g.inputs, g.weights, g.outputs) for g in b.groups}
+    out += [f"{g.count} {g.op} with inputs {g.inputs}, weights {g.weights or '–'}, outputs {g.outputs} only in the "
+            "first" for g in a.groups
+            if (g.op, g.inputs, g.weights, g.outputs) not in sig_b and g.op not in CONVERSIONS and g.op in ops_b]
+    return out
+
+
+def _family_differences(a: Explained, b: Explained) -> list[str]:
+    if not (a.by_family and b.by_family):
+        return []
+    out = []
+    for fam in sorted(set(a.by_family) | set(b.by_family), key=lambda f: -(a.by_family.get(f, 0))):
+        x, y = a.by_family.get(fam, 0), b.by_family.get(fam, 0)
+        if abs(x - y) >= 0.05 * max(a.per_invoke or 1, 1):
+            out.append(f"instructions in {fam}: {x / 1e6:.3f} M vs {y / 1e6:.3f} M ({(x - y) / 1e6:+.3f} M)")
+    return out
+
+
+def _constant_affine(e: Explained) -> int:
+    """MUL and ADD ops with a constant operand: per-channel scale and shift."""
+    return min(sum(g.count for g in e.groups if g.op == op and g.weights) for op in ("MUL", "ADD"))
+
+
+def differences(a: Explained, b: Explained) -> list[str]:
+    """What differs between ``a`` and ``b``, in words with the numbers (a's first)."""
+    out = _op_differences(a, b)
+    extra = _constant_affine(a) - _constant_affine(b)
+    if extra > 0:
+        out.insert(0, f"{extra} more MUL + ADD pairs with constant operands (a per-channel scale and shift after "
+                      "the convolutions): the signature of BatchNormalization left unfolded, an elementwise pass "
+                      "over each activation tensor that the other variant folded into its convolution weights")
+    pa, pb = a.macs_by_precision(), b.macs_by_precision()
+    if pa != pb:
+        out.append("multiply-adds by precision: " + "; ".join(
+            f"{k} {pa.get(k, 0) / 1e6:.2f} M vs {pb.get(k, 0) / 1e6:.2f} M" for k in sorted(set(pa) | set(pb))))
+    return out + _family_differences(a, b)

@@ -1,0 +1,133 @@
+"""Warnings a report must show, each with its numbers: things that make a table misleading if read alone.
+
+- a compressed variant beats its float model by more than the paired interval: the baseline, not the
+  compression, explains it (an under-trained float model whose fine-tuning recipes kept training it);
+- a quantized variant is slower than plain ``int8`` or ``float32`` of the same model on the same backend,
+  outside both latency intervals (``liteship explain`` says which ops differ);
+- differences in top-1 between a model's variants that the test split cannot tell from noise;
+- a test split too small to decide the accuracy budgets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from liteship.bench.record import BenchRecord
+from liteship.judge.baseline import drop_with_interval, float_record
+from liteship.judge.budgets import Budgets
+
+# Backends whose latency stands for something (fp16 is emulated on x86: its time means nothing).
+TIMED = ("xnnpack", "xnnpack-cm", "builtin", "reference")
+NOT_COMPRESSED = ("float32",)
+PLAIN = ("int8", "float32")
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str  # "baseline", "slower", "noise", "split"
+    model: str | None
+    message: str
+    variants: tuple[str, ...] = ()
+    explain: str | None = None  # a command that says more
+
+
+def _runs(records: list[BenchRecord], backend: str | None = None) -> list[BenchRecord]:
+    return [r for r in records if r.kind == "run" and r.status == "ok" and (backend is None or r.backend == backend)]
+
+
+def _primary_backend(records: list[BenchRecord], budgets: Budgets) -> tuple[str, int]:
+    runs = _runs(records)
+    if any(r.backend == budgets.backend and r.threads == budgets.threads for r in runs):
+        return budgets.backend, budgets.threads
+    return (runs[0].backend, runs[0].threads) if runs else (budgets.backend, budgets.threads)
+
+
+def beats_float(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
+    backend, threads = _primary_backend(records, budgets)
+    out = []
+    for model in dict.fromkeys(r.model for r in records):
+        base = float_record(records, model, backend, threads)
+        better = []
+        for r in _runs(records, backend):
+            if r.model == model and r.threads == threads and r.recipe not in NOT_COMPRESSED and base is not None:
+                drop = drop_with_interval(r, records)
+                if drop is not None and drop.high < 0:
+                    better.append((r, drop))
+        if better:
+            better.sort(key=lambda rd: rd[1].value)
+            listed = "; ".join(f"{r.recipe} {-d.value * 100:+.2f} pt [{-d.high * 100:+.2f}, {-d.low * 100:+.2f}]"
+                               for r, d in better)
+            out.append(Finding("baseline", model, f"{model}: {len(better)} compressed variant(s) beat the float32 model "
+                               f"(top-1 {base.top1:.4f}) by more than the 95 % paired interval: {listed}. Recipes "
+                               "that fine-tune kept training the float model, so the baseline looks under-trained, "
+                               "and their gains are not the compression's. Train the float model longer "
+                               "([[models]] epochs / fine_tune_epochs) and sweep again.",
+                               tuple(r.variant for r, _ in better)))
+    return out
+
+
+def slower_than_plain(records: list[BenchRecord], run_dir: str = "RUN") -> list[Finding]:
+    out = []
+    for r in _runs(records):
+        if r.backend not in TIMED or r.recipe in PLAIN or not r.latency_ms:
+            continue
+        for plain in PLAIN:
+            ref = next((q for q in _runs(records, r.backend) if q.model == r.model and q.recipe == plain
+                        and q.threads == r.threads and q.latency_ms), None)
+            if ref is not None and r.latency_ms.ci_low > ref.latency_ms.ci_high:
+                out.append(Finding(
+                    "slower", r.model,
+                    f"{r.model} {r.recipe} is slower than plain {plain} on {r.backend}, {r.threads} thread(s): p50 "
+                    f"{r.latency_ms.p50:.3f} ms [{r.latency_ms.ci_low:.3f}, {r.latency_ms.ci_high:.3f}] vs "
+                    f"{ref.latency_ms.p50:.3f} ms [{ref.latency_ms.ci_low:.3f}, {ref.latency_ms.ci_high:.3f}] "
+                    f"({r.latency_ms.p50 / ref.latency_ms.p50:.2f}×, outside both intervals), at "
+                    f"{r.size_bytes / 1024:.1f} KB vs {ref.size_bytes / 1024:.1f} KB.",
+                    (r.variant, ref.variant), f"liteship explain {run_dir} {r.variant} --vs {ref.variant}"))
+                break  # slower than int8 says it; float32 is named only when int8 is not beaten
+    return out
+
+
+def inside_noise(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
+    backend, threads = _primary_backend(records, budgets)
+    out = []
+    for model in dict.fromkeys(r.model for r in records):
+        tied = []
+        for r in _runs(records, backend):
+            if r.model == model and r.threads == threads and r.recipe != "float32":
+                drop = drop_with_interval(r, records)
+                if drop is not None and drop.value != 0 and drop.low <= 0 <= drop.high:
+                    tied.append((r, drop))
+        if tied:
+            lo, hi = min(-d.value for _, d in tied), max(-d.value for _, d in tied)
+            out.append(Finding("noise", model, f"{model}: the top-1 of {len(tied)} variant(s) ({', '.join(r.recipe for r, _ in tied)}) "
+                               f"differs from float32 by {lo * 100:+.2f} to {hi * 100:+.2f} pt, each inside its 95 % "
+                               f"paired interval on {tied[0][1].images} images: the test split cannot tell them from "
+                               "float32; do not rank them by those digits.", tuple(r.variant for r, _ in tied)))
+    return out
+
+
+def split_too_small(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
+    if budgets.max_accuracy_drop is None:
+        return []
+    backend, threads = _primary_backend(records, budgets)
+    undecided, images = [], None
+    for r in _runs(records, backend):
+        if r.threads == threads and r.recipe != "float32":
+            drop = drop_with_interval(r, records)
+            if drop is not None:
+                images = drop.images
+                if not drop.decides(budgets.max_accuracy_drop):
+                    undecided.append((r, drop))
+    if not undecided:
+        return []
+    widest = max(d.high - d.low for _, d in undecided)
+    return [Finding("split", None, f"The test split ({images} images; one image is {100 / images:.2f} pt) is too small "
+                    f"to decide max_accuracy_drop = {budgets.max_accuracy_drop * 100:.2f} pt for {len(undecided)} "
+                    f"variant(s) ({', '.join(f'{r.model} {r.recipe}' for r, _ in undecided)}): their 95 % intervals "
+                    f"(up to {widest * 100:.2f} pt wide) hold the limit. More test images would decide them.",
+                    tuple(r.variant for r, _ in undecided))]
+
+
+def findings(records: list[BenchRecord], budgets: Budgets, run_dir: str = "RUN") -> list[Finding]:
+    return [*beats_float(records, budgets), *slower_than_plain(records, run_dir), *inside_noise(records, budgets),
+            *split_too_small(records, budgets)]

@@ -1,0 +1,154 @@
+"""What the release bundle says to the app team: MODEL.md and Classifier.swift, from the numbers judged."""
+
+from __future__ import annotations
+
+from liteship.bench.record import BenchRecord
+from liteship.judge.decision import Decision
+
+SWIFT = """\
+// Classifier.swift: written by liteship for {variant} ({model} {recipe}).
+// TensorFlowLiteSwift, set up as liteship measured this model: {threads} thread(s), XNNPACK on
+// (Interpreter.Options leaves XNNPACK off unless asked).{delegate}
+// The numbers in MODEL.md were measured on an x86 CPU ({cpu}) through LiteRT's Python API, not on a
+// phone: time the app on the device it ships to.
+import CoreGraphics
+import Foundation
+import TensorFlowLite
+
+enum ClassifierError: Error {{ case preprocessing }}
+
+final class Classifier {{
+    static let inputSize = {size}
+    let labels: [String]
+    private let interpreter: Interpreter
+
+    init(modelPath: String, labelsPath: String) throws {{
+        var options = Interpreter.Options()
+        options.threadCount = {threads}
+        options.isXNNPackEnabled = true
+        interpreter = try Interpreter(modelPath: modelPath, options: options)
+        try interpreter.allocateTensors()
+        labels = try String(contentsOfFile: labelsPath, encoding: .utf8)
+            .split(separator: "\\n").map(String.init)
+    }}
+
+    /// The input contract: centre square crop, bilinear resize to {size}x{size}, RGB; {feed_short}.
+    /// Core Graphics' interpolation is close to, not identical with, the bilinear resize liteship scored with.
+    func classify(_ image: CGImage) throws -> [(label: String, probability: Float)] {{
+        let side = min(image.width, image.height)
+        let square = CGRect(x: (image.width - side) / 2, y: (image.height - side) / 2, width: side, height: side)
+        guard let cropped = image.cropping(to: square) else {{ throw ClassifierError.preprocessing }}
+        let n = Classifier.inputSize
+        var rgba = [UInt8](repeating: 0, count: n * n * 4)
+        let drawn: Bool = rgba.withUnsafeMutableBytes {{ buffer in
+            guard let context = CGContext(data: buffer.baseAddress, width: n, height: n, bitsPerComponent: 8,
+                                          bytesPerRow: n * 4, space: CGColorSpaceCreateDeviceRGB(),
+                                          bitmapInfo: CGImageAlphaInfo.noneSkipLast.rawValue) else {{ return false }}
+            context.interpolationQuality = .medium
+            context.draw(cropped, in: CGRect(x: 0, y: 0, width: n, height: n))
+            return true
+        }}
+        guard drawn else {{ throw ClassifierError.preprocessing }}
+        var rgb = [UInt8]()
+        rgb.reserveCapacity(n * n * 3)
+        for pixel in 0..<(n * n) {{ rgb += rgba[(4 * pixel)..<(4 * pixel + 3)] }}  // drop the alpha byte
+{feed_code}
+        try interpreter.invoke()
+        let output = try interpreter.output(at: 0)
+{read_code}
+        return zip(labels, probabilities).sorted {{ $0.1 > $1.1 }}.map {{ (label: $0.0, probability: $0.1) }}
+    }}
+}}
+"""
+
+FEED = {
+    "uint8": ("raw bytes 0...255 (the input is uint8, scale 1/255, zero point 0)",
+              "        try interpreter.copy(Data(rgb), toInputAt: 0)"),
+    "int8": ("bytes minus 128 (the input is int8, scale 1/255, zero point -128)",
+             "        try interpreter.copy(Data(rgb.map {{ UInt8(bitPattern: Int8(Int($0) - 128)) }}), toInputAt: 0)"),
+    "float32": ("each byte divided by 255 as Float32 in [0, 1]",
+                "        let floats = rgb.map {{ Float($0) / 255 }}\n"
+                "        try interpreter.copy(floats.withUnsafeBufferPointer {{ Data(buffer: $0) }}, toInputAt: 0)"),
+}
+READ = {
+    "float32": "        let probabilities = output.data.withUnsafeBytes {{ Array($0.bindMemory(to: Float.self)) }}",
+    "uint8": "        let q = output.quantizationParameters!  // probabilities = scale * (byte - zero point)\n"
+             "        let probabilities = output.data.map {{ q.scale * Float(Int($0) - q.zeroPoint) }}",
+    "int8": "        let q = output.quantizationParameters!\n"
+            "        let probabilities = output.data.map {{ q.scale * Float(Int(Int8(bitPattern: $0)) - q.zeroPoint) }}",
+}
+DELEGATE = {
+    "gpu": "\n// The budgets required the GPU (Metal) delegate's op coverage; it was checked from the delegate's\n"
+           "// documented ops, not run. To use it: options plus `delegates: [MetalDelegate()]` in Interpreter(...),\n"
+           "// and time it on the phone: nothing here measured a GPU.",
+    "coreml": "\n// The budgets required the Core ML delegate's op coverage; it was checked from the delegate's\n"
+              "// documented ops, not run. To use it: `delegates: [CoreMLDelegate()].compactMap { $0 }` in\n"
+              "// Interpreter(...), and time it on the phone: nothing here measured the Neural Engine.",
+}
+
+
+def swift(decision: Decision, contract: dict, cpu: str | None) -> str:
+    vv = decision.chosen.verdict
+    dtype, out_dtype = contract["input"]["dtype"], contract["output"]["dtype"]
+    feed_short, feed_code = FEED[dtype]
+    return SWIFT.format(variant=vv.variant, model=vv.model, recipe=vv.recipe, threads=decision.budgets.threads,
+                        delegate=DELEGATE.get(decision.budgets.require_delegate or "", ""), cpu=cpu,
+                        size=int(contract["input"]["shape"][1]), feed_short=feed_short,
+                        feed_code=feed_code.replace("{{", "{").replace("}}", "}"),
+                        read_code=READ[out_dtype].replace("{{", "{").replace("}}", "}"))
+
+
+BEST = {"accuracy": "most accurate", "size": "smallest", "latency": "fastest"}
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x * 100:.2f} %"
+
+
+def _ci(ci) -> str:
+    return "" if not ci else f" (95 % interval {ci[0] * 100:.2f}–{ci[1] * 100:.2f} %)"
+
+
+def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels: list[str], where: str) -> str:
+    """MODEL.md: what the model expects and returns, how good and how big it is, where that was measured."""
+    o, b = decision.chosen, decision.budgets
+    vv = o.verdict
+    run = next((r for r in recs if r.backend == b.backend and r.threads == b.threads and r.status == "ok"), None)
+    inp, out = contract["input"], contract["output"]
+    size = int(inp["shape"][1])
+    lines = [f"# {vv.model} · {vv.recipe} (`{vv.variant}`)", "",
+             f"Chosen by `liteship pick --prefer {decision.prefer}`: the {BEST[decision.prefer]} of the "
+             f"{decision.total} variants judged that passes every budget.", "",
+             "## Input", "",
+             f"- one tensor `{inp['shape']}` {inp['dtype']}: an RGB image, {size}×{size}",
+             f"- preprocessing: centre square crop, bilinear resize to {size}×{size}, RGB order; "
+             + FEED[inp["dtype"]][0], "",
+             "## Output", "",
+             f"- one tensor `{out['shape']}` {out['dtype']}: a probability per class, in the order of `labels.txt` "
+             f"({len(labels)} classes: {', '.join(labels[:12])}{' …' if len(labels) > 12 else ''})", ""]
+    if run is not None:
+        lines += ["## Accuracy", "",
+                  f"On {run.images} held-out test images ({(run.data or {}).get('source', 'the run')}), "
+                  f"{run.backend}, {run.threads} thread(s):", "",
+                  f"- top-1 {_pct(run.top1)}{_ci(run.top1_ci)}" + (f"; top-5 {_pct(run.top5)}" if run.top5 else ""),
+                  f"- change vs the float32 model: {'–' if o.drop is None else f'{-o.drop * 100:+.2f} pt'}"
+                  + ("" if not o.drop_ci else f" (95 % paired interval {-o.drop_ci[1] * 100:+.2f} to "
+                     f"{-o.drop_ci[0] * 100:+.2f} pt)"),
+                  f"- top-1 agreement with the float32 model: {_pct(run.agreement)}", "",
+                  "| class | top-1 |", "|---|---:|"]
+        lines += [f"| {name} | {_pct(acc)} |" for name, acc in (run.per_class_top1 or {}).items()]
+        lines.append("")
+    lines += ["## Size and speed", "",
+              f"- {recs[0].size_bytes:,} bytes ({recs[0].size_bytes / 1024:.1f} KB), gzip {recs[0].gzip_bytes / 1024:.1f} KB"]
+    for r in recs:
+        if r.kind == "run" and r.status == "ok" and r.latency_ms:
+            lat = r.latency_ms
+            lines.append(f"- {r.backend}, {r.threads} thread(s): p50 {lat.p50:.3f} ms [{lat.ci_low:.3f}, "
+                         f"{lat.ci_high:.3f}], p90 {lat.p90:.3f} ms ({r.runtime})")
+        elif r.kind == "coverage":
+            lines.append(f"- {r.backend} delegate: " + (f"{r.delegated * 100:.0f} % of ops by its documented op list"
+                         if r.status == "ok" and r.delegated is not None else "; ".join(r.notes)[:200]))
+    lines += ["", f"Where: {where}. No number here was measured on a phone.", "",
+              "## Budgets", ""] + [f"- {v.message}" for v in vv.verdicts] + [
+              "", "## Use it in the app", "", "`Classifier.swift` in this folder (TensorFlowLiteSwift).", ""]
+    return "\n".join(lines)

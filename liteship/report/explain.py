@@ -1,0 +1,43 @@
+"""``liteship explain``'s text: a variant's ops, what they read and write, and how it differs from another."""
+
+from __future__ import annotations
+
+from liteship.bench.explain import Explained, differences
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    fmt = "  ".join(f"{{:{'>' if i in (1, 5, 6) else '<'}{w}}}" for i, w in enumerate(widths))
+    return [fmt.format(*header), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)]
+
+
+def describe(e: Explained) -> list[str]:
+    lat = f", p50 {e.p50_ms:.3f} ms on {e.latency_backend} (x86 CPU)" if e.p50_ms is not None else ""
+    instr = f", {e.per_invoke / 1e6:.3f} M instructions per invoke (valgrind)" if e.per_invoke else ""
+    lines = [f"{e.variant}: {e.model} {e.recipe}, {e.size_bytes / 1024:.1f} KB, "
+             f"{e.macs / 1e6:.2f} M multiply-adds per invoke{lat}{instr}", ""]
+    total = e.macs or 1
+    rows = [(g.op, str(g.count), g.inputs or "–", g.weights or "–", g.outputs or "–",
+             f"{g.macs / 1e6:.3f}" if g.macs else "–", f"{100 * g.macs / total:.1f} %" if g.macs else "–")
+            for g in sorted(e.groups, key=lambda g: (-g.macs, g.op))]
+    lines += _table(("op", "count", "inputs", "weights", "outputs", "M MACs", "MAC share"), rows)
+    if e.by_family:
+        lines += ["", "instructions per invoke by kernel family (callgrind, XNNPACK interpreter):"]
+        fam = [(name, "", "", "", "", f"{n / 1e6:.3f}", f"{100 * n / (e.per_invoke or 1):.1f} %")
+               for name, n in e.by_family.items()]
+        lines += [r for r in _table(("family", "", "", "", "", "M instr", "share"), fam)]
+    else:
+        lines += ["", "instructions: not counted for this variant (sweep with [bench] instructions = true, "
+                      "or `liteship bench --instructions`)"]
+    return lines
+
+
+def render(e: Explained, other: Explained | None = None) -> str:
+    lines = describe(e)
+    if other is not None:
+        lines += ["", "-" * 72, *describe(other), "", f"what differs ({e.recipe} vs {other.recipe}):"]
+        diffs = differences(e, other)
+        lines += [f"  - {d}" for d in diffs] or ["  - nothing in the graph: the same ops with the same dtypes"]
+        if e.p50_ms is not None and other.p50_ms is not None:
+            lines.append(f"  - p50 {e.p50_ms:.3f} ms vs {other.p50_ms:.3f} ms ({e.p50_ms / other.p50_ms:.2f}×)")
+    return "\n".join(lines) + "\n"

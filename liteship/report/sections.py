@@ -1,0 +1,191 @@
+"""The report's sections, in the order a person deciding what to ship reads them. Numbers come from the
+records, the decision and the findings; this module only arranges and formats them."""
+
+from __future__ import annotations
+
+from liteship.bench.record import BenchRecord
+from liteship.judge.baseline import float_record
+from liteship.judge.decision import Decision, Option
+from liteship.judge.findings import Finding
+from liteship.report.document import Image, Para, Section, Table
+from liteship.report.format import change_pt, change_with_interval, interval, num, with_interval
+from liteship.report.tables import rows
+from liteship.versions import measured_where
+
+BEST = {"accuracy": "most accurate", "size": "smallest", "latency": "fastest"}
+
+
+def _n(value, spec: str):
+    """A numeric cell: its text and its sort key."""
+    return (num(value, spec), value)
+
+
+def _rel(x: float | None) -> str:
+    return "–" if x is None else f"{x * 100:+.0f} %"
+
+
+def _budgets_line(decision: Decision) -> str:
+    b = decision.budgets
+    set_ = [f"{k} = {v}" for k, v in b.to_dict().items()
+            if v is not None and k not in ("latency_stat", "backend", "threads") and v is not False]
+    return (f"Budgets in force: {', '.join(set_) or 'none'}; judged on {b.backend}, {b.threads} thread(s)"
+            + (f", latency {b.latency_stat}" if b.max_latency_ms is not None else "") + ".")
+
+
+def _option_line(o: Option, decision: Decision) -> str:
+    b = decision.budgets
+    lat = f"{o.latency_ms:.3f} ms {b.latency_stat}" if o.latency_ms is not None else "latency not measured"
+    cov = "".join(f", {k} delegate takes {v * 100:.0f} % of ops" for k, v in o.delegated.items())
+    return (f"top-1 {with_interval(o.top1, o.top1_ci)}, {change_with_interval(o.drop, o.drop_ci)} vs its float32, "
+            f"{o.size_bytes / 1024:.1f} KB, {lat} on {b.backend} ({b.threads} thread(s)){cov}")
+
+
+def decision_section(decision: Decision | None, run_dir: str) -> Section:
+    if decision is None:
+        return Section("Decision", "decision", (Para("No decision: the run has no measured variant."),))
+    blocks: list = []
+    if decision.chosen is not None:
+        o = decision.chosen
+        vv = o.verdict
+        blocks.append(Para(f"**Ship `{vv.variant}`: {vv.model} {vv.recipe}.** {_option_line(o, decision)}. It is the "
+                           f"{BEST[decision.prefer]} of the {decision.total} variants judged "
+                           "that passes every budget (ties go to the smaller file, then the faster)."))
+        blocks.append(Table(("budget", "measured", "limit", "margin", ""), tuple(
+            (v.check, _n(v.measured, ".4g") if isinstance(v.measured, (int, float)) else str(v.measured),
+             _n(v.limit, ".4g") if isinstance(v.limit, (int, float)) else str(v.limit),
+             _n(v.margin, "+.4g"), "ok" if v.passed else "FAILED") for v in vv.verdicts),
+            caption="Why: every budget, with its margin"))
+        if decision.alternatives:
+            blocks.append(Table(("listed as", "model", "recipe", "top-1", "vs chosen", "size KB", "vs chosen",
+                                 f"{decision.budgets.latency_stat} ms", "vs chosen", "variant"), tuple(
+                (a.why_listed, a.option.verdict.model, a.option.verdict.recipe, _n(a.option.top1, ".4f"),
+                 change_pt(None if a.top1_change is None else -a.top1_change), _n(a.option.size_bytes / 1024, ".1f"),
+                 _rel(a.size_change), _n(a.option.latency_ms, ".3f"), _rel(a.latency_change),
+                 f"`{a.option.variant}`") for a in decision.alternatives),
+                caption="The closest alternatives, and what each trades against the choice"))
+    else:
+        blocks.append(Para(f"**No variant passes every budget** ({decision.total} judged). The closest misses, "
+                           "with what each lacks:", "warning"))
+        blocks.append(Table(("model", "recipe", "variant", "what it lacks"), tuple(
+            (o.verdict.model, o.verdict.recipe, f"`{o.variant}`", "; ".join(o.failing())) for o in decision.misses)))
+    blocks.append(Para(_budgets_line(decision)))
+    if decision.made_by == "pick":
+        blocks.append(Para(f"Chosen by `liteship pick --prefer {decision.prefer}`; the bundle for the app is in "
+                           "`release/` (model.tflite, labels.txt, manifest.json, MODEL.md, Classifier.swift)."))
+    else:
+        blocks.append(Para(f"What `liteship pick {run_dir}` would choose with the default budgets; the sweep wrote "
+                           "no release. `liteship pick` (with `--budgets` and `--prefer`) rewrites this section."))
+    return Section("Decision", "decision", tuple(blocks))
+
+
+def warnings_section(findings: list[Finding]) -> Section:
+    if not findings:
+        return Section("Warnings", "warnings", (Para("None: no variant beats its float model beyond the noise, none "
+                                                     "is slower than plain int8 or float32, the split decides every "
+                                                     "accuracy budget."),))
+    blocks = [Para(f.message + (f" See `{f.explain}`." if f.explain else ""), "warning") for f in findings]
+    return Section(f"Warnings ({len(findings)})", "warnings", tuple(blocks))
+
+
+def variants_section(records: list[BenchRecord]) -> Section:
+    rs = rows(records)
+    blocks = [Para("Top-1 on the test split with its 95 % Wilson interval; the change vs float32 with a paired "
+                   "bootstrap interval on the same images; p50: median of round medians [95 % CI]; M instr: "
+                   "millions of instructions per invoke counted under valgrind (– where not counted); ★: on the "
+                   "size-vs-top-1 Pareto front. Click a header to sort.")]
+    for model in dict.fromkeys(r.model for r in rs):
+        blocks.append(Table(("★", "recipe", "top-1 [95 %]", "Δ vs float32", "agreement", "size KB", "gzip KB",
+                             "p50 ms", "95 % CI", "M instr", "sparsity", "variant"), tuple(
+            ("★" if r.front else "", r.recipe, (with_interval(r.top1, r.top1_ci), r.top1),
+             (change_with_interval(r.drop, r.drop_ci), None if r.drop is None else -r.drop),
+             _n(r.agreement, ".4f"), _n(r.size_kb, ".1f"), _n(r.gzip_kb, ".1f"), _n(r.p50_ms, ".3f"),
+             interval(*(r.ci or (None, None))), _n(r.instructions_m, ".3f"), _n(r.sparsity, ".3f"), f"`{r.variant}`")
+            for r in rs if r.model == model), caption=model, sortable=True))
+    return Section("All variants", "variants", tuple(blocks))
+
+
+def _coverage_text(r: BenchRecord) -> str:
+    if r.status != "ok" or not r.ops:
+        return "; ".join(r.notes)[:300]
+    falls = r.ops.get("fallback") or []
+    return (f"{r.ops['supported']} of {r.ops['total']} ops in {r.ops['partitions']} partition(s)"
+            + (f"; falls back: {', '.join(falls[:6])}{' …' if len(falls) > 6 else ''}" if falls else ""))
+
+
+def backends_section(records: list[BenchRecord]) -> Section:
+    runs = [r for r in records if r.kind == "run"]
+    cov = [r for r in records if r.kind == "coverage"]
+    blocks = [Para("fp16: XNNPACK forced to half precision, the numerics of the GPU and Core ML delegates (its time "
+                   "is emulated on this CPU and says nothing of a phone's). Agreement: top-1 agreement with the same "
+                   "file on xnnpack. GPU and Core ML: op coverage from each delegate's documented ops and "
+                   "constraints, not a run on Apple hardware.")]
+    if runs:
+        blocks.append(Table(("model", "recipe", "backend", "threads", "p50 ms [95 %]", "top-1", "agreement",
+                             "max |Δp|", "notes"), tuple(
+            (r.model, r.recipe, r.backend, str(r.threads or ""),
+             (with_interval(r.latency_ms.p50, (r.latency_ms.ci_low, r.latency_ms.ci_high), ".3f"), r.latency_ms.p50)
+             if r.latency_ms else ("–", None), _n(r.top1, ".4f"), _n(r.xnnpack_agreement, ".4f"),
+             _n(r.xnnpack_max_diff, ".3g"), "; ".join(n for n in r.notes if not n.startswith("max |"))[:160])
+            for r in runs), caption="Run backends", sortable=True))
+    if cov:
+        blocks.append(Table(("model", "recipe", "delegate", "delegated", "coverage"), tuple(
+            (r.model, r.recipe, r.backend, _n(r.delegated, ".2f"), _coverage_text(r)) for r in cov),
+            caption="Delegate coverage", sortable=True))
+    return Section("Per backend", "backends", tuple(blocks), folded=True)
+
+
+def _confusion(rec: BenchRecord, names: list[str], title: str) -> Table:
+    return Table(("true \\ predicted", *names), tuple(
+        (names[i], *((str(v), v) for v in row)) for i, row in enumerate(rec.confusion)), caption=title)
+
+
+def classes_section(records: list[BenchRecord], decision: Decision | None) -> Section | None:
+    runs = [r for r in records if r.kind == "run" and r.status == "ok" and r.per_class_top1]
+    if not runs:
+        return None
+    b = decision.budgets if decision else None
+    chosen_id = decision.chosen.variant if decision and decision.chosen else \
+        max(runs, key=lambda r: r.top1 or 0).variant
+    chosen = next((r for r in runs if r.variant == chosen_id and (b is None or r.backend == b.backend)), None) or \
+        next(r for r in runs if r.variant == chosen_id)
+    base = float_record(records, chosen.model, chosen.backend, chosen.threads)
+    names = list(chosen.per_class_top1)
+    head = ("class", f"{chosen.recipe} top-1") + (("float32 top-1", "change") if base else ())
+    table = Table(head, tuple(
+        (n, _n(chosen.per_class_top1[n], ".4f"),
+         *((_n(base.per_class_top1.get(n), ".4f"),
+            change_pt(None if None in (base.per_class_top1.get(n), chosen.per_class_top1[n])
+                      else base.per_class_top1[n] - chosen.per_class_top1[n])) if base else ()))
+        for n in names), caption=f"{chosen.model}: {chosen.recipe} (`{chosen.variant}`) and its float32 model, "
+                                 f"{chosen.backend}, {chosen.images} test images", sortable=True)
+    blocks = [table, _confusion(chosen, names, f"Confusion matrix: {chosen.recipe}")]
+    if base is not None and base.variant != chosen.variant:
+        blocks.append(_confusion(base, names, "Confusion matrix: float32"))
+    return Section("Per class", "classes", tuple(blocks), folded=True)
+
+
+def machine_section(records: list[BenchRecord]) -> Section:
+    rec = next((r for r in records if r.kind == "run" and r.status == "ok"), records[0] if records else None)
+    if rec is None:
+        return Section("Machine and versions", "machine", (Para("No records."),))
+    s = rec.system
+    opts = rec.options or {}
+    blocks = [Para(measured_where(s, rec.runtime)),
+              Table(("what", "value"), (("CPU", str(s.get("cpu"))), ("cores", str(s.get("cores"))),
+                                        ("OS", str(s.get("os"))), ("node", str(rec.node)),
+                                        *((f"{k}", str(v)) for k, v in sorted(opts.items())),
+                                        *((k, str(v)) for k, v in sorted((s.get("versions") or {}).items()))))]
+    if rec.data:
+        blocks.append(Para(f"Accuracy scored on {rec.data.get('images')} images of the {rec.data.get('split')} split "
+                           f"of {rec.data.get('source')} (content hash {str(rec.data.get('content_hash'))[:12]})."))
+    return Section("Machine and versions", "machine", tuple(blocks), folded=True)
+
+
+def report_sections(records: list[BenchRecord], decision: Decision | None, findings: list[Finding],
+                    png: bytes | None, run_dir: str) -> list[Section]:
+    plots = Section("Plots", "plots", (Image("pareto.png", "size, latency and instructions vs top-1", png),
+                                       Para("Colour: model; marker: recipe; bars: 95 % intervals; the line: the "
+                                            "size-vs-top-1 Pareto front over every model.")))
+    classes = classes_section(records, decision)
+    return [decision_section(decision, run_dir), warnings_section(findings), plots, variants_section(records),
+            backends_section(records), *([classes] if classes else []), machine_section(records)]

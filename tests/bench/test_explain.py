@@ -1,0 +1,70 @@
+"""explain: op counts, dtypes and multiply-adds checked against LiteRT's own view of the graph.
+
+The Interpreter's op details (``_get_ops_details``) and tensor shapes are an
+independent reading of the same file: the runtime's, not liteship's
+flatbuffer parser. Multiply-adds are counted here from those shapes.
+"""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from liteship.bench.explain import differences, explain, op_groups
+
+
+def _litert_view(path):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interp = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    interp.allocate_tensors()
+    shapes = {t["index"]: [max(int(d), 1) for d in t["shape"]] for t in interp.get_tensor_details()}
+    ops = interp._get_ops_details()
+    macs = 0
+    for op in ops:
+        out = int(np.prod(shapes[int(op["outputs"][0])]))
+        if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            w = shapes[int(op["inputs"][1])]
+            macs += out * {"CONV_2D": lambda: w[1] * w[2] * w[3], "DEPTHWISE_CONV_2D": lambda: w[1] * w[2],
+                           "FULLY_CONNECTED": lambda: w[1]}[op["op_name"]]()
+    return Counter(op["op_name"] for op in ops), macs
+
+
+@pytest.mark.parametrize("recipe", ["float32", "float16", "int8", "qat_int8", "selective_int8"])
+def test_ops_and_multiply_adds_match_litert(all_recipes, recipe):
+    out, records = all_recipes
+    path = out / records[recipe]["file"]
+    groups = op_groups(path.read_bytes())
+    counts, macs = _litert_view(path)
+    ours = Counter()
+    for g in groups:
+        ours[g.op] += g.count
+    # fp16 weights are expanded by DEQUANTIZE ops the runtime runs once; explain folds them into "weights".
+    counts.pop("DEQUANTIZE", None) if recipe == "float16" else None
+    assert ours == counts
+    assert sum(g.macs for g in groups) == macs > 0
+    if recipe == "float16":
+        assert {g.weights for g in groups if g.op == "CONV_2D"} == {"float16"}
+
+
+def test_qat_vs_int8_names_the_unfolded_batchnorm(all_recipes):
+    out, records = all_recipes
+    counts_qat, _ = _litert_view(out / records["qat_int8"]["file"])
+    counts_int8, _ = _litert_view(out / records["int8"]["file"])
+    extra = counts_qat["MUL"] - counts_int8["MUL"]
+    assert extra == counts_qat["ADD"] - counts_int8["ADD"] == 3  # small_cnn: three Conv + BatchNorm blocks
+    rec = _FakeRecord(records["qat_int8"])
+    qat = explain(out / records["qat_int8"]["file"], [rec])
+    int8 = explain(out / records["int8"]["file"], [_FakeRecord(records["int8"])])
+    said = differences(qat, int8)
+    assert said[0].startswith(f"{extra} more MUL + ADD pairs") and "BatchNormalization" in said[0]
+    assert f"MUL: {counts_qat['MUL']} vs {counts_int8['MUL']}" in said
+    assert differences(int8, int8) == []
+
+
+class _FakeRecord:
+    """What explain reads from a bench record, for a variant that was made but not benched."""
+
+    def __init__(self, made: dict):
+        self.variant, self.model, self.recipe = made["id"], made["model"], made["recipe"]
+        self.instructions, self.kind, self.status, self.latency_ms, self.backend = None, "run", "ok", None, None

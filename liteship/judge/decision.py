@@ -67,7 +67,8 @@ def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> 
     return Option(vv, run.top1 if run else None, run.top1_ci if run else None, drop.value if drop else None,
                   (drop.low, drop.high) if drop else None, recs[0].size_bytes,
                   getattr(lat, budgets.latency_stat) if lat else None, lat.interval(budgets.latency_stat) if lat else None,
-                  {r.backend: r.delegated for r in recs if r.kind == "coverage" and r.delegated is not None})
+                  {r.backend: r.delegated for r in recs if r.kind == "coverage" and r.status == "ok"
+                   and r.delegated is not None})
 
 
 def rank(prefer: str, o: Option) -> tuple:

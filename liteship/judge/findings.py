@@ -66,12 +66,18 @@ def beats_float(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
     return out
 
 
+def _integer(r: BenchRecord) -> bool:
+    """A variant whose input is 8-bit: it computes in integers (a float input means float kernels)."""
+    return ((r.contract or {}).get("input") or {}).get("dtype", "float32") != "float32"
+
+
 def slower_than_plain(records: list[BenchRecord], run_dir: str = "RUN") -> list[Finding]:
+    """Integer variants against plain int8, then float32; float-compute ones (float16, dynamic) against float32."""
     out = []
     for r in _runs(records):
         if r.backend not in TIMED or r.recipe in PLAIN or not r.latency_ms:
             continue
-        for plain in PLAIN:
+        for plain in (PLAIN if _integer(r) else ("float32",)):
             ref = next((q for q in _runs(records, r.backend) if q.model == r.model and q.recipe == plain
                         and q.threads == r.threads and q.latency_ms), None)
             if ref is not None and r.latency_ms.ci_low > ref.latency_ms.ci_high:

@@ -53,7 +53,7 @@ def _md_block(block) -> list[str]:
         return [f"![{block.alt}]({block.file})", ""]
     right = ["---:" if any(isinstance(r[i], tuple) for r in block.rows) else "---" for i in range(len(block.header))]
     lines = [f"*{block.caption}*", ""] if block.caption else []
-    lines += ["| " + " | ".join(block.header) + " |", "|" + "|".join(right) + "|"]
+    lines += ["| " + " | ".join(_md_cell(h) for h in block.header) + " |", "|" + "|".join(right) + "|"]
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
     return lines + [""]
 

@@ -104,33 +104,61 @@ def variants_section(records: list[BenchRecord]) -> Section:
     return Section("All variants", "variants", tuple(blocks))
 
 
-def _coverage_text(r: BenchRecord) -> str:
+def _fallback_text(r: BenchRecord) -> str:
+    """"MEAN: not in the documented op list; QUANTIZE ×2: ..." — each op type once, with its count and reason."""
     if r.status != "ok" or not r.ops:
-        return "; ".join(r.notes)[:300]
-    falls = r.ops.get("fallback") or []
-    return (f"{r.ops['supported']} of {r.ops['total']} ops in {r.ops['partitions']} partition(s)"
-            + (f"; falls back: {', '.join(falls[:6])}{' …' if len(falls) > 6 else ''}" if falls else ""))
+        return "; ".join(r.notes)[:200]
+    seen: dict[str, list] = {}
+    for item in r.ops.get("fallback") or []:
+        head, _, reason = item.partition(": ")
+        name = head.split(" ", 1)[-1]
+        seen.setdefault(name, [0, reason])[0] += 1
+    parts = [f"{name}{f' ×{n}' if n > 1 else ''}" + (f": {why}" if why else "") for name, (n, why) in seen.items()]
+    return f"{r.ops['supported']} of {r.ops['total']} ops, {r.ops['partitions']} partition(s)" + \
+        (f"; falls back: {'; '.join(parts)}" if parts else "")
+
+
+def _pivot_row(recs: list[BenchRecord], run_backends: list[str], cov_backends: list[str]) -> tuple:
+    by = {r.backend: r for r in recs}
+    cells = [recs[0].model, recs[0].recipe]
+    for b in run_backends:
+        r = by.get(b)
+        ok = r is not None and r.status == "ok"
+        cells += [_n(r.latency_ms.p50 if ok and r.latency_ms else None, ".3f"), _n(r.top1 if ok else None, ".4f")]
+        if b != "xnnpack":
+            cells += [_n(r.xnnpack_agreement if ok else None, ".4f"), _n(r.xnnpack_max_diff if ok else None, ".3g")]
+    for b in cov_backends:
+        r = by.get(b)
+        cells.append(_n(r.delegated, ".2f") if r is not None and r.status == "ok" else ("n/a", None))
+    return tuple(cells)
 
 
 def backends_section(records: list[BenchRecord]) -> Section:
     runs = [r for r in records if r.kind == "run"]
     cov = [r for r in records if r.kind == "coverage"]
-    blocks = [Para("fp16: XNNPACK forced to half precision, the numerics of the GPU and Core ML delegates (its time "
-                   "is emulated on this CPU and says nothing of a phone's). Agreement: top-1 agreement with the same "
-                   "file on xnnpack. GPU and Core ML: op coverage from each delegate's documented ops and "
-                   "constraints, not a run on Apple hardware.")]
-    if runs:
-        blocks.append(Table(("model", "recipe", "backend", "threads", "p50 ms [95 %]", "top-1", "agreement",
-                             "max |Δp|", "notes"), tuple(
-            (r.model, r.recipe, r.backend, str(r.threads or ""),
-             (with_interval(r.latency_ms.p50, (r.latency_ms.ci_low, r.latency_ms.ci_high), ".3f"), r.latency_ms.p50)
-             if r.latency_ms else ("–", None), _n(r.top1, ".4f"), _n(r.xnnpack_agreement, ".4f"),
-             _n(r.xnnpack_max_diff, ".3g"), "; ".join(n for n in r.notes if not n.startswith("max |"))[:160])
-            for r in runs), caption="Run backends", sortable=True))
+    run_backends = list(dict.fromkeys(r.backend for r in runs))
+    cov_backends = list(dict.fromkeys(r.backend for r in cov))
+    blocks = [Para("One row per variant, first thread count. fp16: XNNPACK forced to half precision, the numerics of "
+                   "the GPU and Core ML delegates; this CPU has no half-precision arithmetic, so its time is emulated "
+                   "and says nothing of a phone's. agreement: top-1 agreement with the same file on xnnpack; max |Δp|: "
+                   "the largest probability difference from xnnpack. gpu, coreml: share of ops the delegate takes, from "
+                   "its documented ops and constraints (no Apple hardware ran them); n/a: the delegate does not take "
+                   "this model (Core ML takes float models only).")]
+    head = ["model", "recipe"]
+    for b in run_backends:
+        head += [f"{b} p50 ms", f"{b} top-1"] + ([f"{b} agreement", f"{b} max |Δp|"] if b != "xnnpack" else [])
+    head += [f"{b} ops" for b in cov_backends]
+    threads = {r.variant: r.threads for r in sorted(runs, key=lambda r: r.threads or 0)[::-1]}
+    groups: dict[str, list[BenchRecord]] = {}
+    for r in records:
+        if r.kind == "coverage" or r.threads == threads.get(r.variant):
+            groups.setdefault(r.variant, []).append(r)
+    blocks.append(Table(tuple(head), tuple(_pivot_row(g, run_backends, cov_backends) for g in groups.values()),
+                        caption="Run backends and delegate coverage", sortable=True))
     if cov:
-        blocks.append(Table(("model", "recipe", "delegate", "delegated", "coverage"), tuple(
-            (r.model, r.recipe, r.backend, _n(r.delegated, ".2f"), _coverage_text(r)) for r in cov),
-            caption="Delegate coverage", sortable=True))
+        blocks.append(Table(("model", "recipe", "delegate", "coverage and the ops that fall back to the CPU"), tuple(
+            (r.model, r.recipe, r.backend, _fallback_text(r)) for r in cov if r.status == "ok"),
+            caption="Ops that fall back", sortable=True))
     return Section("Per backend", "backends", tuple(blocks), folded=True)
 
 

@@ -16,6 +16,7 @@ def rec(recipe, correct, p50=1.0, ci=None, model="mnv2", size=100_000, backend="
         "backend": backend, "threads": 1, "runtime": "", "kind": "run", "status": "ok", "size_bytes": size,
         "gzip_bytes": size, "params": None, "sparsity": None, "top1": right / len(correct), "images": len(correct),
         "correct": correct, "data": {"content_hash": "h"}, "top1_ci": list(wilson(right, len(correct))),
+        "contract": {"ok": True, "problems": [], "input": {"dtype": "uint8" if "int8" in recipe else "float32"}},
         "latency_ms": {"init": 1, "first": 1, "p50": p50, "p90": p50, "p99": p50, "mean": p50, "std": 0, "cv": 0,
                        "min": p50, "runs": 10, "rounds": 2, "ci_low": ci[0], "ci_high": ci[1]}})
 
@@ -48,6 +49,12 @@ def test_a_quantized_variant_slower_than_int8_outside_both_intervals():
     close = [rec("int8", FLOAT, p50=0.200, ci=(0.19, 0.25)), rec("qat_int8", FLOAT, p50=0.24, ci=(0.22, 0.26)),
              rec("qat_int8", FLOAT, p50=9.0, backend="fp16"), rec("int8", FLOAT, p50=0.2, backend="fp16")]
     assert slower_than_plain(close) == []
+    # float16 computes in float: slower than int8 is expected, slower than float32 is not.
+    f16 = [rec("float32", FLOAT, p50=0.30, ci=(0.29, 0.31)), rec("int8", FLOAT, p50=0.2, ci=(0.19, 0.21)),
+           rec("float16", FLOAT, p50=0.29, ci=(0.28, 0.30))]
+    assert slower_than_plain(f16) == []
+    (f,) = slower_than_plain([*f16[:2], rec("float16", FLOAT, p50=0.45, ci=(0.44, 0.46))])
+    assert "float16 is slower than plain float32" in f.message
 
 
 def test_a_split_too_small_to_decide_the_budget():

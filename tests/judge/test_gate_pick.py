@@ -116,10 +116,23 @@ def test_pick_writes_a_bundle_the_app_scores_as_the_manifest_says(swept, tmp_pat
     assert round(top1, 6) == manifest["measured"]["xnnpack@1"]["top1"]
     assert manifest["input_contract"]["tensor"]["dtype"] == "uint8"
     assert manifest["input_contract"]["tensor"]["scale"] == [float(np.float32(1 / 255))]
-    swift = manifest["swift_preprocessing"]
-    assert "raw RGB bytes" in swift and "options.threadCount = 1" in swift and "isXNNPackEnabled = true" in swift
+    swift = (release / manifest["app_code"]).read_text()
+    assert "Data(rgb)" in swift and "options.threadCount = 1" in swift and "isXNNPackEnabled = true" in swift
+    assert "static let inputSize = 16" in swift and "quantizationParameters" in swift  # uint8 in, uint8 out
     assert all(v["passed"] for v in manifest["budgets"]["verdicts"])
     assert {"tensorflow", "ai-edge-litert", "liteship"} <= set(manifest["versions"])
+    # MODEL.md: the numbers of results.jsonl for this variant, as the app team reads them
+    card = (release / "MODEL.md").read_text()
+    row = next(r for r in rows if r["variant"] == expected["variant"] and r["backend"] == "xnnpack")
+    assert f"top-1 {row['top1'] * 100:.2f} %" in card and f"{row['size_bytes']:,} bytes" in card
+    for name, acc in row["per_class_top1"].items():
+        assert f"| {name} | {acc * 100:.2f} % |" in card
+    assert "not on a phone" in card.lower() or "No number here was measured on a phone" in card
+    # pick rewrote the report's decision section with its own choice
+    report = (out / "report.md").read_text()
+    assert report.index("### Decision") < report.index("### Warnings")
+    assert f"**Ship `{expected['variant']}`" in report and "Chosen by `liteship pick --prefer accuracy`" in report
+    assert "max_size_kb = 150" in report
 
 
 def test_pick_prefers_and_fails_clearly(swept, tmp_path, capsys):
@@ -133,4 +146,6 @@ def test_pick_prefers_and_fails_clearly(swept, tmp_path, capsys):
     assert main(["pick", str(out), "--budgets", _budgets(tmp_path, "max_size_kb = 10\n")]) == 1
     err = capsys.readouterr().err
     assert "no variant passes every budget; the closest misses:" in err and "max_size_kb FAILED" in err
+    report = (out / "report.md").read_text()
+    assert "**No variant passes every budget**" in report and "max_size_kb FAILED" in report
     assert main(["pick", str(out), "--prefer", "colour"]) == 2

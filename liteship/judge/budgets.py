@@ -34,6 +34,7 @@ class Budgets:
     require_contract: bool = True
     target_runtime: str | None = None
     require_delegate: Literal["gpu", "coreml"] | None = None
+    min_delegated: float = 1.0  # with require_delegate: the share of ops the delegate must take (1.0: all)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -183,7 +184,8 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
     if budgets.require_delegate is not None:
         cov = next((r for r in records if r.backend == budgets.require_delegate), None)
         value = cov.delegated if cov and cov.status == "ok" else (0.0 if cov else None)
-        out.append(_num(f"require_delegate ({budgets.require_delegate})", variant, value, 1.0, False, "", ".2f"))
+        out.append(_num(f"require_delegate ({budgets.require_delegate})", variant, value, budgets.min_delegated, False,
+                        "", ".2f"))
     return out
 
 

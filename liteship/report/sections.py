@@ -27,7 +27,8 @@ def _rel(x: float | None) -> str:
 def _budgets_line(decision: Decision) -> str:
     b = decision.budgets
     set_ = [f"{k} = {v}" for k, v in b.to_dict().items()
-            if v is not None and k not in ("latency_stat", "backend", "threads") and v is not False]
+            if v is not None and k not in ("latency_stat", "backend", "threads") and v is not False
+            and not (k == "min_delegated" and b.require_delegate is None)]
     return (f"Budgets in force: {', '.join(set_) or 'none'}; judged on {b.backend}, {b.threads} thread(s)"
             + (f", latency {b.latency_stat}" if b.max_latency_ms is not None else "") + ".")
 

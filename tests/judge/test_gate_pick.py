@@ -149,3 +149,23 @@ def test_pick_prefers_and_fails_clearly(swept, tmp_path, capsys):
     report = (out / "report.md").read_text()
     assert "**No variant passes every budget**" in report and "max_size_kb FAILED" in report
     assert main(["pick", str(out), "--prefer", "colour"]) == 2
+
+
+def test_pick_takes_delegate_coverage_into_account(swept, tmp_path, capsys):
+    """require_delegate: the choice by hand among the variants whose GPU coverage record reaches min_delegated."""
+    out, _, _ = swept
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    gpu = {r["variant"]: r["ops"]["supported"] / r["ops"]["total"] for r in rows if r["backend"] == "gpu"}
+    runs = [r for r in rows if r["backend"] == "xnnpack" and r["threads"] == 1]
+    covered = [r for r in runs if gpu[r["variant"]] >= 0.8]
+    assert 0 < len(covered) < len(runs)  # the scenario separates the variants
+    budgets = _budgets(tmp_path, 'require_delegate = "gpu"\nmin_delegated = 0.8\n')
+    assert main(["pick", str(out), "--budgets", budgets]) == 0
+    manifest = json.loads((out / "release" / "manifest.json").read_text())
+    assert manifest["variant"] == min(covered, key=lambda r: (-r["top1"], r["size_bytes"]))["variant"]
+    assert "gpu delegate takes" in (out / "report.md").read_text()
+    capsys.readouterr()
+    # Full coverage: small_cnn's MEAN is not in the GPU delegate's documented ops, so nothing passes.
+    assert all(v < 1 for v in gpu.values())
+    assert main(["pick", str(out), "--budgets", _budgets(tmp_path, 'require_delegate = "gpu"\n')]) == 1
+    assert "require_delegate (gpu) FAILED" in capsys.readouterr().err

@@ -24,9 +24,9 @@ def _litert_view(path):
     for op in ops:
         out = int(np.prod(shapes[int(op["outputs"][0])]))
         if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
-            w = shapes[int(op["inputs"][1])]
-            macs += out * {"CONV_2D": lambda: w[1] * w[2] * w[3], "DEPTHWISE_CONV_2D": lambda: w[1] * w[2],
-                           "FULLY_CONNECTED": lambda: w[1]}[op["op_name"]]()
+            w = shapes[int(op["inputs"][1])]  # CONV_2D [out, kh, kw, in]; DEPTHWISE [1, kh, kw, out]; FC [units, in]
+            per_output = {"CONV_2D": w[1:4], "DEPTHWISE_CONV_2D": w[1:3], "FULLY_CONNECTED": w[1:2]}[op["op_name"]]
+            macs += out * int(np.prod(per_output))
     return Counter(op["op_name"] for op in ops), macs
 
 

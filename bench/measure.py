@@ -23,6 +23,7 @@ from liteship.bench.coverage import coreml_coverage, gpu_coverage, try_gpu
 from liteship.bench.isolate import probe
 from liteship.bench.memory import PeakRss
 from liteship.bench.record import BenchRecord
+from liteship.config import Problem, Problems, describe
 from liteship.errors import LiteshipError
 from liteship.files import sha256_bytes
 from liteship.progress import Progress
@@ -89,9 +90,10 @@ def parse_backends(text: str | None) -> tuple[str, ...]:
         return DEFAULT_BACKENDS
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     unknown = [n for n in names if n not in BACKENDS]
-    if unknown:
-        raise LiteshipError(f"Unknown backend {', '.join(unknown)}", "valid backends are: " + ", ".join(BACKENDS),
-                            "pass names from that list to --backends")
+    if unknown or not names:
+        raise Problems([Problem("--backends", None, describe(text), (f"{', '.join(unknown)}: no such backend; "
+                                if unknown else "no backend named; ") + "backends: " + ", ".join(BACKENDS),
+                                "pass names from that list, separated by commas (or all)")])
     return names
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -81,28 +81,30 @@ class BenchRecord:
 
     @classmethod
     def from_dict(cls, d: dict) -> "BenchRecord":
-        """A record from its JSON form; ValueError naming what is missing or of the wrong kind."""
+        """A record from its JSON form; ValueError saying, in words, every key missing or of the wrong kind."""
+        from liteship.config import check_mapping, describe
+
         if not isinstance(d, dict):
-            raise ValueError(f"it holds a JSON {type(d).__name__}, not an object")
-        required = [f.name for f in fields(cls)
-                    if f.default is MISSING and f.default_factory is MISSING]  # type: ignore[misc]
-        missing = [name for name in required if name not in d]
-        if missing:
-            raise ValueError(f"it lacks the keys {', '.join(missing)}")
-        d = dict(d)
-        if d.get("latency_ms"):
-            lat = d["latency_ms"]
-            names = {f.name for f in fields(LatencyStats)}
-            required = {f.name for f in fields(LatencyStats) if f.default is MISSING}
-            if not isinstance(lat, dict) or not required <= set(lat) <= names:
-                raise ValueError("its latency_ms is not a latency summary")
-            lat = {k: tuple(v) if isinstance(v, list) else v for k, v in lat.items()}
-            d["latency_ms"] = LatencyStats(**lat)
-        d["notes"] = tuple(d.get("notes") or ())
-        if d.get("top1_ci") is not None:
-            d["top1_ci"] = tuple(d["top1_ci"])
+            raise ValueError(f"it holds {describe(d)}, not a JSON object")
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        d = {k: v for k, v in d.items() if k in known}  # newer liteships may add keys: ignored
+        problems: list = []
+        if isinstance(d.get("latency_ms"), dict):
+            lat = {k: tuple(v) if isinstance(v, list) else v for k, v in d["latency_ms"].items()}
+            d["latency_ms"] = check_mapping(LatencyStats, lat, "latency_ms", problems, non_negative=False)
+        for key in ("top1_ci",):
+            if isinstance(d.get(key), list):
+                d[key] = tuple(d[key])
+        if "notes" in d and isinstance(d["notes"], list):
+            d["notes"] = tuple(d["notes"])
+        record = None if problems else check_mapping(cls, d, "the record", problems, non_negative=False)
+        if problems:
+            name = (lambda p: p.key if p.where == "the record" else f"{p.where}.{p.key}")
+            missing = [name(p) for p in problems if p.given == "missing"]
+            said = ([f"it lacks the key{'s' if len(missing) > 1 else ''} {', '.join(missing)}"] if missing else []) + \
+                [f"{name(p)} = {p.given}: {p.allowed}" for p in problems if p.given != "missing"][:5]
+            raise ValueError("; ".join(said))
+        return record
 
     @property
     def key(self) -> tuple:

@@ -24,13 +24,20 @@ def results_path(run_dir: str | Path) -> Path:
 def parse_results(path: Path) -> list[BenchRecord]:
     """Every record of a results file, in file order; a line that is not a record is an error."""
     records = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = path.read_bytes().decode("utf-8")  # not read_text: its newline translation would renumber lines
+    except UnicodeDecodeError as exc:
+        raise LiteshipError(f"{path} is not UTF-8 text (byte {exc.start} is not)", "liteship writes results.jsonl "
+                            "as UTF-8 JSON Lines", f"restore the file, or delete it and re-run `liteship bench "
+                            f"{path.parent}`") from exc
+    for n, line in enumerate(text.split("\n"), 1):  # JSON Lines: \n only
         if not line.strip():
             continue
         try:
             records.append(BenchRecord.from_dict(json.loads(line)))
         except (json.JSONDecodeError, ValueError, TypeError) as exc:
-            raise LiteshipError(f"{path} line {n} is not a liteship bench record: {exc}",
+            why = f"it is not JSON ({exc.msg} at column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else exc
+            raise LiteshipError(f"{path} line {n} is not a liteship bench record: {why}",
                                 "liteship writes that file whole, so the line was changed by hand or another program",
                                 f"restore the file, or delete it and re-run `liteship bench {path.parent}`") from exc
     return records

@@ -1,19 +1,257 @@
-"""Typed configs from TOML: a table maps onto a frozen dataclass, strictly.
+"""Typed configs from TOML: a table maps onto a frozen dataclass, strictly, and every problem is found at once.
 
-Unknown keys are an error that lists the valid ones; a value of the wrong
-type or a negative number where a limit is expected is an error naming the
-key. Used for recipe configs, sweep configs and budgets alike.
+Unknown keys, missing keys, values of the wrong kind and values out of range
+each become a :class:`Problem` that names the file and table, the key, the
+value given (as it was written, never as a Python repr), what is allowed and a
+fix. :func:`check_mapping` collects them; :func:`from_mapping` raises them all
+together as :class:`Problems`. A field's range lives in its metadata
+(:func:`setting`): ``min``, ``max``, ``choices``, ``non_empty``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import difflib
+import json
+import math
 import tomllib
 import types
 import typing
+from dataclasses import dataclass
 from pathlib import Path
 
 from liteship.errors import LiteshipError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, in the user's words."""
+
+    where: str  # "sweep.toml [bench]", "--batch-size", "the data path"
+    key: str | None  # "threads", or None when ``where`` says it all
+    given: str  # the value as written: 0, "int8", a table, ...
+    allowed: str  # what would be accepted
+    fix: str
+
+    def line(self) -> str:
+        place = f"{self.where} {self.key}" if self.key else self.where
+        fix = self.fix if self.fix.endswith(("?", ".")) else self.fix + "."
+        head = f"{place} = {self.given}" if self.given else place
+        body = f": {self.allowed.rstrip('.')}" if self.allowed else ""
+        return f"{head}{body}. Fix: {fix}"
+
+
+class Problems(LiteshipError):
+    """Every problem found in the input, raised together before any work starts (exit 2)."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("")
+
+    @property
+    def message(self) -> str:
+        n = len(self.problems)
+        head = f"{n} problem{'s' if n != 1 else ''} in the input; nothing was started or written"
+        return head + ":\n" + "\n".join(f"  - {p.line()}" for p in self.problems)
+
+
+def setting(default, *, lo=None, hi=None, choices=None, non_empty: bool = False):
+    """A dataclass field with its allowed range, checked by :func:`check_mapping`."""
+    meta = {k: v for k, v in (("min", lo), ("max", hi), ("choices", choices)) if v is not None}
+    if non_empty:
+        meta["non_empty"] = True
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use a tuple default")
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def describe(value) -> str:
+    """A TOML value as a person wrote it: 3, 0.5, true, "int8", a list [1, 2], a table."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, (int, float)):
+        text = repr(value) if not (isinstance(value, float) and math.isinf(value)) else ("inf" if value > 0 else "-inf")
+        return text if len(text) <= 40 else text[:37] + "..."
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= 60 else text[:56] + '..."'
+    if isinstance(value, (list, tuple)):
+        items = ", ".join(describe(v) for v in value[:4]) + (", ..." if len(value) > 4 else "")
+        return f"[{items}]"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, (datetime.date, datetime.time, datetime.datetime)):
+        return f"a date or time {value.isoformat()}"
+    return "a value of another kind"
+
+
+def _words(hint) -> str:
+    """What a type hint accepts, in words."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(w for w in (_words(a) for a in typing.get_args(hint) if a is not type(None)) if w)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(describe(v) for v in typing.get_args(hint))
+    if origin in (tuple, list):
+        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        return f"a list of {_plural(args[0]) if args else 'values'}"
+    return {int: "a whole number", float: "a number", str: "text", bool: "true or false", dict: "a table",
+            list: "a list"}.get(hint, "a table of its own keys" if dataclasses.is_dataclass(hint) else "a value")
+
+
+def _plural(hint) -> str:
+    return {int: "whole numbers", float: "numbers", str: "text values", bool: "true/false values"}.get(
+        hint, _words(hint))
+
+
+class _Wrong(Exception):
+    """A value that does not fit its hint; ``fix`` is a hint-specific way out, when there is one."""
+
+    def __init__(self, fix: str = ""):
+        self.fix = fix
+        super().__init__(fix)
+
+
+def _coerce_union(value, hint):
+    fixes = []
+    for arg in typing.get_args(hint):
+        if arg is type(None):
+            if value is None:
+                return None
+            continue
+        try:
+            return _coerce(value, arg)
+        except _Wrong as exc:
+            fixes.append(exc.fix)
+    raise _Wrong(next((f for f in fixes if f), ""))
+
+
+def _coerce_list(value, hint):
+    if isinstance(value, str):
+        raise _Wrong(f"write it as a list: [{json.dumps(value, ensure_ascii=False)}]")
+    if not isinstance(value, (list, tuple)):
+        raise _Wrong("write it as a list in square brackets")
+    inner = [a for a in typing.get_args(hint) if a is not Ellipsis]
+    return tuple(_coerce(v, inner[0]) for v in value) if inner else tuple(value)
+
+
+def _coerce_scalar(value, hint):
+    if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _Wrong("give a finite number")
+        return float(value)
+    if hint is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if hint is int and isinstance(value, float) and value.is_integer():
+        raise _Wrong(f"write it without a decimal point: {int(value)}")
+    if hint in (str, bool) and isinstance(value, hint):
+        return value
+    if hint in (dict, list) and isinstance(value, hint):
+        return value
+    if dataclasses.is_dataclass(hint) and isinstance(value, hint):
+        return value
+    raise _Wrong()
+
+
+def _coerce(value, hint):
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _coerce_union(value, hint)
+    if origin is typing.Literal:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool) and value in typing.get_args(hint):
+            return value
+        raise _Wrong()
+    if origin in (tuple, list):
+        return _coerce_list(value, hint)
+    return _coerce_scalar(value, hint)
+
+
+def _range_problem(value, given, meta: dict, non_negative: bool, key: str, default) -> tuple[str, str] | None:
+    """(what is allowed, a fix) when a well-typed value is out of range; None when it is fine.
+
+    ``given``: the value as written (3, not 3.0), for the message.
+    """
+    items = value if isinstance(value, tuple) else (value,)
+    written = list(given) if isinstance(given, (list, tuple)) else [given]
+    if meta.get("non_empty") and isinstance(value, tuple) and not value:
+        return "the list must not be empty", f"list at least one value, e.g. {key} = {describe(default)}"
+    lo = meta.get("min", 0 if non_negative else None)
+    hi = meta.get("max")
+    span = (f"from {lo} to {hi}" if lo is not None and hi is not None else f"of {lo} or more" if lo is not None
+            else f"of {hi} or less")
+    for v, w in zip(items, written):
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and \
+                ((lo is not None and v < lo) or (hi is not None and v > hi)):
+            return f"{describe(w)} is out of range: values {span}", f"give {key} values {span}"
+        if "choices" in meta and v not in meta["choices"]:
+            allowed = ", ".join(describe(c) for c in meta["choices"])
+            return f"{describe(w)} is not one of {allowed}", f"use values from: {allowed}"
+    return None
+
+
+def _key_problems(fields: dict, mapping: dict, where: str) -> list[Problem]:
+    out = []
+    for key in mapping:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            out.append(Problem(where, str(key), describe(mapping[key]), "there is no such key; valid keys: "
+                               + ", ".join(sorted(fields)), f"did you mean {close[0]}?" if close else "remove it"))
+    for name, f in fields.items():
+        if name not in mapping and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            out.append(Problem(where, name, "missing", "this key is required", f"add {name} = ..."))
+    return out
+
+
+def check_mapping(cls, mapping, where: str, problems: list[Problem], non_negative: bool = True,
+                  partial: bool = False):
+    """``cls`` built from ``mapping``, or None; every problem found is appended to ``problems``.
+
+    ``partial``: build it from the keys that are right even when others are wrong (when every field has a
+    default), so later checks can still run on them.
+    """
+    if not isinstance(mapping, dict):
+        problems.append(Problem(where, None, describe(mapping), "this must be a table of keys",
+                                f"write it as a table: {where.rsplit(' ', 1)[-1]} with one key a line"))
+        return None
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    found = _key_problems(fields, mapping, where)
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in mapping.items():
+        if key not in fields:
+            continue
+        try:
+            coerced = _coerce(value, hints[key])
+        except _Wrong as exc:
+            found.append(Problem(where, key, describe(value), f"it takes {_words(hints[key])}",
+                                 exc.fix or f"give {key} {_words(hints[key])}"))
+            continue
+        wrong = _range_problem(coerced, value, dict(fields[key].metadata), non_negative, key, fields[key].default)
+        if wrong:
+            found.append(Problem(where, key, describe(value), *wrong))
+            continue
+        values[key] = coerced
+    problems.extend(found)
+    if not found:
+        return cls(**values)
+    try:
+        return cls(**values) if partial else None
+    except TypeError:  # a required key is missing
+        return None
+
+
+def from_mapping(cls, mapping: dict, where: str, non_negative: bool = True):
+    """Build the frozen dataclass ``cls`` from ``mapping``; every problem raised together."""
+    problems: list[Problem] = []
+    built = check_mapping(cls, mapping, where, problems, non_negative)
+    if problems:
+        raise Problems(problems)
+    return built
 
 
 def load_toml(path: str | Path) -> dict:
@@ -22,7 +260,10 @@ def load_toml(path: str | Path) -> dict:
         raise LiteshipError(f"Config file {path} does not exist", "", "check the path")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise LiteshipError(f"Config file {path} is not UTF-8 text", "TOML files are UTF-8",
+                            "save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
         raise LiteshipError(f"Config file {path} is not valid TOML: {exc}", "", "fix the syntax at that line") from exc
 
 
@@ -34,70 +275,13 @@ def liteship_table(path: str | Path, name: str) -> tuple[dict | None, str]:
     path = Path(path)
     doc = load_toml(path)
     if path.name == "pyproject.toml":
-        table, where = doc.get("tool", {}).get("liteship", {}).get(name), f"{path} [tool.liteship.{name}]"
+        tool = doc.get("tool", {})
+        table = tool.get("liteship", {}).get(name) if isinstance(tool, dict) and isinstance(tool.get("liteship", {}),
+                                                                                             dict) else None
+        where = f"{path} [tool.liteship.{name}]"
     else:
         table, where = doc.get(name), f"{path} [{name}]"
     if table is not None and not isinstance(table, dict):
-        raise LiteshipError(f"{where} is not a table", f"{name} settings are a TOML table of keys",
-                            f"write it as [{name}] with one key a line")
+        raise Problems([Problem(str(path), name, describe(table), f"{name} must be a table of keys",
+                                f"write it as [{name}] with one key a line")])
     return table, where
-
-
-def _allowed(hint) -> tuple:
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        return tuple(a for arg in typing.get_args(hint) for a in _allowed(arg))
-    if origin is typing.Literal:
-        return (("literal", typing.get_args(hint)),)
-    if origin in (tuple, list):
-        return ((origin, typing.get_args(hint)),)
-    return (hint,)
-
-
-def _coerce(value, hint, key: str, where: str):
-    for allowed in _allowed(hint):
-        if allowed is type(None) and value is None:
-            return None
-        if isinstance(allowed, tuple) and allowed[0] == "literal":
-            if value in allowed[1]:
-                return value
-            continue
-        if isinstance(allowed, tuple):
-            if isinstance(value, (list, tuple)):
-                inner = allowed[1][0] if allowed[1] else typing.Any
-                if inner is typing.Any:
-                    return tuple(value)
-                return tuple(_coerce(v, inner, key, where) for v in value)
-            continue
-        if allowed is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if allowed is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if allowed in (str, bool) and isinstance(value, allowed):
-            return value
-    expected = " or ".join(str(a[1]) if isinstance(a, tuple) else getattr(a, "__name__", str(a)) for a in _allowed(hint))
-    raise LiteshipError(f"{where}: key {key!r} has the wrong type ({type(value).__name__} {value!r})",
-                        f"it takes {expected}", f"fix the value of {key}")
-
-
-def from_mapping(cls, mapping: dict, where: str, non_negative: bool = True):
-    """Build the frozen dataclass ``cls`` from ``mapping``; strict about keys and types."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(mapping) - set(fields))
-    if unknown:
-        raise LiteshipError(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
-                            "valid keys are: " + ", ".join(sorted(fields)), "remove or rename the key")
-    missing = sorted(name for name, f in fields.items() if name not in mapping
-                     and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
-    if missing:
-        raise LiteshipError(f"{where}: missing key{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
-                            "it has no default", f"add {missing[0]} = ...")
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for key, value in mapping.items():
-        value = _coerce(value, hints[key], key, where)
-        if non_negative and isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-            raise LiteshipError(f"{where}: key {key!r} is negative ({value})", "limits and counts cannot be negative",
-                                f"give {key} a value of 0 or more")
-        values[key] = value
-    return cls(**values)

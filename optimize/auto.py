@@ -12,6 +12,8 @@ or was not enough, like NNCF's accuracy-controlled quantization.
 
 from __future__ import annotations
 
+from liteship.config import setting
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,12 +32,12 @@ from liteship.optimize.selective import debug_layers, quantize_keeping
 
 @dataclass(frozen=True)
 class AutoInt8Config(Int8Config):
-    max_accuracy_drop: float = 0.01  # float's validation top-1 minus the variant's (0.01 = 1 pt)
+    max_accuracy_drop: float = setting(0.01, lo=-1.0, hi=1.0)  # float's validation top-1 minus the variant's (0.01 = 1 pt)
     judge_by: Literal["interval", "point"] = "interval"  # the drop's 95 % upper end, or the point estimate
-    max_float_layers: int = 4
-    debug_images: int = 64
-    qat_epochs: int = 4
-    qat_learning_rate: float = 1e-3
+    max_float_layers: int = setting(4, hi=1_000)
+    debug_images: int = setting(64, lo=1, hi=100_000)
+    qat_epochs: int = setting(4, hi=10_000)
+    qat_learning_rate: float = setting(1e-3, hi=1.0)
 
 
 class _Search:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from liteship.config import setting
+
 from dataclasses import dataclass
 
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
@@ -11,9 +13,9 @@ from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
 
 @dataclass(frozen=True)
 class ClusterConfig(Int8Config):
-    clusters: int = 16
-    epochs: int = 2
-    learning_rate: float = 1e-4
+    clusters: int = setting(16, lo=2, hi=256)
+    epochs: int = setting(2, hi=10_000)
+    learning_rate: float = setting(1e-4, hi=1.0)
 
 
 @recipe("cluster_int8", ClusterConfig, "weight clustering to a few shared values per kernel, fine-tuned, then int8")

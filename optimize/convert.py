@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from liteship.config import setting
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,7 +27,7 @@ class NoConfig:
 @dataclass(frozen=True)
 class Int8Config:
     io: IO = "uint8"  # input/output tensor type; uint8 is the input contract
-    calibration_images: int = 300
+    calibration_images: int = setting(300, lo=1, hi=100_000)
 
 
 def fresh_copy(model):

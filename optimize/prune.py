@@ -7,6 +7,8 @@ its conv and dense kernels reach it (the record's ``sparsity_by_op``).
 
 from __future__ import annotations
 
+from liteship.config import setting
+
 from dataclasses import dataclass
 
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
@@ -16,11 +18,11 @@ from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
 
 @dataclass(frozen=True)
 class PruneConfig(Int8Config):
-    target_sparsity: float = 0.75
-    epochs: int = 8  # fine-tuning epochs in all
-    recovery_epochs: int = 4  # of those, the last ones train at full sparsity to recover accuracy
-    learning_rate: float = 2e-3  # BatchNorm keeps training: it must follow the pruned weights
-    prune_steps: int = 10  # how many times the mask is updated on the way to the target
+    target_sparsity: float = setting(0.75, hi=0.99)
+    epochs: int = setting(8, hi=10_000)  # fine-tuning epochs in all
+    recovery_epochs: int = setting(4, hi=10_000)  # of those, the last ones train at full sparsity to recover accuracy
+    learning_rate: float = setting(2e-3, hi=1.0)  # BatchNorm keeps training: it must follow the pruned weights
+    prune_steps: int = setting(10, lo=1, hi=10_000)  # how many times the mask is updated on the way to the target
 
 
 def schedule_steps(data: RecipeData, config: PruneConfig) -> tuple[int, int]:

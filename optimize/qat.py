@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from liteship.config import setting
+
 from dataclasses import dataclass
 
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
@@ -12,14 +14,16 @@ from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
 
 @dataclass(frozen=True)
 class QatConfig(Int8Config):
-    epochs: int = 4
-    learning_rate: float = 1e-3  # cosine-decayed; BatchNorm keeps training and is folded at conversion
+    epochs: int = setting(4, hi=10_000)
+    # cosine-decayed; BatchNorm keeps training, and stays a separate MUL + ADD after each convolution in the
+    # converted model (the fake-quantized weights cannot absorb it): `liteship explain` shows the cost.
+    learning_rate: float = setting(1e-3, hi=1.0)
 
 
 @dataclass(frozen=True)
 class PqatConfig(PruneConfig):
-    qat_epochs: int = 4
-    qat_learning_rate: float = 1e-3
+    qat_epochs: int = setting(4, hi=10_000)
+    qat_learning_rate: float = setting(1e-3, hi=1.0)
 
 
 def _output_only_config():

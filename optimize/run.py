@@ -16,7 +16,8 @@ import time
 import traceback
 from pathlib import Path
 
-from liteship.config import from_mapping, load_toml
+from liteship.config import Problem, Problems, check_mapping, load_toml
+from liteship.config import describe as said
 from liteship.trainer.data import load_run_split
 from liteship.errors import LiteshipError
 from liteship.rundir import FLOAT, VARIANTS, update_current
@@ -30,20 +31,20 @@ from liteship.tflite_file import io_specs, read_model, weight_sparsity
 
 
 def resolve_configs(names: list[str], config_file: str | Path | None) -> dict[str, object]:
-    """Each recipe's config: its defaults, overridden by the TOML table of its name."""
+    """Each recipe's config: its defaults, overridden by the TOML table of its name; every problem at once."""
     tables = load_toml(config_file) if config_file else {}
     valid = [r.name for r in list_recipes()]
-    unknown = sorted(set(tables) - set(valid))
-    if unknown:
-        raise LiteshipError(f"{config_file}: unknown recipe table{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
-                            "valid tables are the recipe names: " + ", ".join(valid), "rename or remove the table")
+    problems = [Problem(str(config_file), f"[{name}]", said(tables[name]), "there is no recipe of that name; "
+                        "the tables are recipe names: " + ", ".join(valid), "rename or remove the table")
+                for name in sorted(set(tables) - set(valid))]
     configs = {}
     for name in names:
-        spec = get_recipe(name)
-        table = tables.get(name, {})
-        if not isinstance(table, dict):
-            raise LiteshipError(f"{config_file}: [{name}] must be a table", "", f"write it as [{name}] with keys below")
-        configs[name] = from_mapping(spec.config_cls, table, f"{config_file or 'config'} [{name}]")
+        built = check_mapping(get_recipe(name).config_cls, tables.get(name, {}), f"{config_file or 'config'} [{name}]",
+                              problems)
+        if built is not None:
+            configs[name] = built
+    if problems:
+        raise Problems(problems)
     return configs
 
 
@@ -51,8 +52,12 @@ def parse_recipes(text: str | list[str] | None) -> list[str]:
     if text in (None, "all", ["all"]):
         return [r.name for r in list_recipes()]
     names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
-    for n in names:
-        get_recipe(n)
+    valid = [r.name for r in list_recipes()]
+    unknown = [n for n in names if n not in valid]
+    if unknown or not names:
+        raise Problems([Problem("--recipes", None, said(", ".join(names)), (f"{', '.join(unknown)}: no such "
+                                "recipe; " if unknown else "") + "recipes: all, " + ", ".join(valid),
+                                "pick names from `liteship optimize --list`, separated by commas")])
     return names
 
 

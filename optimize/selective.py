@@ -9,6 +9,8 @@ reached. The record lists the layers kept in float and every step taken.
 
 from __future__ import annotations
 
+from liteship.config import setting
+
 import csv
 import io
 from dataclasses import dataclass
@@ -24,10 +26,10 @@ from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
 
 @dataclass(frozen=True)
 class SelectiveConfig(Int8Config):
-    target_agreement: float = 0.99
-    max_float_layers: int = 8
-    debug_images: int = 64
-    agreement_images: int = 500
+    target_agreement: float = setting(0.99, hi=1.0)
+    max_float_layers: int = setting(8, hi=1_000)
+    debug_images: int = setting(64, lo=1, hi=100_000)
+    agreement_images: int = setting(500, lo=1, hi=100_000)
 
 
 def _rank_layers(debugger) -> list[tuple[str, float]]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from liteship.config import Problem, Problems
 from liteship.errors import LiteshipError
 
 MOBILENET_V2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
@@ -32,26 +33,37 @@ class ArchSpec:
     alphas: tuple[float, ...] = ()
     transfer: bool = False  # has a pretrained base to freeze, then fine-tune
 
-    def check(self, size: int, alpha: float | None, weights: str) -> None:
-        if size < self.min_size or (self.max_size is not None and size > self.max_size):
-            hi = self.max_size if self.max_size is not None else "any"
-            raise LiteshipError(
-                f"Size {size} is not allowed for --arch {self.name}",
-                f"{self.name} takes square inputs from {self.min_size} to {hi} px",
-                f"pass --size between {self.min_size} and {hi} (default {self.default_size})",
-            )
+    def problems(self, size: int, alpha: float | None, weights: str, names: dict) -> list[Problem]:
+        """What is wrong with these inputs for this architecture; ``names``: where each setting was given."""
+        out = []
+        hi = self.max_size if self.max_size is not None else MAX_SIZE
+        if not self.min_size <= size <= hi:
+            out.append(Problem(*names["size"], str(size), f"{self.name} takes square inputs from {self.min_size} "
+                               f"to {hi} px", f"give a size between {self.min_size} and {hi} "
+                               f"(default {self.default_size})"))
         if self.alphas and alpha is not None and alpha not in self.alphas:
-            raise LiteshipError(
-                f"Alpha {alpha} is not allowed for --arch {self.name}",
-                f"Keras' {self.name} supports width multipliers {', '.join(map(str, self.alphas))}",
-                "pass one of those with --alpha",
-            )
+            out.append(Problem(*names["alpha"], f"{alpha:g}", f"Keras' {self.name} has width multipliers "
+                               + ", ".join(map(str, self.alphas)), "pick one of those"))
+        elif not self.alphas and alpha is not None and not 0.1 <= alpha <= 4:
+            out.append(Problem(*names["alpha"], f"{alpha:g}", "the width multiplier must be from 0.1 to 4",
+                               "leave it out (1.0) or pick a value in that range"))
         if self.transfer and weights == "imagenet" and size not in MOBILENET_V2_IMAGENET_SIZES:
-            raise LiteshipError(
-                f"Size {size} has no ImageNet weights for {self.name}",
-                "Keras publishes MobileNetV2 weights for " + ", ".join(map(str, MOBILENET_V2_IMAGENET_SIZES)) + " px",
-                "pick one of those sizes, or pass --weights none or --weights PATH",
-            )
+            out.append(Problem(*names["size"], str(size), f"{self.name} has ImageNet weights only for "
+                               + ", ".join(map(str, MOBILENET_V2_IMAGENET_SIZES)) + " px",
+                               "pick one of those sizes, or use weights none or a weights file"))
+        return out
+
+    def check(self, size: int, alpha: float | None, weights: str) -> None:
+        """Raise every problem at once (the CLI's flags name them)."""
+        found = self.problems(size, alpha, weights, FLAG_NAMES)
+        if found:
+            raise Problems(found)
+
+
+FLAG_NAMES = {"size": ("--size", None), "alpha": ("--alpha", None), "weights": ("--weights", None),
+              "epochs": ("--epochs", None), "fine_tune_epochs": ("--fine-tune-epochs", None),
+              "batch_size": ("--batch-size", None), "seed": ("--seed", None), "arch": ("--arch", None)}
+MAX_SIZE = 1024  # px: past this, one image's activations alone outgrow a phone (and this machine's memory)
 
 
 _REGISTRY: dict[str, ArchSpec] = {}

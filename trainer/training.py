@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from liteship.config import Problem, Problems, describe
 from liteship.contract import InputContract
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, ensure_writable
@@ -45,24 +46,49 @@ class TrainConfig:
     val_fraction: float = 0.15
     test_fraction: float = 0.15
 
-    def resolved(self) -> "TrainConfig":
-        """Fill the architecture's defaults and check every value."""
-        spec = get_arch(self.arch)
+    def problems(self, names: dict | None = None) -> list[Problem]:
+        """Every problem with these settings at once; ``names``: where each was given (default: the CLI flags)."""
+        from liteship.trainer.models import FLAG_NAMES, list_archs
+
+        names = names or FLAG_NAMES
+        archs = {spec.name: spec for spec in list_archs()}
+        if self.arch not in archs:
+            return [Problem(*names["arch"], describe(self.arch), "architectures: " + ", ".join(archs),
+                            "pick one of them (liteship train --list describes them)")]
+        spec = archs[self.arch]
+        out = []
+        for key, value, lo, hi in (("epochs", self.epochs, 0, 10_000), ("fine_tune_epochs", self.fine_tune_epochs, 0,
+                                   10_000), ("batch_size", self.batch_size, 1, 4096), ("seed", self.seed, 0, 2**32 - 1)):
+            if value is not None and not lo <= value <= hi:
+                out.append(Problem(*names[key], str(value), f"it must be a whole number from {lo} to {hi}",
+                                   f"give {key.replace('_', ' ')} a value in that range"))
         size = spec.default_size if self.size is None else int(self.size)
-        alpha = self.alpha
-        if alpha is None and spec.alphas:
-            alpha = 0.35
+        alpha = 0.35 if self.alpha is None and spec.alphas else self.alpha
         weights = self.weights if spec.transfer else "none"
-        spec.check(size, alpha, weights)
+        out += spec.problems(size, alpha, weights, names)
+        if spec.transfer and weights not in ("imagenet", "none") and not Path(weights).is_file():
+            out.append(Problem(*names["weights"], describe(weights), "weights are imagenet, none, or the path of "
+                               "a MobileNetV2 no-top weights file (.h5), and this file does not exist",
+                               "check the path"))
         epochs = self.epochs if self.epochs is not None else (5 if spec.transfer else 20)
         ft = self.fine_tune_epochs if self.fine_tune_epochs is not None else (5 if spec.transfer else 0)
-        for name, value in (("--epochs", epochs), ("--fine-tune-epochs", ft), ("--batch-size", self.batch_size - 1)):
-            if value < 0:
-                raise LiteshipError(f"{name} must not be negative", "", f"pass a whole number >= 0 to {name}")
-        if epochs + ft == 0:
-            raise LiteshipError("Nothing to train: --epochs and --fine-tune-epochs are both 0", "",
-                                "pass --epochs 1 or more")
-        return replace(self, size=size, alpha=alpha, weights=weights, epochs=epochs, fine_tune_epochs=ft)
+        if epochs == 0 and ft == 0:
+            out.append(Problem(*names["epochs"], "0", "with no fine-tuning epochs either, nothing would train",
+                               "give epochs 1 or more"))
+        return out
+
+    def resolved(self) -> "TrainConfig":
+        """Fill the architecture's defaults; every problem with the settings raised together."""
+        found = self.problems()
+        if found:
+            raise Problems(found)
+        spec = get_arch(self.arch)
+        alpha = 0.35 if self.alpha is None and spec.alphas else self.alpha
+        return replace(self, size=spec.default_size if self.size is None else int(self.size), alpha=alpha,
+                       weights=self.weights if spec.transfer else "none",
+                       epochs=self.epochs if self.epochs is not None else (5 if spec.transfer else 20),
+                       fine_tune_epochs=self.fine_tune_epochs if self.fine_tune_epochs is not None else
+                       (5 if spec.transfer else 0))
 
     @property
     def model_dir_name(self) -> str:

@@ -9,6 +9,7 @@ converts (``--verbose`` shows them instead).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import os
 import sys
@@ -17,9 +18,11 @@ from pathlib import Path
 
 from liteship.app.commands import (cmd_bench, cmd_compare, cmd_explain, cmd_gate, cmd_optimize, cmd_pick,
                                    cmd_runtimes, cmd_sweep, cmd_train)
+from liteship.app.checks import check
+from liteship.app.validate import real, whole, whole_list
 from liteship.errors import LiteshipError
 from liteship.logs import frameworks_to_file
-from liteship.rundir import LOG
+from liteship.rundir import LOG, exclusive
 
 
 def _framework_args(p, determinism: bool = True) -> None:
@@ -37,15 +40,15 @@ def _train_parser(sub) -> None:
     p.add_argument("--list", action="store_true", help="list the architectures and exit")
     p.add_argument("--data", help="a folder of class folders, an archive of one (.tar/.tar.gz/.tgz/.zip), or 'digits'")
     p.add_argument("--arch", default="small_cnn", help="architecture (see --list); default small_cnn")
-    p.add_argument("--alpha", type=float, help="width multiplier (mobilenet_v2: 0.35, 0.5, 0.75, 1.0, ...)")
-    p.add_argument("--size", type=int, help="input size in px (default: the architecture's)")
+    p.add_argument("--alpha", type=real(0.01, 10, 0.35), help="width multiplier (mobilenet_v2: 0.35, 0.5, 0.75, 1.0, ...)")
+    p.add_argument("--size", type=whole(1, 1_000_000, 96), help="input size in px (default: the architecture's)")
     p.add_argument("--weights", default="imagenet",
                    help="transfer base weights: imagenet (downloaded by Keras), none, or a .h5 PATH")
-    p.add_argument("--epochs", type=int, help="epochs (frozen-base epochs for transfer models)")
-    p.add_argument("--fine-tune-epochs", type=int, help="fine-tuning epochs for transfer models")
+    p.add_argument("--epochs", type=whole(0, 10_000, 5), help="epochs (frozen-base epochs for transfer models)")
+    p.add_argument("--fine-tune-epochs", type=whole(0, 10_000, 5), help="fine-tuning epochs for transfer models")
     p.add_argument("--fine-tune-at", default="100", help="first base layer (index or name) to fine-tune")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=whole(1, 4096, 32), default=32)
+    p.add_argument("--seed", type=whole(0, 2**32 - 1, 0), default=0)
     p.add_argument("--out", help="run directory to write")
     p.add_argument("--quiet", action="store_true", help="print only the result")
     _framework_args(p)
@@ -70,10 +73,10 @@ def _bench_parser(sub) -> None:
     p.add_argument("--data", help="class-folder path or 'digits' (for a .tflite); a run uses its test split")
     p.add_argument("--labels", help="labels file (default: labels.txt beside the model)")
     p.add_argument("--backends", default="all", help="comma-separated; default: all (see --list)")
-    p.add_argument("--threads", default="1", help="comma-separated thread counts, e.g. 1,2")
-    p.add_argument("--runs", type=int, default=50, help="timed invokes per session (default 50)")
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (default 5)")
+    p.add_argument("--threads", type=whole_list(1, 256, "1,2"), default="1", help="comma-separated thread counts, e.g. 1,2")
+    p.add_argument("--runs", type=whole(1, 100_000, 50), default=50, help="timed invokes per session (default 50)")
+    p.add_argument("--warmup", type=whole(0, 10_000, 5), default=5)
+    p.add_argument("--rounds", type=whole(1, 1_000, 5), default=5, help="interleaved timing rounds (default 5)")
     p.add_argument("--target-runtime", help="TFLite/LiteRT release the app ships, e.g. 2.14: too-new ops exit 1")
     p.add_argument("--instructions", action="store_true",
                    help="also count instructions per invoke under valgrind (xnnpack records; needs valgrind)")
@@ -168,6 +171,16 @@ def log_path(args) -> Path | None:
     return Path(run_dir) / LOG
 
 
+def _writer(args):
+    """The run directory this command writes, held for it alone (``liteship.rundir.exclusive``)."""
+    target = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target", "pick": "run_dir"}.get(
+        args.command)
+    run_dir = getattr(args, target, None) if target and not getattr(args, "list", False) else None
+    if run_dir is None or (args.command == "bench" and not Path(run_dir).is_dir()):
+        return contextlib.nullcontext()
+    return exclusive(run_dir, args.command)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -176,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log = log_path(args)
     try:
-        with frameworks_to_file(log, getattr(args, "verbose", False)) as framework_log:
+        check(args)  # every problem with the input at once, before anything is written
+        with _writer(args), frameworks_to_file(log, getattr(args, "verbose", False)) as framework_log:
             code = COMMANDS[args.command](args)
         if framework_log is not None and framework_log.path is not None and not getattr(args, "quiet", False):
             print(f"framework messages (TensorFlow, LiteRT, the converter): {framework_log.path}", file=sys.stderr)

@@ -11,8 +11,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from liteship.config import from_mapping, load_toml
-from liteship.errors import LiteshipError
+from liteship.config import Problem, Problems, check_mapping, describe, load_toml, setting
+from liteship.runtime import BACKENDS
 from liteship.files import atomic_write_bytes, atomic_write_json, atomic_write_text, ensure_writable
 from liteship.rundir import remove_stale_temps
 from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
@@ -23,10 +23,10 @@ from liteship.bench.record import BenchRecord
 
 @dataclass(frozen=True)
 class TrainTable:
-    epochs: int | None = None
-    fine_tune_epochs: int | None = None
-    seed: int = 0
-    batch_size: int = 32
+    epochs: int | None = setting(None, hi=10_000)
+    fine_tune_epochs: int | None = setting(None, hi=10_000)
+    seed: int = setting(0, hi=2**32 - 1)
+    batch_size: int = setting(32, lo=1, hi=4096)
     weights: str = "imagenet"
 
 
@@ -35,23 +35,23 @@ class ModelTable:
     arch: str
     size: int | None = None
     alpha: float | None = None
-    epochs: int | None = None
-    fine_tune_epochs: int | None = None
+    epochs: int | None = setting(None, hi=10_000)
+    fine_tune_epochs: int | None = setting(None, hi=10_000)
     weights: str | None = None
 
 
 @dataclass(frozen=True)
 class OptimizeTable:
-    recipes: tuple[str, ...] = ("all",)
+    recipes: tuple[str, ...] = setting(("all",), non_empty=True)
 
 
 @dataclass(frozen=True)
 class BenchTable:
-    backends: tuple[str, ...] = ("xnnpack", "fp16", "gpu", "coreml")
-    threads: tuple[int, ...] = (1,)
-    runs: int = 50
-    warmup: int = 5
-    rounds: int = 10
+    backends: tuple[str, ...] = setting(("xnnpack", "fp16", "gpu", "coreml"), choices=tuple(BACKENDS), non_empty=True)
+    threads: tuple[int, ...] = setting((1,), lo=1, hi=256, non_empty=True)
+    runs: int = setting(50, lo=1, hi=100_000)
+    warmup: int = setting(5, hi=10_000)
+    rounds: int = setting(10, lo=1, hi=1_000)
     target_runtime: str | None = None  # e.g. "2.14": load and run every variant in that tflite-runtime too
     instructions: bool | None = None  # count instructions per invoke; None: when valgrind is installed
 
@@ -78,41 +78,103 @@ DEFAULT_SWEEP = SweepConfig(
 TABLES = {"train": TrainTable, "optimize": OptimizeTable, "bench": BenchTable}
 
 
+def _table(doc: dict, name: str, path, problems: list[Problem]) -> dict | None:
+    value = doc.get(name, {})
+    if isinstance(value, list):
+        problems.append(Problem(str(path), f"[[{name}]]", "an array of tables", f"[{name}] is one table",
+                                f"write [{name}] (single brackets)"))
+        return None
+    if not isinstance(value, dict):
+        problems.append(Problem(str(path), name, describe(value), f"{name} must be a table",
+                                f"write it as [{name}] with one key a line"))
+        return None
+    return dict(value)
+
+
+def _recipe_tables(table: dict, where: str, problems: list[Problem]) -> dict:
+    """[optimize.<recipe>] tables, each checked against its recipe's settings now, not after training."""
+    from liteship.config import check_mapping
+    from liteship.optimize.registry import list_recipes
+
+    specs = {r.name: r for r in list_recipes()}
+    found = {k: table.pop(k) for k in list(table) if isinstance(table[k], dict)}
+    for name, sub in found.items():
+        if name not in specs:
+            problems.append(Problem(where, name, "a table", "there is no recipe of that name; recipes: "
+                                    + ", ".join(specs), "rename the table to a recipe's name, or remove it"))
+        else:
+            check_mapping(specs[name].config_cls, sub, f"{where.rstrip(']')}.{name}]", problems)
+    recipes = table.get("recipes")
+    if isinstance(recipes, list):
+        for r in recipes:
+            if isinstance(r, str) and r != "all" and r not in specs:
+                problems.append(Problem(where, "recipes", describe(r), "recipes: all, " + ", ".join(specs),
+                                        "pick names from `liteship optimize --list`"))
+    return found
+
+
+def _models(doc: dict, path, train: TrainTable | None, problems: list[Problem]) -> tuple[ModelTable, ...]:
+
+    models = doc.get("models")
+    if not isinstance(models, list) or not models:
+        problems.append(Problem(str(path), "[[models]]", "missing" if models is None else describe(models),
+                                "a sweep needs at least one [[models]] table (double brackets)",
+                                'add [[models]] with arch = "small_cnn" and size = 32'))
+        return ()
+    out = []
+    for i, m in enumerate(models):
+        where = f"{path} [[models]] #{i + 1}"
+        built = check_mapping(ModelTable, m, where, problems)
+        if built is None or train is None:
+            continue
+        tw = f"{path} [train]"
+        names = {"arch": (where, "arch"), "size": (where, "size"), "alpha": (where, "alpha"),
+                 "weights": (where if built.weights is not None else tw, "weights"),
+                 "epochs": (where if built.epochs is not None else tw, "epochs"),
+                 "fine_tune_epochs": (where if built.fine_tune_epochs is not None else tw, "fine_tune_epochs"),
+                 "batch_size": (tw, "batch_size"), "seed": (tw, "seed")}
+        problems.extend(_train_config_raw(train, built).problems(names))
+        out.append(built)
+    return tuple(out)
+
+
 def load_sweep_config(path: str | Path | None) -> SweepConfig:
+    """The sweep config in ``path``, every table checked; all problems raised together (exit 2)."""
     if path is None:
         return DEFAULT_SWEEP
     doc = load_toml(path)
-    unknown = sorted(set(doc) - {"train", "models", "optimize", "bench"})
-    if unknown:
-        raise LiteshipError(f"{path}: unknown table{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}",
-                            "valid tables are: bench, models, optimize, train", "rename or remove it")
-    parts = {}
+    problems: list[Problem] = []
+    for name in sorted(set(doc) - {"train", "models", "optimize", "bench"}):
+        problems.append(Problem(str(path), f"[{name}]", describe(doc[name]), "valid tables: [train], [[models]], "
+                                "[optimize], [bench]", "rename or remove it"))
+    parts: dict = {}
     for name, cls in TABLES.items():
-        table = dict(doc.get(name, {}))
-        if not isinstance(table, dict):
-            raise LiteshipError(f"{path}: [{name}] must be a table", "", f"write it as [{name}]")
+        table = _table(doc, name, path, problems)
+        if table is None:
+            continue
         if name == "optimize":
-            from liteship.optimize.registry import list_recipes
-
-            recipe_names = {r.name for r in list_recipes()}
-            parts["recipe_configs"] = {k: table.pop(k) for k in list(table) if k in recipe_names and isinstance(table[k], dict)}
-        parts[name] = from_mapping(cls, table, f"{path} [{name}]")
-    models = doc.get("models", [])
-    if not isinstance(models, list) or not models:
-        raise LiteshipError(f"{path}: no [[models]]", "a sweep needs at least one model",
-                            'add [[models]] with arch = "small_cnn" and size = 32')
-    parts["models"] = tuple(from_mapping(ModelTable, m, f"{path} [[models]] #{i + 1}") for i, m in enumerate(models))
+            parts["recipe_configs"] = _recipe_tables(table, f"{path} [optimize]", problems)
+        built = check_mapping(cls, table, f"{path} [{name}]", problems, partial=name == "train")
+        if built is not None:
+            parts[name] = built
+    parts["models"] = _models(doc, path, parts.get("train"), problems)
+    if problems:
+        raise Problems(problems)
     return SweepConfig(**parts)
 
 
-def _train_config(cfg: SweepConfig, m: ModelTable):
+def _train_config_raw(train: TrainTable, m: ModelTable):
     from liteship.trainer import TrainConfig
 
     return TrainConfig(arch=m.arch, size=m.size, alpha=m.alpha,
-                       weights=m.weights if m.weights is not None else cfg.train.weights,
-                       epochs=m.epochs if m.epochs is not None else cfg.train.epochs,
-                       fine_tune_epochs=m.fine_tune_epochs if m.fine_tune_epochs is not None else cfg.train.fine_tune_epochs,
-                       batch_size=cfg.train.batch_size, seed=cfg.train.seed).resolved()
+                       weights=m.weights if m.weights is not None else train.weights,
+                       epochs=m.epochs if m.epochs is not None else train.epochs,
+                       fine_tune_epochs=m.fine_tune_epochs if m.fine_tune_epochs is not None else train.fine_tune_epochs,
+                       batch_size=train.batch_size, seed=train.seed)
+
+
+def _train_config(cfg: SweepConfig, m: ModelTable):
+    return _train_config_raw(cfg.train, m).resolved()
 
 
 NO_VALGRIND = "instructions not counted: valgrind is not installed (apt-get install valgrind, then re-run)"

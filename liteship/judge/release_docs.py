@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from liteship.bench.record import BenchRecord
 from liteship.judge.decision import Decision
+from liteship.stats import wilson
 
 SWIFT = """\
 // Classifier.swift: written by liteship for {variant} ({model} {recipe}).
@@ -98,6 +99,19 @@ def swift(decision: Decision, contract: dict, cpu: str | None) -> str:
                         read_code=READ[out_dtype].replace("{{", "{").replace("}}", "}"))
 
 
+def _per_class(run: BenchRecord) -> list[str]:
+    """Per-class top-1 with its Wilson interval, from the confusion matrix's rows."""
+    if not run.confusion or not run.per_class_top1:
+        return []
+    lines = ["| class | test images | top-1 | 95 % interval |", "|---|---:|---:|---|"]
+    for name, row, i in zip(run.per_class_top1, run.confusion, range(len(run.confusion))):
+        n = sum(row)
+        low, high = wilson(row[i], n) if n else (None, None)
+        lines.append(f"| {name} | {n} | {_pct(row[i] / n if n else None)} | "
+                     + (f"{low * 100:.1f}–{high * 100:.1f} % |" if n else "– |"))
+    return lines + [""]
+
+
 BEST = {"accuracy": "most accurate", "size": "smallest", "latency": "fastest"}
 
 
@@ -131,24 +145,29 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
                   f"On {run.images} held-out test images ({(run.data or {}).get('source', 'the run')}), "
                   f"{run.backend}, {run.threads} thread(s):", "",
                   f"- top-1 {_pct(run.top1)}{_ci(run.top1_ci)}" + (f"; top-5 {_pct(run.top5)}" if run.top5 else ""),
-                  f"- change vs the float32 model: {'–' if o.drop is None else f'{-o.drop * 100:+.2f} pt'}"
-                  + ("" if not o.drop_ci else f" (95 % paired interval {-o.drop_ci[1] * 100:+.2f} to "
-                     f"{-o.drop_ci[0] * 100:+.2f} pt)"),
+                  f"- change vs the float32 model: {'–' if o.drop is None else f'{-o.drop * 100 + 0.0:+.2f} pt'}"
+                  + ("" if not o.drop_ci else f" (95 % paired interval {-o.drop_ci[1] * 100 + 0.0:+.2f} to "
+                     f"{-o.drop_ci[0] * 100 + 0.0:+.2f} pt)"),
                   f"- top-1 agreement with the float32 model: {_pct(run.agreement)}", "",
-                  "| class | top-1 |", "|---|---:|"]
-        lines += [f"| {name} | {_pct(acc)} |" for name, acc in (run.per_class_top1 or {}).items()]
-        lines.append("")
+                  *_per_class(run)]
+    opts = (run.options if run is not None else None) or {}
     lines += ["## Size and speed", "",
               f"- {recs[0].size_bytes:,} bytes ({recs[0].size_bytes / 1024:.1f} KB), gzip {recs[0].gzip_bytes / 1024:.1f} KB"]
     for r in recs:
         if r.kind == "run" and r.status == "ok" and r.latency_ms:
             lat = r.latency_ms
             lines.append(f"- {r.backend}, {r.threads} thread(s): p50 {lat.p50:.3f} ms [{lat.ci_low:.3f}, "
-                         f"{lat.ci_high:.3f}], p90 {lat.p90:.3f} ms ({r.runtime})")
+                         f"{lat.ci_high:.3f}], p90 {lat.p90:.3f} ms ({r.runtime})"
+                         + (": half precision emulated on this CPU, a time that says nothing of a GPU's"
+                            if r.backend == "fp16" else ""))
         elif r.kind == "coverage":
             lines.append(f"- {r.backend} delegate: " + (f"{r.delegated * 100:.0f} % of ops by its documented op list"
                          if r.status == "ok" and r.delegated is not None else "; ".join(r.notes)[:200]))
-    lines += ["", f"Where: {where}. No number here was measured on a phone.", "",
+    if opts:
+        lines.append(f"- how: p50 is the median of {opts.get('rounds')} round medians of {opts.get('runs')} invokes "
+                     f"each after {opts.get('warmup')} warm-up invokes, with a 95 % bootstrap interval; "
+                     "one image per invoke")
+    lines += ["", f"Where: {where.rstrip('.')}. No number here was measured on a phone.", "",
               "## Budgets", ""] + [f"- {v.message}" for v in vv.verdicts] + [
               "", "## Use it in the app", "", "`Classifier.swift` in this folder (TensorFlowLiteSwift).", ""]
     return "\n".join(lines)

@@ -35,13 +35,13 @@ def _hostile_archive(tmp: Path) -> Path:
 def _case(tmp: Path, name: str) -> tuple[list[str], str]:
     data = tmp / "data"
     if name == "missing_path":
-        return ["--data", str(tmp / "nowhere")], "does not exist"
+        return ["--data", str(tmp / "nowhere")], "nothing is there"
     if name == "no_class_folders":
         data.mkdir()
-        return ["--data", str(data)], "No class folders"
+        return ["--data", str(data)], "one sub-folder per class, and this one has 0"
     if name == "one_class":
         (data / "cat").mkdir(parents=True)
-        return ["--data", str(data)], "Only one class folder"
+        return ["--data", str(data)], "one sub-folder per class, and this one has 1"
     if name == "thin_class":
         write_class_folder(data, per_class=3)
         for f in sorted((data / "one").iterdir())[1:]:
@@ -57,12 +57,12 @@ def _case(tmp: Path, name: str) -> tuple[list[str], str]:
     if name == "unwritable_out":
         blocker = tmp / "file"
         blocker.write_text("x")
-        return ["--data", "digits", "--out", str(blocker / "run")], "Cannot write to output folder"
+        return ["--data", "digits", "--out", str(blocker / "run")], "file is a file, so no folder can be made inside it"
     if name == "unknown_arch":
-        return ["--data", "digits", "--arch", "vgg"], "Unknown architecture 'vgg'"
+        return ["--data", "digits", "--arch", "vgg"], '--arch = "vgg": architectures: mobilenet_v2, small_cnn'
     if name == "size_not_allowed":
         return ["--data", "digits", "--arch", "mobilenet_v2", "--size", "16", "--weights", "none"], \
-            "Size 16 is not allowed for --arch mobilenet_v2"
+            "--size = 16: mobilenet_v2 takes square inputs from 32 to 1024 px"
     raise AssertionError(name)
 
 
@@ -88,11 +88,13 @@ def test_console_script_exit_code_is_real(tmp_path):
     proc = subprocess.run(cmd + ["train", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "r")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert "does not exist" in proc.stderr and "Fix:" in proc.stderr
+    assert "nothing is there" in proc.stderr and "Fix:" in proc.stderr
 
 
 def test_usage_error_is_exit_2(capsys):
+    assert main(["train", "--epochs", "many", "--data", "digits", "--out", "x"]) == 2
+    assert '--epochs = "many": it takes a whole number from 0 to 10000' in capsys.readouterr().err
     with pytest.raises(SystemExit) as err:
-        main(["train", "--epochs", "many"])
+        main(["train", "--no-such-flag"])
     assert err.value.code == 2
     assert main([]) == 2

@@ -51,12 +51,12 @@ def test_resume_benches_only_what_is_missing(swept):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("[train]\nepoch = 3\n[[models]]\narch='small_cnn'\n", "unknown key epoch. Valid keys are: batch_size, epochs"),
-    ("[trian]\n", "unknown table trian"),
-    ("[bench]\nruns = -5\n[[models]]\narch='small_cnn'\n", "'runs' is negative"),
-    ("[bench]\nthreads = 'two'\n[[models]]\narch='small_cnn'\n", "'threads' has the wrong type"),
-    ("[train]\n", "no [[models]]"),
-    ("[[models]]\nsize = 3\n", "missing key arch"),
+    ("[train]\nepoch = 3\n[[models]]\narch='small_cnn'\n", "epoch = 3: there is no such key; valid keys: batch_size, epochs"),
+    ("[trian]\n", "[trian] = a table: valid tables: [train], [[models]], [optimize], [bench]"),
+    ("[bench]\nruns = -5\n[[models]]\narch='small_cnn'\n", "runs = -5: -5 is out of range: values from 1 to 100000"),
+    ("[bench]\nthreads = 'two'\n[[models]]\narch='small_cnn'\n", 'threads = "two": it takes a list of whole numbers'),
+    ("[train]\n", "[[models]] = missing: a sweep needs at least one [[models]] table"),
+    ("[[models]]\nsize = 3\n", "arch = missing: this key is required"),
 ])
 def test_sweep_config_errors_exit_2(tmp_path, capsys, text, expected):
     cfg = tmp_path / "bad.toml"

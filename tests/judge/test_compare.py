@@ -62,7 +62,7 @@ def test_an_unchanged_run_passes(tmp_path, capsys):
 def test_a_missing_or_empty_baseline_is_exit_2(tmp_path, capsys):
     new = _write(tmp_path / "new.jsonl", [_rec("int8")])
     assert main(["compare", str(tmp_path / "nowhere"), new]) == 2
-    assert "The base results" in capsys.readouterr().err
+    assert "BASE = " in (err := capsys.readouterr().err) and "neither a results.jsonl nor a run directory" in err
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     assert main(["compare", str(empty), new]) == 2

@@ -35,10 +35,10 @@ def test_gate_exit_codes_and_reports(swept, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("max_size = 3\n", "unknown key max_size. Valid keys are: backend, latency_stat, max_accuracy_drop"),
-    ("max_latency_ms = -1\n", "'max_latency_ms' is negative"),
-    ("min_accuracy = 'high'\n", "'min_accuracy' has the wrong type"),
-    ("latency_stat = 'p42'\n", "'latency_stat' has the wrong type"),
+    ("max_size = 3\n", "max_size = 3: there is no such key; valid keys: backend, latency_stat, max_accuracy_drop"),
+    ("max_latency_ms = -1\n", "max_latency_ms = -1: -1 is out of range"),
+    ("min_accuracy = 'high'\n", 'min_accuracy = "high": it takes a number'),
+    ("latency_stat = 'p42'\n", 'latency_stat = "p42": it takes one of "p50", "p90", "p99"'),
 ])
 def test_gate_bad_budgets_exit_2(swept, tmp_path, capsys, text, expected):
     out, _, _ = swept
@@ -125,8 +125,8 @@ def test_pick_writes_a_bundle_the_app_scores_as_the_manifest_says(swept, tmp_pat
     card = (release / "MODEL.md").read_text()
     row = next(r for r in rows if r["variant"] == expected["variant"] and r["backend"] == "xnnpack")
     assert f"top-1 {row['top1'] * 100:.2f} %" in card and f"{row['size_bytes']:,} bytes" in card
-    for name, acc in row["per_class_top1"].items():
-        assert f"| {name} | {acc * 100:.2f} % |" in card
+    for (name, acc), counts in zip(row["per_class_top1"].items(), row["confusion"]):
+        assert f"| {name} | {sum(counts)} | {acc * 100:.2f} % |" in card
     assert "not on a phone" in card.lower() or "No number here was measured on a phone" in card
     # pick rewrote the report's decision section with its own choice
     report = (out / "report.md").read_text()

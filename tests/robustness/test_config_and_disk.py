@@ -10,9 +10,9 @@ import pytest
 from liteship.app.cli import main
 
 BAD_CONFIGS = {
-    "unknown key": ("[train]\nepochz = 1\n[[models]]\narch = 'small_cnn'\n", "unknown key epochz"),
-    "wrong type": ("[train]\nepochs = 'three'\n[[models]]\narch = 'small_cnn'\n", "'epochs' has the wrong type"),
-    "negative": ("[train]\nepochs = -3\n[[models]]\narch = 'small_cnn'\n", "'epochs' is negative"),
+    "unknown key": ("[train]\nepochz = 1\n[[models]]\narch = 'small_cnn'\n", "epochz = 1: there is no such key"),
+    "wrong type": ("[train]\nepochs = 'three'\n[[models]]\narch = 'small_cnn'\n", 'epochs = "three": it takes a whole number'),
+    "negative": ("[train]\nepochs = -3\n[[models]]\narch = 'small_cnn'\n", "epochs = -3: -3 is out of range"),
     "broken TOML": ("[train\nepochs = 3\n", "is not valid TOML"),
 }
 
@@ -42,7 +42,7 @@ def test_unwritable_output_folder(tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     assert main(["sweep", "--data", "digits", "--out", str(blocker / "run")]) == 2
-    assert "Cannot write to output folder" in capsys.readouterr().err
+    assert "a_file is a file, so no folder can be made inside it" in capsys.readouterr().err
 
 
 def _tree(root: Path) -> dict[str, str]:

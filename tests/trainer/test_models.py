@@ -14,9 +14,9 @@ def test_registry_lists_both_and_refuses_duplicates():
 def test_unknown_arch_and_bad_sizes_are_clear_errors():
     with pytest.raises(LiteshipError, match="Valid architectures are: mobilenet_v2, small_cnn"):
         get_arch("resnet9000")
-    with pytest.raises(LiteshipError, match="from 32 to any"):
+    with pytest.raises(LiteshipError, match="from 32 to 1024 px"):
         get_arch("mobilenet_v2").check(16, 0.35, "none")
-    with pytest.raises(LiteshipError, match="no ImageNet weights"):
+    with pytest.raises(LiteshipError, match="ImageNet weights only for 96, 128"):
         get_arch("mobilenet_v2").check(100, 0.35, "imagenet")
     with pytest.raises(LiteshipError, match="width multipliers"):
         get_arch("mobilenet_v2").check(96, 0.6, "none")

@@ -1,0 +1,197 @@
+"""Each command's checks, run by the CLI before the command: every problem at once, nothing written."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from liteship.app.validate import collect, data_problems, flag_problems, out_problems, run_dir_problems
+from liteship.config import Problem, Problems, describe
+
+
+def _train(args) -> list[Problem]:
+    from liteship.trainer import TrainConfig
+
+    if args.list:
+        return []
+    found = [Problem(f, None, "missing", "liteship train needs it", f"for example {f} {ex}")
+             for f, v, ex in (("--data", args.data, "digits"), ("--out", args.out, "runs/demo")) if v is None]
+    found += data_problems(args.data) + out_problems(args.out)
+    config = TrainConfig(arch=args.arch, size=args.size, alpha=args.alpha, weights=args.weights, epochs=args.epochs,
+                         fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, seed=args.seed)
+    if not flag_problems(args):
+        config_problems = config.problems()
+        found += config_problems
+        if not config_problems and not found and args.data is not None:
+            found += _bounds([("--size", config.resolved())], args.data, args.out, 1, 0, 0, False)
+    return found
+
+
+def _bounds(configs, data: str, out: str, recipes: int, fine_tune_epochs: int, run_backends: int,
+            instructions: bool):
+    from liteship.app.resources import bound_problems, image_count, train_estimate
+
+    images = image_count(data)
+    if images is None:
+        return []
+    estimates = [(where, train_estimate(c.arch, c.size, c.alpha, c.batch_size, images,
+                                        c.epochs, recipes, fine_tune_epochs, run_backends, instructions))
+                 for where, c in configs]
+    return bound_problems(estimates, Path(out or "."))
+
+
+def _optimize(args) -> list[Problem]:
+    from liteship.optimize.run import parse_recipes, resolve_configs
+
+    if args.list:
+        return []
+    if not args.run_dir:
+        return [Problem("RUN_DIR", None, "missing", "liteship optimize needs the run directory train wrote",
+                        "for example: liteship optimize runs/demo --recipes int8,prune_int8")]
+    found = run_dir_problems(args.run_dir, needs="")
+    if not found and not (Path(args.run_dir) / "float").is_dir():
+        found.append(Problem("RUN_DIR", None, describe(args.run_dir), "it has no trained float model (float/)",
+                             f"run `liteship train --out {args.run_dir}` first"))
+    names = collect(found, parse_recipes, args.recipes)
+    if names is not None:
+        collect(found, resolve_configs, names, args.config)
+    return found
+
+
+def _bench(args) -> list[Problem]:
+    from liteship.bench import parse_backends
+
+    if args.list:
+        return []
+    found = []
+    if not args.target:
+        found.append(Problem("TARGET", None, "missing", "liteship bench needs a MODEL.tflite or a RUN_DIR",
+                             "for example: liteship bench runs/demo --backends xnnpack"))
+    elif not Path(args.target).exists():
+        found.append(Problem("TARGET", None, describe(args.target), "there is no such file or folder",
+                             "check the path"))
+    if args.data is not None:
+        found += data_problems(args.data)
+    if args.labels is not None and not Path(args.labels).is_file():
+        found.append(Problem("--labels", None, describe(args.labels), "there is no such file", "check the path"))
+    collect(found, parse_backends, args.backends)
+    found += _runtime_problems(args.target_runtime, "--target-runtime")
+    if args.instructions and shutil.which("valgrind") is None:
+        found.append(Problem("--instructions", None, "", "instruction counts need valgrind, and it is not installed",
+                             "sudo apt-get install valgrind (Debian, Ubuntu), or your system's valgrind package"))
+    for flag, path in (("--json", args.json),):
+        if path is not None:
+            found += out_problems(str(Path(path).parent), flag)
+    return found
+
+
+def _runtime_problems(version: str | None, where: str, key: str | None = None) -> list[Problem]:
+    if version is None or re.fullmatch(r"\d+\.\d+(\.\d+)?", version):
+        return []
+    return [Problem(where, key, describe(version), "it takes a TFLite/LiteRT release number", 'for example "2.14"')]
+
+
+def _sweep(args) -> tuple[list[Problem], object]:
+    from liteship.app.sweep import load_sweep_config
+
+    found = data_problems(args.data) + out_problems(args.out)
+    if args.executor not in ("local", "ray"):
+        found.append(Problem("--executor", None, describe(args.executor), "executors: local, ray",
+                             "pass local (the default) or ray"))
+    config = collect(found, load_sweep_config, args.config)
+    if config is not None:
+        where = args.config or "the built-in sweep"
+        found += _runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
+    if config is not None and not found:
+        found += _sweep_bounds(config, args.data, args.out)
+    return found, config
+
+
+def sweep_estimates(config, data: str):
+    """(where, TrainConfig, Estimate) for each model of a checked sweep config."""
+    import dataclasses
+
+    from liteship.app.resources import image_count, train_estimate
+    from liteship.app.sweep import _train_config
+    from liteship.optimize.run import parse_recipes, resolve_configs
+    from liteship.runtime import BACKENDS
+
+    recipes = parse_recipes(list(config.optimize.recipes))
+    configs = resolve_configs(recipes, None)
+    tune = sum(getattr(c, f.name) for c in configs.values() for f in dataclasses.fields(c)
+               if f.name.endswith("epochs") and isinstance(getattr(c, f.name), int))
+    runs = sum(1 for b in config.bench.backends if BACKENDS[b].kind == "run") * len(config.bench.threads)
+    images = image_count(data) or 0
+    out = []
+    for i, m in enumerate(config.models):
+        tc = _train_config(config, m)
+        out.append((f"[[models]] #{i + 1} ({tc.model_dir_name})", tc,
+                    train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, tc.epochs + tc.fine_tune_epochs,
+                                   len(recipes), tune, runs, config.bench.instructions is not False)))
+    return out
+
+
+def _sweep_bounds(config, data: str, out: str) -> list[Problem]:
+    from liteship.app.resources import bound_problems
+
+    return bound_problems([(w, e) for w, _, e in sweep_estimates(config, data)], Path(out))
+
+
+def _judge(args) -> list[Problem]:
+    from liteship.judge import load_budgets
+
+    found = run_dir_problems(args.run_dir)
+    collect(found, load_budgets, args.budgets)
+    if getattr(args, "prefer", "accuracy") not in ("accuracy", "size", "latency"):
+        found.append(Problem("--prefer", None, describe(args.prefer), "it takes accuracy, size or latency",
+                             "pick one of those"))
+    for flag in ("junit", "markdown"):
+        path = getattr(args, flag, None)
+        if path is not None:
+            found += out_problems(str(Path(path).parent), f"--{flag}")
+    return found
+
+
+def _compare(args) -> list[Problem]:
+    from liteship.judge.compare import load_thresholds
+
+    from liteship.bench.results import parse_results
+
+    found = []
+    for flag, value in (("BASE", args.base), ("NEW", args.new)):
+        path = Path(value)
+        path = path / "results.jsonl" if path.is_dir() else path
+        if not path.is_file():
+            found.append(Problem(flag, None, describe(value), "it is neither a results.jsonl nor a run directory "
+                                 "with one", "pass main's run directory or its results.jsonl"))
+        else:
+            collect(found, parse_results, path)
+    collect(found, load_thresholds, args.thresholds)
+    return found
+
+
+def _explain(args) -> list[Problem]:
+    return run_dir_problems(args.run_dir)
+
+
+def _runtimes(args) -> list[Problem]:
+    if args.action in ("install", "remove") and not args.version:
+        return [Problem("VERSION", None, "missing", f"runtimes {args.action} needs a version", "for example 2.14")]
+    return _runtime_problems(args.version, "VERSION")
+
+
+CHECKS = {"train": _train, "optimize": _optimize, "bench": _bench, "gate": _judge, "pick": _judge,
+          "compare": _compare, "explain": _explain, "runtimes": _runtimes}
+
+
+def check(args) -> None:
+    """Raise every problem with the command's input at once (exit 2); the sweep's config is left on ``args``."""
+    found = flag_problems(args)
+    if args.command == "sweep":
+        more, args.sweep_config = _sweep(args)
+        found += more
+    elif args.command in CHECKS:
+        found += CHECKS[args.command](args)
+    if found:
+        raise Problems(list(dict.fromkeys(found)))

@@ -1,0 +1,218 @@
+"""Generated inputs on every surface: sweep configs, budgets, recipe tables, CLI flags, results files.
+
+Each case is labelled valid or invalid by the rules in ``fuzz_inputs`` (written from the README, not from
+liteship's validators). Properties: an invalid one exits 2 within a second, naming the offending key or flag,
+with no traceback or Python internals, and writes nothing; a valid one passes validation. The fast profile
+runs by default; ``-m slow`` runs 2,000 cases a surface. Hypothesis keeps no database (nothing in the repo).
+``LITESHIP_FUZZ_STATS=1`` prints cases, defect kinds and the slowest validation per surface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+
+from liteship.app.checks import check
+from liteship.app.cli import build_parser, main
+from tests.robustness import fuzz_inputs as fz
+
+FAST = settings(max_examples=int(os.environ.get("LITESHIP_FUZZ_FAST", "40")), deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+THOROUGH = settings(FAST, max_examples=2000)
+INTERNALS = ("Traceback", "Ellipsis", "<class", "__init__(", "NoneType", "typing.", "dataclass", "Error:", "repr(")
+LIMIT_S = 1.0
+STATS: dict[str, dict] = {}
+
+
+def _note(surface: str, defect, seconds: float, err: str = "") -> None:
+    s = STATS.setdefault(surface, {"cases": 0, "invalid": 0, "kinds": set(), "messages": set(), "slowest": 0.0})
+    s["cases"] += 1
+    s["slowest"] = max(s["slowest"], seconds)
+    if defect:
+        s["invalid"] += 1
+        s["kinds"].add(defect[0])
+        s["messages"].update(line.split(": ", 1)[-1].split(".")[0][:40] for line in err.splitlines()[1:])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stats():
+    yield
+    if os.environ.get("LITESHIP_FUZZ_STATS"):
+        for surface, s in STATS.items():
+            print(f"\n{surface}: {s['cases']} cases, {s['invalid']} invalid, {len(s['kinds'])} defect kinds "
+                  f"({', '.join(sorted(s['kinds']))}), {len(s['messages'])} distinct messages, slowest validation "
+                  f"{s['slowest'] * 1000:.0f} ms", file=sys.__stderr__)
+
+
+def _run(argv: list[str]) -> tuple[int, str, float]:
+    """main(argv): exit code, what it printed on stderr, seconds."""
+    err = io.StringIO()
+    started = time.perf_counter()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's own usage errors
+            code = exc.code
+    return code, err.getvalue(), time.perf_counter() - started
+
+
+def _refused(argv: list[str], name: str, written: Path | None = None) -> tuple[str, float]:
+    code, err, seconds = _run(argv)
+    assert code == 2, (argv, err)
+    assert name in err, (name, err)
+    assert not any(word in err for word in INTERNALS), err
+    assert seconds < LIMIT_S, seconds
+    if written is not None:
+        assert not written.exists(), f"{written} was written"
+    return err, seconds
+
+
+def _accepted(argv: list[str]) -> float:
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+    check(args)  # raises Problems when it would refuse
+    seconds = time.perf_counter() - started
+    assert seconds < LIMIT_S, seconds
+    return seconds
+
+
+def _sweep(case) -> None:
+    doc, defect = case
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "sweep.toml"
+        cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
+        argv = ["sweep", "--data", "digits", "--config", str(cfg), "--out", str(Path(tmp) / "run")]
+        if defect is None:
+            _note("sweep configs", None, _accepted(argv))
+        else:
+            err, seconds = _refused(argv, defect[1], Path(tmp) / "run")
+            _note("sweep configs", defect, seconds, err)
+
+
+def _budgets(case) -> None:
+    table, defect = case
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "liteship.toml"
+        path.write_text(tomli_w.dumps({"budgets": table}), encoding="utf-8")
+        if defect is None:
+            from liteship.judge import load_budgets
+
+            started = time.perf_counter()
+            load_budgets(path)
+            _note("budgets files", None, time.perf_counter() - started)
+        else:
+            err, seconds = _refused(["gate", str(Path(tmp) / "no-run"), "--budgets", str(path)], defect[1])
+            _note("budgets files", defect, seconds, err)
+
+
+def _cli(case) -> None:
+    command, flags, defect = case
+    with tempfile.TemporaryDirectory() as tmp:
+        if command == "train":
+            argv = ["train", "--data", "digits", "--out", str(Path(tmp) / "run"), *flags]
+        else:
+            model = Path(tmp) / "m.tflite"
+            model.write_bytes(b"")
+            argv = ["bench", str(model), *flags]
+        if defect is None:
+            _note("CLI flags", None, _accepted(argv))
+        else:
+            err, seconds = _refused(argv, defect[1], Path(tmp) / "run")
+            _note("CLI flags", defect, seconds, err)
+
+
+def _results(case, new: Path) -> None:
+    lines, defect = case
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "results.jsonl"
+        base.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if defect is None:
+            code, err, seconds = _run(["compare", str(base), str(new)])
+            assert code in (0, 1), err
+            _note("results/baseline files", None, seconds)
+        else:
+            err, seconds = _refused(["compare", str(base), str(new)], defect[1])
+            assert "line 2" in err
+            _note("results/baseline files", defect, seconds, err)
+
+
+@pytest.fixture(scope="module")
+def record_files(tmp_path_factory):
+    from tests.judge.test_findings import FLOAT, rec
+
+    record = rec("int8", FLOAT).to_dict()
+    new = tmp_path_factory.mktemp("fuzz") / "new.jsonl"
+    import json
+
+    new.write_text(json.dumps(record) + "\n")
+    return record, new
+
+
+@given(fz.sweep_case())
+@FAST
+def test_sweep_configs(case):
+    _sweep(case)
+
+
+@given(fz.budgets_case())
+@FAST
+def test_budgets_files(case):
+    _budgets(case)
+
+
+@given(fz.recipe_case())
+@FAST
+def test_recipe_tables(case):
+    _recipes(case)
+
+
+@given(fz.cli_case())
+@FAST
+def test_cli_flags(case):
+    _cli(case)
+
+
+def test_results_files(record_files):
+    record, new = record_files
+
+    @given(fz.results_case(record))
+    @FAST
+    def prop(case):
+        _results(case, new)
+
+    prop()
+
+
+@pytest.mark.slow
+def test_thorough_every_surface(record_files):
+    """2,000 generated cases a surface (CI runs it with the slow tests)."""
+    record, new = record_files
+    for strategy, run in ((fz.sweep_case(), _sweep), (fz.budgets_case(), _budgets), (fz.recipe_case(), _recipes),
+                          (fz.cli_case(), _cli), (fz.results_case(record), lambda c: _results(c, new))):
+        THOROUGH(given(strategy)(run))()
+    for surface, s in STATS.items():
+        assert s["cases"] >= 2000, (surface, s["cases"])
+
+
+def _recipes(case) -> None:
+    doc, names, defect = case
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = Path(tmp) / "recipes.toml"
+        cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
+        run = Path(tmp) / "run"
+        (run / "float").mkdir(parents=True)
+        argv = ["optimize", str(run), "--recipes", ",".join(names), "--config", str(cfg)]
+        if defect is None:
+            _note("recipe tables", None, _accepted(argv))
+        else:
+            err, seconds = _refused(argv, defect[1], run / "variants")
+            _note("recipe tables", defect, seconds, err)

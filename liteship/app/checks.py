@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from liteship.app.validate import collect, data_problems, flag_problems, out_problems, run_dir_problems
+from liteship.app.validate import Invalid, collect, data_problems, flag_problems, out_problems, run_dir_problems
 from liteship.config import Problem, Problems, describe
 
 
@@ -18,13 +18,16 @@ def _train(args) -> list[Problem]:
     found = [Problem(f, None, "missing", "liteship train needs it", f"for example {f} {ex}")
              for f, v, ex in (("--data", args.data, "digits"), ("--out", args.out, "runs/demo")) if v is None]
     found += data_problems(args.data) + out_problems(args.out)
-    config = TrainConfig(arch=args.arch, size=args.size, alpha=args.alpha, weights=args.weights, epochs=args.epochs,
-                         fine_tune_epochs=args.fine_tune_epochs, batch_size=args.batch_size, seed=args.seed)
-    if not flag_problems(args):
-        config_problems = config.problems()
-        found += config_problems
-        if not config_problems and not found and args.data is not None:
-            found += _bounds([("--size", config.resolved())], args.data, args.out, 1, 0, 0, False)
+    # Flags that could not be read are reported by flag_problems; the rest are checked with their defaults.
+    given = {k: (None if isinstance(getattr(args, k), Invalid) else getattr(args, k))
+             for k in ("size", "alpha", "epochs", "fine_tune_epochs")}
+    config = TrainConfig(arch=args.arch, weights=args.weights, **given,
+                         batch_size=32 if isinstance(args.batch_size, Invalid) else args.batch_size,
+                         seed=0 if isinstance(args.seed, Invalid) else args.seed)
+    config_problems = config.problems()
+    found += config_problems
+    if not config_problems and not found and not flag_problems(args) and args.data is not None:
+        found += _bounds([("--size", config.resolved())], args.data, args.out, 1, 0, 0, False)
     return found
 
 

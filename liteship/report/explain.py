@@ -5,9 +5,9 @@ from __future__ import annotations
 from liteship.bench.explain import Explained, differences
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[int, ...]) -> list[str]:
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    fmt = "  ".join(f"{{:{'>' if i in (1, 5, 6) else '<'}{w}}}" for i, w in enumerate(widths))
+    fmt = "  ".join(f"{{:{'>' if i in right else '<'}{w}}}" for i, w in enumerate(widths))
     return [fmt.format(*header), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)]
 
 
@@ -20,12 +20,11 @@ def describe(e: Explained) -> list[str]:
     rows = [(g.op, str(g.count), g.inputs or "–", g.weights or "–", g.outputs or "–",
              f"{g.macs / 1e6:.3f}" if g.macs else "–", f"{100 * g.macs / total:.1f} %" if g.macs else "–")
             for g in sorted(e.groups, key=lambda g: (-g.macs, g.op))]
-    lines += _table(("op", "count", "inputs", "weights", "outputs", "M MACs", "MAC share"), rows)
+    lines += _table(("op", "count", "inputs", "weights", "outputs", "M MACs", "MAC share"), rows, (1, 5, 6))
     if e.by_family:
         lines += ["", "instructions per invoke by kernel family (callgrind, XNNPACK interpreter):"]
-        fam = [(name, "", "", "", "", f"{n / 1e6:.3f}", f"{100 * n / (e.per_invoke or 1):.1f} %")
-               for name, n in e.by_family.items()]
-        lines += [r for r in _table(("family", "", "", "", "", "M instr", "share"), fam)]
+        fam = [(name, f"{n / 1e6:.3f}", f"{100 * n / (e.per_invoke or 1):.1f} %") for name, n in e.by_family.items()]
+        lines += _table(("kernel family", "M instr", "share"), fam, (1, 2))
     else:
         lines += ["", "instructions: not counted for this variant (sweep with [bench] instructions = true, "
                       "or `liteship bench --instructions`)"]

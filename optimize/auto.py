@@ -88,7 +88,7 @@ def auto_int8(model, data: RecipeData, config: AutoInt8Config) -> RecipeOutput:
     debugger, ranked = debug_layers(model, data, config.calibration_images, config.debug_images)
     for k in range(1, min(config.max_float_layers, len(ranked)) + 1):
         kept = [name for name, _ in ranked[:k]]
-        if search.enough(f"int8, {k} layer(s) in float", quantize_keeping(debugger, config.io, kept),
+        if search.enough(f"int8 with {k} float layer(s)", quantize_keeping(debugger, config.io, kept),
                          float_layers=kept):
             return search.result()
     qat, skipped = quantize_aware(fresh_copy(model))

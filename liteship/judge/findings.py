@@ -134,6 +134,30 @@ def split_too_small(records: list[BenchRecord], budgets: Budgets) -> list[Findin
                     tuple(r.variant for r, _ in undecided))]
 
 
+def search_unmet(records: list[BenchRecord], run_dir: str) -> list[Finding]:
+    """auto_int8 variants whose search ended without meeting its budget: which step was kept, and why."""
+    import json
+    from pathlib import Path
+
+    out = []
+    for vid in dict.fromkeys(r.variant for r in records if r.recipe == "auto_int8"):
+        try:
+            made = json.loads((Path(run_dir) / "variants" / f"{vid}.json").read_text(encoding="utf-8"))
+            details = made["details"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if details.get("met_budget") is False and details.get("steps"):
+            kept = next(s for s in details["steps"] if s["step"] == details["chosen_step"])
+            out.append(Finding("search", made.get("model"), f"{made.get('model')} auto_int8 did not meet "
+                               f"max_accuracy_drop = {details['max_accuracy_drop'] * 100:.2f} pt on the "
+                               f"{details['split']} split after {len(details['steps'])} steps "
+                               f"({'; '.join(s['step'] for s in details['steps'])}); it kept the closest, "
+                               f"{kept['step']}: {kept['why']}. With judge_by = \"interval\" a split this small "
+                               "cannot show so small a drop: more validation images, a larger budget, or "
+                               "judge_by = \"point\" in [optimize.auto_int8].", (vid,)))
+    return out
+
+
 def findings(records: list[BenchRecord], budgets: Budgets, run_dir: str = "RUN") -> list[Finding]:
     return [*beats_float(records, budgets), *slower_than_plain(records, run_dir), *inside_noise(records, budgets),
-            *split_too_small(records, budgets)]
+            *split_too_small(records, budgets), *search_unmet(records, run_dir)]

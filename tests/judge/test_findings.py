@@ -73,3 +73,24 @@ def test_a_clean_run_has_no_findings():
     records = [rec("float32", big, p50=0.3), rec("int8", big, p50=0.2, size=30_000),
                rec("prune_int8", big, p50=0.2, size=20_000)]
     assert findings(records, BUDGETS) == []
+
+
+def test_an_auto_int8_search_that_missed_its_budget_is_named(tmp_path):
+    import json
+
+    from liteship.judge.findings import search_unmet
+
+    steps = [{"step": "int8", "met": False, "drop_interval": [0.0, 0.03], "size_bytes": 10,
+              "why": "upper end of the 95 % interval +3.00 pt > budget 1.00 pt on 100 validation images"},
+             {"step": "qat_int8", "met": False, "drop_interval": [0.0, 0.04], "size_bytes": 11, "why": "..."}]
+    (tmp_path / "variants").mkdir()
+    record = rec("auto_int8", FLOAT)
+    made = {"model": "mnv2", "details": {"met_budget": False, "chosen_step": "int8", "split": "validation",
+                                         "max_accuracy_drop": 0.01, "steps": steps}}
+    (tmp_path / "variants" / f"{record.variant}.json").write_text(json.dumps(made))
+    (f,) = search_unmet([record], str(tmp_path))
+    assert "did not meet max_accuracy_drop = 1.00 pt" in f.message and "after 2 steps (int8; qat_int8)" in f.message
+    assert "it kept the closest, int8: upper end" in f.message
+    made["details"]["met_budget"] = True
+    (tmp_path / "variants" / f"{record.variant}.json").write_text(json.dumps(made))
+    assert search_unmet([record], str(tmp_path)) == []

@@ -68,7 +68,7 @@ def test_impossible_budget_walks_every_step_and_keeps_the_closest(setup):
     tflite, rec = run_recipe("auto_int8", model, data, AutoInt8Config(
         max_accuracy_drop=-0.5, max_float_layers=1, qat_epochs=1, calibration_images=100))
     steps = rec["details"]["steps"]
-    assert [s["step"] for s in steps] == ["int8", "int8, 1 layer(s) in float", "qat_int8"]
+    assert [s["step"] for s in steps] == ["int8", "int8 with 1 float layer(s)", "qat_int8"]
     assert not rec["details"]["met_budget"] and all(not s["met"] for s in steps)
     closest = min(steps, key=lambda s: (s["drop_interval"][1], s["size_bytes"]))
     assert rec["details"]["chosen_step"] == closest["step"] and len(tflite) == closest["size_bytes"]

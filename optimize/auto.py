@@ -12,20 +12,18 @@ or was not enough, like NNCF's accuracy-controlled quantization.
 
 from __future__ import annotations
 
-from liteship.config import setting
-
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from liteship.config import setting
 from liteship.contract import pixels_to_float
 from liteship.runtime import predict
 from liteship.stats import paired
 
-from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
-from liteship.optimize.finetune import fine_tune
-from liteship.optimize.qat import quantize_aware
+from liteship.optimize.convert import Int8Config, int8_tflite
+from liteship.optimize.qat import QatConfig, qat_int8
 from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
 from liteship.optimize.selective import debug_layers, quantize_keeping
 
@@ -91,8 +89,8 @@ def auto_int8(model, data: RecipeData, config: AutoInt8Config) -> RecipeOutput:
         if search.enough(f"int8 with {k} float layer(s)", quantize_keeping(debugger, config.io, kept),
                          float_layers=kept):
             return search.result()
-    qat, skipped = quantize_aware(fresh_copy(model))
-    history = fine_tune(qat, data, config.qat_epochs, config.qat_learning_rate)
-    search.enough("qat_int8", int8_tflite(qat, calibration, config.io), history=history,
-                  output_only_layers=skipped)
+    # The qat_int8 recipe with these settings: made once per optimize call (see RecipeData.shared).
+    qat = qat_int8(model, data, QatConfig(io=config.io, calibration_images=config.calibration_images,
+                                          epochs=config.qat_epochs, learning_rate=config.qat_learning_rate))
+    search.enough("qat_int8", qat.tflite, **qat.extra)
     return search.result()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from liteship.config import setting
-
 from dataclasses import dataclass
 
+from liteship.config import setting
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
 from liteship.optimize.finetune import fine_tune, kernel_layer
 from liteship.optimize.registry import RecipeData, RecipeOutput, recipe

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from liteship.config import setting
-
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from liteship.config import setting
 from liteship.contract import pixels_to_float
 
 from liteship.optimize.registry import RecipeData, RecipeOutput, recipe

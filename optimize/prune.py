@@ -7,10 +7,9 @@ its conv and dense kernels reach it (the record's ``sparsity_by_op``).
 
 from __future__ import annotations
 
-from liteship.config import setting
-
 from dataclasses import dataclass
 
+from liteship.config import setting
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
 from liteship.optimize.finetune import fine_tune, kernel_layer, steps_per_epoch
 from liteship.optimize.registry import RecipeData, RecipeOutput, recipe

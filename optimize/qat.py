@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from liteship.config import setting
-
 from dataclasses import dataclass
 
+from liteship.config import setting
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
 from liteship.optimize.finetune import fine_tune
 from liteship.optimize.prune import PruneConfig, prune
@@ -88,10 +87,15 @@ def quantize_aware(model, scheme=None):
 
 @recipe("qat_int8", QatConfig, "quantization-aware training from the float model, then int8")
 def qat_int8(model, data: RecipeData, config: QatConfig) -> RecipeOutput:
+    """QAT from the float model; the result is kept in ``data.shared`` for auto_int8's QAT step."""
+    if config in data.shared:
+        return data.shared[config]
     qat, skipped = quantize_aware(fresh_copy(model))
     history = fine_tune(qat, data, config.epochs, config.learning_rate)
     calibration = data.calibration(config.calibration_images)
-    return RecipeOutput(int8_tflite(qat, calibration, config.io), {"output_only_layers": skipped, "history": history})
+    out = RecipeOutput(int8_tflite(qat, calibration, config.io), {"output_only_layers": skipped, "history": history})
+    data.shared[config] = out
+    return out
 
 
 @recipe("pqat_int8", PqatConfig, "sparsity-preserving QAT on the pruned model (collaborative optimization), then int8")

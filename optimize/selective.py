@@ -9,14 +9,13 @@ reached. The record lists the layers kept in float and every step taken.
 
 from __future__ import annotations
 
-from liteship.config import setting
-
 import csv
 import io
 from dataclasses import dataclass
 
 import numpy as np
 
+from liteship.config import setting
 from liteship.contract import pixels_to_float
 
 from liteship.optimize.convert import Int8Config, fix_input_scale, representative

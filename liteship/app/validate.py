@@ -27,30 +27,26 @@ class Invalid:
     fix: str
 
 
-def whole(lo: int, hi: int, example: int):
-    """An argparse type: a whole number in [lo, hi], else an :class:`Invalid`."""
+def _ranged(convert, kind: str, lo, hi, example):
+    """An argparse type: ``convert(text)`` within [lo, hi], else an :class:`Invalid` saying what is allowed."""
     def parse(text: str):
-        allowed = f"it takes a whole number from {lo} to {hi}"
+        allowed = f"it takes {kind} from {lo} to {hi}"
         try:
-            value = int(text.strip())
+            value = convert(text.strip())
         except ValueError:
-            return Invalid(text, allowed, f"give a whole number, e.g. {example}")
-        return value if lo <= value <= hi else Invalid(text, allowed, f"give a value in that range, e.g. {example}")
-    parse.__name__ = "whole number"
+            return Invalid(text, allowed, f"give {kind}, e.g. {example}")
+        ok = (not isinstance(value, float) or math.isfinite(value)) and lo <= value <= hi
+        return value if ok else Invalid(text, allowed, f"give a value in that range, e.g. {example}")
+    parse.__name__ = kind
     return parse
+
+
+def whole(lo: int, hi: int, example: int):
+    return _ranged(int, "a whole number", lo, hi, example)
 
 
 def real(lo: float, hi: float, example: float):
-    def parse(text: str):
-        allowed = f"it takes a number from {lo:g} to {hi:g}"
-        try:
-            value = float(text.strip())
-        except ValueError:
-            return Invalid(text, allowed, f"give a number, e.g. {example:g}")
-        ok = math.isfinite(value) and lo <= value <= hi
-        return value if ok else Invalid(text, allowed, f"give a value in that range, e.g. {example:g}")
-    parse.__name__ = "number"
-    return parse
+    return _ranged(float, "a number", lo, hi, example)
 
 
 def whole_list(lo: int, hi: int, example: str):

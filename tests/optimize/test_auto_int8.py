@@ -99,3 +99,20 @@ def test_point_estimate_when_asked(setup):
     first = rec["details"]["steps"][0]
     assert first["met"] == (first["drop"] <= 0.0)
     assert "point drop" in first["why"]
+
+
+def test_the_qat_step_is_the_qat_recipe_made_once(setup):
+    """In one optimize call, auto_int8's QAT step reuses qat_int8's variant of the same settings."""
+    from liteship.optimize import RecipeData, run_recipe
+    from liteship.optimize.auto import AutoInt8Config
+    from liteship.optimize.qat import QatConfig
+
+    model, shared_data, _ = setup
+    data = RecipeData(shared_data.train_x, shared_data.train_y, shared_data.val_x, shared_data.val_y)
+    qat, _ = run_recipe("qat_int8", model, data, QatConfig(epochs=1, calibration_images=100))
+    assert len(data.shared) == 1
+    _, rec = run_recipe("auto_int8", model, data, AutoInt8Config(
+        max_accuracy_drop=-0.5, max_float_layers=0, qat_epochs=1, calibration_images=100))
+    step = rec["details"]["steps"][-1]
+    assert step["step"] == "qat_int8" and step["size_bytes"] == len(qat) and len(data.shared) == 1
+    assert step["top1"] == pytest.approx(_right(qat, data.val_x, data.val_y).mean(), abs=1e-6)

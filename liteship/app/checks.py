@@ -39,7 +39,8 @@ def _bounds(configs, data: str, out: str, recipes: int, fine_tune_epochs: int, r
     if images is None:
         return []
     estimates = [(where, train_estimate(c.arch, c.size, c.alpha, c.batch_size, images,
-                                        c.epochs, recipes, fine_tune_epochs, run_backends, instructions))
+                                        c.epochs + c.fine_tune_epochs, recipes, fine_tune_epochs, run_backends,
+                                        instructions))
                  for where, c in configs]
     return bound_problems(estimates, Path(out or "."))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 from liteship.bench.record import BenchRecord
-from liteship.report.tables import Row, pareto, rows
+from liteship.report.tables import Row, rows
 
 MARKERS = "osD^vP*Xh<>p8d"
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -22,9 +22,10 @@ def _errors(values, cis):
 
 
 def _front_line(ax, pts: list[Row], colour: str) -> None:
-    """One model's size-vs-top-1 Pareto front as a step line, carried on to the right edge."""
-    flags = pareto([(r.size_kb, r.top1) for r in pts])
-    front = sorted((r.size_kb, r.top1) for r, f in zip(pts, flags) if f)
+    """One model's size-vs-top-1 Pareto front (the rows' own) as a step line, carried on to the right edge."""
+    front = sorted((r.size_kb, r.top1) for r in pts if r.front)
+    if not front:
+        return
     xs, ys = [p[0] for p in front], [p[1] for p in front]
     right = max(r.size_kb for r in pts) * 1.6
     ax.step([*xs, right], [*ys, ys[-1]], where="post", color=colour, lw=1.3, ls="--", alpha=0.8, zorder=2)

@@ -92,8 +92,8 @@ def variants_section(records: list[BenchRecord]) -> Section:
     rs = rows(records)
     blocks = [Para("Top-1 on the test split with its 95 % Wilson interval; the change vs float32 with a paired "
                    "bootstrap interval on the same images; p50: median of round medians [95 % CI]; M instr: "
-                   "millions of instructions per invoke counted under valgrind (– where not counted); ★: on the "
-                   "size-vs-top-1 Pareto front. Click a header to sort.")]
+                   "millions of instructions per invoke counted under valgrind (– where not counted); ★: on its "
+                   "model's size-vs-top-1 Pareto front. Click a header to sort.")]
     for model in dict.fromkeys(r.model for r in rs):
         blocks.append(Table(("★", "recipe", "top-1 [95 %]", "Δ vs float32", "agreement", "size KB", "gzip KB",
                              "p50 ms", "95 % CI", "M instr", "sparsity", "variant"), tuple(
@@ -213,8 +213,8 @@ def machine_section(records: list[BenchRecord]) -> Section:
 def report_sections(records: list[BenchRecord], decision: Decision | None, findings: list[Finding],
                     png: bytes | None, run_dir: str) -> list[Section]:
     plots = Section("Plots", "plots", (Image("pareto.png", "size, latency and instructions vs top-1", png),
-                                       Para("Colour: model; marker: recipe; bars: 95 % intervals; the line: the "
-                                            "size-vs-top-1 Pareto front over every model.")))
+                                       Para("Colour: model; marker: recipe; bars: 95 % intervals; dashed: each "
+                                            "model's size-vs-top-1 Pareto front. Latency on this x86 CPU.")))
     classes = classes_section(records, decision)
     return [decision_section(decision, run_dir), warnings_section(findings), plots, variants_section(records),
             backends_section(records), *([classes] if classes else []), machine_section(records)]

@@ -49,8 +49,12 @@ def pareto(points: list[tuple[float, float]]) -> list[bool]:
 
 def rows(records: list[BenchRecord]) -> list[Row]:
     prim = primary(records)
-    pts = [(r.size_bytes, r.top1 if r.top1 is not None else -1.0) for r in prim]
-    front = pareto(pts)
+    front = [False] * len(prim)  # each model's own size-vs-top-1 front: a small model does not hide a big one's
+    for model in dict.fromkeys(r.model for r in prim):
+        idx = [i for i, r in enumerate(prim) if r.model == model]
+        for i, f in zip(idx, pareto([(prim[i].size_bytes, prim[i].top1 if prim[i].top1 is not None else -1.0)
+                                     for i in idx])):
+            front[i] = f
     out = []
     for r, f in zip(prim, front):
         drop = drop_with_interval(r, records)

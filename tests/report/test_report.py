@@ -91,3 +91,19 @@ def test_the_plot_colours_each_model_apart():
         return any(max(abs(a - b) for a, b in zip(rgb, p)) < 8 for p in present)
 
     assert has(COLOURS[0]) and has(COLOURS[1]) and not has(COLOURS[2])
+
+
+def test_each_model_has_its_own_front():
+    """Two models: a small accurate one and a big one. The big one's best variant is on its own front."""
+    from liteship.report import rows
+
+    records = [rec("float32", FLOAT, model="a", size=50_000), rec("int8", "1" * 140 + "0" * 60, model="a",
+                                                                  size=20_000),
+               rec("float32", "1" * 120 + "0" * 80, model="b", size=900_000),
+               rec("int8", "1" * 110 + "0" * 90, model="b", size=300_000),
+               rec("prune_int8", "1" * 100 + "0" * 100, model="b", size=400_000)]
+    front = {(r.model, r.recipe): r.front for r in rows(records)}
+    # By hand: a: int8 (smallest) and float32 (most accurate) both; b: int8 and float32, not prune_int8
+    # (bigger and less accurate than int8). Across models, every b variant would be dominated by a's.
+    assert front == {("a", "float32"): True, ("a", "int8"): True, ("b", "float32"): True, ("b", "int8"): True,
+                     ("b", "prune_int8"): False}

@@ -68,3 +68,21 @@ class _FakeRecord:
     def __init__(self, made: dict):
         self.variant, self.model, self.recipe = made["id"], made["model"], made["recipe"]
         self.instructions, self.kind, self.status, self.latency_ms, self.backend = None, "run", "ok", None, None
+
+
+def test_the_explain_command_on_a_run(swept, capsys):
+    """int8 vs float32 of a swept run; an unknown variant exits 2 listing the valid IDs."""
+    import json
+
+    from liteship.app.cli import main
+
+    out, _, _ = swept
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    ids = {r["recipe"]: r["variant"] for r in rows}
+    assert main(["explain", str(out), "int8", "--vs", "float32"]) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"{ids['int8']}: small_cnn_16 int8") and "what differs (int8 vs float32):" in said
+    assert "QUANTIZE: 2 vs 0 (+2)" in said  # the uint8 input and output, converted at the graph's two ends
+    assert main(["explain", str(out), "int9"]) == 2
+    err = capsys.readouterr().err
+    assert "VARIANT 'int9': no such variant" in err and all(v in err for v in ids.values())

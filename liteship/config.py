@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import functools
 import json
 import math
 import tomllib
@@ -207,6 +208,11 @@ def _key_problems(fields: dict, mapping: dict, where: str) -> list[Problem]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
 def check_mapping(cls, mapping, where: str, problems: list[Problem], non_negative: bool = True,
                   partial: bool = False):
     """``cls`` built from ``mapping``, or None; every problem found is appended to ``problems``.
@@ -220,7 +226,7 @@ def check_mapping(cls, mapping, where: str, problems: list[Problem], non_negativ
         return None
     fields = {f.name: f for f in dataclasses.fields(cls)}
     found = _key_problems(fields, mapping, where)
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     values = {}
     for key, value in mapping.items():
         if key not in fields:

@@ -108,11 +108,11 @@ def _sweep(args) -> tuple[list[Problem], object]:
         where = args.config or "the built-in sweep"
         found += _runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
     if config is not None and not found:
-        found += _sweep_bounds(config, args.data, args.out)
+        found += _sweep_bounds(config, args.data, args.out, args.config or "the built-in sweep")
     return found, config
 
 
-def sweep_estimates(config, data: str):
+def sweep_estimates(config, data: str, source: str = "the sweep config"):
     """(where, TrainConfig, Estimate) for each model of a checked sweep config."""
     import dataclasses
 
@@ -130,16 +130,16 @@ def sweep_estimates(config, data: str):
     out = []
     for i, m in enumerate(config.models):
         tc = _train_config(config, m)
-        out.append((f"[[models]] #{i + 1} ({tc.model_dir_name})", tc,
+        out.append((f"{source} [[models]] #{i + 1} ({tc.model_dir_name})", tc,
                     train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, tc.epochs + tc.fine_tune_epochs,
                                    len(recipes), tune, runs, config.bench.instructions is not False)))
     return out
 
 
-def _sweep_bounds(config, data: str, out: str) -> list[Problem]:
+def _sweep_bounds(config, data: str, out: str, source: str) -> list[Problem]:
     from liteship.app.resources import bound_problems
 
-    return bound_problems([(w, e) for w, _, e in sweep_estimates(config, data)], Path(out))
+    return bound_problems([(w, e) for w, _, e in sweep_estimates(config, data, source)], Path(out))
 
 
 def _judge(args) -> list[Problem]:

@@ -103,6 +103,8 @@ def bound_problems(estimates: list[tuple[str, Estimate]], out: Path) -> list[Pro
 
 
 def _gb(n: float) -> str:
+    if n >= 1e12:
+        return f"{n / 1e12:,.1f} TB"
     return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
 
 

@@ -294,7 +294,7 @@ def results_case(draw, record: dict):
         lines.append(json.dumps({**record, key: draw(_not(check))}))
         return lines, ("wrong_type", key)
     if roll == 4:
-        lines.append(draw(text.filter(lambda t: t.strip() and not _is_json(t))))
+        lines.append(draw(text.filter(lambda t: t.strip() and "\n" not in t and not _is_json(t))))  # one line
         return lines, ("not_json", "line 2")
     extra = draw(text.filter(lambda k: k not in record))
     lines.append(json.dumps({**record, extra: draw(scalars)}))  # unknown keys are allowed: a newer liteship

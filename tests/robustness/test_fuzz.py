@@ -1,10 +1,11 @@
 """Generated inputs on every surface: sweep configs, budgets, recipe tables, CLI flags, results files.
 
 Each case is labelled valid or invalid by the rules in ``fuzz_inputs`` (written from the README, not from
-liteship's validators). Properties: an invalid one exits 2 within a second, naming the offending key or flag,
-with no traceback or Python internals, and writes nothing; a valid one passes validation. The fast profile
+liteship's validators). Properties: an invalid one exits 2 naming the offending key or flag, with no traceback
+or Python internals, and writes nothing; a valid one passes validation. How long validation takes is recorded
+here (``LITESHIP_FUZZ_STATS=1`` prints cases, defect kinds and the slowest per surface) and held to its 1 s
+target in ``tests/perf/test_validation_perf.py``, not asserted here: these machines are shared. The fast profile
 runs by default; ``-m slow`` runs 2,000 cases a surface. Hypothesis keeps no database (nothing in the repo).
-``LITESHIP_FUZZ_STATS=1`` prints cases, defect kinds and the slowest validation per surface.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ FAST = settings(max_examples=int(os.environ.get("LITESHIP_FUZZ_FAST", "40")), de
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 THOROUGH = settings(FAST, max_examples=2000)
 INTERNALS = ("Traceback", "Ellipsis", "<class", "__init__(", "NoneType", "typing.", "dataclass", "Error:", "repr(")
-LIMIT_S = 1.0
 STATS: dict[str, dict] = {}
 
 
@@ -70,7 +70,6 @@ def _refused(argv: list[str], name: str, written: Path | None = None) -> tuple[s
     assert code == 2, (argv, err)
     assert name in err, (name, err)
     assert not any(word in err for word in INTERNALS), err
-    assert seconds < LIMIT_S, seconds
     if written is not None:
         assert not written.exists(), f"{written} was written"
     return err, seconds
@@ -80,9 +79,7 @@ def _accepted(argv: list[str]) -> float:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
     check(args)  # raises Problems when it would refuse
-    seconds = time.perf_counter() - started
-    assert seconds < LIMIT_S, seconds
-    return seconds
+    return time.perf_counter() - started
 
 
 def _sweep(case) -> None:

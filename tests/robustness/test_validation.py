@@ -72,7 +72,8 @@ def test_too_big_for_this_machine_is_refused_with_the_estimate(tmp_path):
                                          "arch = 'mobilenet_v2'\nalpha = 1.4\nsize = 1024\n")
     proc, seconds = _liteship("sweep", "--data", "digits", "--config", "sweep.toml", "--out", "run", cwd=tmp_path)
     assert proc.returncode == 2 and seconds < 5
-    assert "training it needs about" in proc.stderr and "GB of memory" in proc.stderr
+    assert "sweep.toml [[models]] #1 (mobilenet_v2_1.4_1024): training it needs about" in proc.stderr
+    assert "TB of memory" in proc.stderr
     assert "available" in proc.stderr and not (tmp_path / "run").exists()
 
 

@@ -10,24 +10,10 @@ import time
 
 import pytest
 
-CONFIG = """
-[train]
-epochs = 2
-weights = "none"
-[[models]]
-arch = "small_cnn"
-size = 16
-[optimize]
-recipes = ["float32", "int8"]
-[bench]
-backends = ["xnnpack"]
-runs = 5
-rounds = 2
-instructions = false
-"""
+from tests.app.test_staleness import SWEEP as CONFIG  # a two-epoch small_cnn at 16 px, two recipes
 
 
-def _liteship(*args, **kw):
+def _liteship(*args):
     return [sys.executable, "-m", "liteship", *args]
 
 

@@ -158,27 +158,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The run directory each writing command writes, by the name of its argument (pick writes release/ and the report).
+WRITES = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target", "pick": "run_dir"}
+LOGGED = ("train", "sweep", "optimize", "bench")  # the commands that run TensorFlow or LiteRT
+
+
+def written_run_dir(args) -> Path | None:
+    """The run directory this command writes, if any (``bench`` of one .tflite writes none)."""
+    name = WRITES.get(args.command)
+    value = getattr(args, name, None) if name and not getattr(args, "list", False) else None
+    if value is None or (args.command == "bench" and not Path(value).is_dir()):
+        return None
+    return Path(value)
+
+
 def log_path(args) -> Path | None:
     """Where this command's framework logs go: RUN_DIR/logs/frameworks.log, or the temp folder's for one file."""
-    if getattr(args, "list", False) or args.command in ("gate", "pick", "runtimes", "compare", "explain"):
+    if args.command not in LOGGED or getattr(args, "list", False):
         return None
-    run_dir = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target"}[args.command]
-    run_dir = getattr(args, run_dir, None)
-    if run_dir is None:
-        return None
-    if args.command == "bench" and not Path(run_dir).is_dir():  # one .tflite: no run directory to keep it in
+    run_dir = written_run_dir(args)
+    if run_dir is not None:
+        return run_dir / LOG
+    if args.command == "bench" and args.target is not None:  # one .tflite: no run directory to keep it in
         return Path(tempfile.gettempdir()) / "liteship-logs" / Path(LOG).name
-    return Path(run_dir) / LOG
+    return None
 
 
 def _writer(args):
     """The run directory this command writes, held for it alone (``liteship.rundir.exclusive``)."""
-    target = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target", "pick": "run_dir"}.get(
-        args.command)
-    run_dir = getattr(args, target, None) if target and not getattr(args, "list", False) else None
-    if run_dir is None or (args.command == "bench" and not Path(run_dir).is_dir()):
-        return contextlib.nullcontext()
-    return exclusive(run_dir, args.command)
+    run_dir = written_run_dir(args)
+    return contextlib.nullcontext() if run_dir is None else exclusive(run_dir, args.command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -82,17 +82,22 @@ def _accepted(argv: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def _judged(surface: str, argv: list[str], defect, written: Path) -> None:
+    """A valid case must pass the check; an invalid one must be refused naming its key (see _refused)."""
+    if defect is None:
+        _note(surface, None, _accepted(argv))
+    else:
+        err, seconds = _refused(argv, defect[1], written)
+        _note(surface, defect, seconds, err)
+
+
 def _sweep(case) -> None:
     doc, defect = case
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "sweep.toml"
         cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
         argv = ["sweep", "--data", "digits", "--config", str(cfg), "--out", str(Path(tmp) / "run")]
-        if defect is None:
-            _note("sweep configs", None, _accepted(argv))
-        else:
-            err, seconds = _refused(argv, defect[1], Path(tmp) / "run")
-            _note("sweep configs", defect, seconds, err)
+        _judged("sweep configs", argv, defect, Path(tmp) / "run")
 
 
 def _budgets(case) -> None:
@@ -120,11 +125,7 @@ def _cli(case) -> None:
             model = Path(tmp) / "m.tflite"
             model.write_bytes(b"")
             argv = ["bench", str(model), *flags]
-        if defect is None:
-            _note("CLI flags", None, _accepted(argv))
-        else:
-            err, seconds = _refused(argv, defect[1], Path(tmp) / "run")
-            _note("CLI flags", defect, seconds, err)
+        _judged("CLI flags", argv, defect, Path(tmp) / "run")
 
 
 def _results(case, new: Path) -> None:
@@ -208,8 +209,4 @@ def _recipes(case) -> None:
         run = Path(tmp) / "run"
         (run / "float").mkdir(parents=True)
         argv = ["optimize", str(run), "--recipes", ",".join(names), "--config", str(cfg)]
-        if defect is None:
-            _note("recipe tables", None, _accepted(argv))
-        else:
-            err, seconds = _refused(argv, defect[1], run / "variants")
-            _note("recipe tables", defect, seconds, err)
+        _judged("recipe tables", argv, defect, run / "variants")

@@ -30,17 +30,16 @@ from liteship.optimize.registry import RecipeData, get_recipe, list_recipes
 from liteship.tflite_file import io_specs, read_model, weight_sparsity
 
 
-def resolve_configs(names: list[str], config_file: str | Path | None) -> dict[str, object]:
-    """Each recipe's config: its defaults, overridden by the TOML table of its name; every problem at once."""
-    tables = load_toml(config_file) if config_file else {}
+def recipe_configs(names: list[str], tables: dict, where: str, prefix: str = "") -> dict[str, object]:
+    """Each named recipe's config: its defaults, overridden by its table in ``tables`` (``[<prefix><recipe>]`` in
+    the file ``where``); a table naming no recipe is a problem too; every problem raised at once."""
     valid = [r.name for r in list_recipes()]
-    problems = [Problem(str(config_file), f"[{name}]", said(tables[name]), "there is no recipe of that name; "
-                        "the tables are recipe names: " + ", ".join(valid), "rename or remove the table")
+    problems = [Problem(where, f"[{prefix}{name}]", said(tables[name]), "there is no recipe of that name; the "
+                        "tables are recipe names: " + ", ".join(valid), "rename or remove the table")
                 for name in sorted(set(tables) - set(valid))]
     configs = {}
     for name in names:
-        built = check_mapping(get_recipe(name).config_cls, tables.get(name, {}), f"{config_file or 'config'} [{name}]",
-                              problems)
+        built = check_mapping(get_recipe(name).config_cls, tables.get(name, {}), f"{where} [{prefix}{name}]", problems)
         if built is not None:
             configs[name] = built
     if problems:
@@ -48,14 +47,20 @@ def resolve_configs(names: list[str], config_file: str | Path | None) -> dict[st
     return configs
 
 
-def parse_recipes(text: str | list[str] | None) -> list[str]:
-    if text in (None, "all", ["all"]):
+def resolve_configs(names: list[str], config_file: str | Path | None) -> dict[str, object]:
+    """Each recipe's config: its defaults, overridden by the TOML table of its name in ``config_file``."""
+    return recipe_configs(names, load_toml(config_file) if config_file else {}, str(config_file or "config"))
+
+
+def parse_recipes(text: str | list[str] | tuple | None, where: tuple[str, str | None] = ("--recipes", None)) -> list[str]:
+    """Recipe names from "all", "int8,prune_int8" or a list; ``where`` names the flag or config key they came from."""
+    names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text or ["all"])
+    if names == ["all"]:
         return [r.name for r in list_recipes()]
-    names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text)
     valid = [r.name for r in list_recipes()]
     unknown = [n for n in names if n not in valid]
     if unknown or not names:
-        raise Problems([Problem("--recipes", None, said(", ".join(names)), (f"{', '.join(unknown)}: no such "
+        raise Problems([Problem(*where, said(", ".join(names)), (f"{', '.join(unknown)}: no such "
                                 "recipe; " if unknown else "") + "recipes: all, " + ", ".join(valid),
                                 "pick names from `liteship optimize --list`, separated by commas")])
     return names

@@ -118,11 +118,11 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
 
     from liteship.app.resources import image_count, train_estimate
     from liteship.app.sweep import _train_config
-    from liteship.optimize.run import parse_recipes, resolve_configs
+    from liteship.optimize.run import parse_recipes, recipe_configs
     from liteship.runtime import BACKENDS
 
     recipes = parse_recipes(list(config.optimize.recipes))
-    configs = resolve_configs(recipes, None)
+    configs = recipe_configs(recipes, config.recipe_configs, "the sweep config", "optimize.")  # with its overrides
     tune = sum(getattr(c, f.name) for c in configs.values() for f in dataclasses.fields(c)
                if f.name.endswith("epochs") and isinstance(getattr(c, f.name), int))
     runs = sum(1 for b in config.bench.backends if BACKENDS[b].kind == "run") * len(config.bench.threads)

@@ -91,25 +91,19 @@ def _table(doc: dict, name: str, path, problems: list[Problem]) -> dict | None:
     return dict(value)
 
 
-def _recipe_tables(table: dict, where: str, problems: list[Problem]) -> dict:
-    """[optimize.<recipe>] tables, each checked against its recipe's settings now, not after training."""
-    from liteship.config import check_mapping
+def _recipe_tables(table: dict, path, problems: list[Problem]) -> dict:
+    """[optimize.<recipe>] tables and the recipe names, checked as optimize checks them, now, not after training."""
+    from liteship.app.validate import collect
     from liteship.optimize.registry import list_recipes
+    from liteship.optimize.run import parse_recipes, recipe_configs
 
-    specs = {r.name: r for r in list_recipes()}
+    valid = {r.name for r in list_recipes()}
     found = {k: table.pop(k) for k in list(table) if isinstance(table[k], dict)}
-    for name, sub in found.items():
-        if name not in specs:
-            problems.append(Problem(where, name, "a table", "there is no recipe of that name; recipes: "
-                                    + ", ".join(specs), "rename the table to a recipe's name, or remove it"))
-        else:
-            check_mapping(specs[name].config_cls, sub, f"{where.rstrip(']')}.{name}]", problems)
+    collect(problems, recipe_configs, [n for n in found if n in valid], found, str(path), "optimize.")
     recipes = table.get("recipes")
-    if isinstance(recipes, list):
-        for r in recipes:
-            if isinstance(r, str) and r != "all" and r not in specs:
-                problems.append(Problem(where, "recipes", describe(r), "recipes: all, " + ", ".join(specs),
-                                        "pick names from `liteship optimize --list`"))
+    if isinstance(recipes, list) and recipes and all(isinstance(r, str) for r in recipes):
+        collect(problems, parse_recipes, recipes, (f"{path} [optimize]", "recipes"))
+    # (missing, empty or not text: the [optimize] table's own check says so)
     return found
 
 
@@ -153,7 +147,7 @@ def load_sweep_config(path: str | Path | None) -> SweepConfig:
         if table is None:
             continue
         if name == "optimize":
-            parts["recipe_configs"] = _recipe_tables(table, f"{path} [optimize]", problems)
+            parts["recipe_configs"] = _recipe_tables(table, path, problems)
         built = check_mapping(cls, table, f"{path} [{name}]", problems, partial=name == "train")
         if built is not None:
             parts[name] = built

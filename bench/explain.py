@@ -44,8 +44,15 @@ class Explained:
     def macs(self) -> int:
         return sum(g.macs for g in self.groups)
 
+    def op_counts(self) -> Counter:
+        """How many ops of each type, whatever their dtypes."""
+        counts: Counter = Counter()
+        for g in self.groups:
+            counts[g.op] += g.count
+        return counts
+
     def count(self, op: str) -> int:
-        return sum(g.count for g in self.groups if g.op == op)
+        return self.op_counts()[op]
 
     def float_compute(self) -> int:
         """Ops other than conversions that compute in float32."""
@@ -124,19 +131,12 @@ def explain(path: Path, records: list) -> Explained:
                      timed.latency_ms.p50 if timed else None, timed.backend if timed else None)
 
 
-def _op_counts(e: Explained) -> Counter:
-    counts: Counter = Counter()
-    for g in e.groups:
-        counts[g.op] += g.count
-    return counts
-
-
 def _op_differences(a: Explained, b: Explained) -> list[str]:
     out = [f"{op}: {a.count(op)} vs {b.count(op)} ({a.count(op) - b.count(op):+d}); each one converts a whole "
            "tensor between float and integer at run time" for op in CONVERSIONS if a.count(op) != b.count(op)]
     if a.float_compute() != b.float_compute():
         out.append(f"ops computing in float32: {a.float_compute()} vs {b.float_compute()}")
-    ops_a, ops_b = _op_counts(a), _op_counts(b)
+    ops_a, ops_b = a.op_counts(), b.op_counts()
     out += [f"{op}: {ops_a[op]} vs {ops_b[op]}" for op in sorted(set(ops_a) | set(ops_b))
             if op not in CONVERSIONS and ops_a[op] != ops_b[op]]
     sig_b = {(g.op, g.inputs, g.weights, g.outputs) for g in b.groups}

@@ -66,6 +66,14 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def existing_ancestor(path: str | Path) -> Path:
+    """``path`` itself if it exists, else its nearest parent that does: where a new folder would be made."""
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return probe
+
+
 def ensure_writable(out: Path) -> None:
     """Fail before any work if ``out`` cannot be created or written to."""
     try:

@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 from liteship.app.validate import Invalid, collect, data_problems, flag_problems, out_problems, run_dir_problems
 from liteship.config import Problem, Problems, describe
 
 
-def _train(args) -> list[Problem]:
+def train_config(args):
+    """The TrainConfig the flags ask for; a flag that could not be read takes its default (flag_problems says so)."""
     from liteship.trainer import TrainConfig
 
+    given = {k: (None if isinstance(getattr(args, k), Invalid) else getattr(args, k))
+             for k in ("size", "alpha", "epochs", "fine_tune_epochs")}
+    return TrainConfig(arch=args.arch, weights=args.weights, fine_tune_at=args.fine_tune_at, **given,
+                       batch_size=32 if isinstance(args.batch_size, Invalid) else args.batch_size,
+                       seed=0 if isinstance(args.seed, Invalid) else args.seed)
+
+
+def _train(args) -> list[Problem]:
     if args.list:
         return []
     found = [Problem(f, None, "missing", "liteship train needs it", f"for example {f} {ex}")
              for f, v, ex in (("--data", args.data, "digits"), ("--out", args.out, "runs/demo")) if v is None]
     found += data_problems(args.data) + out_problems(args.out)
-    # Flags that could not be read are reported by flag_problems; the rest are checked with their defaults.
-    given = {k: (None if isinstance(getattr(args, k), Invalid) else getattr(args, k))
-             for k in ("size", "alpha", "epochs", "fine_tune_epochs")}
-    config = TrainConfig(arch=args.arch, weights=args.weights, **given,
-                         batch_size=32 if isinstance(args.batch_size, Invalid) else args.batch_size,
-                         seed=0 if isinstance(args.seed, Invalid) else args.seed)
+    config = train_config(args)
     config_problems = config.problems()
     found += config_problems
     if not config_problems and not found and not flag_problems(args) and args.data is not None:
@@ -81,9 +84,10 @@ def _bench(args) -> list[Problem]:
         found.append(Problem("--labels", None, describe(args.labels), "there is no such file", "check the path"))
     collect(found, parse_backends, args.backends)
     found += _runtime_problems(args.target_runtime, "--target-runtime")
-    if args.instructions and shutil.which("valgrind") is None:
-        found.append(Problem("--instructions", None, "", "instruction counts need valgrind, and it is not installed",
-                             "sudo apt-get install valgrind (Debian, Ubuntu), or your system's valgrind package"))
+    if args.instructions:
+        from liteship.bench.instructions import require_valgrind
+
+        collect(found, require_valgrind)
     for flag, path in (("--json", args.json),):
         if path is not None:
             found += out_problems(str(Path(path).parent), flag)
@@ -96,7 +100,8 @@ def _runtime_problems(version: str | None, where: str, key: str | None = None) -
     return [Problem(where, key, describe(version), "it takes a TFLite/LiteRT release number", 'for example "2.14"')]
 
 
-def _sweep(args) -> tuple[list[Problem], object]:
+def _sweep(args) -> tuple[list[Problem], object, list]:
+    """Problems, the checked config, and the estimates the sweep prints (computed once, here)."""
     from liteship.app.sweep import load_sweep_config
 
     found = data_problems(args.data) + out_problems(args.out)
@@ -107,9 +112,13 @@ def _sweep(args) -> tuple[list[Problem], object]:
     if config is not None:
         where = args.config or "the built-in sweep"
         found += _runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
+    estimates = []
     if config is not None and not found:
-        found += _sweep_bounds(config, args.data, args.out, args.config or "the built-in sweep")
-    return found, config
+        from liteship.app.resources import bound_problems
+
+        estimates = sweep_estimates(config, args.data, args.config or "the built-in sweep")
+        found += bound_problems([(w, e) for w, _, e in estimates], Path(args.out))
+    return found, config, estimates
 
 
 def sweep_estimates(config, data: str, source: str = "the sweep config"):
@@ -136,18 +145,13 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     return out
 
 
-def _sweep_bounds(config, data: str, out: str, source: str) -> list[Problem]:
-    from liteship.app.resources import bound_problems
-
-    return bound_problems([(w, e) for w, _, e in sweep_estimates(config, data, source)], Path(out))
-
-
 def _judge(args) -> list[Problem]:
     from liteship.judge import load_budgets
+    from liteship.judge.decision import PREFERENCES
 
     found = run_dir_problems(args.run_dir)
     collect(found, load_budgets, args.budgets)
-    if getattr(args, "prefer", "accuracy") not in ("accuracy", "size", "latency"):
+    if getattr(args, "prefer", "accuracy") not in PREFERENCES:
         found.append(Problem("--prefer", None, describe(args.prefer), "it takes accuracy, size or latency",
                              "pick one of those"))
     for flag in ("junit", "markdown"):
@@ -190,10 +194,11 @@ CHECKS = {"train": _train, "optimize": _optimize, "bench": _bench, "gate": _judg
 
 
 def check(args) -> None:
-    """Raise every problem with the command's input at once (exit 2); the sweep's config is left on ``args``."""
+    """Raise every problem with the command's input at once (exit 2); a sweep's checked config and estimates are
+    left on ``args`` (``sweep_config``, ``sweep_estimates``) for the command."""
     found = flag_problems(args)
     if args.command == "sweep":
-        more, args.sweep_config = _sweep(args)
+        more, args.sweep_config, args.sweep_estimates = _sweep(args)
         found += more
     elif args.command in CHECKS:
         found += CHECKS[args.command](args)

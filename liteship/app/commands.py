@@ -23,15 +23,10 @@ def cmd_train(args) -> int:
             alphas = f"; alpha {', '.join(map(str, spec.alphas))}" if spec.alphas else ""
             print(f"{spec.name:14s} {spec.summary} ({sizes}{alphas})")
         return 0
-    if not args.data or not args.out:
-        raise LiteshipError("liteship train needs --data and --out", "",
-                            "for example: liteship train --data digits --arch small_cnn --size 32 --out runs/demo")
-    from liteship.trainer import TrainConfig, train
+    from liteship.app.checks import train_config
+    from liteship.trainer import train
 
-    config = TrainConfig(arch=args.arch, size=args.size, alpha=args.alpha, weights=args.weights,
-                         epochs=args.epochs, fine_tune_epochs=args.fine_tune_epochs, fine_tune_at=args.fine_tune_at,
-                         batch_size=args.batch_size, seed=args.seed)
-    result = train(args.data, config, args.out, Progress(quiet=args.quiet), deterministic=not args.nondeterministic)
+    result = train(args.data, train_config(args), args.out, Progress(quiet=args.quiet), deterministic=not args.nondeterministic)
     val = "n/a" if result.val_top1 is None else f"{result.val_top1:.4f}"
     print(f"trained {result.card['arch']} -> {result.model_dir}")
     print(f"val_top1 {val}  test_top1 {result.test_top1:.4f}  params {result.card['params']}  "
@@ -49,9 +44,6 @@ def cmd_optimize(args) -> int:
             fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(spec.config_cls))
             print(f"{spec.name:15s} {spec.summary}" + (f"\n{'':15s} [{spec.name}] {fields}" if fields else ""))
         return 0
-    if not args.run_dir:
-        raise LiteshipError("liteship optimize needs a run directory", "",
-                            "for example: liteship optimize runs/demo --recipes int8,prune_int8")
     records = optimize_run(args.run_dir, args.recipes, args.config, Progress(quiet=args.quiet),
                            deterministic=not args.nondeterministic)
     print(f"{'variant':13s} {'model':22s} {'recipe':15s} {'size':>10s} {'gzip':>10s} {'sparsity':>8s}  status")
@@ -69,10 +61,6 @@ def cmd_optimize(args) -> int:
 def _bench_options(args):
     from liteship.bench import BenchOptions, parse_backends
 
-    if args.instructions:
-        from liteship.bench.instructions import require_valgrind
-
-        require_valgrind()  # before any work: exit 2 with the install command
     return BenchOptions(backends=parse_backends(args.backends), threads=tuple(args.threads),
                         runs=args.runs, warmup=args.warmup, rounds=args.rounds, target_runtime=args.target_runtime,
                         instructions=args.instructions)
@@ -90,9 +78,6 @@ def cmd_bench(args) -> int:
         for b in BACKENDS.values():
             print(f"{b.name:11s} {b.kind:8s} {b.summary}")
         return 0
-    if not args.target:
-        raise LiteshipError("liteship bench needs a MODEL.tflite or a RUN_DIR", "",
-                            "for example: liteship bench runs/demo --backends xnnpack")
     options = _bench_options(args)
     progress = Progress(quiet=args.quiet)
     target = Path(args.target)
@@ -115,11 +100,9 @@ def cmd_bench(args) -> int:
     return 1 if any(" cannot ship to " in line for line in failures) else 0
 
 
-def _print_estimate(config, data: str) -> None:
-    from liteship.app.checks import sweep_estimates
+def _print_estimate(estimates) -> None:
     from liteship.app.resources import duration
 
-    estimates = sweep_estimates(config, data)
     total = sum(e.seconds for _, _, e in estimates)
     peak = max((e.memory_bytes for _, _, e in estimates), default=0)
     print(f"estimated: about {duration(total)} on a 2-core x86 like the one liteship's costs were measured on "
@@ -128,14 +111,14 @@ def _print_estimate(config, data: str) -> None:
 
 def cmd_sweep(args) -> int:
     from liteship.app.executors import make_executor
-    from liteship.app.sweep import load_sweep_config, sweep
+    from liteship.app.sweep import sweep
     from liteship.report.terminal import sweep_summary
 
     started = time.perf_counter()
-    config = getattr(args, "sweep_config", None) or load_sweep_config(args.config)
     if not args.quiet:
-        _print_estimate(config, args.data)
-    records = sweep(args.data, args.out, config, Progress(quiet=args.quiet), make_executor(args.executor, args.address))
+        _print_estimate(args.sweep_estimates)
+    records = sweep(args.data, args.out, args.sweep_config, Progress(quiet=args.quiet),
+                    make_executor(args.executor, args.address))
     print(sweep_summary(records))
     print(f"sweep done in {time.perf_counter() - started:.0f} s: {args.out}/report.md, {args.out}/report.html, "
           f"{args.out}/pareto.png, {args.out}/results.jsonl")
@@ -198,19 +181,23 @@ def cmd_pick(args) -> int:
 
 
 def _variant_records(records, run_dir: Path, wanted: str, flag: str):
-    ids = list(dict.fromkeys(r.variant for r in records))
-    by_recipe = list(dict.fromkeys(r.variant for r in records if r.recipe == wanted))
-    chosen = wanted if wanted in ids else by_recipe[0] if len(by_recipe) == 1 else None
-    if chosen is None:
+    """The one variant ``wanted`` names (an ID, or a recipe only one model has), as gate's --variant finds it."""
+    from liteship.judge.gate import select
+
+    try:
+        chosen = select(records, wanted)
+    except LiteshipError:
+        chosen = []
+    if len(chosen) != 1:
         listing = "; ".join(f"{r.variant} ({r.model} {r.recipe})" for r in {r.variant: r for r in records}.values())
-        why = (f"the recipe {wanted} has {len(by_recipe)} variants (one per model): name one by its ID"
-               if by_recipe else f"{run_dir} has no current variant {wanted!r}")
+        why = (f"the recipe {wanted} has {len(chosen)} variants (one per model): name one by its ID"
+               if chosen else f"{run_dir} has no current variant {wanted!r}")
         raise LiteshipError(f"{flag} {wanted!r}: no such variant", why, f"pass one of: {listing}")
-    path = run_dir / "variants" / f"{chosen}.tflite"
+    path = run_dir / "variants" / f"{chosen[0]}.tflite"
     if not path.is_file():
         raise LiteshipError(f"{path} is missing", "explain reads the variant's file",
                             f"re-run `liteship optimize {run_dir}` to make it again")
-    return path, [r for r in records if r.variant == chosen]
+    return path, [r for r in records if r.variant == chosen[0]]
 
 
 def cmd_explain(args) -> int:
@@ -254,9 +241,6 @@ def cmd_runtimes(args) -> int:
         if not have:
             print("no runtime installed: `liteship runtimes install 2.14` makes one (needs PyPI)")
         return 0
-    if not args.version:
-        raise LiteshipError(f"liteship runtimes {args.action} needs a version", "", f"for example: liteship runtimes "
-                            f"{args.action} 2.14")
     if args.action == "install":
         env = legacy.install(args.version, log=Progress().log)
         print(f"{legacy.DIST} {legacy.resolve(args.version)} ready in {env}")

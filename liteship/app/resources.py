@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from liteship.config import Problem
+from liteship.files import existing_ancestor
 
 FRAMEWORK_BYTES = 1.2e9  # TensorFlow, Keras and LiteRT loaded, before any data
 # Activation values per input pixel in one forward pass (measured from the Keras models: sum of every layer's
@@ -63,10 +64,7 @@ def available_memory() -> float:
 
 def free_disk(out: Path) -> float:
     """Free bytes on the disk ``out`` will be on (its nearest existing parent)."""
-    probe = Path(out).resolve()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    return float(shutil.disk_usage(probe).free)
+    return float(shutil.disk_usage(existing_ancestor(out)).free)
 
 
 def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, epochs: int,

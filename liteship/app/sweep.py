@@ -216,12 +216,12 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     for stale in remove_stale_temps(out):
         progress.log(f"removed {stale.name}, left half-made by an interrupted run")
     recipes = parse_recipes(list(config.optimize.recipes))
+    counted = _instructions(config.bench.instructions)
     options = BenchOptions(backends=parse_backends(",".join(config.bench.backends)),
                            threads=tuple(config.bench.threads), runs=config.bench.runs, warmup=config.bench.warmup,
                            rounds=config.bench.rounds, target_runtime=config.bench.target_runtime,
-                           instructions=_instructions(config.bench.instructions),
-                           instructions_note=None if _instructions(config.bench.instructions) or
-                           config.bench.instructions is False else NO_VALGRIND)
+                           instructions=counted,
+                           instructions_note=None if counted or config.bench.instructions is False else NO_VALGRIND)
     train_configs = [_train_config(config, m) for m in config.models]
     recipe_file = _recipe_file(out, config)
     atomic_write_json(out / "run.json", {"command": "sweep", "data": data, "config": config.to_dict(),

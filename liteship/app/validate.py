@@ -16,6 +16,7 @@ from pathlib import Path
 
 from liteship.config import Problem, Problems, describe
 from liteship.errors import LiteshipError
+from liteship.files import existing_ancestor
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,7 @@ def out_problems(out: str | None, flag: str = "--out") -> list[Problem]:
     if path.exists() and not path.is_dir():
         return [Problem(flag, None, describe(out), "it is a file; the run directory must be a folder",
                         "pass a folder path (new or a run directory)")]
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
+    probe = existing_ancestor(path)
     if not probe.is_dir():
         return [Problem(flag, None, describe(out), f"{probe} is a file, so no folder can be made inside it",
                         "pass a folder path")]

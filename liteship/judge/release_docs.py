@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from liteship.bench.record import BenchRecord
+from liteship.judge.budgets import budget_record
 from liteship.judge.decision import Decision
 from liteship.stats import wilson
 
@@ -127,7 +128,7 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
     """MODEL.md: what the model expects and returns, how good and how big it is, where that was measured."""
     o, b = decision.chosen, decision.budgets
     vv = o.verdict
-    run = next((r for r in recs if r.backend == b.backend and r.threads == b.threads and r.status == "ok"), None)
+    run = budget_record(b, recs)  # the record every budget was judged on
     inp, out = contract["input"], contract["output"]
     size = int(inp["shape"][1])
     lines = [f"# {vv.model} · {vv.recipe} (`{vv.variant}`)", "",

@@ -53,7 +53,7 @@ def test_without_valgrind_asking_for_counts_is_exit_2_with_the_install(optimized
     out, variants = optimized_run
     assert main(["bench", str(out / variants["int8"]["file"]), "--instructions"]) == 2
     err = capsys.readouterr().err
-    assert "instruction counts need valgrind, and it is not installed" in err and "apt-get install valgrind" in err
+    assert "Instruction counts need valgrind, which is not installed" in err and "apt-get install valgrind" in err
 
 
 def test_a_sweep_without_valgrind_says_so_in_the_records(tf_available, tmp_path, monkeypatch):

@@ -88,3 +88,22 @@ def runtime_verdict(facts: dict, target: str | None, min_agreement: float | None
             out["table_bug"] = (f"the op-version table predicted {'a load' if out['table_ok'] else 'a refusal'}, "
                                 f"{real['runtime']} {'loaded it' if real['loaded'] else 'refused it'}")
     return out
+
+
+def known_releases() -> list[str]:
+    """The TFLite/LiteRT releases the op-version map knows, oldest first (major.minor)."""
+    found = {".".join(r.split(".")[:2]) for by_version in op_runtime_map()["ops"].values() for r in by_version.values()}
+    return sorted(found, key=version_key)
+
+
+def runtime_problem(version: str) -> str | None:
+    """Why ``version`` is not a target runtime liteship can judge, or None."""
+    import re
+
+    known = known_releases()
+    if not isinstance(version, str) or not re.fullmatch(r"\d+\.\d+(\.\d+)?", version):
+        return f"it takes a TFLite/LiteRT release number, {known[0]} to {known[-1]}"
+    if not version_key(known[0]) <= version_key(version)[:2] <= version_key(known[-1]):
+        return (f"liteship's op-version map knows releases {known[0]} to {known[-1]}, so it cannot say what "
+                f"{version} runs")
+    return None

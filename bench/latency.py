@@ -105,7 +105,7 @@ def one_at_a_time_on_this_machine(lock_dir: str | Path | None = None):
     """
     path = Path(lock_dir or tempfile.gettempdir()) / LOCK_FILE
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)  # never through a planted link
     except OSError:  # no writable temp folder: time without the lock rather than not at all
         yield False
         return

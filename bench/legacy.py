@@ -23,7 +23,7 @@ import numpy as np
 
 from liteship.cache import cache_dir
 from liteship.errors import LiteshipError
-from liteship.files import atomic_write_json
+from liteship.files import atomic_write_json, staging_dir
 
 DIST = "tflite-runtime"
 MARKER = "liteship-runtime.json"
@@ -107,7 +107,7 @@ def install(target: str, log=print) -> Path:
         log(f"{env} is half-made or broken: rebuilding it")
         shutil.rmtree(env, ignore_errors=True)
     env.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{env.name}.", dir=env.parent))
+    staging = staging_dir(env)
     try:
         log(f"making {DIST} {version} in {env} (venv + pip: {DIST}=={version}, numpy<2)")
         subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True, capture_output=True, timeout=300)

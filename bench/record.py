@@ -104,7 +104,30 @@ class BenchRecord:
             said = ([f"it lacks the key{'s' if len(missing) > 1 else ''} {', '.join(missing)}"] if missing else []) + \
                 [f"{name(p)} = {p.given}: {p.allowed}" for p in problems if p.given != "missing"][:5]
             raise ValueError("; ".join(said))
+        contradiction = record.contradiction()
+        if contradiction:
+            raise ValueError(f"it contradicts itself: {contradiction}")
         return record
+
+    def contradiction(self) -> str | None:
+        """What in the record disagrees with the record's own per-image results or statistics, or None."""
+        if self.correct is not None:
+            if set(self.correct) - {"0", "1"}:
+                return "correct holds characters other than 0 and 1"
+            if self.images is not None and self.images != len(self.correct):
+                return f"images = {self.images}, but correct lists {len(self.correct)} images"
+            if self.top1 is not None and self.correct and \
+                    abs(self.top1 - self.correct.count("1") / len(self.correct)) > 1e-5:
+                return (f"top1 = {self.top1}, but its per-image results give "
+                        f"{self.correct.count('1')}/{len(self.correct)} = "
+                        f"{self.correct.count('1') / len(self.correct):.6f}")
+        if self.top1 is not None and self.top1_ci is not None and \
+                not self.top1_ci[0] - 1e-6 <= self.top1 <= self.top1_ci[1] + 1e-6:
+            return f"top1 = {self.top1} lies outside its own interval {list(self.top1_ci)}"
+        lat = self.latency_ms
+        if lat is not None and not (lat.min <= lat.p50 and lat.p90 <= lat.p99):
+            return f"its latency percentiles are out of order (min {lat.min}, p50 {lat.p50}, p90 {lat.p90}, p99 {lat.p99})"
+        return None
 
     @property
     def key(self) -> tuple:

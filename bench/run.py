@@ -11,7 +11,6 @@ their files.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,18 +25,18 @@ from liteship.bench.results import read_results, records_by_key, write_results
 from liteship.errors import LiteshipError
 from liteship.files import sha256_file
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, SPLIT, VARIANTS, read_current
+from liteship.rundir import FLOAT, SPLIT, VARIANTS, read_card, read_current, read_split, read_variant_record
 from liteship.runtime import BACKENDS, open_session
 
 
 def _variant_records(run_dir: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((run_dir / VARIANTS).glob("*.json"))]
+    return [read_variant_record(p) for p in sorted((run_dir / VARIANTS).glob("*.json"))]
 
 
 def _cards(run_dir: Path) -> dict[str, dict]:
     cards = {}
     for path in sorted((run_dir / FLOAT).glob("*/card.json")):
-        cards[path.parent.name] = json.loads(path.read_text())
+        cards[path.parent.name] = read_card(path.parent)
     return cards
 
 
@@ -109,7 +108,7 @@ def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
     """Every current variant of the run, done or pending: the one skip check of bench."""
     done = records_by_key(read_results(run_dir, missing_ok=True))
     split = Path(run_dir) / SPLIT
-    data_hash = json.loads(split.read_text()).get("content_hash") if split.is_file() else None
+    data_hash = read_split(run_dir).get("content_hash") if split.is_file() else None
     planned = []
     for target in run_targets(run_dir):
         keys = result_keys(target.variant, options)
@@ -163,7 +162,7 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
 
     progress = progress or Progress()
     run_dir = Path(run_dir)
-    split_record = json.loads((run_dir / SPLIT).read_text()) if (run_dir / SPLIT).is_file() else {}
+    split_record = read_split(run_dir) if (run_dir / SPLIT).is_file() else {}
     source, data_hash = split_record.get("source"), split_record.get("content_hash")
     targets = run_targets(run_dir)
     records, splits = [], {}

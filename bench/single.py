@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +14,7 @@ from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target, 
 from liteship.bench.record import BenchRecord
 from liteship.errors import LiteshipError
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, SPLIT, VARIANTS
+from liteship.rundir import FLOAT, SPLIT, VARIANTS, read_split, read_variant_record
 
 
 def read_labels(path: Path) -> list[str]:
@@ -49,7 +48,7 @@ def _default_labels(path: Path) -> Path:
     beside = path.with_name("labels.txt")
     record = path.with_suffix(".json")
     if not beside.is_file() and path.parent.name == VARIANTS and record.is_file():
-        model = json.loads(record.read_text()).get("model")
+        model = read_variant_record(record).get("model")
         if model and (path.parent.parent / FLOAT / model / "labels.txt").is_file():
             return path.parent.parent / FLOAT / model / "labels.txt"
     return beside
@@ -61,7 +60,7 @@ def training_overlap(path: Path, evalset: EvalSet) -> str | None:
         split = run_dir / SPLIT
         if not split.is_file():
             continue
-        record = json.loads(split.read_text())
+        record = read_split(run_dir)
         if record.get("content_hash") != evalset.content_hash:
             return None
         trained_on = sum(record.get("counts", {}).get(s, 0) for s in ("train", "val"))
@@ -76,6 +75,15 @@ def bench_file(path: Path, options: BenchOptions, data: str | None = None, label
     """One .tflite: size, latency and compatibility; accuracy too when ``data`` is given."""
     path = Path(path)
     _, model = load_model_file(path)
+    if data is not None:
+        contract = check_contract(model, None)
+        shape = [p for p in contract["problems"] if p.startswith("expected 1 ")]
+        if shape:
+            raise LiteshipError(f"{path} cannot be scored on --data: {'; '.join(shape)}",
+                                "a top-1 needs one image input and one output of class scores; liteship will not "
+                                "guess which tensor is which",
+                                "bench it without --data (size, latency, compatibility), or export a single-input, "
+                                "single-output classifier")
     labels_path = Path(labels_path) if labels_path else _default_labels(path)
     labels = None
     if labels_path.is_file():

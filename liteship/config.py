@@ -263,7 +263,9 @@ def from_mapping(cls, mapping: dict, where: str, non_negative: bool = True):
 def load_toml(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise LiteshipError(f"Config file {path} does not exist", "", "check the path")
+        why = "it is a folder, not a file" if path.is_dir() else ("it is not a regular file" if path.exists()
+                                                                 else "there is no such file")
+        raise LiteshipError(f"Config file {path} cannot be read", why, "check the path")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
@@ -271,6 +273,9 @@ def load_toml(path: str | Path) -> dict:
                             "save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise LiteshipError(f"Config file {path} is not valid TOML: {exc}", "", "fix the syntax at that line") from exc
+
+
+LITESHIP_TABLES = ("budgets", "compare", "train", "models", "optimize", "bench")  # what a liteship.toml may hold
 
 
 def liteship_table(path: str | Path, name: str) -> tuple[dict | None, str]:
@@ -282,11 +287,17 @@ def liteship_table(path: str | Path, name: str) -> tuple[dict | None, str]:
     doc = load_toml(path)
     if path.name == "pyproject.toml":
         tool = doc.get("tool", {})
-        table = tool.get("liteship", {}).get(name) if isinstance(tool, dict) and isinstance(tool.get("liteship", {}),
-                                                                                             dict) else None
-        where = f"{path} [tool.liteship.{name}]"
+        ours = tool.get("liteship", {}) if isinstance(tool, dict) else {}
+        ours = ours if isinstance(ours, dict) else {}
+        table, where, prefix = ours.get(name), f"{path} [tool.liteship.{name}]", "tool.liteship."
     else:
-        table, where = doc.get(name), f"{path} [{name}]"
+        ours, table, where, prefix = doc, doc.get(name), f"{path} [{name}]", ""
+    unknown = [k for k, v in ours.items() if isinstance(v, (dict, list)) and k not in LITESHIP_TABLES]
+    if unknown:
+        raise Problems([Problem(str(path), f"[{prefix}{k}]", "a table", "liteship reads the tables "
+                                + ", ".join(f"[{prefix}{t}]" for t in LITESHIP_TABLES) + ", and this one is none of "
+                                "them", f"did you mean [{prefix}{close[0]}]?" if close else "remove it or rename it")
+                        for k in unknown for close in [difflib.get_close_matches(k, LITESHIP_TABLES, n=1)]])
     if table is not None and not isinstance(table, dict):
         raise Problems([Problem(str(path), name, describe(table), f"{name} must be a table of keys",
                                 f"write it as [{name}] with one key a line")])

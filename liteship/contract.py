@@ -87,3 +87,28 @@ def feed(pixels: np.ndarray, dtype, scale: float = 0.0, zero_point: int = 0) -> 
         q = np.rint(pixels_to_float(pixels) / np.float32(scale)) + zero_point
         return np.clip(q, info.min, info.max).astype(dtype)
     raise ValueError(f"input dtype {dtype} is outside the input contract (float32, uint8, int8)")
+
+
+# Characters that end a line for some reader of labels.txt (Python's splitlines, Swift, Kotlin, a text editor),
+# and NUL, which ends a C string: a class name holding one would shift every label after it.
+LINE_BREAKING = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\0")
+
+
+def label_problem(name: str) -> str | None:
+    """Why a class name cannot be a line of labels.txt, or None."""
+    bad = sorted({f"U+{ord(ch):04X}" for ch in name if ch in LINE_BREAKING or (ord(ch) < 0x20 and ch != "\t")})
+    if bad:
+        return f"it holds a control or line-break character ({', '.join(bad)}), which would split it across lines"
+    if name != name.strip():
+        return "it starts or ends with white space, which readers of labels.txt strip"
+    return None
+
+
+def labels_text(names: list[str]) -> str:
+    """labels.txt: one class name a line, in output order."""
+    return "".join(f"{n}\n" for n in names)
+
+
+def read_labels(text: str) -> list[str]:
+    """labels.txt read the way the app reads it: Classifier.swift's ``split(separator: "\\n")``, empties dropped."""
+    return [line for line in text.split("\n") if line]

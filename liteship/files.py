@@ -1,26 +1,64 @@
-"""Atomic file writes: a killed run never leaves a half-written file."""
+"""Atomic file writes, liteship's temp names, and writes to paths the user names.
+
+A killed run never leaves a half-written file: every write goes to a temp file
+or folder named ``.liteship-tmp-*`` next to its target and is then renamed.
+That prefix is how cleanup knows what is liteship's own (``liteship.rundir``).
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
+import sys
 import tempfile
 from pathlib import Path
 
 from liteship.errors import LiteshipError
 
+TEMP_PREFIX = ".liteship-tmp-"  # every temp file and folder liteship makes beside a target starts so
 
 _open_fd = os.fdopen  # the one place bytes reach the disk: tests replace it to simulate a full disk
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temp file in the same folder, fsync, then rename."""
+def temp_name(name: str) -> str:
+    """The prefix of a temp entry for ``name``: liteship's own by its name."""
+    return f"{TEMP_PREFIX}{name}."
+
+
+def is_temp(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX)
+
+
+def umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it the only way there is, and put it back at once
+    os.umask(mask)
+    return mask
+
+
+def default_mode() -> int:
+    """0o666 less the umask: what ``open(..., "w")`` would give a new file."""
+    return 0o666 & ~umask()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> Path:
+    """Write ``data`` to a temp file in the same folder, fsync, then rename; the file gets the umask's mode."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temp_name(path.name), suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, default_mode() if mode is None else mode)
         with _open_fd(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -40,13 +78,19 @@ def atomic_write_json(path: str | os.PathLike, obj) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
-def publish_dir(staging: Path, final: Path) -> Path:
-    """Move a fully written staging folder into place, replacing an older one."""
+def staging_dir(final: Path) -> Path:
+    """A new private temp folder beside ``final`` to build it in, then :func:`publish_dir`."""
     final.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=temp_name(final.name), dir=final.parent))
+
+
+def publish_dir(staging: Path, final: Path) -> Path:
+    """Move a fully written staging folder into place, replacing an older one (the caller proved it liteship's)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(staging, 0o777 & ~umask())  # mkdtemp's 0700 is for building it; the result is an ordinary folder
     if final.exists():
-        old = final.with_name(f".{final.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(final, old)
+        old = Path(tempfile.mkdtemp(prefix=temp_name(final.name) + "old.", dir=final.parent))
+        os.replace(final, old / final.name)
         os.replace(staging, final)
         shutil.rmtree(old, ignore_errors=True)
     else:
@@ -69,16 +113,23 @@ def sha256_file(path: str | os.PathLike) -> str:
 def existing_ancestor(path: str | Path) -> Path:
     """``path`` itself if it exists, else its nearest parent that does: where a new folder would be made."""
     probe = Path(path)
-    while not probe.exists() and probe != probe.parent:
+    while not _exists(probe) and probe != probe.parent:
         probe = probe.parent
     return probe
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long, a loop: not there as far as making it goes
+        return False
 
 
 def ensure_writable(out: Path) -> None:
     """Fail before any work if ``out`` cannot be created or written to."""
     try:
         out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check."):
+        with tempfile.NamedTemporaryFile(dir=out, prefix=temp_name("write-check")):
             pass
     except OSError as exc:
         raise LiteshipError(
@@ -86,3 +137,79 @@ def ensure_writable(out: Path) -> None:
             "liteship writes the run directory there",
             "pass --out a folder you can write to",
         ) from exc
+
+
+# --------------------------------------------------------------------------- files the user names (--json, ...)
+
+_KERNEL_FILE_SYSTEMS = ("/proc", "/sys")
+
+
+def _existing_output_problem(path: str, info: os.stat_result) -> str | None:
+    if stat.S_ISDIR(info.st_mode):
+        return "it is a folder; give a file path inside it"
+    if stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode):
+        return None if os.access(path, os.W_OK) else "it cannot be written to (permission denied)"
+    if not stat.S_ISREG(info.st_mode):
+        return "it is neither a file, a FIFO nor a character device"
+    return None if os.access(path, os.W_OK) else "the file is read-only"
+
+
+def output_problem(path: str) -> str | None:
+    """Why ``path`` cannot take an output file (a --json, --junit or --markdown), or None when it can.
+
+    A regular file or a new path is written atomically; a symlink is written through to its target;
+    a FIFO, a character device or ``-`` (standard output) is written to directly.
+    """
+    if path == "-":
+        return None
+    if not path:
+        return "the path is empty"
+    try:
+        info = os.stat(path)  # follows a symlink: the target is what gets written
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        return f"it cannot be reached: {exc.strerror}"
+    real = os.path.realpath(path)
+    kernel = next((k for k in _KERNEL_FILE_SYSTEMS if real == k or real.startswith(k + "/")), None)
+    if kernel is not None:
+        return f"it is in {kernel}, a kernel file system, not a place for a file"
+    if info is not None:
+        problem = _existing_output_problem(path, info)
+        if problem is not None or not stat.S_ISREG(info.st_mode):
+            return problem
+    parent = Path(real).parent
+    if not parent.is_dir():
+        return f"its folder {parent} does not exist"
+    if len(os.fsencode(Path(real).name)) > 255:
+        return "its name is longer than 255 bytes"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"its folder {parent} cannot be written to"
+    return None
+
+
+def write_output(path: str, text: str) -> None:
+    """Write ``text`` where the user asked: ``-`` is standard output; a FIFO or device is written directly;
+    a symlink is followed (the link stays); a regular file is replaced atomically, keeping its mode."""
+    if path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        info = None
+    if info is not None and (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
+        with open(path, "w", encoding="utf-8") as fh:  # no O_CREAT race: it exists; no rename over it
+            fh.write(text)
+        return
+    real = Path(os.path.realpath(path))
+    mode = stat.S_IMODE(info.st_mode) if info is not None else None
+    try:
+        atomic_write_bytes(real, text.encode("utf-8"), mode)
+    except IsADirectoryError as exc:
+        raise LiteshipError(f"Cannot write {path}", "it is a folder", "give a file path") from exc
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        raise LiteshipError(f"Cannot write {path}: {exc.strerror or exc}", "", "give a writable file path") from exc

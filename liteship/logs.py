@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -73,14 +74,31 @@ class FrameworkLog:
     path: Path | None = None
 
 
+PRIVATE_TEMP = Path("<a private temp folder>")  # as ``path``: keep the log in a new mkdtemp folder (mode 0700)
+
+
+def _append(final: Path, data: bytes) -> None:
+    """Append to ``final``, never through a symlink (O_NOFOLLOW): a planted link cannot redirect the write."""
+    fd = os.open(final, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return  # a FIFO or device planted under the name: write nothing into it
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
 def _save(tmp: Path, final: Path, log: FrameworkLog) -> None:
     """Append the block's output to ``final`` when there is any and its run directory exists."""
     try:
         data = tmp.read_bytes()
+        if data and final == PRIVATE_TEMP:
+            final = Path(tempfile.mkdtemp(prefix="liteship-logs-")) / Path("frameworks.log")
         if data and final.parent.parent.is_dir():
+            if final.parent.is_symlink():
+                return
             final.parent.mkdir(parents=True, exist_ok=True)
-            with open(final, "ab") as fh:
-                fh.write(data)
+            _append(final, data)
             log.path = final
     except OSError:
         pass  # a log that cannot be kept must not turn a finished command into a failed one

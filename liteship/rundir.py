@@ -24,31 +24,138 @@ RESULTS = "results.jsonl"
 RELEASE = "release"
 LOG = "logs/frameworks.log"  # what TensorFlow, absl and the converter print
 LOCK = ".liteship.lock"  # held by the one command writing the run directory: its PID, host, command
+CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the latest optimize or sweep planned
+
+
+MARKER = ".liteship-run"  # written when liteship makes a run directory: the proof that the folder is liteship's
+REBUILT_BY = {  # which command writes each file again, for the message when one is damaged
+    SPLIT: "liteship train (or sweep) into a new run directory",
+    "card.json": "liteship train (or sweep) into a new run directory",
+    "run.json": "the sweep or train that made this run directory",
+    VARIANTS: "liteship optimize RUN_DIR",
+    CURRENT: "liteship optimize RUN_DIR",
+    RESULTS: "liteship bench RUN_DIR",
+}
+
+
+def is_marked(run_dir: Path) -> bool:
+    return (Path(run_dir) / MARKER).is_file() and not (Path(run_dir) / MARKER).is_symlink()
+
+
+def out_refusal(out: str | Path) -> tuple[str, str] | None:
+    """(why, fix) when ``out`` may not be made a run directory; None for a new folder, an empty one or a marked one.
+
+    liteship deletes and overwrites only inside a folder it can prove is its own, so any other folder is refused
+    before any work: with ``--out .`` or a project folder, a run would otherwise overwrite the user's files.
+    """
+    text = str(out)
+    if not text.strip():
+        return ("the path is empty (an unset variable?)", "pass the run directory to write, e.g. --out runs/demo")
+    path = Path(out)
+    try:
+        if not path.exists() and not path.is_symlink():
+            return None
+        if not path.is_dir():
+            return ("it is a file; the run directory must be a folder", "pass a new folder path")
+        if is_marked(path):
+            return None
+        entries = sorted(p.name for p in path.iterdir() if p.name != LOCK)  # the lock: this command's own
+    except OSError as exc:
+        return (f"it cannot be read: {exc.strerror}", "pass a folder you can read and write")
+    if not entries:
+        return None
+    shown = ", ".join(entries[:6]) + (f" and {len(entries) - 6} more" if len(entries) > 6 else "")
+    legacy = "run.json" in entries or RESULTS in entries
+    fix = ("pass a new or empty folder (liteship makes it)" +
+           (f"; if an older liteship made this run directory, mark it as liteship's with `touch {path / MARKER}`"
+            if legacy else ""))
+    return (f"it is a folder liteship did not make, holding {shown}: liteship writes and deletes files in its run "
+            "directories, and will not do so among files that are not its own", fix)
+
+
+def claim(out: str | Path) -> Path:
+    """Make ``out`` a run directory (a new or empty folder gets the marker) or check it is one; refuse anything else."""
+    refusal = out_refusal(out)
+    if refusal is not None:
+        raise LiteshipError(f"--out {out!s} cannot be a run directory", *refusal)
+    path = Path(out)
+    path.mkdir(parents=True, exist_ok=True)
+    if not is_marked(path):
+        from liteship.files import atomic_write_json
+
+        atomic_write_json(path / MARKER, {"made_by": "liteship", "since": time.time()})
+    return path
 
 
 def remove_stale_temps(run_dir: Path) -> list[Path]:
-    """Delete what a killed run left half-made: hidden temp files and staging folders.
+    """Delete what a killed run left half-made: ``.liteship-tmp-*`` entries, only in a marked run directory.
 
-    Every write goes to a hidden temp file or folder next to its target
-    first, so hidden entries in a run directory's own folders are only ever
-    ours, and only ever unfinished.
+    Every write goes to a temp file or folder of that name next to its target first, so such entries in a run
+    directory of liteship's are only ever its own, and only ever unfinished. Nothing else is touched.
     """
+    from liteship.files import is_temp
+
+    run_dir = Path(run_dir)
+    if not is_marked(run_dir):
+        return []
     removed = []
-    for folder in (run_dir, run_dir / FLOAT, run_dir / VARIANTS, run_dir / "data", run_dir / RELEASE):
-        if not folder.is_dir():
+    folders = [run_dir, run_dir / FLOAT, run_dir / VARIANTS, run_dir / "data", run_dir / RELEASE, run_dir / "logs"]
+    folders += [p for p in sorted((run_dir / FLOAT).glob("*")) if p.is_dir() and not p.is_symlink()]
+    for folder in folders:
+        if not folder.is_dir() or folder.is_symlink():
             continue
-        for entry in folder.iterdir():
-            if entry.name.startswith(".") and entry.name != LOCK:
-                if entry.is_dir() and not entry.is_symlink():
-                    shutil.rmtree(entry, ignore_errors=True)
-                else:
-                    entry.unlink(missing_ok=True)
-                removed.append(entry)
-    for model_dir in (run_dir / FLOAT).glob("*") if (run_dir / FLOAT).is_dir() else []:
-        for entry in model_dir.glob(".*"):
-            entry.unlink(missing_ok=True) if entry.is_file() else shutil.rmtree(entry, ignore_errors=True)
+        for entry in sorted(folder.iterdir()):
+            if not is_temp(entry.name):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
             removed.append(entry)
     return removed
+
+
+def damaged(path: Path, why: str, rebuild: str) -> LiteshipError:
+    return LiteshipError(f"{path} is damaged: {why}",
+                         "liteship reads it to know what this run directory holds, and will not guess",
+                         f"restore it, or re-run `{rebuild}` to write it again")
+
+
+def read_json(path: Path, rebuild: str, kind: type = dict):
+    """A run-directory JSON file, or exit 2 naming the file and the command that writes it again."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise damaged(path, "it is not UTF-8 text", rebuild) from None
+    except ValueError as exc:
+        raise damaged(path, f"it is not valid JSON ({exc})", rebuild) from None
+    except IsADirectoryError:
+        raise damaged(path, "it is a folder", rebuild) from None
+    if not isinstance(value, kind):
+        raise damaged(path, f"it holds a JSON {type(value).__name__}, not an object", rebuild)
+    return value
+
+
+def read_card(model_dir: Path) -> dict:
+    return read_json(Path(model_dir) / "card.json", REBUILT_BY["card.json"])
+
+
+def read_variant_record(path: Path) -> dict:
+    """variants/<ID>.json."""
+    record = read_json(path, REBUILT_BY[VARIANTS])
+    if not isinstance(record.get("id", ""), str) or not isinstance(record.get("file", ""), str):
+        raise damaged(path, "its id or file is not text", REBUILT_BY[VARIANTS])
+    return record
+
+
+def read_split(run_dir: Path) -> dict:
+    """data/split.json."""
+    path = Path(run_dir) / SPLIT
+    record = read_json(path, REBUILT_BY[SPLIT])
+    if not isinstance(record.get("splits", {}), dict) or not isinstance(record.get("classes", []), list):
+        raise damaged(path, "its splits or classes have the wrong shape", REBUILT_BY[SPLIT])
+    return record
 
 
 def _holder(path: Path) -> str:
@@ -74,7 +181,7 @@ def exclusive(run_dir: str | Path, command: str):
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LOCK
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -101,20 +208,18 @@ def exclusive(run_dir: str | Path, command: str):
         os.close(fd)
 
 
-CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the latest optimize or sweep planned
-
-
 def read_current(run_dir: Path) -> dict[str, dict[str, str]] | None:
-    """Which variant is current for each (float model, recipe); None for a run made before the index existed."""
-    import json
+    """Which variant is current for each (float model, recipe); None for a run made before the index existed.
 
+    A damaged index is an error (exit 2), never "no index": that would make stale variants current again.
+    """
     path = Path(run_dir) / CURRENT
-    if not path.is_file():
+    if not path.exists():
         return None
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    current = read_json(path, REBUILT_BY[CURRENT])
+    if not all(isinstance(r, dict) and all(isinstance(v, str) for v in r.values()) for r in current.values()):
+        raise damaged(path, "it is not a table of model -> recipe -> variant ID", REBUILT_BY[CURRENT])
+    return current
 
 
 def update_current(run_dir: Path, planned: list[tuple[str, str, str]]) -> None:

@@ -20,7 +20,7 @@ from liteship.config import Problem, Problems, check_mapping, load_toml
 from liteship.config import describe as said
 from liteship.trainer.data import load_run_split
 from liteship.errors import LiteshipError
-from liteship.rundir import FLOAT, VARIANTS, update_current
+from liteship.rundir import FLOAT, VARIANTS, read_card, update_current
 from liteship.trainer.determinism import op_determinism
 from liteship.versions import TRAIN_DISTS, versions
 from liteship.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
@@ -147,7 +147,7 @@ def plan_variants(run_dir: Path, names: list[str], configs: dict, models: list[s
     for model_dir in float_models(run_dir):
         if models is not None and model_dir.name not in models:
             continue
-        card = json.loads((model_dir / "card.json").read_text())
+        card = read_card(model_dir)
         source_sha = source_hash(model_dir, card)
         for name in names:
             vid = variant_id(source_sha, name, configs[name], tool_versions, card.get("data", {}).get("content_hash"))
@@ -181,7 +181,7 @@ def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: 
             todo.setdefault(pv.model, []).append(pv)
     for model_name, pending in todo.items():
         model_dir = run_dir / FLOAT / model_name
-        card = json.loads((model_dir / "card.json").read_text())
+        card = read_card(model_dir)
         base = {"model": model_name, "arch": card["arch"], "alpha": card["config"].get("alpha"),
                 "size": card["config"]["size"], "classes": len(card["classes"]),
                 "source_sha256": source_hash(model_dir, card), "versions": versions(TRAIN_DISTS)}

@@ -14,12 +14,12 @@ import os
 import shutil
 import stat
 import tarfile
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from liteship.errors import LiteshipError
+from liteship.files import staging_dir
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 
@@ -59,7 +59,25 @@ def _safe_relpath(archive: Path, name: str) -> PurePosixPath | None:
         raise _refuse(archive, name, "climbs out of the target with '..'")
     if not parts:
         return None
+    long = next((p for p in parts if len(p.encode("utf-8", "surrogateescape")) > 255), None)
+    if long is not None:
+        raise _refuse(archive, name, f"has a name of {len(long.encode('utf-8', 'surrogateescape'))} bytes, more than "
+                      "the 255 a file system allows")
     return PurePosixPath(*parts)
+
+
+def _check_clashes(archive: Path, entries: list[tuple[PurePosixPath, bool]]) -> None:
+    """A path that is both a file and a folder (``a`` and ``a/b``), or a file given twice, cannot be extracted."""
+    files = {}
+    for rel, is_dir in entries:
+        if not is_dir:
+            if rel in files:
+                raise _refuse(archive, str(rel), "appears twice")
+            files[rel] = True
+    folders = {parent for rel, is_dir in entries for parent in ([rel] if is_dir else []) + list(rel.parents)}
+    clash = next((rel for rel in files if rel in folders), None)
+    if clash is not None:
+        raise _refuse(archive, str(clash), "is a file and also a folder of other members")
 
 
 def _check_totals(archive: Path, total: int, count: int, limits: ExtractLimits) -> None:
@@ -93,6 +111,7 @@ def _plan_tar(archive: Path, tf: tarfile.TarFile, limits: ExtractLimits):
         if rel is not None:
             members.append((m, rel))
     _check_totals(archive, total, len(members), limits)
+    _check_clashes(archive, [(rel, m.isdir()) for m, rel in members])
     return members
 
 
@@ -109,6 +128,7 @@ def _plan_zip(archive: Path, zf: zipfile.ZipFile, limits: ExtractLimits):
         if rel is not None:
             members.append((info, rel))
     _check_totals(archive, total, len(members), limits)
+    _check_clashes(archive, [(rel, info.is_dir()) for info, rel in members])
     return members
 
 
@@ -131,7 +151,7 @@ def extract_archive(archive: Path, target: Path, limits: ExtractLimits = Extract
     archive = Path(archive)
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = staging_dir(target)
     budget = [limits.max_total_bytes]
     try:
         if archive.name.lower().endswith(".zip"):
@@ -154,9 +174,10 @@ def extract_archive(archive: Path, target: Path, limits: ExtractLimits = Extract
             try:
                 tf = tarfile.open(archive)
             except (tarfile.TarError, OSError) as exc:
-                raise LiteshipError(f"Cannot read archive {archive}: {exc}",
-                                    "the file is not a valid tar archive",
-                                    "check the download, or pass an extracted folder") from exc
+                raise LiteshipError(f"Cannot read archive {archive}: it is not a tar archive{_looks_like(archive)}",
+                                    "its name says tar, and its bytes are not a (compressed) tar archive",
+                                    "check the download, rename it to what it is, or pass an extracted "
+                                    "folder") from exc
             with tf:
                 for m, rel in _plan_tar(archive, tf, limits):
                     dest = staging.joinpath(*rel.parts)
@@ -179,6 +200,19 @@ def extract_archive(archive: Path, target: Path, limits: ExtractLimits = Extract
                             "check the download, or pass an extracted folder") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _looks_like(archive: Path) -> str:
+    """What the file's first bytes say it is, for the message."""
+    try:
+        with open(archive, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return ""
+    kinds = {b"PK": "a zip archive", b"\x1f\x8b": "gzip data", b"BZh": "bzip2 data", b"\xfd7zXZ": "xz data",
+             b"\x89PNG": "a PNG image", b"\xff\xd8": "a JPEG image", b"%PDF": "a PDF", b"7z": "a 7-Zip archive"}
+    kind = next((k for magic, k in kinds.items() if head.startswith(magic)), None)
+    return f" (its first bytes look like {kind})" if kind else (" (the file is empty)" if not head else "")
 
 
 def data_root(extracted: Path) -> Path:

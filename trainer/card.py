@@ -8,12 +8,12 @@ and ``curves.png``.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from liteship.files import atomic_write_json, publish_dir, sha256_file
+from liteship.contract import labels_text
+from liteship.files import atomic_write_json, publish_dir, sha256_file, staging_dir
 from liteship.trainer.determinism import op_determinism
 
 
@@ -82,11 +82,11 @@ def convert_float_tflite(model) -> bytes:
 def publish_model(final: Path, model, class_names: list[str], history: list[dict], card: dict) -> dict:
     """Write the model folder in a hidden staging folder, then move it into place; return the full card."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    staging = staging_dir(final)
     try:
         model.save(staging / "model.keras")
         (staging / "model.tflite").write_bytes(convert_float_tflite(model))
-        (staging / "labels.txt").write_text("\n".join(class_names) + "\n", encoding="utf-8")
+        (staging / "labels.txt").write_text(labels_text(class_names), encoding="utf-8")
         plot_curves(history, staging / "curves.png")
         card = {**card, "params": int(model.count_params()), "multiply_adds": count_macs(model),
                 "model_sha256": sha256_file(staging / "model.keras"),

@@ -7,8 +7,10 @@ Files that cannot be used are skipped, counted and listed, never fatal.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +19,15 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from liteship.trainer.archive import data_root, extract_archive, is_archive
-from liteship.contract import to_model_pixels
+from liteship.contract import label_problem, to_model_pixels
 from liteship.errors import LiteshipError
+from liteship.files import sha256_file
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+# The decoders Pillow may use: the documented formats only, so a PostScript or PDF file named .jpg never reaches
+# Ghostscript, whatever its bytes say.
+PIL_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP")
+MAX_IMAGE_BYTES = 256 * 1024**2  # a photo is far below this; a larger "image" is refused unread
 SPLITS = ("train", "val", "test")
 
 
@@ -76,7 +83,7 @@ def _read_image(path: Path, size: int) -> np.ndarray:
     """Decode one file through the contract; raises on anything unusable."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as img:
+        with Image.open(path, formats=PIL_FORMATS) as img:
             img.load()
             return to_model_pixels(img, size)
 
@@ -101,6 +108,28 @@ def _class_files(class_dir: Path) -> list[Path]:
     return files
 
 
+def not_a_regular_file(path: Path) -> str | None:
+    """Why ``path`` is not read as data (a FIFO, socket or device, also behind a symlink; too big), or None.
+
+    Only ``stat``: nothing is opened, so a FIFO cannot hang the run and ``/dev/zero`` cannot fill the memory.
+    """
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return "symbolic links loop" if exc.errno == errno.ELOOP else (exc.strerror or "cannot be read")
+    if stat.S_ISREG(info.st_mode):
+        return None if info.st_size <= MAX_IMAGE_BYTES else f"larger than {MAX_IMAGE_BYTES // 1024**2} MB"
+    kind = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
+            else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file")
+    return f"{kind}{' (behind a symbolic link)' if path.is_symlink() else ''}, never opened"
+
+
+def class_name_problems(root: Path) -> list[tuple[str, str]]:
+    """(folder, why) for each class folder whose name cannot be a line of labels.txt."""
+    return [(d.name, why) for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")
+            and (why := label_problem(d.name))]
+
+
 def load_folder(root: Path, size: int, progress=None) -> Dataset:
     """A folder with one sub-folder per class (sorted names are the classes)."""
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -110,6 +139,11 @@ def load_folder(root: Path, size: int, progress=None) -> Dataset:
             "liteship expects one sub-folder per class, each holding that class's images",
             "arrange the images as DATA/<class>/<image>.jpg and pass --data DATA",
         )
+    bad = class_name_problems(root)
+    if bad:
+        raise LiteshipError(f"Class folder {bad[0][0]!r} in {root} cannot be a class name",
+                            bad[0][1] + "; labels.txt holds one class name a line",
+                            "rename the folder to plain text")
     if len(class_dirs) == 1:
         raise LiteshipError(
             f"Only one class folder ({class_dirs[0].name!r}) in {root}",
@@ -123,6 +157,10 @@ def load_folder(root: Path, size: int, progress=None) -> Dataset:
         rel = path.relative_to(root).as_posix()
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             skipped.append({"file": rel, "reason": f"not an image file type ({path.suffix or 'no suffix'})"})
+            continue
+        special = not_a_regular_file(path)
+        if special is not None:
+            skipped.append({"file": rel, "reason": special})
             continue
         try:
             raw = path.read_bytes()
@@ -182,7 +220,9 @@ def load_dataset(data: str, size: int, work_dir: Path | None = None, progress=No
                 "pass the folder itself, or an archive of it",
             )
         if work_dir is None:
-            raise LiteshipError("An archive needs a run directory to extract into", "", "pass --out")
+            raise LiteshipError(f"Data archive {path.name} cannot be read here",
+                                "an archive is extracted only into a run directory, and this command writes none",
+                                "extract it and pass the folder")
         extracted = extract_archive(path, Path(work_dir) / "data" / "extracted")
         dataset = load_folder(data_root(extracted), size, progress)
         dataset.source = str(path)
@@ -204,17 +244,15 @@ def data_fingerprint(data: str) -> str:
     path = Path(data).expanduser()
     digest = hashlib.sha256()
     if path.is_file():
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
+        return sha256_file(path)
     if not path.is_dir():
         return "missing"
     for class_dir in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for file in _class_files(class_dir):
             digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+            special = not_a_regular_file(file)
             try:
-                digest.update(hashlib.sha256(file.read_bytes()).digest())
+                digest.update(bytes.fromhex(sha256_file(file)) if special is None else special.encode())
             except OSError:
                 digest.update(b"unreadable")
     return digest.hexdigest()
@@ -278,14 +316,14 @@ def load_run_split(run_dir: Path, size: int) -> dict[str, tuple[np.ndarray, np.n
     The files must still hash to what the split recorded; otherwise the
     variants would be measured on different data than the model was trained on.
     """
-    import json
+    from liteship.rundir import read_split
 
     run_dir = Path(run_dir)
     path = run_dir / "data" / "split.json"
     if not path.is_file():
         raise LiteshipError(f"{run_dir} has no data/split.json", "it is written by `liteship train`",
                             "train a model into this run directory first")
-    record = json.loads(path.read_text())
+    record = read_split(run_dir)
     source = record["source"]
     extracted = run_dir / "data" / "extracted"
     if source == "digits":

@@ -134,7 +134,7 @@ def mobilenet_v2(num_classes: int, size: int, alpha: float | None = 0.35, weight
         path = Path(weights)
         if not path.is_file():
             raise LiteshipError(
-                f"Weights file {weights} does not exist",
+                f"Weights file {weights} " + ("is a folder" if path.is_dir() else "does not exist"),
                 "--weights takes imagenet, none, or the path of a MobileNetV2 no-top weights file (.h5)",
                 "check the path",
             )

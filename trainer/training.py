@@ -8,8 +8,8 @@ and test splits, and publish ``float/<model>/`` atomically (:mod:`.card`).
 
 from __future__ import annotations
 
-import json
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -20,12 +20,14 @@ from liteship.contract import InputContract
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, SPLIT
+from liteship.rundir import FLOAT, SPLIT, claim, read_split
 from liteship.trainer.card import publish_model
 from liteship.trainer.data import Dataset, data_fingerprint, load_dataset, split_indices, split_record
 from liteship.trainer.determinism import op_determinism, when
 from liteship.trainer.models import backbone_layers, get_arch
 from liteship.versions import TRAIN_DISTS, versions
+
+SHOWN_SKIPS = 20  # skipped files named on the terminal; card.json lists every one
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ class Prepared:
 def _write_split(out: Path, record: dict, replace_split: bool) -> None:
     path = out / SPLIT
     if path.exists() and not replace_split:
-        old = json.loads(path.read_text())
+        old = read_split(out)
         same = {k: old.get(k) for k in ("content_hash", "seed", "fractions", "classes")} == \
                {k: record[k] for k in ("content_hash", "seed", "fractions", "classes")}
         if not same:
@@ -225,10 +227,13 @@ def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: 
     if dataset.size != config.size:
         raise LiteshipError(f"The data set was decoded at {dataset.size} px, not {config.size}", "",
                             "load it at the model's size")
-    for item in dataset.skipped:
+    for item in dataset.skipped[:SHOWN_SKIPS]:
         progress.log(f"skipped {item['file']}: {item['reason']}")
     if dataset.skipped:
-        progress.log(f"{len(dataset.skipped)} files skipped, {len(dataset.labels)} images used")
+        reasons = Counter(item["reason"].split(" (")[0] for item in dataset.skipped)
+        more = f" ({len(dataset.skipped) - SHOWN_SKIPS} not shown above)" if len(dataset.skipped) > SHOWN_SKIPS else ""
+        progress.log(f"{len(dataset.skipped)} files skipped{more}, {len(dataset.labels)} images used; by reason: "
+                     + ", ".join(f"{n} {why}" for why, n in reasons.most_common(5)) + "; all listed in card.json")
     fractions = {"val": config.val_fraction, "test": config.test_fraction}
     indices = split_indices(dataset.labels, config.seed, **fractions)
     record = split_record(dataset, indices, config.seed, fractions, fingerprint)
@@ -298,7 +303,7 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
     """
     progress = progress or Progress()
     config = config.resolved()
-    out = Path(out)
+    out = claim(out)  # a new, empty or liteship-made folder; anything else is refused before any work
     ensure_writable(out)
     started = time.perf_counter()
     prep = prepare_data(data, config, out, progress, replace_split)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from liteship.app.validate import Invalid, collect, data_problems, flag_problems, out_problems, run_dir_problems
+from liteship.app.validate import (Invalid, collect, data_problems, file_problems, flag_problems, out_problems,
+                                   output_problems, run_dir_problems)
 from liteship.config import Problem, Problems, describe
 
 
@@ -15,7 +15,8 @@ def train_config(args):
 
     given = {k: (None if isinstance(getattr(args, k), Invalid) else getattr(args, k))
              for k in ("size", "alpha", "epochs", "fine_tune_epochs")}
-    return TrainConfig(arch=args.arch, weights=args.weights, fine_tune_at=args.fine_tune_at, **given,
+    return TrainConfig(arch=args.arch, weights="imagenet" if args.weights is None else args.weights,
+                       fine_tune_at="100" if args.fine_tune_at is None else args.fine_tune_at, **given,
                        batch_size=32 if isinstance(args.batch_size, Invalid) else args.batch_size,
                        seed=0 if isinstance(args.seed, Invalid) else args.seed)
 
@@ -25,9 +26,17 @@ def _train(args) -> list[Problem]:
         return []
     found = [Problem(f, None, "missing", "liteship train needs it", f"for example {f} {ex}")
              for f, v, ex in (("--data", args.data, "digits"), ("--out", args.out, "runs/demo")) if v is None]
-    found += data_problems(args.data) + out_problems(args.out)
+    found += data_problems(args.data) + out_problems(args.out, data=args.data)
     config = train_config(args)
     config_problems = config.problems()
+    from liteship.trainer.models import list_archs
+
+    spec = next((a for a in list_archs() if a.name == args.arch), None)
+    if spec is not None and not spec.transfer:
+        found += [Problem(flag, None, describe(value), f"{args.arch} is trained from scratch, with no base model to "
+                          "load weights into or fine-tune", f"drop {flag}, or use --arch mobilenet_v2")
+                  for flag, value in (("--weights", args.weights), ("--fine-tune-at", args.fine_tune_at))
+                  if value is not None]
     found += config_problems
     if not config_problems and not found and not flag_problems(args) and args.data is not None:
         found += _bounds([("--size", config.resolved())], args.data, args.out, 1, 0, 0, False)
@@ -56,7 +65,7 @@ def _optimize(args) -> list[Problem]:
     if not args.run_dir:
         return [Problem("RUN_DIR", None, "missing", "liteship optimize needs the run directory train wrote",
                         "for example: liteship optimize runs/demo --recipes int8,prune_int8")]
-    found = run_dir_problems(args.run_dir, needs="")
+    found = run_dir_problems(args.run_dir, needs="", writes=True)
     if not found and not (Path(args.run_dir) / "float").is_dir():
         found.append(Problem("RUN_DIR", None, describe(args.run_dir), "it has no trained float model (float/)",
                              f"run `liteship train --out {args.run_dir}` first"))
@@ -78,33 +87,41 @@ def _bench(args) -> list[Problem]:
     elif not Path(args.target).exists():
         found.append(Problem("TARGET", None, describe(args.target), "there is no such file or folder",
                              "check the path"))
+    elif Path(args.target).is_dir():
+        found += run_dir_problems(args.target, "TARGET", needs="", writes=True)
+        found += [Problem(flag, None, describe(value), "a run directory is benched on its own test split and "
+                          "labels (data/split.json, float/<model>/labels.txt), so this would be ignored",
+                          f"drop {flag}, or bench one .tflite file with it")
+                  for flag, value in (("--data", args.data), ("--labels", args.labels)) if value is not None]
     if args.data is not None:
         found += data_problems(args.data)
-    if args.labels is not None and not Path(args.labels).is_file():
-        found.append(Problem("--labels", None, describe(args.labels), "there is no such file", "check the path"))
+        if Path(args.data).is_file():
+            found.append(Problem("--data", None, describe(args.data), "bench of one file reads a folder of class "
+                                 "folders or digits; an archive is extracted only into a run directory",
+                                 "extract the archive and pass the folder"))
+    found += file_problems(args.labels, "--labels")
     collect(found, parse_backends, args.backends)
     found += _runtime_problems(args.target_runtime, "--target-runtime")
     if args.instructions:
         from liteship.bench.instructions import require_valgrind
 
         collect(found, require_valgrind)
-    for flag, path in (("--json", args.json),):
-        if path is not None:
-            found += out_problems(str(Path(path).parent), flag)
+    found += output_problems(args.json, "--json")
     return found
 
 
 def _runtime_problems(version: str | None, where: str, key: str | None = None) -> list[Problem]:
-    if version is None or re.fullmatch(r"\d+\.\d+(\.\d+)?", version):
-        return []
-    return [Problem(where, key, describe(version), "it takes a TFLite/LiteRT release number", 'for example "2.14"')]
+    from liteship.bench.compat import runtime_problem
+
+    why = None if version is None else runtime_problem(version)
+    return [] if why is None else [Problem(where, key, describe(version), why, 'for example "2.14"')]
 
 
 def _sweep(args) -> tuple[list[Problem], object, list]:
     """Problems, the checked config, and the estimates the sweep prints (computed once, here)."""
     from liteship.app.sweep import load_sweep_config
 
-    found = data_problems(args.data) + out_problems(args.out)
+    found = data_problems(args.data) + out_problems(args.out, data=args.data)
     if args.executor not in ("local", "ray"):
         found.append(Problem("--executor", None, describe(args.executor), "executors: local, ray",
                              "pass local (the default) or ray"))
@@ -141,7 +158,8 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
         tc = _train_config(config, m)
         out.append((f"{source} [[models]] #{i + 1} ({tc.model_dir_name})", tc,
                     train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, tc.epochs + tc.fine_tune_epochs,
-                                   len(recipes), tune, runs, config.bench.instructions is not False)))
+                                   len(recipes), tune, runs, config.bench.instructions is not False,
+                                   config.bench.runs * config.bench.rounds)))
     return out
 
 
@@ -149,16 +167,29 @@ def _judge(args) -> list[Problem]:
     from liteship.judge import load_budgets
     from liteship.judge.decision import PREFERENCES
 
-    found = run_dir_problems(args.run_dir)
-    collect(found, load_budgets, args.budgets)
+    found = run_dir_problems(args.run_dir, writes=args.command == "pick")
+    budgets = collect(found, load_budgets, args.budgets)
+    if budgets is not None and not found:
+        found += _budget_backend_problems(budgets, args)
     if getattr(args, "prefer", "accuracy") not in PREFERENCES:
         found.append(Problem("--prefer", None, describe(args.prefer), "it takes accuracy, size or latency",
                              "pick one of those"))
     for flag in ("junit", "markdown"):
-        path = getattr(args, flag, None)
-        if path is not None:
-            found += out_problems(str(Path(path).parent), f"--{flag}")
+        found += output_problems(getattr(args, flag, None), f"--{flag}")
     return found
+
+
+def _budget_backend_problems(budgets, args) -> list[Problem]:
+    from liteship.bench.results import read_results
+    from liteship.judge.budgets import backend_problem
+
+    records = collect(problems := [], read_results, Path(args.run_dir))
+    why = backend_problem(budgets, records or [])
+    where = args.budgets or "the default budgets"
+    return problems + ([] if why is None else [Problem(where, "backend", describe(budgets.backend), why,
+                                                        "bench that backend and thread count (liteship bench RUN_DIR "
+                                                        "--backends ...), or set backend and threads in [budgets] to "
+                                                        "one the results hold")])
 
 
 def _compare(args) -> list[Problem]:
@@ -176,7 +207,7 @@ def _compare(args) -> list[Problem]:
         else:
             collect(found, parse_results, path)
     collect(found, load_thresholds, args.thresholds)
-    return found
+    return found + output_problems(args.markdown, "--markdown") + output_problems(args.json, "--json")
 
 
 def _explain(args) -> list[Problem]:
@@ -193,9 +224,37 @@ CHECKS = {"train": _train, "optimize": _optimize, "bench": _bench, "gate": _judg
           "compare": _compare, "explain": _explain, "runtimes": _runtimes}
 
 
+PATH_ARGS = {"data": "--data", "out": "--out", "target": "TARGET", "labels": "--labels", "config": "--config",
+             "budgets": "--budgets", "thresholds": "--thresholds", "run_dir": "RUN_DIR", "base": "BASE", "new": "NEW",
+             "json": "--json", "junit": "--junit", "markdown": "--markdown"}
+
+
+def path_problems(args) -> list[Problem]:
+    """Paths the system cannot even look at (a name over 255 bytes, a link loop): said first, nothing else checked."""
+    import errno
+    import os
+
+    found = []
+    for name, flag in PATH_ARGS.items():
+        value = getattr(args, name, None)
+        if not isinstance(value, str) or value in ("", "-", "digits"):
+            continue
+        try:
+            os.stat(value)
+        except OSError as exc:
+            if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+                found.append(Problem(flag, None, describe(value if len(value) < 80 else value[:77] + "..."),
+                                     f"the system cannot use this path: {exc.strerror}", "pass a shorter path"
+                                     if exc.errno == errno.ENAMETOOLONG else "pass a path without a link loop"))
+    return found
+
+
 def check(args) -> None:
     """Raise every problem with the command's input at once (exit 2); a sweep's checked config and estimates are
     left on ``args`` (``sweep_config``, ``sweep_estimates``) for the command."""
+    found = path_problems(args)
+    if found:
+        raise Problems(found)
     found = flag_problems(args)
     if args.command == "sweep":
         more, args.sweep_config, args.sweep_estimates = _sweep(args)

@@ -13,7 +13,6 @@ import contextlib
 import errno
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from liteship.app.commands import (cmd_bench, cmd_compare, cmd_explain, cmd_gate, cmd_optimize, cmd_pick,
@@ -21,7 +20,7 @@ from liteship.app.commands import (cmd_bench, cmd_compare, cmd_explain, cmd_gate
 from liteship.app.checks import check
 from liteship.app.validate import real, whole, whole_list
 from liteship.errors import LiteshipError
-from liteship.logs import frameworks_to_file
+from liteship.logs import PRIVATE_TEMP, frameworks_to_file
 from liteship.rundir import LOG, exclusive
 
 
@@ -42,11 +41,12 @@ def _train_parser(sub) -> None:
     p.add_argument("--arch", default="small_cnn", help="architecture (see --list); default small_cnn")
     p.add_argument("--alpha", type=real(0.01, 10, 0.35), help="width multiplier (mobilenet_v2: 0.35, 0.5, 0.75, 1.0, ...)")
     p.add_argument("--size", type=whole(1, 1_000_000, 96), help="input size in px (default: the architecture's)")
-    p.add_argument("--weights", default="imagenet",
-                   help="transfer base weights: imagenet (downloaded by Keras), none, or a .h5 PATH")
+    p.add_argument("--weights", help="transfer base weights: imagenet (the default; downloaded by Keras), none, or "
+                                     "a .h5 PATH (transfer architectures only)")
     p.add_argument("--epochs", type=whole(0, 10_000, 5), help="epochs (frozen-base epochs for transfer models)")
     p.add_argument("--fine-tune-epochs", type=whole(0, 10_000, 5), help="fine-tuning epochs for transfer models")
-    p.add_argument("--fine-tune-at", default="100", help="first base layer (index or name) to fine-tune")
+    p.add_argument("--fine-tune-at", help="first base layer (index or name) to fine-tune; default 100 (transfer "
+                                          "architectures only)")
     p.add_argument("--batch-size", type=whole(1, 4096, 32), default=32)
     p.add_argument("--seed", type=whole(0, 2**32 - 1, 0), default=0)
     p.add_argument("--out", help="run directory to write")
@@ -180,7 +180,7 @@ def log_path(args) -> Path | None:
     if run_dir is not None:
         return run_dir / LOG
     if args.command == "bench" and args.target is not None:  # one .tflite: no run directory to keep it in
-        return Path(tempfile.gettempdir()) / "liteship-logs" / Path(LOG).name
+        return PRIVATE_TEMP  # a new private folder (mkdtemp), made only if there is something to keep
     return None
 
 
@@ -222,11 +222,15 @@ def main(argv: list[str] | None = None) -> int:
 
 # Errors of the machine, not of liteship: said plainly, exit 2, never a traceback.
 _ENVIRONMENT_ERRNOS = {
-    errno.ENOSPC: "The disk is full: free space or pass --out on another disk.",
-    errno.EDQUOT: "The disk quota is used up: free space or pass --out elsewhere.",
-    errno.EROFS: "The file system is read-only: pass --out a writable folder.",
-    errno.EACCES: "Permission denied: pass --out a folder you can write to.",
-    errno.EPERM: "Operation not permitted: pass --out a folder you can write to.",
+    errno.ENOSPC: "The disk is full: free space, or write to another disk.",
+    errno.EDQUOT: "The disk quota is used up: free space, or write elsewhere.",
+    errno.EROFS: "The file system is read-only: write to a writable folder.",
+    errno.EACCES: "Permission denied: use paths you can read and write.",
+    errno.EPERM: "Operation not permitted: use paths you can read and write.",
+    errno.ENAMETOOLONG: "A file name is longer than the file system allows: use shorter paths or names.",
+    errno.ELOOP: "A symbolic link points back at itself: fix or remove the link.",
+    errno.ENOTDIR: "A file stands where a folder is needed: move it or pick another path.",
+    errno.EISDIR: "A folder stands where a file is needed: move it or pick another path.",
 }
 
 

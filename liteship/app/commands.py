@@ -69,7 +69,7 @@ def _bench_options(args):
 def cmd_bench(args) -> int:
     from liteship.bench import bench_file, bench_run
     from liteship.bench.record import to_json
-    from liteship.files import atomic_write_text
+    from liteship.files import write_output
     from liteship.judge.budgets import runtime_failures, runtime_notes
     from liteship.report.terminal import bench_table
     from liteship.runtime import BACKENDS
@@ -86,7 +86,7 @@ def cmd_bench(args) -> int:
     else:
         records = bench_file(target, options, args.data, args.labels, progress)
     if args.json:
-        atomic_write_text(args.json, to_json(records))
+        write_output(args.json, to_json(records))
     print(bench_table(records))
     for line in sorted({f"{r.variant}: {p}" for r in records for p in (r.contract or {}).get("problems", [])}):
         print(f"contract: {line}")
@@ -134,16 +134,16 @@ def _print_stale(run_dir, what: str) -> None:
 
 
 def cmd_gate(args) -> int:
-    from liteship.files import atomic_write_text
+    from liteship.files import write_output
     from liteship.judge import gate, load_budgets
     from liteship.report.verdicts import junit_xml, markdown_summary, render
 
     results = gate(args.run_dir, load_budgets(args.budgets), args.variant)
     print(render(results))
     if args.junit:
-        atomic_write_text(args.junit, junit_xml(results))
+        write_output(args.junit, junit_xml(results))
     if args.markdown:
-        atomic_write_text(args.markdown, markdown_summary(results))
+        write_output(args.markdown, markdown_summary(results))
     _print_stale(args.run_dir, "judged")
     passed = [vv for vv in results if vv.passed]
     ok = len(passed) == len(results) if (args.all or args.variant) else bool(passed)
@@ -216,7 +216,7 @@ def cmd_explain(args) -> int:
 def cmd_compare(args) -> int:
     import json
 
-    from liteship.files import atomic_write_text
+    from liteship.files import write_output
     from liteship.judge.compare import compare, load_thresholds, read_side, to_json
     from liteship.report.compare import markdown, render
 
@@ -224,9 +224,9 @@ def cmd_compare(args) -> int:
     changes, added, removed = compare(read_side(args.base, "base"), read_side(args.new, "new"), thresholds)
     print(render(changes, added, removed))
     if args.markdown:
-        atomic_write_text(args.markdown, markdown(changes, added, removed))
+        write_output(args.markdown, markdown(changes, added, removed))
     if args.json:
-        atomic_write_text(args.json, json.dumps(to_json(changes, added, removed, thresholds), indent=2) + "\n")
+        write_output(args.json, json.dumps(to_json(changes, added, removed, thresholds), indent=2) + "\n")
     return 1 if any(c.failed for c in changes) else 0
 
 

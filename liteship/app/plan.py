@@ -16,7 +16,7 @@ from pathlib import Path
 from liteship.bench.measure import BenchOptions, Target
 from liteship.bench.record import BenchRecord
 from liteship.bench.run import plan_bench
-from liteship.rundir import FLOAT, update_current
+from liteship.rundir import FLOAT, read_card, update_current
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def trained(model_dir: Path, config, data: str, fingerprint: str) -> bool:
     card = model_dir / "card.json"
     if not (card.is_file() and (model_dir / "model.keras").is_file()):
         return False
-    c = json.loads(card.read_text())
+    c = read_card(model_dir)
     same_source = c.get("data", {}).get("source") in (data, str(Path(data).expanduser()))
     same_files = c.get("data", {}).get("fingerprint") == fingerprint
     return same_source and same_files and c.get("config") == json.loads(json.dumps(asdict(config)))

@@ -27,7 +27,9 @@ PARAMS = {"small_cnn": lambda alpha: 95_000 * (alpha or 1.0) ** 2, "mobilenet_v2
 # small_cnn at 32 px: 15 s for 1,257 images x 20 epochs; MobileNetV2 0.35 at 64 px: 48 s for 10 epochs.
 TRAIN_SECONDS = {"small_cnn": 0.58e-6 * 1000, "mobilenet_v2": 0.93e-6 * 1000}
 RECIPE_SECONDS = 4.0  # a conversion and its checks, per variant
-BENCH_SECONDS = 2.5  # loading, scoring and timing one variant on one run backend
+BENCH_SECONDS = 2.5  # loading, scoring and timing one variant on one run backend, at the default 50 runs x 10 rounds
+TIMED_SHARE = 0.4  # of BENCH_SECONDS, the part that grows with the timed invokes (runs x rounds)
+DEFAULT_INVOKES = 500
 INSTRUCTION_SECONDS = 5.0  # one valgrind count per variant
 DIGITS_IMAGES = 1797
 
@@ -68,7 +70,12 @@ def free_disk(out: Path) -> float:
 
 
 def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, epochs: int,
-                   recipes: int, fine_tune_epochs: int, run_backends: int, instructions: bool) -> Estimate:
+                   recipes: int, fine_tune_epochs: int, run_backends: int, instructions: bool,
+                   invokes: int = DEFAULT_INVOKES) -> Estimate:
+    """Rough memory, disk and time of training one model and making and benching its variants.
+
+    ``invokes``: timed invokes per variant and backend (runs x rounds), which the bench time grows with.
+    """
     pixels = size * size
     acts = ACTIVATIONS_PER_PIXEL.get(arch, ACTIVATIONS_PER_PIXEL["mobilenet_v2"])(alpha or 1.0)
     params = PARAMS.get(arch, PARAMS["mobilenet_v2"])(alpha or 1.0)
@@ -77,7 +84,8 @@ def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images
     memory = FRAMEWORK_BYTES + data + batch_bytes + params * 4 * 4  # weights, gradients, two Adam slots
     disk = params * 4 * 4 + recipes * params * 4 + images * 200
     per_epoch = 0.7 * images * pixels / 1000 * TRAIN_SECONDS.get(arch, TRAIN_SECONDS["mobilenet_v2"])
-    seconds = per_epoch * (epochs + fine_tune_epochs) + recipes * (RECIPE_SECONDS + run_backends * BENCH_SECONDS +
+    bench = BENCH_SECONDS * ((1 - TIMED_SHARE) + TIMED_SHARE * invokes / DEFAULT_INVOKES)
+    seconds = per_epoch * (epochs + fine_tune_epochs) + recipes * (RECIPE_SECONDS + run_backends * bench +
                                                                    (INSTRUCTION_SECONDS if instructions else 0))
     return Estimate(memory, disk, seconds)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from liteship.config import Problem, Problems, check_mapping, describe, load_toml, setting
 from liteship.runtime import BACKENDS
 from liteship.files import atomic_write_bytes, atomic_write_json, atomic_write_text, ensure_writable
-from liteship.rundir import remove_stale_temps
+from liteship.rundir import claim, remove_stale_temps
 from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
 from liteship.progress import Progress
 
@@ -211,7 +211,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
 
     progress = progress or Progress()
     executor = executor or LocalExecutor()
-    out = Path(out)
+    out = claim(out)  # a new, empty or liteship-made folder; anything else is refused before any work
     ensure_writable(out)
     for stale in remove_stale_temps(out):
         progress.log(f"removed {stale.name}, left half-made by an interrupted run")

@@ -93,11 +93,15 @@ def data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
         return []
     path = Path(data)
     if path.is_dir():
+        from liteship.trainer.data import class_name_problems
+
         classes = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")]
         if len(classes) < 2:
             return [Problem(flag, None, describe(data), f"a data folder holds one sub-folder per class, and this one "
                             f"has {len(classes)}", "point it at the folder whose sub-folders are the classes")]
-        return []
+        return [Problem(flag, None, describe(data), f"its class folder {describe(name)} cannot be a class name: {why}",
+                        "rename the folder to plain text (labels.txt holds one class name a line)")
+                for name, why in class_name_problems(path)]
     if path.is_file() and data.lower().endswith(ARCHIVE_SUFFIXES):
         return []
     why = "it is not a folder" if path.exists() else "nothing is there"
@@ -105,13 +109,16 @@ def data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
                     f".tar.gz, .tgz, .zip) or digits; {why}", "check the path")]
 
 
-def out_problems(out: str | None, flag: str = "--out") -> list[Problem]:
+def out_problems(out: str | None, flag: str = "--out", data: str | None = None) -> list[Problem]:
+    """A run directory to make: new, empty, or liteship's own (marked); writable; apart from the data."""
+    from liteship.rundir import out_refusal
+
     if out is None:
         return []
+    refusal = out_refusal(out)
+    if refusal is not None:
+        return [Problem(flag, None, describe(out), *refusal)]
     path = Path(out)
-    if path.exists() and not path.is_dir():
-        return [Problem(flag, None, describe(out), "it is a file; the run directory must be a folder",
-                        "pass a folder path (new or a run directory)")]
     probe = existing_ancestor(path)
     if not probe.is_dir():
         return [Problem(flag, None, describe(out), f"{probe} is a file, so no folder can be made inside it",
@@ -119,16 +126,58 @@ def out_problems(out: str | None, flag: str = "--out") -> list[Problem]:
     if not os.access(probe, os.W_OK | os.X_OK):
         return [Problem(flag, None, describe(out), f"{probe} cannot be written to (permission denied)",
                         "pass a folder you can write to")]
+    too_long = next((part for part in path.parts if len(os.fsencode(part)) > 255), None)
+    if too_long is not None:
+        return [Problem(flag, None, describe(out), f"the name {too_long[:40]}... is longer than 255 bytes, the "
+                        "file system's limit", "pass a shorter path")]
+    if data not in (None, "digits") and Path(data).exists():
+        d, o = Path(data).resolve(), path.resolve()
+        if d == o or d in o.parents or o in d.parents:
+            where = "is the data" if d == o else ("is inside the data" if d in o.parents else "holds the data")
+            return [Problem(flag, None, describe(out), f"it {where} ({data}): the run would write among the images "
+                            "it reads, and every later run would read its files as images",
+                            "pass a run directory outside the data folder, e.g. --out runs/demo")]
     return []
 
 
-def run_dir_problems(run_dir: str | None, flag: str = "RUN_DIR", needs: str = "results.jsonl") -> list[Problem]:
+def output_problems(path: str | None, flag: str) -> list[Problem]:
+    """A file the user names for a report (--json, --junit, --markdown)."""
+    from liteship.files import output_problem
+
+    if path is None:
+        return []
+    why = output_problem(path)
+    return [] if why is None else [Problem(flag, None, describe(path), why,
+                                           "pass a file path you can write (or - for standard output)")]
+
+
+def file_problems(value: str | None, flag: str) -> list[Problem]:
+    """A file to read: there, and a file."""
+    if value is None:
+        return []
+    path = Path(value)
+    if path.is_file():
+        return []
+    why = "it is a folder, not a file" if path.is_dir() else ("it is not a regular file" if path.exists()
+                                                             else "there is no such file")
+    return [Problem(flag, None, describe(value), why, "check the path")]
+
+
+def run_dir_problems(run_dir: str | None, flag: str = "RUN_DIR", needs: str = "results.jsonl",
+                     writes: bool = False) -> list[Problem]:
+    """An existing run directory; ``writes``: one this command writes into, so it must be liteship's (marked)."""
+    from liteship.rundir import MARKER, is_marked
+
     if run_dir is None:
         return []
     path = Path(run_dir)
     if not path.is_dir():
-        return [Problem(flag, None, describe(run_dir), "there is no such run directory",
-                        "pass the folder a sweep or train wrote (--out)")]
+        why = "it is a file, not a run directory" if path.exists() else "there is no such run directory"
+        return [Problem(flag, None, describe(run_dir), why, "pass the folder a sweep or train wrote (--out)")]
+    if writes and not is_marked(path):
+        return [Problem(flag, None, describe(run_dir), f"it has no {MARKER}, so liteship did not make it, and this "
+                        "command writes into it", "pass a run directory a sweep or train made; if an older liteship "
+                        f"made this one, mark it with `touch {path / MARKER}`")]
     if needs and not (path / needs).is_file():
         return [Problem(flag, None, describe(run_dir), f"it has no {needs}",
                         "run `liteship sweep` (or train, optimize and bench) into it first")]

@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Literal
 
-from liteship.config import from_mapping, liteship_table, setting
+from liteship.config import Problem, Problems, describe, from_mapping, liteship_table, setting
 from liteship.errors import LiteshipError
 from liteship.runtime import RUN_BACKENDS
 
-from liteship.bench.compat import runtime_verdict
+from liteship.bench.compat import runtime_problem, runtime_verdict
 from liteship.bench.record import BenchRecord
 from liteship.judge.baseline import drop_vs_float, drop_with_interval
 
@@ -51,7 +51,12 @@ def load_budgets(path: str | Path | None) -> Budgets:
     if table is None:
         raise LiteshipError(f"{path} has no {where.split(' ', 1)[1]} table", "budgets live in that table",
                             "add it, for example [budgets] / max_size_kb = 500")
-    return from_mapping(Budgets, table, where)
+    budgets = from_mapping(Budgets, table, where)
+    why = None if budgets.target_runtime is None else runtime_problem(budgets.target_runtime)
+    if why is not None:
+        raise Problems([Problem(where, "target_runtime", describe(budgets.target_runtime), why,
+                                'give the release the app ships, e.g. target_runtime = "2.14"')])
+    return budgets
 
 
 def budget_keys() -> list[str]:
@@ -86,6 +91,24 @@ def budget_record(budgets: Budgets, records: list[BenchRecord]) -> BenchRecord |
     """The record every run budget is judged on: the budget's backend and thread count, measured."""
     return next((r for r in records if r.backend == budgets.backend and r.threads == budgets.threads
                  and r.status == "ok"), None)
+
+
+RUN_BUDGETS = ("max_latency_ms", "min_accuracy", "max_accuracy_drop", "min_agreement")
+
+
+def backend_problem(budgets: Budgets, records: list[BenchRecord]) -> str | None:
+    """Why ``budgets`` cannot be judged on ``records`` at all: their backend and threads were never measured."""
+    have = sorted({f"{r.backend}@{r.threads}" if r.threads else r.backend for r in records})
+    wanted = []
+    if any(getattr(budgets, k) is not None for k in RUN_BUDGETS) and \
+            not any(r.backend == budgets.backend and r.threads == budgets.threads for r in records):
+        wanted.append(f"backend {budgets.backend} with {budgets.threads} thread(s)")
+    if budgets.require_delegate is not None and not any(r.backend == budgets.require_delegate for r in records):
+        wanted.append(f"require_delegate's {budgets.require_delegate}")
+    if not wanted or not records:
+        return None
+    return (f"the budgets are judged on {' and '.join(wanted)}, and the results hold no such record (they hold "
+            f"{', '.join(have)})")
 
 
 def _real_words(compat: dict) -> str:

@@ -94,7 +94,11 @@ def _accuracy(key, b: BenchRecord, n: BenchRecord, t: Thresholds) -> Change | No
     if drop is None:
         return None
     verdict = "FAILED" if drop.value > t.max_accuracy_drop else "ok"
-    return Change(key, "top1", b.top1, n.top1, drop.value, verdict, drop.describe())
+    bd, nd = b.data or {}, n.data or {}
+    same = bd.get("content_hash") == nd.get("content_hash") and b.images == n.images
+    other = "" if same else (f"; scored on different test images (base {b.images} of data {str(bd.get('content_hash'))[:12]}, "
+                             f"new {n.images} of {str(nd.get('content_hash'))[:12]}): unpaired, and not the same test")
+    return Change(key, "top1", b.top1, n.top1, drop.value, verdict, drop.describe() + other)
 
 
 def _latency(key, b: BenchRecord, n: BenchRecord, t: Thresholds) -> Change | None:
@@ -126,6 +130,12 @@ def compare(base: list[BenchRecord], new: list[BenchRecord], t: Thresholds) -> t
                 changes.append(found)
     removed = [k for k in b_by if k not in n_by]
     added = [k for k in n_by if k not in b_by]
+    if not any(k in b_by for k in n_by):
+        models = sorted({k[0] for k in b_by}), sorted({k[0] for k in n_by})
+        raise LiteshipError("The two runs share no variant: 0 matched by (model, recipe, backend, threads)",
+                            f"BASE holds {', '.join(map(str, models[0]))}; NEW holds {', '.join(map(str, models[1]))}; "
+                            "a comparison of nothing would pass and prove nothing",
+                            "compare a run with a baseline of the same models, recipes and backends")
     return changes, added, removed
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from liteship.rundir import VARIANTS, read_variant_record
 from liteship.bench.record import BenchRecord
 from liteship.judge.baseline import drop_with_interval, float_record
 from liteship.judge.budgets import Budgets
@@ -136,13 +137,12 @@ def split_too_small(records: list[BenchRecord], budgets: Budgets) -> list[Findin
 
 def search_unmet(records: list[BenchRecord], run_dir: str) -> list[Finding]:
     """auto_int8 variants whose search ended without meeting its budget: which step was kept, and why."""
-    import json
     from pathlib import Path
 
     out = []
     for vid in dict.fromkeys(r.variant for r in records if r.recipe == "auto_int8"):
         try:
-            made = json.loads((Path(run_dir) / "variants" / f"{vid}.json").read_text(encoding="utf-8"))
+            made = read_variant_record(Path(run_dir) / VARIANTS / f"{vid}.json")
             details = made["details"]
         except (OSError, ValueError, KeyError):
             continue

@@ -4,15 +4,52 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from liteship.contract import InputContract
-from liteship.files import atomic_write_json, publish_dir, sha256_file
+from liteship.contract import InputContract, label_problem, read_labels
+from liteship.errors import LiteshipError
+from liteship.files import atomic_write_json, is_temp, publish_dir, sha256_file, staging_dir
+from liteship.rundir import RELEASE
 from liteship.judge.decision import Decision
 from liteship.judge.release_docs import model_md, swift
 from liteship.versions import measured_where, system_info
+
+
+RELEASE_FILES = ("model.tflite", "labels.txt", "manifest.json", "MODEL.md", "Classifier.swift")
+
+
+def _check_ours(final: Path) -> None:
+    """release/ is replaced only when liteship wrote it: its manifest says so and it holds nothing else."""
+    if not final.exists() and not final.is_symlink():
+        return
+    fix = f"move {final} (or the files named) elsewhere, then pick again"
+    if final.is_symlink() or not final.is_dir():
+        raise LiteshipError(f"{final} is not a release folder liteship wrote", "it is a file or a link", fix)
+    try:
+        manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = None
+    if not (isinstance(manifest, dict) and manifest.get("app_code") == "Classifier.swift" and "variant" in manifest):
+        raise LiteshipError(f"{final} is not a release folder liteship wrote", "it has no liteship manifest.json, "
+                            "and pick replaces the folder whole", fix)
+    foreign = sorted(p.name for p in final.iterdir() if p.name not in RELEASE_FILES and not is_temp(p.name))
+    if foreign:
+        raise LiteshipError(f"{final} holds files liteship did not write: {', '.join(foreign[:6])}",
+                            "pick replaces release/ whole, and would delete them", fix)
+
+
+def _check_labels(text: str, contract: dict, path: Path) -> None:
+    """The labels file, read as the app reads it, has one name a model output and no name that splits."""
+    names = read_labels(text)
+    shape = (contract.get("output") or {}).get("shape")
+    outputs = shape[-1] if shape else None
+    bad = [(n, label_problem(n)) for n in names if label_problem(n)]
+    if outputs != len(names) or bad:
+        why = (f"the app reads {len(names)} labels from it, and the model has {outputs} outputs"
+               if outputs != len(names) else f"{bad[0][0]!r}: {bad[0][1]}")
+        raise LiteshipError(f"{path} does not match the model", why + "; the app would show wrong class names",
+                            "train again from class folders whose names are plain text, one per class")
 
 
 def write_release(run_dir: Path, decision: Decision, records) -> Path:
@@ -28,17 +65,19 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
     model_path = run_dir / variant_json["file"]
     labels = (run_dir / "float" / variant_json["model"] / "labels.txt").read_text(encoding="utf-8")
     model = read_model(model_path.read_bytes())
-    contract = check_contract(model, len(labels.splitlines()))
+    contract = check_contract(model, len(read_labels(labels)))
+    _check_labels(labels, contract, run_dir / "float" / variant_json["model"] / "labels.txt")
     size = int(contract["input"]["shape"][1])
-    final = run_dir / "release"
-    staging = Path(tempfile.mkdtemp(prefix=".release.", dir=run_dir))
+    final = run_dir / RELEASE
+    _check_ours(final)
+    staging = staging_dir(final)
     try:
         shutil.copyfile(model_path, staging / "model.tflite")
         (staging / "labels.txt").write_text(labels, encoding="utf-8")
         manifest = {
             "model": {"file": "model.tflite", "sha256": sha256_file(staging / "model.tflite"),
                       "size_bytes": recs[0].size_bytes, "gzip_bytes": recs[0].gzip_bytes},
-            "labels": {"file": "labels.txt", "classes": labels.splitlines()},
+            "labels": {"file": "labels.txt", "classes": read_labels(labels)},
             "variant": chosen.variant, "recipe": variant_json["recipe"], "config": variant_json["config"],
             "float_model": variant_json["model"], "arch": variant_json.get("arch"),
             "alpha": variant_json.get("alpha"), "input_size": size, "chosen_by": prefer,
@@ -63,7 +102,7 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
         }
         atomic_write_json(staging / "manifest.json", manifest)
         (staging / "Classifier.swift").write_text(swift(decision, contract, recs[0].system.get("cpu")), encoding="utf-8")
-        (staging / "MODEL.md").write_text(model_md(decision, recs, contract, labels.splitlines(), manifest["where"]),
+        (staging / "MODEL.md").write_text(model_md(decision, recs, contract, read_labels(labels), manifest["where"]),
                                           encoding="utf-8")
         publish_dir(staging, final)
     finally:

@@ -42,17 +42,22 @@ def _text(cell) -> str:
     return cell[0] if isinstance(cell, tuple) else str(cell)
 
 
+def _md_text(text: str) -> str:
+    """Text for Markdown: raw HTML (a class folder named ``<img src=x>``) is shown as text, never rendered."""
+    return html.escape(text, quote=False)
+
+
 def _md_cell(cell) -> str:
-    return _text(cell).replace("|", "\\|").replace("\n", " ")
+    return _md_text(_text(cell)).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_block(block) -> list[str]:
     if isinstance(block, Para):
-        return [("> ⚠ " if block.kind == "warning" else "") + block.text, ""]
+        return [("> ⚠ " if block.kind == "warning" else "") + _md_text(block.text), ""]
     if isinstance(block, Image):
         return [f"![{block.alt}]({block.file})", ""]
     right = ["---:" if any(isinstance(r[i], tuple) for r in block.rows) else "---" for i in range(len(block.header))]
-    lines = [f"*{block.caption}*", ""] if block.caption else []
+    lines = [f"*{_md_text(block.caption)}*", ""] if block.caption else []
     lines += ["| " + " | ".join(_md_cell(h) for h in block.header) + " |", "|" + "|".join(right) + "|"]
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
     return lines + [""]

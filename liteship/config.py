@@ -80,7 +80,7 @@ def describe(value) -> str:
         return text if len(text) <= 40 else text[:37] + "..."
     if isinstance(value, str):
         text = json.dumps(value, ensure_ascii=False)
-        return text if len(text) <= 60 else text[:56] + '..."'
+        return text if len(text) <= 160 else text[:100] + "..." + text[-50:]
     if isinstance(value, (list, tuple)):
         items = ", ".join(describe(v) for v in value[:4]) + (", ..." if len(value) > 4 else "")
         return f"[{items}]"

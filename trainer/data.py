@@ -130,27 +130,9 @@ def class_name_problems(root: Path) -> list[tuple[str, str]]:
             and (why := label_problem(d.name))]
 
 
-def load_folder(root: Path, size: int, progress=None) -> Dataset:
-    """A folder with one sub-folder per class (sorted names are the classes)."""
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not class_dirs:
-        raise LiteshipError(
-            f"No class folders in {root}",
-            "liteship expects one sub-folder per class, each holding that class's images",
-            "arrange the images as DATA/<class>/<image>.jpg and pass --data DATA",
-        )
-    bad = class_name_problems(root)
-    if bad:
-        raise LiteshipError(f"Class folder {bad[0][0]!r} in {root} cannot be a class name",
-                            bad[0][1] + "; labels.txt holds one class name a line",
-                            "rename the folder to plain text")
-    if len(class_dirs) == 1:
-        raise LiteshipError(
-            f"Only one class folder ({class_dirs[0].name!r}) in {root}",
-            "a classifier needs at least two classes",
-            "add a sub-folder per class, or point --data at the folder above",
-        )
-    jobs = [(path, label) for label, d in enumerate(class_dirs) for path in _class_files(d)]
+def _read_files(jobs: list, root: Path, size: int, progress):
+    """Decode every (file, label); the unusable ones are listed with why. Returns pixels, labels, items,
+    skipped and the content hash so far."""
     pixels, labels, items, skipped = [], [], [], []
     digest = hashlib.sha256()
     for path, label in (progress.iterate(jobs, "reading images") if progress else jobs):
@@ -174,6 +156,31 @@ def load_folder(root: Path, size: int, progress=None) -> Dataset:
         pixels.append(arr)
         labels.append(label)
         items.append(rel)
+    return pixels, labels, items, skipped, digest
+
+
+def load_folder(root: Path, size: int, progress=None) -> Dataset:
+    """A folder with one sub-folder per class (sorted names are the classes)."""
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise LiteshipError(
+            f"No class folders in {root}",
+            "liteship expects one sub-folder per class, each holding that class's images",
+            "arrange the images as DATA/<class>/<image>.jpg and pass --data DATA",
+        )
+    bad = class_name_problems(root)
+    if bad:
+        raise LiteshipError(f"Class folder {bad[0][0]!r} in {root} cannot be a class name",
+                            bad[0][1] + "; labels.txt holds one class name a line",
+                            "rename the folder to plain text")
+    if len(class_dirs) == 1:
+        raise LiteshipError(
+            f"Only one class folder ({class_dirs[0].name!r}) in {root}",
+            "a classifier needs at least two classes",
+            "add a sub-folder per class, or point --data at the folder above",
+        )
+    jobs = [(path, label) for label, d in enumerate(class_dirs) for path in _class_files(d)]
+    pixels, labels, items, skipped, digest = _read_files(jobs, root, size, progress)
     names = [d.name for d in class_dirs]
     if not pixels:
         raise LiteshipError(

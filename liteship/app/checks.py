@@ -215,9 +215,14 @@ def _explain(args) -> list[Problem]:
 
 
 def _runtimes(args) -> list[Problem]:
+    import re
+
     if args.action in ("install", "remove") and not args.version:
         return [Problem("VERSION", None, "missing", f"runtimes {args.action} needs a version", "for example 2.14")]
-    return _runtime_problems(args.version, "VERSION")
+    if args.version is None or re.fullmatch(r"\d+\.\d+(\.\d+)?", args.version):
+        return []  # which releases exist is the registry's to say (the install lists them)
+    return [Problem("VERSION", None, describe(args.version), "it takes a tflite-runtime release number",
+                    "for example 2.14")]
 
 
 CHECKS = {"train": _train, "optimize": _optimize, "bench": _bench, "gate": _judge, "pick": _judge,

@@ -115,10 +115,17 @@ def out_problems(out: str | None, flag: str = "--out", data: str | None = None) 
 
     if out is None:
         return []
+    path = Path(out)
+    if data not in (None, "digits") and Path(data).exists():
+        d, o = Path(data).resolve(), path.resolve()
+        if d == o or d in o.parents or o in d.parents:
+            where = "is the data" if d == o else ("is inside the data" if d in o.parents else "holds the data")
+            return [Problem(flag, None, describe(out), f"it {where} ({data}): the run would write among the images "
+                            "it reads, and every later run would read its files as images",
+                            "pass a run directory outside the data folder, e.g. --out runs/demo")]
     refusal = out_refusal(out)
     if refusal is not None:
         return [Problem(flag, None, describe(out), *refusal)]
-    path = Path(out)
     probe = existing_ancestor(path)
     if not probe.is_dir():
         return [Problem(flag, None, describe(out), f"{probe} is a file, so no folder can be made inside it",
@@ -130,13 +137,6 @@ def out_problems(out: str | None, flag: str = "--out", data: str | None = None) 
     if too_long is not None:
         return [Problem(flag, None, describe(out), f"the name {too_long[:40]}... is longer than 255 bytes, the "
                         "file system's limit", "pass a shorter path")]
-    if data not in (None, "digits") and Path(data).exists():
-        d, o = Path(data).resolve(), path.resolve()
-        if d == o or d in o.parents or o in d.parents:
-            where = "is the data" if d == o else ("is inside the data" if d in o.parents else "holds the data")
-            return [Problem(flag, None, describe(out), f"it {where} ({data}): the run would write among the images "
-                            "it reads, and every later run would read its files as images",
-                            "pass a run directory outside the data folder, e.g. --out runs/demo")]
     return []
 
 

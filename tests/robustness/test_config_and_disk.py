@@ -81,7 +81,7 @@ def test_disk_full_while_writing_a_variant(optimized_run, monkeypatch, capsys):
     assert "No space left on device" in err and "The disk is full" in err and "Traceback" not in err
     after = _tree(out)
     assert {k: v for k, v in after.items() if k in before} == before  # nothing already written changed
-    assert not [k for k in after if Path(k).name.startswith(".")]  # no temp file left behind
+    assert not [k for k in after if Path(k).name.startswith(".liteship-tmp-")]  # no temp file left behind
     assert not [k for k in set(after) - set(before) if k.startswith("variants/")]
 
 

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 
 from liteship.app.checks import check
 from liteship.app.cli import build_parser, main
+from liteship.rundir import claim
 from tests.robustness import fuzz_inputs as fz
 
 FAST = settings(max_examples=int(os.environ.get("LITESHIP_FUZZ_FAST", "40")), deadline=None, database=None,
@@ -206,7 +207,7 @@ def _recipes(case) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "recipes.toml"
         cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
-        run = Path(tmp) / "run"
+        run = claim(Path(tmp) / "run")  # a run directory liteship made
         (run / "float").mkdir(parents=True)
         argv = ["optimize", str(run), "--recipes", ",".join(names), "--config", str(cfg)]
         _judged("recipe tables", argv, defect, run / "variants")

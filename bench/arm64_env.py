@@ -1,0 +1,271 @@
+"""The arm64 environment in liteship's cache: what QEMU runs the aarch64 LiteRT in, made on demand.
+
+``liteship runtimes install arm64`` makes it once: a Debian arm64 root file system (debootstrap
+``--foreign``, then ``dpkg-deb -x`` of the packages it fetched: no chroot, binfmt or second stage), the
+aarch64 wheels of LiteRT (the host's version) and numpy unzipped into a site folder, liteship's counting
+plugin compiled with the system's gcc, and one QEMU ``-L`` prefix per emulated CPU whose ``/proc/cpuinfo``
+and ``/sys`` CPU files carry a MIDR matching the QEMU CPU model (LiteRT's cpuinfo reads the host's
+otherwise, and crashes; a MIDR that promises more than the model emulates ends in SIGILL). It is built in a
+temp folder and renamed into place, so a half-made one is never taken for whole; it is re-made, saying so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from liteship.cache import cache_dir
+from liteship.errors import LiteshipError
+from liteship.files import atomic_write_json, staging_dir
+
+NAME = "arm64"
+SUITE = "bookworm"
+MARKER = "liteship-arm64.json"
+PLUGIN_SOURCE = Path(__file__).with_name("qemu") / "count.c"
+SYSTEM_PACKAGES = ("qemu-user", "debootstrap", "gcc")
+GUEST_PYTHON = "usr/bin/python3.11"
+METHOD = ("QEMU user mode with liteship's TCG plugin: instructions outside the Python interpreter between two "
+          "markers; an empty region, the first invoke, one uncounted warm-up, then 3 invokes; per invoke = "
+          "(3 invokes - empty region) / 3; one thread")
+BASE_FEATURES = ("fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp", "asimdhp",
+                 "cpuid", "asimdrdm", "lrcpc", "dcpop", "asimddp")
+
+
+@dataclass(frozen=True)
+class Emulation:
+    """What one ARM backend emulates: QEMU's CPU model and the MIDR its fake CPU files carry."""
+
+    backend: str
+    qemu_cpu: str
+    midr: int  # implementer, variant, architecture, part, revision
+    features: tuple[str, ...]
+    phones: str
+
+    @property
+    def implementer(self) -> int:
+        return self.midr >> 24
+
+    @property
+    def part(self) -> int:
+        return (self.midr >> 4) & 0xFFF
+
+    def describe(self) -> dict:
+        return {"qemu_cpu": self.qemu_cpu, "midr": f"0x{self.midr:08x}", "features": list(self.features),
+                "phones": self.phones}
+
+
+EMULATIONS = {e.backend: e for e in (
+    Emulation("arm64-a14", "cortex-a76", 0x410FD0B0, BASE_FEATURES,
+              "Apple A14's ISA features: NEON, dot product, fp16 arithmetic; no i8mm"),
+    Emulation("arm64-a15", "max,sve=off,sme=off", 0x610F0230, BASE_FEATURES + ("i8mm", "bf16"),
+              "Apple A15-A17's ISA features: NEON, dot product, fp16 arithmetic and int8 matrix multiply (i8mm); "
+              "no SVE or SME"),
+)}
+
+
+def env_dir() -> Path:
+    return cache_dir() / "runtimes" / NAME
+
+
+def _run(cmd: list[str], what: str, timeout: float = 1800, **kwargs) -> subprocess.CompletedProcess:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LiteshipError(f"Making the arm64 environment failed at {what}: {exc}", "", "try again") from exc
+    if proc.returncode != 0:
+        raise LiteshipError(f"Making the arm64 environment failed at {what}",
+                            (proc.stderr or proc.stdout).strip()[-600:] or f"exit code {proc.returncode}",
+                            "check the network access to Debian's and PyPI's packages, then run "
+                            "`liteship runtimes install arm64` again")
+    return proc
+
+
+# --------------------------------------------------------------------------- system tools
+
+
+def missing_tools() -> list[str]:
+    """The Debian packages whose tools are missing: a dynamic qemu-aarch64 (plugins), debootstrap, gcc."""
+    missing = []
+    qemu = shutil.which("qemu-aarch64")
+    if qemu is None or "-plugin" not in subprocess.run([qemu, "-h"], capture_output=True, text=True,
+                                                       timeout=60).stdout:
+        missing.append("qemu-user")
+    if shutil.which("debootstrap") is None and not Path("/usr/sbin/debootstrap").exists():
+        missing.append("debootstrap")
+    if shutil.which("gcc") is None:
+        missing.append("gcc")
+    return missing
+
+
+def require_tools(with_system_packages: bool = False, log=print) -> None:
+    missing = missing_tools()
+    if not missing:
+        return
+    if with_system_packages and os.geteuid() == 0 and shutil.which("apt-get"):
+        log(f"installing the Debian packages {' '.join(missing)} with apt-get (--with-system-packages)")
+        _run(["apt-get", "update", "-qq"], "apt-get update")
+        _run(["apt-get", "install", "-y", "-qq", *missing], "apt-get install",
+             env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        if not missing_tools():
+            return
+    raise LiteshipError(f"The arm64 backends need the Debian packages {', '.join(missing)}",
+                        "liteship runs the aarch64 LiteRT under QEMU user mode (the dynamic qemu-aarch64 of "
+                        "qemu-user, which loads plugins; qemu-user-static does not), makes its root file system "
+                        "with debootstrap and builds its counting plugin with gcc",
+                        f"apt-get install {' '.join(SYSTEM_PACKAGES)} (as root), or run `liteship runtimes "
+                        "install arm64 --with-system-packages` as root")
+
+
+def qemu_version() -> str:
+    out = subprocess.run(["qemu-aarch64", "--version"], capture_output=True, text=True, timeout=60).stdout
+    return out.splitlines()[0].strip() if out else "unknown"
+
+
+# --------------------------------------------------------------------------- the environment
+
+
+def status() -> dict | None:
+    """The installed environment's record (versions, plugin sha256), or None when there is none whole."""
+    marker = env_dir() / MARKER
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    env = env_dir()
+    whole = (env / "sysroot" / GUEST_PYTHON).exists() and (env / "plugin" / "count.so").is_file() and \
+        all((env / "cpus" / b / "proc" / "cpuinfo").is_file() for b in EMULATIONS)
+    return record if whole and isinstance(record, dict) else None
+
+
+def installed() -> bool:
+    return status() is not None
+
+
+def _sysroot(staging: Path, log) -> None:
+    root = staging / "sysroot"
+    log(f"arm64: debootstrap --foreign --arch=arm64 --variant=minbase --include=python3 {SUITE} (about 30 s)")
+    _run(["debootstrap", "--foreign", "--arch=arm64", "--variant=minbase", "--include=python3", SUITE, str(root)],
+         "debootstrap")
+    debs = sorted((root / "var" / "cache" / "apt" / "archives").glob("*.deb"))
+    log(f"arm64: unpacking {len(debs)} Debian packages")
+    for deb in debs:
+        _run(["dpkg-deb", "-x", str(deb), str(root)], f"dpkg-deb -x {deb.name}")
+        deb.unlink()
+    if not (root / GUEST_PYTHON).exists():
+        raise LiteshipError("The arm64 root file system has no python3.11", "debootstrap fetched no python3",
+                            "run `liteship runtimes install arm64` again")
+
+
+def _site(staging: Path, litert: str, log) -> dict:
+    wheels = staging / "wheels"
+    log(f"arm64: fetching the aarch64 wheels of ai-edge-litert {litert} and numpy")
+    _run([sys.executable, "-m", "pip", "download", "--quiet", "--platform", "manylinux_2_27_aarch64",
+          "--python-version", "3.11", "--only-binary=:all:", "--dest", str(wheels), f"ai-edge-litert=={litert}",
+          "numpy"], "pip download")
+    site = staging / "site"
+    found = {}
+    for wheel in sorted(wheels.glob("*.whl")):
+        with zipfile.ZipFile(wheel) as zf:
+            zf.extractall(site)
+        name, version = wheel.name.split("-")[:2]
+        found[name.replace("_", "-").lower()] = version
+    shutil.rmtree(wheels)
+    return found
+
+
+def build_plugin(out_dir: Path) -> Path:
+    """Compile the counting plugin with the system's gcc; QEMU's header is not needed (see count.c)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    so = out_dir / "count.so"
+    _run(["gcc", "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-o", str(so), str(PLUGIN_SOURCE),
+          "-lpthread"], "gcc (the counting plugin)")
+    return so
+
+
+def cpuinfo_text(e: Emulation) -> str:
+    """/proc/cpuinfo as Linux writes it on that core: the fields LiteRT's cpuinfo reads."""
+    return (f"processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: {' '.join(e.features)}\n"
+            f"CPU implementer\t: 0x{e.implementer:02x}\nCPU architecture: 8\nCPU variant\t: 0x{(e.midr >> 20) & 0xF:x}\n"
+            f"CPU part\t: 0x{e.part:03x}\nCPU revision\t: {e.midr & 0xF}\n\n")
+
+
+def make_prefix(prefix: Path, sysroot: Path, e: Emulation) -> None:
+    """A QEMU -L prefix: the shared root file system by links, and this CPU's own /proc/cpuinfo and /sys files."""
+    prefix.mkdir(parents=True)
+    for entry in sysroot.iterdir():
+        if entry.name not in ("proc", "sys"):
+            (prefix / entry.name).symlink_to(os.path.relpath(entry, prefix))
+    (prefix / "proc").mkdir()
+    (prefix / "proc" / "cpuinfo").write_text(cpuinfo_text(e))
+    cpu = prefix / "sys" / "devices" / "system" / "cpu"
+    (cpu / "cpu0" / "regs" / "identification").mkdir(parents=True)
+    for name in ("possible", "present", "online"):
+        (cpu / name).write_text("0\n")
+    (cpu / "kernel_max").write_text("0\n")
+    (cpu / "cpu0" / "regs" / "identification" / "midr_el1").write_text(f"0x{e.midr:016x}\n")
+
+
+def install(with_system_packages: bool = False, log=print) -> Path:
+    """Make (or re-make) the environment; a half-made one is replaced, saying so."""
+    from liteship.versions import litert_version
+
+    require_tools(with_system_packages, log)
+    if os.geteuid() != 0:
+        raise LiteshipError("Making the arm64 environment needs root", "debootstrap makes device nodes and owners "
+                            "in the root file system", "run `liteship runtimes install arm64` as root (once; "
+                            "counting then runs as any user who can read the cache)")
+    env = env_dir()
+    if env.exists() and not installed():
+        log(f"arm64: {env} is half-made or broken; making it again")
+    staging = staging_dir(env)
+    try:
+        _sysroot(staging, log)
+        wheels = _site(staging, litert_version(), log)
+        so = build_plugin(staging / "plugin")
+        for e in EMULATIONS.values():
+            make_prefix(staging / "cpus" / e.backend, staging / "sysroot", e)
+        record = {"qemu": qemu_version(), "suite": SUITE, "wheels": wheels,
+                  "plugin_sha256": hashlib.sha256(so.read_bytes()).hexdigest(),
+                  "source_sha256": hashlib.sha256(PLUGIN_SOURCE.read_bytes()).hexdigest()}
+        atomic_write_json(staging / MARKER, record)
+        if env.exists():
+            shutil.rmtree(env)
+        os.replace(staging, env)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    log(f"arm64: ready in {env}")
+    return env
+
+
+def remove() -> list[Path]:
+    env = env_dir()
+    if not env.exists():
+        return []
+    shutil.rmtree(env)
+    return [env]
+
+
+def require_installed() -> dict:
+    record = status()
+    if record is None:
+        missing = missing_tools()
+        tools = f"apt-get install {' '.join(SYSTEM_PACKAGES)}, then " if missing else ""
+        raise LiteshipError("The arm64 backends need liteship's arm64 environment, which is not installed",
+                            "they run the aarch64 LiteRT under QEMU with a root file system and a counting plugin "
+                            "made once into liteship's cache", f"{tools}run `liteship runtimes install arm64` "
+                            "(as root; about a minute and 400 MB)")
+    return record
+
+
+def describe_environment() -> dict:
+    """For `liteship runtimes list`."""
+    record = status()
+    return {} if record is None else {"path": str(env_dir()), **record, "backends": {
+        b: asdict(e) | {"midr": f"0x{e.midr:08x}"} for b, e in EMULATIONS.items()}}

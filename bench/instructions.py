@@ -104,7 +104,7 @@ def count_instructions(path: str | Path) -> dict:
             steady = three.get(function, 0) - two.get(function, 0)
             if steady:
                 by_op[family(function)] = by_op.get(family(function), 0) + steady
-    return {"per_invoke": per_invoke, "first_invoke": two[""] - per_invoke,
+    return {"per_invoke": per_invoke, "first_invoke": two[""] - per_invoke, "isa": "x86_64", "threads": 1,
             "by_op": dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
             "tool": {"valgrind": tool, "ai-edge-litert": system_info()["versions"].get("ai-edge-litert"),
                      "liteship": system_info()["versions"].get("liteship")},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -27,7 +27,7 @@ from liteship.config import Problem, Problems, describe
 from liteship.errors import LiteshipError
 from liteship.files import sha256_bytes
 from liteship.progress import Progress
-from liteship.runtime import BACKENDS, DEFAULT_BACKENDS, open_session
+from liteship.runtime import BACKENDS, COUNT_BACKENDS, DEFAULT_BACKENDS, open_session
 from liteship.tflite_file import activation_bytes, io_specs, read_model, weight_sparsity
 from liteship.versions import system_info
 
@@ -86,8 +86,11 @@ def options_record(options: BenchOptions) -> dict:
 
 
 def parse_backends(text: str | None) -> tuple[str, ...]:
+    """--backends: names separated by commas; "all": every x86 backend, and the ARM ones where installed."""
     if not text or text == "all":
-        return DEFAULT_BACKENDS
+        from liteship.bench.arm64_env import installed
+
+        return DEFAULT_BACKENDS + (COUNT_BACKENDS if installed() else ())
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     unknown = [n for n in names if n not in BACKENDS]
     if unknown or not names:
@@ -214,6 +217,34 @@ class Prepared:
     probs: dict  # (backend, threads) -> probabilities on the evalset
     failed: list  # n/a records of backends that cannot run it
     instructions: dict | None = None  # counted under valgrind, for the xnnpack records
+    counts: dict = field(default_factory=dict)  # ARM backend -> count_arm64's answer, or why it failed (str)
+
+
+ARM_IMAGES = 100  # the accuracy subset an ARM backend runs: the first 100 scored images (all, if fewer)
+
+
+def _arm_counts(target: Target, options: BenchOptions, model, evalset: EvalSet | None, progress) -> dict:
+    """Each ARM backend's count of the file (and its outputs on the subset); a failure is kept as its reason."""
+    from liteship.bench.arm64 import count_arm64
+    from liteship.contract import feed
+
+    wanted = [b for b in options.backends if BACKENDS[b].kind == "count"]
+    if not wanted:
+        return {}
+    spec = io_specs(model)[0][0]
+    scored = evalset is not None and len(evalset.labels)
+    pixels = evalset.pixels[:ARM_IMAGES] if scored else np.full((1, *[max(int(d), 1) for d in spec.shape[1:]]),
+                                                                128, np.uint8)
+    x = feed(pixels, spec.dtype, *(spec.scale[:1] or (0.0,)), *(spec.zero_point[:1] or (0,)))
+    out = {}
+    for backend in wanted:
+        (progress or Progress(quiet=True)).log(f"{target.variant}: counting on {backend} under QEMU")
+        try:
+            out[backend] = count_arm64(target.path, backend, x, score=bool(scored),
+                                       input_note="the first scored image" if scored else "a mid-grey image")
+        except (RuntimeError, OSError, ValueError) as exc:
+            out[backend] = f"n/a: {exc}"[:500]
+    return out
 
 
 def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,
@@ -230,7 +261,8 @@ def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | Non
         from liteship.bench.instructions import count_instructions
 
         counted = count_instructions(target.path)
-    return Prepared(target, model, facts, labels, evalset, sessions, probs, failed, counted)
+    return Prepared(target, model, facts, labels, evalset, sessions, probs, failed, counted,
+                    _arm_counts(target, options, model, evalset, progress))
 
 
 def _real_load(target: Target, model, options: BenchOptions, evalset: EvalSet | None, progress) -> dict:
@@ -270,7 +302,7 @@ def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
         if backend == "fp16" and not {"avx512_fp16", "asimdhp"} & set(system_info()["cpu_flags"]):
             notes.append("latency: this CPU has no half-precision arithmetic, so XNNPACK emulates fp16; the time "
                          "says nothing of a GPU's or the Neural Engine's, only the numerics are the point here")
-        if backend == "xnnpack" and prep.instructions is not None:
+        if backend == "xnnpack" and prep.instructions is not None and threads == 1:  # counted at one thread
             fields["instructions"] = prep.instructions
         elif backend == "xnnpack" and options.instructions_note:
             notes.append(options.instructions_note)
@@ -279,7 +311,35 @@ def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
     for backend in options.backends:
         if BACKENDS[backend].kind == "coverage":
             records.append(_coverage_record(prep.target, backend, prep.model, prep.facts))
+    records += [_count_record(prep, backend, counted, reference_top1) for backend, counted in prep.counts.items()]
     return records
+
+
+def _count_record(prep: Prepared, backend: str, counted, reference_top1) -> BenchRecord:
+    """An ARM backend's record: its instruction count, what it emulated, and its answers on the subset."""
+    if isinstance(counted, str):
+        return _record(prep.target, backend, 1, BACKENDS[backend].summary, "count", "n/a", prep.facts,
+                       notes=(counted,))
+    fields, notes = {"instructions": counted["instructions"], "emulation": counted["emulation"]}, [
+        f"{backend}: aarch64 instructions per invoke under QEMU ({counted['emulation']['qemu_cpu']}), "
+        "an instruction count on the phone's ISA, not a phone's time"]
+    outputs, evalset = counted["outputs"], prep.evalset
+    if outputs is not None and len(outputs):
+        n = len(outputs)
+        reference = reference_top1[:n] if reference_top1 is not None else None
+        scored = score(outputs, evalset.labels[:n], list(prep.labels or evalset.class_names), reference)
+        fields.update({k: scored[k] for k in ("top1", "images", "top1_ci", "correct", "agreement") if k in scored})
+        fields["data"] = {**evalset.describe(), "images": n, "subset": f"the first {n} of {len(evalset.labels)}"}
+        x86 = next((p[:n] for (b, _), p in sorted(prep.probs.items(), key=lambda kv: kv[0][1]) if b == "xnnpack"),
+                   None)
+        if x86 is not None:
+            fields["xnnpack_agreement"] = round(float(np.mean(np.argmax(outputs, 1) == np.argmax(x86, 1))), 6)
+            fields["xnnpack_max_diff"] = round(float(np.max(np.abs(outputs - x86))), 6)
+            notes.append(f"top-1 agreement with x86 xnnpack on the same {n} images: {fields['xnnpack_agreement']:.4f}")
+    tool = counted["instructions"]["tool"]
+    return _record(prep.target, backend, 1, f"ai-edge-litert {tool['ai-edge-litert (aarch64)']} Interpreter "
+                   f"(aarch64, QEMU -cpu {counted['emulation']['qemu_cpu']})", "count", "ok",
+                   {**prep.facts, "data": fields.pop("data", prep.facts.get("data"))}, notes=tuple(notes), **fields)
 
 
 def bench_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,

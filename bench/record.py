@@ -44,7 +44,7 @@ class BenchRecord:
     backend: str
     threads: int | None
     runtime: str
-    kind: str  # "run" (measured here) or "coverage" (op analysis only)
+    kind: str  # "run" (measured here), "count" (instructions on an emulated ISA) or "coverage" (op analysis only)
     status: str  # "ok" or "n/a"
     size_bytes: int
     gzip_bytes: int
@@ -72,7 +72,8 @@ class BenchRecord:
     options: dict | None = None  # the bench options that decide the numbers (runs, rounds, ...)
     top1_ci: tuple[float, float] | None = None  # 95 % Wilson interval of top1
     correct: str | None = None  # "1"/"0" per image in the data's order: paired comparisons between variants
-    instructions: dict | None = None  # per_invoke, first_invoke, by_op, tool, method (xnnpack records)
+    instructions: dict | None = None  # per_invoke, first_invoke, isa, threads, by_op, tool, method
+    emulation: dict | None = None  # ARM backends: the QEMU CPU model, MIDR and ISA features emulated
     xnnpack_agreement: float | None = None  # top-1 agreement with the same file on xnnpack (other run backends)
     xnnpack_max_diff: float | None = None  # max |probability difference| vs the same file on xnnpack
 

@@ -86,6 +86,7 @@ def run_targets(run_dir: Path) -> list[Target]:
 def result_keys(variant: str, options: BenchOptions) -> list[tuple]:
     """The (variant, backend, threads) records a bench of ``variant`` with ``options`` makes."""
     return [(variant, b, t) for b in options.backends if BACKENDS[b].kind == "run" for t in options.threads] + \
+           [(variant, b, 1) for b in options.backends if BACKENDS[b].kind == "count"] + \
            [(variant, b, None) for b in options.backends if BACKENDS[b].kind == "coverage"]
 
 

@@ -107,9 +107,16 @@ def predict(model: bytes | str, pixels: np.ndarray, batch: int | None = None) ->
 
 @dataclass(frozen=True)
 class Backend:
+    """A way to run or analyse a model: what it yields, and where its numbers come from."""
+
     name: str
-    kind: str  # "run" or "coverage"
+    kind: str  # "run": loaded, scored and timed here; "count": instructions on an emulated ISA; "coverage"
     summary: str
+    isa: str = "x86_64"  # the instruction set its numbers were measured on
+
+    @property
+    def times(self) -> bool:
+        return self.kind == "run"
 
 
 BACKENDS = {b.name: b for b in (
@@ -121,8 +128,13 @@ BACKENDS = {b.name: b for b in (
     Backend("fp16", "run", "LiteRT CompiledModel, XNNPACK forced to fp16 (emulates GPU / Core ML numerics)"),
     Backend("gpu", "coverage", "GPU delegate op coverage from its documented ops and versions (and a GPU run tried)"),
     Backend("coreml", "coverage", "Core ML delegate op coverage from its documented ops and constraints"),
+    Backend("arm64-a14", "count", "aarch64 LiteRT (XNNPACK) under QEMU as a Cortex-A76: instructions per invoke on "
+                                  "Apple A14's ISA features (NEON, dot product, fp16); not timed", "aarch64"),
+    Backend("arm64-a15", "count", "aarch64 LiteRT (XNNPACK) under QEMU, max CPU without SVE/SME: instructions per "
+                                  "invoke on A15-A17's ISA features (adds i8mm); not timed", "aarch64"),
 )}
-DEFAULT_BACKENDS = tuple(BACKENDS)
+COUNT_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.kind == "count")
+DEFAULT_BACKENDS = tuple(name for name in BACKENDS if name not in COUNT_BACKENDS)  # "all" adds the installed ARM ones
 RUN_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.kind == "run")
 COVERAGE_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.kind == "coverage")
 RESOLVERS = {"xnnpack": "AUTO", "builtin": "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "reference": "BUILTIN_REF"}

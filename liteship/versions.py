@@ -62,6 +62,10 @@ def litert_version() -> str:
 def measured_where(system: dict, runtime: str | None) -> str:
     """Where a number was measured, in words that cannot be read as a phone."""
     flags = ", ".join(system.get("cpu_flags", []))
+    if runtime and "aarch64" in runtime:
+        return (f"Counted on this x86 machine ({system.get('cpu')}) by running the aarch64 LiteRT under QEMU user "
+                f"mode ({runtime}): the phone's instruction set, emulated, not a phone; an instruction count is not "
+                "a time.")
     return (f"Measured on this machine's CPU, {system.get('cpu')} ({system.get('machine')}, {system.get('cores')} "
             f"cores; {flags}), through {runtime or 'LiteRT'}: not on a phone. Phones run ARM CPUs, where the "
             "speed-up of int8 over float differs from this CPU's.")

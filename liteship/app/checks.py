@@ -100,7 +100,8 @@ def _bench(args) -> list[Problem]:
                                  "folders or digits; an archive is extracted only into a run directory",
                                  "extract the archive and pass the folder"))
     found += file_problems(args.labels, "--labels")
-    collect(found, parse_backends, args.backends)
+    backends = collect(found, parse_backends, args.backends)
+    found += arm64_problems(backends, "--backends")
     found += _runtime_problems(args.target_runtime, "--target-runtime")
     if args.instructions:
         from liteship.bench.instructions import require_valgrind
@@ -129,6 +130,8 @@ def _sweep(args) -> tuple[list[Problem], object, list]:
     if config is not None:
         where = args.config or "the built-in sweep"
         found += _runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
+        found += arm64_problems(config.bench.backends + (("arm64-a15",) if config.bench.arm64 else ()),
+                                f"{where} [bench]")
     estimates = []
     if config is not None and not found:
         from liteship.app.resources import bound_problems
@@ -143,7 +146,8 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     import dataclasses
 
     from liteship.app.resources import image_count, train_estimate
-    from liteship.app.sweep import _train_config
+    from liteship.app.sweep import _backends, _train_config
+    from liteship.progress import Progress
     from liteship.optimize.run import parse_recipes, recipe_configs
     from liteship.runtime import BACKENDS
 
@@ -152,6 +156,8 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     tune = sum(getattr(c, f.name) for c in configs.values() for f in dataclasses.fields(c)
                if f.name.endswith("epochs") and isinstance(getattr(c, f.name), int))
     runs = sum(1 for b in config.bench.backends if BACKENDS[b].kind == "run") * len(config.bench.threads)
+    arms = len(_backends(config.bench, Progress(quiet=True))) - len(config.bench.backends) + \
+        sum(1 for b in config.bench.backends if BACKENDS[b].kind == "count")
     images = image_count(data) or 0
     out = []
     for i, m in enumerate(config.models):
@@ -159,7 +165,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
         out.append((f"{source} [[models]] #{i + 1} ({tc.model_dir_name})", tc,
                     train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, tc.epochs + tc.fine_tune_epochs,
                                    len(recipes), tune, runs, config.bench.instructions is not False,
-                                   config.bench.runs * config.bench.rounds)))
+                                   config.bench.runs * config.bench.rounds, arms)))
     return out
 
 
@@ -172,7 +178,7 @@ def _judge(args) -> list[Problem]:
     if budgets is not None and not found:
         found += _budget_backend_problems(budgets, args)
     if getattr(args, "prefer", "accuracy") not in PREFERENCES:
-        found.append(Problem("--prefer", None, describe(args.prefer), "it takes accuracy, size or latency",
+        found.append(Problem("--prefer", None, describe(args.prefer), "it takes " + ", ".join(PREFERENCES),
                              "pick one of those"))
     for flag in ("junit", "markdown"):
         found += output_problems(getattr(args, flag, None), f"--{flag}")
@@ -214,11 +220,39 @@ def _explain(args) -> list[Problem]:
     return run_dir_problems(args.run_dir)
 
 
+def _arm64_tools() -> list[Problem]:
+    from liteship.bench.arm64_env import SYSTEM_PACKAGES, missing_tools
+
+    missing = missing_tools()
+    return [Problem("arm64", None, "the Debian packages " + " ".join(missing), "are not installed: the arm64 "
+                    "environment needs a dynamic qemu-aarch64 (qemu-user; qemu-user-static loads no plugins), "
+                    "debootstrap and gcc", f"apt-get install {' '.join(SYSTEM_PACKAGES)} as root, or add "
+                    "--with-system-packages")] if missing else []
+
+
+def arm64_problems(backends, where: str) -> list[Problem]:
+    """An ARM backend asked for where the arm64 environment is not installed."""
+    from liteship.bench.arm64_env import installed
+    from liteship.runtime import COUNT_BACKENDS
+
+    asked = [b for b in backends or () if b in COUNT_BACKENDS]
+    if not asked or installed():
+        return []
+    return [Problem(where, "backends", ", ".join(asked), "the arm64 environment is not installed",
+                    "run `liteship runtimes install arm64 --with-system-packages` (as root; about a minute), or "
+                    "drop these backends")]
+
+
 def _runtimes(args) -> list[Problem]:
     import re
 
     if args.action in ("install", "remove") and not args.version:
-        return [Problem("VERSION", None, "missing", f"runtimes {args.action} needs a version", "for example 2.14")]
+        return [Problem("VERSION", None, "missing", f"runtimes {args.action} needs a version", "for example 2.14, "
+                        "or arm64")]
+    if args.version == "arm64":
+        return _arm64_tools() if args.action == "install" and not args.with_system_packages else []
+    if args.with_system_packages:
+        return [Problem("--with-system-packages", None, "given", "it is for arm64 only", "drop it")]
     if args.version is None or re.fullmatch(r"\d+\.\d+(\.\d+)?", args.version):
         return []  # which releases exist is the registry's to say (the install lists them)
     return [Problem("VERSION", None, describe(args.version), "it takes a tflite-runtime release number",

@@ -117,7 +117,9 @@ def _pick_parser(sub) -> None:
     p = sub.add_parser("pick", help="choose the variant to ship and write RUN_DIR/release/",
                        description="Choose the best variant that passes every budget and bundle it for the app.")
     _budget_args(p)
-    p.add_argument("--prefer", default="accuracy", help="accuracy (default; ties to the smaller file), size or latency")
+    p.add_argument("--prefer", default="accuracy",
+                   help="accuracy (default; ties to the smaller file), size, latency, or instructions (the budget "
+                        "backend's count, fewest first)")
 
 
 def _compare_parser(sub) -> None:
@@ -139,10 +141,14 @@ def _explain_parser(sub) -> None:
 
 
 def _runtimes_parser(sub) -> None:
-    p = sub.add_parser("runtimes", help="older runtimes (tflite-runtime) for real loads: list, install, remove",
-                       description="Isolated tflite-runtime environments in liteship's cache, for --target-runtime.")
+    p = sub.add_parser("runtimes", help="other runtimes: tflite-runtime releases (real loads) and arm64 (the phone's "
+                                        "ISA under QEMU): list, install, remove",
+                       description="Isolated environments in liteship's cache: tflite-runtime releases for "
+                                   "--target-runtime, and arm64 for the arm64-a14 and arm64-a15 backends.")
     p.add_argument("action", choices=("list", "install", "remove"))
-    p.add_argument("version", nargs="?", help="e.g. 2.14 (install, remove)")
+    p.add_argument("version", nargs="?", help="a tflite-runtime release, e.g. 2.14, or arm64 (install, remove)")
+    p.add_argument("--with-system-packages", action="store_true",
+                   help="arm64: install the Debian packages it needs (qemu-user debootstrap gcc) with apt-get, as root")
 
 
 COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench, "sweep": cmd_sweep, "gate": cmd_gate,

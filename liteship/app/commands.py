@@ -230,10 +230,33 @@ def cmd_compare(args) -> int:
     return 1 if any(c.failed for c in changes) else 0
 
 
-def cmd_runtimes(args) -> int:
-    from liteship.bench import legacy
+def _arm64_runtime(args) -> int:
+    from liteship.bench import arm64_env
 
+    if args.action == "install":
+        started = time.perf_counter()
+        env = arm64_env.install(args.with_system_packages, log=Progress().log)
+        print(f"arm64 ready in {env} ({time.perf_counter() - started:.0f} s): backends "
+              f"{', '.join(arm64_env.EMULATIONS)}")
+        return 0
+    gone = arm64_env.remove()
+    print("\n".join(f"removed {p}" for p in gone) or "no arm64 environment in the cache")
+    return 0
+
+
+def cmd_runtimes(args) -> int:
+    from liteship.bench import arm64_env, legacy
+
+    if args.version == "arm64":
+        return _arm64_runtime(args)
     if args.action == "list":
+        arm = arm64_env.status()
+        if arm is not None:
+            print(f"arm64  {arm64_env.env_dir()}  ({arm['qemu']}; aarch64 ai-edge-litert "
+                  f"{arm['wheels'].get('ai-edge-litert')}, numpy {arm['wheels'].get('numpy')}; plugin sha256 "
+                  f"{arm['plugin_sha256'][:12]}; backends {', '.join(arm64_env.EMULATIONS)})")
+        else:
+            print("arm64  not installed: `liteship runtimes install arm64 --with-system-packages` (as root) makes it")
         have = legacy.cached()
         print(f"cache: {legacy.runtimes_dir()} (LITESHIP_CACHE moves it)")
         for version, path in have.items():

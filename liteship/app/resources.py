@@ -31,6 +31,7 @@ BENCH_SECONDS = 2.5  # loading, scoring and timing one variant on one run backen
 TIMED_SHARE = 0.4  # of BENCH_SECONDS, the part that grows with the timed invokes (runs x rounds)
 DEFAULT_INVOKES = 500
 INSTRUCTION_SECONDS = 5.0  # one valgrind count per variant
+ARM_SECONDS = 9.0  # one ARM count under QEMU per variant and ARM backend, with its 100-image subset
 DIGITS_IMAGES = 1797
 
 
@@ -71,7 +72,7 @@ def free_disk(out: Path) -> float:
 
 def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, epochs: int,
                    recipes: int, fine_tune_epochs: int, run_backends: int, instructions: bool,
-                   invokes: int = DEFAULT_INVOKES) -> Estimate:
+                   invokes: int = DEFAULT_INVOKES, arm_backends: int = 0) -> Estimate:
     """Rough memory, disk and time of training one model and making and benching its variants.
 
     ``invokes``: timed invokes per variant and backend (runs x rounds), which the bench time grows with.
@@ -86,7 +87,8 @@ def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images
     per_epoch = 0.7 * images * pixels / 1000 * TRAIN_SECONDS.get(arch, TRAIN_SECONDS["mobilenet_v2"])
     bench = BENCH_SECONDS * ((1 - TIMED_SHARE) + TIMED_SHARE * invokes / DEFAULT_INVOKES)
     seconds = per_epoch * (epochs + fine_tune_epochs) + recipes * (RECIPE_SECONDS + run_backends * bench +
-                                                                   (INSTRUCTION_SECONDS if instructions else 0))
+                                                                   (INSTRUCTION_SECONDS if instructions else 0) +
+                                                                   arm_backends * ARM_SECONDS)
     return Estimate(memory, disk, seconds)
 
 

@@ -54,6 +54,7 @@ class BenchTable:
     rounds: int = setting(10, lo=1, hi=1_000)
     target_runtime: str | None = None  # e.g. "2.14": load and run every variant in that tflite-runtime too
     instructions: bool | None = None  # count instructions per invoke; None: when valgrind is installed
+    arm64: bool | None = None  # also count on arm64-a15 (the phone's ISA); None: when its environment is installed
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,23 @@ def _instructions(asked: bool | None) -> bool:
     return asked if asked is not None else valgrind() is not None
 
 
+NO_ARM64 = ("ARM instruction counts off: the arm64 environment is not installed (`liteship runtimes install arm64 "
+            "--with-system-packages` as root, about a minute, then re-run: finished work is kept)")
+
+
+def _backends(bench: BenchTable, progress: Progress) -> tuple[str, ...]:
+    """[bench] backends, plus arm64-a15 as [bench] arm64 asks (unset: when its environment is installed)."""
+    from liteship.bench.arm64_env import installed
+
+    backends = tuple(bench.backends)
+    wanted = bench.arm64 if bench.arm64 is not None else installed()
+    if wanted and "arm64-a15" not in backends:
+        backends += ("arm64-a15",)
+    elif bench.arm64 is None and not installed() and not any(b.startswith("arm64") for b in backends):
+        progress.log(NO_ARM64)
+    return backends
+
+
 def _recipe_file(out: Path, config: SweepConfig) -> Path | None:
     """[optimize.<recipe>] tables, handed to optimize as its own config file."""
     if not config.recipe_configs:
@@ -205,7 +223,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     units are handed to the executor.
     """
     from liteship.app.executors import LocalExecutor
-    from liteship.bench import BenchOptions, parse_backends
+    from liteship.bench import BenchOptions
     from liteship.bench.run import current_results
     from liteship.optimize.run import parse_recipes
 
@@ -217,7 +235,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
         progress.log(f"removed {stale.name}, left half-made by an interrupted run")
     recipes = parse_recipes(list(config.optimize.recipes))
     counted = _instructions(config.bench.instructions)
-    options = BenchOptions(backends=parse_backends(",".join(config.bench.backends)),
+    options = BenchOptions(backends=_backends(config.bench, progress),
                            threads=tuple(config.bench.threads), runs=config.bench.runs, warmup=config.bench.warmup,
                            rounds=config.bench.rounds, target_runtime=config.bench.target_runtime,
                            instructions=counted,

@@ -12,7 +12,7 @@ from typing import Literal
 
 from liteship.config import Problem, Problems, describe, from_mapping, liteship_table, setting
 from liteship.errors import LiteshipError
-from liteship.runtime import RUN_BACKENDS
+from liteship.runtime import BACKENDS, COUNT_BACKENDS, RUN_BACKENDS
 
 from liteship.bench.compat import runtime_problem, runtime_verdict
 from liteship.bench.record import BenchRecord
@@ -24,9 +24,10 @@ class Budgets:
     max_size_kb: float | None = None
     max_gzip_kb: float | None = None
     max_latency_ms: float | None = None
-    max_instructions_m: float | None = None  # millions of instructions per invoke (xnnpack, counted under valgrind)
+    max_instructions_m: float | None = None  # millions of instructions per invoke on the budget's backend (exact)
     latency_stat: Literal["p50", "p90", "p99"] = "p50"
-    backend: str = setting("xnnpack", choices=RUN_BACKENDS)  # the run backend every run budget is judged on
+    # the backend every run budget is judged on: a run backend, or an ARM one for instructions and accuracy
+    backend: str = setting("xnnpack", choices=RUN_BACKENDS + COUNT_BACKENDS)
     threads: int = setting(1, lo=1, hi=256)
     min_accuracy: float | None = setting(None, hi=1.0)
     max_accuracy_drop: float | None = setting(None, hi=1.0)  # vs the float32 variant of the same model (0.01 = 1 pt)
@@ -105,6 +106,9 @@ def backend_problem(budgets: Budgets, records: list[BenchRecord]) -> str | None:
         wanted.append(f"backend {budgets.backend} with {budgets.threads} thread(s)")
     if budgets.require_delegate is not None and not any(r.backend == budgets.require_delegate for r in records):
         wanted.append(f"require_delegate's {budgets.require_delegate}")
+    if budgets.max_latency_ms is not None and not BACKENDS[budgets.backend].times:
+        return (f"max_latency_ms is judged on the budget's backend, and {budgets.backend} counts instructions on an "
+                "emulated ISA: it times nothing")
     if not wanted or not records:
         return None
     return (f"the budgets are judged on {' and '.join(wanted)}, and the results hold no such record (they hold "
@@ -187,9 +191,11 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
         out.append(_num(f"max_latency_ms ({budgets.latency_stat}, {budgets.backend}, {budgets.threads} thr)",
                         variant, value, budgets.max_latency_ms, True, " ms"))
     if budgets.max_instructions_m is not None:
-        counted = next((r.instructions for r in records if r.instructions), None)
-        value = counted["per_invoke"] / 1e6 if counted else None
-        out.append(_num("max_instructions_m", variant, value, budgets.max_instructions_m, True, " M", ".3f"))
+        counted = run.instructions if run is not None else None  # the budget record's own count, never another's
+        value = counted["per_invoke"] / 1e6 if counted and counted.get("per_invoke") else None  # 0: not counted
+        isa = (counted or {}).get("isa", "x86_64" if BACKENDS[budgets.backend].isa == "x86_64" else "aarch64")
+        out.append(_num(f"max_instructions_m ({budgets.backend}, {isa})", variant, value, budgets.max_instructions_m,
+                        True, " M", ".3f"))
     if budgets.min_accuracy is not None:
         out.append(_accuracy_verdict(budgets, variant, run))
     if budgets.max_accuracy_drop is not None:

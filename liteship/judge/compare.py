@@ -82,7 +82,10 @@ def _instructions(key, b: BenchRecord, n: BenchRecord, t: Thresholds) -> Change 
     if not (b.instructions and n.instructions):
         return None
     tools = (b.instructions.get("tool"), n.instructions.get("tool"))
-    if tools[0] != tools[1]:  # counts are exact for the same liteship, LiteRT and valgrind only
+    if b.emulation != n.emulation:  # an ARM count is exact for the same emulated CPU only
+        return Change(key, "instructions", b.instructions["per_invoke"], n.instructions["per_invoke"], None,
+                      "not judged: another emulated CPU", f"base {b.emulation}, new {n.emulation}")
+    if tools[0] != tools[1]:  # exact for the same liteship, LiteRT and valgrind (or QEMU and plugin) only
         return Change(key, "instructions", b.instructions["per_invoke"], n.instructions["per_invoke"], None,
                       "not judged: counted with other tools", f"base {tools[0]}, new {tools[1]}")
     return _relative("instructions", key, b.instructions["per_invoke"], n.instructions["per_invoke"],

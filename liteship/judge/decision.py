@@ -14,7 +14,9 @@ from liteship.judge.baseline import drop_with_interval
 from liteship.judge.budgets import Budgets, budget_record
 from liteship.judge.gate import VariantVerdict
 
-PREFERENCES = ("accuracy", "size", "latency")
+PREFERENCES = ("accuracy", "size", "latency", "instructions")
+BEST = {"accuracy": "most accurate", "size": "smallest", "latency": "fastest",
+        "instructions": "fewest instructions per invoke on the budget's backend"}  # the words for each preference
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Option:
     latency_ms: float | None  # the budget's statistic, backend and threads
     latency_ci: tuple[float, float] | None
     delegated: dict  # coverage backend -> share of ops the delegate takes
+    instructions: int | None = None  # per invoke, on the budget's backend (x86 under valgrind, or an ARM ISA)
+    isa: str | None = None  # which instruction set counted them
 
     @property
     def variant(self) -> str:
@@ -68,7 +72,9 @@ def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> 
                   (drop.low, drop.high) if drop else None, recs[0].size_bytes,
                   getattr(lat, budgets.latency_stat) if lat else None, lat.interval(budgets.latency_stat) if lat else None,
                   {r.backend: r.delegated for r in recs if r.kind == "coverage" and r.status == "ok"
-                   and r.delegated is not None})
+                   and r.delegated is not None},
+                  (run.instructions or {}).get("per_invoke") or None if run else None,
+                  (run.instructions or {}).get("isa") if run else None)
 
 
 def rank(prefer: str, o: Option) -> tuple:
@@ -78,6 +84,8 @@ def rank(prefer: str, o: Option) -> tuple:
         return (o.size_bytes, -top1, latency)
     if prefer == "latency":
         return (latency, -top1, o.size_bytes)
+    if prefer == "instructions":  # the budget backend's count, fewest first
+        return (o.instructions if o.instructions is not None else float("inf"), -top1, o.size_bytes)
     return (-top1, o.size_bytes, latency)
 
 

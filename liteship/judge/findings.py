@@ -158,6 +158,63 @@ def search_unmet(records: list[BenchRecord], run_dir: str) -> list[Finding]:
     return out
 
 
+FLIP_MARGIN = 0.03  # ratios within 3 % of 1 are not called an order
+
+
+def _arm_ratio(records: list[BenchRecord], variant: str, base: str, backend: str) -> float | None:
+    counts = {r.variant: r.instructions["per_invoke"] for r in records if r.backend == backend and r.kind == "count"
+              and r.status == "ok" and r.instructions and r.instructions.get("per_invoke")}
+    return counts[variant] / counts[base] if variant in counts and base in counts else None
+
+
+def _x86_ratios(records: list[BenchRecord], variant: str, base: str) -> list[tuple[str, float]]:
+    """(what, ratio of variant to base) for x86 p50 on xnnpack at 1 thread and x86 instructions (valgrind)."""
+    def one(vid):
+        return next((r for r in records if r.variant == vid and r.backend == "xnnpack" and r.threads == 1
+                     and r.status == "ok"), None)
+    a, b = one(variant), one(base)
+    out = []
+    if a and b and a.latency_ms and b.latency_ms and b.latency_ms.p50 and \
+            (a.latency_ms.ci_low > b.latency_ms.ci_high or a.latency_ms.ci_high < b.latency_ms.ci_low):
+        out.append(("x86 p50 latency", a.latency_ms.p50 / b.latency_ms.p50))
+    if a and b and a.instructions and b.instructions and b.instructions.get("per_invoke"):
+        out.append(("x86 instructions", a.instructions["per_invoke"] / b.instructions["per_invoke"]))
+    return out
+
+
+def isa_order_flips(records: list[BenchRecord]) -> list[Finding]:
+    """A variant that x86 ranks against its float32 the other way round from the phone's ISA (ARM counts)."""
+    out = []
+    arms = list(dict.fromkeys(r.backend for r in records if r.kind == "count" and r.status == "ok"))
+    for model in dict.fromkeys(r.model for r in records):
+        base = next((r.variant for r in records if r.model == model and r.recipe == "float32"), None)
+        for vid, recipe in dict.fromkeys((r.variant, r.recipe) for r in records if r.model == model):
+            if base is None or vid == base:
+                continue
+            for arm in arms:
+                ratio = _arm_ratio(records, vid, base, arm)
+                flips = [(what, x) for what, x in _x86_ratios(records, vid, base) if ratio is not None and
+                         abs(x - 1) > FLIP_MARGIN and abs(ratio - 1) > FLIP_MARGIN and (x > 1) != (ratio > 1)]
+                if flips:
+                    said = " and ".join(f"{x:.2f}x by {what}" for what, x in flips)
+                    out.append(Finding("isa", model, f"{model}: {recipe} is {said} of float32 on x86, but "
+                                       f"{ratio:.2f}x by {arm} instructions (the phone's ISA): x86 ranks these two "
+                                       "the other way round from the phone's instruction set; a count is not a "
+                                       "phone's time, but it is the phone's kernels", (vid, base)))
+    return out
+
+
+def arm_disagrees(records: list[BenchRecord]) -> list[Finding]:
+    """Emulated ARM kernels that answer differently from x86 LiteRT on the same images."""
+    return [Finding("isa", r.model, f"{r.model} {r.recipe} on {r.backend}: top-1 agrees with x86 xnnpack on only "
+                    f"{r.xnnpack_agreement:.4f} of {r.images} images (max probability difference "
+                    f"{r.xnnpack_max_diff:.3g}): the phone's kernels may not answer as the x86 numbers say",
+                    (r.variant,))
+            for r in records if r.kind == "count" and r.status == "ok" and r.xnnpack_agreement is not None
+            and r.xnnpack_agreement < 1.0]
+
+
 def findings(records: list[BenchRecord], budgets: Budgets, run_dir: str = "RUN") -> list[Finding]:
     return [*beats_float(records, budgets), *slower_than_plain(records, run_dir), *inside_noise(records, budgets),
-            *split_too_small(records, budgets), *search_unmet(records, run_dir)]
+            *split_too_small(records, budgets), *search_unmet(records, run_dir), *isa_order_flips(records),
+            *arm_disagrees(records)]

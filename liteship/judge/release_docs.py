@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from liteship.bench.record import BenchRecord
 from liteship.judge.budgets import budget_record
-from liteship.judge.decision import Decision
+from liteship.judge.decision import BEST, Decision
 from liteship.stats import wilson
 
 SWIFT = """\
@@ -113,7 +113,6 @@ def _per_class(run: BenchRecord) -> list[str]:
     return lines + [""]
 
 
-BEST = {"accuracy": "most accurate", "size": "smallest", "latency": "fastest"}
 
 
 def _pct(x: float | None) -> str:
@@ -155,12 +154,19 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
     lines += ["## Size and speed", "",
               f"- {recs[0].size_bytes:,} bytes ({recs[0].size_bytes / 1024:.1f} KB), gzip {recs[0].gzip_bytes / 1024:.1f} KB"]
     for r in recs:
+        if r.kind == "run" and r.status == "ok" and r.instructions and r.instructions.get("per_invoke"):
+            lines.append(f"- {r.backend}, {r.threads} thread(s): {r.instructions['per_invoke'] / 1e6:.3f} M x86 "
+                         "instructions per invoke (valgrind, this CPU's AVX2/FMA3 kernels)")
         if r.kind == "run" and r.status == "ok" and r.latency_ms:
             lat = r.latency_ms
             lines.append(f"- {r.backend}, {r.threads} thread(s): p50 {lat.p50:.3f} ms [{lat.ci_low:.3f}, "
                          f"{lat.ci_high:.3f}], p90 {lat.p90:.3f} ms ({r.runtime})"
                          + (": half precision emulated on this CPU, a time that says nothing of a GPU's"
                             if r.backend == "fp16" else ""))
+        elif r.kind == "count" and r.status == "ok" and r.instructions:
+            lines.append(f"- {r.backend}: {r.instructions['per_invoke'] / 1e6:.3f} M aarch64 instructions per invoke, "
+                         f"counted under QEMU ({(r.emulation or {}).get('qemu_cpu')}: "
+                         f"{(r.emulation or {}).get('phones')}); the phone's instruction set, not its time")
         elif r.kind == "coverage":
             lines.append(f"- {r.backend} delegate: " + (f"{r.delegated * 100:.0f} % of ops by its documented op list"
                          if r.status == "ok" and r.delegated is not None else "; ".join(r.notes)[:200]))

@@ -6,6 +6,7 @@ hollow, so points at the same place still show each shape."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 from liteship.bench.record import BenchRecord
 from liteship.report.tables import Row, rows
@@ -57,6 +58,9 @@ def _panel(ax, rs: list[Row], xkey: str, xci, style, xlabel: str) -> bool:
     return True
 
 
+ARM_ORDER = ("arm64-a15", "arm64-a14")  # the ARM backend a plot shows, first found
+
+
 def plot_png(records: list[BenchRecord]) -> bytes | None:
     """Two or three panels in one PNG; None without matplotlib or without a scored variant."""
     try:
@@ -74,15 +78,28 @@ def plot_png(records: list[BenchRecord]) -> bytes | None:
     recipes = list(dict.fromkeys(r.recipe for r in sorted(rs, key=lambda r: r.recipe)))
     style = (lambda r: (COLOURS[models.index(r.model) % len(COLOURS)], MARKERS[recipes.index(r.recipe) % len(MARKERS)]))
     counted = any(r.instructions_m is not None for r in rs)
-    fig, grid = plt.subplots(2, 2, figsize=(13, 10)) if counted else plt.subplots(1, 3, figsize=(17, 5.5))
+    arm = next((b for b in ARM_ORDER if any(r.arm(b) is not None for r in rs)), None)
+    panels = 2 + counted + (arm is not None)
+    fig, grid = (plt.subplots(1, 3, figsize=(17, 5.5)) if panels == 2 else
+                 plt.subplots(2, 2, figsize=(13, 10)) if panels == 3 else plt.subplots(2, 3, figsize=(19, 10)))
     axes = list(grid.ravel())
     _panel(axes[0], rs, "size_kb", lambda r: None, style, "size (KB, log scale)")
     axes[0].set_title("top-1 vs size (dashed: each model's Pareto front)")
     _panel(axes[1], rs, "p50_ms", lambda r: r.ci, style, "p50 latency, ms (log scale; bars: 95 % CI)")
     axes[1].set_title("top-1 vs latency (x86 CPU, not a phone)")
+    at = 2
     if counted:
-        _panel(axes[2], rs, "instructions_m", lambda r: None, style, "M instructions per invoke (valgrind, log scale)")
-        axes[2].set_title("top-1 vs instructions")
+        _panel(axes[at], rs, "instructions_m", lambda r: None, style, "M x86 instructions per invoke (valgrind, log)")
+        axes[at].set_title("top-1 vs x86 instructions")
+        at += 1
+    if arm is not None:
+        rows_arm = [replace(r, instructions_m=r.arm(arm)) for r in rs]
+        _panel(axes[at], rows_arm, "instructions_m", lambda r: None, style,
+               f"M aarch64 instructions per invoke ({arm}, QEMU, log)")
+        axes[at].set_title(f"top-1 vs ARM instructions ({arm}: the phone's ISA, not its time)")
+        at += 1
+    for extra in axes[at:-1]:
+        extra.axis("off")
     key = axes[-1]
     key.axis("off")
     handles = [Line2D([], [], ls="", marker="s", ms=10, color=COLOURS[i % len(COLOURS)], label=m)

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from liteship.bench.record import BenchRecord
 from liteship.judge.baseline import float_record
-from liteship.judge.decision import Decision, Option
+from liteship.judge.decision import BEST, Decision, Option
 from liteship.judge.findings import Finding
 from liteship.report.document import Image, Para, Section, Table
 from liteship.report.format import change_pt, change_with_interval, interval, num, with_interval
 from liteship.report.tables import rows
 from liteship.versions import measured_where
 
-BEST = {"accuracy": "most accurate", "size": "smallest", "latency": "fastest"}
 
 
 def _n(value, spec: str):
@@ -41,7 +40,20 @@ def _option_line(o: Option, decision: Decision) -> str:
             f"{o.size_bytes / 1024:.1f} KB, {lat} on {b.backend} ({b.threads} thread(s)){cov}")
 
 
-def decision_section(decision: Decision | None, run_dir: str) -> Section:
+def costs_line(variant: str | None, records: list[BenchRecord]) -> str:
+    """Which cost came from which instruction set: said beside every decision."""
+    arms = sorted({r.backend for r in records if r.kind == "count" and r.status == "ok"})
+    x86 = any(r.instructions and r.instructions.get("isa", "x86_64") == "x86_64" for r in records)
+    said = ["latency: wall-clock on this x86 CPU (LiteRT's Python API)"]
+    if x86:
+        said.append("x86 instructions: valgrind's count on this x86 CPU's kernels (AVX2/FMA3)")
+    if arms:
+        said.append(f"ARM instructions ({', '.join(arms)}): the aarch64 LiteRT's XNNPACK kernels counted under "
+                    "QEMU with the phone's ISA features")
+    return "Where the costs come from: " + "; ".join(said) + ". None is a phone's milliseconds."
+
+
+def decision_section(decision: Decision | None, run_dir: str, records: list[BenchRecord] = ()) -> Section:
     if decision is None:
         return Section("Decision", "decision", (Para("No decision: the run has no measured variant."),))
     blocks: list = []
@@ -70,6 +82,7 @@ def decision_section(decision: Decision | None, run_dir: str) -> Section:
         blocks.append(Table(("model", "recipe", "variant", "what it lacks"), tuple(
             (o.verdict.model, o.verdict.recipe, f"`{o.variant}`", "; ".join(o.failing())) for o in decision.misses)))
     blocks.append(Para(_budgets_line(decision)))
+    blocks.append(Para(costs_line(decision.chosen.verdict.variant if decision.chosen else None, records)))
     if decision.made_by == "pick":
         blocks.append(Para(f"Chosen by `liteship pick --prefer {decision.prefer}`; the bundle for the app is in "
                            "`release/` (model.tflite, labels.txt, manifest.json, MODEL.md, Classifier.swift)."))
@@ -90,17 +103,21 @@ def warnings_section(findings: list[Finding]) -> Section:
 
 def variants_section(records: list[BenchRecord]) -> Section:
     rs = rows(records)
+    arms = [b for b in dict.fromkeys(b for r in rs for b, _ in r.arm_m)]
     blocks = [Para("Top-1 on the test split with its 95 % Wilson interval; the change vs float32 with a paired "
-                   "bootstrap interval on the same images; p50: median of round medians [95 % CI]; M instr: "
-                   "millions of instructions per invoke counted under valgrind (– where not counted); ★: on its "
-                   "model's size-vs-top-1 Pareto front. Click a header to sort.")]
+                   "bootstrap interval on the same images; p50: median of round medians [95 % CI] on this x86 CPU; "
+                   "M x86: millions of instructions per invoke counted under valgrind (– where not counted)"
+                   + "".join(f"; M {b}: millions of aarch64 instructions per invoke under QEMU, on the phone's "
+                             "instruction set (a count, not a phone's time)" for b in arms)
+                   + "; ★: on its model's size-vs-top-1 Pareto front. Click a header to sort.")]
     for model in dict.fromkeys(r.model for r in rs):
         blocks.append(Table(("★", "recipe", "top-1 [95 %]", "Δ vs float32", "agreement", "size KB", "gzip KB",
-                             "p50 ms", "95 % CI", "M instr", "sparsity", "variant"), tuple(
+                             "p50 ms", "95 % CI", "M x86", *(f"M {b}" for b in arms), "sparsity", "variant"), tuple(
             ("★" if r.front else "", r.recipe, (with_interval(r.top1, r.top1_ci), r.top1),
              (change_with_interval(r.drop, r.drop_ci), None if r.drop is None else -r.drop),
              _n(r.agreement, ".4f"), _n(r.size_kb, ".1f"), _n(r.gzip_kb, ".1f"), _n(r.p50_ms, ".3f"),
-             interval(*(r.ci or (None, None))), _n(r.instructions_m, ".3f"), _n(r.sparsity, ".3f"), f"`{r.variant}`")
+             interval(*(r.ci or (None, None))), _n(r.instructions_m, ".3f"), *(_n(r.arm(b), ".3f") for b in arms),
+             _n(r.sparsity, ".3f"), f"`{r.variant}`")
             for r in rs if r.model == model), caption=model, sortable=True))
     return Section("All variants", "variants", tuple(blocks))
 
@@ -216,5 +233,5 @@ def report_sections(records: list[BenchRecord], decision: Decision | None, findi
                                        Para("Colour: model; marker: recipe; bars: 95 % intervals; dashed: each "
                                             "model's size-vs-top-1 Pareto front. Latency on this x86 CPU.")))
     classes = classes_section(records, decision)
-    return [decision_section(decision, run_dir), warnings_section(findings), plots, variants_section(records),
+    return [decision_section(decision, run_dir, records), warnings_section(findings), plots, variants_section(records),
             backends_section(records), *([classes] if classes else []), machine_section(records)]

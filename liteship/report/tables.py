@@ -25,7 +25,11 @@ class Row:
     front: bool
     top1_ci: tuple[float, float] | None = None
     drop_ci: tuple[float, float] | None = None  # 95 % interval of the drop (paired when the images are the same)
-    instructions_m: float | None = None  # millions of instructions per invoke (xnnpack, under valgrind)
+    instructions_m: float | None = None  # millions of x86 instructions per invoke (xnnpack, 1 thread, valgrind)
+    arm_m: tuple[tuple[str, float], ...] = ()  # (ARM backend, millions of aarch64 instructions per invoke)
+
+    def arm(self, backend: str) -> float | None:
+        return dict(self.arm_m).get(backend)
 
 
 def primary(records: list[BenchRecord]) -> list[BenchRecord]:
@@ -62,10 +66,20 @@ def rows(records: list[BenchRecord]) -> list[Row]:
                        round(r.size_bytes / 1024, 1), round(r.gzip_bytes / 1024, 1),
                        r.latency_ms.p50 if r.latency_ms else None,
                        (r.latency_ms.ci_low, r.latency_ms.ci_high) if r.latency_ms else None, r.sparsity, f,
-                       r.top1_ci, (drop.low, drop.high) if drop else None, _instructions_m(r, records)))
+                       r.top1_ci, (drop.low, drop.high) if drop else None, _instructions_m(r, records),
+                       arm_counts(r.variant, records)))
     return sorted(out, key=lambda row: (-(row.top1 or -1), row.size_kb))
 
 
 def _instructions_m(record: BenchRecord, records: list[BenchRecord]) -> float | None:
-    counted = next((r.instructions for r in records if r.variant == record.variant and r.instructions), None)
-    return round(counted["per_invoke"] / 1e6, 3) if counted else None
+    """The x86 count: the variant's xnnpack record at one thread (valgrind), the record that measured it."""
+    counted = next((r.instructions for r in records if r.variant == record.variant and r.backend == "xnnpack"
+                    and r.threads == 1 and r.instructions and r.instructions.get("isa", "x86_64") == "x86_64"), None)
+    return round(counted["per_invoke"] / 1e6, 3) if counted and counted.get("per_invoke") else None
+
+
+def arm_counts(variant: str, records: list[BenchRecord]) -> tuple[tuple[str, float], ...]:
+    """Each ARM backend's count of the variant, in millions of aarch64 instructions per invoke."""
+    return tuple((r.backend, round(r.instructions["per_invoke"] / 1e6, 3)) for r in records
+                 if r.variant == variant and r.kind == "count" and r.status == "ok" and r.instructions
+                 and r.instructions.get("per_invoke"))

@@ -14,13 +14,16 @@ def _blank(value, spec: str) -> str:
 
 def bench_table(records: list[BenchRecord]) -> str:
     head = f"{'variant':14s} {'recipe':14s} {'backend':10s} {'thr':>3s} {'p50 ms':>9s} {'95% CI':>17s} " \
-           f"{'top1':>7s} {'agree':>7s} {'size':>9s} {'deleg':>6s}  notes"
+           f"{'instr M':>12s} {'top1':>7s} {'agree':>7s} {'size':>9s} {'deleg':>6s}  notes"
     lines = [head]
     for r in records:
         lat = r.latency_ms
         ci = f"[{lat.ci_low:.3f}, {lat.ci_high:.3f}]" if lat else ""
+        counted = r.instructions or {}
+        isa = "arm" if counted.get("isa") == "aarch64" else "x86"
+        instr = f"{counted['per_invoke'] / 1e6:.3f} {isa}" if counted.get("per_invoke") else ""
         lines.append(f"{r.variant[:14]:14s} {(r.recipe or '-')[:14]:14s} {r.backend:10s} {r.threads or '':>3} "
-                     f"{_blank(lat.p50 if lat else None, '.3f'):>9s} {ci:>17s} {_blank(r.top1, '.4f'):>7s} "
+                     f"{_blank(lat.p50 if lat else None, '.3f'):>9s} {ci:>17s} {instr:>12s} {_blank(r.top1, '.4f'):>7s} "
                      f"{_blank(r.agreement, '.4f'):>7s} {r.size_bytes:9d} {_blank(r.delegated, '.2f'):>6s}  "
                      f"{'; '.join(r.notes)[:80]}")
     return "\n".join(lines)

@@ -147,3 +147,26 @@ def test_runtimes_list_shows_the_environment():
                           timeout=60)
     assert proc.returncode == 0 and "arm64" in proc.stdout and "qemu" in proc.stdout.lower()
     assert json.dumps(arm64_env.status())  # serialisable record
+
+
+def test_bench_of_a_run_records_the_arm_count_beside_x86(optimized_run, tmp_path):
+    import shutil
+
+    out, variants = optimized_run
+    run = tmp_path / "run"
+    shutil.copytree(out, run, ignore=shutil.ignore_patterns(".liteship.lock", "results.*"))
+    proc = subprocess.run([sys.executable, "-m", "liteship", "bench", str(run), "--backends", "xnnpack,arm64-a15",
+                           "--runs", "3", "--rounds", "1", "--warmup", "0"], capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+    split = json.loads((run / "data" / "split.json").read_text())
+    n = min(100, split["counts"]["test"])
+    arm = [r for r in records if r["backend"] == "arm64-a15"]
+    assert len(arm) == len(variants) and all(r["kind"] == "count" and r["status"] == "ok" for r in arm)
+    for r in arm:
+        assert r["instructions"]["isa"] == "aarch64" and r["instructions"]["per_invoke"] > 0
+        assert r["emulation"]["qemu_cpu"] == "max,sve=off,sme=off" and r["images"] == n
+        assert r["data"]["subset"] == f"the first {n} of {split['counts']['test']}"
+        assert r["xnnpack_agreement"] >= 0.97 and r["latency_ms"] is None
+    assert "instr M" in proc.stdout and " arm " in proc.stdout

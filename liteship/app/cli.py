@@ -19,6 +19,7 @@ from liteship.app.commands import (cmd_bench, cmd_compare, cmd_explain, cmd_gate
                                    cmd_runtimes, cmd_sweep, cmd_train)
 from liteship.app.checks import check
 from liteship.app.validate import real, whole, whole_list
+from liteship.bench.measure import BenchOptions
 from liteship.errors import LiteshipError
 from liteship.logs import PRIVATE_TEMP, frameworks_to_file
 from liteship.rundir import LOG, exclusive
@@ -73,10 +74,13 @@ def _bench_parser(sub) -> None:
     p.add_argument("--data", help="class-folder path or 'digits' (for a .tflite); a run uses its test split")
     p.add_argument("--labels", help="labels file (default: labels.txt beside the model)")
     p.add_argument("--backends", default="all", help="comma-separated; default: all (see --list)")
-    p.add_argument("--threads", type=whole_list(1, 256, "1,2"), default="1", help="comma-separated thread counts, e.g. 1,2")
-    p.add_argument("--runs", type=whole(1, 100_000, 50), default=50, help="timed invokes per session (default 50)")
-    p.add_argument("--warmup", type=whole(0, 10_000, 5), default=5)
-    p.add_argument("--rounds", type=whole(1, 1_000, 5), default=5, help="interleaved timing rounds (default 5)")
+    d = BenchOptions()  # the one home of the bench defaults (the sweep's [bench] takes them too)
+    p.add_argument("--threads", type=whole_list(1, 256, "1,2"), default=d.threads,
+                   help="comma-separated thread counts, e.g. 1,2 (default 1)")
+    p.add_argument("--runs", type=whole(1, 100_000, 50), default=d.runs, help=f"timed invokes per round (default {d.runs})")
+    p.add_argument("--warmup", type=whole(0, 10_000, 5), default=d.warmup, help=f"default {d.warmup}")
+    p.add_argument("--rounds", type=whole(1, 1_000, 5), default=d.rounds,
+                   help=f"interleaved timing rounds (default {d.rounds})")
     p.add_argument("--target-runtime", help="TFLite/LiteRT release the app ships, e.g. 2.14: too-new ops exit 1")
     p.add_argument("--instructions", action="store_true",
                    help="also count instructions per invoke under valgrind (xnnpack records; needs valgrind)")

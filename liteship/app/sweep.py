@@ -18,6 +18,7 @@ from liteship.rundir import claim, remove_stale_temps
 from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
 from liteship.progress import Progress
 
+from liteship.bench.measure import BenchOptions
 from liteship.bench.record import BenchRecord
 
 
@@ -45,13 +46,16 @@ class OptimizeTable:
     recipes: tuple[str, ...] = setting(("all",), non_empty=True)
 
 
+_BENCH = BenchOptions()  # the bench defaults have one home, bench's own options
+
+
 @dataclass(frozen=True)
 class BenchTable:
     backends: tuple[str, ...] = setting(("xnnpack", "fp16", "gpu", "coreml"), choices=tuple(BACKENDS), non_empty=True)
-    threads: tuple[int, ...] = setting((1,), lo=1, hi=256, non_empty=True)
-    runs: int = setting(50, lo=1, hi=100_000)
-    warmup: int = setting(5, hi=10_000)
-    rounds: int = setting(10, lo=1, hi=1_000)
+    threads: tuple[int, ...] = setting(_BENCH.threads, lo=1, hi=256, non_empty=True)
+    runs: int = setting(_BENCH.runs, lo=1, hi=100_000)
+    warmup: int = setting(_BENCH.warmup, hi=10_000)
+    rounds: int = setting(_BENCH.rounds, lo=1, hi=1_000)
     target_runtime: str | None = None  # e.g. "2.14": load and run every variant in that tflite-runtime too
     instructions: bool | None = None  # count instructions per invoke; None: when valgrind is installed
     arm64: bool | None = None  # also count on arm64-a15 (the phone's ISA); None: when its environment is installed

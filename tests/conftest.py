@@ -133,6 +133,7 @@ backends = ["xnnpack", "gpu"]
 threads = [1]
 runs = 10
 instructions = false
+arm64 = false
 """
 
 

@@ -22,6 +22,7 @@ backends = ["xnnpack"]
 runs = 5
 rounds = 2
 instructions = false
+arm64 = false
 """
 
 

@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import textwrap
 import threading
 import zipfile
 from pathlib import Path
@@ -449,3 +450,38 @@ def test_the_sweep_estimate_grows_with_runs_and_rounds():
     base = sum(e.seconds for _, _, e in sweep_estimates(DEFAULT_SWEEP, "digits"))
     more = replace(DEFAULT_SWEEP, bench=replace(DEFAULT_SWEEP.bench, runs=DEFAULT_SWEEP.bench.runs * 10))
     assert sum(e.seconds for _, _, e in sweep_estimates(more, "digits")) > base * 1.1
+
+
+def test_a_model_with_two_outputs_is_not_given_a_top1(tmp_path):
+    code = textwrap.dedent(f"""
+        import tensorflow as tf, tf_keras as keras
+        inp = keras.Input((8, 8, 3))
+        x = keras.layers.GlobalAveragePooling2D()(inp)
+        m = keras.Model(inp, [keras.layers.Dense(3, activation="softmax")(x), keras.layers.Dense(2)(x)])
+        open({str(tmp_path / 'two.tflite')!r}, "wb").write(tf.lite.TFLiteConverter.from_keras_model(m).convert())
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, timeout=300)
+    (tmp_path / "labels.txt").write_text("a\nb\nc\n")
+    proc = liteship("bench", tmp_path / "two.tflite", "--data", "digits", "--backends", "xnnpack")
+    assert proc.returncode == 2 and "expected 1 output tensor, found 2" in proc.stderr and "top-1" in proc.stderr
+
+
+def test_a_large_skip_list_is_summarised_on_the_terminal_and_kept_whole_in_the_card(tmp_path):
+    import io
+
+    from liteship.progress import Progress
+    from liteship.rundir import claim
+    from liteship.trainer import TrainConfig
+    from liteship.trainer.training import SHOWN_SKIPS, prepare_data
+
+    data = write_class_folder(tmp_path / "data", per_class=4)
+    for i in range(60):
+        (data / "one" / f"note_{i:03d}.txt").write_text("not an image")
+    stream = io.StringIO()
+    prep = prepare_data(str(data), TrainConfig(arch="small_cnn", size=16).resolved(), claim(tmp_path / "run"),
+                        Progress(stream=stream, bar=False))
+    lines = stream.getvalue().splitlines()
+    assert sum(line.startswith("skipped ") for line in lines) == SHOWN_SKIPS == 20
+    assert any("60 files skipped (40 not shown above)" in line and "60 not an image file type" in line
+               for line in lines), lines
+    assert len(prep.dataset.skipped) == 60

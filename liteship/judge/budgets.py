@@ -6,7 +6,7 @@ pytest-benchmark's "Field 'mean' has failed PercentageRegressionCheck: 23.33 > 5
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Literal
 
@@ -66,14 +66,18 @@ def budget_keys() -> list[str]:
 
 @dataclass(frozen=True)
 class Verdict:
+    """One budget check's outcome, carrying the record it judged: a number shown beside it is that record's."""
+
     variant: str
-    check: str
+    check: str  # what the reader sees: "max_latency_ms (p50, xnnpack, 1 thr)"
     measured: float | str | None
     limit: float | str | None
     margin: float | None  # positive: room left; negative: over the limit
     passed: bool
     message: str
     remeasured: bool = False
+    id: str = ""  # the budget key it checks ("max_latency_ms"): what code matches on, never the label
+    record: BenchRecord | None = field(default=None, compare=False, repr=False)  # the record judged
 
 
 def _num(check, variant, measured, limit, upper: bool, unit: str, fmt: str = ".3f") -> Verdict:
@@ -181,6 +185,14 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
     """
     run = budget_record(budgets, records)
     any_rec = records[0]
+    out = _checks(budgets, variant, records, all_records, run, any_rec)
+    on_run = set(RUN_BUDGETS) | {"max_instructions_m"}
+    return [replace(v, id=v.check.split(" ")[0], record=run if v.check.split(" ")[0] in on_run else any_rec)
+            for v in out]
+
+
+def _checks(budgets: Budgets, variant: str, records, all_records, run, any_rec) -> list[Verdict]:
+    """Every budget that is set, in a fixed order (judge tags each with its id and record)."""
     out = []
     if budgets.max_size_kb is not None:
         out.append(_num("max_size_kb", variant, any_rec.size_bytes / 1024, budgets.max_size_kb, True, " KB", ".1f"))

@@ -65,7 +65,7 @@ class Decision:
 
 def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> Option:
     recs = [r for r in records if r.variant == vv.variant]
-    run = budget_record(budgets, recs)
+    run = vv.judged or budget_record(budgets, recs)  # the record the verdicts judged, a re-measure included
     drop = drop_with_interval(run, records)
     lat = run.latency_ms if run is not None else None
     return Option(vv, run.top1 if run else None, run.top1_ci if run else None, drop.value if drop else None,

@@ -8,7 +8,9 @@ from pathlib import Path
 from liteship.bench.record import BenchRecord
 from liteship.bench.run import current_results
 from liteship.errors import LiteshipError
-from liteship.judge.budgets import Budgets, Verdict, budget_record, judge
+from liteship.judge.budgets import RUN_BUDGETS, Budgets, Verdict, budget_record, judge
+
+JUDGED_ON_RUN = (*RUN_BUDGETS, "max_instructions_m")
 from liteship.rundir import VARIANTS
 
 
@@ -22,6 +24,11 @@ class VariantVerdict:
     @property
     def passed(self) -> bool:
         return all(v.passed for v in self.verdicts)
+
+    @property
+    def judged(self) -> BenchRecord | None:
+        """The record the run budgets judged (a re-measured one included); None when no run budget was set."""
+        return next((v.record for v in self.verdicts if v.id in JUDGED_ON_RUN and v.record is not None), None)
 
     @property
     def worst_margin(self) -> float:
@@ -80,7 +87,7 @@ def _with_remeasure(run_dir: Path, budgets: Budgets, vid: str, recs: list[BenchR
         recs = [fresh if r is run else r for r in recs]
         note = f" [re-measured: the first result's 95 % CI {ci} held the limit]"
         verdicts, remeasured = judge(budgets, vid, recs, records), True
-    return [replace(v, remeasured=remeasured, message=v.message + note) if v.check.startswith("max_latency_ms") else v
+    return [replace(v, remeasured=remeasured, message=v.message + note) if v.id == "max_latency_ms" else v
             for v in verdicts]
 
 

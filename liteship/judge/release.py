@@ -60,7 +60,8 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
     from liteship.bench.contract import check_contract
 
     chosen, budgets, prefer = decision.chosen.verdict, decision.budgets, decision.prefer
-    recs = [r for r in records if r.variant == chosen.variant]
+    judged = chosen.judged  # the budget record as judged (re-measured, when gate re-measured it)
+    recs = [judged if judged is not None and r.key == judged.key else r for r in records if r.variant == chosen.variant]
     variant_json = json.loads((run_dir / "variants" / f"{chosen.variant}.json").read_text())
     model_path = run_dir / variant_json["file"]
     labels = (run_dir / "float" / variant_json["model"] / "labels.txt").read_text(encoding="utf-8")

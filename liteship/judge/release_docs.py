@@ -127,7 +127,7 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
     """MODEL.md: what the model expects and returns, how good and how big it is, where that was measured."""
     o, b = decision.chosen, decision.budgets
     vv = o.verdict
-    run = budget_record(b, recs)  # the record every budget was judged on
+    run = vv.judged or budget_record(b, recs)  # the record every budget was judged on, a re-measure included
     inp, out = contract["input"], contract["output"]
     size = int(inp["shape"][1])
     lines = [f"# {vv.model} · {vv.recipe} (`{vv.variant}`)", "",

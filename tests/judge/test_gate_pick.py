@@ -169,3 +169,35 @@ def test_pick_takes_delegate_coverage_into_account(swept, tmp_path, capsys):
     assert all(v < 1 for v in gpu.values())
     assert main(["pick", str(out), "--budgets", _budgets(tmp_path, 'require_delegate = "gpu"\n')]) == 1
     assert "require_delegate (gpu) FAILED" in capsys.readouterr().err
+
+
+def test_a_remeasured_latency_is_the_number_the_release_shows(swept, tmp_path, monkeypatch):
+    import json
+    import shutil
+    from dataclasses import replace
+
+    import sys
+
+    from liteship.bench import read_results
+
+    gate_module = sys.modules["liteship.judge.gate"]  # the module: the package exports a function of that name
+
+    out, _, _ = swept
+    run = tmp_path / "run"
+    shutil.copytree(out, run, ignore=shutil.ignore_patterns(".liteship.lock"))
+    shutil.rmtree(run / "release", ignore_errors=True)
+    rec = next(r for r in read_results(run) if r.recipe == "int8" and r.backend == "xnnpack" and r.threads == 1)
+    limit = (rec.latency_ms.ci_low + rec.latency_ms.ci_high) / 2  # inside the interval: gate re-measures
+    again = round(limit * 0.5, 6)  # what the re-measure finds (injected: a timing is not reproducible)
+    monkeypatch.setattr(gate_module, "remeasure_latency", lambda record, budgets, path: replace(
+        record, latency_ms=replace(record.latency_ms, p50=again, ci_low=again, ci_high=again, min=again)))
+    size_kb = rec.size_bytes / 1024 + 0.01  # only int8 (the smallest) passes the size budget
+    (run / "liteship.toml").write_text(f"[budgets]\nmax_latency_ms = {limit}\nmax_size_kb = {size_kb}\n"
+                                       "require_contract = false\n")
+    assert main(["pick", str(run), "--budgets", str(run / "liteship.toml"), "--prefer", "size"]) == 0
+    manifest = json.loads((run / "release" / "manifest.json").read_text())
+    (lat,) = [v for v in manifest["budgets"]["verdicts"] if v["check"].startswith("max_latency_ms")]
+    assert lat["remeasured"] and lat["measured"] == again != rec.latency_ms.p50
+    assert manifest["measured"]["xnnpack@1"]["latency_ms"]["p50"] == again  # the number beside it is the one judged
+    assert f"p50 {again:.3f} ms" in (run / "release" / "MODEL.md").read_text()
+    assert f"{again:.3f} ms p50" in (run / "report.md").read_text()  # the decision in the report, too

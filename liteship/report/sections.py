@@ -111,9 +111,10 @@ def variants_section(records: list[BenchRecord]) -> Section:
                              "instruction set (a count, not a phone's time)" for b in arms)
                    + "; ★: on its model's size-vs-top-1 Pareto front. Click a header to sort.")]
     for model in dict.fromkeys(r.model for r in rs):
-        blocks.append(Table(("★", "recipe", "top-1 [95 %]", "Δ vs float32", "agreement", "size KB", "gzip KB",
-                             "p50 ms", "95 % CI", "M x86", *(f"M {b}" for b in arms), "sparsity", "variant"), tuple(
-            ("★" if r.front else "", r.recipe, (with_interval(r.top1, r.top1_ci), r.top1),
+        blocks.append(Table(("★", "recipe", "measured on", "top-1 [95 %]", "Δ vs float32", "agreement", "size KB",
+                             "gzip KB", "p50 ms", "95 % CI", "M x86", *(f"M {b}" for b in arms), "sparsity",
+                             "variant"), tuple(
+            ("★" if r.front else "", r.recipe, r.backend, (with_interval(r.top1, r.top1_ci), r.top1),
              (change_with_interval(r.drop, r.drop_ci), None if r.drop is None else -r.drop),
              _n(r.agreement, ".4f"), _n(r.size_kb, ".1f"), _n(r.gzip_kb, ".1f"), _n(r.p50_ms, ".3f"),
              interval(*(r.ci or (None, None))), _n(r.instructions_m, ".3f"), *(_n(r.arm(b), ".3f") for b in arms),

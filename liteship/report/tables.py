@@ -27,19 +27,24 @@ class Row:
     drop_ci: tuple[float, float] | None = None  # 95 % interval of the drop (paired when the images are the same)
     instructions_m: float | None = None  # millions of x86 instructions per invoke (xnnpack, 1 thread, valgrind)
     arm_m: tuple[tuple[str, float], ...] = ()  # (ARM backend, millions of aarch64 instructions per invoke)
+    backend: str = ""  # the record the row's top-1 and p50 come from: backend@threads
 
     def arm(self, backend: str) -> float | None:
         return dict(self.arm_m).get(backend)
 
 
-def primary(records: list[BenchRecord]) -> list[BenchRecord]:
-    """One run record per variant: the first run backend, the fewest threads."""
+def primary(records: list[BenchRecord], backend: str = "xnnpack", threads: int = 1) -> list[BenchRecord]:
+    """One run record per variant, by one rule whatever the file's order: the budget's backend and threads (the
+    default budgets': xnnpack, 1 thread), else the registry's first run backend that measured it, fewest threads."""
+    from liteship.runtime import BACKENDS
+
+    order = {b: i for i, b in enumerate(BACKENDS)}
     runs = [r for r in records if r.kind == "run" and r.status == "ok"]
-    order = {b: i for i, b in enumerate(dict.fromkeys(r.backend for r in runs))}
     best = {}
-    for r in sorted(runs, key=lambda r: (order[r.backend], r.threads or 0)):
+    for r in sorted(runs, key=lambda r: ((r.backend, r.threads) != (backend, threads), order.get(r.backend, 99),
+                                         r.threads or 0)):
         best.setdefault(r.variant, r)
-    return list(best.values())
+    return [best[v] for v in dict.fromkeys(r.variant for r in runs)]
 
 
 def pareto(points: list[tuple[float, float]]) -> list[bool]:
@@ -67,7 +72,7 @@ def rows(records: list[BenchRecord]) -> list[Row]:
                        r.latency_ms.p50 if r.latency_ms else None,
                        (r.latency_ms.ci_low, r.latency_ms.ci_high) if r.latency_ms else None, r.sparsity, f,
                        r.top1_ci, (drop.low, drop.high) if drop else None, _instructions_m(r, records),
-                       arm_counts(r.variant, records)))
+                       arm_counts(r.variant, records), f"{r.backend}@{r.threads}"))
     return sorted(out, key=lambda row: (-(row.top1 or -1), row.size_kb))
 
 

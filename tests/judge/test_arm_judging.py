@@ -96,3 +96,20 @@ def test_compare_judges_arm_counts_exactly_only_for_the_same_emulation_and_tools
     assert c.verdict == verdict
     if verdict == "ok":
         assert c.change == pytest.approx(0.01)  # 29,000 / 2,900,000: exactly at the 1 % limit
+
+
+def test_one_record_speaks_for_a_variant_whatever_the_file_order():
+    from liteship.judge.budgets import budget_record
+    from liteship.report.tables import rows
+
+    records = []
+    for recipe, p50_x, p50_f in (("float32", 1.0, 9.0), ("int8", 0.5, 7.0)):
+        r = rec(recipe, FLOAT, p50=p50_x)
+        records += [replace(r, backend="fp16", latency_ms=replace(r.latency_ms, p50=p50_f, min=p50_f * 0.9)), r]
+    budgets = Budgets()
+    for order in (records, records[::-1]):
+        shown = {row.variant: (row.p50_ms, row.backend) for row in rows(order)}
+        judged = {v: budget_record(budgets, [r for r in order if r.variant == v]).latency_ms.p50
+                  for v in ("mnv2-float32", "mnv2-int8")}
+        assert shown == {v: (p50, "xnnpack@1") for v, p50 in judged.items()} == \
+            {"mnv2-float32": (1.0, "xnnpack@1"), "mnv2-int8": (0.5, "xnnpack@1")}

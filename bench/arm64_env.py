@@ -212,18 +212,39 @@ def make_prefix(prefix: Path, sysroot: Path, e: Emulation) -> None:
     (cpu / "cpu0" / "regs" / "identification" / "midr_el1").write_text(f"0x{e.midr:016x}\n")
 
 
-def install(with_system_packages: bool = False, log=print) -> Path:
-    """Make (or re-make) the environment; a half-made one is replaced, saying so."""
+def current(record: dict | None) -> bool:
+    """An installed environment made for this LiteRT and this plugin source: nothing to make again."""
     from liteship.versions import litert_version
 
+    return record is not None and record.get("wheels", {}).get("ai-edge-litert") == litert_version() and \
+        record.get("source_sha256") == hashlib.sha256(PLUGIN_SOURCE.read_bytes()).hexdigest()
+
+
+def install(with_system_packages: bool = False, log=print, force: bool = False) -> Path:
+    """Make the environment, once: one already made for this LiteRT and plugin is kept; a half-made, broken or
+    outdated one is made again, saying so. Two installs at once take turns (a file lock)."""
+    import fcntl
+
     require_tools(with_system_packages, log)
+    env = env_dir()
+    env.parent.mkdir(parents=True, exist_ok=True)
+    with open(env.parent / ".arm64.install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and current(status()):
+            log(f"arm64: already installed in {env}")
+            return env
+        return _make(env, log)
+
+
+def _make(env: Path, log) -> Path:
+    from liteship.versions import litert_version
+
     if os.geteuid() != 0:
         raise LiteshipError("Making the arm64 environment needs root", "debootstrap makes device nodes and owners "
                             "in the root file system", "run `liteship runtimes install arm64` as root (once; "
                             "counting then runs as any user who can read the cache)")
-    env = env_dir()
-    if env.exists() and not installed():
-        log(f"arm64: {env} is half-made or broken; making it again")
+    if env.exists():
+        log(f"arm64: {env} is half-made, broken or for another LiteRT or plugin; making it again")
     staging = staging_dir(env)
     try:
         _sysroot(staging, log)
@@ -237,6 +258,7 @@ def install(with_system_packages: bool = False, log=print) -> Path:
         atomic_write_json(staging / MARKER, record)
         if env.exists():
             shutil.rmtree(env)
+        os.chmod(staging, 0o755)  # mkdtemp made it private to build in; counting may run as any user
         os.replace(staging, env)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -100,6 +100,7 @@ def test_a_wider_layer_counts_more_and_counts_repeat_exactly(two_widths):
     assert wide > narrow[0] * 1.5
 
 
+@pytest.mark.slow
 def test_arm_outputs_match_litert_x86_on_the_same_images(optimized_run):
     from sklearn.datasets import load_digits
 
@@ -149,6 +150,7 @@ def test_runtimes_list_shows_the_environment():
     assert json.dumps(arm64_env.status())  # serialisable record
 
 
+@pytest.mark.slow
 def test_bench_of_a_run_records_the_arm_count_beside_x86(optimized_run, tmp_path):
     import shutil
 

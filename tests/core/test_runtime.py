@@ -36,4 +36,6 @@ def test_back_to_batch_one_after_a_batched_pass(optimized_run, backend):
 
 def test_one_backend_registry():
     assert RUN_BACKENDS == ("xnnpack", "xnnpack-cm", "builtin", "reference", "fp16")
-    assert {b.kind for b in BACKENDS.values()} == {"run", "coverage"}
+    assert {b.kind for b in BACKENDS.values()} == {"run", "coverage", "count"}
+    assert [n for n, b in BACKENDS.items() if b.kind == "count"] == ["arm64-a14", "arm64-a15"]
+    assert all(b.isa == "aarch64" for b in BACKENDS.values() if b.kind == "count")

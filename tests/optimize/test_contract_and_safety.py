@@ -154,7 +154,11 @@ def test_cli_exit_codes_for_config_and_recipe_errors(digits_run, tmp_path, capsy
     assert "bogus = 1: there is no such key; valid keys: calibration_images, io" in capsys.readouterr().err
     assert main(["optimize", str(out), "--recipes", "int9", "--quiet"]) == 2
     assert '--recipes = "int9": int9: no such recipe' in capsys.readouterr().err
-    assert main(["optimize", str(tmp_path), "--quiet"]) == 2
+    assert main(["optimize", str(tmp_path), "--quiet"]) == 2  # a folder liteship did not make
+    assert "it has no .liteship-run, so liteship did not make it" in capsys.readouterr().err
+    from liteship.rundir import claim
+
+    assert main(["optimize", str(claim(tmp_path / "empty_run")), "--quiet"]) == 2
     assert "it has no trained float model (float/)" in capsys.readouterr().err
 
 

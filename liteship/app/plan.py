@@ -16,7 +16,7 @@ from pathlib import Path
 from liteship.bench.measure import BenchOptions, Target
 from liteship.bench.record import BenchRecord
 from liteship.bench.run import plan_bench
-from liteship.rundir import FLOAT, read_card, update_current
+from liteship.rundir import FLOAT, read_card
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,7 @@ def plan_optimize(out: Path, models: list[str], recipes: list[str], recipe_file:
     from liteship.optimize.run import plan_variants, resolve_configs
 
     planned = plan_variants(out, recipes, resolve_configs(recipes, recipe_file), models)
-    update_current(out, [(p.model, p.recipe, p.id) for p in planned])  # what this sweep makes is what is current
-    return [OptimizeUnit(p.model, p.recipe, p.id, p.made) for p in planned]
+    return [OptimizeUnit(p.model, p.recipe, p.id, p.made) for p in planned]  # a plan writes nothing
 
 
 def plan_benches(out: Path, options: BenchOptions) -> list[BenchUnit]:

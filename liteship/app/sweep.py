@@ -14,7 +14,7 @@ from pathlib import Path
 from liteship.config import Problem, Problems, check_mapping, describe, load_toml, setting
 from liteship.runtime import BACKENDS
 from liteship.files import atomic_write_bytes, atomic_write_json, atomic_write_text, ensure_writable
-from liteship.rundir import claim, remove_stale_temps
+from liteship.rundir import claim, remove_stale_temps, update_current
 from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
 from liteship.progress import Progress
 
@@ -258,6 +258,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
             unit.label + (f": test top-1 {top1:.4f}" if top1 is not None else "")))
 
         makes = plan_optimize(out, [tc.model_dir_name for tc in train_configs], recipes, recipe_file)
+        update_current(out, [(u.model, u.recipe, u.variant) for u in makes])  # what this sweep makes is current
         for unit in makes:
             if unit.done:
                 _step_done(steps, unit, f": {unit.made['status']}")

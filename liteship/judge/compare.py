@@ -56,13 +56,20 @@ class Change:
 def read_side(where: str | Path, role: str) -> list[BenchRecord]:
     """A run directory or a results file; missing, unreadable or empty is exit 2 with what to do."""
     path = Path(where)
-    path = results_path(path) if path.is_dir() else path
+    run_dir = path if path.is_dir() else None
+    path = results_path(path) if run_dir is not None else path
     if not path.is_file():
         raise LiteshipError(f"The {role} results {path} do not exist",
                             "compare reads a run directory's results.jsonl, or such a file",
                             f"pass a run directory or results.jsonl as {role.upper()}; in CI, keep main's "
                             "results.jsonl as an artifact and pass it as BASE")
-    records = [r for r in parse_results(path) if r.kind == "run" or r.instructions]
+    if run_dir is not None:  # a run directory: its current variants only, through the one staleness filter
+        from liteship.bench.run import current_results
+
+        every = current_results(run_dir)[0]
+    else:
+        every = parse_results(path)
+    records = [r for r in every if r.kind == "run" or r.instructions]
     if not records:
         raise LiteshipError(f"The {role} results {path} hold no measured variant", "there is nothing to compare",
                             f"bench the run first: `liteship bench {path.parent}`")

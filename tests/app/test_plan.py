@@ -39,3 +39,12 @@ def test_a_finished_sweep_plans_nothing_and_a_removed_result_is_the_only_pending
 
     assert pending(plan_train(out, "digits", [replace(tcs[0], epochs=tcs[0].epochs + 1)]))
     assert pending(plan_train(out, "elsewhere", tcs))
+
+
+def test_planning_writes_nothing(digits_run):
+    from liteship.optimize.run import parse_recipes
+
+    out, result = digits_run
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    plan_optimize(out, [result.model_dir.name], parse_recipes("int8,prune_int8"), None)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before

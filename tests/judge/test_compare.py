@@ -67,3 +67,25 @@ def test_a_missing_or_empty_baseline_is_exit_2(tmp_path, capsys):
     empty.write_text("")
     assert main(["compare", str(empty), new]) == 2
     assert "hold no measured variant" in capsys.readouterr().err
+
+
+def test_compare_of_a_run_directory_reads_only_current_variants(swept, tmp_path):
+    """A stale int8 record written after the current one, with the same key: compare must not judge it."""
+    import json
+    import shutil
+
+    from liteship.judge.compare import Thresholds, compare, read_side
+
+    out, _, _ = swept
+    run = tmp_path / "run"
+    shutil.copytree(out, run, ignore=shutil.ignore_patterns(".liteship.lock"))
+    clean = tmp_path / "clean.jsonl"
+    shutil.copyfile(run / "results.jsonl", clean)
+    lines = (run / "results.jsonl").read_text().splitlines()
+    current = json.loads(next(line for line in lines if '"recipe": "int8"' in line))
+    stale = {**current, "variant": "0123456789ab", "size_bytes": current["size_bytes"] * 3,
+             "gzip_bytes": current["gzip_bytes"] * 3}
+    (run / "results.jsonl").write_text("\n".join([*lines, json.dumps(stale)]) + "\n")
+    changes, _, _ = compare(read_side(run, "base"), read_side(clean, "new"), Thresholds())
+    sizes = [c for c in changes if c.metric == "size_bytes" and c.key[1] == "int8"]
+    assert sizes and all(c.change == 0 and c.verdict == "ok" for c in sizes)

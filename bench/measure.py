@@ -299,9 +299,8 @@ def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
                 fields["xnnpack_max_diff"] = round(diff, 6)
                 fields["xnnpack_agreement"] = round(float(np.mean(np.argmax(prep.probs[key], axis=1)
                                                                   == np.argmax(base, axis=1))), 6)
-        if backend == "fp16" and not {"avx512_fp16", "asimdhp"} & set(system_info()["cpu_flags"]):
-            notes.append("latency: this CPU has no half-precision arithmetic, so XNNPACK emulates fp16; the time "
-                         "says nothing of a GPU's or the Neural Engine's, only the numerics are the point here")
+        if BACKENDS[backend].emulated_time and not {"avx512_fp16", "asimdhp"} & set(system_info()["cpu_flags"]):
+            notes.append(f"latency: {BACKENDS[backend].emulated_time}")
         if backend == "xnnpack" and prep.instructions is not None and threads == 1:  # counted at one thread
             fields["instructions"] = prep.instructions
         elif backend == "xnnpack" and options.instructions_note:

@@ -113,10 +113,16 @@ class Backend:
     kind: str  # "run": loaded, scored and timed here; "count": instructions on an emulated ISA; "coverage"
     summary: str
     isa: str = "x86_64"  # the instruction set its numbers were measured on
+    emulated_time: str = ""  # why its time says nothing of a phone's, where it does not (fp16 on an x86 CPU)
 
     @property
     def times(self) -> bool:
         return self.kind == "run"
+
+    @property
+    def time_stands(self) -> bool:
+        """Its latency stands for something: timed, and not an emulation's time."""
+        return self.times and not self.emulated_time
 
 
 BACKENDS = {b.name: b for b in (
@@ -125,7 +131,9 @@ BACKENDS = {b.name: b for b in (
     Backend("xnnpack-cm", "run", "LiteRT CompiledModel on CPU (XNNPACK): the newer API path"),
     Backend("builtin", "run", "LiteRT Interpreter, builtin kernels without the XNNPACK delegate"),
     Backend("reference", "run", "LiteRT Interpreter, reference kernels: slow canonical numerics"),
-    Backend("fp16", "run", "LiteRT CompiledModel, XNNPACK forced to fp16 (emulates GPU / Core ML numerics)"),
+    Backend("fp16", "run", "LiteRT CompiledModel, XNNPACK forced to fp16 (emulates GPU / Core ML numerics)",
+            emulated_time="half precision is emulated on a CPU without fp16 arithmetic, so the time says nothing of "
+                          "a GPU's or the Neural Engine's; only the numerics are the point here"),
     Backend("gpu", "coverage", "GPU delegate op coverage from its documented ops and versions (and a GPU run tried)"),
     Backend("coreml", "coverage", "Core ML delegate op coverage from its documented ops and constraints"),
     Backend("arm64-a14", "count", "aarch64 LiteRT (XNNPACK) under QEMU as a Cortex-A76: instructions per invoke on "

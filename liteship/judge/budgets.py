@@ -12,7 +12,7 @@ from typing import Literal
 
 from liteship.config import Problem, Problems, describe, from_mapping, liteship_table, setting
 from liteship.errors import LiteshipError
-from liteship.runtime import BACKENDS, COUNT_BACKENDS, RUN_BACKENDS
+from liteship.runtime import BACKENDS, COUNT_BACKENDS, COVERAGE_BACKENDS, RUN_BACKENDS
 
 from liteship.bench.compat import runtime_problem, runtime_verdict
 from liteship.bench.record import BenchRecord
@@ -34,7 +34,7 @@ class Budgets:
     min_agreement: float | None = setting(None, hi=1.0)
     require_contract: bool = True
     target_runtime: str | None = None
-    require_delegate: Literal["gpu", "coreml"] | None = None
+    require_delegate: str | None = setting(None, choices=COVERAGE_BACKENDS)  # a delegate whose op coverage counts
     min_delegated: float = setting(1.0, hi=1.0)  # with require_delegate: the share of ops it must take (1.0: all)
 
     def to_dict(self) -> dict:

@@ -13,12 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from liteship.rundir import VARIANTS, read_variant_record
+from liteship.runtime import BACKENDS
 from liteship.bench.record import BenchRecord
 from liteship.judge.baseline import drop_with_interval, float_record
 from liteship.judge.budgets import Budgets
 
 # Backends whose latency stands for something (fp16 is emulated on x86: its time means nothing).
-TIMED = ("xnnpack", "xnnpack-cm", "builtin", "reference")
+TIMED = tuple(name for name, b in BACKENDS.items() if b.time_stands)
 NOT_COMPRESSED = ("float32",)
 PLAIN = ("int8", "float32")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from liteship.bench.record import BenchRecord
 from liteship.judge.budgets import budget_record
 from liteship.judge.decision import BEST, Decision
+from liteship.runtime import BACKENDS
 from liteship.stats import wilson
 
 SWIFT = """\
@@ -162,7 +163,7 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
             lines.append(f"- {r.backend}, {r.threads} thread(s): p50 {lat.p50:.3f} ms [{lat.ci_low:.3f}, "
                          f"{lat.ci_high:.3f}], p90 {lat.p90:.3f} ms ({r.runtime})"
                          + (": half precision emulated on this CPU, a time that says nothing of a GPU's"
-                            if r.backend == "fp16" else ""))
+                            if BACKENDS[r.backend].emulated_time else ""))
         elif r.kind == "count" and r.status == "ok" and r.instructions:
             lines.append(f"- {r.backend}: {r.instructions['per_invoke'] / 1e6:.3f} M aarch64 instructions per invoke, "
                          f"counted under QEMU ({(r.emulation or {}).get('qemu_cpu')}: "

@@ -34,7 +34,8 @@ def sweep_summary(records: list[BenchRecord]) -> str:
     lines = []
     for r in rows(records):
         change = "" if r.drop is None else f" ({change_pt(r.drop)} vs float)"
-        p50 = "" if r.p50_ms is None else f" p50 {r.p50_ms:.3f} ms"
+        p50 = "" if r.p50_ms is None else f" p50 {r.p50_ms:.3f} ms (x86)"
+        arm = "".join(f", {m:.3f} M instr on {b}" for b, m in r.arm_m)
         lines.append(f"{'*' if r.front else ' '} {r.model:22s} {r.recipe:15s} top-1 {num(r.top1, '.4f')}{change} "
-                     f"{r.size_kb:9.1f} KB{p50}")
+                     f"{r.size_kb:9.1f} KB{p50}{arm}")
     return "\n".join(lines)

@@ -154,6 +154,11 @@ def _existing_output_problem(path: str, info: os.stat_result) -> str | None:
     return None if os.access(path, os.W_OK) else "the file is read-only"
 
 
+def _target(path: str) -> str:
+    """What writing ``path`` writes: a symlink's target (followed to the end), else the path as the OS reads it."""
+    return os.path.realpath(path) if os.path.islink(path) else path
+
+
 def output_problem(path: str) -> str | None:
     """Why ``path`` cannot take an output file (a --json, --junit or --markdown), or None when it can.
 
@@ -162,29 +167,36 @@ def output_problem(path: str) -> str | None:
     """
     if path == "-":
         return None
-    if not path:
-        return "the path is empty"
+    if not path or "\0" in path:
+        return "the path is empty" if not path else "it holds a NUL character"
+    target = _target(path)
     try:
-        info = os.stat(path)  # follows a symlink: the target is what gets written
+        info = os.stat(target)
     except FileNotFoundError:
         info = None
     except OSError as exc:
         return f"it cannot be reached: {exc.strerror}"
-    real = os.path.realpath(path)
-    kernel = next((k for k in _KERNEL_FILE_SYSTEMS if real == k or real.startswith(k + "/")), None)
+    kernel = next((k for k in _KERNEL_FILE_SYSTEMS if os.path.realpath(target).startswith(k + "/")), None)
     if kernel is not None:
         return f"it is in {kernel}, a kernel file system, not a place for a file"
     if info is not None:
-        problem = _existing_output_problem(path, info)
-        if problem is not None or not stat.S_ISREG(info.st_mode):
-            return problem
-    parent = Path(real).parent
-    if not parent.is_dir():
-        return f"its folder {parent} does not exist"
-    if len(os.fsencode(Path(real).name)) > 255:
+        return _existing_output_problem(path, info)
+    return _new_file_problem(target)
+
+
+def _new_file_problem(target: str) -> str | None:
+    folder, name = os.path.split(target)
+    if name in ("", ".", ".."):
+        return "it names a folder; give a file path"
+    try:
+        if not os.path.isdir(folder or "."):
+            return f"its folder {folder} does not exist"
+    except OSError as exc:
+        return f"its folder cannot be reached: {exc.strerror}"
+    if len(os.fsencode(name)) > 255:
         return "its name is longer than 255 bytes"
-    if not os.access(parent, os.W_OK | os.X_OK):
-        return f"its folder {parent} cannot be written to"
+    if not os.access(folder or ".", os.W_OK | os.X_OK):
+        return f"its folder {folder} cannot be written to"
     return None
 
 
@@ -195,18 +207,18 @@ def write_output(path: str, text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    target = _target(path)
     try:
-        info = os.stat(path)
+        info = os.stat(target)
     except FileNotFoundError:
         info = None
     if info is not None and (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
-        with open(path, "w", encoding="utf-8") as fh:  # no O_CREAT race: it exists; no rename over it
+        with open(target, "w", encoding="utf-8") as fh:  # it exists: no rename over it, no new file
             fh.write(text)
         return
-    real = Path(os.path.realpath(path))
     mode = stat.S_IMODE(info.st_mode) if info is not None else None
     try:
-        atomic_write_bytes(real, text.encode("utf-8"), mode)
+        atomic_write_bytes(target, text.encode("utf-8"), mode)
     except IsADirectoryError as exc:
         raise LiteshipError(f"Cannot write {path}", "it is a folder", "give a file path") from exc
     except OSError as exc:

@@ -280,6 +280,8 @@ def path_problems(args) -> list[Problem]:
             continue
         try:
             os.stat(value)
+        except ValueError:
+            found.append(Problem(flag, None, describe(value), "it holds a NUL character", "pass a real path"))
         except OSError as exc:
             if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
                 found.append(Problem(flag, None, describe(value if len(value) < 80 else value[:77] + "..."),

@@ -92,6 +92,7 @@ def _fed(path, pixels):
     return feed(pixels, spec.dtype, *(spec.scale[:1] or (0.0,)), *(spec.zero_point[:1] or (0,)))
 
 
+@pytest.mark.slow
 def test_a_wider_layer_counts_more_and_counts_repeat_exactly(two_widths):
     x = _fed(two_widths[8], np.full((1, 32, 32, 3), 128, np.uint8))
     narrow = [arm64.count_arm64(two_widths[8], "arm64-a14", x)["instructions"]["per_invoke"] for _ in range(2)]
@@ -121,6 +122,7 @@ def test_arm_outputs_match_litert_x86_on_the_same_images(optimized_run):
         assert float(np.max(np.abs(counted["outputs"] - x86))) < (1e-3 if recipe == "float32" else 0.05)
 
 
+@pytest.mark.slow
 def test_the_kernels_follow_the_features_emulated(optimized_run):
     out, variants = optimized_run
     path = out / variants["int8"]["file"]

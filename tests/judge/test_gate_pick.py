@@ -171,6 +171,7 @@ def test_pick_takes_delegate_coverage_into_account(swept, tmp_path, capsys):
     assert "require_delegate (gpu) FAILED" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_remeasured_latency_is_the_number_the_release_shows(swept, tmp_path, monkeypatch):
     import json
     import shutil

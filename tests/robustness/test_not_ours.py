@@ -288,6 +288,7 @@ def test_fifos_devices_and_eps_in_the_data_are_skipped_unopened(tmp_path):
     assert proc.stdout.splitlines()[1] == "12"
 
 
+@pytest.mark.slow
 def test_train_with_a_fifo_in_the_data_finishes(tmp_path):
     data = write_class_folder(tmp_path / "data", per_class=6)
     os.mkfifo(data / "zero" / "pipe.png")
@@ -452,6 +453,7 @@ def test_the_sweep_estimate_grows_with_runs_and_rounds():
     assert sum(e.seconds for _, _, e in sweep_estimates(more, "digits")) > base * 1.1
 
 
+@pytest.mark.slow
 def test_a_model_with_two_outputs_is_not_given_a_top1(tmp_path):
     code = textwrap.dedent(f"""
         import tensorflow as tf, tf_keras as keras

@@ -75,6 +75,7 @@ def test_same_seed_same_split_same_accuracy(tf_available, class_folder, tmp_path
     assert a.card["weights_sha256"] == b.card["weights_sha256"]
 
 
+@pytest.mark.slow
 def test_transfer_freezes_the_base_then_fine_tunes_from_the_named_layer(tf_available, class_folder, tmp_path):
     import tf_keras as keras
 

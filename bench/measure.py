@@ -220,6 +220,12 @@ class Prepared:
     counts: dict = field(default_factory=dict)  # ARM backend -> count_arm64's answer, or why it failed (str)
 
 
+def _grey(model) -> np.ndarray:
+    """One mid-grey image of the model's input size: what runs a model when there is no data."""
+    shape = [max(int(d), 1) for d in io_specs(model)[0][0].shape]
+    return np.full((1, *shape[1:]), 128, np.uint8)
+
+
 ARM_IMAGES = 100  # the accuracy subset an ARM backend runs: the first 100 scored images (all, if fewer)
 
 
@@ -233,8 +239,7 @@ def _arm_counts(target: Target, options: BenchOptions, model, evalset: EvalSet |
         return {}
     spec = io_specs(model)[0][0]
     scored = evalset is not None and len(evalset.labels)
-    pixels = evalset.pixels[:ARM_IMAGES] if scored else np.full((1, *[max(int(d), 1) for d in spec.shape[1:]]),
-                                                                128, np.uint8)
+    pixels = evalset.pixels[:ARM_IMAGES] if scored else _grey(model)
     x = feed(pixels, spec.dtype, *(spec.scale[:1] or (0.0,)), *(spec.zero_point[:1] or (0,)))
     out = {}
     for backend in wanted:
@@ -269,11 +274,7 @@ def _real_load(target: Target, model, options: BenchOptions, evalset: EvalSet | 
     """Load and run the variant in the runtime the app ships (an isolated tflite-runtime environment)."""
     from liteship.bench.legacy import real_load
 
-    if evalset is not None and len(evalset.labels):
-        pixels = evalset.pixels
-    else:
-        shape = [max(int(d), 1) for d in io_specs(model)[0][0].shape]
-        pixels = np.full((1, *shape[1:]), 128, np.uint8)
+    pixels = evalset.pixels if evalset is not None and len(evalset.labels) else _grey(model)
     progress = progress or Progress(quiet=True)
     real = real_load(options.target_runtime, target.path, pixels, log=progress.log)
     progress.log(f"{target.variant} in {real['runtime']}: {'loaded' if real['loaded'] else 'refused: ' + real['error']}")

@@ -31,10 +31,8 @@ MARKER = ".liteship-run"  # written when liteship makes a run directory: the pro
 REBUILT_BY = {  # which command writes each file again, for the message when one is damaged
     SPLIT: "liteship train (or sweep) into a new run directory",
     "card.json": "liteship train (or sweep) into a new run directory",
-    "run.json": "the sweep or train that made this run directory",
     VARIANTS: "liteship optimize RUN_DIR",
     CURRENT: "liteship optimize RUN_DIR",
-    RESULTS: "liteship bench RUN_DIR",
 }
 
 

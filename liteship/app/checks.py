@@ -156,8 +156,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     tune = sum(getattr(c, f.name) for c in configs.values() for f in dataclasses.fields(c)
                if f.name.endswith("epochs") and isinstance(getattr(c, f.name), int))
     runs = sum(1 for b in config.bench.backends if BACKENDS[b].kind == "run") * len(config.bench.threads)
-    arms = len(_backends(config.bench, Progress(quiet=True))) - len(config.bench.backends) + \
-        sum(1 for b in config.bench.backends if BACKENDS[b].kind == "count")
+    arms = sum(1 for b in _backends(config.bench, Progress(quiet=True)) if BACKENDS[b].kind == "count")
     images = image_count(data) or 0
     out = []
     for i, m in enumerate(config.models):

@@ -133,10 +133,6 @@ def out_problems(out: str | None, flag: str = "--out", data: str | None = None) 
     if not os.access(probe, os.W_OK | os.X_OK):
         return [Problem(flag, None, describe(out), f"{probe} cannot be written to (permission denied)",
                         "pass a folder you can write to")]
-    too_long = next((part for part in path.parts if len(os.fsencode(part)) > 255), None)
-    if too_long is not None:
-        return [Problem(flag, None, describe(out), f"the name {too_long[:40]}... is longer than 255 bytes, the "
-                        "file system's limit", "pass a shorter path")]
     return []
 
 

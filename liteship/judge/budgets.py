@@ -185,45 +185,47 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
     """
     run = budget_record(budgets, records)
     any_rec = records[0]
-    out = _checks(budgets, variant, records, all_records, run, any_rec)
-    on_run = set(RUN_BUDGETS) | {"max_instructions_m"}
-    return [replace(v, id=v.check.split(" ")[0], record=run if v.check.split(" ")[0] in on_run else any_rec)
-            for v in out]
+    on_run = (*RUN_BUDGETS, "max_instructions_m")  # judged on the budget record; the rest on the file's facts
+    return [replace(v, id=key, record=run if key in on_run else any_rec)
+            for key, v in _checks(budgets, variant, records, all_records, run, any_rec)]
 
 
-def _checks(budgets: Budgets, variant: str, records, all_records, run, any_rec) -> list[Verdict]:
-    """Every budget that is set, in a fixed order (judge tags each with its id and record)."""
+def _checks(budgets: Budgets, variant: str, records, all_records, run, any_rec) -> list[tuple[str, Verdict]]:
+    """(budget key, verdict) for every budget that is set, in a fixed order."""
     out = []
     if budgets.max_size_kb is not None:
-        out.append(_num("max_size_kb", variant, any_rec.size_bytes / 1024, budgets.max_size_kb, True, " KB", ".1f"))
+        out.append(("max_size_kb", _num("max_size_kb", variant, any_rec.size_bytes / 1024, budgets.max_size_kb, True,
+                                        " KB", ".1f")))
     if budgets.max_gzip_kb is not None:
-        out.append(_num("max_gzip_kb", variant, any_rec.gzip_bytes / 1024, budgets.max_gzip_kb, True, " KB", ".1f"))
+        out.append(("max_gzip_kb", _num("max_gzip_kb", variant, any_rec.gzip_bytes / 1024, budgets.max_gzip_kb, True,
+                                        " KB", ".1f")))
     if budgets.max_latency_ms is not None:
         value = getattr(run.latency_ms, budgets.latency_stat) if run and run.latency_ms else None
-        out.append(_num(f"max_latency_ms ({budgets.latency_stat}, {budgets.backend}, {budgets.threads} thr)",
-                        variant, value, budgets.max_latency_ms, True, " ms"))
+        out.append(("max_latency_ms", _num(f"max_latency_ms ({budgets.latency_stat}, {budgets.backend}, "
+                                           f"{budgets.threads} thr)", variant, value, budgets.max_latency_ms, True,
+                                           " ms")))
     if budgets.max_instructions_m is not None:
         counted = run.instructions if run is not None else None  # the budget record's own count, never another's
         value = counted["per_invoke"] / 1e6 if counted and counted.get("per_invoke") else None  # 0: not counted
-        isa = (counted or {}).get("isa", "x86_64" if BACKENDS[budgets.backend].isa == "x86_64" else "aarch64")
-        out.append(_num(f"max_instructions_m ({budgets.backend}, {isa})", variant, value, budgets.max_instructions_m,
-                        True, " M", ".3f"))
+        isa = (counted or {}).get("isa", BACKENDS[budgets.backend].isa)
+        out.append(("max_instructions_m", _num(f"max_instructions_m ({budgets.backend}, {isa})", variant, value,
+                                               budgets.max_instructions_m, True, " M", ".3f")))
     if budgets.min_accuracy is not None:
-        out.append(_accuracy_verdict(budgets, variant, run))
+        out.append(("min_accuracy", _accuracy_verdict(budgets, variant, run)))
     if budgets.max_accuracy_drop is not None:
-        out.append(_drop_verdict(budgets, variant, run, all_records))
+        out.append(("max_accuracy_drop", _drop_verdict(budgets, variant, run, all_records)))
     if budgets.min_agreement is not None:
-        out.append(_num("min_agreement", variant, run.agreement if run else None, budgets.min_agreement, False, "",
-                        ".4f"))
+        out.append(("min_agreement", _num("min_agreement", variant, run.agreement if run else None,
+                                          budgets.min_agreement, False, "", ".4f")))
     if budgets.require_contract:
-        out.append(_contract_verdict(variant, any_rec))
+        out.append(("require_contract", _contract_verdict(variant, any_rec)))
     if budgets.target_runtime is not None:
-        out.append(_runtime_verdict(budgets, variant, any_rec))
+        out.append(("target_runtime", _runtime_verdict(budgets, variant, any_rec)))
     if budgets.require_delegate is not None:
         cov = next((r for r in records if r.backend == budgets.require_delegate), None)
         value = cov.delegated if cov and cov.status == "ok" else (0.0 if cov else None)
-        out.append(_num(f"require_delegate ({budgets.require_delegate})", variant, value, budgets.min_delegated, False,
-                        "", ".2f"))
+        out.append(("require_delegate", _num(f"require_delegate ({budgets.require_delegate})", variant, value,
+                                             budgets.min_delegated, False, "", ".2f")))
     return out
 
 

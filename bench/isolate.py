@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 from liteship.errors import LiteshipError
-from liteship.runtime import RUN_BACKENDS
+from liteship.bench import backends
 
 PROBE_TIMEOUT_S = 120
 
 
-def probe(path: Path, backends: tuple[str, ...], timeout: float = PROBE_TIMEOUT_S) -> None:
-    runnable = [b for b in backends if b in RUN_BACKENDS]
+def probe(path: Path, names: tuple[str, ...], timeout: float = PROBE_TIMEOUT_S) -> None:
+    runnable = [b for b in names if b in backends.names("run")]
     if not runnable:
         return
     cmd = [sys.executable, "-m", "liteship.bench.isolate", str(path), *runnable]
@@ -42,13 +42,11 @@ def probe(path: Path, backends: tuple[str, ...], timeout: float = PROBE_TIMEOUT_
                         "re-export the model, or check that its ops are supported")
 
 
-def _child(path: str, backends: list[str]) -> int:
+def _child(path: str, names: list[str]) -> int:
     import numpy as np
 
-    from liteship.runtime import open_session
-
-    for backend in backends:
-        session = open_session(backend, path, 1)
+    for name in names:
+        session = backends.get(name).open(path, 1)
         shape = session.input_detail["shape"]
         session.set_input(session.feed(np.full((1, *shape[1:]), 128, np.uint8)))
         session.invoke()

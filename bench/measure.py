@@ -19,7 +19,7 @@ from liteship.bench import latency as lat
 from liteship.bench.accuracy import score
 from liteship.bench.compat import check_runtime
 from liteship.bench.contract import check_contract
-from liteship.bench.coverage import coreml_coverage, gpu_coverage, try_gpu
+from liteship.bench import backends
 from liteship.bench.isolate import probe
 from liteship.bench.memory import PeakRss
 from liteship.bench.record import BenchRecord
@@ -27,7 +27,6 @@ from liteship.config import Problem, Problems, describe
 from liteship.errors import LiteshipError
 from liteship.files import sha256_bytes
 from liteship.progress import Progress
-from liteship.runtime import BACKENDS, COUNT_BACKENDS, DEFAULT_BACKENDS, open_session
 from liteship.tflite_file import activation_bytes, io_specs, read_model, weight_sparsity
 from liteship.versions import system_info
 
@@ -66,7 +65,7 @@ class EvalSet:
 
 @dataclass(frozen=True)
 class BenchOptions:
-    backends: tuple[str, ...] = DEFAULT_BACKENDS
+    backends: tuple[str, ...] = backends.names("run", "coverage")
     threads: tuple[int, ...] = (1,)
     runs: int = 50
     warmup: int = 5
@@ -88,14 +87,12 @@ def options_record(options: BenchOptions) -> dict:
 def parse_backends(text: str | None) -> tuple[str, ...]:
     """--backends: names separated by commas; "all": every x86 backend, and the ARM ones where installed."""
     if not text or text == "all":
-        from liteship.bench.arm64_env import installed
-
-        return DEFAULT_BACKENDS + (COUNT_BACKENDS if installed() else ())
+        return backends.default_backends()
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in BACKENDS]
+    unknown = [n for n in names if n not in backends.registry()]
     if unknown or not names:
         raise Problems([Problem("--backends", None, describe(text), (f"{', '.join(unknown)}: no such backend; "
-                                if unknown else "no backend named; ") + "backends: " + ", ".join(BACKENDS),
+                                if unknown else "no backend named; ") + "backends: " + ", ".join(backends.names()),
                                 "pass names from that list, separated by commas (or all)")])
     return names
 
@@ -132,20 +129,8 @@ def _record(target: Target, backend: str, threads, runtime: str, kind: str, stat
 
 
 def _coverage_record(target: Target, backend: str, model, facts: dict) -> BenchRecord:
-    if backend == "gpu":
-        cov = gpu_coverage(model)
-        return _record(target, backend, None, "GPU delegate documented op list", "coverage", "ok", facts, ops=cov,
-                       delegated=cov["delegated"], notes=(try_gpu(str(target.path)),))
-    cov = coreml_coverage(model)
-    inputs = facts["contract"]["input"] or {}
-    if inputs.get("dtype") != "float32":
-        return _record(target, backend, None, "Core ML delegate op list", "coverage", "n/a", facts,
-                       ops=cov, delegated=0.0,
-                       notes=("n/a: the Core ML delegate takes float (FP32/FP16) models only; this one is "
-                              f"{inputs.get('dtype')}",))
-    return _record(target, backend, None, "Core ML delegate op list", "coverage", "ok", facts, ops=cov,
-                   delegated=cov["delegated"],
-                   notes=("op coverage from the delegate's documented ops and constraints; no Apple device here",))
+    runtime, status, fields = backends.get(backend).analyse(target.path, model, facts)
+    return _record(target, backend, None, runtime, "coverage", status, facts, **fields)
 
 
 def _static_facts(target: Target, data: bytes, model, labels, options: BenchOptions,
@@ -169,17 +154,17 @@ def _open_sessions(target: Target, options: BenchOptions, evalset: EvalSet | Non
     A backend that cannot run the model gets an ``n/a`` record saying why, in ``failed``.
     """
     sessions, probs, failed = {}, {}, []
-    for backend in [b for b in options.backends if BACKENDS[b].kind == "run"]:
+    for backend in [b for b in options.backends if backends.get(b).kind == "run"]:
         for threads in options.threads:
             try:
                 with PeakRss() as rss:
                     t0 = timer()
-                    session = open_session(backend, str(target.path), threads)
+                    session = backends.get(backend).open(str(target.path), threads)
                     init_ns = timer() - t0
                     session.set_input(session.feed(_probe_pixels(session, evalset)))
                     session.invoke()
             except Exception as exc:  # a backend that cannot run this model says why
-                failed.append(_record(target, backend, threads, BACKENDS[backend].summary, "run", "n/a", facts,
+                failed.append(_record(target, backend, threads, backends.get(backend).summary, "run", "n/a", facts,
                                       notes=(f"n/a: {type(exc).__name__}: {exc}"[:500],)))
                 continue
             sessions[(backend, threads)] = (session, init_ns, rss.growth_mb)
@@ -230,11 +215,10 @@ ARM_IMAGES = 100  # the accuracy subset an ARM backend runs: the first 100 score
 
 
 def _arm_counts(target: Target, options: BenchOptions, model, evalset: EvalSet | None, progress) -> dict:
-    """Each ARM backend's count of the file (and its outputs on the subset); a failure is kept as its reason."""
-    from liteship.bench.arm64 import count_arm64
+    """Each count backend's count of the file (and its outputs on the subset); a failure is kept as its reason."""
     from liteship.contract import feed
 
-    wanted = [b for b in options.backends if BACKENDS[b].kind == "count"]
+    wanted = [b for b in options.backends if backends.get(b).kind == "count"]
     if not wanted:
         return {}
     spec = io_specs(model)[0][0]
@@ -243,10 +227,10 @@ def _arm_counts(target: Target, options: BenchOptions, model, evalset: EvalSet |
     x = feed(pixels, spec.dtype, *(spec.scale[:1] or (0.0,)), *(spec.zero_point[:1] or (0,)))
     out = {}
     for backend in wanted:
-        (progress or Progress(quiet=True)).log(f"{target.variant}: counting on {backend} under QEMU")
+        (progress or Progress(quiet=True)).log(f"{target.variant}: counting on {backend}")
         try:
-            out[backend] = count_arm64(target.path, backend, x, score=bool(scored),
-                                       input_note="the first scored image" if scored else "a mid-grey image")
+            out[backend] = backends.get(backend).count(target.path, x, bool(scored),
+                                                       "the first scored image" if scored else "a mid-grey image")
         except (RuntimeError, OSError, ValueError) as exc:
             out[backend] = f"n/a: {exc}"[:500]
     return out
@@ -262,7 +246,7 @@ def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | Non
         facts["compat"] = {**facts["compat"], "real": _real_load(target, model, options, evalset, progress)}
     sessions, probs, failed = _open_sessions(target, options, evalset, facts, timer)
     counted = None
-    if options.instructions and "xnnpack" in options.backends:
+    if options.instructions and backends.reference().name in options.backends:
         from liteship.bench.instructions import count_instructions
 
         counted = count_instructions(target.path)
@@ -284,7 +268,7 @@ def _real_load(target: Target, model, options: BenchOptions, evalset: EvalSet | 
 def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
                   reference_top1: np.ndarray | None = None) -> list[BenchRecord]:
     """The records of a prepared target from its sessions' timings (keyed by (backend, threads))."""
-    records, evalset = list(prep.failed), prep.evalset
+    records, evalset, ref = list(prep.failed), prep.evalset, backends.reference()
     for key, (session, init_ns, rss_mb) in prep.sessions.items():
         backend, threads = key
         samples, first_ns = timings[key]
@@ -293,36 +277,38 @@ def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
         if key in prep.probs:
             fields.update(score(prep.probs[key], evalset.labels, list(prep.labels or evalset.class_names),
                                 reference_top1))
-            base = prep.probs.get(("xnnpack", threads))
-            if backend != "xnnpack" and base is not None:
-                diff = float(np.max(np.abs(prep.probs[key] - base)))
-                notes.append(f"max |probability difference| vs xnnpack: {diff:.3g}")
-                fields["xnnpack_max_diff"] = round(diff, 6)
-                fields["xnnpack_agreement"] = round(float(np.mean(np.argmax(prep.probs[key], axis=1)
-                                                                  == np.argmax(base, axis=1))), 6)
-        if BACKENDS[backend].emulated_time and not {"avx512_fp16", "asimdhp"} & set(system_info()["cpu_flags"]):
-            notes.append(f"latency: {BACKENDS[backend].emulated_time}")
-        if backend == "xnnpack" and prep.instructions is not None and threads == 1:  # counted at one thread
+            base = prep.probs.get((ref.name, threads))
+            if backend != ref.name and base is not None:
+                fields.update(_versus(prep.probs[key], base, ref.name))
+                notes.append(f"max |probability difference| vs {ref.name}: {fields['reference_max_diff']:.3g}")
+        if backends.get(backend).emulated_time and not {"avx512_fp16", "asimdhp"} & set(system_info()["cpu_flags"]):
+            notes.append(f"latency: {backends.get(backend).emulated_time}")
+        if backend == ref.name and prep.instructions is not None and threads == 1:  # counted at one thread
             fields["instructions"] = prep.instructions
-        elif backend == "xnnpack" and options.instructions_note:
+        elif backend == ref.name and options.instructions_note:
             notes.append(options.instructions_note)
         records.append(_record(prep.target, backend, threads, session.runtime, "run", "ok", prep.facts,
                                notes=tuple(notes), **fields))
     for backend in options.backends:
-        if BACKENDS[backend].kind == "coverage":
+        if backends.get(backend).kind == "coverage":
             records.append(_coverage_record(prep.target, backend, prep.model, prep.facts))
     records += [_count_record(prep, backend, counted, reference_top1) for backend, counted in prep.counts.items()]
     return records
 
 
+def _versus(probs: np.ndarray, base: np.ndarray, reference: str) -> dict:
+    """How a backend's outputs differ from the reference backend's on the same images."""
+    return {"reference_backend": reference,
+            "reference_agreement": round(float(np.mean(np.argmax(probs, 1) == np.argmax(base, 1))), 6),
+            "reference_max_diff": round(float(np.max(np.abs(probs - base))), 6)}
+
+
 def _count_record(prep: Prepared, backend: str, counted, reference_top1) -> BenchRecord:
     """An ARM backend's record: its instruction count, what it emulated, and its answers on the subset."""
     if isinstance(counted, str):
-        return _record(prep.target, backend, 1, BACKENDS[backend].summary, "count", "n/a", prep.facts,
+        return _record(prep.target, backend, 1, backends.get(backend).summary, "count", "n/a", prep.facts,
                        notes=(counted,))
-    fields, notes = {"instructions": counted["instructions"], "emulation": counted["emulation"]}, [
-        f"{backend}: aarch64 instructions per invoke under QEMU ({counted['emulation']['qemu_cpu']}), "
-        "an instruction count on the phone's ISA, not a phone's time"]
+    fields, notes = {"instructions": counted["instructions"], "emulation": counted["emulation"]}, [counted["note"]]
     outputs, evalset = counted["outputs"], prep.evalset
     if outputs is not None and len(outputs):
         n = len(outputs)
@@ -330,15 +316,12 @@ def _count_record(prep: Prepared, backend: str, counted, reference_top1) -> Benc
         scored = score(outputs, evalset.labels[:n], list(prep.labels or evalset.class_names), reference)
         fields.update({k: scored[k] for k in ("top1", "images", "top1_ci", "correct", "agreement") if k in scored})
         fields["data"] = {**evalset.describe(), "images": n, "subset": f"the first {n} of {len(evalset.labels)}"}
-        x86 = next((p[:n] for (b, _), p in sorted(prep.probs.items(), key=lambda kv: kv[0][1]) if b == "xnnpack"),
-                   None)
+        ref = backends.reference().name
+        x86 = next((p[:n] for (b, _), p in sorted(prep.probs.items(), key=lambda kv: kv[0][1]) if b == ref), None)
         if x86 is not None:
-            fields["xnnpack_agreement"] = round(float(np.mean(np.argmax(outputs, 1) == np.argmax(x86, 1))), 6)
-            fields["xnnpack_max_diff"] = round(float(np.max(np.abs(outputs - x86))), 6)
-            notes.append(f"top-1 agreement with x86 xnnpack on the same {n} images: {fields['xnnpack_agreement']:.4f}")
-    tool = counted["instructions"]["tool"]
-    return _record(prep.target, backend, 1, f"ai-edge-litert {tool['ai-edge-litert (aarch64)']} Interpreter "
-                   f"(aarch64, QEMU -cpu {counted['emulation']['qemu_cpu']})", "count", "ok",
+            fields.update(_versus(outputs, x86, ref))
+            notes.append(f"top-1 agreement with x86 {ref} on the same {n} images: {fields['reference_agreement']:.4f}")
+    return _record(prep.target, backend, 1, counted["runtime"], "count", "ok",
                    {**prep.facts, "data": fields.pop("data", prep.facts.get("data"))}, notes=tuple(notes), **fields)
 
 

@@ -74,8 +74,9 @@ class BenchRecord:
     correct: str | None = None  # "1"/"0" per image in the data's order: paired comparisons between variants
     instructions: dict | None = None  # per_invoke, first_invoke, isa, threads, by_op, tool, method
     emulation: dict | None = None  # ARM backends: the QEMU CPU model, MIDR and ISA features emulated
-    xnnpack_agreement: float | None = None  # top-1 agreement with the same file on xnnpack (other run backends)
-    xnnpack_max_diff: float | None = None  # max |probability difference| vs the same file on xnnpack
+    reference_backend: str | None = None  # the backend the two below compare with: the registry's reference
+    reference_agreement: float | None = None  # top-1 agreement with the same file on the reference backend
+    reference_max_diff: float | None = None  # max |probability difference| vs the same file on it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,6 +89,9 @@ class BenchRecord:
         if not isinstance(d, dict):
             raise ValueError(f"it holds {describe(d)}, not a JSON object")
         known = {f.name for f in fields(cls)}
+        if isinstance(d, dict) and "xnnpack_agreement" in d:  # written before the backend registry named it
+            d = {**d, "reference_backend": "xnnpack", "reference_agreement": d.get("xnnpack_agreement"),
+                 "reference_max_diff": d.get("xnnpack_max_diff")}
         d = {k: v for k, v in d.items() if k in known}  # newer liteships may add keys: ignored
         problems: list = []
         if isinstance(d.get("latency_ms"), dict):

@@ -26,7 +26,7 @@ from liteship.errors import LiteshipError
 from liteship.files import sha256_file
 from liteship.progress import Progress
 from liteship.rundir import FLOAT, SPLIT, VARIANTS, read_card, read_current, read_split, read_variant_record
-from liteship.runtime import BACKENDS, open_session
+from liteship.bench import backends
 
 
 def _variant_records(run_dir: Path) -> list[dict]:
@@ -85,9 +85,10 @@ def run_targets(run_dir: Path) -> list[Target]:
 
 def result_keys(variant: str, options: BenchOptions) -> list[tuple]:
     """The (variant, backend, threads) records a bench of ``variant`` with ``options`` makes."""
-    return [(variant, b, t) for b in options.backends if BACKENDS[b].kind == "run" for t in options.threads] + \
-           [(variant, b, 1) for b in options.backends if BACKENDS[b].kind == "count"] + \
-           [(variant, b, None) for b in options.backends if BACKENDS[b].kind == "coverage"]
+    kind = {b: backends.get(b).kind for b in options.backends}
+    return [(variant, b, t) for b in options.backends if kind[b] == "run" for t in options.threads] + \
+           [(variant, b, 1) for b in options.backends if kind[b] == "count"] + \
+           [(variant, b, None) for b in options.backends if kind[b] == "coverage"]
 
 
 @dataclass(frozen=True)
@@ -121,11 +122,11 @@ def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
 
 def _reference_top1(target: Target, targets: list[Target], options: BenchOptions, x: np.ndarray) -> np.ndarray | None:
     """The float32 variant's top-1 on these images, for a variant benched without its float32 in the same call."""
-    run_backends = [b for b in options.backends if BACKENDS[b].kind == "run"]
+    run_backends = [b for b in options.backends if backends.get(b).kind == "run"]
     f32 = next((t for t in targets if t.group == target.group and t.recipe == "float32"), None)
     if f32 is None or not run_backends:
         return None
-    session = open_session(run_backends[0], str(f32.path), options.threads[0])
+    session = backends.get(run_backends[0]).open(str(f32.path), options.threads[0])
     return np.argmax(session.predict(x), axis=1)
 
 

@@ -5,7 +5,8 @@ each become a :class:`Problem` that names the file and table, the key, the
 value given (as it was written, never as a Python repr), what is allowed and a
 fix. :func:`check_mapping` collects them; :func:`from_mapping` raises them all
 together as :class:`Problems`. A field's range lives in its metadata
-(:func:`setting`): ``min``, ``max``, ``choices``, ``non_empty``.
+(:func:`setting`): ``min``, ``max``, ``choices`` (a tuple, or a function that returns one
+when the value is checked: a registry that modules add to), ``non_empty``.
 """
 
 from __future__ import annotations
@@ -189,8 +190,9 @@ def _range_problem(value, given, meta: dict, non_negative: bool, key: str, defau
         if isinstance(v, (int, float)) and not isinstance(v, bool) and \
                 ((lo is not None and v < lo) or (hi is not None and v > hi)):
             return f"{describe(w)} is out of range: values {span}", f"give {key} values {span}"
-        if "choices" in meta and v not in meta["choices"]:
-            allowed = ", ".join(describe(c) for c in meta["choices"])
+        choices = meta["choices"]() if callable(meta.get("choices")) else meta.get("choices")
+        if choices is not None and v not in choices:
+            allowed = ", ".join(describe(c) for c in choices)
             return f"{describe(w)} is not one of {allowed}", f"use values from: {allowed}"
     return None
 

@@ -1,17 +1,14 @@
-"""Running a .tflite with LiteRT: the backend registry and one session type per API path.
+"""Running a .tflite with LiteRT: one session type per API path.
 
 :class:`Session` is the one batching loop over images fed per the input
 contract. :class:`InterpreterSession` runs the classic ``Interpreter`` with an
 op resolver; :class:`CompiledSession` runs the newer ``CompiledModel``.
-:data:`BACKENDS` is the one list of backends: the run backends open a session
-here (:func:`open_session`); the coverage backends (``gpu``, ``coreml``) are
-analyses that bench does without running anything. A backend that cannot run
-a model says why; nothing falls back to another.
+Which backend opens which session is the backend registry's
+(:mod:`liteship.bench.backends`). A session that cannot run a model says why;
+nothing falls back to another.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -105,50 +102,6 @@ def predict(model: bytes | str, pixels: np.ndarray, batch: int | None = None) ->
     return InterpreterSession(model).predict(pixels, batch)
 
 
-@dataclass(frozen=True)
-class Backend:
-    """A way to run or analyse a model: what it yields, and where its numbers come from."""
-
-    name: str
-    kind: str  # "run": loaded, scored and timed here; "count": instructions on an emulated ISA; "coverage"
-    summary: str
-    isa: str = "x86_64"  # the instruction set its numbers were measured on
-    emulated_time: str = ""  # why its time says nothing of a phone's, where it does not (fp16 on an x86 CPU)
-
-    @property
-    def times(self) -> bool:
-        return self.kind == "run"
-
-    @property
-    def time_stands(self) -> bool:
-        """Its latency stands for something: timed, and not an emulation's time."""
-        return self.times and not self.emulated_time
-
-
-BACKENDS = {b.name: b for b in (
-    Backend("xnnpack", "run", "LiteRT Interpreter, default op resolver: XNNPACK kernels (TensorFlowLiteSwift with "
-                              "isXNNPackEnabled), on this machine's x86 CPU"),
-    Backend("xnnpack-cm", "run", "LiteRT CompiledModel on CPU (XNNPACK): the newer API path"),
-    Backend("builtin", "run", "LiteRT Interpreter, builtin kernels without the XNNPACK delegate"),
-    Backend("reference", "run", "LiteRT Interpreter, reference kernels: slow canonical numerics"),
-    Backend("fp16", "run", "LiteRT CompiledModel, XNNPACK forced to fp16 (emulates GPU / Core ML numerics)",
-            emulated_time="half precision is emulated on a CPU without fp16 arithmetic, so the time says nothing of "
-                          "a GPU's or the Neural Engine's; only the numerics are the point here"),
-    Backend("gpu", "coverage", "GPU delegate op coverage from its documented ops and versions (and a GPU run tried)"),
-    Backend("coreml", "coverage", "Core ML delegate op coverage from its documented ops and constraints"),
-    Backend("arm64-a14", "count", "aarch64 LiteRT (XNNPACK) under QEMU as a Cortex-A76: instructions per invoke on "
-                                  "Apple A14's ISA features (NEON, dot product, fp16); not timed", "aarch64"),
-    Backend("arm64-a15", "count", "aarch64 LiteRT (XNNPACK) under QEMU, max CPU without SVE/SME: instructions per "
-                                  "invoke on A15-A17's ISA features (adds i8mm); not timed", "aarch64"),
-)}
-COUNT_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.kind == "count")
-DEFAULT_BACKENDS = tuple(name for name in BACKENDS if name not in COUNT_BACKENDS)  # "all" adds the installed ARM ones
-RUN_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.kind == "run")
-COVERAGE_BACKENDS = tuple(name for name, b in BACKENDS.items() if b.kind == "coverage")
-RESOLVERS = {"xnnpack": "AUTO", "builtin": "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "reference": "BUILTIN_REF"}
-XNNPACK_FORCE_FP16 = 4
-
-
 class CompiledSession(Session):
     def __init__(self, path: str, threads: int, xnnpack_flags: int | None):
         from liteship.versions import litert_version
@@ -198,17 +151,3 @@ class CompiledSession(Session):
     def output(self) -> np.ndarray:
         values = self.outputs[0].read(int(np.prod(self._out_shape)), self._out_dtype).reshape(self._out_shape)
         return dequantize(values, self.output_detail)
-
-
-def open_session(backend: str, path: str, threads: int) -> Session:
-    from liteship.versions import litert_version
-
-    if backend in RESOLVERS:
-        session = InterpreterSession(path, threads, RESOLVERS[backend])
-        session.runtime = f"ai-edge-litert {litert_version()} Interpreter ({RESOLVERS[backend]})"
-        return session
-    if backend == "xnnpack-cm":
-        return CompiledSession(path, threads, None)
-    if backend == "fp16":
-        return CompiledSession(path, threads, XNNPACK_FORCE_FP16)
-    raise ValueError(f"{backend} is not a run backend")

@@ -101,7 +101,7 @@ def _bench(args) -> list[Problem]:
                                  "extract the archive and pass the folder"))
     found += file_problems(args.labels, "--labels")
     backends = collect(found, parse_backends, args.backends)
-    found += arm64_problems(backends, "--backends")
+    found += unavailable_problems(backends, "--backends")
     found += _runtime_problems(args.target_runtime, "--target-runtime")
     if args.instructions:
         from liteship.bench.instructions import require_valgrind
@@ -120,7 +120,8 @@ def _runtime_problems(version: str | None, where: str, key: str | None = None) -
 
 def _sweep(args) -> tuple[list[Problem], object, list]:
     """Problems, the checked config, and the estimates the sweep prints (computed once, here)."""
-    from liteship.app.sweep import load_sweep_config
+    from liteship.app.sweep import _backends, load_sweep_config
+    from liteship.progress import Progress
 
     found = data_problems(args.data) + out_problems(args.out, data=args.data)
     if args.executor not in ("local", "ray"):
@@ -130,8 +131,7 @@ def _sweep(args) -> tuple[list[Problem], object, list]:
     if config is not None:
         where = args.config or "the built-in sweep"
         found += _runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
-        found += arm64_problems(config.bench.backends + (("arm64-a15",) if config.bench.arm64 else ()),
-                                f"{where} [bench]")
+        found += unavailable_problems(_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
     estimates = []
     if config is not None and not found:
         from liteship.app.resources import bound_problems
@@ -149,14 +149,14 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     from liteship.app.sweep import _backends, _train_config
     from liteship.progress import Progress
     from liteship.optimize.run import parse_recipes, recipe_configs
-    from liteship.runtime import BACKENDS
+    from liteship.bench import backends
 
     recipes = parse_recipes(list(config.optimize.recipes))
     configs = recipe_configs(recipes, config.recipe_configs, "the sweep config", "optimize.")  # with its overrides
     tune = sum(getattr(c, f.name) for c in configs.values() for f in dataclasses.fields(c)
                if f.name.endswith("epochs") and isinstance(getattr(c, f.name), int))
-    runs = sum(1 for b in config.bench.backends if BACKENDS[b].kind == "run") * len(config.bench.threads)
-    arms = sum(1 for b in _backends(config.bench, Progress(quiet=True)) if BACKENDS[b].kind == "count")
+    runs = sum(1 for b in config.bench.backends if backends.get(b).kind == "run") * len(config.bench.threads)
+    arms = sum(1 for b in _backends(config.bench, Progress(quiet=True)) if backends.get(b).kind == "count")
     images = image_count(data) or 0
     out = []
     for i, m in enumerate(config.models):
@@ -229,17 +229,16 @@ def _arm64_tools() -> list[Problem]:
                     "--with-system-packages")] if missing else []
 
 
-def arm64_problems(backends, where: str) -> list[Problem]:
-    """An ARM backend asked for where the arm64 environment is not installed."""
-    from liteship.bench.arm64_env import installed
-    from liteship.runtime import COUNT_BACKENDS
+def unavailable_problems(names, where: str) -> list[Problem]:
+    """A backend asked for that is not available on this machine (an ARM one whose environment is not installed)."""
+    from liteship.bench import backends
 
-    asked = [b for b in backends or () if b in COUNT_BACKENDS]
-    if not asked or installed():
+    asked = [backends.get(b) for b in names or () if b in backends.registry()]
+    missing = [b for b in asked if not b.available()]
+    if not missing:
         return []
-    return [Problem(where, "backends", ", ".join(asked), "the arm64 environment is not installed",
-                    "run `liteship runtimes install arm64 --with-system-packages` (as root; about a minute), or "
-                    "drop these backends")]
+    return [Problem(where, "backends", ", ".join(b.name for b in missing), "not available on this machine",
+                    f"run {missing[0].unavailable}, or drop these backends")]
 
 
 def _runtimes(args) -> list[Problem]:

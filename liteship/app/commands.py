@@ -72,10 +72,10 @@ def cmd_bench(args) -> int:
     from liteship.files import write_output
     from liteship.judge.budgets import runtime_failures, runtime_notes
     from liteship.report.terminal import bench_table
-    from liteship.runtime import BACKENDS
+    from liteship.bench import backends
 
     if args.list:
-        for b in BACKENDS.values():
+        for b in backends.registry().values():
             print(f"{b.name:11s} {b.kind:8s} {b.summary}")
         return 0
     options = _bench_options(args)

@@ -38,13 +38,13 @@ def _time_in_benchmark(request, variant: str, verdict) -> None:
         return  # pytest-benchmark is not installed: the verdict alone
     import numpy as np
 
-    from liteship.runtime import open_session
+    from liteship.bench import backends
 
     budgets = load_budgets(request.config.getoption("liteship_budgets"))
     path = Path(request.config.getoption("liteship_run")) / VARIANTS / f"{variant}.tflite"
     if not path.is_file():
         return
-    session = open_session(budgets.backend, str(path), budgets.threads)
+    session = backends.get(budgets.backend).open(str(path), budgets.threads)
     shape = session.input_detail["shape"]
     session.set_input(session.feed(np.full((1, *shape[1:]), 128, np.uint8)))
     benchmark.extra_info.update({"variant": variant, "liteship_measured_ms": verdict.measured,

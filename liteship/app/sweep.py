@@ -12,12 +12,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from liteship.config import Problem, Problems, check_mapping, describe, load_toml, setting
-from liteship.runtime import BACKENDS
 from liteship.files import atomic_write_bytes, atomic_write_json, atomic_write_text, ensure_writable
 from liteship.rundir import claim, remove_stale_temps, update_current
 from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
 from liteship.progress import Progress
 
+from liteship.bench import backends as registry
 from liteship.bench.measure import BenchOptions
 from liteship.bench.record import BenchRecord
 
@@ -51,14 +51,14 @@ _BENCH = BenchOptions()  # the bench defaults have one home, bench's own options
 
 @dataclass(frozen=True)
 class BenchTable:
-    backends: tuple[str, ...] = setting(("xnnpack", "fp16", "gpu", "coreml"), choices=tuple(BACKENDS), non_empty=True)
+    backends: tuple[str, ...] = setting(registry.sweep_defaults(), choices=registry.names, non_empty=True)
     threads: tuple[int, ...] = setting(_BENCH.threads, lo=1, hi=256, non_empty=True)
     runs: int = setting(_BENCH.runs, lo=1, hi=100_000)
     warmup: int = setting(_BENCH.warmup, hi=10_000)
     rounds: int = setting(_BENCH.rounds, lo=1, hi=1_000)
     target_runtime: str | None = None  # e.g. "2.14": load and run every variant in that tflite-runtime too
     instructions: bool | None = None  # count instructions per invoke; None: when valgrind is installed
-    arm64: bool | None = None  # also count on arm64-a15 (the phone's ISA); None: when its environment is installed
+    arm64: bool | None = None  # also the default count backends (arm64-a15, the phone's ISA); None: when installed
 
 
 @dataclass(frozen=True)
@@ -193,16 +193,15 @@ NO_ARM64 = ("ARM instruction counts off: the arm64 environment is not installed 
 
 
 def _backends(bench: BenchTable, progress: Progress) -> tuple[str, ...]:
-    """[bench] backends, plus arm64-a15 as [bench] arm64 asks (unset: when its environment is installed)."""
-    from liteship.bench.arm64_env import installed
-
-    backends = tuple(bench.backends)
-    wanted = bench.arm64 if bench.arm64 is not None else installed()
-    if wanted and "arm64-a15" not in backends:
-        backends += ("arm64-a15",)
-    elif bench.arm64 is None and not installed() and not any(b.startswith("arm64") for b in backends):
+    """[bench] backends, plus the default count backends as [bench] arm64 asks (unset: where they are installed)."""
+    counts = registry.sweep_defaults(kind_count=True)
+    installed = all(registry.get(b).available() for b in counts)
+    wanted = bench.arm64 if bench.arm64 is not None else installed
+    if wanted:
+        return tuple(dict.fromkeys(bench.backends + counts))
+    if bench.arm64 is None and not any(registry.get(b).kind == "count" for b in bench.backends):
         progress.log(NO_ARM64)
-    return backends
+    return tuple(bench.backends)
 
 
 def _recipe_file(out: Path, config: SweepConfig) -> Path | None:

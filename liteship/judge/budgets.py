@@ -12,8 +12,8 @@ from typing import Literal
 
 from liteship.config import Problem, Problems, describe, from_mapping, liteship_table, setting
 from liteship.errors import LiteshipError
-from liteship.runtime import BACKENDS, COUNT_BACKENDS, COVERAGE_BACKENDS, RUN_BACKENDS
 
+from liteship.bench import backends
 from liteship.bench.compat import runtime_problem, runtime_verdict
 from liteship.bench.record import BenchRecord
 from liteship.judge.baseline import drop_vs_float, drop_with_interval
@@ -27,14 +27,14 @@ class Budgets:
     max_instructions_m: float | None = None  # millions of instructions per invoke on the budget's backend (exact)
     latency_stat: Literal["p50", "p90", "p99"] = "p50"
     # the backend every run budget is judged on: a run backend, or an ARM one for instructions and accuracy
-    backend: str = setting("xnnpack", choices=RUN_BACKENDS + COUNT_BACKENDS)
+    backend: str = setting(backends.reference().name, choices=lambda: backends.names("run", "count"))
     threads: int = setting(1, lo=1, hi=256)
     min_accuracy: float | None = setting(None, hi=1.0)
     max_accuracy_drop: float | None = setting(None, hi=1.0)  # vs the float32 variant of the same model (0.01 = 1 pt)
     min_agreement: float | None = setting(None, hi=1.0)
     require_contract: bool = True
     target_runtime: str | None = None
-    require_delegate: str | None = setting(None, choices=COVERAGE_BACKENDS)  # a delegate whose op coverage counts
+    require_delegate: str | None = setting(None, choices=lambda: backends.names("coverage"))  # a delegate whose op coverage counts
     min_delegated: float = setting(1.0, hi=1.0)  # with require_delegate: the share of ops it must take (1.0: all)
 
     def to_dict(self) -> dict:
@@ -110,7 +110,7 @@ def backend_problem(budgets: Budgets, records: list[BenchRecord]) -> str | None:
         wanted.append(f"backend {budgets.backend} with {budgets.threads} thread(s)")
     if budgets.require_delegate is not None and not any(r.backend == budgets.require_delegate for r in records):
         wanted.append(f"require_delegate's {budgets.require_delegate}")
-    if budgets.max_latency_ms is not None and not BACKENDS[budgets.backend].times:
+    if budgets.max_latency_ms is not None and not backends.get(budgets.backend).times:
         return (f"max_latency_ms is judged on the budget's backend, and {budgets.backend} counts instructions on an "
                 "emulated ISA: it times nothing")
     if not wanted or not records:
@@ -207,7 +207,7 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, any_rec) 
     if budgets.max_instructions_m is not None:
         counted = run.instructions if run is not None else None  # the budget record's own count, never another's
         value = counted["per_invoke"] / 1e6 if counted and counted.get("per_invoke") else None  # 0: not counted
-        isa = (counted or {}).get("isa", BACKENDS[budgets.backend].isa)
+        isa = (counted or {}).get("isa", backends.get(budgets.backend).isa)
         out.append(("max_instructions_m", _num(f"max_instructions_m ({budgets.backend}, {isa})", variant, value,
                                                budgets.max_instructions_m, True, " M", ".3f")))
     if budgets.min_accuracy is not None:

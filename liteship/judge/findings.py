@@ -13,13 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from liteship.rundir import VARIANTS, read_variant_record
-from liteship.runtime import BACKENDS
+from liteship.bench import backends
 from liteship.bench.record import BenchRecord
 from liteship.judge.baseline import drop_with_interval, float_record
 from liteship.judge.budgets import Budgets
 
-# Backends whose latency stands for something (fp16 is emulated on x86: its time means nothing).
-TIMED = tuple(name for name, b in BACKENDS.items() if b.time_stands)
 NOT_COMPRESSED = ("float32",)
 PLAIN = ("int8", "float32")
 
@@ -77,7 +75,7 @@ def slower_than_plain(records: list[BenchRecord], run_dir: str = "RUN") -> list[
     """Integer variants against plain int8, then float32; float-compute ones (float16, dynamic) against float32."""
     out = []
     for r in _runs(records):
-        if r.backend not in TIMED or r.recipe in PLAIN or not r.latency_ms:
+        if not backends.time_stands(r.backend) or r.recipe in PLAIN or not r.latency_ms:
             continue
         for plain in (PLAIN if _integer(r) else ("float32",)):
             ref = next((q for q in _runs(records, r.backend) if q.model == r.model and q.recipe == plain
@@ -169,9 +167,12 @@ def _arm_ratio(records: list[BenchRecord], variant: str, base: str, backend: str
 
 
 def _x86_ratios(records: list[BenchRecord], variant: str, base: str) -> list[tuple[str, float]]:
-    """(what, ratio of variant to base) for x86 p50 on xnnpack at 1 thread and x86 instructions (valgrind)."""
+    """(what, ratio of variant to base) for x86 p50 on the reference backend at 1 thread and x86 instructions
+    (valgrind)."""
+    ref = backends.reference().name
+
     def one(vid):
-        return next((r for r in records if r.variant == vid and r.backend == "xnnpack" and r.threads == 1
+        return next((r for r in records if r.variant == vid and r.backend == ref and r.threads == 1
                      and r.status == "ok"), None)
     a, b = one(variant), one(base)
     out = []
@@ -210,12 +211,13 @@ def isa_order_flips(records: list[BenchRecord]) -> list[Finding]:
 
 def arm_disagrees(records: list[BenchRecord]) -> list[Finding]:
     """Emulated ARM kernels that answer differently from x86 LiteRT on the same images."""
-    return [Finding("isa", r.model, f"{r.model} {r.recipe} on {r.backend}: top-1 agrees with x86 xnnpack on only "
-                    f"{r.xnnpack_agreement:.4f} of {r.images} images (max probability difference "
-                    f"{r.xnnpack_max_diff:.3g}): the phone's kernels may not answer as the x86 numbers say",
+    return [Finding("isa", r.model, f"{r.model} {r.recipe} on {r.backend}: top-1 agrees with x86 "
+                    f"{r.reference_backend} on only "
+                    f"{r.reference_agreement:.4f} of {r.images} images (max probability difference "
+                    f"{r.reference_max_diff:.3g}): the phone's kernels may not answer as the x86 numbers say",
                     (r.variant,))
-            for r in records if r.kind == "count" and r.status == "ok" and r.xnnpack_agreement is not None
-            and r.xnnpack_agreement < 1.0]
+            for r in records if r.kind == "count" and r.status == "ok" and r.reference_agreement is not None
+            and r.reference_agreement < 1.0]
 
 
 def findings(records: list[BenchRecord], budgets: Budgets, run_dir: str = "RUN") -> list[Finding]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from liteship.bench import backends
 from liteship.bench.record import BenchRecord
 from liteship.judge.budgets import budget_record
 from liteship.judge.decision import BEST, Decision
-from liteship.runtime import BACKENDS
 from liteship.stats import wilson
 
 SWIFT = """\
@@ -80,14 +80,10 @@ READ = {
     "int8": "        let q = output.quantizationParameters!\n"
             "        let probabilities = output.data.map {{ q.scale * Float(Int(Int8(bitPattern: $0)) - q.zeroPoint) }}",
 }
-DELEGATE = {
-    "gpu": "\n// The budgets required the GPU (Metal) delegate's op coverage; it was checked from the delegate's\n"
-           "// documented ops, not run. To use it: options plus `delegates: [MetalDelegate()]` in Interpreter(...),\n"
-           "// and time it on the phone: nothing here measured a GPU.",
-    "coreml": "\n// The budgets required the Core ML delegate's op coverage; it was checked from the delegate's\n"
-              "// documented ops, not run. To use it: `delegates: [CoreMLDelegate()].compactMap { $0 }` in\n"
-              "// Interpreter(...), and time it on the phone: nothing here measured the Neural Engine.",
-}
+def _delegate_note(name: str | None) -> str:
+    """Classifier.swift's comment on the delegate the budgets required, from its backend."""
+    backend = backends.find(name) if name else None
+    return backend.release_note if backend is not None else ""
 
 
 def swift(decision: Decision, contract: dict, cpu: str | None) -> str:
@@ -95,7 +91,7 @@ def swift(decision: Decision, contract: dict, cpu: str | None) -> str:
     dtype, out_dtype = contract["input"]["dtype"], contract["output"]["dtype"]
     feed_short, feed_code = FEED[dtype]
     return SWIFT.format(variant=vv.variant, model=vv.model, recipe=vv.recipe, threads=decision.budgets.threads,
-                        delegate=DELEGATE.get(decision.budgets.require_delegate or "", ""), cpu=cpu,
+                        delegate=_delegate_note(decision.budgets.require_delegate), cpu=cpu,
                         size=int(contract["input"]["shape"][1]), feed_short=feed_short,
                         feed_code=feed_code.replace("{{", "{").replace("}}", "}"),
                         read_code=READ[out_dtype].replace("{{", "{").replace("}}", "}"))
@@ -162,12 +158,12 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
             lat = r.latency_ms
             lines.append(f"- {r.backend}, {r.threads} thread(s): p50 {lat.p50:.3f} ms [{lat.ci_low:.3f}, "
                          f"{lat.ci_high:.3f}], p90 {lat.p90:.3f} ms ({r.runtime})"
-                         + (": half precision emulated on this CPU, a time that says nothing of a GPU's"
-                            if BACKENDS[r.backend].emulated_time else ""))
+                         + (f": {emulated}" if (emulated := getattr(backends.find(r.backend), "emulated_time", ""))
+                            else ""))
         elif r.kind == "count" and r.status == "ok" and r.instructions:
-            lines.append(f"- {r.backend}: {r.instructions['per_invoke'] / 1e6:.3f} M aarch64 instructions per invoke, "
-                         f"counted under QEMU ({(r.emulation or {}).get('qemu_cpu')}: "
-                         f"{(r.emulation or {}).get('phones')}); the phone's instruction set, not its time")
+            lines.append(f"- {r.backend}: {r.instructions['per_invoke'] / 1e6:.3f} M {r.instructions.get('isa')} "
+                         f"instructions per invoke, counted in {r.runtime} ({(r.emulation or {}).get('phones')}); "
+                         "the phone's instruction set, not its time")
         elif r.kind == "coverage":
             lines.append(f"- {r.backend} delegate: " + (f"{r.delegated * 100:.0f} % of ops by its documented op list"
                          if r.status == "ok" and r.delegated is not None else "; ".join(r.notes)[:200]))

@@ -58,9 +58,6 @@ def _panel(ax, rs: list[Row], xkey: str, xci, style, xlabel: str) -> bool:
     return True
 
 
-ARM_ORDER = ("arm64-a15", "arm64-a14")  # the ARM backend a plot shows, first found
-
-
 def plot_png(records: list[BenchRecord]) -> bytes | None:
     """Two or three panels in one PNG; None without matplotlib or without a scored variant."""
     try:
@@ -78,7 +75,9 @@ def plot_png(records: list[BenchRecord]) -> bytes | None:
     recipes = list(dict.fromkeys(r.recipe for r in sorted(rs, key=lambda r: r.recipe)))
     style = (lambda r: (COLOURS[models.index(r.model) % len(COLOURS)], MARKERS[recipes.index(r.recipe) % len(MARKERS)]))
     counted = any(r.instructions_m is not None for r in rs)
-    arm = next((b for b in ARM_ORDER if any(r.arm(b) is not None for r in rs)), None)
+    from liteship.bench import backends
+
+    arm = next((b for b in backends.names("count") if any(r.arm(b) is not None for r in rs)), None)
     panels = 2 + counted + (arm is not None)
     fig, grid = (plt.subplots(1, 3, figsize=(17, 5.5)) if panels == 2 else
                  plt.subplots(2, 2, figsize=(13, 10)) if panels == 3 else plt.subplots(2, 3, figsize=(19, 10)))

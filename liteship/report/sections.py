@@ -3,6 +3,7 @@ records, the decision and the findings; this module only arranges and formats th
 
 from __future__ import annotations
 
+from liteship.bench import backends
 from liteship.bench.record import BenchRecord
 from liteship.judge.baseline import float_record
 from liteship.judge.decision import BEST, Decision, Option
@@ -137,15 +138,15 @@ def _fallback_text(r: BenchRecord) -> str:
         (f"; falls back: {'; '.join(parts)}" if parts else "")
 
 
-def _pivot_row(recs: list[BenchRecord], run_backends: list[str], cov_backends: list[str]) -> tuple:
+def _pivot_row(recs: list[BenchRecord], run_backends: list[str], cov_backends: list[str], reference: str) -> tuple:
     by = {r.backend: r for r in recs}
     cells = [recs[0].model, recs[0].recipe]
     for b in run_backends:
         r = by.get(b)
         ok = r is not None and r.status == "ok"
         cells += [_n(r.latency_ms.p50 if ok and r.latency_ms else None, ".3f"), _n(r.top1 if ok else None, ".4f")]
-        if b != "xnnpack":
-            cells += [_n(r.xnnpack_agreement if ok else None, ".4f"), _n(r.xnnpack_max_diff if ok else None, ".3g")]
+        if b != reference:
+            cells += [_n(r.reference_agreement if ok else None, ".4f"), _n(r.reference_max_diff if ok else None, ".3g")]
     for b in cov_backends:
         r = by.get(b)
         cells.append(_n(r.delegated, ".2f") if r is not None and r.status == "ok" else ("n/a", None))
@@ -157,22 +158,24 @@ def backends_section(records: list[BenchRecord]) -> Section:
     cov = [r for r in records if r.kind == "coverage"]
     run_backends = list(dict.fromkeys(r.backend for r in runs))
     cov_backends = list(dict.fromkeys(r.backend for r in cov))
-    blocks = [Para("One row per variant, first thread count. fp16: XNNPACK forced to half precision, the numerics of "
-                   "the GPU and Core ML delegates; this CPU has no half-precision arithmetic, so its time is emulated "
-                   "and says nothing of a phone's. agreement: top-1 agreement with the same file on xnnpack; max |Δp|: "
-                   "the largest probability difference from xnnpack. gpu, coreml: share of ops the delegate takes, from "
-                   "its documented ops and constraints (no Apple hardware ran them); n/a: the delegate does not take "
-                   "this model (Core ML takes float models only).")]
+    reference = backends.reference().name
+    said = [f"{b.name}: {b.summary}" + (f" ({b.emulated_time})" if b.emulated_time else "")
+            for b in map(backends.find, run_backends + cov_backends) if b is not None]
+    blocks = [Para("One row per variant, first thread count. " + "; ".join(said) + f". agreement: top-1 agreement "
+                   f"with the same file on {reference}; max |Δp|: the largest probability difference from {reference}"
+                   + (". ops: the share of ops the delegate takes, from its documented ops and constraints (no Apple "
+                      "hardware ran them); n/a: the delegate does not take this model" if cov_backends else "") + ".")]
     head = ["model", "recipe"]
     for b in run_backends:
-        head += [f"{b} p50 ms", f"{b} top-1"] + ([f"{b} agreement", f"{b} max |Δp|"] if b != "xnnpack" else [])
+        head += [f"{b} p50 ms", f"{b} top-1"] + ([f"{b} agreement", f"{b} max |Δp|"] if b != reference else [])
     head += [f"{b} ops" for b in cov_backends]
     threads = {r.variant: r.threads for r in sorted(runs, key=lambda r: r.threads or 0)[::-1]}
     groups: dict[str, list[BenchRecord]] = {}
     for r in records:
         if r.kind == "coverage" or r.threads == threads.get(r.variant):
             groups.setdefault(r.variant, []).append(r)
-    blocks.append(Table(tuple(head), tuple(_pivot_row(g, run_backends, cov_backends) for g in groups.values()),
+    blocks.append(Table(tuple(head), tuple(_pivot_row(g, run_backends, cov_backends, reference)
+                                                  for g in groups.values()),
                         caption="Run backends and delegate coverage", sortable=True))
     if cov:
         blocks.append(Table(("model", "recipe", "delegate", "coverage and the ops that fall back to the CPU"), tuple(

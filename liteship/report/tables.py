@@ -33,15 +33,16 @@ class Row:
         return dict(self.arm_m).get(backend)
 
 
-def primary(records: list[BenchRecord], backend: str = "xnnpack", threads: int = 1) -> list[BenchRecord]:
+def primary(records: list[BenchRecord], backend: str | None = None, threads: int = 1) -> list[BenchRecord]:
     """One run record per variant, by one rule whatever the file's order: the budget's backend and threads (the
-    default budgets': xnnpack, 1 thread), else the registry's first run backend that measured it, fewest threads."""
-    from liteship.runtime import BACKENDS
+    default budgets': the reference backend, 1 thread), else the registry's first run backend that measured it,
+    fewest threads."""
+    from liteship.bench import backends
 
-    order = {b: i for i, b in enumerate(BACKENDS)}
+    backend = backend or backends.reference().name
     runs = [r for r in records if r.kind == "run" and r.status == "ok"]
     best = {}
-    for r in sorted(runs, key=lambda r: ((r.backend, r.threads) != (backend, threads), order.get(r.backend, 99),
+    for r in sorted(runs, key=lambda r: ((r.backend, r.threads) != (backend, threads), backends.rank(r.backend),
                                          r.threads or 0)):
         best.setdefault(r.variant, r)
     return [best[v] for v in dict.fromkeys(r.variant for r in runs)]
@@ -77,8 +78,11 @@ def rows(records: list[BenchRecord]) -> list[Row]:
 
 
 def _instructions_m(record: BenchRecord, records: list[BenchRecord]) -> float | None:
-    """The x86 count: the variant's xnnpack record at one thread (valgrind), the record that measured it."""
-    counted = next((r.instructions for r in records if r.variant == record.variant and r.backend == "xnnpack"
+    """The x86 count: the variant's reference-backend record at one thread (valgrind), the record that measured it."""
+    from liteship.bench import backends
+
+    ref = backends.reference().name
+    counted = next((r.instructions for r in records if r.variant == record.variant and r.backend == ref
                     and r.threads == 1 and r.instructions and r.instructions.get("isa", "x86_64") == "x86_64"), None)
     return round(counted["per_invoke"] / 1e6, 3) if counted and counted.get("per_invoke") else None
 

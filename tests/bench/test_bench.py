@@ -78,10 +78,10 @@ def test_fp16_backend_changes_float_outputs_but_not_much(benched):
     assert 0 < diff < 0.05
     assert "xnnpack_flags=4" in rec.runtime
     assert abs(rec.top1 - _rec(records, "float32", "xnnpack").top1) <= 0.01
-    assert rec.xnnpack_max_diff == pytest.approx(diff, rel=1e-2)
+    assert rec.reference_max_diff == pytest.approx(diff, rel=1e-2)
     # fp16 vs xnnpack top-1 agreement: no better than what the right/wrong strings allow
     flips = sum(a != b for a, b in zip(rec.correct, _rec(records, "float32", "xnnpack").correct))
-    assert 0.9 <= rec.xnnpack_agreement <= 1 - flips / len(rec.correct)
+    assert 0.9 <= rec.reference_agreement <= 1 - flips / len(rec.correct)
     builtin = _rec(records, "float32", "builtin")
     assert "BUILTIN_WITHOUT_DEFAULT_DELEGATES" in builtin.runtime
 

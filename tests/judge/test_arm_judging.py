@@ -16,9 +16,9 @@ TOOL = {"qemu": "qemu-aarch64 version 7.2.22", "plugin_sha256": "ab" * 32}
 
 
 def arm(r, per_invoke, backend="arm64-a15", agreement=1.0, emulation=A15, tool=TOOL):
-    return replace(r, backend=backend, kind="count", latency_ms=None, xnnpack_agreement=agreement,
+    return replace(r, backend=backend, kind="count", latency_ms=None, reference_agreement=agreement,
                    instructions={"per_invoke": per_invoke, "isa": "aarch64", "threads": 1, "tool": tool},
-                   emulation=emulation, xnnpack_max_diff=0.01)
+                   emulation=emulation, reference_max_diff=0.01)
 
 
 def x86(r, per_invoke, p50):

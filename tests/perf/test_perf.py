@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from liteship.runtime import open_session
+from liteship.bench import backends
 from liteship.bench.latency import measure, summarize
 from liteship.bench import BenchOptions, bench_file
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.perf
 
 
 def test_harness_overhead_per_invoke_under_5us(benchmark, one_op_model):
-    session = open_session("xnnpack", str(one_op_model), 1)
+    session = backends.get("xnnpack").open(str(one_op_model), 1)
     session.set_input(np.zeros((1, 4), np.float32))
     raw = benchmark.pedantic(session.invoke, rounds=20_000, iterations=1, warmup_rounds=1000)  # noqa: F841
     raw_us = benchmark.stats.stats.median * 1e6
@@ -34,7 +34,7 @@ def test_harness_overhead_per_invoke_under_5us(benchmark, one_op_model):
 def test_batched_accuracy_is_faster_and_identical(benchmark, tiny_classifier):
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, (2000, 8, 8, 3), dtype=np.uint8)
-    session = open_session("xnnpack", str(tiny_classifier), 1)
+    session = backends.get("xnnpack").open(str(tiny_classifier), 1)
 
     def per_image():
         out = []

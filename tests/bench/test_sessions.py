@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from liteship.runtime import BACKENDS, RUN_BACKENDS, open_session
+from liteship.bench import backends
 
 
 def _interpreter_probs(path, image: np.ndarray) -> np.ndarray:
@@ -22,7 +22,7 @@ def test_back_to_batch_one_after_a_batched_pass(optimized_run, backend):
     path = out / variants["float32"]["file"]
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
-    session = open_session(backend, str(path), 1)
+    session = backends.get(backend).open(str(path), 1)
     assert session.predict(images, batch=16).shape == (40, 10)
     session.resize(1)
     session.set_input(session.feed(images[:1]))
@@ -32,10 +32,3 @@ def test_back_to_batch_one_after_a_batched_pass(optimized_run, backend):
     if hasattr(session, "outputs"):
         assert list(session.outputs[0].get_tensor_details()["shape"]) == [1, 10]
     np.testing.assert_allclose(probs, _interpreter_probs(path, images[0]), atol=2e-2 if backend == "fp16" else 1e-5)
-
-
-def test_one_backend_registry():
-    assert RUN_BACKENDS == ("xnnpack", "xnnpack-cm", "builtin", "reference", "fp16")
-    assert {b.kind for b in BACKENDS.values()} == {"run", "coverage", "count"}
-    assert [n for n, b in BACKENDS.items() if b.kind == "count"] == ["arm64-a14", "arm64-a15"]
-    assert all(b.isa == "aarch64" for b in BACKENDS.values() if b.kind == "count")

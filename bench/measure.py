@@ -23,7 +23,7 @@ from liteship.bench import backends
 from liteship.bench.isolate import probe
 from liteship.bench.memory import PeakRss
 from liteship.bench.record import BenchRecord
-from liteship.config import Problem, Problems, describe
+from liteship.config import Problem, Problems, describe, setting
 from liteship.errors import LiteshipError
 from liteship.files import sha256_bytes
 from liteship.progress import Progress
@@ -65,11 +65,13 @@ class EvalSet:
 
 @dataclass(frozen=True)
 class BenchOptions:
+    """How to measure; each setting's default and range here are the only ones (flags and [bench] take them)."""
+
     backends: tuple[str, ...] = backends.names("run", "coverage")
-    threads: tuple[int, ...] = (1,)
-    runs: int = 50
-    warmup: int = 5
-    rounds: int = 10
+    threads: tuple[int, ...] = setting((1,), lo=1, hi=256, non_empty=True)
+    runs: int = setting(50, lo=1, hi=100_000)
+    warmup: int = setting(5, lo=0, hi=10_000)
+    rounds: int = setting(10, lo=1, hi=1_000)
     min_round_ms: float = 20.0
     batch: int | None = None  # None: as many images as fit in about 8 MB of input
     target_runtime: str | None = None

@@ -68,6 +68,30 @@ def setting(default, *, lo=None, hi=None, choices=None, non_empty: bool = False)
     return dataclasses.field(default=default, metadata=meta)
 
 
+def field_of(cls, name: str):
+    """A field with the default and range of ``cls``'s field ``name``: a table that takes the same setting."""
+    f = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return dataclasses.field(default=f.default, metadata=f.metadata)
+
+
+def limits(cls, name: str) -> tuple:
+    """(min, max) of ``cls``'s field ``name``, as :func:`setting` gave them (None where unbounded)."""
+    meta = next(f for f in dataclasses.fields(cls) if f.name == name).metadata
+    return meta.get("min"), meta.get("max")
+
+
+def range_problems(obj, names: dict) -> list[Problem]:
+    """Every field of the dataclass ``obj`` outside its :func:`setting` range; ``names[field]``: (where, key)."""
+    out = []
+    for f in dataclasses.fields(obj):
+        value, (lo, hi) = getattr(obj, f.name), (f.metadata.get("min"), f.metadata.get("max"))
+        if f.name in names and isinstance(value, (int, float)) and not isinstance(value, bool) and \
+                ((lo is not None and value < lo) or (hi is not None and value > hi)):
+            out.append(Problem(*names[f.name], describe(value), f"it must be from {lo} to {hi}",
+                               f"give {f.name.replace('_', ' ')} a value in that range"))
+    return out
+
+
 def describe(value) -> str:
     """A TOML value as a person wrote it: 3, 0.5, true, "int8", a list [1, 2], a table."""
     if value is None:

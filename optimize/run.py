@@ -52,6 +52,12 @@ def resolve_configs(names: list[str], config_file: str | Path | None) -> dict[st
     return recipe_configs(names, load_toml(config_file) if config_file else {}, str(config_file or "config"))
 
 
+def with_defaults(names: list[str], configs: dict | None) -> dict[str, object]:
+    """Each named recipe's typed config: the one given, else its config class's defaults."""
+    configs = configs or {}
+    return {n: configs[n] if n in configs else get_recipe(n).config_cls() for n in names}
+
+
 def parse_recipes(text: str | list[str] | tuple | None, where: tuple[str, str | None] = ("--recipes", None)) -> list[str]:
     """Recipe names from "all", "int8,prune_int8" or a list; ``where`` names the flag or config key they came from."""
     names = [n.strip() for n in text.split(",")] if isinstance(text, str) else list(text or ["all"])
@@ -155,10 +161,12 @@ def plan_variants(run_dir: Path, names: list[str], configs: dict, models: list[s
     return planned
 
 
-def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: Progress | None = None,
+def optimize_run(run_dir: str | Path, recipes=None, configs: dict | None = None, progress: Progress | None = None,
                  models: list[str] | None = None, on_variant=None, deterministic: bool = False) -> list[dict]:
     """Make every (float model, recipe) variant that is not already made; return all records.
 
+    ``configs``: typed recipe configs by recipe name (:func:`resolve_configs` reads them from a file); a recipe
+    without one gets its defaults.
     ``models`` limits the run to those float-model folders; ``on_variant(record, skipped)``
     is called as each variant is made or found; ``deterministic`` turns on TensorFlow's
     op determinism while recipes fine-tune (the same variant from the same model in any process).
@@ -166,7 +174,7 @@ def optimize_run(run_dir: str | Path, recipes=None, config_file=None, progress: 
     progress = progress or Progress()
     run_dir = Path(run_dir)
     names = parse_recipes(recipes)
-    configs = resolve_configs(names, config_file)
+    configs = with_defaults(names, configs)
     records = []
     report = on_variant or (lambda record, skipped: None)
     todo: dict[str, list[PlannedVariant]] = {}

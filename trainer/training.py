@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liteship.config import Problem, Problems, describe
+from liteship.config import Problem, Problems, describe, range_problems, setting
 from liteship.contract import InputContract
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, ensure_writable
@@ -38,13 +38,13 @@ class TrainConfig:
     size: int | None = None  # None: the architecture's default
     alpha: float | None = None  # None: the architecture's default
     weights: str = "imagenet"  # imagenet | none | PATH (transfer architectures only)
-    epochs: int | None = None  # None: the architecture's default
-    fine_tune_epochs: int | None = None
+    epochs: int | None = setting(None, lo=0, hi=10_000)  # None: the architecture's default
+    fine_tune_epochs: int | None = setting(None, lo=0, hi=10_000)
     fine_tune_at: int | str = 100  # index into the base's layers, or a layer name
-    batch_size: int = 32
+    batch_size: int = setting(32, lo=1, hi=4096)
     learning_rate: float = 1e-3
     fine_tune_learning_rate: float = 1e-4
-    seed: int = 0
+    seed: int = setting(0, lo=0, hi=2**32 - 1)
     val_fraction: float = 0.15
     test_fraction: float = 0.15
 
@@ -58,12 +58,7 @@ class TrainConfig:
             return [Problem(*names["arch"], describe(self.arch), "architectures: " + ", ".join(archs),
                             "pick one of them (liteship train --list describes them)")]
         spec = archs[self.arch]
-        out = []
-        for key, value, lo, hi in (("epochs", self.epochs, 0, 10_000), ("fine_tune_epochs", self.fine_tune_epochs, 0,
-                                   10_000), ("batch_size", self.batch_size, 1, 4096), ("seed", self.seed, 0, 2**32 - 1)):
-            if value is not None and not lo <= value <= hi:
-                out.append(Problem(*names[key], str(value), f"it must be a whole number from {lo} to {hi}",
-                                   f"give {key.replace('_', ' ')} a value in that range"))
+        out = range_problems(self, names)
         size = spec.default_size if self.size is None else int(self.size)
         alpha = 0.35 if self.alpha is None and spec.alphas else self.alpha
         weights = self.weights if spec.transfer else "none"

@@ -148,11 +148,11 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     from liteship.app.resources import image_count, train_estimate
     from liteship.app.sweep import _backends, _train_config
     from liteship.progress import Progress
-    from liteship.optimize.run import parse_recipes, recipe_configs
+    from liteship.optimize.run import parse_recipes, with_defaults
     from liteship.bench import backends
 
     recipes = parse_recipes(list(config.optimize.recipes))
-    configs = recipe_configs(recipes, config.recipe_configs, "the sweep config", "optimize.")  # with its overrides
+    configs = with_defaults(recipes, config.recipe_configs)  # with its overrides
     tune = sum(getattr(c, f.name) for c in configs.values() for f in dataclasses.fields(c)
                if f.name.endswith("epochs") and isinstance(getattr(c, f.name), int))
     runs = sum(1 for b in config.bench.backends if backends.get(b).kind == "run") * len(config.bench.threads)

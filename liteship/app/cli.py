@@ -18,8 +18,9 @@ from pathlib import Path
 from liteship.app.commands import (cmd_bench, cmd_compare, cmd_explain, cmd_gate, cmd_optimize, cmd_pick,
                                    cmd_runtimes, cmd_sweep, cmd_train)
 from liteship.app.checks import check
-from liteship.app.validate import real, whole, whole_list
+from liteship.app.validate import flag_of, real, whole
 from liteship.bench.measure import BenchOptions
+from liteship.trainer.training import TrainConfig
 from liteship.errors import LiteshipError
 from liteship.logs import PRIVATE_TEMP, frameworks_to_file
 from liteship.rundir import LOG, exclusive
@@ -38,18 +39,21 @@ def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train a float model from labelled images",
                        description="Train a float Keras model (and its float .tflite) from labelled images.")
     p.add_argument("--list", action="store_true", help="list the architectures and exit")
+    t = TrainConfig()  # the one home of the training defaults and ranges (the sweep's [train] takes them too)
     p.add_argument("--data", help="a folder of class folders, an archive of one (.tar/.tar.gz/.tgz/.zip), or 'digits'")
-    p.add_argument("--arch", default="small_cnn", help="architecture (see --list); default small_cnn")
+    p.add_argument("--arch", default=t.arch, help="architecture (see --list); default small_cnn")
     p.add_argument("--alpha", type=real(0.01, 10, 0.35), help="width multiplier (mobilenet_v2: 0.35, 0.5, 0.75, 1.0, ...)")
     p.add_argument("--size", type=whole(1, 1_000_000, 96), help="input size in px (default: the architecture's)")
     p.add_argument("--weights", help="transfer base weights: imagenet (the default; downloaded by Keras), none, or "
                                      "a .h5 PATH (transfer architectures only)")
-    p.add_argument("--epochs", type=whole(0, 10_000, 5), help="epochs (frozen-base epochs for transfer models)")
-    p.add_argument("--fine-tune-epochs", type=whole(0, 10_000, 5), help="fine-tuning epochs for transfer models")
+    p.add_argument("--epochs", type=flag_of(TrainConfig, "epochs", 5),
+                   help="epochs (frozen-base epochs for transfer models)")
+    p.add_argument("--fine-tune-epochs", type=flag_of(TrainConfig, "fine_tune_epochs", 5),
+                   help="fine-tuning epochs for transfer models")
     p.add_argument("--fine-tune-at", help="first base layer (index or name) to fine-tune; default 100 (transfer "
                                           "architectures only)")
-    p.add_argument("--batch-size", type=whole(1, 4096, 32), default=32)
-    p.add_argument("--seed", type=whole(0, 2**32 - 1, 0), default=0)
+    p.add_argument("--batch-size", type=flag_of(TrainConfig, "batch_size", 32), default=t.batch_size)
+    p.add_argument("--seed", type=flag_of(TrainConfig, "seed", 0), default=t.seed)
     p.add_argument("--out", help="run directory to write")
     p.add_argument("--quiet", action="store_true", help="print only the result")
     _framework_args(p)
@@ -75,11 +79,12 @@ def _bench_parser(sub) -> None:
     p.add_argument("--labels", help="labels file (default: labels.txt beside the model)")
     p.add_argument("--backends", default="all", help="comma-separated; default: all (see --list)")
     d = BenchOptions()  # the one home of the bench defaults (the sweep's [bench] takes them too)
-    p.add_argument("--threads", type=whole_list(1, 256, "1,2"), default=d.threads,
+    p.add_argument("--threads", type=flag_of(BenchOptions, "threads", "1,2"), default=d.threads,
                    help="comma-separated thread counts, e.g. 1,2 (default 1)")
-    p.add_argument("--runs", type=whole(1, 100_000, 50), default=d.runs, help=f"timed invokes per round (default {d.runs})")
-    p.add_argument("--warmup", type=whole(0, 10_000, 5), default=d.warmup, help=f"default {d.warmup}")
-    p.add_argument("--rounds", type=whole(1, 1_000, 5), default=d.rounds,
+    p.add_argument("--runs", type=flag_of(BenchOptions, "runs", 50), default=d.runs,
+                   help=f"timed invokes per round (default {d.runs})")
+    p.add_argument("--warmup", type=flag_of(BenchOptions, "warmup", 5), default=d.warmup, help=f"default {d.warmup}")
+    p.add_argument("--rounds", type=flag_of(BenchOptions, "rounds", 10), default=d.rounds,
                    help=f"interleaved timing rounds (default {d.rounds})")
     p.add_argument("--target-runtime", help="TFLite/LiteRT release the app ships, e.g. 2.14: too-new ops exit 1")
     p.add_argument("--instructions", action="store_true",

@@ -38,13 +38,15 @@ def cmd_train(args) -> int:
 
 def cmd_optimize(args) -> int:
     from liteship.optimize import list_recipes, optimize_run
+    from liteship.optimize.run import parse_recipes, resolve_configs
 
     if args.list:
         for spec in list_recipes():
             fields = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(spec.config_cls))
             print(f"{spec.name:15s} {spec.summary}" + (f"\n{'':15s} [{spec.name}] {fields}" if fields else ""))
         return 0
-    records = optimize_run(args.run_dir, args.recipes, args.config, Progress(quiet=args.quiet),
+    names = parse_recipes(args.recipes)
+    records = optimize_run(args.run_dir, names, resolve_configs(names, args.config), Progress(quiet=args.quiet),
                            deterministic=not args.nondeterministic)
     print(f"{'variant':13s} {'model':22s} {'recipe':15s} {'size':>10s} {'gzip':>10s} {'sparsity':>8s}  status")
     for r in records:

@@ -56,17 +56,14 @@ def train_unit(data: str, config: dict, files: dict[str, bytes]) -> dict[str, by
         return pack(root, [SPLIT, *_tree(root, f"{FLOAT}/{result.model_dir.name}")])
 
 
-def optimize_unit(model: str, recipe: str, recipe_toml: str | None, files: dict[str, bytes]) -> dict[str, bytes]:
+def optimize_unit(model: str, recipe: str, config, files: dict[str, bytes]) -> dict[str, bytes]:
+    """``config``: the recipe's typed config, the same object the driver planned with (pickled by Ray)."""
     from liteship.optimize import optimize_run
 
     with tempfile.TemporaryDirectory(prefix="liteship-optimize-") as tmp:
         root = Path(tmp)
         unpack(root, files)
-        config = None
-        if recipe_toml:
-            config = root / "recipes.toml"
-            config.write_text(recipe_toml)
-        optimize_run(root, [recipe], config, Progress(quiet=True), models=[model], deterministic=True)
+        optimize_run(root, [recipe], {recipe: config}, Progress(quiet=True), models=[model], deterministic=True)
         return pack(root, _tree(root, VARIANTS))  # which variants are current is the driver's plan to record
 
 
@@ -100,11 +97,11 @@ class LocalExecutor:
             result = train(data, unit.config, out, Progress(quiet=True), deterministic=True, replace_split=True)
             on_done(unit, result.test_top1)
 
-    def optimize(self, out: Path, units, recipe_file, on_done) -> None:
+    def optimize(self, out: Path, units, configs: dict, on_done) -> None:
         from liteship.optimize import optimize_run
 
         for model, group in _by_model(units).items():
-            optimize_run(out, [u.recipe for u in group], recipe_file, Progress(quiet=True), models=[model],
+            optimize_run(out, [u.recipe for u in group], configs, Progress(quiet=True), models=[model],
                          on_variant=lambda record, skipped: on_done(record), deterministic=True)
 
     def bench(self, out: Path, options, units, on_done) -> None:
@@ -160,13 +157,12 @@ class RayExecutor:
 
         self._gather(refs, done)
 
-    def optimize(self, out: Path, units, recipe_file, on_done) -> None:
-        toml = Path(recipe_file).read_text() if recipe_file else None
+    def optimize(self, out: Path, units, configs: dict, on_done) -> None:
         refs = {}
         for model, group in _by_model(units).items():
             files_ref = self.ray.put(pack(out, [SPLIT, *_tree(out, f"{FLOAT}/{model}")]))
             for unit in group:
-                refs[self._optimize.remote(model, unit.recipe, toml, files_ref)] = unit
+                refs[self._optimize.remote(model, unit.recipe, configs[unit.recipe], files_ref)] = unit
 
         def done(unit, files):
             _write_all(out, files)

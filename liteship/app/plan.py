@@ -78,10 +78,11 @@ def plan_train(out: Path, data: str, configs: list) -> list[TrainUnit]:
     return [TrainUnit(c, trained(out / FLOAT / c.model_dir_name, c, data, fingerprint)) for c in configs]
 
 
-def plan_optimize(out: Path, models: list[str], recipes: list[str], recipe_file: Path | None) -> list[OptimizeUnit]:
-    from liteship.optimize.run import plan_variants, resolve_configs
+def plan_optimize(out: Path, models: list[str], recipes: list[str], configs: dict | None) -> list[OptimizeUnit]:
+    """``configs``: typed recipe configs by name; a recipe without one gets its defaults."""
+    from liteship.optimize.run import plan_variants, with_defaults
 
-    planned = plan_variants(out, recipes, resolve_configs(recipes, recipe_file), models)
+    planned = plan_variants(out, recipes, with_defaults(recipes, configs), models)
     return [OptimizeUnit(p.model, p.recipe, p.id, p.made) for p in planned]  # a plan writes nothing
 
 

@@ -7,11 +7,10 @@ what is done, and a killed sweep resumes where it stopped.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from liteship.config import Problem, Problems, check_mapping, describe, load_toml, setting
+from liteship.config import Problem, Problems, check_mapping, describe, field_of, load_toml, setting
 from liteship.files import atomic_write_bytes, atomic_write_json, atomic_write_text, ensure_writable
 from liteship.rundir import claim, remove_stale_temps, update_current
 from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
@@ -20,24 +19,29 @@ from liteship.progress import Progress
 from liteship.bench import backends as registry
 from liteship.bench.measure import BenchOptions
 from liteship.bench.record import BenchRecord
+from liteship.trainer.training import TrainConfig
 
 
 @dataclass(frozen=True)
 class TrainTable:
-    epochs: int | None = setting(None, hi=10_000)
-    fine_tune_epochs: int | None = setting(None, hi=10_000)
-    seed: int = setting(0, hi=2**32 - 1)
-    batch_size: int = setting(32, lo=1, hi=4096)
-    weights: str = "imagenet"
+    """[train]: TrainConfig's settings that every model shares; their defaults and ranges are TrainConfig's."""
+
+    epochs: int | None = field_of(TrainConfig, "epochs")
+    fine_tune_epochs: int | None = field_of(TrainConfig, "fine_tune_epochs")
+    seed: int = field_of(TrainConfig, "seed")
+    batch_size: int = field_of(TrainConfig, "batch_size")
+    weights: str = field_of(TrainConfig, "weights")
 
 
 @dataclass(frozen=True)
 class ModelTable:
+    """[[models]]: one model; a setting it leaves out is [train]'s."""
+
     arch: str
-    size: int | None = None
-    alpha: float | None = None
-    epochs: int | None = setting(None, hi=10_000)
-    fine_tune_epochs: int | None = setting(None, hi=10_000)
+    size: int | None = field_of(TrainConfig, "size")
+    alpha: float | None = field_of(TrainConfig, "alpha")
+    epochs: int | None = field_of(TrainConfig, "epochs")
+    fine_tune_epochs: int | None = field_of(TrainConfig, "fine_tune_epochs")
     weights: str | None = None
 
 
@@ -46,17 +50,16 @@ class OptimizeTable:
     recipes: tuple[str, ...] = setting(("all",), non_empty=True)
 
 
-_BENCH = BenchOptions()  # the bench defaults have one home, bench's own options
-
-
 @dataclass(frozen=True)
 class BenchTable:
+    """[bench]: BenchOptions' settings, with their defaults and ranges, and the sweep's own backend defaults."""
+
     backends: tuple[str, ...] = setting(registry.sweep_defaults(), choices=registry.names, non_empty=True)
-    threads: tuple[int, ...] = setting(_BENCH.threads, lo=1, hi=256, non_empty=True)
-    runs: int = setting(_BENCH.runs, lo=1, hi=100_000)
-    warmup: int = setting(_BENCH.warmup, hi=10_000)
-    rounds: int = setting(_BENCH.rounds, lo=1, hi=1_000)
-    target_runtime: str | None = None  # e.g. "2.14": load and run every variant in that tflite-runtime too
+    threads: tuple[int, ...] = field_of(BenchOptions, "threads")
+    runs: int = field_of(BenchOptions, "runs")
+    warmup: int = field_of(BenchOptions, "warmup")
+    rounds: int = field_of(BenchOptions, "rounds")
+    target_runtime: str | None = field_of(BenchOptions, "target_runtime")  # e.g. "2.14": load in that runtime too
     instructions: bool | None = None  # count instructions per invoke; None: when valgrind is installed
     arm64: bool | None = None  # also the default count backends (arm64-a15, the phone's ISA); None: when installed
 
@@ -67,7 +70,7 @@ class SweepConfig:
     models: tuple[ModelTable, ...] = ()
     optimize: OptimizeTable = OptimizeTable()
     bench: BenchTable = BenchTable()
-    recipe_configs: dict = field(default_factory=dict)  # [optimize.<recipe>] tables
+    recipe_configs: dict = field(default_factory=dict)  # recipe -> its typed config, from [optimize.<recipe>]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -97,19 +100,20 @@ def _table(doc: dict, name: str, path, problems: list[Problem]) -> dict | None:
 
 
 def _recipe_tables(table: dict, path, problems: list[Problem]) -> dict:
-    """[optimize.<recipe>] tables and the recipe names, checked as optimize checks them, now, not after training."""
+    """The typed configs of the [optimize.<recipe>] tables, and the recipe names, checked as optimize checks them,
+    now, not after training."""
     from liteship.app.validate import collect
     from liteship.optimize.registry import list_recipes
     from liteship.optimize.run import parse_recipes, recipe_configs
 
     valid = {r.name for r in list_recipes()}
     found = {k: table.pop(k) for k in list(table) if isinstance(table[k], dict)}
-    collect(problems, recipe_configs, [n for n in found if n in valid], found, str(path), "optimize.")
+    configs = collect(problems, recipe_configs, [n for n in found if n in valid], found, str(path), "optimize.")
     recipes = table.get("recipes")
     if isinstance(recipes, list) and recipes and all(isinstance(r, str) for r in recipes):
         collect(problems, parse_recipes, recipes, (f"{path} [optimize]", "recipes"))
     # (missing, empty or not text: the [optimize] table's own check says so)
-    return found
+    return configs or {}
 
 
 def _models(doc: dict, path, train: TrainTable | None, problems: list[Problem]) -> tuple[ModelTable, ...]:
@@ -204,14 +208,13 @@ def _backends(bench: BenchTable, progress: Progress) -> tuple[str, ...]:
     return tuple(bench.backends)
 
 
-def _recipe_file(out: Path, config: SweepConfig) -> Path | None:
-    """[optimize.<recipe>] tables, handed to optimize as its own config file."""
-    if not config.recipe_configs:
-        return None
-    path = out / "recipes.toml"
-    atomic_write_text(path, "".join(f"[{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
-                                    for name, table in config.recipe_configs.items()))
-    return path
+def bench_options(bench: BenchTable, progress: Progress) -> BenchOptions:
+    """The options [bench] asks for: the same object `liteship bench` builds from the same settings as flags."""
+    counted = _instructions(bench.instructions)
+    return BenchOptions(backends=_backends(bench, progress), threads=bench.threads, runs=bench.runs,
+                        warmup=bench.warmup, rounds=bench.rounds, target_runtime=bench.target_runtime,
+                        instructions=counted,
+                        instructions_note=None if counted or bench.instructions is False else NO_VALGRIND)
 
 
 def _step_done(steps, unit, note: str = "") -> None:
@@ -228,7 +231,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     from liteship.app.executors import LocalExecutor
     from liteship.bench import BenchOptions
     from liteship.bench.run import current_results
-    from liteship.optimize.run import parse_recipes
+    from liteship.optimize.run import parse_recipes, with_defaults
 
     progress = progress or Progress()
     executor = executor or LocalExecutor()
@@ -237,14 +240,9 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     for stale in remove_stale_temps(out):
         progress.log(f"removed {stale.name}, left half-made by an interrupted run")
     recipes = parse_recipes(list(config.optimize.recipes))
-    counted = _instructions(config.bench.instructions)
-    options = BenchOptions(backends=_backends(config.bench, progress),
-                           threads=tuple(config.bench.threads), runs=config.bench.runs, warmup=config.bench.warmup,
-                           rounds=config.bench.rounds, target_runtime=config.bench.target_runtime,
-                           instructions=counted,
-                           instructions_note=None if counted or config.bench.instructions is False else NO_VALGRIND)
+    options = bench_options(config.bench, progress)
     train_configs = [_train_config(config, m) for m in config.models]
-    recipe_file = _recipe_file(out, config)
+    recipe_configs = with_defaults(recipes, config.recipe_configs)
     atomic_write_json(out / "run.json", {"command": "sweep", "data": data, "config": config.to_dict(),
                                          "executor": executor.name,
                                          "train_configs": [asdict(c) for c in train_configs]})
@@ -256,12 +254,12 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
         executor.train(data, out, pending(trains), lambda unit, top1: steps.step(
             unit.label + (f": test top-1 {top1:.4f}" if top1 is not None else "")))
 
-        makes = plan_optimize(out, [tc.model_dir_name for tc in train_configs], recipes, recipe_file)
+        makes = plan_optimize(out, [tc.model_dir_name for tc in train_configs], recipes, recipe_configs)
         update_current(out, [(u.model, u.recipe, u.variant) for u in makes])  # what this sweep makes is current
         for unit in makes:
             if unit.done:
                 _step_done(steps, unit, f": {unit.made['status']}")
-        executor.optimize(out, pending(makes), recipe_file,
+        executor.optimize(out, pending(makes), recipe_configs,
                           lambda r: steps.step(f"optimize {r['model']} {r['recipe']}: {r['status']}"))
 
         def benched(target, recs):

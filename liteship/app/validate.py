@@ -50,6 +50,16 @@ def real(lo: float, hi: float, example: float):
     return _ranged(float, "a number", lo, hi, example)
 
 
+def flag_of(cls, name: str, example):
+    """An argparse type for ``cls``'s field ``name``, with that field's range (:func:`liteship.config.setting`)."""
+    from liteship.config import limits
+
+    lo, hi = limits(cls, name)
+    if isinstance(example, str):
+        return whole_list(lo, hi, example)
+    return (real if isinstance(example, float) else whole)(lo, hi, example)
+
+
 def whole_list(lo: int, hi: int, example: str):
     def parse(text: str):
         allowed = f"it takes whole numbers from {lo} to {hi}, separated by commas"

@@ -18,7 +18,7 @@ def test_a_finished_sweep_plans_nothing_and_a_removed_result_is_the_only_pending
     options = BenchOptions(backends=("xnnpack", "gpu"), threads=(1,), runs=10)
     recipes = ["float32", "int8", "prune_int8"]
     trains = plan_train(out, "digits", tcs)
-    makes = plan_optimize(out, [t.model_dir_name for t in tcs], recipes, out / "recipes.toml")
+    makes = plan_optimize(out, [t.model_dir_name for t in tcs], recipes, config.recipe_configs)
     benches = plan_benches(out, options)
     assert (len(trains), len(makes), len(benches)) == (1, 3, 3)
     assert pending(trains) == pending(makes) == pending(benches) == []
@@ -34,7 +34,7 @@ def test_a_finished_sweep_plans_nothing_and_a_removed_result_is_the_only_pending
     (out / "variants" / f"{int8}.tflite").write_bytes(b"changed")
     todo = {u.recipe: u.variant for u in pending(plan_optimize(out, [tcs[0].model_dir_name], recipes, None))}
     assert todo["int8"] == int8  # same ID: its file no longer matches the sha256 in its record
-    assert todo["prune_int8"] not in {u.variant for u in makes}  # without recipes.toml: another config, a new ID
+    assert todo["prune_int8"] not in {u.variant for u in makes}  # without [optimize.prune_int8]: a new ID
     assert set(todo) == {"int8", "prune_int8"}
 
     assert pending(plan_train(out, "digits", [replace(tcs[0], epochs=tcs[0].epochs + 1)]))

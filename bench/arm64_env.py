@@ -23,7 +23,7 @@ from pathlib import Path
 
 from liteship.cache import cache_dir
 from liteship.errors import LiteshipError
-from liteship.files import atomic_write_json, staging_dir
+from liteship.files import atomic_write_json, staged
 
 NAME = "arm64"
 SUITE = "bookworm"
@@ -245,8 +245,7 @@ def _make(env: Path, log) -> Path:
                             "counting then runs as any user who can read the cache)")
     if env.exists():
         log(f"arm64: {env} is half-made, broken or for another LiteRT or plugin; making it again")
-    staging = staging_dir(env)
-    try:
+    with staged(env) as staging:  # publish_dir leaves it readable: counting may run as any user
         _sysroot(staging, log)
         wheels = _site(staging, litert_version(), log)
         so = build_plugin(staging / "plugin")
@@ -256,12 +255,6 @@ def _make(env: Path, log) -> Path:
                   "plugin_sha256": hashlib.sha256(so.read_bytes()).hexdigest(),
                   "source_sha256": hashlib.sha256(PLUGIN_SOURCE.read_bytes()).hexdigest()}
         atomic_write_json(staging / MARKER, record)
-        if env.exists():
-            shutil.rmtree(env)
-        os.chmod(staging, 0o755)  # mkdtemp made it private to build in; counting may run as any user
-        os.replace(staging, env)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     log(f"arm64: ready in {env}")
     return env
 

@@ -54,33 +54,43 @@ GPU_OPS = {"ADD": 1, "AVERAGE_POOL_2D": 1, "CONCATENATION": 1, "CONV_2D": 1, "DE
 QUANTIZED = {schema.TensorType.INT8, schema.TensorType.UINT8, schema.TensorType.INT16}
 
 
-def gpu_coverage(model) -> dict:
-    """Ops the GPU delegate takes by its documented op list and versions, read from the flatbuffer.
-
-    Not LiteRT's model analyzer: in ai-edge-litert 2.3 (and TensorFlow 2.21) it prints "looks compatible
-    with GPU delegate" for every model without checking a single op, so it cannot be a measurement.
-    """
+def coverage(model, why_not) -> dict:
+    """The one coverage engine: each op of the main graph, taken unless ``why_not(model, sg, op, name, version,
+    producers)`` says why the delegate would not take it; the delegated share, partitions and fallbacks."""
     sg = model.subgraphs[0]
     producers = {int(o): op for op in sg.operators or [] for o in op.outputs}
     names, supported, reasons = [], [], {}
     for i, op in enumerate(sg.operators or []):
         name, version = op_name(model, op), model.operatorCodes[op.opcodeIndex].version
         names.append(name)
-        quantized = any(sg.tensors[int(t)].type in QUANTIZED for t in list(op.inputs) + list(op.outputs) if t >= 0)
-        if name == "DEQUANTIZE" and sg.tensors[op.inputs[0]].type == FLOAT16 and int(op.inputs[0]) not in producers:
-            why = None  # fp16 weights: the delegate reads them directly
-        elif name in ("QUANTIZE", "DEQUANTIZE"):
-            why = "(de)quantizing 8-bit inputs and outputs runs on the CPU by the delegate's design"
-        elif name not in GPU_OPS:
-            why = "not in the GPU delegate's documented op list"
-        elif version > GPU_OPS[name] and not quantized:
-            why = f"version {version}: the delegate documents version {GPU_OPS[name]} for float models"
-        else:
-            why = None
+        why = why_not(model, sg, op, name, version, producers)
         supported.append(why is None)
         if why is not None:
             reasons[i] = why
     return _summary(names, supported, reasons)
+
+
+def _gpu_why_not(model, sg, op, name: str, version: int, producers: dict) -> str | None:
+    """The GPU delegate's rule set: its documented op list and versions."""
+    quantized = any(sg.tensors[int(t)].type in QUANTIZED for t in list(op.inputs) + list(op.outputs) if t >= 0)
+    if name == "DEQUANTIZE" and sg.tensors[op.inputs[0]].type == FLOAT16 and int(op.inputs[0]) not in producers:
+        return None  # fp16 weights: the delegate reads them directly
+    if name in ("QUANTIZE", "DEQUANTIZE"):
+        return "(de)quantizing 8-bit inputs and outputs runs on the CPU by the delegate's design"
+    if name not in GPU_OPS:
+        return "not in the GPU delegate's documented op list"
+    if version > GPU_OPS[name] and not quantized:
+        return f"version {version}: the delegate documents version {GPU_OPS[name]} for float models"
+    return None
+
+
+def gpu_coverage(model) -> dict:
+    """Ops the GPU delegate takes by its documented op list and versions, read from the flatbuffer.
+
+    Not LiteRT's model analyzer: in ai-edge-litert 2.3 (and TensorFlow 2.21) it prints "looks compatible
+    with GPU delegate" for every model without checking a single op, so it cannot be a measurement.
+    """
+    return coverage(model, _gpu_why_not)
 
 
 _GPU_TRY = """
@@ -210,32 +220,21 @@ COREML_RULES = {"ADD": _binary, "MUL": _binary, "AVERAGE_POOL_2D": _pool, "MAX_P
                 **{name: (lambda model, sg, op, producers: None) for name in COREML_ALWAYS}}
 
 
-def _coreml_rule(model, sg, op, name: str, producers: dict) -> str | None:
-    """Why the Core ML delegate would not take this op, or None when every documented rule holds."""
+def _coreml_why_not(model, sg, op, name: str, version: int, producers: dict) -> str | None:
+    """The Core ML delegate's rule set: its op versions, float inputs only, and each op's documented rule."""
+    if name == "DEQUANTIZE":
+        # FP16 weights: the delegate folds the DEQUANTIZE of a constant float16 tensor.
+        src = sg.tensors[op.inputs[0]]
+        return None if src.type == FLOAT16 and int(op.inputs[0]) not in producers else \
+            "only the DEQUANTIZE of constant FP16 weights is taken"
+    if version > COREML_MAX_VERSION.get(name, 1):
+        return f"version {version}: the delegate takes up to version {COREML_MAX_VERSION.get(name, 1)}"
+    if sg.tensors[op.inputs[2 if name == "TRANSPOSE_CONV" else 0]].type != FLOAT32:
+        return "quantized input: the Core ML delegate takes float (FP32/FP16) models only"
     rule = COREML_RULES.get(name)
     return "not in the Core ML delegate's op list" if rule is None else rule(model, sg, op, producers)
 
 
 def coreml_coverage(model) -> dict:
-    sg = model.subgraphs[0]
-    producers = {int(o): op for op in sg.operators or [] for o in op.outputs}
-    names, supported, reasons = [], [], {}
-    for i, op in enumerate(sg.operators or []):
-        name = op_name(model, op)
-        version = model.operatorCodes[op.opcodeIndex].version
-        names.append(name)
-        if name == "DEQUANTIZE":
-            # FP16 weights: the delegate folds the DEQUANTIZE of a constant float16 tensor.
-            src = sg.tensors[op.inputs[0]]
-            why = None if src.type == FLOAT16 and int(op.inputs[0]) not in producers else \
-                "only the DEQUANTIZE of constant FP16 weights is taken"
-        elif version > COREML_MAX_VERSION.get(name, 1):
-            why = f"version {version}: the delegate takes up to version {COREML_MAX_VERSION.get(name, 1)}"
-        elif sg.tensors[op.inputs[2 if name == "TRANSPOSE_CONV" else 0]].type != FLOAT32:
-            why = "quantized input: the Core ML delegate takes float (FP32/FP16) models only"
-        else:
-            why = _coreml_rule(model, sg, op, name, producers)
-        supported.append(why is None)
-        if why is not None:
-            reasons[i] = why
-    return _summary(names, supported, reasons)
+    """Ops the Core ML delegate takes by its documented ops, versions and per-op constraints."""
+    return coverage(model, _coreml_why_not)

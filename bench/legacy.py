@@ -23,7 +23,7 @@ import numpy as np
 
 from liteship.cache import cache_dir
 from liteship.errors import LiteshipError
-from liteship.files import atomic_write_json, staging_dir
+from liteship.files import atomic_write_json, staged
 
 DIST = "tflite-runtime"
 MARKER = "liteship-runtime.json"
@@ -107,8 +107,7 @@ def install(target: str, log=print) -> Path:
         log(f"{env} is half-made or broken: rebuilding it")
         shutil.rmtree(env, ignore_errors=True)
     env.parent.mkdir(parents=True, exist_ok=True)
-    staging = staging_dir(env)
-    try:
+    with staged(env) as staging:  # venvs find their base Python through pyvenv.cfg: moving the folder is safe
         log(f"making {DIST} {version} in {env} (venv + pip: {DIST}=={version}, numpy<2)")
         subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True, capture_output=True, timeout=300)
         pip = subprocess.run([str(_python(staging)), "-m", "pip", "install", "-q", f"{DIST}=={version}", "numpy<2"],
@@ -118,9 +117,6 @@ def install(target: str, log=print) -> Path:
                                 "the environment is made from the package registry",
                                 f"run `liteship runtimes install {target}` where PyPI can be reached")
         atomic_write_json(staging / MARKER, {"dist": DIST, "version": version})
-        os.replace(staging, env)  # venvs find their base Python through pyvenv.cfg: moving the folder is safe
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     if not healthy(env):
         raise LiteshipError(f"{env} was made but {DIST} does not import there", "", "remove it and try again")
     return env

@@ -27,7 +27,7 @@ from liteship.config import Problem, Problems, describe, setting
 from liteship.errors import LiteshipError
 from liteship.files import sha256_bytes
 from liteship.progress import Progress
-from liteship.tflite_file import activation_bytes, io_specs, read_model, weight_sparsity
+from liteship.tflite_file import activation_bytes, io_specs, param_count, read_model, weight_sparsity
 from liteship.versions import system_info
 
 
@@ -41,7 +41,6 @@ class Target:
     arch: str | None = None
     alpha: float | None = None
     size: int | None = None
-    params: int | None = None
     group: str | None = None  # variants of the same float model share a group
     labels: tuple[str, ...] | None = None
     sha256: str | None = None  # as recorded when the variant was made
@@ -111,17 +110,6 @@ def load_model_file(path: Path):
     return data, read_model(data, str(path))
 
 
-def param_count(model) -> int:
-    """Elements of every constant tensor (weights, biases, scales)."""
-    sg = model.subgraphs[0]
-    total = 0
-    for t in sg.tensors:
-        buf = model.buffers[t.buffer].data if t.buffer < len(model.buffers) else None
-        if buf is not None and len(buf) and t.shape is not None and len(t.shape):
-            total += int(np.prod(t.shape))
-    return total
-
-
 def _record(target: Target, backend: str, threads, runtime: str, kind: str, status: str, facts: dict,
             **fields) -> BenchRecord:
     return BenchRecord(variant=target.variant, model=target.group, recipe=target.recipe, arch=target.arch, alpha=target.alpha,
@@ -143,7 +131,7 @@ def _static_facts(target: Target, data: bytes, model, labels, options: BenchOpti
         "sha256": sha256_bytes(data), "options": options_record(options),
         "data": evalset.describe() if evalset is not None else None,
         "size_bytes": len(data), "gzip_bytes": len(gzip.compress(data, 9, mtime=0)),
-        "params": target.params or param_count(model), "sparsity": sparsity["sparsity"],
+        "params": param_count(model), "sparsity": sparsity["sparsity"],
         "contract": check_contract(model, len(labels) if labels else None),
         "compat": check_runtime(model, options.target_runtime),
         "arena_mb": round(activation_bytes(model) / 2**20, 4),  # upper bound: activations without reuse

@@ -73,7 +73,7 @@ def run_targets(run_dir: Path) -> list[Target]:
     for rec in variant_status(run_dir)[0]:
         card = cards.get(rec["model"], {})
         targets.append(Target(path=run_dir / rec["file"], variant=rec["id"], recipe=rec["recipe"], arch=rec.get("arch"),
-                              alpha=rec.get("alpha"), size=rec.get("size"), params=card.get("params"),
+                              alpha=rec.get("alpha"), size=rec.get("size"),
                               group=rec["model"], labels=tuple(card.get("classes", ())) or None,
                               sha256=rec.get("sha256")))
     if not targets:
@@ -160,7 +160,7 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
     comparison between variants is not a comparison between two moments of a noisy machine. Results
     are written after each model.
     """
-    from liteship.trainer.data import load_run_split
+    from liteship.dataset import load_run_split
 
     progress = progress or Progress()
     run_dir = Path(run_dir)

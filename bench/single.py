@@ -27,7 +27,7 @@ def read_labels(path: Path) -> list[str]:
 def file_evalset(model, data: str, labels: list[str]) -> EvalSet:
     """Images from ``data`` (class folders or digits), labelled by their index in ``labels``."""
     from liteship.tflite_file import io_specs
-    from liteship.trainer.data import load_dataset
+    from liteship.dataset import load_dataset
 
     size = input_size(model)
     if size is None:

@@ -8,6 +8,7 @@ That prefix is how cleanup knows what is liteship's own (``liteship.rundir``).
 from __future__ import annotations
 
 import errno
+import contextlib
 import hashlib
 import json
 import os
@@ -82,6 +83,19 @@ def staging_dir(final: Path) -> Path:
     """A new private temp folder beside ``final`` to build it in, then :func:`publish_dir`."""
     final.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=temp_name(final.name), dir=final.parent))
+
+
+@contextlib.contextmanager
+def staged(final: Path):
+    """Build a folder whole before it appears: yields a private temp folder beside ``final``, which replaces
+    ``final`` on a clean exit (the caller proved an older one is liteship's); after an error nothing of it is
+    left, and ``final`` is as it was. The one stage-then-publish of model folders, release/ and environments."""
+    staging = staging_dir(final)
+    try:
+        yield staging
+        publish_dir(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def publish_dir(staging: Path, final: Path) -> Path:

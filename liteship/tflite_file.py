@@ -161,6 +161,16 @@ def _const(model, sg, tensor_index: int, producers: dict) -> np.ndarray | None:
     return None
 
 
+def param_count(model) -> int:
+    """Elements of every constant tensor of the main graph (weights, biases, scales): what the file holds."""
+    total = 0
+    for t in model.subgraphs[0].tensors:
+        buf = model.buffers[t.buffer].data if t.buffer < len(model.buffers) else None
+        if buf is not None and len(buf) and t.shape is not None and len(t.shape):
+            total += int(np.prod(t.shape, dtype=np.int64))
+    return total
+
+
 def weight_sparsity(model) -> dict:
     """Share of exact zeros in the weights of conv, depthwise and dense ops, from the buffers."""
     sg = model.subgraphs[0]

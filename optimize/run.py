@@ -18,7 +18,7 @@ from pathlib import Path
 
 from liteship.config import Problem, Problems, check_mapping, load_toml
 from liteship.config import describe as said
-from liteship.trainer.data import load_run_split
+from liteship.dataset import load_run_split
 from liteship.errors import LiteshipError
 from liteship.rundir import FLOAT, VARIANTS, read_card, update_current
 from liteship.trainer.determinism import op_determinism

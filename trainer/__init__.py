@@ -1,11 +1,12 @@
 """trainer: labelled images -> a float Keras model the app can use.
 
-TensorFlow is imported only by the code that trains, so ``trainer.contract``
-and ``trainer.data`` stay usable in a light install.
+TensorFlow is imported only by the code that trains. Reading labelled images
+(``liteship.dataset``, ``liteship.archive``) is core: bench scores on the same
+images without importing the trainer.
 """
 
 from liteship.contract import InputContract, pixels_to_float, to_model_pixels
-from liteship.trainer.data import Dataset, load_dataset, split_indices
+from liteship.dataset import Dataset, load_dataset, split_indices
 from liteship.errors import LiteshipError
 from liteship.trainer.models import get_arch, list_archs, register
 from liteship.trainer.training import TrainConfig, TrainResult, train

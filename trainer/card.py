@@ -7,13 +7,12 @@ and ``curves.png``.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from liteship.contract import labels_text
-from liteship.files import atomic_write_json, publish_dir, sha256_file, staging_dir
+from liteship.files import atomic_write_json, sha256_file, staged
 from liteship.trainer.determinism import op_determinism
 
 
@@ -82,8 +81,7 @@ def convert_float_tflite(model) -> bytes:
 def publish_model(final: Path, model, class_names: list[str], history: list[dict], card: dict) -> dict:
     """Write the model folder in a hidden staging folder, then move it into place; return the full card."""
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = staging_dir(final)
-    try:
+    with staged(final) as staging:
         model.save(staging / "model.keras")
         (staging / "model.tflite").write_bytes(convert_float_tflite(model))
         (staging / "labels.txt").write_text(labels_text(class_names), encoding="utf-8")
@@ -94,7 +92,4 @@ def publish_model(final: Path, model, class_names: list[str], history: list[dict
                 # variants are content-addressed by this, so the same training anywhere gives the same IDs.
                 "weights_sha256": weights_sha256(model)}
         atomic_write_json(staging / "card.json", card)
-        publish_dir(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return card

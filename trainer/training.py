@@ -22,7 +22,7 @@ from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
 from liteship.rundir import FLOAT, SPLIT, claim, read_split
 from liteship.trainer.card import publish_model
-from liteship.trainer.data import Dataset, data_fingerprint, load_dataset, split_indices, split_record
+from liteship.dataset import Dataset, data_fingerprint, load_dataset, split_indices, split_record
 from liteship.trainer.determinism import op_determinism, when
 from liteship.trainer.models import backbone_layers, get_arch
 from liteship.versions import TRAIN_DISTS, versions

@@ -72,7 +72,7 @@ def trained(model_dir: Path, config, data: str, fingerprint: str) -> bool:
 
 def plan_train(out: Path, data: str, configs: list) -> list[TrainUnit]:
     """A model is trained again when its config, its data path or any file under that path changed."""
-    from liteship.trainer.data import data_fingerprint
+    from liteship.dataset import data_fingerprint
 
     fingerprint = data_fingerprint(data)
     return [TrainUnit(c, trained(out / FLOAT / c.model_dir_name, c, data, fingerprint)) for c in configs]

@@ -46,7 +46,7 @@ def image_count(data: str) -> int | None:
     """How many images ``data`` holds, counted without decoding any; None for an archive (not counted)."""
     if data == "digits":
         return DIGITS_IMAGES
-    from liteship.trainer.data import IMAGE_SUFFIXES
+    from liteship.dataset import IMAGE_SUFFIXES
 
     path = Path(data)
     if not path.is_dir():

@@ -229,7 +229,6 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     units are handed to the executor.
     """
     from liteship.app.executors import LocalExecutor
-    from liteship.bench import BenchOptions
     from liteship.bench.run import current_results
     from liteship.optimize.run import parse_recipes, with_defaults
 

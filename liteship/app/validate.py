@@ -97,13 +97,13 @@ def collect(found: list[Problem], fn, *args):
 
 
 def data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
-    from liteship.trainer.archive import ARCHIVE_SUFFIXES
+    from liteship.archive import ARCHIVE_SUFFIXES
 
     if data is None or data == "digits":
         return []
     path = Path(data)
     if path.is_dir():
-        from liteship.trainer.data import class_name_problems
+        from liteship.dataset import class_name_problems
 
         classes = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")]
         if len(classes) < 2:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from liteship.contract import InputContract, label_problem, read_labels
 from liteship.errors import LiteshipError
-from liteship.files import atomic_write_json, is_temp, publish_dir, sha256_file, staging_dir
+from liteship.files import atomic_write_json, is_temp, sha256_file, staged
 from liteship.rundir import RELEASE
 from liteship.judge.decision import Decision
 from liteship.judge.release_docs import model_md, swift
@@ -71,8 +71,7 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
     size = int(contract["input"]["shape"][1])
     final = run_dir / RELEASE
     _check_ours(final)
-    staging = staging_dir(final)
-    try:
+    with staged(final) as staging:
         shutil.copyfile(model_path, staging / "model.tflite")
         (staging / "labels.txt").write_text(labels, encoding="utf-8")
         manifest = {
@@ -105,7 +104,4 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
         (staging / "Classifier.swift").write_text(swift(decision, contract, recs[0].system.get("cpu")), encoding="utf-8")
         (staging / "MODEL.md").write_text(model_md(decision, recs, contract, read_labels(labels), manifest["where"]),
                                           encoding="utf-8")
-        publish_dir(staging, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return final

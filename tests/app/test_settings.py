@@ -50,6 +50,7 @@ def test_unset_flags_and_an_empty_table_take_the_one_default():
     for name in ("batch_size", "seed"):
         assert getattr(train, name) == getattr(TrainTable(), name) == getattr(TrainConfig(), name), name
     assert train.arch == TrainConfig().arch
+    assert (args.runs, args.rounds, args.warmup, args.threads) == (50, 10, 5, (1,))  # as the README says
 
 
 @pytest.mark.parametrize("field, bad", [("runs", 0), ("rounds", 1001), ("warmup", -1), ("threads", [0])])

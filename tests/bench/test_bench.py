@@ -12,7 +12,7 @@ from liteship.app.cli import main
 from liteship.bench import BenchOptions, bench_file, bench_run
 from liteship.bench.results import write_results
 from liteship.tflite_file import read_model, set_input_quantization
-from liteship.trainer.data import load_run_split
+from liteship.dataset import load_run_split
 
 FAST = BenchOptions(backends=("xnnpack", "builtin", "fp16", "gpu", "coreml"), runs=6, rounds=2, warmup=1)
 
@@ -138,7 +138,7 @@ def test_contract_check_catches_a_wrong_input_scale(optimized_run, tmp_path):
 def test_single_file_with_data_folder_and_labels(optimized_run, tmp_path):
     from PIL import Image
 
-    from liteship.trainer.data import load_digits
+    from liteship.dataset import load_digits
 
     out, variants = optimized_run
     model = tmp_path / "m.tflite"

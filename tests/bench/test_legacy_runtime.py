@@ -8,7 +8,7 @@ from liteship.bench import legacy
 from liteship.bench.compat import check_runtime
 from liteship.errors import LiteshipError
 from liteship.tflite_file import read_model
-from liteship.trainer.data import load_run_split
+from liteship.dataset import load_run_split
 
 
 @pytest.fixture(scope="module")

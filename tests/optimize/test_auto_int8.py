@@ -8,7 +8,7 @@ interval is checked against a plain bootstrap written here.
 import numpy as np
 import pytest
 
-from liteship.trainer.data import load_run_split
+from liteship.dataset import load_run_split
 
 
 def _right(tflite: bytes, x, y) -> np.ndarray:

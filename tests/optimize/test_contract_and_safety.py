@@ -27,7 +27,7 @@ def tiny(tf_available):
     """A tiny conv-BN-dense model and digits-like data at 12 px."""
     import tf_keras as keras
 
-    from liteship.trainer.data import load_digits, split_indices
+    from liteship.dataset import load_digits, split_indices
     from liteship.trainer.models import get_arch
 
     keras.backend.clear_session()
@@ -111,7 +111,7 @@ def test_higher_sparsity_target_compresses_further(digits_run):
     import tf_keras as keras
 
     from liteship.optimize.prune import PruneConfig
-    from liteship.trainer.data import load_run_split
+    from liteship.dataset import load_run_split
 
     out, result = digits_run
     splits = load_run_split(out, 32)

@@ -6,7 +6,7 @@ import pytest
 from liteship.optimize import optimize_run
 from liteship.runtime import predict
 from liteship.trainer import TrainConfig, train
-from liteship.trainer.data import load_run_split
+from liteship.dataset import load_run_split
 from liteship.progress import Progress
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 
 from liteship.optimize import optimize_run
 from liteship.tflite_file import io_specs, ops, read_model, weight_sparsity
-from liteship.trainer.data import load_run_split
+from liteship.dataset import load_run_split
 from liteship.progress import Progress
 
 QUIET = Progress(quiet=True)

@@ -91,7 +91,7 @@ def test_every_bad_kind_is_skipped_or_converted_and_training_goes_on(tmp_path, c
 
 
 def test_animated_gif_uses_its_first_frame_and_exif_turns_the_photo(tmp_path):
-    from liteship.trainer.data import load_folder
+    from liteship.dataset import load_folder
 
     rng = np.random.default_rng(1)
     data = write_class_folder(tmp_path / "data", per_class=2)

@@ -261,7 +261,7 @@ def test_fifos_devices_and_eps_in_the_data_are_skipped_unopened(tmp_path):
     os.mkfifo(data / "one" / "pipe.jpg")
     (data / "one" / "zero.png").symlink_to("/dev/zero")
     (data / "two" / "page.jpg").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
-    code = (f"from liteship.trainer.data import load_folder, data_fingerprint; from pathlib import Path; "
+    code = (f"from liteship.dataset import load_folder, data_fingerprint; from pathlib import Path; "
             f"d = load_folder(Path({str(data)!r}), 16); data_fingerprint({str(data)!r}); "
             "print(sorted((s['file'], s['reason']) for s in d.skipped)); print(len(d.items))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -42,7 +42,7 @@ def test_float_tflite_matches_keras_fed_per_contract(digits_run):
     import tf_keras as keras
     from ai_edge_litert.interpreter import Interpreter
 
-    from liteship.trainer.data import load_digits
+    from liteship.dataset import load_digits
 
     out, _ = digits_run
     d = out / "float" / "small_cnn_32"

@@ -10,8 +10,6 @@ extraction leaves nothing behind.
 
 from __future__ import annotations
 
-import os
-import shutil
 import stat
 import tarfile
 import zipfile
@@ -19,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from liteship.errors import LiteshipError
-from liteship.files import staging_dir
+from liteship.files import staged
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 
@@ -97,39 +95,81 @@ def _check_totals(archive: Path, total: int, count: int, limits: ExtractLimits) 
         )
 
 
-def _plan_tar(archive: Path, tf: tarfile.TarFile, limits: ExtractLimits):
-    members, total = [], 0
-    for m in tf.getmembers():
-        rel = _safe_relpath(archive, m.name)
+@dataclass(frozen=True)
+class Member:
+    """One archive member, in the same terms for tar and zip: the one checking and extracting loop reads these."""
+
+    name: str  # as the archive spells it
+    is_dir: bool
+    size: int  # as the archive declares it (a zip may lie: _copy_capped counts what it really holds)
+    refusal: str | None  # why it may not be extracted: a link, a device, not a plain file or folder
+    open: object  # () -> a readable stream of its bytes
+
+
+def _tar_members(tf: tarfile.TarFile) -> list[Member]:
+    def refusal(m):
         if m.issym() or m.islnk():
-            raise _refuse(archive, m.name, f"is a link (to {m.linkname!r})")
+            return f"is a link (to {m.linkname!r})"
         if m.ischr() or m.isblk() or m.isfifo() or m.isdev():
-            raise _refuse(archive, m.name, "is a device or FIFO")
-        if not (m.isfile() or m.isdir()):
-            raise _refuse(archive, m.name, "is not a plain file or folder")
-        total += max(m.size, 0)
-        if rel is not None:
-            members.append((m, rel))
-    _check_totals(archive, total, len(members), limits)
-    _check_clashes(archive, [(rel, m.isdir()) for m, rel in members])
-    return members
+            return "is a device or FIFO"
+        return None if m.isfile() or m.isdir() else "is not a plain file or folder"
+    return [Member(m.name, m.isdir(), max(m.size, 0), refusal(m), lambda m=m: tf.extractfile(m))
+            for m in tf.getmembers()]
 
 
-def _plan_zip(archive: Path, zf: zipfile.ZipFile, limits: ExtractLimits):
-    members, total = [], 0
-    for info in zf.infolist():
-        rel = _safe_relpath(archive, info.filename)
+def _zip_members(zf: zipfile.ZipFile) -> list[Member]:
+    def refusal(info):
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise _refuse(archive, info.filename, "is a symbolic link")
-        if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            raise _refuse(archive, info.filename, "is a device or special file")
-        total += info.file_size
+            return "is a symbolic link"
+        return "is a device or special file" if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or
+                                                                          stat.S_ISDIR(mode)) else None
+    return [Member(i.filename, i.is_dir(), i.file_size, refusal(i), lambda i=i: zf.open(i)) for i in zf.infolist()]
+
+
+def _plan(archive: Path, members: list[Member], limits: ExtractLimits) -> list[tuple[Member, PurePosixPath]]:
+    """Every member checked before anything is written; one that is unsafe refuses the whole archive."""
+    planned, total = [], 0
+    for m in members:
+        rel = _safe_relpath(archive, m.name)
+        if m.refusal:
+            raise _refuse(archive, m.name, m.refusal)
+        total += m.size
         if rel is not None:
-            members.append((info, rel))
-    _check_totals(archive, total, len(members), limits)
-    _check_clashes(archive, [(rel, info.is_dir()) for info, rel in members])
-    return members
+            planned.append((m, rel))
+    _check_totals(archive, total, len(planned), limits)
+    _check_clashes(archive, [(rel, m.is_dir) for m, rel in planned])
+    return planned
+
+
+def _extract(archive: Path, members: list[Member], staging: Path, limits: ExtractLimits) -> None:
+    budget = [limits.max_total_bytes]
+    for m, rel in _plan(archive, members, limits):
+        dest = staging.joinpath(*rel.parts)
+        if m.is_dir:
+            dest.mkdir(parents=True, exist_ok=True)
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with m.open() as src:
+            _copy_capped(src, dest, budget, archive, m.name)
+
+
+def _open(archive: Path):
+    """The archive opened, and its members; a file that is not what its name says is a clear error."""
+    if archive.name.lower().endswith(".zip"):
+        try:
+            zf = zipfile.ZipFile(archive)
+        except zipfile.BadZipFile as exc:
+            raise LiteshipError(f"Cannot read archive {archive}: {exc}", "the file is not a valid zip archive",
+                                "check the download, or pass an extracted folder") from exc
+        return zf, _zip_members(zf)
+    try:
+        tf = tarfile.open(archive)
+    except (tarfile.TarError, OSError) as exc:
+        raise LiteshipError(f"Cannot read archive {archive}: it is not a tar archive{_looks_like(archive)}",
+                            "its name says tar, and its bytes are not a (compressed) tar archive",
+                            "check the download, rename it to what it is, or pass an extracted folder") from exc
+    return tf, _tar_members(tf)
 
 
 def _copy_capped(src, dst_path: Path, budget: list[int], archive: Path, name: str) -> None:
@@ -150,47 +190,11 @@ def extract_archive(archive: Path, target: Path, limits: ExtractLimits = Extract
     """Extract ``archive`` into ``target`` (created; must not exist) and return it."""
     archive = Path(archive)
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = staging_dir(target)
-    budget = [limits.max_total_bytes]
     try:
-        if archive.name.lower().endswith(".zip"):
-            try:
-                zf = zipfile.ZipFile(archive)
-            except zipfile.BadZipFile as exc:
-                raise LiteshipError(f"Cannot read archive {archive}: {exc}",
-                                    "the file is not a valid zip archive",
-                                    "check the download, or pass an extracted folder") from exc
-            with zf:
-                for info, rel in _plan_zip(archive, zf, limits):
-                    dest = staging.joinpath(*rel.parts)
-                    if info.is_dir():
-                        dest.mkdir(parents=True, exist_ok=True)
-                        continue
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    with zf.open(info) as src:
-                        _copy_capped(src, dest, budget, archive, info.filename)
-        else:
-            try:
-                tf = tarfile.open(archive)
-            except (tarfile.TarError, OSError) as exc:
-                raise LiteshipError(f"Cannot read archive {archive}: it is not a tar archive{_looks_like(archive)}",
-                                    "its name says tar, and its bytes are not a (compressed) tar archive",
-                                    "check the download, rename it to what it is, or pass an extracted "
-                                    "folder") from exc
-            with tf:
-                for m, rel in _plan_tar(archive, tf, limits):
-                    dest = staging.joinpath(*rel.parts)
-                    if m.isdir():
-                        dest.mkdir(parents=True, exist_ok=True)
-                        continue
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    src = tf.extractfile(m)
-                    with src:
-                        _copy_capped(src, dest, budget, archive, m.name)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
+        with staged(target) as staging:
+            opened, members = _open(archive)
+            with opened:
+                _extract(archive, members, staging, limits)
         return target
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
         if isinstance(exc, OSError) and exc.errno is not None:
@@ -198,8 +202,6 @@ def extract_archive(archive: Path, target: Path, limits: ExtractLimits = Extract
         raise LiteshipError(f"Cannot extract archive {archive}: {exc}",
                             "the archive is damaged or truncated",
                             "check the download, or pass an extracted folder") from exc
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _looks_like(archive: Path) -> str:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import CLASSES, PER_CLASS, plant_bad_files, plant_odd_but_usable, write_class_folder
-from liteship.trainer.data import load_dataset, load_digits, split_indices
+from liteship.dataset import load_dataset, load_digits, split_indices
 from liteship.errors import LiteshipError
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from liteship.trainer.archive import data_root, extract_archive, is_archive
+from liteship.archive import data_root, extract_archive, is_archive
 from liteship.contract import label_problem, to_model_pixels
 from liteship.errors import LiteshipError
 from liteship.files import sha256_file

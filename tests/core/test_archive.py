@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CLASSES, PER_CLASS
-from liteship.trainer.archive import ExtractLimits, extract_archive
-from liteship.trainer.data import load_dataset
+from liteship.archive import ExtractLimits, extract_archive
+from liteship.dataset import load_dataset
 from liteship.errors import LiteshipError
 
 

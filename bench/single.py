@@ -14,7 +14,7 @@ from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target, 
 from liteship.bench.record import BenchRecord
 from liteship.errors import LiteshipError
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, SPLIT, VARIANTS, read_split, read_variant_record
+from liteship.rundir import FLOAT, LABELS, SPLIT, VARIANTS, read_split, read_variant_record
 
 
 def read_labels(path: Path) -> list[str]:
@@ -45,12 +45,12 @@ def file_evalset(model, data: str, labels: list[str]) -> EvalSet:
 
 def _default_labels(path: Path) -> Path:
     """labels.txt beside the model; for a run's variant, its float model's labels.txt."""
-    beside = path.with_name("labels.txt")
+    beside = path.with_name(LABELS)
     record = path.with_suffix(".json")
     if not beside.is_file() and path.parent.name == VARIANTS and record.is_file():
         model = read_variant_record(record).get("model")
-        if model and (path.parent.parent / FLOAT / model / "labels.txt").is_file():
-            return path.parent.parent / FLOAT / model / "labels.txt"
+        if model and (path.parent.parent / FLOAT / model / LABELS).is_file():
+            return path.parent.parent / FLOAT / model / LABELS
     return beside
 
 

@@ -22,6 +22,7 @@ from liteship.archive import data_root, extract_archive, is_archive
 from liteship.contract import label_problem, to_model_pixels
 from liteship.errors import LiteshipError
 from liteship.files import sha256_file
+from liteship.rundir import EXTRACTED, SPLIT, read_split
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 # The decoders Pillow may use: the documented formats only, so a PostScript or PDF file named .jpg never reaches
@@ -230,7 +231,7 @@ def load_dataset(data: str, size: int, work_dir: Path | None = None, progress=No
             raise LiteshipError(f"Data archive {path.name} cannot be read here",
                                 "an archive is extracted only into a run directory, and this command writes none",
                                 "extract it and pass the folder")
-        extracted = extract_archive(path, Path(work_dir) / "data" / "extracted")
+        extracted = extract_archive(path, Path(work_dir) / EXTRACTED)
         dataset = load_folder(data_root(extracted), size, progress)
         dataset.source = str(path)
         return dataset
@@ -323,16 +324,14 @@ def load_run_split(run_dir: Path, size: int) -> dict[str, tuple[np.ndarray, np.n
     The files must still hash to what the split recorded; otherwise the
     variants would be measured on different data than the model was trained on.
     """
-    from liteship.rundir import read_split
-
     run_dir = Path(run_dir)
-    path = run_dir / "data" / "split.json"
+    path = run_dir / SPLIT
     if not path.is_file():
         raise LiteshipError(f"{run_dir} has no data/split.json", "it is written by `liteship train`",
                             "train a model into this run directory first")
     record = read_split(run_dir)
     source = record["source"]
-    extracted = run_dir / "data" / "extracted"
+    extracted = run_dir / EXTRACTED
     if source == "digits":
         dataset = load_digits(size)
     elif extracted.is_dir():

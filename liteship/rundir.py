@@ -17,11 +17,17 @@ from pathlib import Path
 
 from liteship.errors import LiteshipError
 
+RUN_JSON = "run.json"  # what was asked: the command, its resolved config
 SPLIT = "data/split.json"
+EXTRACTED = "data/extracted"  # an archive's class folders, unpacked once
 FLOAT = "float"  # float/<model>/: model.keras, model.tflite, labels.txt, card.json, curves.png
+MODEL_KERAS, MODEL_TFLITE, LABELS, CARD, CURVES = "model.keras", "model.tflite", "labels.txt", "card.json", "curves.png"
 VARIANTS = "variants"  # variants/<ID>.tflite and <ID>.json
 RESULTS = "results.jsonl"
-RELEASE = "release"
+REPORT_MD, REPORT_HTML, PARETO = "report.md", "report.html", "pareto.png"
+RELEASE = "release"  # release/: model.tflite, labels.txt, manifest.json, MODEL.md, Classifier.swift
+MANIFEST, MODEL_MD, SWIFT_CODE = "manifest.json", "MODEL.md", "Classifier.swift"
+RELEASE_FILES = (MODEL_TFLITE, LABELS, MANIFEST, MODEL_MD, SWIFT_CODE)
 LOG = "logs/frameworks.log"  # what TensorFlow, absl and the converter print
 LOCK = ".liteship.lock"  # held by the one command writing the run directory: its PID, host, command
 CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the latest optimize or sweep planned
@@ -30,7 +36,7 @@ CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the lates
 MARKER = ".liteship-run"  # written when liteship makes a run directory: the proof that the folder is liteship's
 REBUILT_BY = {  # which command writes each file again, for the message when one is damaged
     SPLIT: "liteship train (or sweep) into a new run directory",
-    "card.json": "liteship train (or sweep) into a new run directory",
+    CARD: "liteship train (or sweep) into a new run directory",
     VARIANTS: "liteship optimize RUN_DIR",
     CURRENT: "liteship optimize RUN_DIR",
 }
@@ -136,7 +142,7 @@ def read_json(path: Path, rebuild: str, kind: type = dict):
 
 
 def read_card(model_dir: Path) -> dict:
-    return read_json(Path(model_dir) / "card.json", REBUILT_BY["card.json"])
+    return read_json(Path(model_dir) / CARD, REBUILT_BY[CARD])
 
 
 def read_variant_record(path: Path) -> dict:

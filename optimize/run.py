@@ -20,7 +20,7 @@ from liteship.config import Problem, Problems, check_mapping, load_toml
 from liteship.config import describe as said
 from liteship.dataset import load_run_split
 from liteship.errors import LiteshipError
-from liteship.rundir import FLOAT, VARIANTS, read_card, update_current
+from liteship.rundir import CARD, FLOAT, MODEL_KERAS, VARIANTS, read_card, update_current
 from liteship.trainer.determinism import op_determinism
 from liteship.versions import TRAIN_DISTS, versions
 from liteship.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
@@ -125,13 +125,13 @@ def made_variant(variants: Path, vid: str) -> dict | None:
 
 def source_hash(model_dir: Path, card: dict) -> str:
     """What identifies a float model in its variants' IDs: its weights, else its file (older cards)."""
-    return card.get("weights_sha256") or card.get("model_sha256") or sha256_file(model_dir / "model.keras")
+    return card.get("weights_sha256") or card.get("model_sha256") or sha256_file(model_dir / MODEL_KERAS)
 
 
 def float_models(run_dir: Path) -> list[Path]:
-    models = sorted(p for p in (run_dir / FLOAT).glob("*") if (p / "model.keras").is_file() and (p / "card.json").is_file())
+    models = sorted(p for p in (run_dir / FLOAT).glob("*") if (p / MODEL_KERAS).is_file() and (p / CARD).is_file())
     if not models:
-        raise LiteshipError(f"No float model in {run_dir / 'float'}", "optimize starts from a trained float model",
+        raise LiteshipError(f"No float model in {run_dir / FLOAT}", "optimize starts from a trained float model",
                             f"run `liteship train --data ... --out {run_dir}` first")
     return models
 
@@ -225,7 +225,7 @@ def _load(model_dir: Path, card: dict, run_dir: Path, deterministic: bool = Fals
     import tf_keras as keras
 
     keras.backend.clear_session()
-    model = keras.models.load_model(model_dir / "model.keras", compile=False)
+    model = keras.models.load_model(model_dir / MODEL_KERAS, compile=False)
     splits = load_run_split(run_dir, card["config"]["size"])
     data = RecipeData(*splits["train"], *splits["val"], seed=card["config"]["seed"],
                       batch_size=card["config"]["batch_size"], deterministic=deterministic)

@@ -14,6 +14,7 @@ import numpy as np
 from liteship.contract import labels_text
 from liteship.files import atomic_write_json, sha256_file, staged
 from liteship.trainer.determinism import op_determinism
+from liteship.rundir import CARD, CURVES, LABELS, MODEL_KERAS, MODEL_TFLITE
 
 
 def count_macs(model) -> int:
@@ -82,14 +83,14 @@ def publish_model(final: Path, model, class_names: list[str], history: list[dict
     """Write the model folder in a hidden staging folder, then move it into place; return the full card."""
     final.parent.mkdir(parents=True, exist_ok=True)
     with staged(final) as staging:
-        model.save(staging / "model.keras")
-        (staging / "model.tflite").write_bytes(convert_float_tflite(model))
-        (staging / "labels.txt").write_text(labels_text(class_names), encoding="utf-8")
-        plot_curves(history, staging / "curves.png")
+        model.save(staging / MODEL_KERAS)
+        (staging / MODEL_TFLITE).write_bytes(convert_float_tflite(model))
+        (staging / LABELS).write_text(labels_text(class_names), encoding="utf-8")
+        plot_curves(history, staging / CURVES)
         card = {**card, "params": int(model.count_params()), "multiply_adds": count_macs(model),
-                "model_sha256": sha256_file(staging / "model.keras"),
+                "model_sha256": sha256_file(staging / MODEL_KERAS),
                 # What the model is, independent of when it was saved (.keras files carry a date):
                 # variants are content-addressed by this, so the same training anywhere gives the same IDs.
                 "weights_sha256": weights_sha256(model)}
-        atomic_write_json(staging / "card.json", card)
+        atomic_write_json(staging / CARD, card)
     return card

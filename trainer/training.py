@@ -20,7 +20,7 @@ from liteship.contract import InputContract
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, SPLIT, claim, read_split
+from liteship.rundir import FLOAT, RUN_JSON, SPLIT, claim, read_split
 from liteship.trainer.card import publish_model
 from liteship.dataset import Dataset, data_fingerprint, load_dataset, split_indices, split_record
 from liteship.trainer.determinism import op_determinism, when
@@ -311,6 +311,6 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
     final = out / FLOAT / config.model_dir_name
     card = make_card(config, prep, history, val_top1, test_top1, seconds, final.name)
     card = publish_model(final, model, prep.dataset.class_names, history, card)
-    if not (out / "run.json").exists():
-        atomic_write_json(out / "run.json", {"command": "train", "config": asdict(config), "versions": card["versions"]})
+    if not (out / RUN_JSON).exists():
+        atomic_write_json(out / RUN_JSON, {"command": "train", "config": asdict(config), "versions": card["versions"]})
     return TrainResult(final, val_top1, test_top1, seconds, card)

@@ -7,6 +7,7 @@ from pathlib import Path
 from liteship.app.validate import (Invalid, collect, data_problems, file_problems, flag_problems, out_problems,
                                    output_problems, run_dir_problems)
 from liteship.config import Problem, Problems, describe
+from liteship.rundir import FLOAT, RESULTS
 
 
 def train_config(args):
@@ -66,7 +67,7 @@ def _optimize(args) -> list[Problem]:
         return [Problem("RUN_DIR", None, "missing", "liteship optimize needs the run directory train wrote",
                         "for example: liteship optimize runs/demo --recipes int8,prune_int8")]
     found = run_dir_problems(args.run_dir, needs="", writes=True)
-    if not found and not (Path(args.run_dir) / "float").is_dir():
+    if not found and not (Path(args.run_dir) / FLOAT).is_dir():
         found.append(Problem("RUN_DIR", None, describe(args.run_dir), "it has no trained float model (float/)",
                              f"run `liteship train --out {args.run_dir}` first"))
     names = collect(found, parse_recipes, args.recipes)
@@ -205,7 +206,7 @@ def _compare(args) -> list[Problem]:
     found = []
     for flag, value in (("BASE", args.base), ("NEW", args.new)):
         path = Path(value)
-        path = path / "results.jsonl" if path.is_dir() else path
+        path = path / RESULTS if path.is_dir() else path
         if not path.is_file():
             found.append(Problem(flag, None, describe(value), "it is neither a results.jsonl nor a run directory "
                                  "with one", "pass main's run directory or its results.jsonl"))

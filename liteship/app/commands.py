@@ -12,6 +12,7 @@ from pathlib import Path
 from liteship.errors import LiteshipError
 from liteship.logs import console
 from liteship.progress import Progress
+from liteship.rundir import REPORT_HTML, VARIANTS
 
 
 def cmd_train(args) -> int:
@@ -130,7 +131,7 @@ def cmd_sweep(args) -> int:
 def _print_stale(run_dir, what: str) -> None:
     from liteship.bench.run import variant_status
 
-    if (Path(run_dir) / "variants").is_dir():
+    if (Path(run_dir) / VARIANTS).is_dir():
         for rec, why in variant_status(Path(run_dir))[1]:
             print(f"stale: {rec['id']} ({rec.get('model')} {rec.get('recipe')}) kept on disk, not {what}: {why}")
 
@@ -170,7 +171,7 @@ def cmd_pick(args) -> int:
             for v in vv.verdicts:
                 if not v.passed:
                     print(f"      {v.message}", file=console())
-        print(f"report: {Path(args.run_dir) / 'report.html'} (its decision section says the same)", file=console())
+        print(f"report: {Path(args.run_dir) / REPORT_HTML} (its decision section says the same)", file=console())
         return 1
     chosen = decision.chosen.verdict
     write_reports(Path(args.run_dir), records, decision)
@@ -178,7 +179,7 @@ def cmd_pick(args) -> int:
     for v in chosen.verdicts:
         print(f"    {v.message}")
     print(f"release: {release}/ (model.tflite, labels.txt, manifest.json, MODEL.md, Classifier.swift)")
-    print(f"report: {Path(args.run_dir) / 'report.html'} opens with this decision")
+    print(f"report: {Path(args.run_dir) / REPORT_HTML} opens with this decision")
     return 0
 
 
@@ -195,7 +196,7 @@ def _variant_records(records, run_dir: Path, wanted: str, flag: str):
         why = (f"the recipe {wanted} has {len(chosen)} variants (one per model): name one by its ID"
                if chosen else f"{run_dir} has no current variant {wanted!r}")
         raise LiteshipError(f"{flag} {wanted!r}: no such variant", why, f"pass one of: {listing}")
-    path = run_dir / "variants" / f"{chosen[0]}.tflite"
+    path = run_dir / VARIANTS / f"{chosen[0]}.tflite"
     if not path.is_file():
         raise LiteshipError(f"{path} is missing", "explain reads the variant's file",
                             f"re-run `liteship optimize {run_dir}` to make it again")

@@ -16,7 +16,7 @@ from pathlib import Path
 from liteship.bench.measure import BenchOptions, Target
 from liteship.bench.record import BenchRecord
 from liteship.bench.run import plan_bench
-from liteship.rundir import FLOAT, read_card
+from liteship.rundir import CARD, FLOAT, MODEL_KERAS, read_card
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,8 @@ class BenchUnit:
 
 def trained(model_dir: Path, config, data: str, fingerprint: str) -> bool:
     """The float model exists and was trained with this config on these very files."""
-    card = model_dir / "card.json"
-    if not (card.is_file() and (model_dir / "model.keras").is_file()):
+    card = model_dir / CARD
+    if not (card.is_file() and (model_dir / MODEL_KERAS).is_file()):
         return False
     c = read_card(model_dir)
     same_source = c.get("data", {}).get("source") in (data, str(Path(data).expanduser()))

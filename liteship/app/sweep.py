@@ -12,7 +12,7 @@ from pathlib import Path
 
 from liteship.config import Problem, Problems, check_mapping, describe, field_of, load_toml, setting
 from liteship.files import atomic_write_bytes, atomic_write_json, atomic_write_text, ensure_writable
-from liteship.rundir import claim, remove_stale_temps, update_current
+from liteship.rundir import PARETO, REPORT_HTML, REPORT_MD, RUN_JSON, claim, remove_stale_temps, update_current
 from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
 from liteship.progress import Progress
 
@@ -242,7 +242,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     options = bench_options(config.bench, progress)
     train_configs = [_train_config(config, m) for m in config.models]
     recipe_configs = with_defaults(recipes, config.recipe_configs)
-    atomic_write_json(out / "run.json", {"command": "sweep", "data": data, "config": config.to_dict(),
+    atomic_write_json(out / RUN_JSON, {"command": "sweep", "data": data, "config": config.to_dict(),
                                          "executor": executor.name,
                                          "train_configs": [asdict(c) for c in train_configs]})
     with progress.steps(len(train_configs) * (1 + 2 * len(recipes))) as steps:  # train, optimize each, bench each
@@ -288,6 +288,6 @@ def write_reports(out: Path, records: list[BenchRecord], decision=None) -> None:
     budgets = decision.budgets if decision is not None else DEFAULT_BUDGETS
     report = build(records, decision, findings(records, budgets, str(out)), str(out))
     if report.png is not None:
-        atomic_write_bytes(out / "pareto.png", report.png)
-    atomic_write_text(out / "report.md", report.markdown)
-    atomic_write_text(out / "report.html", report.html)
+        atomic_write_bytes(out / PARETO, report.png)
+    atomic_write_text(out / REPORT_MD, report.markdown)
+    atomic_write_text(out / REPORT_HTML, report.html)

@@ -10,13 +10,13 @@ from pathlib import Path
 from liteship.contract import InputContract, label_problem, read_labels
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, is_temp, sha256_file, staged
-from liteship.rundir import RELEASE
+from liteship.rundir import (FLOAT, LABELS, MANIFEST, MODEL_MD, MODEL_TFLITE, RELEASE, RELEASE_FILES, SWIFT_CODE,
+                             VARIANTS, read_variant_record)
 from liteship.judge.decision import Decision
 from liteship.judge.release_docs import model_md, swift
 from liteship.versions import measured_where, system_info
 
 
-RELEASE_FILES = ("model.tflite", "labels.txt", "manifest.json", "MODEL.md", "Classifier.swift")
 
 
 def _check_ours(final: Path) -> None:
@@ -27,7 +27,7 @@ def _check_ours(final: Path) -> None:
     if final.is_symlink() or not final.is_dir():
         raise LiteshipError(f"{final} is not a release folder liteship wrote", "it is a file or a link", fix)
     try:
-        manifest = json.loads((final / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         manifest = None
     if not (isinstance(manifest, dict) and manifest.get("app_code") == "Classifier.swift" and "variant" in manifest):
@@ -62,22 +62,23 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
     chosen, budgets, prefer = decision.chosen.verdict, decision.budgets, decision.prefer
     judged = chosen.judged  # the budget record as judged (re-measured, when gate re-measured it)
     recs = [judged if judged is not None and r.key == judged.key else r for r in records if r.variant == chosen.variant]
-    variant_json = json.loads((run_dir / "variants" / f"{chosen.variant}.json").read_text())
+    variant_json = read_variant_record(run_dir / VARIANTS / f"{chosen.variant}.json")
     model_path = run_dir / variant_json["file"]
-    labels = (run_dir / "float" / variant_json["model"] / "labels.txt").read_text(encoding="utf-8")
+    labels_path = run_dir / FLOAT / variant_json["model"] / LABELS
+    labels = labels_path.read_text(encoding="utf-8")
     model = read_model(model_path.read_bytes())
     contract = check_contract(model, len(read_labels(labels)))
-    _check_labels(labels, contract, run_dir / "float" / variant_json["model"] / "labels.txt")
+    _check_labels(labels, contract, labels_path)
     size = int(contract["input"]["shape"][1])
     final = run_dir / RELEASE
     _check_ours(final)
     with staged(final) as staging:
-        shutil.copyfile(model_path, staging / "model.tflite")
-        (staging / "labels.txt").write_text(labels, encoding="utf-8")
+        shutil.copyfile(model_path, staging / MODEL_TFLITE)
+        (staging / LABELS).write_text(labels, encoding="utf-8")
         manifest = {
-            "model": {"file": "model.tflite", "sha256": sha256_file(staging / "model.tflite"),
+            "model": {"file": MODEL_TFLITE, "sha256": sha256_file(staging / MODEL_TFLITE),
                       "size_bytes": recs[0].size_bytes, "gzip_bytes": recs[0].gzip_bytes},
-            "labels": {"file": "labels.txt", "classes": read_labels(labels)},
+            "labels": {"file": LABELS, "classes": read_labels(labels)},
             "variant": chosen.variant, "recipe": variant_json["recipe"], "config": variant_json["config"],
             "float_model": variant_json["model"], "arch": variant_json.get("arch"),
             "alpha": variant_json.get("alpha"), "input_size": size, "chosen_by": prefer,
@@ -98,10 +99,10 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
             "measured_on": {k: v for k, v in recs[0].system.items() if k != "versions"},
             "where": measured_where(recs[0].system, next((r.runtime for r in recs if r.backend == budgets.backend),
                                                          None)),
-            "app_code": "Classifier.swift",
+            "app_code": SWIFT_CODE,
         }
-        atomic_write_json(staging / "manifest.json", manifest)
-        (staging / "Classifier.swift").write_text(swift(decision, contract, recs[0].system.get("cpu")), encoding="utf-8")
-        (staging / "MODEL.md").write_text(model_md(decision, recs, contract, read_labels(labels), manifest["where"]),
+        atomic_write_json(staging / MANIFEST, manifest)
+        (staging / SWIFT_CODE).write_text(swift(decision, contract, recs[0].system.get("cpu")), encoding="utf-8")
+        (staging / MODEL_MD).write_text(model_md(decision, recs, contract, read_labels(labels), manifest["where"]),
                                           encoding="utf-8")
     return final

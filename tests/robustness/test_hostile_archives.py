@@ -5,7 +5,7 @@ import zipfile
 from pathlib import Path
 
 from liteship.app.cli import main
-from tests.trainer.test_archive import HOSTILE_TARS, _tar_with
+from tests.core.test_archive import HOSTILE_TARS, _tar_with
 
 
 def _hostile_zips(tmp: Path) -> dict[str, Path]:

@@ -5,11 +5,20 @@ Needs only ai-edge-litert and numpy (no TensorFlow). Judging the records is
 :mod:`liteship.judge`'s job, rendering them :mod:`liteship.report`'s.
 """
 
-from liteship.bench.measure import BenchOptions, Target, bench_target, parse_backends
-from liteship.bench.record import BenchRecord, LatencyStats
-from liteship.bench.results import read_results, write_results
-from liteship.bench.run import bench_run, plan_bench
+from liteship.bench.measure import bench_target, BenchOptions, parse_backends, Target
+from liteship.bench.record import BenchRecord, LatencyStats, to_json
+from liteship.bench.results import parse_results, read_results, results_path, write_results
+from liteship.bench.run import bench_run, current_results, plan_bench, run_targets, variant_status
 from liteship.bench.single import bench_file
+from liteship.bench.arm64_env import missing_tools, SYSTEM_PACKAGES
+from liteship.bench.compat import check_runtime, runtime_problem, runtime_verdict
+from liteship.bench.contract import check_contract
+from liteship.bench.explain import differences, explain, Explained
+from liteship.bench.instructions import require_valgrind, valgrind
+from liteship.bench.legacy import missing_op
 
-__all__ = ["BenchOptions", "BenchRecord", "LatencyStats", "Target", "bench_file", "bench_run", "bench_target",
-           "parse_backends", "plan_bench", "read_results", "write_results"]
+__all__ = ["bench_file", "bench_run", "bench_target", "BenchOptions", "BenchRecord", "check_contract",
+           "check_runtime", "current_results", "differences", "explain", "Explained", "LatencyStats", "missing_op",
+           "missing_tools", "parse_backends", "parse_results", "plan_bench", "read_results", "require_valgrind",
+           "results_path", "run_targets", "runtime_problem", "runtime_verdict", "SYSTEM_PACKAGES", "Target",
+           "to_json", "valgrind", "variant_status", "write_results"]

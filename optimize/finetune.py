@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from liteship.trainer.determinism import op_determinism, when
-from liteship.trainer.training import tf_dataset
+from liteship.trainer import op_determinism, when
+from liteship.trainer import tf_dataset
 
 from liteship.optimize.registry import RecipeData
 

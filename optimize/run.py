@@ -21,7 +21,7 @@ from liteship.config import describe as said
 from liteship.dataset import load_run_split
 from liteship.errors import LiteshipError
 from liteship.rundir import CARD, FLOAT, MODEL_KERAS, VARIANTS, read_card, update_current
-from liteship.trainer.determinism import op_determinism
+from liteship.trainer import op_determinism
 from liteship.versions import TRAIN_DISTS, versions
 from liteship.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from liteship.progress import Progress

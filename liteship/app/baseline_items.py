@@ -8,7 +8,7 @@ def _changes(config):
     base = config.getoption("liteship_baseline")
     if not base:
         return [], []
-    from liteship.judge.compare import compare, load_thresholds, read_side
+    from liteship.judge import compare, load_thresholds, read_side
 
     changes, _, _ = compare(read_side(base, "base"), read_side(config.getoption("liteship_run"), "new"),
                             load_thresholds(config.getoption("liteship_budgets")))

@@ -30,7 +30,7 @@ def _train(args) -> list[Problem]:
     found += data_problems(args.data) + out_problems(args.out, data=args.data)
     config = train_config(args)
     config_problems = config.problems()
-    from liteship.trainer.models import list_archs
+    from liteship.trainer import list_archs
 
     spec = next((a for a in list_archs() if a.name == args.arch), None)
     if spec is not None and not spec.transfer:
@@ -59,7 +59,7 @@ def _bounds(configs, data: str, out: str, recipes: int, fine_tune_epochs: int, r
 
 
 def _optimize(args) -> list[Problem]:
-    from liteship.optimize.run import parse_recipes, resolve_configs
+    from liteship.optimize import parse_recipes, resolve_configs
 
     if args.list:
         return []
@@ -105,7 +105,7 @@ def _bench(args) -> list[Problem]:
     found += unavailable_problems(backends, "--backends")
     found += _runtime_problems(args.target_runtime, "--target-runtime")
     if args.instructions:
-        from liteship.bench.instructions import require_valgrind
+        from liteship.bench import require_valgrind
 
         collect(found, require_valgrind)
     found += output_problems(args.json, "--json")
@@ -113,7 +113,7 @@ def _bench(args) -> list[Problem]:
 
 
 def _runtime_problems(version: str | None, where: str, key: str | None = None) -> list[Problem]:
-    from liteship.bench.compat import runtime_problem
+    from liteship.bench import runtime_problem
 
     why = None if version is None else runtime_problem(version)
     return [] if why is None else [Problem(where, key, describe(version), why, 'for example "2.14"')]
@@ -149,7 +149,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     from liteship.app.resources import image_count, train_estimate
     from liteship.app.sweep import _backends, _train_config
     from liteship.progress import Progress
-    from liteship.optimize.run import parse_recipes, with_defaults
+    from liteship.optimize import parse_recipes, with_defaults
     from liteship.bench import backends
 
     recipes = parse_recipes(list(config.optimize.recipes))
@@ -171,7 +171,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
 
 def _judge(args) -> list[Problem]:
     from liteship.judge import load_budgets
-    from liteship.judge.decision import PREFERENCES
+    from liteship.judge import PREFERENCES
 
     found = run_dir_problems(args.run_dir, writes=args.command == "pick")
     budgets = collect(found, load_budgets, args.budgets)
@@ -186,8 +186,8 @@ def _judge(args) -> list[Problem]:
 
 
 def _budget_backend_problems(budgets, args) -> list[Problem]:
-    from liteship.bench.results import read_results
-    from liteship.judge.budgets import backend_problem
+    from liteship.bench import read_results
+    from liteship.judge import backend_problem
 
     records = collect(problems := [], read_results, Path(args.run_dir))
     why = backend_problem(budgets, records or [])
@@ -199,9 +199,9 @@ def _budget_backend_problems(budgets, args) -> list[Problem]:
 
 
 def _compare(args) -> list[Problem]:
-    from liteship.judge.compare import load_thresholds
+    from liteship.judge import load_thresholds
 
-    from liteship.bench.results import parse_results
+    from liteship.bench import parse_results
 
     found = []
     for flag, value in (("BASE", args.base), ("NEW", args.new)):
@@ -221,7 +221,7 @@ def _explain(args) -> list[Problem]:
 
 
 def _arm64_tools() -> list[Problem]:
-    from liteship.bench.arm64_env import SYSTEM_PACKAGES, missing_tools
+    from liteship.bench import SYSTEM_PACKAGES, missing_tools
 
     missing = missing_tools()
     return [Problem("arm64", None, "the Debian packages " + " ".join(missing), "are not installed: the arm64 "

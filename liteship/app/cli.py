@@ -19,8 +19,8 @@ from liteship.app.commands import (cmd_bench, cmd_compare, cmd_explain, cmd_gate
                                    cmd_runtimes, cmd_sweep, cmd_train)
 from liteship.app.checks import check
 from liteship.app.validate import flag_of, real, whole
-from liteship.bench.measure import BenchOptions
-from liteship.trainer.training import TrainConfig
+from liteship.bench import BenchOptions
+from liteship.trainer import TrainConfig
 from liteship.errors import LiteshipError
 from liteship.logs import PRIVATE_TEMP, frameworks_to_file
 from liteship.rundir import LOG, exclusive

@@ -16,7 +16,7 @@ from liteship.rundir import REPORT_HTML, VARIANTS
 
 
 def cmd_train(args) -> int:
-    from liteship.trainer.models import list_archs
+    from liteship.trainer import list_archs
 
     if args.list:
         for spec in list_archs():
@@ -39,7 +39,7 @@ def cmd_train(args) -> int:
 
 def cmd_optimize(args) -> int:
     from liteship.optimize import list_recipes, optimize_run
-    from liteship.optimize.run import parse_recipes, resolve_configs
+    from liteship.optimize import parse_recipes, resolve_configs
 
     if args.list:
         for spec in list_recipes():
@@ -71,10 +71,10 @@ def _bench_options(args):
 
 def cmd_bench(args) -> int:
     from liteship.bench import bench_file, bench_run
-    from liteship.bench.record import to_json
+    from liteship.bench import to_json
     from liteship.files import write_output
-    from liteship.judge.budgets import runtime_failures, runtime_notes
-    from liteship.report.terminal import bench_table
+    from liteship.judge import runtime_failures, runtime_notes
+    from liteship.report import bench_table
     from liteship.bench import backends
 
     if args.list:
@@ -115,7 +115,7 @@ def _print_estimate(estimates) -> None:
 def cmd_sweep(args) -> int:
     from liteship.app.executors import make_executor
     from liteship.app.sweep import sweep
-    from liteship.report.terminal import sweep_summary
+    from liteship.report import sweep_summary
 
     started = time.perf_counter()
     if not args.quiet:
@@ -129,7 +129,7 @@ def cmd_sweep(args) -> int:
 
 
 def _print_stale(run_dir, what: str) -> None:
-    from liteship.bench.run import variant_status
+    from liteship.bench import variant_status
 
     if (Path(run_dir) / VARIANTS).is_dir():
         for rec, why in variant_status(Path(run_dir))[1]:
@@ -156,7 +156,7 @@ def cmd_gate(args) -> int:
 
 def cmd_pick(args) -> int:
     from liteship.app.sweep import write_reports
-    from liteship.bench.run import current_results
+    from liteship.bench import current_results
     from liteship.judge import NothingPasses, load_budgets, pick
 
     budgets = load_budgets(args.budgets)
@@ -185,7 +185,7 @@ def cmd_pick(args) -> int:
 
 def _variant_records(records, run_dir: Path, wanted: str, flag: str):
     """The one variant ``wanted`` names (an ID, or a recipe only one model has), as gate's --variant finds it."""
-    from liteship.judge.gate import select
+    from liteship.judge import select
 
     try:
         chosen = select(records, wanted)
@@ -204,8 +204,8 @@ def _variant_records(records, run_dir: Path, wanted: str, flag: str):
 
 
 def cmd_explain(args) -> int:
-    from liteship.bench.explain import explain
-    from liteship.bench.run import current_results
+    from liteship.bench import explain
+    from liteship.bench import current_results
     from liteship.report.explain import render
 
     run_dir = Path(args.run_dir)
@@ -220,7 +220,7 @@ def cmd_compare(args) -> int:
     import json
 
     from liteship.files import write_output
-    from liteship.judge.compare import compare, load_thresholds, read_side, to_json
+    from liteship.judge import compare, load_thresholds, read_side, to_json
     from liteship.report.compare import markdown, render
 
     thresholds = load_thresholds(args.thresholds)

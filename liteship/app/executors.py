@@ -174,7 +174,7 @@ class RayExecutor:
 
     def bench(self, out: Path, options, units, on_done) -> None:
         from liteship.bench import BenchRecord, write_results
-        from liteship.bench.run import run_targets
+        from liteship.bench import run_targets
 
         targets = run_targets(out)
         refs = {}

@@ -13,9 +13,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from liteship.bench.measure import BenchOptions, Target
-from liteship.bench.record import BenchRecord
-from liteship.bench.run import plan_bench
+from liteship.bench import BenchOptions, Target
+from liteship.bench import BenchRecord
+from liteship.bench import plan_bench
 from liteship.rundir import CARD, FLOAT, MODEL_KERAS, read_card
 
 
@@ -80,7 +80,7 @@ def plan_train(out: Path, data: str, configs: list) -> list[TrainUnit]:
 
 def plan_optimize(out: Path, models: list[str], recipes: list[str], configs: dict | None) -> list[OptimizeUnit]:
     """``configs``: typed recipe configs by name; a recipe without one gets its defaults."""
-    from liteship.optimize.run import plan_variants, with_defaults
+    from liteship.optimize import plan_variants, with_defaults
 
     planned = plan_variants(out, recipes, with_defaults(recipes, configs), models)
     return [OptimizeUnit(p.model, p.recipe, p.id, p.made) for p in planned]  # a plan writes nothing

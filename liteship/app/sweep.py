@@ -17,9 +17,9 @@ from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
 from liteship.progress import Progress
 
 from liteship.bench import backends as registry
-from liteship.bench.measure import BenchOptions
-from liteship.bench.record import BenchRecord
-from liteship.trainer.training import TrainConfig
+from liteship.bench import BenchOptions
+from liteship.bench import BenchRecord
+from liteship.trainer import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -103,8 +103,8 @@ def _recipe_tables(table: dict, path, problems: list[Problem]) -> dict:
     """The typed configs of the [optimize.<recipe>] tables, and the recipe names, checked as optimize checks them,
     now, not after training."""
     from liteship.app.validate import collect
-    from liteship.optimize.registry import list_recipes
-    from liteship.optimize.run import parse_recipes, recipe_configs
+    from liteship.optimize import list_recipes
+    from liteship.optimize import parse_recipes, recipe_configs
 
     valid = {r.name for r in list_recipes()}
     found = {k: table.pop(k) for k in list(table) if isinstance(table[k], dict)}
@@ -185,7 +185,7 @@ NO_VALGRIND = "instructions not counted: valgrind is not installed (apt-get inst
 
 def _instructions(asked: bool | None) -> bool:
     """[bench] instructions: as asked; unset, on where valgrind is installed."""
-    from liteship.bench.instructions import require_valgrind, valgrind
+    from liteship.bench import require_valgrind, valgrind
 
     if asked:
         require_valgrind()
@@ -229,8 +229,8 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     units are handed to the executor.
     """
     from liteship.app.executors import LocalExecutor
-    from liteship.bench.run import current_results
-    from liteship.optimize.run import parse_recipes, with_defaults
+    from liteship.bench import current_results
+    from liteship.optimize import parse_recipes, with_defaults
 
     progress = progress or Progress()
     executor = executor or LocalExecutor()
@@ -278,8 +278,8 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
 def write_reports(out: Path, records: list[BenchRecord], decision=None) -> None:
     """report.md, report.html and pareto.png; without ``decision``, what pick would choose with the default budgets."""
     from liteship.judge import DEFAULT_BUDGETS, gate
-    from liteship.judge.decision import decide
-    from liteship.judge.findings import findings
+    from liteship.judge import decide
+    from liteship.judge import findings
     from liteship.report import build
 
     if decision is None and records:

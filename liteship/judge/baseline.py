@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from liteship.bench.record import BenchRecord
+from liteship.bench import BenchRecord
 from liteship.stats import paired
 
 

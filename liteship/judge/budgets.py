@@ -14,8 +14,8 @@ from liteship.config import Problem, Problems, describe, from_mapping, liteship_
 from liteship.errors import LiteshipError
 
 from liteship.bench import backends
-from liteship.bench.compat import runtime_problem, runtime_verdict
-from liteship.bench.record import BenchRecord
+from liteship.bench import runtime_problem, runtime_verdict
+from liteship.bench import BenchRecord
 from liteship.judge.baseline import drop_vs_float, drop_with_interval
 
 
@@ -121,7 +121,7 @@ def backend_problem(budgets: Budgets, records: list[BenchRecord]) -> str | None:
 
 def _real_words(compat: dict) -> str:
     """What the real load in the app's runtime said, in the runtime's own words."""
-    from liteship.bench.legacy import missing_op
+    from liteship.bench import missing_op
 
     real = compat.get("real")
     if not real:
@@ -231,7 +231,7 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, any_rec) 
 
 def runtime_failures(records: list[BenchRecord], target: str) -> list[str]:
     """Why variants cannot run in the app's runtime ``target``: one line per too-new op and per failing variant."""
-    from liteship.bench.compat import runtime_verdict
+    from liteship.bench import runtime_verdict
 
     lines = []
     for variant in dict.fromkeys(r.variant for r in records):

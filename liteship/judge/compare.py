@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from liteship.bench.record import BenchRecord
-from liteship.bench.results import parse_results, results_path
+from liteship.bench import BenchRecord
+from liteship.bench import parse_results, results_path
 from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import paired_drop
@@ -64,7 +64,7 @@ def read_side(where: str | Path, role: str) -> list[BenchRecord]:
                             f"pass a run directory or results.jsonl as {role.upper()}; in CI, keep main's "
                             "results.jsonl as an artifact and pass it as BASE")
     if run_dir is not None:  # a run directory: its current variants only, through the one staleness filter
-        from liteship.bench.run import current_results
+        from liteship.bench import current_results
 
         every = current_results(run_dir)[0]
     else:

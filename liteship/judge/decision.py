@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from liteship.bench.record import BenchRecord
+from liteship.bench import BenchRecord
 from liteship.judge.baseline import drop_with_interval
 from liteship.judge.budgets import Budgets, budget_record
 from liteship.judge.gate import VariantVerdict

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from liteship.rundir import VARIANTS, read_variant_record
 from liteship.bench import backends
-from liteship.bench.record import BenchRecord
+from liteship.bench import BenchRecord
 from liteship.judge.baseline import drop_with_interval, float_record
 from liteship.judge.budgets import Budgets
 

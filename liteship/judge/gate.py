@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from liteship.bench.record import BenchRecord
-from liteship.bench.run import current_results
+from liteship.bench import BenchRecord
+from liteship.bench import current_results
 from liteship.errors import LiteshipError
 from liteship.judge.budgets import RUN_BUDGETS, Budgets, Verdict, budget_record, judge
 
@@ -57,7 +57,7 @@ def select(records: list[BenchRecord], variant: str | None) -> list[str]:
 
 def remeasure_latency(record: BenchRecord, budgets: Budgets, model_path: Path) -> BenchRecord:
     """Time the variant again, four times as long: a result within its CI of the limit is not a verdict yet."""
-    from liteship.bench.measure import BenchOptions, Target, bench_target
+    from liteship.bench import BenchOptions, Target, bench_target
 
     options = BenchOptions(backends=(budgets.backend,), threads=(budgets.threads,), runs=200, rounds=20)
     target = Target(path=model_path, variant=record.variant, recipe=record.recipe, arch=record.arch,

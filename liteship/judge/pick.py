@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from liteship.bench.record import BenchRecord
-from liteship.bench.run import current_results
+from liteship.bench import BenchRecord
+from liteship.bench import current_results
 from liteship.errors import LiteshipError
 from liteship.judge.budgets import Budgets
 from liteship.judge.decision import PREFERENCES, Decision, decide

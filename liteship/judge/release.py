@@ -56,8 +56,8 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
     """release/: model.tflite, labels.txt, manifest.json, MODEL.md and Classifier.swift, made whole or not at all."""
     from liteship.tflite_file import read_model
 
-    from liteship.bench.compat import check_runtime
-    from liteship.bench.contract import check_contract
+    from liteship.bench import check_runtime
+    from liteship.bench import check_contract
 
     chosen, budgets, prefer = decision.chosen.verdict, decision.budgets, decision.prefer
     judged = chosen.judged  # the budget record as judged (re-measured, when gate re-measured it)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from liteship.bench import backends
-from liteship.bench.record import BenchRecord
+from liteship.bench import BenchRecord
 from liteship.judge.budgets import budget_record
 from liteship.judge.decision import BEST, Decision
 from liteship.stats import wilson

@@ -1,6 +1,9 @@
 """report: Markdown, HTML and plots of a run's bench records. Renders numbers; computes none of its own."""
 
-from liteship.report.build import Report, build
+from liteship.report.build import build, Report
 from liteship.report.tables import rows
+from liteship.report.compare import markdown
+from liteship.report.terminal import bench_table, sweep_summary
+from liteship.report.verdicts import junit_xml, markdown_summary
 
-__all__ = ["Report", "build", "rows"]
+__all__ = ["bench_table", "build", "junit_xml", "markdown", "markdown_summary", "Report", "rows", "sweep_summary"]

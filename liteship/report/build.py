@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from liteship.bench.record import BenchRecord
-from liteship.judge.decision import Decision
-from liteship.judge.findings import Finding
+from liteship.bench import BenchRecord
+from liteship.judge import Decision
+from liteship.judge import Finding
 from liteship.report.document import html_page, markdown
 from liteship.report.plots import plot_png
 from liteship.report.sections import report_sections

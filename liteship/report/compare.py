@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liteship.judge.compare import Change
+from liteship.judge import Change
 
 
 def _name(key: tuple) -> str:

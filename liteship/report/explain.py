@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liteship.bench.explain import Explained, differences
+from liteship.bench import Explained, differences
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[int, ...]) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 
-from liteship.bench.record import BenchRecord
+from liteship.bench import BenchRecord
 from liteship.report.tables import Row, rows
 
 MARKERS = "osD^vP*Xh<>p8d"

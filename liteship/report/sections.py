@@ -4,10 +4,10 @@ records, the decision and the findings; this module only arranges and formats th
 from __future__ import annotations
 
 from liteship.bench import backends
-from liteship.bench.record import BenchRecord
-from liteship.judge.baseline import float_record
-from liteship.judge.decision import BEST, Decision, Option
-from liteship.judge.findings import Finding
+from liteship.bench import BenchRecord
+from liteship.judge import float_record
+from liteship.judge import BEST, Decision, Option
+from liteship.judge import Finding
 from liteship.report.document import Image, Para, Section, Table
 from liteship.report.format import change_pt, change_with_interval, interval, num, with_interval
 from liteship.report.tables import rows

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from liteship.bench.record import BenchRecord
-from liteship.judge.baseline import drop_vs_float, drop_with_interval
+from liteship.bench import BenchRecord
+from liteship.judge import drop_vs_float, drop_with_interval
 
 
 @dataclass(frozen=True)

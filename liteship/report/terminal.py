@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liteship.bench.record import BenchRecord
+from liteship.bench import BenchRecord
 from liteship.report.format import change_pt, num
 from liteship.report.tables import rows
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from liteship.judge.gate import VariantVerdict
+from liteship.judge import VariantVerdict
 
 
 def render(results: list[VariantVerdict]) -> str:

@@ -121,7 +121,7 @@ def _runtime_problems(version: str | None, where: str, key: str | None = None) -
 
 def _sweep(args) -> tuple[list[Problem], object, list]:
     """Problems, the checked config, and the estimates the sweep prints (computed once, here)."""
-    from liteship.app.sweep import _backends, load_sweep_config
+    from liteship.app.sweep_config import load_sweep_config, sweep_backends
     from liteship.progress import Progress
 
     found = data_problems(args.data) + out_problems(args.out, data=args.data)
@@ -132,7 +132,7 @@ def _sweep(args) -> tuple[list[Problem], object, list]:
     if config is not None:
         where = args.config or "the built-in sweep"
         found += _runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
-        found += unavailable_problems(_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
+        found += unavailable_problems(sweep_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
     estimates = []
     if config is not None and not found:
         from liteship.app.resources import bound_problems
@@ -147,7 +147,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     import dataclasses
 
     from liteship.app.resources import image_count, train_estimate
-    from liteship.app.sweep import _backends, _train_config
+    from liteship.app.sweep_config import sweep_backends, train_config
     from liteship.progress import Progress
     from liteship.optimize import parse_recipes, with_defaults
     from liteship.bench import backends
@@ -157,11 +157,11 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     tune = sum(getattr(c, f.name) for c in configs.values() for f in dataclasses.fields(c)
                if f.name.endswith("epochs") and isinstance(getattr(c, f.name), int))
     runs = sum(1 for b in config.bench.backends if backends.get(b).kind == "run") * len(config.bench.threads)
-    arms = sum(1 for b in _backends(config.bench, Progress(quiet=True)) if backends.get(b).kind == "count")
+    arms = sum(1 for b in sweep_backends(config.bench, Progress(quiet=True)) if backends.get(b).kind == "count")
     images = image_count(data) or 0
     out = []
     for i, m in enumerate(config.models):
-        tc = _train_config(config, m)
+        tc = train_config(config, m)
         out.append((f"{source} [[models]] #{i + 1} ({tc.model_dir_name})", tc,
                     train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, tc.epochs + tc.fine_tune_epochs,
                                    len(recipes), tune, runs, config.bench.instructions is not False,

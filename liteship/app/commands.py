@@ -155,7 +155,7 @@ def cmd_gate(args) -> int:
 
 
 def cmd_pick(args) -> int:
-    from liteship.app.sweep import write_reports
+    from liteship.app.reports import write_reports
     from liteship.bench import current_results
     from liteship.judge import NothingPasses, load_budgets, pick
 

@@ -5,7 +5,7 @@ import shutil
 from dataclasses import replace
 
 from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
-from liteship.app.sweep import _train_config, load_sweep_config
+from liteship.app.sweep_config import load_sweep_config, train_config
 from liteship.bench import BenchOptions
 
 
@@ -14,7 +14,7 @@ def test_a_finished_sweep_plans_nothing_and_a_removed_result_is_the_only_pending
     out = tmp_path / "run"
     shutil.copytree(src, out)
     config = load_sweep_config(cfg)
-    tcs = [_train_config(config, m) for m in config.models]
+    tcs = [train_config(config, m) for m in config.models]
     options = BenchOptions(backends=("xnnpack", "gpu"), threads=(1,), runs=10)
     recipes = ["float32", "int8", "prune_int8"]
     trains = plan_train(out, "digits", tcs)

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from liteship.app.cli import main
-from liteship.app.sweep import load_sweep_config, sweep
+from liteship.app.sweep import sweep
+from liteship.app.sweep_config import load_sweep_config
 from liteship.progress import Progress
 
 

@@ -56,10 +56,11 @@ class EvalSet:
     source: str  # "digits", a folder or an archive
     split: str = "all"  # "test" for a run's test split, "all" for every image of --data
     content_hash: str | None = None
+    members: str | None = None  # a hash of the scored images' names in order: records pair only when it agrees
 
     def describe(self) -> dict:
         return {"source": self.source, "split": self.split, "content_hash": self.content_hash,
-                "images": int(len(self.labels))}
+                "members": self.members, "images": int(len(self.labels))}
 
 
 @dataclass(frozen=True)

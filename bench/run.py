@@ -110,7 +110,7 @@ def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
     """Every current variant of the run, done or pending: the one skip check of bench."""
     done = records_by_key(read_results(run_dir, missing_ok=True))
     split = Path(run_dir) / SPLIT
-    data_hash = read_split(run_dir).get("content_hash") if split.is_file() else None
+    data_hash = read_split(run_dir).content_hash if split.is_file() else None
     planned = []
     for target in run_targets(run_dir):
         keys = result_keys(target.variant, options)
@@ -164,8 +164,8 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
 
     progress = progress or Progress()
     run_dir = Path(run_dir)
-    split_record = read_split(run_dir) if (run_dir / SPLIT).is_file() else {}
-    source, data_hash = split_record.get("source"), split_record.get("content_hash")
+    split_record = read_split(run_dir) if (run_dir / SPLIT).is_file() else None
+    source, data_hash = (split_record.source, split_record.content_hash) if split_record else (None, None)
     targets = run_targets(run_dir)
     records, splits = [], {}
     for group in dict.fromkeys(t.group for t in targets):
@@ -175,7 +175,8 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
         if mine[0].size not in splits:  # models of the same input size share the decoded images
             splits[mine[0].size] = load_run_split(run_dir, mine[0].size)["test"]
         x, y = splits[mine[0].size]
-        evalset = EvalSet(x, y, list(mine[0].labels or ()), source, "test", data_hash)
+        evalset = EvalSet(x, y, list(mine[0].labels or ()), source, "test", data_hash,
+                          split_record.members("test") if split_record else None)
         preps = []
         for target in mine:
             progress.log(f"bench {target.group} {target.recipe} ({target.variant}): load and score")

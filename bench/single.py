@@ -14,7 +14,7 @@ from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target, 
 from liteship.bench.record import BenchRecord
 from liteship.errors import LiteshipError
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, LABELS, SPLIT, VARIANTS, read_split, read_variant_record
+from liteship.rundir import FLOAT, LABELS, SPLIT, VARIANTS, members_hash, read_split, read_variant_record
 
 
 def read_labels(path: Path) -> list[str]:
@@ -40,7 +40,7 @@ def file_evalset(model, data: str, labels: list[str]) -> EvalSet:
                             f"the labels are: {', '.join(labels)}",
                             "pass the matching --labels file, or remove those class folders")
     index = np.asarray([labels.index(c) for c in ds.class_names])
-    return EvalSet(ds.pixels, index[ds.labels], labels, ds.source, "all", ds.content_hash)
+    return EvalSet(ds.pixels, index[ds.labels], labels, ds.source, "all", ds.content_hash, members_hash(ds.items))
 
 
 def _default_labels(path: Path) -> Path:
@@ -61,9 +61,9 @@ def training_overlap(path: Path, evalset: EvalSet) -> str | None:
         if not split.is_file():
             continue
         record = read_split(run_dir)
-        if record.get("content_hash") != evalset.content_hash:
+        if record.content_hash != evalset.content_hash:
             return None
-        trained_on = sum(record.get("counts", {}).get(s, 0) for s in ("train", "val"))
+        trained_on = sum(len(record.splits.get(s, ())) for s in ("train", "val"))
         return (f"--data holds the {trained_on} images {run_dir} trained and tuned this model on (of "
                 f"{evalset.describe()['images']} scored): this top-1 overstates; `liteship bench {run_dir}` "
                 "scores its held-out test split")

@@ -22,7 +22,7 @@ from liteship.archive import data_root, extract_archive, is_archive
 from liteship.contract import label_problem, to_model_pixels
 from liteship.errors import LiteshipError
 from liteship.files import sha256_file
-from liteship.rundir import EXTRACTED, SPLIT, read_split
+from liteship.rundir import EXTRACTED, SPLIT, Split, read_split
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 # The decoders Pillow may use: the documented formats only, so a PostScript or PDF file named .jpg never reaches
@@ -302,20 +302,13 @@ def split_indices(labels: np.ndarray, seed: int, val: float = 0.15, test: float 
 
 
 def split_record(dataset: Dataset, splits: dict[str, np.ndarray], seed: int, fractions: dict,
-                 fingerprint: str | None = None) -> dict:
-    """The content of ``data/split.json``."""
-    return {
-        "source": dataset.source,
-        "fingerprint": fingerprint,
-        "classes": dataset.class_names,
-        "seed": seed,
-        "fractions": fractions,
-        "content_hash": dataset.content_hash,
-        "image_size": dataset.size,
-        "counts": {s: int(len(ix)) for s, ix in splits.items()},
-        "splits": {s: [dataset.items[i] for i in ix] for s, ix in splits.items()},
-        "skipped": dataset.skipped,
-    }
+                 fingerprint: str | None = None) -> Split:
+    """What ``data/split.json`` holds."""
+    return Split(source=dataset.source, fingerprint=fingerprint, classes=tuple(dataset.class_names), seed=seed,
+                 fractions=fractions, content_hash=dataset.content_hash, image_size=dataset.size,
+                 counts={s: int(len(ix)) for s, ix in splits.items()},
+                 splits={s: [dataset.items[i] for i in ix] for s, ix in splits.items()},
+                 skipped=tuple(dataset.skipped))
 
 
 def load_run_split(run_dir: Path, size: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -330,7 +323,7 @@ def load_run_split(run_dir: Path, size: int) -> dict[str, tuple[np.ndarray, np.n
         raise LiteshipError(f"{run_dir} has no data/split.json", "it is written by `liteship train`",
                             "train a model into this run directory first")
     record = read_split(run_dir)
-    source = record["source"]
+    source = record.source
     extracted = run_dir / EXTRACTED
     if source == "digits":
         dataset = load_digits(size)
@@ -338,13 +331,13 @@ def load_run_split(run_dir: Path, size: int) -> dict[str, tuple[np.ndarray, np.n
         dataset = load_folder(data_root(extracted), size)
     else:
         dataset = load_dataset(source, size, run_dir)
-    if dataset.content_hash != record["content_hash"]:
+    if dataset.content_hash != record.content_hash:
         raise LiteshipError(f"The data at {source} changed since {run_dir} was trained",
                             "its content hash differs from the one in data/split.json",
                             "restore the data, or train again into a new run directory")
     index = {item: i for i, item in enumerate(dataset.items)}
     out = {}
-    for split, items in record["splits"].items():
+    for split, items in record.splits.items():
         ix = np.asarray([index[item] for item in items], dtype=np.int64)
         out[split] = (dataset.pixels[ix], dataset.labels[ix])
     return out

@@ -13,6 +13,7 @@ import shutil
 import socket
 import time
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from liteship.errors import LiteshipError
@@ -153,13 +154,50 @@ def read_variant_record(path: Path) -> dict:
     return record
 
 
-def read_split(run_dir: Path) -> dict:
-    """data/split.json."""
+def members_hash(items) -> str:
+    """A hash of image names in order: what a record says it scored, so that only records that scored the same
+    images in the same order are compared image by image."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(items).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Split:
+    """data/split.json: which images of which data a run trains, tunes and tests on, in order."""
+
+    source: str  # "digits", a folder or an archive
+    content_hash: str  # of every image used, with its path: the data as it was read
+    classes: tuple[str, ...]
+    splits: dict  # "train" / "val" / "test" -> the images' paths (item names), in order
+    seed: int | None = None
+    fractions: dict | None = None
+    fingerprint: str | None = None
+    image_size: int | None = None
+    counts: dict | None = None
+    skipped: tuple = ()
+
+    def members(self, split: str) -> str:
+        """A hash of the split's member list in order: two records scored the same images only if theirs agree."""
+        return members_hash(self.splits.get(split, ()))
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "classes": list(self.classes), "skipped": list(self.skipped)}
+
+
+def read_split(run_dir: Path) -> Split:
+    """data/split.json as a :class:`Split`; a damaged one is exit 2 naming the command that writes it."""
     path = Path(run_dir) / SPLIT
     record = read_json(path, REBUILT_BY[SPLIT])
-    if not isinstance(record.get("splits", {}), dict) or not isinstance(record.get("classes", []), list):
-        raise damaged(path, "its splits or classes have the wrong shape", REBUILT_BY[SPLIT])
-    return record
+    splits = record.get("splits")
+    if not isinstance(splits, dict) or not all(isinstance(v, list) and all(isinstance(i, str) for i in v)
+                                               for v in splits.values()) \
+            or not isinstance(record.get("classes"), list) or not isinstance(record.get("source"), str):
+        raise damaged(path, "its source, classes or splits are missing or have the wrong shape", REBUILT_BY[SPLIT])
+    known = {f.name for f in fields(Split)}
+    values = {k: v for k, v in record.items() if k in known}
+    return Split(**{**values, "classes": tuple(record["classes"]), "skipped": tuple(record.get("skipped") or ()),
+                    "content_hash": str(record.get("content_hash"))})
 
 
 def _holder(path: Path) -> str:

@@ -48,6 +48,7 @@ class _Search:
         self.float_right = np.argmax(model.predict(pixels_to_float(self.x), verbose=0), axis=1) == self.y
         self.steps: list[dict] = []
         self.files: list[bytes] = []
+        self.undecided = False
 
     def enough(self, name: str, tflite: bytes, **facts) -> bool:
         right = np.argmax(predict(tflite, self.x), axis=1) == self.y
@@ -65,15 +66,32 @@ class _Search:
         self.files.append(tflite)
         return met
 
+    def undecidable(self) -> bool:
+        """The interval budget cannot be met on this split by any step: even a variant that answers exactly as the
+        float model does on every image leaves an interval wider than the budget. Said in the last step, and the
+        search stops there instead of trying steps that cannot succeed."""
+        if self.config.judge_by != "interval":
+            return False
+        same = paired(self.float_right, self.float_right)
+        if same.high <= self.config.max_accuracy_drop:
+            return False
+        self.steps[-1]["why"] += (f"; no step can meet it: {len(self.y)} {self.split} images leave a 95 % interval "
+                                  f"up to {same.high * 100:+.2f} pt even when every answer is the float model's, so "
+                                  "the search stopped (more validation images, a larger budget, or judge_by = "
+                                  '"point" decide it)')
+        self.undecided = True
+        return True
+
     def result(self) -> RecipeOutput:
         met = [i for i, s in enumerate(self.steps) if s["met"]]
         # None met: keep the step that came closest (lowest judged drop, then the smaller file).
-        key = (lambda i: 0) if met else (lambda i: (self.steps[i]["drop_interval"][1], self.steps[i]["size_bytes"]))
+        judged = (lambda s: s["drop_interval"][1]) if self.config.judge_by == "interval" else (lambda s: s["drop"])
+        key = (lambda i: 0) if met else (lambda i: (judged(self.steps[i]), self.steps[i]["size_bytes"]))
         best = met[0] if met else min(range(len(self.steps)), key=key)
         return RecipeOutput(self.files[best], {
             "chosen_step": self.steps[best]["step"], "met_budget": bool(met), "split": self.split,
             "max_accuracy_drop": self.config.max_accuracy_drop, "judge_by": self.config.judge_by,
-            "steps": self.steps})
+            "undecidable": self.undecided, "steps": self.steps})
 
 
 @recipe("auto_int8", AutoInt8Config,
@@ -81,7 +99,7 @@ class _Search:
 def auto_int8(model, data: RecipeData, config: AutoInt8Config) -> RecipeOutput:
     search = _Search(model, data, config)
     calibration = data.calibration(config.calibration_images)
-    if search.enough("int8", int8_tflite(model, calibration, config.io)):
+    if search.enough("int8", int8_tflite(model, calibration, config.io)) or search.undecidable():
         return search.result()
     debugger, ranked = debug_layers(model, data, config.calibration_images, config.debug_images)
     for k in range(1, min(config.max_float_layers, len(ranked)) + 1):

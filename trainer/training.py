@@ -20,7 +20,7 @@ from liteship.contract import InputContract
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, RUN_JSON, SPLIT, claim, read_split
+from liteship.rundir import FLOAT, RUN_JSON, SPLIT, Split, claim, read_split
 from liteship.trainer.card import publish_model
 from liteship.dataset import Dataset, data_fingerprint, load_dataset, split_indices, split_record
 from liteship.trainer.determinism import op_determinism, when
@@ -111,16 +111,16 @@ class Prepared:
 
     dataset: Dataset
     splits: dict  # split name -> (pixels, labels)
-    record: dict
+    record: Split
     fractions: dict
 
 
-def _write_split(out: Path, record: dict, replace_split: bool) -> None:
+def _write_split(out: Path, record: Split, replace_split: bool) -> None:
     path = out / SPLIT
     if path.exists() and not replace_split:
         old = read_split(out)
-        same = {k: old.get(k) for k in ("content_hash", "seed", "fractions", "classes")} == \
-               {k: record[k] for k in ("content_hash", "seed", "fractions", "classes")}
+        same = (old.content_hash, old.seed, old.fractions, old.classes) == \
+               (record.content_hash, record.seed, record.fractions, record.classes)
         if not same:
             raise LiteshipError(
                 f"{out} already holds a different data split ({path})",
@@ -128,7 +128,7 @@ def _write_split(out: Path, record: dict, replace_split: bool) -> None:
                 "but the data, seed or fractions differ from that run's",
                 "pass a new --out, or the same --data and --seed as before",
             )
-    atomic_write_json(path, record)
+    atomic_write_json(path, record.to_dict())
 
 
 def tf_dataset(pixels: np.ndarray, labels: np.ndarray, batch: int, seed: int | None):
@@ -275,7 +275,7 @@ def make_card(config: TrainConfig, prep: Prepared, history: list[dict], val_top1
     ds = prep.dataset
     return {
         "arch": config.arch, "model_dir": model_dir, "config": asdict(config),
-        "data": {"source": ds.source, "content_hash": ds.content_hash, "fingerprint": prep.record["fingerprint"],
+        "data": {"source": ds.source, "content_hash": ds.content_hash, "fingerprint": prep.record.fingerprint,
                  "images": int(len(ds.labels)), "seed": config.seed, "fractions": prep.fractions},
         "classes": ds.class_names,
         "counts": {s: int(len(lab)) for s, (_, lab) in prep.splits.items()},

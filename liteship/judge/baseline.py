@@ -2,8 +2,8 @@
 
 The float32 variant of the same float model, on the same backend and thread
 count, scored on the same images. The drop is a paired comparison on those
-images (a paired bootstrap interval and McNemar's exact test on the images
-where exactly one of the two is right). Gate, pick, the plugin and the
+images (Newcombe's score interval for paired proportions and McNemar's exact
+test on the images where exactly one of the two is right). Gate, pick, the plugin and the
 reports all take the drop from here, so they cannot disagree about it.
 """
 
@@ -55,13 +55,20 @@ class Drop:
         return f"95 % interval [{self.low * 100:+.2f}, {self.high * 100:+.2f}] pt ({how}{p})"
 
 
+def same_images(a: BenchRecord, b: BenchRecord) -> bool:
+    """Both records scored the same images in the same order: the same data, the same member list (so the same
+    split and seed), per-image results of the same length. The one rule for pairing two records image by image."""
+    da, db = a.data or {}, b.data or {}
+    return bool(a.correct and b.correct and len(a.correct) == len(b.correct)
+                and da.get("content_hash") == db.get("content_hash")
+                and da.get("members") is not None and da.get("members") == db.get("members"))
+
+
 def paired_drop(variant: BenchRecord, base: BenchRecord) -> Drop | None:
     """The drop of ``variant`` vs ``base`` on the same images; unpaired (Newcombe) when they cannot be paired."""
     if variant.top1 is None or base.top1 is None:
         return None
-    same_images = variant.correct and base.correct and len(variant.correct) == len(base.correct) and \
-        (variant.data or {}).get("content_hash") == (base.data or {}).get("content_hash")
-    if not same_images:
+    if not same_images(variant, base):
         return _unpaired(variant, base)
     f = np.frombuffer(base.correct.encode(), np.uint8) - ord("0")
     v = np.frombuffer(variant.correct.encode(), np.uint8) - ord("0")

@@ -17,7 +17,7 @@ from liteship.bench import BenchRecord
 from liteship.bench import parse_results, results_path
 from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
-from liteship.judge.baseline import paired_drop
+from liteship.judge.baseline import paired_drop, same_images
 
 
 @dataclass(frozen=True)
@@ -105,9 +105,9 @@ def _accuracy(key, b: BenchRecord, n: BenchRecord, t: Thresholds) -> Change | No
         return None
     verdict = "FAILED" if drop.value > t.max_accuracy_drop else "ok"
     bd, nd = b.data or {}, n.data or {}
-    same = bd.get("content_hash") == nd.get("content_hash") and b.images == n.images
-    other = "" if same else (f"; scored on different test images (base {b.images} of data {str(bd.get('content_hash'))[:12]}, "
-                             f"new {n.images} of {str(nd.get('content_hash'))[:12]}): unpaired, and not the same test")
+    other = "" if same_images(b, n) else (
+        f"; scored on different test images (base {b.images} of data {str(bd.get('content_hash'))[:12]}, new "
+        f"{n.images} of {str(nd.get('content_hash'))[:12]}, or another split of it): unpaired, and not the same test")
     return Change(key, "top1", b.top1, n.top1, drop.value, verdict, drop.describe() + other)
 
 

@@ -12,7 +12,7 @@ def _rec(recipe, size=100_000, gzip=90_000, per_invoke=3_000_000, tool=TOOL, cor
     return {"variant": recipe[:4], "model": model, "recipe": recipe, "arch": None, "alpha": None, "size": 32,
             "backend": "xnnpack", "threads": 1, "runtime": "", "kind": "run", "status": "ok", "size_bytes": size,
             "gzip_bytes": gzip, "params": None, "sparsity": None, "top1": correct.count("1") / len(correct),
-            "images": len(correct), "correct": correct, "data": {"content_hash": "h"},
+            "images": len(correct), "correct": correct, "data": {"content_hash": "h", "members": "m"},
             "top1_ci": [0.8, 0.95], "system": {"cpu": "x86"},
             "instructions": {"per_invoke": per_invoke, "tool": tool} if per_invoke else None,
             "latency_ms": {"init": 1, "first": 1, "p50": p50, "p90": p50, "p99": p50, "mean": p50, "std": 0, "cv": 0,

@@ -6,11 +6,11 @@ from liteship.bench.record import BenchRecord
 from liteship.judge.baseline import paired_drop
 
 
-def _rec(correct: str, content="abc", **kw) -> BenchRecord:
+def _rec(correct: str, content="abc", members="test split, seed 0", **kw) -> BenchRecord:
     top1 = correct.count("1") / len(correct)
     base = dict(variant="v", model="m", recipe="int8", arch=None, alpha=None, size=None, backend="xnnpack", threads=1,
                 runtime="", kind="run", status="ok", size_bytes=1, gzip_bytes=1, params=None, sparsity=None,
-                top1=top1, images=len(correct), correct=correct, data={"content_hash": content},
+                top1=top1, images=len(correct), correct=correct, data={"content_hash": content, "members": members},
                 top1_ci=(max(0.0, top1 - 0.05), min(1.0, top1 + 0.05)))
     return BenchRecord(**{**base, **kw})
 
@@ -30,7 +30,11 @@ def test_paired_drop_and_mcnemar_by_hand():
 def test_equal_models_are_undecidable_against_a_tight_budget_and_unpaired_without_the_same_images():
     same = "1" * 90 + "0" * 10
     drop = paired_drop(_rec(same), _rec(same, recipe="float32"))
-    assert drop.value == 0 and drop.p_value == 1.0 and drop.low == drop.high == 0.0
+    assert drop.value == 0 and drop.p_value == 1.0
+    # 100 equal answers cannot show a difference under 1 pt is absent (a bootstrap said [0, 0] and decided it)
+    assert drop.low < 0 < drop.high and not drop.decides(0.01)
     other = paired_drop(_rec(same, content="xyz"), _rec(same, recipe="float32"))
     assert not other.paired and other.low < 0 < other.high  # different images: Newcombe's unpaired interval
     assert paired_drop(replace(_rec(same), correct=None), _rec(same, recipe="float32")).paired is False
+    reseeded = paired_drop(_rec(same, members="test split, seed 1"), _rec(same, recipe="float32"))
+    assert not reseeded.paired  # the same data split another way: other images, never paired

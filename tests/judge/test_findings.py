@@ -15,7 +15,7 @@ def rec(recipe, correct, p50=1.0, ci=None, model="mnv2", size=100_000, backend="
         "variant": f"{model}-{recipe}", "model": model, "recipe": recipe, "arch": None, "alpha": None, "size": 32,
         "backend": backend, "threads": 1, "runtime": "", "kind": "run", "status": "ok", "size_bytes": size,
         "gzip_bytes": size, "params": None, "sparsity": None, "top1": right / len(correct), "images": len(correct),
-        "correct": correct, "data": {"content_hash": "h"}, "top1_ci": list(wilson(right, len(correct))),
+        "correct": correct, "data": {"content_hash": "h", "members": "m"}, "top1_ci": list(wilson(right, len(correct))),
         "contract": {"ok": True, "problems": [], "input": {"dtype": "uint8" if "int8" in recipe else "float32"}},
         "latency_ms": {"init": 1, "first": 1, "p50": p50, "p90": p50, "p99": p50, "mean": p50, "std": 0, "cv": 0,
                        "min": p50, "runs": 10, "rounds": 2, "ci_low": ci[0], "ci_high": ci[1]}})
@@ -62,7 +62,7 @@ def test_a_split_too_small_to_decide_the_budget():
     small_float, small_int8 = "1" * 30 + "0" * 10, "1" * 29 + "0" * 11
     (f,) = split_too_small([rec("float32", small_float), rec("int8", small_int8)], BUDGETS)
     assert "40 images; one image is 2.50 pt" in f.message and "2.00 pt" in f.message
-    # Identical answers on 2000 images decide it: interval [0, 0].
+    # Identical answers on 2000 images decide it: the paired interval is a fraction of a point wide.
     big = "1" * 1500 + "0" * 500
     assert split_too_small([rec("float32", big), rec("int8", big)], BUDGETS) == []
     assert split_too_small([rec("float32", small_float), rec("int8", small_int8)], Budgets()) == []

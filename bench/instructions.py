@@ -98,6 +98,9 @@ def count_instructions(path: str | Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="liteship-callgrind-") as tmp, ThreadPoolExecutor(2) as pool:
         two, three = pool.map(lambda n: _count(Path(path), n, Path(tmp)), (2, 3))
     per_invoke = three[""] - two[""]
+    if two[""] <= 0 or per_invoke <= 0:  # a count of 0 would pass any instruction budget: never report one
+        raise RuntimeError(f"callgrind counted {per_invoke} instructions per invoke inside {TOGGLE}: the symbol was "
+                           "not matched (a LiteRT upgrade may have renamed it), so there is no count")
     by_op: dict[str, int] = {}
     for function in set(two) | set(three):
         if function:

@@ -192,7 +192,7 @@ class Prepared:
     sessions: dict  # (backend, threads) -> (session, init_ns, rss_mb)
     probs: dict  # (backend, threads) -> probabilities on the evalset
     failed: list  # n/a records of backends that cannot run it
-    instructions: dict | None = None  # counted under valgrind, for the xnnpack records
+    instructions: dict | str | None = None  # counted under valgrind for the reference backend's records, or why not
     counts: dict = field(default_factory=dict)  # ARM backend -> count_arm64's answer, or why it failed (str)
 
 
@@ -240,7 +240,10 @@ def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | Non
     if options.instructions and backends.reference().name in options.backends:
         from liteship.bench.instructions import count_instructions
 
-        counted = count_instructions(target.path)
+        try:
+            counted = count_instructions(target.path)
+        except RuntimeError as exc:  # kept as its reason: the record says why it has no count
+            counted = f"instructions not counted: {exc}"[:500]
     return Prepared(target, model, facts, labels, evalset, sessions, probs, failed, counted,
                     _arm_counts(target, options, model, evalset, progress))
 
@@ -274,8 +277,10 @@ def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
                 notes.append(f"max |probability difference| vs {ref.name}: {fields['reference_max_diff']:.3g}")
         if backends.get(backend).emulated_time and not {"avx512_fp16", "asimdhp"} & set(system_info()["cpu_flags"]):
             notes.append(f"latency: {backends.get(backend).emulated_time}")
-        if backend == ref.name and prep.instructions is not None and threads == 1:  # counted at one thread
+        if backend == ref.name and isinstance(prep.instructions, dict) and threads == 1:  # counted at one thread
             fields["instructions"] = prep.instructions
+        elif backend == ref.name and isinstance(prep.instructions, str) and threads == 1:
+            notes.append(prep.instructions)
         elif backend == ref.name and options.instructions_note:
             notes.append(options.instructions_note)
         records.append(_record(prep.target, backend, threads, session.runtime, "run", "ok", prep.facts,

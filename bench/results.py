@@ -14,7 +14,7 @@ from pathlib import Path
 from liteship.bench.record import BenchRecord, to_csv
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_text
-from liteship.rundir import RESULTS
+from liteship.rundir import RESULTS, read_current
 
 
 def results_path(run_dir: str | Path) -> Path:
@@ -58,12 +58,33 @@ def records_by_key(records: list[BenchRecord]) -> dict[tuple, BenchRecord]:
     return {r.key: r for r in records}
 
 
+def one_variant_each(records: list[BenchRecord], path: Path) -> list[BenchRecord]:
+    """``records``, unless a (model, recipe) has records of two variants: a results file read without its run
+    directory cannot tell which is current, so judging it would judge a stale variant (exit 2)."""
+    seen: dict[tuple, set] = {}
+    for r in records:
+        seen.setdefault((r.model, r.recipe), set()).add(r.variant)
+    mixed = {k: v for k, v in seen.items() if len(v) > 1}
+    if mixed:
+        (model, recipe), ids = next(iter(mixed.items()))
+        raise LiteshipError(f"{path} holds records of {len(ids)} variants of {model} {recipe} ({', '.join(sorted(ids))})"
+                            + (f" and of {len(mixed) - 1} more recipe(s)" if len(mixed) > 1 else ""),
+                            "without its run directory nothing says which variant is current, and judging a stale "
+                            "one would judge numbers that do not ship",
+                            "pass the run directory instead, or re-run `liteship bench RUN_DIR` there: it keeps only "
+                            "the current variants' records")
+    return records
+
+
 def write_results(run_dir: str | Path, records: list[BenchRecord]) -> None:
-    """Merge into results.jsonl / results.csv, one line per (variant, backend, threads), atomically."""
+    """Merge into results.jsonl / results.csv, one line per (variant, backend, threads), atomically; records of
+    variants that are no longer current (current_variants.json) are dropped, so the file alone says what ships."""
     kept = records_by_key(read_results(run_dir, missing_ok=True))
     for rec in records:
         kept[rec.key] = rec
-    ordered = list(kept.values())
+    current = read_current(Path(run_dir))
+    ids = None if current is None else {v for recipes in current.values() for v in recipes.values()}
+    ordered = [r for r in kept.values() if ids is None or r.variant in ids]
     path = results_path(run_dir)
     atomic_write_text(path, "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in ordered))
     atomic_write_text(path.with_suffix(".csv"), to_csv(ordered))

@@ -11,6 +11,7 @@ their files.
 
 from __future__ import annotations
 
+import platform
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,12 +22,13 @@ import numpy as np
 from liteship.bench.measure import (BenchOptions, EvalSet, Target, finish_target, options_record, prepare_target,
                                     time_sessions)
 from liteship.bench.record import BenchRecord
-from liteship.bench.results import read_results, records_by_key, write_results
+from liteship.bench.results import one_variant_each, read_results, records_by_key, results_path, write_results
 from liteship.errors import LiteshipError
 from liteship.files import sha256_file
 from liteship.progress import Progress
 from liteship.rundir import FLOAT, SPLIT, VARIANTS, read_card, read_current, read_split, read_variant_record
 from liteship.bench import backends
+from liteship.versions import system_info
 
 
 def _variant_records(run_dir: Path) -> list[dict]:
@@ -99,11 +101,23 @@ class PlannedBench:
     done: tuple[BenchRecord, ...] | None
 
 
-def _still_valid(record: BenchRecord, target: Target, options: BenchOptions, data_hash: str | None) -> bool:
-    """A record may be reused only for the same bytes, the same bench options and the same images."""
+def same_machine(record: BenchRecord, here: dict) -> bool:
+    """The record was measured where its numbers would be measured now: this host (a Ray worker's record names
+    its own host and is kept when the CPU model matches), this CPU model and this LiteRT, this liteship."""
+    mine, theirs = here.get("versions", {}), (record.system or {}).get("versions", {})
+    host = (record.node or "").split(" (ray node ")[0]
+    ray = " (ray node " in (record.node or "")
+    return ((ray or host == platform.node()) and (record.system or {}).get("cpu") == here.get("cpu")
+            and all(theirs.get(k) == mine.get(k) for k in ("ai-edge-litert", "liteship")))
+
+
+def _still_valid(record: BenchRecord, target: Target, options: BenchOptions, data_hash: str | None,
+                 here: dict) -> bool:
+    """A record may be reused only for the same bytes, bench options and images, measured on this machine."""
     return (record.sha256 is not None and record.sha256 == target.sha256
             and record.options == options_record(options)
-            and (record.data or {}).get("content_hash") == data_hash)
+            and (record.data or {}).get("content_hash") == data_hash
+            and same_machine(record, here))
 
 
 def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
@@ -111,11 +125,11 @@ def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
     done = records_by_key(read_results(run_dir, missing_ok=True))
     split = Path(run_dir) / SPLIT
     data_hash = read_split(run_dir).content_hash if split.is_file() else None
-    planned = []
+    planned, here = [], system_info()
     for target in run_targets(run_dir):
         keys = result_keys(target.variant, options)
         have = [done.get(k) for k in keys]
-        ok = all(r is not None and _still_valid(r, target, options, data_hash) for r in have)
+        ok = all(r is not None and _still_valid(r, target, options, data_hash, here) for r in have)
         planned.append(PlannedBench(target, tuple(have) if ok else None))
     return planned
 
@@ -197,12 +211,13 @@ def current_results(run_dir: Path) -> tuple[list[BenchRecord], list[tuple[dict, 
     """results.jsonl's records of the run's current variants, each checked against the file it names; and the stale.
 
     A record whose sha256 differs from its variant's file now is refused: its numbers belong to other bytes.
-    Without a ``variants/`` folder (results copied alone) every record is taken as it is.
+    Without a ``variants/`` folder (results copied alone) every record is taken as it is, provided no (model,
+    recipe) has records of two variants (then nothing says which is current: exit 2).
     """
     run_dir = Path(run_dir)
     records = read_results(run_dir)
     if not (run_dir / VARIANTS).is_dir():
-        return records, []
+        return one_variant_each(records, results_path(run_dir)), []
     current, stale = variant_status(run_dir)
     files = {rec["id"]: run_dir / rec["file"] for rec in current}
     kept = [r for r in records if r.variant in files]

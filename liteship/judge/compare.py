@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from liteship.bench import BenchRecord
-from liteship.bench import parse_results, results_path
+from liteship.bench import one_variant_each, parse_results, results_path
 from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import paired_drop, same_images
@@ -68,7 +68,7 @@ def read_side(where: str | Path, role: str) -> list[BenchRecord]:
 
         every = current_results(run_dir)[0]
     else:
-        every = parse_results(path)
+        every = one_variant_each(parse_results(path), path)
     records = [r for r in every if r.kind == "run" or r.instructions]
     if not records:
         raise LiteshipError(f"The {role} results {path} hold no measured variant", "there is nothing to compare",

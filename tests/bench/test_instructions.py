@@ -67,3 +67,34 @@ def test_a_sweep_without_valgrind_says_so_in_the_records(tf_available, tmp_path,
     row = json.loads((tmp_path / "run" / "results.jsonl").read_text().splitlines()[0])
     assert row["instructions"] is None
     assert any("valgrind is not installed (apt-get install valgrind" in note for note in row["notes"])
+
+
+@needs_valgrind
+@pytest.mark.slow
+def test_a_toggle_symbol_that_matches_nothing_is_no_count_not_zero(optimized_run, monkeypatch):
+    """After a LiteRT upgrade renames the invoke, callgrind counts nothing: that is an error, never 0."""
+    out, variants = optimized_run
+    monkeypatch.setattr(ins, "TOGGLE", "*NoSuchInterpreterWrapper::Invoke*")
+    with pytest.raises(RuntimeError, match="not matched"):
+        ins.count_instructions(out / variants["int8"]["file"])
+
+
+@needs_valgrind
+def test_a_failed_count_leaves_the_record_without_one_and_the_budget_unmet(optimized_run, tmp_path, monkeypatch):
+    import json
+
+    from liteship.bench.record import BenchRecord
+    from liteship.judge.budgets import Budgets, judge
+
+    out, variants = optimized_run
+
+    def nothing_counted(path):
+        raise RuntimeError("callgrind counted 0 instructions per invoke inside X: the symbol was not matched")
+    monkeypatch.setattr(ins, "count_instructions", nothing_counted)
+    report = tmp_path / "r.json"
+    assert main(["bench", str(out / variants["int8"]["file"]), "--backends", "xnnpack", "--runs", "3", "--rounds",
+                 "1", "--instructions", "--json", str(report), "--quiet"]) == 0
+    (record,) = [BenchRecord.from_dict(r) for r in json.loads(report.read_text())]
+    assert record.instructions is None and any("symbol was not matched" in n for n in record.notes)
+    (verdict,) = judge(Budgets(max_instructions_m=1e9, require_contract=False), "v", [record], [record])
+    assert not verdict.passed and "not measured" in verdict.message  # a huge limit is not passed by no count

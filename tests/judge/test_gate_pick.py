@@ -202,3 +202,30 @@ def test_a_remeasured_latency_is_the_number_the_release_shows(swept, tmp_path, m
     assert manifest["measured"]["xnnpack@1"]["latency_ms"]["p50"] == again  # the number beside it is the one judged
     assert f"p50 {again:.3f} ms" in (run / "release" / "MODEL.md").read_text()
     assert f"{again:.3f} ms p50" in (run / "report.md").read_text()  # the decision in the report, too
+
+
+def test_the_decision_ranks_on_the_budget_backend_not_the_best_case(tmp_path):
+    """Two variants benched on two backends that order them the other way round: prefer = latency ranks on the
+    budget's backend (xnnpack), never on whichever backend happens to be fastest (here fp16, for int8)."""
+    from dataclasses import replace
+
+    from liteship.judge import Budgets, decide, gate
+    from tests.judge.test_findings import FLOAT, rec
+
+    records = [rec("float32", FLOAT, p50=1.0, size=400_000), rec("int8", FLOAT, p50=0.5, size=100_000),
+               rec("float32", FLOAT, p50=0.9, size=400_000, backend="fp16"),
+               rec("int8", FLOAT, p50=0.1, size=100_000, backend="fp16")]
+    for budget_backend, fastest in (("xnnpack", "mnv2-int8"), ("fp16", "mnv2-int8")):
+        budgets = Budgets(backend=budget_backend, require_contract=False)
+        verdicts = gate(tmp_path, budgets, remeasure=False, records=records)
+        chosen = decide(records, budgets, "latency", verdicts).chosen
+        assert chosen.verdict.variant == fastest
+    # swap the order on xnnpack only: the budget backend decides, though fp16 still says int8 is fastest
+    swapped = [replace(records[0], latency_ms=replace(records[0].latency_ms, p50=0.2, min=0.2, ci_low=0.19,
+                                                      ci_high=0.21, p90=0.2, p99=0.2)), *records[1:]]
+    budgets = Budgets(backend="xnnpack", require_contract=False)
+    chosen = decide(swapped, budgets, "latency", gate(tmp_path, budgets, remeasure=False, records=swapped)).chosen
+    assert chosen.verdict.variant == "mnv2-float32"
+    budgets = Budgets(backend="fp16", require_contract=False)
+    chosen = decide(swapped, budgets, "latency", gate(tmp_path, budgets, remeasure=False, records=swapped)).chosen
+    assert chosen.verdict.variant == "mnv2-int8"

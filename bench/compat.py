@@ -60,12 +60,13 @@ def _newer(release: str, target: tuple[int, ...]) -> bool:
     return version_key(release)[: len(target)] > target
 
 
-def runtime_verdict(facts: dict, target: str | None, min_agreement: float | None = None) -> dict:
+def runtime_verdict(facts: dict, target: str | None, min_agreement: float = 0.99) -> dict:
     """``facts`` (as recorded by bench) judged for ``target``: no model file needed.
 
     The op-version table is the fast pre-check (``table_ok``). When the record holds a real load in that
     runtime (``real``), the real load decides: it must load, and agree with LiteRT on top-1 at least
-    ``min_agreement`` (0.99 unless a budget says). A table whose verdict differs from the real load's is
+    ``min_agreement`` (the budget's ``min_runtime_agreement``, 0.99 by default: a fact of its own, not the
+    variant-vs-float32 ``min_agreement``). A table whose verdict differs from the real load's is
     reported (``table_bug``): the table is then wrong, not the runtime.
     """
     per_op, minimum = facts.get("ops") or {}, facts.get("min_runtime")
@@ -81,7 +82,7 @@ def runtime_verdict(facts: dict, target: str | None, min_agreement: float | None
         (not out["unknown"] or metadata_ok)
     real = facts.get("real")
     if real and version_key(real["runtime"].split()[-1])[: len(t)] == t:
-        need = 0.99 if min_agreement is None else min_agreement
+        need = min_agreement
         out["real"] = real
         out["ok"] = real["loaded"] and (real["agreement"] is not None and real["agreement"] >= need)
         if out["table_ok"] != real["loaded"]:

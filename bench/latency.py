@@ -56,8 +56,7 @@ def _tail_intervals(round_samples: list[list[int]], seed: int, resamples: int = 
     return (round(float(l90), 4), round(float(h90), 4)), (round(float(l99), 4), round(float(h99), 4))
 
 
-def measure(invokers: dict, runs: int = 50, rounds: int = 10, warmup: int = 5,
-            timer: Callable[[], int] = time.perf_counter_ns,
+def measure(invokers: dict, runs: int, rounds: int, warmup: int, timer: Callable[[], int] = time.perf_counter_ns,
             min_round_ns: int = 0) -> dict[object, tuple[list[list[int]], int]]:
     """Time each ``invoke`` callable ``runs`` times in all, in ``rounds`` interleaved rounds.
 

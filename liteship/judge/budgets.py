@@ -31,9 +31,10 @@ class Budgets:
     threads: int = setting(1, lo=1, hi=256)
     min_accuracy: float | None = setting(None, hi=1.0)
     max_accuracy_drop: float | None = setting(None, hi=1.0)  # vs the float32 variant of the same model (0.01 = 1 pt)
-    min_agreement: float | None = setting(None, hi=1.0)
+    min_agreement: float | None = setting(None, hi=1.0)  # top-1 agreement of the variant with its float32
     require_contract: bool = True
     target_runtime: str | None = None
+    min_runtime_agreement: float = setting(0.99, hi=1.0)  # with target_runtime: that runtime's top-1 vs LiteRT's
     require_delegate: str | None = setting(None, choices=lambda: backends.names("coverage"))  # a delegate whose op coverage counts
     min_delegated: float = setting(1.0, hi=1.0)  # with require_delegate: the share of ops it must take (1.0: all)
 
@@ -138,7 +139,7 @@ def _real_words(compat: dict) -> str:
 
 def _runtime_verdict(budgets: Budgets, variant: str, record: BenchRecord) -> Verdict:
     """From the op versions, and the real load, recorded at bench time: no model file is needed."""
-    compat = runtime_verdict(record.compat or {}, budgets.target_runtime, budgets.min_agreement)
+    compat = runtime_verdict(record.compat or {}, budgets.target_runtime, budgets.min_runtime_agreement)
     msg = f"target_runtime {'ok' if compat['ok'] else 'FAILED'}: needs {compat['min_runtime']}, " \
           f"app ships {budgets.target_runtime}" + (f" (too new: {', '.join(compat['too_new'])})"
                                                    if compat["too_new"] else "") + \

@@ -46,6 +46,7 @@ def _rows(out: Path) -> dict:
             for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
 
 
+@pytest.mark.slow  # over 45 s: the CI's slow job runs it
 def test_ray_sweep_equals_the_local_sweep_row_by_row(tf_available, ray_head, tmp_path):
     from liteship.app.executors import RayExecutor
 

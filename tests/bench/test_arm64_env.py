@@ -21,7 +21,9 @@ def test_missing_debian_packages_are_named(monkeypatch):
     from liteship.app.cli import build_parser
     from liteship.config import Problems
 
-    monkeypatch.setattr(arm64_env, "missing_tools", lambda: ["qemu-user", "debootstrap"])
+    import liteship.bench
+
+    monkeypatch.setattr(liteship.bench, "missing_tools", lambda: ["qemu-user", "debootstrap"])  # what checks calls
     args = build_parser().parse_args(["runtimes", "install", "arm64"])
     try:
         check(args)

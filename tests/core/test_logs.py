@@ -1,5 +1,6 @@
 """Framework logs go to the run directory's log; the terminal shows liteship's own lines only."""
 
+import pytest
 import re
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def test_nothing_is_written_when_the_run_directory_does_not_exist(tmp_path):
     assert log.path is None and not (tmp_path / "never").exists()
 
 
+@pytest.mark.slow  # over 45 s: the CI's slow job runs it
 def test_a_sweep_shows_only_liteship_lines(tf_available, tmp_path):
     cfg = tmp_path / "sweep.toml"
     cfg.write_text('[train]\nepochs = 1\n[[models]]\narch = "small_cnn"\nsize = 8\n'

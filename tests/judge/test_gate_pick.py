@@ -229,3 +229,25 @@ def test_the_decision_ranks_on_the_budget_backend_not_the_best_case(tmp_path):
     budgets = Budgets(backend="fp16", require_contract=False)
     chosen = decide(swapped, budgets, "latency", gate(tmp_path, budgets, remeasure=False, records=swapped)).chosen
     assert chosen.verdict.variant == "mnv2-int8"
+
+
+def test_the_runtime_agreement_is_its_own_budget():
+    """min_agreement is the variant against its float32; the app's runtime against LiteRT is min_runtime_agreement.
+    A loose min_agreement must not let a runtime that answers differently through."""
+    from dataclasses import replace
+
+    from liteship.judge import Budgets, judge
+    from tests.judge.test_findings import FLOAT, rec
+
+    real = {"runtime": "tflite-runtime 2.14.0", "loaded": True, "agreement": 0.9, "error": None, "images": 100,
+            "max_abs_diff": 0.4}
+    record = replace(rec("int8", FLOAT), compat={"ops": {}, "min_runtime": "2.3", "real": real}, agreement=0.95)
+
+    def verdict(**limits):
+        return {v.check: v for v in judge(Budgets(target_runtime="2.14", require_contract=False, **limits), "v",
+                                          [record], [record])}
+
+    loose = verdict(min_agreement=0.5)
+    assert loose["min_agreement"].passed and not loose["target_runtime"].passed  # 0.9 < the default 0.99
+    assert verdict(min_runtime_agreement=0.85)["target_runtime"].passed
+    assert not verdict(min_agreement=0.5, min_runtime_agreement=0.95)["target_runtime"].passed

@@ -91,6 +91,7 @@ def _quick(out: Path) -> str:
     return str(path)
 
 
+@pytest.mark.slow  # over 45 s: the CI's slow job runs it
 def test_bench_gives_the_same_accuracy_twice(optimized_run):
     from liteship.bench import BenchOptions, bench_run
 

@@ -24,6 +24,7 @@ def _cases(good: bytes, rng) -> dict[str, bytes]:
     return cases
 
 
+@pytest.mark.slow  # over 45 s: the CI's slow job runs it
 def test_no_damaged_model_crashes_or_hangs_bench(optimized_run, tmp_path, capsys):
     out, variants = optimized_run
     good = (out / variants["int8"]["file"]).read_bytes()

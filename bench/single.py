@@ -24,8 +24,9 @@ def read_labels(path: Path) -> list[str]:
     return labels
 
 
-def file_evalset(model, data: str, labels: list[str]) -> EvalSet:
-    """Images from ``data`` (class folders or digits), labelled by their index in ``labels``."""
+def file_evalset(model, data: str, labels: list[str]) -> tuple[EvalSet, list[str]]:
+    """Images from ``data`` (class folders or digits), labelled by their index in ``labels``, and each image's
+    content hash."""
     from liteship.tflite_file import io_specs
     from liteship.dataset import load_dataset
 
@@ -40,7 +41,8 @@ def file_evalset(model, data: str, labels: list[str]) -> EvalSet:
                             f"the labels are: {', '.join(labels)}",
                             "pass the matching --labels file, or remove those class folders")
     index = np.asarray([labels.index(c) for c in ds.class_names])
-    return EvalSet(ds.pixels, index[ds.labels], labels, ds.source, "all", ds.content_hash, members_hash(ds.items))
+    evalset = EvalSet(ds.pixels, index[ds.labels], labels, ds.source, "all", ds.content_hash, members_hash(ds.items))
+    return evalset, ds.digests
 
 
 def _default_labels(path: Path) -> Path:
@@ -54,19 +56,23 @@ def _default_labels(path: Path) -> Path:
     return beside
 
 
-def training_overlap(path: Path, evalset: EvalSet) -> str | None:
-    """A warning when ``--data`` holds the images the model was trained on, if its run directory is known."""
+def training_overlap(path: Path, evalset: EvalSet, digests: list[str]) -> str | None:
+    """A warning when ``--data`` holds any image the model was trained or tuned on (matched by file content, so
+    a renamed or moved copy counts), if its run directory is known."""
     for run_dir in (path.parent.parent, path.parent.parent.parent):  # variants/ID.tflite, float/MODEL/model.tflite
-        split = run_dir / SPLIT
-        if not split.is_file():
+        if not (run_dir / SPLIT).is_file():
             continue
         record = read_split(run_dir)
-        if record.content_hash != evalset.content_hash:
+        trained_on = record.trained_on()
+        if trained_on is None:  # a run older than the per-image hashes: only the whole data set can be matched
+            seen = len(digests) if record.content_hash == evalset.content_hash else 0
+        else:
+            seen = sum(d in trained_on for d in digests)
+        if not seen:
             return None
-        trained_on = sum(len(record.splits.get(s, ())) for s in ("train", "val"))
-        return (f"--data holds the {trained_on} images {run_dir} trained and tuned this model on (of "
-                f"{evalset.describe()['images']} scored): this top-1 overstates; `liteship bench {run_dir}` "
-                "scores its held-out test split")
+        return (f"--data holds {seen} of the {len(digests)} scored images that {run_dir} trained or tuned this "
+                f"model on (matched by file content): this top-1 overstates; `liteship bench {run_dir}` scores "
+                "its held-out test split")
     return None
 
 
@@ -98,10 +104,10 @@ def bench_file(path: Path, options: BenchOptions, data: str | None = None, label
             raise LiteshipError(f"{labels_path} has {len(labels)} labels but the model outputs {out_classes} classes",
                                 "each output must have exactly one label, in order",
                                 "pass the labels.txt written with this model")
-    evalset = file_evalset(model, data, labels) if data is not None else None
+    evalset, digests = file_evalset(model, data, labels) if data is not None else (None, [])
     target = Target(path=path, variant=path.stem, labels=tuple(labels) if labels else None, size=input_size(model))
     records, _ = bench_target(target, options, evalset, None, timer, progress)
-    warning = training_overlap(path, evalset) if evalset is not None else None
+    warning = training_overlap(path, evalset, digests) if evalset is not None else None
     if warning:
         (progress or Progress()).log(f"warning: {warning}")
         records = [replace(r, notes=(*r.notes, f"warning: {warning}")) if r.top1 is not None else r for r in records]

@@ -43,6 +43,10 @@ class Dataset:
     pixels: np.ndarray  # (N, size, size, 3) uint8, per the input contract
     content_hash: str
     skipped: list[dict] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)  # each image's content hash (its file's bytes), by item
+
+    def digests_of(self, index) -> list[str]:
+        return [self.digests[i] for i in index] if self.digests else []
 
     @property
     def size(self) -> int:
@@ -75,7 +79,13 @@ def load_digits(size: int) -> Dataset:
         labels=bunch.target.astype(np.int64),
         pixels=pixels,
         content_hash=digest,
+        digests=[image_digest(g.tobytes()) for g in grey],
     )
+
+
+def image_digest(raw: bytes) -> str:
+    """One image's content hash: the same photo under another name or folder has the same one."""
+    return hashlib.sha256(raw).hexdigest()[:32]
 
 
 # --------------------------------------------------------------------------- folders
@@ -133,8 +143,8 @@ def class_name_problems(root: Path) -> list[tuple[str, str]]:
 
 def _read_files(jobs: list, root: Path, size: int, progress):
     """Decode every (file, label); the unusable ones are listed with why. Returns pixels, labels, items,
-    skipped and the content hash so far."""
-    pixels, labels, items, skipped = [], [], [], []
+    skipped, the content hash so far and each image's own hash."""
+    pixels, labels, items, skipped, digests = [], [], [], [], []
     digest = hashlib.sha256()
     for path, label in (progress.iterate(jobs, "reading images") if progress else jobs):
         rel = path.relative_to(root).as_posix()
@@ -157,7 +167,8 @@ def _read_files(jobs: list, root: Path, size: int, progress):
         pixels.append(arr)
         labels.append(label)
         items.append(rel)
-    return pixels, labels, items, skipped, digest
+        digests.append(image_digest(raw))
+    return pixels, labels, items, skipped, digest, digests
 
 
 def load_folder(root: Path, size: int, progress=None) -> Dataset:
@@ -181,7 +192,7 @@ def load_folder(root: Path, size: int, progress=None) -> Dataset:
             "add a sub-folder per class, or point --data at the folder above",
         )
     jobs = [(path, label) for label, d in enumerate(class_dirs) for path in _class_files(d)]
-    pixels, labels, items, skipped, digest = _read_files(jobs, root, size, progress)
+    pixels, labels, items, skipped, digest, digests = _read_files(jobs, root, size, progress)
     names = [d.name for d in class_dirs]
     if not pixels:
         raise LiteshipError(
@@ -206,6 +217,7 @@ def load_folder(root: Path, size: int, progress=None) -> Dataset:
         pixels=np.stack(pixels),
         content_hash=digest.hexdigest(),
         skipped=skipped,
+        digests=digests,
     )
 
 
@@ -308,6 +320,7 @@ def split_record(dataset: Dataset, splits: dict[str, np.ndarray], seed: int, fra
                  fractions=fractions, content_hash=dataset.content_hash, image_size=dataset.size,
                  counts={s: int(len(ix)) for s, ix in splits.items()},
                  splits={s: [dataset.items[i] for i in ix] for s, ix in splits.items()},
+                 image_hashes={s: dataset.digests_of(ix) for s, ix in splits.items() if s != "test"},
                  skipped=tuple(dataset.skipped))
 
 

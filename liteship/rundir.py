@@ -176,6 +176,13 @@ class Split:
     image_size: int | None = None
     counts: dict | None = None
     skipped: tuple = ()
+    image_hashes: dict | None = None  # "train" / "val" -> each image's content hash, in order (older runs: None)
+
+    def trained_on(self) -> set[str] | None:
+        """The content hashes of the images the model was trained or tuned on; None if the run predates them."""
+        if self.image_hashes is None:
+            return None
+        return {h for s in ("train", "val") for h in self.image_hashes.get(s, ())}
 
     def members(self, split: str) -> str:
         """A hash of the split's member list in order: two records scored the same images only if theirs agree."""
@@ -185,14 +192,19 @@ class Split:
         return {**asdict(self), "classes": list(self.classes), "skipped": list(self.skipped)}
 
 
+def _lists_of_text(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, list) and all(isinstance(i, str) for i in v)
+                                           for v in value.values())
+
+
 def read_split(run_dir: Path) -> Split:
     """data/split.json as a :class:`Split`; a damaged one is exit 2 naming the command that writes it."""
     path = Path(run_dir) / SPLIT
     record = read_json(path, REBUILT_BY[SPLIT])
     splits = record.get("splits")
-    if not isinstance(splits, dict) or not all(isinstance(v, list) and all(isinstance(i, str) for i in v)
-                                               for v in splits.values()) \
-            or not isinstance(record.get("classes"), list) or not isinstance(record.get("source"), str):
+    if not _lists_of_text(splits) \
+            or not isinstance(record.get("classes"), list) or not isinstance(record.get("source"), str) \
+            or not _lists_of_text(record.get("image_hashes") or {}):
         raise damaged(path, "its source, classes or splits are missing or have the wrong shape", REBUILT_BY[SPLIT])
     known = {f.name for f in fields(Split)}
     values = {k: v for k, v in record.items() if k in known}

@@ -155,6 +155,54 @@ def test_single_file_with_data_folder_and_labels(optimized_run, tmp_path):
     assert set(records[0].per_class_top1) == {str(i) for i in range(10)}
 
 
+def _photos(folder: Path, ds, picks: dict[str, list[int]], prefix: str = "") -> None:
+    from PIL import Image
+
+    for c, ix in picks.items():
+        (folder / c).mkdir(parents=True, exist_ok=True)
+        for i in ix:
+            Image.fromarray(ds.pixels[i]).save(folder / c / f"{prefix}{i}.png")
+
+
+def test_the_overlap_warning_counts_training_photos_by_content(optimized_run, tmp_path):
+    """The run trained on 12 photos; --data holds 3 of them renamed, among 8: the warning says 3 of 8 (a hand
+    count), and a folder of only other photos gives none."""
+    import shutil
+
+    from liteship.dataset import load_digits, load_folder, split_record
+    from liteship.files import atomic_write_json
+    from liteship.rundir import SPLIT, VARIANTS
+
+    out, variants = optimized_run
+    ds = load_digits(32)
+    threes, sevens = (list(np.flatnonzero(ds.labels == c)[:12]) for c in (3, 7))
+    _photos(tmp_path / "trained", ds, {"3": threes[:6], "7": sevens[:6]})
+    run = tmp_path / "run"
+    (run / VARIANTS).mkdir(parents=True)
+    model = run / VARIANTS / "m.tflite"
+    model.write_bytes((out / variants["int8"]["file"]).read_bytes())
+    (run / VARIANTS / "labels.txt").write_text("\n".join(str(i) for i in range(10)) + "\n")
+    trained = load_folder(tmp_path / "trained", 32)
+    everything = np.arange(len(trained.items))
+    split = split_record(trained, {"train": everything[2:], "val": everything[:2], "test": everything[:0]}, 0, {})
+    (run / SPLIT).parent.mkdir(parents=True)
+    atomic_write_json(run / SPLIT, split.to_dict())
+
+    mixed = tmp_path / "mixed"
+    _photos(mixed, ds, {"3": threes[6:9], "7": sevens[6:8]})  # 5 photos the run never saw
+    for name in ("3/" + f"{threes[0]}.png", "3/" + f"{threes[4]}.png", "7/" + f"{sevens[5]}.png"):
+        shutil.copy(tmp_path / "trained" / name, mixed / name.replace("/", "/copy_"))  # renamed copies
+    options = BenchOptions(backends=("xnnpack",), runs=2, rounds=1, warmup=0)
+    records = bench_file(model, options, str(mixed), run / VARIANTS / "labels.txt")
+    assert records[0].images == 8
+    assert any("--data holds 3 of the 8 scored images" in n for n in records[0].notes), records[0].notes
+
+    fresh = tmp_path / "fresh"
+    _photos(fresh, ds, {"3": threes[6:12], "7": sevens[6:12]})
+    records = bench_file(model, options, str(fresh), run / VARIANTS / "labels.txt")
+    assert records[0].images == 12 and not any("--data holds" in n for n in records[0].notes)
+
+
 def _bad_models(tmp: Path, good: bytes) -> dict[str, Path]:
     rng = np.random.default_rng(0)
     cases = {"empty": b"", "random": rng.integers(0, 256, 2000, dtype=np.uint8).tobytes(), "magic_only": b"TFL3",

@@ -19,6 +19,8 @@ def _value(metric: str, v) -> str:
         return f"{v:.4f}"
     if metric == "p50_ms":
         return f"{v:.3f} ms"
+    if metric == "p50_vs_float32":
+        return f"{v:.3f}x"
     return f"{v:,}"
 
 

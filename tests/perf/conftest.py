@@ -1,6 +1,22 @@
-"""Models for the speed targets: made here with random weights, never downloaded."""
+"""Models for the speed targets: made here with random weights, never downloaded.
 
+``LITESHIP_PERF=quick`` (what CI runs) repeats each determinism check 3 times instead of 10 and leaves
+MobileNetV2 1.0@224 out; the A/A false-alarm counts keep their 21 runs.
+"""
+
+import os
+
+import numpy as np
 import pytest
+
+
+QUICK = os.environ.get("LITESHIP_PERF") == "quick"
+SIZES = ((0.35, 96),) if QUICK else ((0.35, 96), (1.0, 224))
+
+
+def repeats(full: int) -> int:
+    """How many times a determinism check repeats: ``full``, or 3 in the quick profile."""
+    return 3 if QUICK else full
 
 
 def convert(model) -> bytes:
@@ -26,14 +42,14 @@ def one_op_model(tmp_path_factory, tf_available):
 
 @pytest.fixture(scope="session")
 def mobilenets(tmp_path_factory, tf_available):
-    """MobileNetV2 0.35@96 and 1.0@224, random weights, float32."""
+    """MobileNetV2 0.35@96 and (not in the quick profile) 1.0@224, random weights, float32."""
     import tf_keras as keras
 
     from liteship.trainer.models import get_arch
 
     out = {}
     folder = tmp_path_factory.mktemp("mobilenets")
-    for alpha, size in ((0.35, 96), (1.0, 224)):
+    for alpha, size in SIZES:
         keras.backend.clear_session()
         keras.utils.set_random_seed(0)
         model = get_arch("mobilenet_v2").build(10, size, alpha, "none")
@@ -55,3 +71,28 @@ def tiny_classifier(tmp_path_factory, tf_available):
     path = tmp_path_factory.mktemp("tiny") / "tiny.tflite"
     path.write_bytes(convert(keras.Model(inp, out)))
     return path
+
+
+@pytest.fixture(scope="session")
+def mobilenet_pair(tmp_path_factory, tf_available):
+    """MobileNetV2 0.35@96 with random weights: float32 and full int8 (uint8 in and out), made here."""
+    import tensorflow as tf
+    import tf_keras as keras
+
+    from liteship.trainer.models import get_arch
+
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+    model = get_arch("mobilenet_v2").build(10, 96, 0.35, "none")
+    folder = tmp_path_factory.mktemp("arm_pair")
+    f32 = folder / "f32.tflite"
+    f32.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(0)
+    conv.representative_dataset = lambda: ([rng.random((1, 96, 96, 3), dtype=np.float32)] for _ in range(8))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.uint8
+    int8 = folder / "int8.tflite"
+    int8.write_bytes(conv.convert())
+    return f32, int8

@@ -8,6 +8,7 @@ import pytest
 
 from liteship.bench import BenchOptions, bench_file
 from liteship.bench.instructions import count_instructions
+from tests.perf.conftest import repeats
 
 pytestmark = [pytest.mark.perf, pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind")]
 
@@ -22,15 +23,16 @@ def test_counting_mobilenet_0_35_96_takes_under_30_s(benchmark, mobilenets):
     assert seconds <= 30
 
 
-def test_ten_counts_are_identical_while_ten_p50s_spread(benchmark, mobilenets):
+def test_repeated_counts_are_identical_while_p50s_spread(benchmark, mobilenets):
     path = mobilenets[(0.35, 96)]
-    counts = [count_instructions(path)["per_invoke"] for _ in range(9)]
+    n = repeats(10)
+    counts = [count_instructions(path)["per_invoke"] for _ in range(n - 1)]
     counts.append(benchmark.pedantic(lambda: count_instructions(path)["per_invoke"], rounds=1, iterations=1))
     p50s = [bench_file(path, BenchOptions(backends=("xnnpack",), runs=50, rounds=5))[0].latency_ms.p50
-            for _ in range(10)]
+            for _ in range(n)]
     spread = (max(p50s) - min(p50s)) / statistics.median(p50s)
     benchmark.extra_info.update({"counts": counts, "p50s": p50s})
-    print(f"ten counts: {sorted(set(counts))} (spread 0 means identical); ten p50s: "
+    print(f"{n} counts: {sorted(set(counts))} (one value means identical); {n} p50s: "
           f"{[round(p, 4) for p in p50s]} ms, spread {spread:.1%}")
     assert len(set(counts)) == 1
 
@@ -50,10 +52,11 @@ def _conv_net(tmp_path, filters: int):
     return path
 
 
-def test_more_multiply_adds_rank_higher_ten_times_in_ten(benchmark, tmp_path, tf_available):
+def test_more_multiply_adds_rank_higher_every_time(benchmark, tmp_path, tf_available):
     small, big = _conv_net(tmp_path, 32), _conv_net(tmp_path, 33)  # 33^2 / 32^2: 6 % more multiply-adds
-    wins = sum(count_instructions(big)["per_invoke"] > count_instructions(small)["per_invoke"] for _ in range(9))
+    n = repeats(10)
+    wins = sum(count_instructions(big)["per_invoke"] > count_instructions(small)["per_invoke"] for _ in range(n - 1))
     wins += benchmark.pedantic(lambda: count_instructions(big)["per_invoke"] > count_instructions(small)["per_invoke"],
                                rounds=1, iterations=1)
-    print(f"the variant with 6 % more multiply-adds counted more instructions in {wins} of 10 runs")
-    assert wins == 10
+    print(f"the variant with 6 % more multiply-adds counted more instructions in {wins} of {n} runs")
+    assert wins == n

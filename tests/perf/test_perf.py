@@ -14,7 +14,7 @@ import pytest
 
 from liteship.bench import backends
 from liteship.bench.latency import measure, summarize
-from liteship.bench import BenchOptions, bench_file
+from tests.perf.conftest import QUICK, SIZES
 
 pytestmark = pytest.mark.perf
 
@@ -88,8 +88,10 @@ def _our_p50_ms(path, threads: int, runs: int, backend: str = "xnnpack-cm") -> f
 # The peer, benchmark_litert_model, runs LiteRT's CompiledModel on the CPU with XNNPACK: the same path as
 # xnnpack-cm, and the same kernels as xnnpack (the Interpreter with XNNPACK). It has no equivalent of the
 # builtin, reference or fp16 backends, so those have no peer to be checked against.
+@pytest.mark.skipif(QUICK, reason="two processes' wall times moved by up to 50 % on the shared CI machines (the A/A in "
+                    "the README), which this 10 % check cannot tell from a fault: run it on a quiet machine")
 @pytest.mark.parametrize("backend", ["xnnpack", "xnnpack-cm"])
-@pytest.mark.parametrize("alpha, size", [(0.35, 96), (1.0, 224)])
+@pytest.mark.parametrize("alpha, size", SIZES)
 def test_latency_matches_the_peer_benchmark(benchmark, mobilenets, alpha, size, backend):
     path = mobilenets[(alpha, size)]
     runs = 50 if size == 96 else 20
@@ -106,14 +108,3 @@ def test_latency_matches_the_peer_benchmark(benchmark, mobilenets, alpha, size, 
     print(f"MobileNetV2 {alpha}@{size} {backend}: ours {statistics.median(ours):.3f} ms, "
           f"benchmark_litert_model {statistics.median(peer):.3f} ms, ratio {ratio:.3f}")
     assert 0.90 <= ratio <= 1.10
-
-
-def test_five_bench_invocations_agree_within_5_percent(benchmark, mobilenets):
-    path = mobilenets[(0.35, 96)]
-    p50s = [bench_file(path, BenchOptions(backends=("xnnpack",)))[0].latency_ms.p50 for _ in range(4)]
-    p50s.append(benchmark.pedantic(lambda: bench_file(path, BenchOptions(backends=("xnnpack",)))[0].latency_ms.p50,
-                                   rounds=1, iterations=1))
-    spread = (max(p50s) - min(p50s)) / statistics.median(p50s)
-    benchmark.extra_info.update({"p50s": p50s, "spread": spread})
-    print(f"five invocations: p50 {['%.3f' % p for p in p50s]} ms, spread {spread:.1%}")
-    assert spread <= 0.05

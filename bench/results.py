@@ -14,7 +14,7 @@ from pathlib import Path
 from liteship.bench.record import BenchRecord, to_csv
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_text
-from liteship.rundir import RESULTS, read_current
+from liteship.rundir import RESULTS, current_ids
 
 
 def results_path(run_dir: str | Path) -> Path:
@@ -82,8 +82,7 @@ def write_results(run_dir: str | Path, records: list[BenchRecord]) -> None:
     kept = records_by_key(read_results(run_dir, missing_ok=True))
     for rec in records:
         kept[rec.key] = rec
-    current = read_current(Path(run_dir))
-    ids = None if current is None else {v for recipes in current.values() for v in recipes.values()}
+    ids = current_ids(Path(run_dir))
     ordered = [r for r in kept.values() if ids is None or r.variant in ids]
     path = results_path(run_dir)
     atomic_write_text(path, "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in ordered))

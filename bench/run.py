@@ -26,7 +26,7 @@ from liteship.bench.results import one_variant_each, read_results, records_by_ke
 from liteship.errors import LiteshipError
 from liteship.files import sha256_file
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, SPLIT, VARIANTS, read_card, read_current, read_split, read_variant_record
+from liteship.rundir import FLOAT, SPLIT, VARIANTS, current_ids, read_card, read_split, read_variant_record
 from liteship.bench import backends
 from liteship.versions import system_info
 
@@ -49,8 +49,7 @@ def variant_status(run_dir: Path) -> tuple[list[dict], list[tuple[dict, str]]]:
     runs older than that index) and made from the float model that is in ``float/`` now.
     """
     run_dir = Path(run_dir)
-    current_index = read_current(run_dir)
-    current_ids = None if current_index is None else {v for recipes in current_index.values() for v in recipes.values()}
+    ids = current_ids(run_dir)
     cards = _cards(run_dir)
     current, stale = [], []
     for rec in _variant_records(run_dir):
@@ -60,7 +59,7 @@ def variant_status(run_dir: Path) -> tuple[list[dict], list[tuple[dict, str]]]:
         source = card.get("weights_sha256") or card.get("model_sha256")
         if rec.get("source_sha256") and source and rec["source_sha256"] != source:
             stale.append((rec, f"made from an earlier {rec.get('model')} (the float model was trained again since)"))
-        elif current_ids is not None and rec["id"] not in current_ids:
+        elif ids is not None and rec["id"] not in ids:
             stale.append((rec, "replaced by a variant of another recipe config or tool version"))
         else:
             current.append(rec)

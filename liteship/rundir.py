@@ -276,6 +276,12 @@ def read_current(run_dir: Path) -> dict[str, dict[str, str]] | None:
     return current
 
 
+def current_ids(run_dir: Path) -> set[str] | None:
+    """The IDs of the run's current variants (every recipe of every float model); None before the index existed."""
+    current = read_current(run_dir)
+    return None if current is None else {v for recipes in current.values() for v in recipes.values()}
+
+
 def update_current(run_dir: Path, planned: list[tuple[str, str, str]]) -> None:
     """Record (model, recipe, variant ID) as current; other recipes and models keep their entries."""
     from liteship.files import atomic_write_json

@@ -96,9 +96,9 @@ def default_backends() -> tuple[str, ...]:
     return tuple(n for n, b in registry().items() if b.kind != "count" or b.available())
 
 
-def sweep_defaults(kind_count: bool = False) -> tuple[str, ...]:
-    """The default sweep's backends (``kind_count``: its count backends, added when available)."""
-    return tuple(n for n, b in registry().items() if b.in_default and (b.kind == "count") == kind_count)
+def sweep_defaults(*kinds: str) -> tuple[str, ...]:
+    """The default sweep's backends of these kinds (all kinds when none is named), in the registry's order."""
+    return tuple(n for n, b in registry().items() if b.in_default and (not kinds or b.kind in kinds))
 
 
 def rank(name: str) -> int:

@@ -75,6 +75,7 @@ class BenchOptions:
     min_round_ms: float = 20.0
     batch: int | None = None  # None: as many images as fit in about 8 MB of input
     target_runtime: str | None = None
+    task_api: str | None = setting(None, choices=("mediapipe",))  # also classify in that Task API (MediaPipe)
     instructions: bool = False  # count instructions per invoke under valgrind (xnnpack records)
     instructions_note: str | None = None  # why they were not counted, for the records (valgrind missing)
 
@@ -83,7 +84,7 @@ def options_record(options: BenchOptions) -> dict:
     """The options that decide a record's numbers (the backend and threads are the record's own key)."""
     return {"runs": options.runs, "warmup": options.warmup, "rounds": options.rounds,
             "min_round_ms": options.min_round_ms, "batch": options.batch, "target_runtime": options.target_runtime,
-            "instructions": options.instructions}
+            "instructions": options.instructions, "task_api": options.task_api}
 
 
 def parse_backends(text: str | None) -> tuple[str, ...]:
@@ -236,6 +237,8 @@ def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | Non
     if options.target_runtime:
         facts["compat"] = {**facts["compat"], "real": _real_load(target, model, options, evalset, progress)}
     sessions, probs, failed = _open_sessions(target, options, evalset, facts, timer)
+    if options.task_api and evalset is not None and probs:
+        facts["task_api"] = _task_api(target, evalset, next(iter(probs.values())), progress)
     counted = None
     if options.instructions and backends.reference().name in options.backends:
         from liteship.bench.instructions import count_instructions
@@ -246,6 +249,18 @@ def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | Non
             counted = f"instructions not counted: {exc}"[:500]
     return Prepared(target, model, facts, labels, evalset, sessions, probs, failed, counted,
                     _arm_counts(target, options, model, evalset, progress))
+
+
+def _task_api(target: Target, evalset: EvalSet, probs: np.ndarray, progress) -> dict:
+    """The variant in MediaPipe's ImageClassifier on the images liteship scored, against liteship's scores."""
+    from liteship import task_api
+
+    with task_api.Worker() as worker:
+        found = task_api.check(worker, target.path, evalset.pixels, evalset.labels, probs)
+    (progress or Progress(quiet=True)).log(
+        f"{target.variant} in {found['runtime']}: " + (f"top-1 {found['top1']:.4f}, agreement {found['agreement']:.4f}"
+                                                     if found["loaded"] else f"refused: {found['error']}"))
+    return found
 
 
 def _real_load(target: Target, model, options: BenchOptions, evalset: EvalSet | None, progress) -> dict:

@@ -63,6 +63,7 @@ class BenchRecord:
     delegated: float | None = None
     contract: dict | None = None
     compat: dict | None = None
+    task_api: dict | None = None  # MediaPipe's ImageClassifier on the scored images: loaded, top1, agreement
     notes: tuple[str, ...] = ()
     system: dict = field(default_factory=dict)
     model_path: str = ""

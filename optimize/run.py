@@ -23,6 +23,7 @@ from liteship.errors import LiteshipError
 from liteship.rundir import CARD, FLOAT, MODEL_KERAS, VARIANTS, read_card, update_current
 from liteship.trainer import op_determinism
 from liteship.versions import TRAIN_DISTS, versions
+from liteship import task_api
 from liteship.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from liteship.progress import Progress
 
@@ -146,9 +147,14 @@ class PlannedVariant:
     made: dict | None
 
 
+def tool_versions() -> dict:
+    """The tools a variant is made with: the training stack and the MediaPipe metadata writer (None: none)."""
+    return {**versions(TRAIN_DISTS), "metadata-writer": task_api.version()}
+
+
 def plan_variants(run_dir: Path, names: list[str], configs: dict, models: list[str] | None = None) -> list[PlannedVariant]:
     """Every (float model, recipe) variant with its ID and whether it is made: the one skip check of optimize."""
-    tool_versions = versions(TRAIN_DISTS)
+    made_with = tool_versions()
     planned = []
     for model_dir in float_models(run_dir):
         if models is not None and model_dir.name not in models:
@@ -156,7 +162,7 @@ def plan_variants(run_dir: Path, names: list[str], configs: dict, models: list[s
         card = read_card(model_dir)
         source_sha = source_hash(model_dir, card)
         for name in names:
-            vid = variant_id(source_sha, name, configs[name], tool_versions, card.get("data", {}).get("content_hash"))
+            vid = variant_id(source_sha, name, configs[name], made_with, card.get("data", {}).get("content_hash"))
             planned.append(PlannedVariant(model_dir.name, name, vid, made_variant(run_dir / VARIANTS, vid)))
     return planned
 
@@ -194,19 +200,47 @@ def optimize_run(run_dir: str | Path, recipes=None, configs: dict | None = None,
                 "size": card["config"]["size"], "classes": len(card["classes"]),
                 "source_sha256": source_hash(model_dir, card), "versions": versions(TRAIN_DISTS)}
         model, data = _load(model_dir, card, run_dir, deterministic)
-        for pv in pending:
-            record = _make_variant(run_dir, {**base, "id": pv.id}, pv.recipe, configs[pv.recipe], model, data, progress)
-            records.append(record)
-            report(record, False)
+        with task_api.Worker() as worker:
+            for pv in pending:
+                meta = MetadataFor(worker, list(card["classes"]))
+                record = _make_variant(run_dir, {**base, "id": pv.id}, pv.recipe, configs[pv.recipe], model, data,
+                                       progress, meta)
+                records.append(record)
+                report(record, False)
     return records
 
 
-def _make_variant(run_dir: Path, base: dict, name: str, config, model, data, progress: Progress) -> dict:
+@dataclass(frozen=True)
+class MetadataFor:
+    """What a variant's TFLite metadata is written with: the MediaPipe worker and the model's class names."""
+
+    worker: task_api.Worker
+    labels: list[str]
+
+
+def _with_metadata(tflite: bytes, base: dict, name: str, meta: MetadataFor | None) -> tuple[bytes, dict | None]:
+    """The variant's bytes with TFLite metadata when the MediaPipe environment is installed, and what was written."""
+    if meta is None or not task_api.installed():
+        return tflite, None
+    dtype = io_specs(read_model(tflite))[0][0].dtype
+    out = task_api.add_metadata(meta.worker, tflite, meta.labels, f"{base['model']} {name}",
+                                f"liteship {versions(('liteship',)).get('liteship')}: {base['model']} {name}, "
+                                f"variant {base['id']}", base["id"], str(dtype))
+    mean, std = task_api.normalization(str(dtype))
+    return out, {"writer": f"mediapipe {task_api.VERSION}", "bytes_added": len(out) - len(tflite), "name":
+                 f"{base['model']} {name}", "version": base["id"], "norm_mean": mean, "norm_std": std,
+                 "labels_file": "labels.txt"}
+
+
+def _make_variant(run_dir: Path, base: dict, name: str, config, model, data, progress: Progress,
+                  meta: MetadataFor | None = None) -> dict:
     """Run one recipe and write variants/ID.tflite, then ID.json (the record last); a failure is recorded too."""
     vid, variants = base["id"], run_dir / VARIANTS
     progress.log(f"{base['model']} {name}: making {vid} ...")
     try:
         tflite, record = run_recipe(name, model, data, config)
+        tflite, written = _with_metadata(tflite, base, name, meta)
+        record = {**record, **describe(tflite), "metadata": written}  # the facts of the bytes that ship
     except Exception as exc:  # one failing recipe must not stop the others
         record = {**base, "recipe": name, "config": dataclasses.asdict(config), "status": "failed",
                   "error": f"{type(exc).__name__}: {exc}".strip()[:2000], "traceback": traceback.format_exc(limit=8)}

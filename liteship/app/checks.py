@@ -104,6 +104,7 @@ def _bench(args) -> list[Problem]:
     backends = collect(found, parse_backends, args.backends)
     found += unavailable_problems(backends, "--backends")
     found += _runtime_problems(args.target_runtime, "--target-runtime")
+    found += task_api_problems(args.task_api, "--task-api")
     if args.instructions:
         from liteship.bench import require_valgrind
 
@@ -132,6 +133,7 @@ def _sweep(args) -> tuple[list[Problem], object, list]:
     if config is not None:
         where = args.config or "the built-in sweep"
         found += _runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
+        found += task_api_problems(config.bench.task_api, f"{where} [bench]", "task_api")
         found += unavailable_problems(sweep_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
     estimates = []
     if config is not None and not found:
@@ -242,20 +244,32 @@ def unavailable_problems(names, where: str) -> list[Problem]:
                     f"run {missing[0].unavailable}, or drop these backends")]
 
 
+def task_api_problems(value: str | None, where: str, key: str | None = None) -> list[Problem]:
+    """A Task API check needs its environment, found before any work starts."""
+    from liteship import task_api
+
+    if value is None or task_api.installed():
+        return []
+    return [Problem(where, key, describe(value), "the MediaPipe environment is not installed",
+                    f"run `{task_api.INSTALL}` (needs PyPI), or drop it")]
+
+
 def _runtimes(args) -> list[Problem]:
     import re
 
     if args.action in ("install", "remove") and not args.version:
         return [Problem("VERSION", None, "missing", f"runtimes {args.action} needs a version", "for example 2.14, "
-                        "or arm64")]
+                        "arm64 or mediapipe")]
     if args.version == "arm64":
         return _arm64_tools() if args.action == "install" and not args.with_system_packages else []
     if args.with_system_packages:
         return [Problem("--with-system-packages", None, "given", "it is for arm64 only", "drop it")]
+    if args.version == "mediapipe":
+        return []
     if args.version is None or re.fullmatch(r"\d+\.\d+(\.\d+)?", args.version):
         return []  # which releases exist is the registry's to say (the install lists them)
-    return [Problem("VERSION", None, describe(args.version), "it takes a tflite-runtime release number",
-                    "for example 2.14")]
+    return [Problem("VERSION", None, describe(args.version), "it takes a tflite-runtime release number, arm64 or "
+                    "mediapipe", "for example 2.14")]
 
 
 CHECKS = {"train": _train, "optimize": _optimize, "bench": _bench, "gate": _judge, "pick": _judge,

@@ -89,6 +89,9 @@ def _bench_parser(sub) -> None:
     p.add_argument("--target-runtime", help="TFLite/LiteRT release the app ships, e.g. 2.14: too-new ops exit 1")
     p.add_argument("--instructions", action="store_true",
                    help="also count instructions per invoke under valgrind (xnnpack records; needs valgrind)")
+    p.add_argument("--task-api", choices=("mediapipe",),
+                   help="also classify the scored images in MediaPipe Tasks' ImageClassifier (needs `liteship "
+                        "runtimes install mediapipe`)")
     p.add_argument("--json", help="write the records as a JSON list to this file")
     p.add_argument("--quiet", action="store_true")
     _framework_args(p, determinism=False)
@@ -150,12 +153,14 @@ def _explain_parser(sub) -> None:
 
 
 def _runtimes_parser(sub) -> None:
-    p = sub.add_parser("runtimes", help="other runtimes: tflite-runtime releases (real loads) and arm64 (the phone's "
-                                        "ISA under QEMU): list, install, remove",
+    p = sub.add_parser("runtimes", help="other runtimes: tflite-runtime releases (real loads), arm64 (the phone's "
+                                        "ISA under QEMU) and mediapipe (metadata, Tasks): list, install, remove",
                        description="Isolated environments in liteship's cache: tflite-runtime releases for "
-                                   "--target-runtime, and arm64 for the arm64-a14 and arm64-a15 backends.")
+                                   "--target-runtime, arm64 for the arm64-a14 and arm64-a15 backends, and mediapipe "
+                                   "for TFLite metadata and MediaPipe's ImageClassifier.")
     p.add_argument("action", choices=("list", "install", "remove"))
-    p.add_argument("version", nargs="?", help="a tflite-runtime release, e.g. 2.14, or arm64 (install, remove)")
+    p.add_argument("version", nargs="?", help="a tflite-runtime release, e.g. 2.14, arm64 or mediapipe (install, "
+                                               "remove)")
     p.add_argument("--with-system-packages", action="store_true",
                    help="arm64: install the Debian packages it needs (qemu-user debootstrap gcc) with apt-get, as root")
 

@@ -66,7 +66,7 @@ def _bench_options(args):
 
     return BenchOptions(backends=parse_backends(args.backends), threads=tuple(args.threads),
                         runs=args.runs, warmup=args.warmup, rounds=args.rounds, target_runtime=args.target_runtime,
-                        instructions=args.instructions)
+                        instructions=args.instructions, task_api=args.task_api)
 
 
 def cmd_bench(args) -> int:
@@ -154,6 +154,18 @@ def cmd_gate(args) -> int:
     return 0 if ok else 1
 
 
+def _mediapipe_line(release: Path) -> str:
+    """What the release's check in MediaPipe Tasks found, in one line."""
+    from liteship.rundir import MANIFEST, read_json
+
+    found = read_json(release / MANIFEST, "liteship pick").get("task_api") or {}
+    if found.get("loaded"):
+        return (f"MediaPipe: model.tflite carries TFLite metadata and loads in {found['runtime']}: top-1 "
+                f"{found['top1']:.4f} on the {found['images']} test images, the same class as liteship's LiteRT path on "
+                f"{found['agreement'] * 100:.1f} %")
+    return f"MediaPipe: not checked ({found.get('error') or 'no check'})"
+
+
 def cmd_pick(args) -> int:
     from liteship.app.reports import write_reports
     from liteship.bench import current_results
@@ -179,6 +191,7 @@ def cmd_pick(args) -> int:
     for v in chosen.verdicts:
         print(f"    {v.message}")
     print(f"release: {release}/ (model.tflite, labels.txt, manifest.json, MODEL.md, Classifier.swift)")
+    print(_mediapipe_line(release))
     print(f"report: {Path(args.run_dir) / REPORT_HTML} opens with this decision")
     return 0
 
@@ -247,11 +260,27 @@ def _arm64_runtime(args) -> int:
     return 0
 
 
+def _mediapipe_runtime(args) -> int:
+    from liteship import task_api
+
+    if args.action == "install":
+        env = task_api.install(log=Progress().log)
+        print(f"mediapipe {task_api.VERSION} ready in {env}: variants made from now on carry TFLite metadata, and "
+              "pick checks the release in MediaPipe's ImageClassifier")
+        return 0
+    gone = task_api.remove()
+    print("\n".join(f"removed {p}" for p in gone) or "no mediapipe environment in the cache")
+    return 0
+
+
 def cmd_runtimes(args) -> int:
+    from liteship import task_api
     from liteship.bench import arm64_env, legacy
 
     if args.version == "arm64":
         return _arm64_runtime(args)
+    if args.version == "mediapipe":
+        return _mediapipe_runtime(args)
     if args.action == "list":
         arm = arm64_env.status()
         if arm is not None:
@@ -260,6 +289,8 @@ def cmd_runtimes(args) -> int:
                   f"{arm['plugin_sha256'][:12]}; backends {', '.join(arm64_env.EMULATIONS)})")
         else:
             print("arm64  not installed: `liteship runtimes install arm64 --with-system-packages` (as root) makes it")
+        print(f"mediapipe  {task_api.env_dir()}  (metadata writers and ImageClassifier {task_api.VERSION})"
+              if task_api.installed() else f"mediapipe  not installed: `{task_api.INSTALL}` makes it")
         have = legacy.cached()
         print(f"cache: {legacy.runtimes_dir()} (LITESHIP_CACHE moves it)")
         for version, path in have.items():

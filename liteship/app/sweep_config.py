@@ -51,6 +51,7 @@ class BenchTable:
     warmup: int = field_of(BenchOptions, "warmup")
     rounds: int = field_of(BenchOptions, "rounds")
     target_runtime: str | None = field_of(BenchOptions, "target_runtime")  # e.g. "2.14": load in that runtime too
+    task_api: str | None = field_of(BenchOptions, "task_api")  # "mediapipe": classify in its ImageClassifier too
     instructions: bool | None = None  # count instructions per invoke; None: when valgrind is installed
     arm64: bool | None = None  # also the default count backends (arm64-a15, the phone's ISA); None: when installed
 
@@ -204,5 +205,5 @@ def bench_options(bench: BenchTable, progress: Progress) -> BenchOptions:
     counted = _instructions(bench.instructions)
     return BenchOptions(backends=sweep_backends(bench, progress), threads=bench.threads, runs=bench.runs,
                         warmup=bench.warmup, rounds=bench.rounds, target_runtime=bench.target_runtime,
-                        instructions=counted,
+                        task_api=bench.task_api, instructions=counted,
                         instructions_note=None if counted or bench.instructions is False else NO_VALGRIND)

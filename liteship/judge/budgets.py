@@ -34,7 +34,8 @@ class Budgets:
     min_agreement: float | None = setting(None, hi=1.0)  # top-1 agreement of the variant with its float32
     require_contract: bool = True
     target_runtime: str | None = None
-    min_runtime_agreement: float = setting(0.99, hi=1.0)  # with target_runtime: that runtime's top-1 vs LiteRT's
+    min_runtime_agreement: float = setting(0.99, hi=1.0)  # target_runtime's or task_api's top-1 vs LiteRT's
+    task_api: str | None = setting(None, choices=("mediapipe",))  # the variant must load and agree there too
     require_delegate: str | None = setting(None, choices=lambda: backends.names("coverage"))  # a delegate whose op coverage counts
     min_delegated: float = setting(1.0, hi=1.0)  # with require_delegate: the share of ops it must take (1.0: all)
 
@@ -173,6 +174,23 @@ def _accuracy_verdict(budgets: Budgets, variant: str, run: BenchRecord | None) -
     return replace(v, message=v.message + note)
 
 
+def _task_api_verdict(budgets: Budgets, variant: str, record: BenchRecord) -> Verdict:
+    """Loaded in the Task API the app uses, and agreeing with liteship's own answers at min_runtime_agreement."""
+    found, check = record.task_api, f"task_api ({budgets.task_api})"
+    if not found:
+        return Verdict(variant, check, None, budgets.task_api, None, False,
+                       f"{check}: not measured (bench with --task-api {budgets.task_api}, or [bench] task_api)")
+    if not found.get("loaded"):
+        return Verdict(variant, check, "refused", "loaded", None, False,
+                       f"{check} FAILED: {found.get('runtime')} cannot load it: {found.get('error')}")
+    if found.get("metadata_problems"):
+        return Verdict(variant, check, "; ".join(found["metadata_problems"]), "metadata matching the contract", None,
+                       False, f"{check} FAILED: " + "; ".join(found["metadata_problems"]))
+    v = _num(f"{check} agreement", variant, found.get("agreement"), budgets.min_runtime_agreement, False, "", ".4f")
+    return replace(v, message=v.message + f" [{found.get('runtime')}, top-1 {found.get('top1'):.4f} over "
+                                          f"{found.get('images')} images]")
+
+
 def _contract_verdict(variant: str, record: BenchRecord) -> Verdict:
     problems = (record.contract or {}).get("problems", ["no contract check recorded"])
     return Verdict(variant, "require_contract", "ok" if not problems else "; ".join(problems), "ok", None,
@@ -222,6 +240,8 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, any_rec) 
         out.append(("require_contract", _contract_verdict(variant, any_rec)))
     if budgets.target_runtime is not None:
         out.append(("target_runtime", _runtime_verdict(budgets, variant, any_rec)))
+    if budgets.task_api is not None:
+        out.append(("task_api", _task_api_verdict(budgets, variant, any_rec)))
     if budgets.require_delegate is not None:
         cov = next((r for r in records if r.backend == budgets.require_delegate), None)
         value = cov.delegated if cov and cov.status == "ok" else (0.0 if cov else None)

@@ -52,6 +52,29 @@ def _check_labels(text: str, contract: dict, path: Path) -> None:
                             "train again from class folders whose names are plain text, one per class")
 
 
+def in_mediapipe(run_dir: Path, model_path: Path, size: int, labels: str) -> dict:
+    """The release in MediaPipe Tasks' ImageClassifier on the run's test split, against liteship's own answers
+    (LiteRT's Interpreter on the same pixels), and its metadata as MediaPipe's displayer reads it."""
+    from liteship import task_api
+
+    if not task_api.installed():
+        return {"runtime": "mediapipe", "loaded": None, "error": f"the MediaPipe environment is not installed "
+                f"(`{task_api.INSTALL}`)"}
+    from liteship.dataset import load_run_split
+    from liteship.runtime import InterpreterSession
+
+    x, y = load_run_split(run_dir, size)["test"]
+    reference = InterpreterSession(str(model_path)).predict(x)
+    with task_api.Worker() as worker:
+        found = task_api.check(worker, model_path, x, y, reference)
+        shown = task_api.read_metadata(worker, model_path)
+    general = (shown.get("metadata") or {})
+    found["metadata"] = {"name": general.get("name"), "version": general.get("version"),
+                         "labels_file_matches": (shown.get("labels") or "").split("\n") == labels.splitlines()} if shown.get("ok") else \
+        {"error": shown.get("error")}
+    return found
+
+
 def write_release(run_dir: Path, decision: Decision, records) -> Path:
     """release/: model.tflite, labels.txt, manifest.json, MODEL.md and Classifier.swift, made whole or not at all."""
     from liteship.tflite_file import read_model
@@ -101,8 +124,10 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
                                                          None)),
             "app_code": SWIFT_CODE,
         }
+        manifest["task_api"] = in_mediapipe(run_dir, staging / MODEL_TFLITE, size, labels)
         atomic_write_json(staging / MANIFEST, manifest)
         (staging / SWIFT_CODE).write_text(swift(decision, contract, recs[0].system.get("cpu")), encoding="utf-8")
-        (staging / MODEL_MD).write_text(model_md(decision, recs, contract, read_labels(labels), manifest["where"]),
+        (staging / MODEL_MD).write_text(model_md(decision, recs, contract, read_labels(labels), manifest["where"],
+                                                   manifest["task_api"]),
                                           encoding="utf-8")
     return final

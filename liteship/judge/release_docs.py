@@ -120,7 +120,8 @@ def _ci(ci) -> str:
     return "" if not ci else f" (95 % interval {ci[0] * 100:.2f}–{ci[1] * 100:.2f} %)"
 
 
-def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels: list[str], where: str) -> str:
+def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels: list[str], where: str,
+             task: dict | None = None) -> str:
     """MODEL.md: what the model expects and returns, how good and how big it is, where that was measured."""
     o, b = decision.chosen, decision.budgets
     vv = o.verdict
@@ -173,5 +174,34 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
                      "one image per invoke")
     lines += ["", f"Where: {where.rstrip('.')}. No number here was measured on a phone.", "",
               "## Budgets", ""] + [f"- {v.message}" for v in vv.verdicts] + [
-              "", "## Use it in the app", "", "`Classifier.swift` in this folder (TensorFlowLiteSwift).", ""]
+              "", "## Use it in the app", "", "Two ways; every number above was measured through LiteRT's Interpreter "
+              "(the first).", "", "1. `Classifier.swift` in this folder: TensorFlowLiteSwift's `Interpreter`, "
+              "with the preprocessing above written out; it reads `labels.txt`.", *mediapipe_md(task, size)]
     return "\n".join(lines)
+
+
+def mediapipe_md(task: dict | None, size: int) -> list[str]:
+    """MODEL.md's MediaPipe Tasks way: the MPPImageClassifier snippet, and what the check found."""
+    if task is None or task.get("loaded") is None:
+        found = ["", "Not checked in MediaPipe here: " + ((task or {}).get("error") or "no check") + "."]
+    elif not task["loaded"]:
+        found = ["", f"MediaPipe's ImageClassifier could not load it: {task.get('error')}."]
+    else:
+        found = ["", f"Checked in {task['runtime']} on the {task['images']} test images, fed at {size}×{size} "
+                 f"(so MediaPipe's own resize did nothing): top-1 {task['top1'] * 100:.2f} %, the same top-1 "
+                 f"class as liteship's Interpreter path on {task['agreement'] * 100:.2f} % of them, largest score "
+                 f"difference {task['max_score_diff']:.3g}. For a photo of another size or shape, MediaPipe resizes "
+                 "the whole image to the input size without a centre crop, unlike `Classifier.swift`: pass an "
+                 "`MPImage` already cropped square to get the numbers above."]
+    return ["2. MediaPipe Tasks (`MediaPipeTasksVision`, CocoaPods): `model.tflite` carries TFLite metadata (the "
+            "input's normalization, `labels.txt` as its associated file, a name and a version), which "
+            "`ImageClassifier` needs:", "", "```swift", "import MediaPipeTasksVision", "",
+            "let options = ImageClassifierOptions()",
+            'options.baseOptions.modelAssetPath = Bundle.main.path(forResource: "model", ofType: "tflite")!',
+            "options.runningMode = .image  // .video or .liveStream for camera frames",
+            "options.maxResults = 3        // the top 3 classes",
+            "options.scoreThreshold = 0.0  // raise it to drop unlikely classes",
+            "let classifier = try ImageClassifier(options: options)",
+            "let result = try classifier.classify(image: try MPImage(uiImage: photo))",
+            "let best = result.classificationResult.classifications[0].categories.first  // categoryName, score",
+            "```", *found, ""]

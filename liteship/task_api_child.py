@@ -1,0 +1,80 @@
+"""Runs in the MediaPipe environment (never imports liteship): one JSON request a line on stdin, one JSON
+answer a line on stdout.
+
+- ``{"action": "write", "src", "dst", "name", "description", "version", "mean", "std", "labels"}``: the
+  model with TFLite metadata, written by MediaPipe's metadata writer (image input, classification output
+  with ``labels.txt`` as its associated file);
+- ``{"action": "read", "model"}``: the metadata as MediaPipe's displayer shows it, and the labels file;
+- ``{"action": "classify", "model", "images", "scores"}``: MediaPipe's ImageClassifier on every image of an
+  .npy file (N, H, W, 3 uint8 RGB, or an object array of such images of any size); every class's score by
+  class index goes to ``scores`` (.npy).
+"""
+
+import json
+import sys
+import traceback
+
+
+def write(req: dict) -> dict:
+    from mediapipe.tasks.python.metadata.metadata_writers import metadata_info, metadata_writer
+
+    with open(req["src"], "rb") as f:
+        writer = metadata_writer.MetadataWriter.create(bytearray(f.read()))
+    # add_general_info takes no version; GeneralMd does: set the general metadata the writer populates
+    writer._general_md = metadata_info.GeneralMd(name=req["name"], version=req["version"],
+                                                 description=req["description"])
+    writer.add_image_input(req["mean"], req["std"])
+    writer.add_classification_output(metadata_writer.Labels().add(req["labels"], exported_filename="labels.txt"))
+    model, _ = writer.populate()
+    with open(req["dst"], "wb") as f:
+        f.write(model)
+    return {"ok": True, "bytes": len(model)}
+
+
+def read(req: dict) -> dict:
+    from mediapipe.tasks.python.metadata import metadata
+
+    shown = metadata.MetadataDisplayer.with_model_file(req["model"])
+    files = shown.get_packed_associated_file_list()
+    labels = shown.get_associated_file_buffer("labels.txt").decode("utf-8") if "labels.txt" in files else None
+    return {"ok": True, "metadata": json.loads(shown.get_metadata_json()), "files": files, "labels": labels}
+
+
+def classify(req: dict) -> dict:
+    import mediapipe as mp
+    import numpy as np
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core import base_options
+
+    images = np.load(req["images"], allow_pickle=True)
+    options = vision.ImageClassifierOptions(base_options=base_options.BaseOptions(model_asset_path=req["model"]),
+                                            max_results=-1)
+    with vision.ImageClassifier.create_from_options(options) as classifier:
+        rows = []
+        for image in images:
+            result = classifier.classify(mp.Image(image_format=mp.ImageFormat.SRGB,
+                                                  data=np.ascontiguousarray(image, dtype=np.uint8)))
+            categories = result.classifications[0].categories
+            row = np.zeros(len(categories), np.float32)
+            for c in categories:
+                row[c.index] = c.score
+            rows.append(row)
+    np.save(req["scores"], np.stack(rows))
+    return {"ok": True, "images": len(rows)}
+
+
+def main() -> int:
+    actions = {"write": write, "read": read, "classify": classify}
+    for line in sys.stdin:
+        try:
+            req = json.loads(line)
+            answer = actions[req["action"]](req)
+        except Exception as exc:  # the caller records the error; the next request still gets an answer
+            answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:600],
+                      "traceback": traceback.format_exc(limit=4)}
+        print(json.dumps(answer), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

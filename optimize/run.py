@@ -201,8 +201,8 @@ def optimize_run(run_dir: str | Path, recipes=None, configs: dict | None = None,
                 "source_sha256": source_hash(model_dir, card), "versions": versions(TRAIN_DISTS)}
         model, data = _load(model_dir, card, run_dir, deterministic)
         with task_api.Worker() as worker:
+            meta = MetadataFor(worker, list(card["classes"]))
             for pv in pending:
-                meta = MetadataFor(worker, list(card["classes"]))
                 record = _make_variant(run_dir, {**base, "id": pv.id}, pv.recipe, configs[pv.recipe], model, data,
                                        progress, meta)
                 records.append(record)
@@ -240,7 +240,9 @@ def _make_variant(run_dir: Path, base: dict, name: str, config, model, data, pro
     try:
         tflite, record = run_recipe(name, model, data, config)
         tflite, written = _with_metadata(tflite, base, name, meta)
-        record = {**record, **describe(tflite), "metadata": written}  # the facts of the bytes that ship
+        if written is not None:  # the facts of the bytes that ship
+            record = {**record, **describe(tflite)}
+        record["metadata"] = written
     except Exception as exc:  # one failing recipe must not stop the others
         record = {**base, "recipe": name, "config": dataclasses.asdict(config), "status": "failed",
                   "error": f"{type(exc).__name__}: {exc}".strip()[:2000], "traceback": traceback.format_exc(limit=8)}

@@ -102,21 +102,40 @@ class PlannedBench:
 
 def same_machine(record: BenchRecord, here: dict) -> bool:
     """The record was measured where its numbers would be measured now: this host (a Ray worker's record names
-    its own host and is kept when the CPU model matches), this CPU model and this LiteRT, this liteship."""
-    mine, theirs = here.get("versions", {}), (record.system or {}).get("versions", {})
+    its own host and is kept when the CPU matches), this CPU model, its flags and core count, this LiteRT and
+    liteship (valgrind's version is part of a count's own tool record, and an ARM count's emulation is part
+    of the backend that made it)."""
+    mine, theirs, system = here.get("versions", {}), (record.system or {}).get("versions", {}), record.system or {}
     host = (record.node or "").split(" (ray node ")[0]
     ray = " (ray node " in (record.node or "")
-    return ((ray or host == platform.node()) and (record.system or {}).get("cpu") == here.get("cpu")
+    return ((ray or host == platform.node())
+            and all(system.get(k) == here.get(k) for k in ("cpu", "cpu_flags", "cores"))
             and all(theirs.get(k) == mine.get(k) for k in ("ai-edge-litert", "liteship")))
 
 
+def counting_tools() -> dict:
+    """The tools that would count instructions here now: valgrind's version, QEMU's and the plugin's."""
+    from liteship.bench.arm64_env import status
+    from liteship.bench.instructions import valgrind
+
+    arm = status() or {}
+    return {"valgrind": valgrind(), "qemu": arm.get("qemu"), "plugin_sha256": arm.get("plugin_sha256")}
+
+
+def same_tools(record: BenchRecord, tools: dict) -> bool:
+    """A record's instruction count was made with the valgrind, or the QEMU and plugin, that would count now."""
+    used = (record.instructions or {}).get("tool") or {}
+    return all(used[k] == tools.get(k) for k in ("valgrind", "qemu", "plugin_sha256") if k in used)
+
+
 def _still_valid(record: BenchRecord, target: Target, options: BenchOptions, data_hash: str | None,
-                 here: dict) -> bool:
-    """A record may be reused only for the same bytes, bench options and images, measured on this machine."""
+                 here: dict, tools: dict) -> bool:
+    """A record may be reused only for the same bytes, bench options and images, measured on this machine with
+    the same counting tools."""
     return (record.sha256 is not None and record.sha256 == target.sha256
             and record.options == options_record(options)
             and (record.data or {}).get("content_hash") == data_hash
-            and same_machine(record, here))
+            and same_machine(record, here) and same_tools(record, tools))
 
 
 def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
@@ -124,11 +143,11 @@ def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
     done = records_by_key(read_results(run_dir, missing_ok=True))
     split = Path(run_dir) / SPLIT
     data_hash = read_split(run_dir).content_hash if split.is_file() else None
-    planned, here = [], system_info()
+    planned, here, tools = [], system_info(), counting_tools()
     for target in run_targets(run_dir):
         keys = result_keys(target.variant, options)
         have = [done.get(k) for k in keys]
-        ok = all(r is not None and _still_valid(r, target, options, data_hash, here) for r in have)
+        ok = all(r is not None and _still_valid(r, target, options, data_hash, here, tools) for r in have)
         planned.append(PlannedBench(target, tuple(have) if ok else None))
     return planned
 

@@ -168,9 +168,14 @@ def test_records_of_another_machine_or_litert_are_measured_again(base, tmp_path,
     options = BenchOptions(backends=("xnnpack",), runs=5, rounds=2)
     assert all(p.done for p in plan_bench(out, options))  # this machine's records: reused
     lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    for change in ({"cpu": "Another CPU"}, {"versions": {**lines[0]["system"]["versions"], "ai-edge-litert": "9.9"}}):
+    for change in ({"cpu": "Another CPU"}, {"versions": {**lines[0]["system"]["versions"], "ai-edge-litert": "9.9"}},
+                   {"cpu_flags": ["sse2"]}, {"cores": 64}):
         moved = [{**r, "system": {**r["system"], **change}} for r in lines]
         (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in moved))
         assert not any(p.done for p in plan_bench(out, options)), change
     (out / "results.jsonl").write_text("".join(json.dumps({**r, "node": "elsewhere"}) + "\n" for r in lines))
+    assert not any(p.done for p in plan_bench(out, options))
+    # a count made with another valgrind than the one here is counted again
+    counted = [{**r, "instructions": {"per_invoke": 5, "tool": {"valgrind": "valgrind-0.1"}}} for r in lines]
+    (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in counted))
     assert not any(p.done for p in plan_bench(out, options))

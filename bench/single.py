@@ -13,6 +13,7 @@ from liteship.bench.contract import check_contract, input_size
 from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target, load_model_file
 from liteship.bench.record import BenchRecord
 from liteship.errors import LiteshipError
+from liteship.task_api import file_metadata
 from liteship.progress import Progress
 from liteship.rundir import FLOAT, LABELS, SPLIT, VARIANTS, members_hash, read_split, read_variant_record
 
@@ -90,10 +91,15 @@ def bench_file(path: Path, options: BenchOptions, data: str | None = None, label
                                 "guess which tensor is which",
                                 "bench it without --data (size, latency, compatibility), or export a single-input, "
                                 "single-output classifier")
+    given = labels_path is not None
     labels_path = Path(labels_path) if labels_path else _default_labels(path)
-    labels = None
+    labels, meta = None, file_metadata(path, model)
     if labels_path.is_file():
         labels = read_labels(labels_path)
+    elif not given and meta and meta["labels"]:
+        labels = meta["labels"]
+        (progress or Progress()).log(f"labels: the {len(labels)} of {path.name}'s TFLite metadata (no --labels, no {labels_path.name} "
+                     "beside it)")
     elif data is not None:
         raise LiteshipError(f"Labels file {labels_path} does not exist",
                             "accuracy needs the class names in the model's output order",
@@ -107,6 +113,10 @@ def bench_file(path: Path, options: BenchOptions, data: str | None = None, label
     evalset, digests = file_evalset(model, data, labels) if data is not None else (None, [])
     target = Target(path=path, variant=path.stem, labels=tuple(labels) if labels else None, size=input_size(model))
     records, _ = bench_target(target, options, evalset, None, timer, progress)
+    if meta and meta["problems"]:  # metadata that disagrees with the input contract: both sides named
+        records = [replace(r, contract={**(r.contract or {}), "ok": False, "problems": [
+            *(r.contract or {}).get("problems", []), *(f"TFLite metadata: {p}" for p in meta["problems"])]})
+            for r in records]
     warning = training_overlap(path, evalset, digests) if evalset is not None else None
     if warning:
         (progress or Progress()).log(f"warning: {warning}")

@@ -165,6 +165,26 @@ def classify(worker: Worker, model: Path, images) -> tuple[dict, np.ndarray | No
         return answer, (np.load(scores) if answer.get("ok") else None)
 
 
+def has_metadata(model) -> bool:
+    """Whether a parsed .tflite carries TFLite metadata (the "TFLITE_METADATA" entry), read without MediaPipe."""
+    return any((m.name or b"").decode("utf-8", "replace") == "TFLITE_METADATA" for m in (model.metadata or []))
+
+
+def file_metadata(path: Path, model) -> dict | None:
+    """A file's metadata labels and its disagreements with the input contract; None without metadata or
+    without the MediaPipe environment to read it."""
+    from liteship.tflite_file import io_specs
+
+    if not has_metadata(model) or not installed():
+        return None
+    with Worker() as worker:
+        shown = read_metadata(worker, path)
+    inputs, outputs = io_specs(model)
+    labels = [line for line in (shown.get("labels") or "").split("\n") if line] or None
+    return {"labels": labels, "problems": metadata_problems(shown, str(inputs[0].dtype),
+                                                            int(outputs[0].shape[-1]))}
+
+
 def metadata_problems(shown: dict, input_dtype: str, classes: int) -> list[str]:
     """Where the model's metadata (as MediaPipe's displayer read it) disagrees with the input contract: its
     normalization, or a labels file of another length than the output; no metadata is a problem too."""

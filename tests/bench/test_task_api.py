@@ -134,3 +134,29 @@ def test_bench_with_the_task_api_then_gate_and_pick_check_it(swept, tmp_path, ca
     assert found["metadata"]["labels_file_matches"] and found["metadata"]["version"] == manifest["variant"]
     text = (run / "release" / "MODEL.md").read_text()
     assert "ImageClassifierOptions()" in text and f"top-1 {found['top1'] * 100:.2f} %" in text
+
+
+def test_bench_of_a_file_reads_its_metadata_labels_and_names_a_disagreement(all_recipes, worker, tmp_path):
+    """A variant alone (no labels.txt beside it) is scored with the labels its metadata carries; a file whose
+    metadata says another normalization and 9 labels for 10 outputs fails the contract, both sides named."""
+    from liteship.bench import BenchOptions, bench_file
+
+    out, records = all_recipes
+    alone = tmp_path / "alone" / "model.tflite"
+    alone.parent.mkdir()
+    alone.write_bytes((out / records["int8"]["file"]).read_bytes())
+    options = BenchOptions(backends=("xnnpack",), runs=2, rounds=1, warmup=0)
+    (rec,) = bench_file(alone, options, "digits")
+    assert rec.images == 1797 and rec.top1 > 0.5 and set(rec.per_class_top1) == {str(i) for i in range(10)}
+    assert rec.contract["ok"], rec.contract
+    bare = tmp_path / "bare.tflite"
+    bare.write_bytes((out / "float" / records["float32"]["model"] / "model.tflite").read_bytes())
+    answer = worker.ask({"action": "write", "src": str(bare), "dst": str(tmp_path / "wrong.tflite"), "name": "m",
+                         "description": "d", "version": "1", "mean": [127.5], "std": [127.5],
+                         "labels": [str(i) for i in range(9)]})
+    assert answer["ok"]
+    (tmp_path / "labels.txt").write_text("\n".join(str(i) for i in range(10)) + "\n")
+    (rec,) = bench_file(tmp_path / "wrong.tflite", options)
+    problems = " | ".join(rec.contract["problems"])
+    assert not rec.contract["ok"] and "TFLite metadata: metadata normalization" in problems
+    assert "mean [0.0] std [255.0]" in problems and "has 9 labels; the model outputs 10 classes" in problems

@@ -25,10 +25,27 @@ def write(req: dict) -> dict:
                                                  description=req["description"])
     writer.add_image_input(req["mean"], req["std"])
     writer.add_classification_output(metadata_writer.Labels().add(req["labels"], exported_filename="labels.txt"))
-    model, _ = writer.populate()
+    model, _ = _at_a_fixed_time(writer.populate)
     with open(req["dst"], "wb") as f:
         f.write(model)
     return {"ok": True, "bytes": len(model)}
+
+
+def _at_a_fixed_time(call):
+    """Run ``call`` with zipfile's clock at 1980-01-01 00:00 UTC: the labels file is zipped onto the model with
+    ZipFile.writestr, which stamps it with the current time, so the same model would get other bytes each
+    second. A variant's bytes must depend only on what it was made from."""
+    import time
+    import types
+    import zipfile
+
+    real = zipfile.time
+    zipfile.time = types.SimpleNamespace(time=lambda: 315532800.0, localtime=time.gmtime, gmtime=time.gmtime,
+                                         mktime=time.mktime)
+    try:
+        return call()
+    finally:
+        zipfile.time = real
 
 
 def read(req: dict) -> dict:

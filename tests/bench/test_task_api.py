@@ -52,6 +52,10 @@ def test_metadata_changes_no_number(digits_run, worker, tmp_path):
     labels = [str(i) for i in range(10)]
     with_md = task_api.add_metadata(worker, bare, labels, "m", "liteship test", "1", "float32")
     assert len(with_md) > len(bare)
+    import time
+
+    time.sleep(2.1)  # past the zip format's 2-second clock: the same input must still give the same bytes
+    assert task_api.add_metadata(worker, bare, labels, "m", "liteship test", "1", "float32") == with_md
     (tmp_path / "bare.tflite").write_bytes(bare)
     (tmp_path / "md.tflite").write_bytes(with_md)
     x, _ = load_run_split(out, 32)["test"]

@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from liteship.cache import cache_dir
+from liteship.cache import runtimes_dir
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, staged
 
@@ -71,7 +71,7 @@ EMULATIONS = {e.backend: e for e in (
 
 
 def env_dir() -> Path:
-    return cache_dir() / "runtimes" / NAME
+    return runtimes_dir() / NAME
 
 
 def _run(cmd: list[str], what: str, timeout: float = 1800, **kwargs) -> subprocess.CompletedProcess:

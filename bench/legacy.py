@@ -21,17 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from liteship.cache import cache_dir
+from liteship.cache import runtimes_dir
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, staged
 
 DIST = "tflite-runtime"
 MARKER = "liteship-runtime.json"
 CHILD = Path(__file__).with_name("legacy_child.py")
-
-
-def runtimes_dir() -> Path:
-    return cache_dir() / "runtimes"
 
 
 def env_dir(version: str) -> Path:

@@ -19,3 +19,8 @@ def cache_dir() -> Path:
     if sys.platform == "win32":
         return Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "liteship" / "Cache"
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "liteship"
+
+
+def runtimes_dir() -> Path:
+    """Where the isolated runtime environments live (tflite-runtime releases, arm64, mediapipe)."""
+    return cache_dir() / "runtimes"

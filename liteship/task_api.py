@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liteship.cache import cache_dir
+from liteship.cache import runtimes_dir
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, staged
 
@@ -29,7 +29,7 @@ INSTALL = "liteship runtimes install mediapipe"
 
 
 def env_dir() -> Path:
-    return cache_dir() / "runtimes" / f"mediapipe-{VERSION}"
+    return runtimes_dir() / f"mediapipe-{VERSION}"
 
 
 def _python(env: Path) -> Path:
@@ -207,7 +207,8 @@ def metadata_problems(shown: dict, input_dtype: str, classes: int) -> list[str]:
     return problems
 
 
-def check(worker: Worker, model: Path, pixels: np.ndarray, labels: np.ndarray, reference: np.ndarray) -> dict:
+def check(worker: Worker, model: Path, pixels: np.ndarray, labels: np.ndarray, reference: np.ndarray,
+          shown: dict | None = None) -> dict:
     """The variant in MediaPipe's ImageClassifier on the images liteship scored (already at the model's size):
     whether it loaded, its top-1, its agreement with liteship's own predictions (``reference``, the scores the
     app-emulating path computed) and the largest score difference."""
@@ -215,7 +216,8 @@ def check(worker: Worker, model: Path, pixels: np.ndarray, labels: np.ndarray, r
 
     answer, scores = classify(worker, model, pixels)
     spec = io_specs(read_model(Path(model).read_bytes()))[0][0]
-    problems = metadata_problems(read_metadata(worker, model), str(spec.dtype), int(reference.shape[1]))
+    shown = read_metadata(worker, model) if shown is None else shown  # a caller that read it already passes it
+    problems = metadata_problems(shown, str(spec.dtype), int(reference.shape[1]))
     out = {"runtime": f"mediapipe {VERSION} ImageClassifier (Python, CPU)", "version": VERSION,
            "metadata_problems": problems,
            "loaded": bool(answer.get("ok")), "error": answer.get("error"), "top1": None, "agreement": None,

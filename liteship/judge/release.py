@@ -66,8 +66,8 @@ def in_mediapipe(run_dir: Path, model_path: Path, size: int, labels: str) -> dic
     x, y = load_run_split(run_dir, size)["test"]
     reference = InterpreterSession(str(model_path)).predict(x)
     with task_api.Worker() as worker:
-        found = task_api.check(worker, model_path, x, y, reference)
         shown = task_api.read_metadata(worker, model_path)
+        found = task_api.check(worker, model_path, x, y, reference, shown)
     general = (shown.get("metadata") or {})
     found["metadata"] = {"name": general.get("name"), "version": general.get("version"),
                          "labels_file_matches": (shown.get("labels") or "").split("\n") == labels.splitlines()} if shown.get("ok") else \

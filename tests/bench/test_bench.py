@@ -228,7 +228,8 @@ def test_bad_model_files_exit_2_with_a_message(optimized_run, tmp_path, capsys):
 def test_labels_and_data_errors_exit_2(optimized_run, tmp_path, capsys, class_folder):
     out, variants = optimized_run
     model = tmp_path / "m.tflite"
-    model.write_bytes((out / variants["float32"]["file"]).read_bytes())
+    # the float model's file: a variant's carries its labels in TFLite metadata when MediaPipe is installed
+    model.write_bytes((out / "float" / variants["float32"]["model"] / "model.tflite").read_bytes())
     assert main(["bench", str(model), "--data", "digits", "--backends", "xnnpack"]) == 2
     assert "Labels file" in capsys.readouterr().err
     labels = tmp_path / "labels.txt"

@@ -57,8 +57,22 @@ def prune(model, data: RecipeData, config: PruneConfig):
     return tfmot.sparsity.keras.strip_pruning(wrapped), {"end_step": end, "frequency": freq, "history": history}
 
 
+PRUNING = ("target_sparsity", "epochs", "recovery_epochs", "learning_rate", "prune_steps")  # what decides the weights
+
+
+def pruned_once(model, data: RecipeData, config: PruneConfig):
+    """:func:`prune`, done once per optimize call for the same pruning settings: prune_int8 and pqat_int8's pruning
+    step are the same model (fine-tuning is seeded and deterministic, so reuse changes no byte). A copy is returned:
+    the caller may train it further."""
+    key = ("pruned", tuple(getattr(config, name) for name in PRUNING))
+    if key not in data.shared:
+        data.shared[key] = prune(model, data, config)
+    pruned, facts = data.shared[key]
+    return fresh_copy(pruned), dict(facts)
+
+
 @recipe("prune_int8", PruneConfig, "magnitude pruning to a target sparsity, fine-tuned, then int8")
 def prune_int8(model, data: RecipeData, config: PruneConfig) -> RecipeOutput:
-    pruned, facts = prune(model, data, config)
+    pruned, facts = pruned_once(model, data, config)
     calibration = data.calibration(config.calibration_images)
     return RecipeOutput(int8_tflite(pruned, calibration, config.io), facts)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from liteship.config import setting
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
 from liteship.optimize.finetune import fine_tune
-from liteship.optimize.prune import PruneConfig, prune
+from liteship.optimize.prune import PruneConfig, pruned_once
 from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
 
 
@@ -102,7 +102,7 @@ def qat_int8(model, data: RecipeData, config: QatConfig) -> RecipeOutput:
 def pqat_int8(model, data: RecipeData, config: PqatConfig) -> RecipeOutput:
     import tensorflow_model_optimization as tfmot
 
-    pruned, facts = prune(model, data, config)
+    pruned, facts = pruned_once(model, data, config)  # prune_int8's pruned model when it was made in this call
     scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
     qat, skipped = quantize_aware(pruned, scheme)
     history = fine_tune(qat, data, config.qat_epochs, config.qat_learning_rate)

@@ -102,6 +102,11 @@ def run_recipe(name: str, model, data: RecipeData, config=None) -> tuple[bytes, 
     spec = get_recipe(name)
     config = config if config is not None else spec.config_cls()
     started = time.perf_counter()
+    import tf_keras as keras
+
+    # Layer names a recipe makes (tfmot's "quantize_layer", ...) come from a per-process counter, and the converter
+    # writes them into the file: reset, a variant has the same bytes whatever ran before it in this process.
+    keras.backend.reset_uids()
     with op_determinism(False):  # conversion output depends on the switch; fine-tuning turns it on if asked
         output = spec.run(model, data, config)
     record = {"recipe": name, "config": dataclasses.asdict(config), **describe(output.tflite),

@@ -129,3 +129,29 @@ def test_the_qat_step_is_the_qat_recipe_made_once(setup):
     step = rec["details"]["steps"][-1]
     assert step["step"] == "qat_int8" and step["size_bytes"] == len(qat) and len(data.shared) == 1
     assert step["top1"] == pytest.approx(_right(qat, data.val_x, data.val_y).mean(), abs=1e-6)
+
+
+def test_pqat_reuses_prune_int8s_pruned_model_and_no_byte_changes(setup, monkeypatch):
+    """pqat_int8 prunes with prune_int8's settings: in one optimize call the pruning is done once, and the pqat
+    variant is the same bytes as pqat_int8 made alone (fine-tuning is seeded and deterministic)."""
+    import liteship.optimize.prune as prune_module
+    from liteship.optimize import RecipeData, run_recipe
+    from liteship.optimize.prune import PruneConfig
+    from liteship.optimize.qat import PqatConfig
+
+    model, d, _ = setup
+    calls = []
+    real = prune_module.prune
+    monkeypatch.setattr(prune_module, "prune", lambda *a: calls.append(1) or real(*a))
+    pruning = dict(epochs=2, recovery_epochs=1, target_sparsity=0.5)
+    pqat = PqatConfig(**pruning, qat_epochs=1, calibration_images=50)
+
+    alone = RecipeData(d.train_x, d.train_y, d.val_x, d.val_y, deterministic=True)
+    made_alone, _ = run_recipe("pqat_int8", model, alone, pqat)
+    assert len(calls) == 1
+
+    both = RecipeData(d.train_x, d.train_y, d.val_x, d.val_y, deterministic=True)
+    run_recipe("prune_int8", model, both, PruneConfig(**pruning, calibration_images=80, io="float"))
+    made_after, _ = run_recipe("pqat_int8", model, both, pqat)
+    assert len(calls) == 2  # one pruning for both recipes of the second call
+    assert made_after == made_alone

@@ -206,6 +206,8 @@ def _range_problem(value, given, meta: dict, non_negative: bool, key: str, defau
     written = list(given) if isinstance(given, (list, tuple)) else [given]
     if meta.get("non_empty") and isinstance(value, tuple) and not value:
         return "the list must not be empty", f"list at least one value, e.g. {key} = {describe(default)}"
+    if meta.get("non_empty") and isinstance(value, str) and not value.strip():
+        return "it must not be empty", f"give {key} a value, or leave the key out"
     lo = meta.get("min", 0 if non_negative else None)
     hi = meta.get("max")
     span = (f"from {lo} to {hi}" if lo is not None and hi is not None else f"of {lo} or more" if lo is not None

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from liteship.app.commands import (cmd_bench, cmd_compare, cmd_explain, cmd_gate, cmd_optimize, cmd_pick,
-                                   cmd_runtimes, cmd_sweep, cmd_train)
+                                   cmd_runtimes, cmd_sweep, cmd_track, cmd_train)
 from liteship.app.checks import check
 from liteship.app.validate import flag_of, real, whole
 from liteship.bench import BenchOptions
@@ -105,6 +105,8 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--out", required=True, help="run directory (re-running resumes and skips finished work)")
     p.add_argument("--executor", default="local", help="local (default) or ray")
     p.add_argument("--address", help="Ray cluster address (default with --executor ray: start a local Ray)")
+    p.add_argument("--track", choices=("mlflow",), help="log the sweep to MLflow: a parent run and a run per variant "
+                                                       "(default store: RUN_DIR/mlflow.db; [track] in the config)")
     p.add_argument("--quiet", action="store_true")
     _framework_args(p, determinism=False)
 
@@ -165,21 +167,33 @@ def _runtimes_parser(sub) -> None:
                    help="arm64: install the Debian packages it needs (qemu-user debootstrap gcc) with apt-get, as root")
 
 
+def _track_parser(sub) -> None:
+    p = sub.add_parser("track", help="log a run directory to MLflow (again): the same runs a sweep with --track logs",
+                       description="Log a run directory to MLflow: a parent run, a nested run per current variant, "
+                                   "stale ones tagged. Logging again updates the same runs.")
+    p.add_argument("run_dir", help="run directory with results.jsonl")
+    p.add_argument("--uri", help="tracking URI; default: where the sweep logged (RUN_DIR/track.json), else "
+                                 "MLFLOW_TRACKING_URI, else sqlite:///RUN_DIR/mlflow.db")
+    p.add_argument("--experiment", help="experiment name; default: the sweep's, else the run directory's name")
+
+
 COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench, "sweep": cmd_sweep, "gate": cmd_gate,
-            "pick": cmd_pick, "runtimes": cmd_runtimes, "compare": cmd_compare, "explain": cmd_explain}
+            "pick": cmd_pick, "runtimes": cmd_runtimes, "compare": cmd_compare, "explain": cmd_explain,
+            "track": cmd_track}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liteship", description="Ship image classifiers to phones.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_train_parser, _optimize_parser, _bench_parser, _sweep_parser, _gate_parser, _pick_parser,
-                _compare_parser, _explain_parser, _runtimes_parser):
+                _compare_parser, _explain_parser, _runtimes_parser, _track_parser):
         add(sub)
     return parser
 
 
 # The run directory each writing command writes, by the name of its argument (pick writes release/ and the report).
-WRITES = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target", "pick": "run_dir"}
+WRITES = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target", "pick": "run_dir",
+          "track": "run_dir"}
 LOGGED = ("train", "sweep", "optimize", "bench")  # the commands that run TensorFlow or LiteRT
 
 

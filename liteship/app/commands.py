@@ -125,7 +125,26 @@ def cmd_sweep(args) -> int:
     print(sweep_summary(records))
     print(f"sweep done in {time.perf_counter() - started:.0f} s: {args.out}/report.md, {args.out}/report.html, "
           f"{args.out}/pareto.png, {args.out}/results.jsonl")
+    if args.tracking is not None:
+        _log_to_tracker(Path(args.out), args.tracking)  # a tracker that is down is said; the sweep still exits 0
     return 0
+
+
+def _log_to_tracker(run_dir: Path, tracking) -> bool:
+    """Log the run directory to MLflow; print what was logged, or what was not and how to fill the gap."""
+    from liteship.app.mlflow_log import track_run_dir
+
+    started = time.perf_counter()
+    logged = track_run_dir(run_dir, tracking)
+    if logged.missed:
+        print(*logged.lines(run_dir), sep="\n", file=console())
+        return False
+    print(f"{logged.lines(run_dir)[0]} in {time.perf_counter() - started:.1f} s")
+    return True
+
+
+def cmd_track(args) -> int:
+    return 0 if _log_to_tracker(Path(args.run_dir), args.tracking) else 1
 
 
 def _print_stale(run_dir, what: str) -> None:
@@ -193,6 +212,8 @@ def cmd_pick(args) -> int:
     print(f"release: {release}/ (model.tflite, labels.txt, manifest.json, MODEL.md, Classifier.swift)")
     print(_mediapipe_line(release))
     print(f"report: {Path(args.run_dir) / REPORT_HTML} opens with this decision")
+    if args.tracking is not None:  # the sweep logged to a tracker: tag the picked variant's run there too
+        _log_to_tracker(Path(args.run_dir), args.tracking)
     return 0
 
 

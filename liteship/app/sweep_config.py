@@ -57,11 +57,21 @@ class BenchTable:
 
 
 @dataclass(frozen=True)
+class TrackTable:
+    """[track]: log the sweep to an experiment tracker (MLflow); it decides no number, so no variant depends on it."""
+
+    mlflow: bool = False  # what `liteship sweep --track mlflow` asks
+    uri: str | None = setting(None, non_empty=True)  # a team's server; unset: MLFLOW_TRACKING_URI, else RUN_DIR/mlflow.db
+    experiment: str | None = setting(None, non_empty=True)  # unset: the run directory's name
+
+
+@dataclass(frozen=True)
 class SweepConfig:
     train: TrainTable = TrainTable()
     models: tuple[ModelTable, ...] = ()
     optimize: OptimizeTable = OptimizeTable()
     bench: BenchTable = BenchTable()
+    track: TrackTable = TrackTable()
     recipe_configs: dict = field(default_factory=dict)  # recipe -> its typed config, from [optimize.<recipe>]
 
     def to_dict(self) -> dict:
@@ -75,7 +85,7 @@ DEFAULT_SWEEP = SweepConfig(
     models=(ModelTable(arch="small_cnn", size=32), ModelTable(arch="mobilenet_v2", alpha=0.35, size=64)),
 )
 
-TABLES = {"train": TrainTable, "optimize": OptimizeTable, "bench": BenchTable}
+TABLES = {"train": TrainTable, "optimize": OptimizeTable, "bench": BenchTable, "track": TrackTable}
 
 
 def _table(doc: dict, name: str, path, problems: list[Problem]) -> dict | None:
@@ -139,9 +149,9 @@ def load_sweep_config(path: str | Path | None) -> SweepConfig:
         return DEFAULT_SWEEP
     doc = load_toml(path)
     problems: list[Problem] = []
-    for name in sorted(set(doc) - {"train", "models", "optimize", "bench"}):
+    for name in sorted(set(doc) - {"train", "models", "optimize", "bench", "track"}):
         problems.append(Problem(str(path), f"[{name}]", describe(doc[name]), "valid tables: [train], [[models]], "
-                                "[optimize], [bench]", "rename or remove it"))
+                                "[optimize], [bench], [track]", "rename or remove it"))
     parts: dict = {}
     for name, cls in TABLES.items():
         table = _table(doc, name, path, problems)

@@ -58,6 +58,10 @@ def test_resume_benches_only_what_is_missing(swept):
     ("[bench]\nthreads = 'two'\n[[models]]\narch='small_cnn'\n", 'threads = "two": it takes a list of whole numbers'),
     ("[train]\n", "[[models]] = missing: a sweep needs at least one [[models]] table"),
     ("[[models]]\nsize = 3\n", "arch = missing: this key is required"),
+    ("[track]\nmlflow = 'yes'\n[[models]]\narch='small_cnn'\n", 'mlflow = "yes": it takes true or false'),
+    ("[track]\nmlflow = true\nuri = ''\n[[models]]\narch='small_cnn'\n", 'uri = "": it must not be empty'),
+    ("[track]\nserver = 'x'\n[[models]]\narch='small_cnn'\n", "server = \"x\": there is no such key; valid keys: "
+     "experiment, mlflow, uri"),
 ])
 def test_sweep_config_errors_exit_2(tmp_path, capsys, text, expected):
     cfg = tmp_path / "bad.toml"

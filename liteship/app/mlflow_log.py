@@ -1,0 +1,198 @@
+"""Log a run directory to MLflow: find or make the sweep's parent run and each variant's nested run, then write what
+differs. Logging twice changes nothing (runs are found by tags, metrics written only when their value changed,
+artifacts only when their files did); a store that is down or full is said, never raised: the sweep's files are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from liteship.app.track import SweepRun, Tracking, VariantRun
+
+KEY = "liteship.run_dir_id"
+CONFIG = "liteship.config_sha"
+VARIANT = "liteship.variant_id"
+FILES = "liteship.files_sha"
+PARENT = "mlflow.parentRunId"
+
+
+@dataclass
+class Logged:
+    """What one logging pass did, and what it could not do."""
+
+    tracking: Tracking
+    parent: str | None = None  # the parent run's ID
+    variants: int = 0  # variant runs written (made or brought up to date)
+    stale: int = 0  # runs tagged stale = true
+    missed: list[str] = field(default_factory=list)  # what could not be logged
+    error: str | None = None
+
+    def lines(self, run_dir) -> list[str]:
+        where = f"{self.tracking.uri} (experiment {self.tracking.experiment!r})"
+        if not self.missed:
+            stale = f", {self.stale} stale run(s) tagged stale = true" if self.stale else ""
+            return [f"mlflow: logged the sweep and {self.variants} variant run(s) to {where}{stale}"]
+        return [f"mlflow: could not log to {where}: {self.error}",
+                f"mlflow: not logged: {', '.join(self.missed)}; the sweep's files are complete. "
+                f"When the tracker is back: liteship track {run_dir}"]
+
+
+@contextmanager
+def _client_settings():
+    """Fail fast on a tracker that is down (one retry, 10 s timeout, unless the user set them); MLflow's notices
+    off the terminal."""
+    keys = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+            "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+    saved = {k: os.environ.get(k) for k in keys}
+    import mlflow  # noqa: F401 - configures its logger on import: after this, its level can be set
+
+    logger = logging.getLogger("mlflow")
+    level = logger.level
+    for key, value in keys.items():
+        os.environ.setdefault(key, value)
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _why(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+def _sha(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _files_sha(paths) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _experiment(client, tracking: Tracking) -> str:
+    found = client.get_experiment_by_name(tracking.experiment)
+    if found is not None:
+        return found.experiment_id
+    return client.create_experiment(tracking.experiment, artifact_location=tracking.artifact_location,
+                                    tags={"mlflow.experimentKind": "custom_model_development",  # the UI's runs view
+                                          "mlflow.note.content": "liteship sweeps: a parent run per sweep, a nested "
+                                                                 "run per variant (metrics per backend and threads)"})
+
+
+def _find(client, exp: str, *tags: tuple[str, str]) -> list:
+    query = " and ".join(f"tags.`{k}` = '{v}'" for k, v in tags)
+    return client.search_runs([exp], query, max_results=10000)
+
+
+def _write(client, run, params: dict, metrics: dict, tags: dict) -> None:
+    """Log only what is new or changed on ``run``: a second pass adds no metric history."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    now = int(time.time() * 1000)
+    have = run.data
+    new_params = [Param(k[:250], v[:6000]) for k, v in params.items() if k[:250] not in have.params]
+    new_metrics = [Metric(k, v, now, 0) for k, v in metrics.items() if have.metrics.get(k) != v]
+    new_tags = [RunTag(k, v[:8000]) for k, v in tags.items() if have.tags.get(k) != v]
+    for start in range(0, max(len(new_params), len(new_metrics), len(new_tags)), 100):
+        client.log_batch(run.info.run_id, metrics=new_metrics[start:start + 100],
+                         params=new_params[start:start + 100], tags=new_tags[start:start + 100])
+
+
+def _artifacts(client, run, paths, tags: dict) -> None:
+    """Upload ``paths`` unless this run already holds these bytes (its files tag says which)."""
+    if not paths:
+        return
+    sha = _files_sha(paths)
+    if run.data.tags.get(FILES) == sha:
+        return
+    for path in paths:
+        client.log_artifact(run.info.run_id, str(path))
+    tags[FILES] = sha
+
+
+def _parent(client, exp: str, sweep: SweepRun, key: str) -> object:
+    config = _sha(*(f"{k}={v}" for k, v in sorted(sweep.params.items())))
+    runs = _find(client, exp, (KEY, key), ("liteship.kind", "sweep"))
+    mine = [r for r in runs if r.data.tags.get(CONFIG) == config]
+    for older in (r for r in runs if r not in mine and r.data.tags.get("stale") != "true"):
+        client.set_tag(older.info.run_id, "stale", "true")  # the run directory was swept again with another config
+    if mine:
+        return mine[0]
+    return client.create_run(exp, start_time=sweep.start_ms, run_name=sweep.name,
+                             tags={KEY: key, CONFIG: config, "liteship.kind": "sweep"})
+
+
+def _variant(client, exp: str, key: str, parent_id: str, found: dict, v: VariantRun) -> None:
+    run = found.get(v.variant) or client.create_run(exp, run_name=v.name, tags={KEY: key, VARIANT: v.variant,
+                                                                                PARENT: parent_id})
+    tags = {**v.tags, PARENT: parent_id, "liteship.kind": "variant"}
+    _artifacts(client, run, v.artifacts, tags)
+    _write(client, run, v.params, v.metrics, tags)
+    for gone in ("release_sha256",):  # a tag an earlier pick set, on a variant no longer picked
+        if gone in run.data.tags and gone not in tags:
+            client.delete_tag(run.info.run_id, gone)
+    if run.info.status != "FINISHED":
+        client.set_terminated(run.info.run_id, "FINISHED")
+
+
+def log_sweep(sweep: SweepRun, tracking: Tracking) -> Logged:
+    """Log ``sweep`` to ``tracking``; whatever fails is in the answer's ``missed``, never raised."""
+    logged = Logged(tracking)
+    pending = ["the sweep's parent run"] + [f"{v.name} ({v.variant})" for v in sweep.variants]
+    with _client_settings():
+        try:
+            from mlflow.tracking import MlflowClient
+
+            client = MlflowClient(tracking_uri=tracking.uri)
+            exp = _experiment(client, tracking)
+            key = _sha(sweep.key)
+            parent = _parent(client, exp, sweep, key)
+            logged.parent = parent.info.run_id
+            children = _find(client, exp, (KEY, key), ("liteship.kind", "variant"))
+            found = {r.data.tags.get(VARIANT): r for r in children}
+            for v in sweep.variants:
+                _variant(client, exp, key, parent.info.run_id, found, v)
+                pending.remove(f"{v.name} ({v.variant})")
+                logged.variants += 1
+            current = {v.variant for v in sweep.variants}
+            for run in children:
+                if run.data.tags.get(VARIANT) not in current:
+                    _write(client, run, {}, {}, {"stale": "true", "picked": "false"})
+                    if "release_sha256" in run.data.tags:
+                        client.delete_tag(run.info.run_id, "release_sha256")
+                    logged.stale += 1
+            tags = dict(sweep.tags)
+            _artifacts(client, parent, list(sweep.artifacts), tags)
+            _write(client, parent, sweep.params, {"variants": float(len(sweep.variants))}, tags)
+            if parent.info.status != "FINISHED" or (sweep.end_ms is not None and parent.info.end_time != sweep.end_ms):
+                client.set_terminated(parent.info.run_id, "FINISHED", end_time=sweep.end_ms)
+            pending.remove("the sweep's parent run")
+        except Exception as exc:  # noqa: BLE001 - a tracker's failure, whatever its kind, must not lose the sweep
+            logged.error, logged.missed = _why(exc), pending
+    return logged
+
+
+def track_run_dir(run_dir, tracking: Tracking) -> Logged:
+    """Log ``run_dir`` to ``tracking``, and note there where it went (``track.json``: pick and `liteship track` log
+    to the same place)."""
+    from pathlib import Path
+
+    from liteship.app.track import TRACK_JSON, describe_run_dir
+    from liteship.files import atomic_write_json
+
+    atomic_write_json(Path(run_dir) / TRACK_JSON, tracking.to_dict())
+    return log_sweep(describe_run_dir(Path(run_dir)), tracking)

@@ -1,0 +1,251 @@
+"""What a run directory tells an experiment tracker: one parent run per sweep, one nested run per current variant.
+
+Everything here is read from the run directory's files (``run.json``, ``data/split.json``, ``variants/<ID>.json``,
+``results.jsonl``, ``release/manifest.json``), never from a process's state, so logging during the sweep and
+``liteship track RUN_DIR`` afterwards log the same thing. :mod:`liteship.app.mlflow_log` writes it to MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from liteship.bench import BenchRecord, current_results
+from liteship.rundir import MANIFEST, MARKER, RELEASE, RESULTS, RUN_JSON, SPLIT, VARIANTS, read_json, read_variant_record
+
+TRACK_JSON = "track.json"  # where the sweep logged: the tracking URI and experiment, for pick and `liteship track`
+DEFAULT_DB = "mlflow.db"
+ARTIFACTS = "mlartifacts"
+INSTALL = "pip install 'liteship[mlflow]' (in a clone of liteship: pip install -e '.[mlflow]')"
+PARENT_ARTIFACTS = ("report.html", "report.md", "pareto.png", "results.jsonl")
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """Where a run directory is logged: a tracking URI and an experiment (and, for the default store, where the
+    artifacts go: under the run directory, so nothing outside it is touched)."""
+
+    uri: str
+    experiment: str
+    artifact_location: str | None = None
+    in_run_dir: bool = False  # the default store, RUN_DIR/mlflow.db: found again where the run directory is now
+
+    def to_dict(self) -> dict:
+        return {"uri": None if self.in_run_dir else self.uri, "experiment": self.experiment}
+
+
+def run_dir_store(run_dir: Path, experiment: str | None = None) -> Tracking:
+    run_dir = Path(run_dir).resolve()
+    return Tracking(f"sqlite:///{run_dir / DEFAULT_DB}", experiment or run_dir.name, (run_dir / ARTIFACTS).as_uri(),
+                    True)
+
+
+def default_tracking(run_dir: Path, uri: str | None = None, experiment: str | None = None) -> Tracking:
+    """``uri``, else ``MLFLOW_TRACKING_URI``, else ``sqlite:///RUN_DIR/mlflow.db`` with artifacts in the run."""
+    uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or None
+    if uri is None:
+        return run_dir_store(run_dir, experiment)
+    return Tracking(uri, experiment or Path(run_dir).resolve().name)
+
+
+def saved_tracking(run_dir: Path) -> Tracking | None:
+    """Where the sweep logged this run directory, if it did (``track.json``)."""
+    path = Path(run_dir) / TRACK_JSON
+    if not path.is_file():
+        return None
+    found = read_json(path, "liteship track RUN_DIR")
+    experiment = found.get("experiment") if isinstance(found.get("experiment"), str) else None
+    if not isinstance(found.get("uri"), str):
+        return run_dir_store(run_dir, experiment)
+    return Tracking(found["uri"], experiment or Path(run_dir).resolve().name)
+
+
+def tracking_for(run_dir: Path, uri: str | None, experiment: str | None) -> Tracking:
+    """`liteship track`'s destination: the flags, else where the sweep logged, else the default."""
+    saved = saved_tracking(run_dir)
+    if uri is not None or saved is None:
+        return default_tracking(run_dir, uri, experiment or (saved.experiment if saved else None))
+    return saved if experiment is None else Tracking(saved.uri, experiment, saved.artifact_location,
+                                                      saved.in_run_dir)
+
+
+def mlflow_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("mlflow") is not None
+
+
+def flatten(value, prefix: str = "") -> dict[str, str]:
+    """A nested mapping as MLflow params: dotted keys, values as text (lists as JSON)."""
+    if isinstance(value, dict):
+        out: dict[str, str] = {}
+        for key, sub in value.items():
+            out.update(flatten(sub, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    text = json.dumps(value) if isinstance(value, (list, tuple)) else str(value)
+    return {prefix: text}
+
+
+def metric_prefix(rec: BenchRecord) -> str:
+    """``xnnpack_t1`` for a measured run; the backend alone for a count or coverage backend (``arm64-a15``)."""
+    return f"{rec.backend}_t{rec.threads}" if rec.kind == "run" else rec.backend
+
+
+_LATENCY = ("init", "first", "p50", "p90", "p99", "mean", "std", "min")
+_RECORD = ("top1", "top5", "agreement", "images", "peak_rss_mb", "arena_mb", "delegated", "reference_agreement",
+           "reference_max_diff")
+
+
+def record_metrics(rec: BenchRecord, records: list[BenchRecord]) -> dict[str, float]:
+    """Every number of one bench record, with its interval bounds, named ``<backend>_t<threads>.<number>``."""
+    from liteship.judge import drop_with_interval
+
+    p, out = metric_prefix(rec), {}
+    lat = rec.latency_ms
+    if lat is not None:
+        out.update({f"{p}.{s}_ms": getattr(lat, s) for s in _LATENCY})
+        out.update({f"{p}.cv": lat.cv, f"{p}.runs": lat.runs, f"{p}.rounds": lat.rounds})
+        for stat in ("p50", "p90", "p99"):
+            bounds = lat.interval(stat)
+            if bounds is not None:
+                out[f"{p}.{stat}_ms_ci_low"], out[f"{p}.{stat}_ms_ci_high"] = bounds
+    out.update({f"{p}.{k}": getattr(rec, k) for k in _RECORD if getattr(rec, k) is not None})
+    if rec.top1_ci is not None:
+        out[f"{p}.top1_ci_low"], out[f"{p}.top1_ci_high"] = rec.top1_ci
+    counts = rec.instructions or {}
+    for key, name in (("per_invoke", "instructions_m"), ("first_invoke", "first_invoke_instructions_m")):
+        if isinstance(counts.get(key), (int, float)):
+            out[f"{p}.{name}"] = counts[key] / 1e6
+    task = rec.task_api or {}
+    out.update({f"{p}.task_api_{k}": task[k] for k in ("top1", "agreement") if isinstance(task.get(k), (int, float))})
+    drop = drop_with_interval(rec, records) if rec.recipe != "float32" else None
+    if drop is not None:
+        out.update({f"{p}.drop_vs_float_pt": drop.value * 100, f"{p}.drop_vs_float_pt_ci_low": drop.low * 100,
+                    f"{p}.drop_vs_float_pt_ci_high": drop.high * 100})
+    return {k: float(v) for k, v in out.items()}
+
+
+def variant_metrics(recs: list[BenchRecord], records: list[BenchRecord]) -> dict[str, float]:
+    """The file's numbers (sizes, parameters, sparsity), then each record's."""
+    first = recs[0]
+    out = {"size_kb": first.size_bytes / 1024, "gzip_kb": first.gzip_bytes / 1024}
+    if first.params is not None:
+        out["params"] = float(first.params)
+    if first.sparsity is not None:
+        out["sparsity"] = float(first.sparsity)
+    for rec in recs:
+        out.update(record_metrics(rec, records))
+    return out
+
+
+@dataclass
+class VariantRun:
+    """One variant's nested run: what it is logged with."""
+
+    variant: str
+    name: str
+    params: dict[str, str]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    artifacts: tuple[Path, ...]
+    records: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class SweepRun:
+    """The run directory as a parent run and its variants' nested runs."""
+
+    run_dir: Path
+    key: str  # the run directory's identity (its name and when liteship made it): survives a move
+    name: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    artifacts: tuple[Path, ...]
+    variants: list[VariantRun]
+    start_ms: int | None = None  # when liteship made the run directory
+    end_ms: int | None = None  # when its results were last written
+
+
+def run_identity(run_dir: Path) -> str:
+    marker = Path(run_dir) / MARKER
+    since = read_json(marker, "liteship sweep").get("since") if marker.is_file() else None
+    return f"{Path(run_dir).resolve().name}@{since}"
+
+
+def git_commit(where: Path) -> str | None:
+    """The commit checked out in ``where``'s git work tree, if it is in one."""
+    try:
+        done = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
+
+
+def _parent_tags(run_dir: Path, records: list[BenchRecord], variant_versions: dict) -> dict[str, str]:
+    from liteship.versions import TRAIN_DISTS, system_info, versions
+
+    have = {**versions(TRAIN_DISTS), **{k: v for k, v in variant_versions.items() if v}}
+    measured = next((r.system for r in records if r.kind == "run" and r.system), None) or system_info()
+    split = read_json(run_dir / SPLIT, "liteship train (or sweep)") if (run_dir / SPLIT).is_file() else {}
+    tags = {"liteship.kind": "sweep", "liteship.version": have.get("liteship"),
+            "tensorflow.version": have.get("tensorflow"), "litert.version": have.get("ai-edge-litert"),
+            "machine.cpu": measured.get("cpu"), "machine.cores": measured.get("cores"),
+            "data.content_hash": split.get("content_hash"), "data.source": split.get("source"),
+            "mlflow.source.git.commit": git_commit(Path.cwd())}
+    return {k: str(v) for k, v in tags.items() if v is not None}
+
+
+def _released(run_dir: Path) -> tuple[str | None, str | None]:
+    """The variant ID and model sha256 of ``release/``, when pick wrote one."""
+    path = run_dir / RELEASE / MANIFEST
+    if not path.is_file():
+        return None, None
+    manifest = read_json(path, "liteship pick RUN_DIR")
+    return manifest.get("variant"), (manifest.get("model") or {}).get("sha256")
+
+
+def _verdicts(run_dir: Path, records: list[BenchRecord]) -> dict[str, str]:
+    """pass or fail under the default budgets, for each current variant."""
+    from liteship.judge import DEFAULT_BUDGETS, gate
+
+    return {vv.variant: "pass" if vv.passed else "fail"
+            for vv in gate(run_dir, DEFAULT_BUDGETS, remeasure=False, records=records)}
+
+
+def _variant_run(run_dir: Path, vid: str, recs, records, gate_of, picked) -> VariantRun:
+    made = read_variant_record(run_dir / VARIANTS / f"{vid}.json")
+    params = {"model": str(made.get("model")), "recipe": str(made.get("recipe")), "variant_id": vid,
+              **flatten(made.get("config") or {}, "config")}
+    tags = {"liteship.variant_id": vid, "gate": gate_of.get(vid, "fail"), "stale": "false",
+            "picked": "true" if picked[0] == vid else "false"}
+    if picked[0] == vid and picked[1]:
+        tags["release_sha256"] = picked[1]
+    files = tuple(p for p in (run_dir / made.get("file", ""), run_dir / VARIANTS / f"{vid}.json") if p.is_file())
+    return VariantRun(vid, f"{made.get('model')} {made.get('recipe')}", params, variant_metrics(recs, records), tags,
+                      files, [r.to_dict() for r in recs])
+
+
+def describe_run_dir(run_dir: Path) -> SweepRun:
+    """The parent run and the current variants' nested runs, read from the run directory's files."""
+    run_dir = Path(run_dir)
+    records = current_results(run_dir)[0]
+    asked = read_json(run_dir / RUN_JSON, "liteship sweep") if (run_dir / RUN_JSON).is_file() else {}
+    gate_of, picked = _verdicts(run_dir, records), _released(run_dir)
+    by_variant: dict[str, list[BenchRecord]] = {}
+    for rec in records:
+        by_variant.setdefault(rec.variant, []).append(rec)
+    variants = [_variant_run(run_dir, vid, recs, records, gate_of, picked) for vid, recs in by_variant.items()]
+    made = read_variant_record(run_dir / VARIANTS / f"{variants[0].variant}.json") if variants else {}
+    params = {"command": str(asked.get("command")), "data": str(asked.get("data")),
+              **flatten(asked.get("config") or {})}
+    marker = run_dir / MARKER
+    start = read_json(marker, "liteship sweep").get("since") if marker.is_file() else None
+    return SweepRun(run_dir, run_identity(run_dir), f"sweep {run_dir.resolve().name}", params,
+                    _parent_tags(run_dir, records, made.get("versions") or {}),
+                    tuple(run_dir / n for n in PARENT_ARTIFACTS if (run_dir / n).is_file()), variants,
+                    int(start * 1000) if isinstance(start, (int, float)) else None,
+                    int((run_dir / RESULTS).stat().st_mtime * 1000) if (run_dir / RESULTS).is_file() else None)

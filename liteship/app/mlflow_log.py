@@ -35,7 +35,7 @@ class Logged:
     def lines(self, run_dir) -> list[str]:
         where = f"{self.tracking.uri} (experiment {self.tracking.experiment!r})"
         if not self.missed:
-            stale = f", {self.stale} stale run(s) tagged stale = true" if self.stale else ""
+            stale = f", {self.stale} run(s) of variants no longer current tagged stale = true" if self.stale else ""
             return [f"mlflow: logged the sweep and {self.variants} variant run(s) to {where}{stale}"]
         return [f"mlflow: could not log to {where}: {self.error}",
                 f"mlflow: not logged: {', '.join(self.missed)}; the sweep's files are complete. "
@@ -142,9 +142,8 @@ def _variant(client, exp: str, key: str, parent_id: str, found: dict, v: Variant
     tags = {**v.tags, PARENT: parent_id, "liteship.kind": "variant"}
     _artifacts(client, run, v.artifacts, tags)
     _write(client, run, v.params, v.metrics, tags)
-    for gone in ("release_sha256",):  # a tag an earlier pick set, on a variant no longer picked
-        if gone in run.data.tags and gone not in tags:
-            client.delete_tag(run.info.run_id, gone)
+    if "release_sha256" in run.data.tags and "release_sha256" not in tags:  # set by an earlier pick of another
+        client.delete_tag(run.info.run_id, "release_sha256")
     if run.info.status != "FINISHED":
         client.set_terminated(run.info.run_id, "FINISHED")
 
@@ -171,10 +170,10 @@ def log_sweep(sweep: SweepRun, tracking: Tracking) -> Logged:
             current = {v.variant for v in sweep.variants}
             for run in children:
                 if run.data.tags.get(VARIANT) not in current:
+                    logged.stale += run.data.tags.get("stale") != "true"  # newly stale
                     _write(client, run, {}, {}, {"stale": "true", "picked": "false"})
                     if "release_sha256" in run.data.tags:
                         client.delete_tag(run.info.run_id, "release_sha256")
-                    logged.stale += 1
             tags = dict(sweep.tags)
             _artifacts(client, parent, list(sweep.artifacts), tags)
             _write(client, parent, sweep.params, {"variants": float(len(sweep.variants))}, tags)

@@ -14,17 +14,37 @@ from liteship.logs import console
 class Steps:
     """Counts steps towards ``total``: a tqdm bar on a terminal, else one line per step with elapsed time and ETA."""
 
-    def __init__(self, progress: "Progress", total: int, desc: str, unit: str, lines: bool):
+    def __init__(self, progress: "Progress", total: int, desc: str, unit: str, lines: bool,
+                 costs: dict[str, float] | None = None):
         self.progress, self.total, self.done, self.lines = progress, max(total, 1), 0, lines
         self.start = time.perf_counter()
+        # Expected seconds of each step by its key: the remaining time is the elapsed time scaled by the expected
+        # cost still to come, so one long step (a MobileNet's training) does not make the ETA of the rest swing.
+        self.costs = dict(costs or {})
+        self.total_cost = sum(self.costs.values()) if costs else None
+        self.done_cost = 0.0
         self.bar = None
         if progress.bar and not progress.quiet:
             from tqdm import tqdm
 
             self.bar = tqdm(total=self.total, desc=desc, file=progress.stream, unit=unit, leave=False)
 
-    def step(self, desc: str | None = None, note: str = "", postfix: dict | None = None) -> None:
+    def eta(self, elapsed: float) -> float:
+        """Seconds still to go: by expected cost when the steps have costs, else by count."""
+        if self.total_cost is None or self.done_cost <= 0:
+            return elapsed / self.done * (self.total - self.done)
+        return elapsed / self.done_cost * max(0.0, self.total_cost - self.done_cost)
+
+    def step(self, desc: str | None = None, note: str = "", postfix: dict | None = None, key: str | None = None,
+             skipped: bool = False) -> None:
+        """One step done; ``key``: its entry in ``costs``; ``skipped``: it was done before, so took no time."""
         self.done += 1
+        if self.total_cost is not None:
+            cost = self.costs.get(key, 0.0) if key is not None else 0.0
+            if skipped:
+                self.total_cost -= cost
+            else:
+                self.done_cost += cost
         if self.bar is not None:
             if desc:
                 self.bar.set_description(desc)
@@ -34,7 +54,7 @@ class Steps:
             return
         if self.lines and desc:
             elapsed = time.perf_counter() - self.start
-            eta = elapsed / self.done * (self.total - self.done)
+            eta = self.eta(elapsed)
             self.progress.log(f"[{self.done}/{self.total}] {desc}{note} - elapsed {elapsed:.0f} s, ETA {eta:.0f} s")
 
     def close(self) -> None:
@@ -71,9 +91,11 @@ class Progress:
         if not self.quiet:
             print(message, file=self.stream, flush=True)
 
-    def steps(self, total: int, desc: str = "", unit: str = "step", lines: bool = True) -> Steps:
-        """A counter of ``total`` steps; ``lines=False``: no line per step when there is no bar."""
-        return Steps(self, total, desc, unit, lines)
+    def steps(self, total: int, desc: str = "", unit: str = "step", lines: bool = True,
+              costs: dict[str, float] | None = None) -> Steps:
+        """A counter of ``total`` steps; ``lines=False``: no line per step when there is no bar; ``costs``: each
+        step's expected seconds by key, which the ETA weighs the steps with."""
+        return Steps(self, total, desc, unit, lines, costs)
 
     def iterate(self, items, desc: str):
         """Wrap an iterable: a bar on a terminal, a start and an end line otherwise."""

@@ -196,7 +196,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     """(where, TrainConfig, Estimate) for each model of a checked sweep config."""
     import dataclasses
 
-    from liteship.app.resources import image_count, train_estimate
+    from liteship.app.resources import image_count, train_estimate, unit_seconds
     from liteship.app.sweep_config import sweep_backends, train_config
     from liteship.progress import Progress
     from liteship.optimize import parse_recipes, with_defaults
@@ -204,18 +204,23 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
 
     recipes = parse_recipes(list(config.optimize.recipes))
     configs = with_defaults(recipes, config.recipe_configs)  # with its overrides
-    tune = sum(getattr(c, f.name) for c in configs.values() for f in dataclasses.fields(c)
-               if f.name.endswith("epochs") and isinstance(getattr(c, f.name), int))
+    epochs = {name: sum(getattr(c, f.name) for f in dataclasses.fields(c)
+                        if f.name.endswith("epochs") and isinstance(getattr(c, f.name), int))
+              for name, c in configs.items()}
+    tune = sum(epochs.values())
     runs = sum(1 for b in config.bench.backends if backends.get(b).kind == "run") * len(config.bench.threads)
     arms = sum(1 for b in sweep_backends(config.bench, Progress(quiet=True)) if backends.get(b).kind == "count")
     images = image_count(data) or 0
     out = []
+    counted, invokes = config.bench.instructions is not False, config.bench.runs * config.bench.rounds
     for i, m in enumerate(config.models):
         tc = train_config(config, m)
+        estimate = train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, tc.epochs + tc.fine_tune_epochs,
+                                  len(recipes), tune, runs, counted, invokes, arms)
+        units = unit_seconds(tc.model_dir_name, tc.arch, tc.size, images, tc.epochs + tc.fine_tune_epochs, epochs,
+                             runs, counted, invokes, arms)
         out.append((f"{source} [[models]] #{i + 1} ({tc.model_dir_name})", tc,
-                    train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, tc.epochs + tc.fine_tune_epochs,
-                                   len(recipes), tune, runs, config.bench.instructions is not False,
-                                   config.bench.runs * config.bench.rounds, arms)))
+                    dataclasses.replace(estimate, units=units)))
     return out
 
 

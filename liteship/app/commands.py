@@ -120,8 +120,9 @@ def cmd_sweep(args) -> int:
     started = time.perf_counter()
     if not args.quiet:
         _print_estimate(args.sweep_estimates)
+    costs = {k: v for _, _, e in args.sweep_estimates for k, v in (e.units or {}).items()}
     records = sweep(args.data, args.out, args.sweep_config, Progress(quiet=args.quiet),
-                    make_executor(args.executor, args.address))
+                    make_executor(args.executor, args.address), costs)
     print(sweep_summary(records))
     print(f"sweep done in {time.perf_counter() - started:.0f} s: {args.out}/report.md, {args.out}/report.html, "
           f"{args.out}/pareto.png, {args.out}/results.jsonl")

@@ -26,7 +26,9 @@ PARAMS = {"small_cnn": lambda alpha: 95_000 * (alpha or 1.0) ** 2, "mobilenet_v2
 # Seconds per training image per epoch per 1,000 pixels, measured here (2-core AMD EPYC, digits):
 # small_cnn at 32 px: 15 s for 1,257 images x 20 epochs; MobileNetV2 0.35 at 64 px: 48 s for 10 epochs.
 TRAIN_SECONDS = {"small_cnn": 0.58e-6 * 1000, "mobilenet_v2": 0.93e-6 * 1000}
-RECIPE_SECONDS = 4.0  # a conversion and its checks, per variant
+# A conversion and its checks (metadata, contract), per variant: it grows with the graph's layers, not the data.
+# Measured in the default sweep on a 2-core AMD EPYC: small_cnn 1 to 3 s, MobileNetV2 0.35 at 64 px 19 to 25 s.
+RECIPE_SECONDS = {"small_cnn": 1.5, "mobilenet_v2": 20.0}
 BENCH_SECONDS = 2.5  # loading, scoring and timing one variant on one run backend, at the default 50 runs x 10 rounds
 TIMED_SHARE = 0.4  # of BENCH_SECONDS, the part that grows with the timed invokes (runs x rounds)
 DEFAULT_INVOKES = 500
@@ -40,6 +42,7 @@ class Estimate:
     memory_bytes: float
     disk_bytes: float
     seconds: float
+    units: dict | None = None  # seconds per unit of work, by its progress label ("train M", "optimize M R", ...)
 
 
 def image_count(data: str) -> int | None:
@@ -70,6 +73,20 @@ def free_disk(out: Path) -> float:
     return float(shutil.disk_usage(existing_ancestor(out)).free)
 
 
+def _epoch_seconds(arch: str, size: int, images: int) -> float:
+    return 0.7 * images * size * size / 1000 * TRAIN_SECONDS.get(arch, TRAIN_SECONDS["mobilenet_v2"])
+
+
+def _recipe_seconds(arch: str) -> float:
+    return RECIPE_SECONDS.get(arch, RECIPE_SECONDS["mobilenet_v2"])
+
+
+def _bench_seconds(run_backends: int, instructions: bool, invokes: int, arm_backends: int) -> float:
+    """Benching one variant: each run backend, its counts."""
+    bench = BENCH_SECONDS * ((1 - TIMED_SHARE) + TIMED_SHARE * invokes / DEFAULT_INVOKES)
+    return run_backends * bench + (INSTRUCTION_SECONDS if instructions else 0) + arm_backends * ARM_SECONDS
+
+
 def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, epochs: int,
                    recipes: int, fine_tune_epochs: int, run_backends: int, instructions: bool,
                    invokes: int = DEFAULT_INVOKES, arm_backends: int = 0) -> Estimate:
@@ -84,12 +101,24 @@ def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images
     batch_bytes = batch * pixels * acts * 4 * 3  # forward activations, their gradients, workspace
     memory = FRAMEWORK_BYTES + data + batch_bytes + params * 4 * 4  # weights, gradients, two Adam slots
     disk = params * 4 * 4 + recipes * params * 4 + images * 200
-    per_epoch = 0.7 * images * pixels / 1000 * TRAIN_SECONDS.get(arch, TRAIN_SECONDS["mobilenet_v2"])
-    bench = BENCH_SECONDS * ((1 - TIMED_SHARE) + TIMED_SHARE * invokes / DEFAULT_INVOKES)
-    seconds = per_epoch * (epochs + fine_tune_epochs) + recipes * (RECIPE_SECONDS + run_backends * bench +
-                                                                   (INSTRUCTION_SECONDS if instructions else 0) +
-                                                                   arm_backends * ARM_SECONDS)
+    per_epoch = _epoch_seconds(arch, size, images)
+    seconds = per_epoch * (epochs + fine_tune_epochs) + recipes * (
+        _recipe_seconds(arch) + _bench_seconds(run_backends, instructions, invokes, arm_backends))
     return Estimate(memory, disk, seconds)
+
+
+def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, recipe_epochs: dict[str, int],
+                 run_backends: int, instructions: bool, invokes: int = DEFAULT_INVOKES,
+                 arm_backends: int = 0) -> dict[str, float]:
+    """:func:`train_estimate`'s seconds unit by unit, keyed by the sweep's progress labels: what the remaining time
+    of a running sweep is weighed with (a MobileNet's training is not one step among 42 equal ones)."""
+    per_epoch = _epoch_seconds(arch, size, images)
+    bench = _bench_seconds(run_backends, instructions, invokes, arm_backends)
+    out = {f"train {model}": per_epoch * epochs}
+    for recipe, tune in recipe_epochs.items():
+        out[f"optimize {model} {recipe}"] = _recipe_seconds(arch) + per_epoch * tune
+        out[f"bench {model} {recipe}"] = bench
+    return out
 
 
 def bound_problems(estimates: list[tuple[str, Estimate]], out: Path) -> list[Problem]:

@@ -21,15 +21,16 @@ from liteship.rundir import RUN_JSON, claim, remove_stale_temps, update_current
 
 
 def _step_done(steps, unit, note: str = "") -> None:
-    steps.step(unit.label + note, " (done before, skipped)" if unit.done else "")
+    steps.step(unit.label + note, " (done before, skipped)", key=unit.label, skipped=True)
 
 
 def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progress: Progress | None = None,
-          executor=None) -> list[BenchRecord]:
+          executor=None, costs: dict[str, float] | None = None) -> list[BenchRecord]:
     """Run (or resume) the sweep on ``executor`` (default: here); return every bench record of the run.
 
     Each stage is planned from the run directory (:mod:`liteship.app.plan`) and only its pending
-    units are handed to the executor.
+    units are handed to the executor. ``costs``: each unit's estimated seconds by its label
+    (:func:`liteship.app.resources.unit_seconds`), which the progress line's remaining time weighs units with.
     """
     from liteship.app.executors import LocalExecutor
     from liteship.bench import current_results
@@ -48,13 +49,13 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     atomic_write_json(out / RUN_JSON, {"command": "sweep", "data": data, "config": config.to_dict(),
                                          "executor": executor.name,
                                          "train_configs": [asdict(c) for c in train_configs]})
-    with progress.steps(len(train_configs) * (1 + 2 * len(recipes))) as steps:  # train, optimize each, bench each
+    with progress.steps(len(train_configs) * (1 + 2 * len(recipes)), costs=costs) as steps:  # train, optimize, bench
         trains = plan_train(out, data, train_configs)
         for unit in trains:
             if unit.done:
                 _step_done(steps, unit)
         executor.train(data, out, pending(trains), lambda unit, top1: steps.step(
-            unit.label + (f": test top-1 {top1:.4f}" if top1 is not None else "")))
+            unit.label + (f": test top-1 {top1:.4f}" if top1 is not None else ""), key=unit.label))
 
         makes = plan_optimize(out, [tc.model_dir_name for tc in train_configs], recipes, recipe_configs)
         update_current(out, [(u.model, u.recipe, u.variant) for u in makes])  # what this sweep makes is current
@@ -62,11 +63,13 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
             if unit.done:
                 _step_done(steps, unit, f": {unit.made['status']}")
         executor.optimize(out, pending(makes), recipe_configs,
-                          lambda r: steps.step(f"optimize {r['model']} {r['recipe']}: {r['status']}"))
+                          lambda r: steps.step(f"optimize {r['model']} {r['recipe']}: {r['status']}",
+                                               key=f"optimize {r['model']} {r['recipe']}"))
 
         def benched(target, recs):
             top1 = next((r.top1 for r in recs if r.top1 is not None), None)
-            steps.step(f"bench {target.group} {target.recipe}" + (f": top-1 {top1:.4f}" if top1 is not None else ""))
+            label = f"bench {target.group} {target.recipe}"
+            steps.step(label + (f": top-1 {top1:.4f}" if top1 is not None else ""), key=label)
 
         benches = plan_benches(out, options)
         for unit in benches:

@@ -70,3 +70,19 @@ def test_sweep_config_errors_exit_2(tmp_path, capsys, text, expected):
     err = capsys.readouterr().err
     assert code == 2 and expected in err, err
     assert not (tmp_path / "r" / "float").exists()
+
+
+def test_every_step_of_the_sweep_has_its_estimated_cost(swept, monkeypatch):
+    """The remaining time weighs steps by the estimate's unit costs: each step the sweep counts must find its own."""
+    from liteship.app.checks import sweep_estimates
+    from liteship.progress import Steps
+
+    out, cfg, _ = swept
+    config = load_sweep_config(cfg)
+    costs = {k: v for _, _, e in sweep_estimates(config, "digits") for k, v in e.units.items()}
+    keys = []
+    real = Steps.step
+    monkeypatch.setattr(Steps, "step", lambda self, *a, **kw: keys.append(kw.get("key")) or real(self, *a, **kw))
+    sweep("digits", out, config, Progress(quiet=True), costs=costs)
+    assert sorted(keys) == sorted(costs)  # 1 training, 3 optimizations, 3 benches: each once, each with its cost
+    assert all(v > 0 for v in costs.values())

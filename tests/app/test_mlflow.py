@@ -230,6 +230,7 @@ def _check_rest(port: int, run: Path) -> set[str]:
     return {r["info"]["run_id"] for r in runs}
 
 
+@pytest.mark.slow  # starts an mlflow server twice and three liteship processes: about 45 s
 def test_a_tracking_server_gets_the_sweep_and_a_stop_mid_sweep_loses_nothing(run_copy, tmp_path):
     run, cfg = run_copy
     port = _free_port()

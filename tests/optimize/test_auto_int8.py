@@ -131,6 +131,7 @@ def test_the_qat_step_is_the_qat_recipe_made_once(setup):
     assert step["top1"] == pytest.approx(_right(qat, data.val_x, data.val_y).mean(), abs=1e-6)
 
 
+@pytest.mark.slow  # three fine-tunings: about a minute
 def test_pqat_reuses_prune_int8s_pruned_model_and_no_byte_changes(setup, monkeypatch):
     """pqat_int8 prunes with prune_int8's settings: in one optimize call the pruning is done once, and the pqat
     variant is the same bytes as pqat_int8 made alone (fine-tuning is seeded and deterministic)."""

@@ -194,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 # The run directory each writing command writes, by the name of its argument (pick writes release/ and the report).
 WRITES = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target", "pick": "run_dir",
           "track": "run_dir"}
-LOGGED = ("train", "sweep", "optimize", "bench")  # the commands that run TensorFlow or LiteRT
+LOGGED = ("train", "sweep", "optimize", "bench", "pick", "track")  # the commands that run TensorFlow or LiteRT
 
 
 def written_run_dir(args) -> Path | None:

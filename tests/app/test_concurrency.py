@@ -35,6 +35,7 @@ def config(tmp_path, tf_available):
     return path
 
 
+@pytest.mark.slow  # a sweep or valgrind count of its own: 14 to 31 s
 def test_a_second_sweep_is_refused_while_the_first_runs(tmp_path, config):
     run = tmp_path / "run"
     first = subprocess.Popen(_liteship("sweep", "--data", "digits", "--config", str(config), "--out", str(run)),
@@ -56,6 +57,7 @@ def test_a_second_sweep_is_refused_while_the_first_runs(tmp_path, config):
     assert again.returncode == 0 and again.stderr.count("done before, skipped") == 5  # 1 train, 2 optimize, 2 bench
 
 
+@pytest.mark.slow  # a sweep or valgrind count of its own: 14 to 31 s
 def test_a_killed_holder_leaves_the_directory_free(tmp_path, config):
     run = tmp_path / "run"
     first = subprocess.Popen(_liteship("sweep", "--data", "digits", "--config", str(config), "--out", str(run)),

@@ -12,6 +12,7 @@ from liteship.bench import instructions as ins
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 
 
+@pytest.mark.slow  # a sweep or valgrind count of its own: 14 to 31 s
 @needs_valgrind
 def test_one_invoke_is_counted_exactly_and_the_same_every_time(optimized_run):
     out, variants = optimized_run
@@ -56,6 +57,7 @@ def test_without_valgrind_asking_for_counts_is_exit_2_with_the_install(optimized
     assert "Instruction counts need valgrind, which is not installed" in err and "apt-get install valgrind" in err
 
 
+@pytest.mark.slow  # a sweep or valgrind count of its own: 14 to 31 s
 def test_a_sweep_without_valgrind_says_so_in_the_records(tf_available, tmp_path, monkeypatch):
     import json
 

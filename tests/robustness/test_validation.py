@@ -77,6 +77,7 @@ def test_too_big_for_this_machine_is_refused_with_the_estimate(tmp_path):
     assert "available" in proc.stderr and not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow  # a sweep or valgrind count of its own: 14 to 31 s
 def test_the_sweep_prints_its_estimate_before_starting(tmp_path, tf_available):
     (tmp_path / "sweep.toml").write_text("[train]\nepochs = 1\nweights = 'none'\n[[models]]\narch = 'small_cnn'\n"
                                          "size = 8\n[optimize]\nrecipes = ['float32']\n[bench]\nbackends = "

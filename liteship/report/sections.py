@@ -105,8 +105,9 @@ def warnings_section(findings: list[Finding]) -> Section:
 def variants_section(records: list[BenchRecord]) -> Section:
     rs = rows(records)
     arms = [b for b in dict.fromkeys(b for r in rs for b, _ in r.arm_m)]
-    blocks = [Para("Top-1 on the test split with its 95 % Wilson interval; the change vs float32 with a paired "
-                   "bootstrap interval on the same images; p50: median of round medians [95 % CI] on this x86 CPU; "
+    blocks = [Para("Top-1 on the test split with its 95 % Wilson interval; the change vs float32 with Newcombe's "
+                   "95 % score interval, paired image by image on the same test images; p50: median of round medians "
+                   "[95 % bootstrap CI over the rounds] on this x86 CPU; "
                    "M x86: millions of instructions per invoke counted under valgrind (– where not counted)"
                    + "".join(f"; M {b}: millions of aarch64 instructions per invoke under QEMU, on the phone's "
                              "instruction set (a count, not a phone's time)" for b in arms)

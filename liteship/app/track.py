@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from liteship.bench import BenchRecord, current_results
@@ -151,7 +151,7 @@ class VariantRun:
     metrics: dict[str, float]
     tags: dict[str, str]
     artifacts: tuple[Path, ...]
-    records: list[dict] = field(default_factory=list)
+    versions: dict  # what made the file (its variant record's versions)
 
 
 @dataclass
@@ -169,10 +169,10 @@ class SweepRun:
     end_ms: int | None = None  # when its results were last written
 
 
-def run_identity(run_dir: Path) -> str:
+def _made_at(run_dir: Path):
+    """When liteship made the run directory (its marker's time), if it says."""
     marker = Path(run_dir) / MARKER
-    since = read_json(marker, "liteship sweep").get("since") if marker.is_file() else None
-    return f"{Path(run_dir).resolve().name}@{since}"
+    return read_json(marker, "liteship sweep").get("since") if marker.is_file() else None
 
 
 def git_commit(where: Path) -> str | None:
@@ -226,7 +226,7 @@ def _variant_run(run_dir: Path, vid: str, recs, records, gate_of, picked) -> Var
         tags["release_sha256"] = picked[1]
     files = tuple(p for p in (run_dir / made.get("file", ""), run_dir / VARIANTS / f"{vid}.json") if p.is_file())
     return VariantRun(vid, f"{made.get('model')} {made.get('recipe')}", params, variant_metrics(recs, records), tags,
-                      files, [r.to_dict() for r in recs])
+                      files, made.get("versions") or {})
 
 
 def describe_run_dir(run_dir: Path) -> SweepRun:
@@ -239,13 +239,11 @@ def describe_run_dir(run_dir: Path) -> SweepRun:
     for rec in records:
         by_variant.setdefault(rec.variant, []).append(rec)
     variants = [_variant_run(run_dir, vid, recs, records, gate_of, picked) for vid, recs in by_variant.items()]
-    made = read_variant_record(run_dir / VARIANTS / f"{variants[0].variant}.json") if variants else {}
     params = {"command": str(asked.get("command")), "data": str(asked.get("data")),
               **flatten(asked.get("config") or {})}
-    marker = run_dir / MARKER
-    start = read_json(marker, "liteship sweep").get("since") if marker.is_file() else None
-    return SweepRun(run_dir, run_identity(run_dir), f"sweep {run_dir.resolve().name}", params,
-                    _parent_tags(run_dir, records, made.get("versions") or {}),
+    start = _made_at(run_dir)  # with the folder's name, the run directory's identity: it survives a move
+    return SweepRun(run_dir, f"{run_dir.resolve().name}@{start}", f"sweep {run_dir.resolve().name}", params,
+                    _parent_tags(run_dir, records, variants[0].versions if variants else {}),
                     tuple(run_dir / n for n in PARENT_ARTIFACTS if (run_dir / n).is_file()), variants,
                     int(start * 1000) if isinstance(start, (int, float)) else None,
                     int((run_dir / RESULTS).stat().st_mtime * 1000) if (run_dir / RESULTS).is_file() else None)

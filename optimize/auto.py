@@ -22,7 +22,7 @@ from liteship.contract import pixels_to_float
 from liteship.runtime import predict
 from liteship.stats import paired
 
-from liteship.optimize.convert import Int8Config, int8_tflite
+from liteship.optimize.convert import Int8Config, int8_once
 from liteship.optimize.qat import QatConfig, qat_int8
 from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
 from liteship.optimize.selective import debug_layers, quantize_keeping
@@ -95,11 +95,12 @@ class _Search:
 
 
 @recipe("auto_int8", AutoInt8Config,
-        "the first of int8, int8 with float fallback, QAT int8 whose validation drop vs float meets a budget")
+        "the first of int8, int8 with float fallback, QAT int8 whose validation drop vs float meets a budget",
+        reuses=("int8", "qat_int8"))
 def auto_int8(model, data: RecipeData, config: AutoInt8Config) -> RecipeOutput:
     search = _Search(model, data, config)
-    calibration = data.calibration(config.calibration_images)
-    if search.enough("int8", int8_tflite(model, calibration, config.io)) or search.undecidable():
+    # The int8 recipe's conversion with these settings: made once per optimize call (see RecipeData.shared).
+    if search.enough("int8", int8_once(model, data, config.calibration_images, config.io)) or search.undecidable():
         return search.result()
     debugger, ranked = debug_layers(model, data, config.calibration_images, config.debug_images)
     for k in range(1, min(config.max_float_layers, len(ranked)) + 1):

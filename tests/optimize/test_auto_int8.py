@@ -127,8 +127,30 @@ def test_the_qat_step_is_the_qat_recipe_made_once(setup):
     _, rec = run_recipe("auto_int8", model, data, AutoInt8Config(
         max_accuracy_drop=-0.5, judge_by="point", max_float_layers=0, qat_epochs=1, calibration_images=100))
     step = rec["details"]["steps"][-1]
-    assert step["step"] == "qat_int8" and step["size_bytes"] == len(qat) and len(data.shared) == 1
+    qats = [k for k in data.shared if isinstance(k, QatConfig)]
+    assert step["step"] == "qat_int8" and step["size_bytes"] == len(qat) and len(qats) == 1
     assert step["top1"] == pytest.approx(_right(qat, data.val_x, data.val_y).mean(), abs=1e-6)
+
+
+def test_the_first_step_is_the_int8_recipes_file_converted_once(setup, monkeypatch):
+    """In one optimize call, auto_int8's int8 step is the int8 recipe's conversion: the converter runs once."""
+    import liteship.optimize.convert as convert_module
+    from liteship.optimize import RecipeData, run_recipe
+    from liteship.optimize.auto import AutoInt8Config
+    from liteship.optimize.convert import Int8Config
+
+    model, d, _ = setup
+    calls = []
+    real = convert_module.int8_tflite
+    monkeypatch.setattr(convert_module, "int8_tflite", lambda *a: calls.append(1) or real(*a))
+    data = RecipeData(d.train_x, d.train_y, d.val_x, d.val_y)
+    int8, _ = run_recipe("int8", model, data, Int8Config(calibration_images=100))
+    _, rec = run_recipe("auto_int8", model, data, AutoInt8Config(max_accuracy_drop=0.5, judge_by="point",
+                                                                 calibration_images=100))
+    first = rec["details"]["steps"][0]
+    assert first["step"] == "int8" and first["size_bytes"] == len(int8) and rec["details"]["chosen_step"] == "int8"
+    assert len(calls) == 1
+    assert first["top1"] == pytest.approx(_right(int8, data.val_x, data.val_y).mean(), abs=1e-6)
 
 
 @pytest.mark.slow  # three fine-tunings: about a minute

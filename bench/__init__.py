@@ -5,7 +5,8 @@ Needs only ai-edge-litert and numpy (no TensorFlow). Judging the records is
 :mod:`liteship.judge`'s job, rendering them :mod:`liteship.report`'s.
 """
 
-from liteship.bench.measure import bench_target, BenchOptions, parse_backends, Target
+from liteship.bench.measure import (arm_pixels, bench_target, BenchOptions, count_kinds, count_target, parse_backends,
+                                    Target)
 from liteship.bench.record import BenchRecord, LatencyStats, to_json
 from liteship.bench.results import one_variant_each, parse_results, read_results, results_path, write_results
 from liteship.bench.run import bench_run, current_results, plan_bench, run_targets, variant_status
@@ -17,8 +18,8 @@ from liteship.bench.explain import differences, explain, Explained
 from liteship.bench.instructions import require_valgrind, valgrind
 from liteship.bench.legacy import missing_op
 
-__all__ = ["bench_file", "bench_run", "bench_target", "BenchOptions", "BenchRecord", "check_contract",
-           "check_runtime", "current_results", "differences", "explain", "Explained", "LatencyStats", "missing_op",
+__all__ = ["arm_pixels", "bench_file", "bench_run", "bench_target", "BenchOptions", "BenchRecord", "check_contract",
+           "check_runtime", "count_kinds", "count_target", "current_results", "differences", "explain", "Explained", "LatencyStats", "missing_op",
            "missing_tools", "one_variant_each", "parse_backends", "parse_results", "plan_bench", "read_results",
            "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "SYSTEM_PACKAGES",
            "Target", "to_json", "valgrind", "variant_status", "write_results"]

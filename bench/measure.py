@@ -206,30 +206,55 @@ def _grey(model) -> np.ndarray:
 ARM_IMAGES = 100  # the accuracy subset an ARM backend runs: the first 100 scored images (all, if fewer)
 
 
-def _arm_counts(target: Target, options: BenchOptions, model, evalset: EvalSet | None, progress) -> dict:
-    """Each count backend's count of the file (and its outputs on the subset); a failure is kept as its reason."""
+X86_COUNT = "x86"  # the key of the valgrind count (XNNPACK's instructions on this CPU) among a variant's counts
+
+
+def count_kinds(options: BenchOptions) -> list[str]:
+    """The instruction counts ``options`` ask of each variant: ``x86`` (valgrind, on the reference backend's
+    records) and each count backend (an ISA under QEMU). Each is independent of the others and of timing."""
+    x86 = [X86_COUNT] if options.instructions and backends.reference().name in options.backends else []
+    return x86 + [b for b in options.backends if backends.get(b).kind == "count"]
+
+
+def count_target(path: Path, kinds: list[str], pixels: np.ndarray | None, scored: bool,
+                 progress: Progress | None = None) -> dict:
+    """Each asked count of the file: valgrind's (``x86``) and each count backend's (with its outputs on ``pixels``,
+    the first scored images, or a mid-grey image); a failure is kept as its reason (a string)."""
     from liteship.contract import feed
 
-    wanted = [b for b in options.backends if backends.get(b).kind == "count"]
-    if not wanted:
-        return {}
-    spec = io_specs(model)[0][0]
-    scored = evalset is not None and len(evalset.labels)
-    pixels = evalset.pixels[:ARM_IMAGES] if scored else _grey(model)
-    x = feed(pixels, spec.dtype, *(spec.scale[:1] or (0.0,)), *(spec.zero_point[:1] or (0,)))
-    out = {}
-    for backend in wanted:
-        (progress or Progress(quiet=True)).log(f"{target.variant}: counting on {backend}")
+    model = read_model(Path(path).read_bytes())
+    out: dict = {}
+    for kind in kinds:
+        (progress or Progress(quiet=True)).log(f"{Path(path).stem}: counting on {kind}")
+        if kind == X86_COUNT:
+            from liteship.bench.instructions import count_instructions
+
+            try:
+                out[kind] = count_instructions(path)
+            except RuntimeError as exc:  # kept as its reason: the record says why it has no count
+                out[kind] = f"instructions not counted: {exc}"[:500]
+            continue
+        spec = io_specs(model)[0][0]
+        x = feed(pixels if scored and pixels is not None else _grey(model), spec.dtype,
+                 *(spec.scale[:1] or (0.0,)), *(spec.zero_point[:1] or (0,)))
         try:
-            out[backend] = backends.get(backend).count(target.path, x, bool(scored),
-                                                       "the first scored image" if scored else "a mid-grey image")
+            out[kind] = backends.get(kind).count(path, x, bool(scored),
+                                                 "the first scored image" if scored else "a mid-grey image")
         except (RuntimeError, OSError, ValueError) as exc:
-            out[backend] = f"n/a: {exc}"[:500]
+            out[kind] = f"n/a: {exc}"[:500]
     return out
 
 
+def arm_pixels(evalset: EvalSet | None) -> tuple[np.ndarray | None, bool]:
+    """What an ARM backend runs: the first ARM_IMAGES scored images, and whether they are scored."""
+    scored = evalset is not None and len(evalset.labels) > 0
+    return (evalset.pixels[:ARM_IMAGES] if scored else None), scored
+
+
 def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,
-                   timer: Callable[[], int] = time.perf_counter_ns, progress: Progress | None = None) -> Prepared:
+                   timer: Callable[[], int] = time.perf_counter_ns, progress: Progress | None = None,
+                   counted: dict | None = None) -> Prepared:
+    """``counted``: counts made beforehand (a sweep counts beside its other work), by kind; the rest are made here."""
     data, model = load_model_file(target.path)
     probe(target.path, options.backends)
     labels = target.labels or (tuple(evalset.class_names) if evalset else None)
@@ -239,16 +264,13 @@ def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | Non
     sessions, probs, failed = _open_sessions(target, options, evalset, facts, timer)
     if options.task_api and evalset is not None and probs:
         facts["task_api"] = _task_api(target, evalset, next(iter(probs.values())), progress)
-    counted = None
-    if options.instructions and backends.reference().name in options.backends:
-        from liteship.bench.instructions import count_instructions
-
-        try:
-            counted = count_instructions(target.path)
-        except RuntimeError as exc:  # kept as its reason: the record says why it has no count
-            counted = f"instructions not counted: {exc}"[:500]
-    return Prepared(target, model, facts, labels, evalset, sessions, probs, failed, counted,
-                    _arm_counts(target, options, model, evalset, progress))
+    kinds = count_kinds(options)
+    counted = {k: v for k, v in (counted or {}).items() if k in kinds}
+    missing = [k for k in kinds if k not in counted]
+    if missing:
+        counted.update(count_target(target.path, missing, *arm_pixels(evalset), progress))
+    return Prepared(target, model, facts, labels, evalset, sessions, probs, failed, counted.pop(X86_COUNT, None),
+                    counted)
 
 
 def _task_api(target: Target, evalset: EvalSet, probs: np.ndarray, progress) -> dict:

@@ -185,8 +185,10 @@ def _group_records(targets: list[Target], preps: list, options: BenchOptions, re
 def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = None,
               timer: Callable[[], int] = time.perf_counter_ns,
               on_variant: Callable[[Target, list[BenchRecord]], None] | None = None,
-              only: set[str] | None = None) -> list[BenchRecord]:
+              only: set[str] | None = None, counted: dict[str, dict] | None = None) -> list[BenchRecord]:
     """Measure the run's variants (``only``: those IDs) with accuracy on the test split; return their records.
+
+    ``counted``: instruction counts already made, by variant ID and kind (:func:`~.measure.count_target`).
 
     A model's variants are loaded and scored one by one, then timed together, interleaved, so a
     comparison between variants is not a comparison between two moments of a noisy machine. Results
@@ -212,7 +214,8 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
         preps = []
         for target in mine:
             progress.log(f"bench {target.group} {target.recipe} ({target.variant}): load and score")
-            preps.append(prepare_target(target, options, evalset, timer, progress))
+            preps.append(prepare_target(target, options, evalset, timer, progress,
+                                        (counted or {}).get(target.variant)))
         f32 = next((p for p in preps if p.target.recipe == "float32" and p.probs), None)
         # The float32 variant's top-1 on the first run backend is what agreement compares with.
         reference = np.argmax(next(iter(f32.probs.values())), axis=1) if f32 else _reference_top1(mine[0], targets,

@@ -11,6 +11,9 @@ import time
 from liteship.logs import console
 
 
+PRIOR_SHARE = 0.15  # of a run's expected cost: how much the expected pace weighs against the measured one
+
+
 class Steps:
     """Counts steps towards ``total``: a tqdm bar on a terminal, else one line per step with elapsed time and ETA."""
 
@@ -30,10 +33,18 @@ class Steps:
             self.bar = tqdm(total=self.total, desc=desc, file=progress.stream, unit=unit, leave=False)
 
     def eta(self, elapsed: float) -> float:
-        """Seconds still to go: by expected cost when the steps have costs, else by count."""
-        if self.total_cost is None or self.done_cost <= 0:
+        """Seconds still to go: by expected cost when the steps have costs, else by count.
+
+        With costs, the cost still to come is scaled by how fast this machine has been so far, judged from the
+        elapsed time and the cost done, plus a prior of PRIOR_SHARE of the total at the expected pace: so the
+        first short step (which carries the processes' start) does not multiply the whole remaining time, and
+        the pace converges to the one measured as the work is done.
+        """
+        if self.total_cost is None:
             return elapsed / self.done * (self.total - self.done)
-        return elapsed / self.done_cost * max(0.0, self.total_cost - self.done_cost)
+        prior = PRIOR_SHARE * self.total_cost
+        pace = (elapsed + prior) / (self.done_cost + prior) if self.done_cost + prior > 0 else 1.0
+        return pace * max(0.0, self.total_cost - self.done_cost)
 
     def step(self, desc: str | None = None, note: str = "", postfix: dict | None = None, key: str | None = None,
              skipped: bool = False) -> None:

@@ -30,6 +30,7 @@ RELEASE = "release"  # release/: model.tflite, labels.txt, manifest.json, MODEL.
 MANIFEST, MODEL_MD, SWIFT_CODE = "manifest.json", "MODEL.md", "Classifier.swift"
 RELEASE_FILES = (MODEL_TFLITE, LABELS, MANIFEST, MODEL_MD, SWIFT_CODE)
 LOG = "logs/frameworks.log"  # what TensorFlow, absl and the converter print
+JOBS = "logs/jobs.json"  # the sweep's jobs: when each started and ended
 LOCK = ".liteship.lock"  # held by the one command writing the run directory: its PID, host, command
 CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the latest optimize or sweep planned
 

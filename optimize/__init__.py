@@ -4,9 +4,9 @@ TensorFlow and tfmot are imported only inside the recipes, so inspecting a
 .tflite (:mod:`optimize.tflite_file`) works in a light install.
 """
 
-from liteship.optimize.registry import get_recipe, list_recipes, recipe, RecipeData, RecipeOutput
+from liteship.optimize.registry import get_recipe, list_recipes, recipe, recipe_chains, RecipeData, RecipeOutput
 from liteship.optimize.run import (optimize_run, parse_recipes, plan_variants, recipe_configs, resolve_configs,
                                    run_recipe, with_defaults)
 
 __all__ = ["get_recipe", "list_recipes", "optimize_run", "parse_recipes", "plan_variants", "recipe", "recipe_configs",
-           "RecipeData", "RecipeOutput", "resolve_configs", "run_recipe", "with_defaults"]
+           "recipe_chains", "RecipeData", "RecipeOutput", "resolve_configs", "run_recipe", "with_defaults"]

@@ -98,7 +98,8 @@ def qat_int8(model, data: RecipeData, config: QatConfig) -> RecipeOutput:
     return out
 
 
-@recipe("pqat_int8", PqatConfig, "sparsity-preserving QAT on the pruned model (collaborative optimization), then int8")
+@recipe("pqat_int8", PqatConfig, "sparsity-preserving QAT on the pruned model (collaborative optimization), then int8",
+        reuses=("prune_int8",))
 def pqat_int8(model, data: RecipeData, config: PqatConfig) -> RecipeOutput:
     import tensorflow_model_optimization as tfmot
 

@@ -43,21 +43,45 @@ class RecipeSpec:
     run: Callable  # run(model, data: RecipeData, config) -> RecipeOutput
     config_cls: type
     summary: str
+    reuses: tuple[str, ...] = ()  # recipes whose results this one reuses (through ``RecipeData.shared``)
 
 
 _RECIPES: dict[str, RecipeSpec] = {}
 
 
-def recipe(name: str, config_cls: type, summary: str):
-    """Decorator: register ``fn(model, data, config) -> RecipeOutput`` as recipe ``name``."""
+def recipe(name: str, config_cls: type, summary: str, reuses: tuple[str, ...] = ()):
+    """Decorator: register ``fn(model, data, config) -> RecipeOutput`` as recipe ``name``; ``reuses``: the recipes
+    whose work it takes from ``RecipeData.shared`` when they ran first in the same optimize call."""
 
     def deco(fn):
         if name in _RECIPES:
             raise ValueError(f"recipe {name!r} is registered twice")
-        _RECIPES[name] = RecipeSpec(name, fn, config_cls, summary)
+        _RECIPES[name] = RecipeSpec(name, fn, config_cls, summary, tuple(reuses))
         return fn
 
     return deco
+
+
+def recipe_chains(names: list[str]) -> list[tuple[str, ...]]:
+    """``names`` grouped so that a recipe and every recipe it reuses (or that reuses it) are in one group, each
+    group in the order given: one optimize call per group does no work twice, and the groups are independent."""
+    _load_all()
+    first = {n: n for n in names}  # each name -> the first name of its group
+
+    def head(n: str) -> str:
+        while first[n] != n:
+            n = first[n]
+        return n
+
+    for n in names:
+        for other in (_RECIPES[n].reuses if n in _RECIPES else ()):
+            if other in first:
+                a, b = sorted((head(n), head(other)), key=names.index)
+                first[b] = a
+    chains: dict[str, list[str]] = {}
+    for n in names:
+        chains.setdefault(head(n), []).append(n)
+    return [tuple(c) for c in chains.values()]
 
 
 def _load_all() -> None:

@@ -183,44 +183,60 @@ def _sweep(args) -> tuple[list[Problem], object, list]:
         found += task_api_problems(config.bench.task_api, f"{where} [bench]", "task_api")
         found += unavailable_problems(sweep_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
         found += _tracking(args, config.track, where)
+    found += _workers_problems(args)
     estimates = []
     if config is not None and not found:
-        from liteship.app.resources import bound_problems
+        from liteship.app.resources import bound_problems, default_workers
 
         estimates = sweep_estimates(config, args.data, args.config or "the built-in sweep")
-        found += bound_problems([(w, e) for w, _, e in estimates], Path(args.out))
+        if args.workers == "auto":
+            args.workers = default_workers([e for _, _, e in estimates]) if args.executor == "local" else 1
+        found += bound_problems([(w, e) for w, _, e in estimates], Path(args.out), args.workers)
     return found, config, estimates
 
 
+def _workers_problems(args) -> list[Problem]:
+    """``--workers``: auto or a whole number from 1, with the local executor only; made an int here."""
+    if args.workers == "auto":
+        return []
+    raw = args.workers
+    args.workers = int(raw) if str(raw).isdigit() else None
+    if args.workers is None or not 1 <= args.workers <= 256:
+        return [Problem("--workers", None, describe(raw), "it is auto or a whole number of processes "
+                        "from 1 to 256", "pass --workers 2, say, or leave it out (auto: one per core)")]
+    if args.executor != "local":
+        return [Problem("--workers", None, str(args.workers), "--workers sets the local executor's processes; "
+                        "Ray places its tasks on the cluster's own workers", "drop --workers, or use --executor local")]
+    return []
+
+
 def sweep_estimates(config, data: str, source: str = "the sweep config"):
-    """(where, TrainConfig, Estimate) for each model of a checked sweep config."""
+    """(where, TrainConfig, Estimate) for each model of a checked sweep config, in this machine's seconds."""
     import dataclasses
 
-    from liteship.app.resources import image_count, train_estimate, unit_seconds
-    from liteship.app.sweep_config import sweep_backends, train_config
+    from liteship.app.resources import image_count, machine_pace, train_estimate, tune_epochs, unit_seconds
+    from liteship.app.sweep_config import bench_options, train_config
     from liteship.progress import Progress
     from liteship.optimize import parse_recipes, with_defaults
-    from liteship.bench import backends
+    from liteship.bench import backends, count_kinds
 
     recipes = parse_recipes(list(config.optimize.recipes))
-    configs = with_defaults(recipes, config.recipe_configs)  # with its overrides
-    epochs = {name: sum(getattr(c, f.name) for f in dataclasses.fields(c)
-                        if f.name.endswith("epochs") and isinstance(getattr(c, f.name), int))
-              for name, c in configs.items()}
-    tune = sum(epochs.values())
+    epochs = tune_epochs(with_defaults(recipes, config.recipe_configs))  # with its overrides, each done once
     runs = sum(1 for b in config.bench.backends if backends.get(b).kind == "run") * len(config.bench.threads)
-    arms = sum(1 for b in sweep_backends(config.bench, Progress(quiet=True)) if backends.get(b).kind == "count")
+    kinds = count_kinds(bench_options(config.bench, Progress(quiet=True)))
     images = image_count(data) or 0
+    pace = machine_pace()
     out = []
-    counted, invokes = config.bench.instructions is not False, config.bench.runs * config.bench.rounds
+    invokes = config.bench.runs * config.bench.rounds
     for i, m in enumerate(config.models):
         tc = train_config(config, m)
         estimate = train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, tc.epochs + tc.fine_tune_epochs,
-                                  len(recipes), tune, runs, counted, invokes, arms)
+                                  len(recipes), sum(epochs.values()), runs, bool(kinds), invokes, 0)
         units = unit_seconds(tc.model_dir_name, tc.arch, tc.size, images, tc.epochs + tc.fine_tune_epochs, epochs,
-                             runs, counted, invokes, arms)
+                             runs, kinds, invokes)
+        units = {k: v * pace for k, v in units.items()}
         out.append((f"{source} [[models]] #{i + 1} ({tc.model_dir_name})", tc,
-                    dataclasses.replace(estimate, units=units)))
+                    dataclasses.replace(estimate, seconds=sum(units.values()), units=units)))
     return out
 
 

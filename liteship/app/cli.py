@@ -105,6 +105,9 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--out", required=True, help="run directory (re-running resumes and skips finished work)")
     p.add_argument("--executor", default="local", help="local (default) or ray")
     p.add_argument("--address", help="Ray cluster address (default with --executor ray: start a local Ray)")
+    p.add_argument("--workers", default="auto", help="worker processes of the local executor: training, making "
+                   "variants and counting instructions run side by side; scoring and timing run after them, alone "
+                   "(default auto: one per core, as many as memory allows, at most 4)")
     p.add_argument("--track", choices=("mlflow",), help="log the sweep to MLflow: a parent run and a run per variant "
                                                        "(default store: RUN_DIR/mlflow.db; [track] in the config)")
     p.add_argument("--quiet", action="store_true")

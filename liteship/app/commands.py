@@ -103,13 +103,28 @@ def cmd_bench(args) -> int:
     return 1 if any(" cannot ship to " in line for line in failures) else 0
 
 
-def _print_estimate(estimates) -> None:
-    from liteship.app.resources import duration
+def _sweep_plan(args) -> tuple[dict, float]:
+    """Each unit's estimated seconds on this machine, and the sweep's on ``args.workers`` workers."""
+    from liteship.app.pipeline import simulate_sweep
+    from liteship.app.resources import SWEEP_OVERHEAD
+    from liteship.app.sweep_config import bench_options, train_config
+    from liteship.optimize import parse_recipes
 
-    total = sum(e.seconds for _, _, e in estimates)
-    peak = max((e.memory_bytes for _, _, e in estimates), default=0)
-    print(f"estimated: about {duration(total)} on a 2-core x86 like the one liteship's costs were measured on "
-          f"(rough; finished work is skipped), peak memory about {peak / 1e9:.1f} GB", file=console())
+    config = args.sweep_config
+    costs = {k: v for _, _, e in args.sweep_estimates for k, v in (e.units or {}).items()}
+    models = [train_config(config, m).model_dir_name for m in config.models]
+    simulated, _ = simulate_sweep(models, parse_recipes(list(config.optimize.recipes)),
+                                  bench_options(config.bench, Progress(quiet=True)), costs, args.workers)
+    return costs, simulated.seconds + SWEEP_OVERHEAD
+
+
+def _print_estimate(args, seconds: float) -> None:
+    from liteship.app.resources import duration, peak_memory
+
+    peak = peak_memory([e for _, _, e in args.sweep_estimates], args.workers)
+    workers = f"{args.workers} worker processes" if args.workers > 1 else "one worker"
+    print(f"estimated: about {duration(seconds)} with {workers} (from costs measured on a 2-core x86, scaled by a "
+          f"probe of this machine; finished work is skipped), peak memory about {peak / 1e9:.1f} GB", file=console())
 
 
 def cmd_sweep(args) -> int:
@@ -118,11 +133,11 @@ def cmd_sweep(args) -> int:
     from liteship.report import sweep_summary
 
     started = time.perf_counter()
+    costs, seconds = _sweep_plan(args)
     if not args.quiet:
-        _print_estimate(args.sweep_estimates)
-    costs = {k: v for _, _, e in args.sweep_estimates for k, v in (e.units or {}).items()}
+        _print_estimate(args, seconds)
     records = sweep(args.data, args.out, args.sweep_config, Progress(quiet=args.quiet),
-                    make_executor(args.executor, args.address), costs)
+                    make_executor(args.executor, args.address, args.workers), costs)
     print(sweep_summary(records))
     print(f"sweep done in {time.perf_counter() - started:.0f} s: {args.out}/report.md, {args.out}/report.html, "
           f"{args.out}/pareto.png, {args.out}/results.jsonl")

@@ -1,28 +1,31 @@
-"""Where the sweep's work runs: here (``local``) or as Ray tasks (``ray``).
+"""Where the sweep's work runs: here (``local``, on one or more worker processes) or as Ray tasks (``ray``).
 
-Executors execute the pending units of the plan (:mod:`liteship.app.plan`)
-and decide nothing themselves. Both run the same code per unit (train a
-model, make a variant, bench a variant); the Ray executor ships each unit's
-input files from the run directory to a worker and the outputs back, so
-workers need no shared disk for the run directory. Input data must be
-readable at the same path on every worker (the built-in ``digits`` always
-is). Latency measurements take a machine-wide lock
-(:func:`liteship.bench.latency.one_at_a_time_on_this_machine`), so at most one
-runs per node at a time on any Ray cluster as it is.
+Executors run the jobs the sweep's pipeline hands them (:mod:`liteship.app.pipeline`)
+and decide nothing themselves: each job is a plain function of its inputs
+(train a model, make a chain of recipes, count a variant's instructions),
+which gets the input files from the run directory as bytes and returns its
+outputs as bytes; the driver writes them. So a worker needs no shared disk for
+the run directory, and a job gives the same bytes in any process. Input data
+must be readable at the same path on every worker (the built-in ``digits``
+always is). Bench runs after every other job: locally in the driver with
+nothing else of the sweep running, on Ray as tasks whose latency takes a
+machine-wide lock (:func:`liteship.bench.latency.one_at_a_time_on_this_machine`),
+so at most one is timed per node at a time.
 """
 
 from __future__ import annotations
 
-import json
 import platform
 import tempfile
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_bytes
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, SPLIT, VARIANTS
+from liteship.app.schedule import Job, next_job
+from liteship.rundir import FLOAT, SPLIT, VARIANTS, claim
 
 LATENCY_RESOURCE = "liteship_latency"
 
@@ -49,70 +52,129 @@ def train_unit(data: str, config: dict, files: dict[str, bytes]) -> dict[str, by
     from liteship.trainer import TrainConfig, train
 
     with tempfile.TemporaryDirectory(prefix="liteship-train-") as tmp:
-        root = Path(tmp)
+        root = claim(Path(tmp))  # liteship's own folder, before the inputs land in it
         unpack(root, files)
         result = train(data, TrainConfig(**config), root, Progress(quiet=True), deterministic=True,
                        replace_split=True)
         return pack(root, [SPLIT, *_tree(root, f"{FLOAT}/{result.model_dir.name}")])
 
 
-def optimize_unit(model: str, recipe: str, config, files: dict[str, bytes]) -> dict[str, bytes]:
-    """``config``: the recipe's typed config, the same object the driver planned with (pickled by Ray)."""
+def optimize_unit(model: str, recipes: list[str], configs: dict, files: dict[str, bytes]) -> dict[str, bytes]:
+    """``recipes``: one chain (:func:`liteship.optimize.recipe_chains`): recipes that reuse each other's work run
+    in one call. ``configs``: their typed configs, the objects the driver planned with (pickled to the worker)."""
     from liteship.optimize import optimize_run
 
     with tempfile.TemporaryDirectory(prefix="liteship-optimize-") as tmp:
-        root = Path(tmp)
+        root = claim(Path(tmp))  # liteship's own folder, before the inputs land in it
         unpack(root, files)
-        optimize_run(root, [recipe], {recipe: config}, Progress(quiet=True), models=[model], deterministic=True)
+        optimize_run(root, list(recipes), configs, Progress(quiet=True), models=[model], deterministic=True)
         return pack(root, _tree(root, VARIANTS))  # which variants are current is the driver's plan to record
 
 
-def bench_unit(variant: str, options: dict, files: dict[str, bytes], node: str) -> list[dict]:
+def count_unit(variant: str, kinds: list[str], pixels, scored: bool, files: dict[str, bytes]) -> dict:
+    """One variant's instruction counts of ``kinds`` (valgrind's x86 and each ISA under QEMU); no timing."""
+    from liteship.bench import count_target
+
+    with tempfile.TemporaryDirectory(prefix="liteship-count-") as tmp:
+        root = claim(Path(tmp))  # liteship's own folder, before the inputs land in it
+        unpack(root, files)
+        return count_target(root / VARIANTS / f"{variant}.tflite", kinds, pixels, scored)
+
+
+def bench_unit(variant: str, options: dict, files: dict[str, bytes], node: str, counted: dict | None = None) -> list[dict]:
     from liteship.bench import BenchOptions, bench_run
 
     with tempfile.TemporaryDirectory(prefix="liteship-bench-") as tmp:
-        root = Path(tmp)
+        root = claim(Path(tmp))  # liteship's own folder, before the inputs land in it
         unpack(root, files)
         opts = BenchOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
-        records = bench_run(root, opts, Progress(quiet=True), only={variant})
+        records = bench_run(root, opts, Progress(quiet=True), only={variant},
+                            counted={variant: counted} if counted else None)
         return [replace(r, node=node).to_dict() for r in records]
 
 
 # --------------------------------------------------------------------------- executors
 
-def _by_model(units) -> dict[str, list]:
-    groups: dict[str, list] = {}
-    for u in units:
-        groups.setdefault(u.model, []).append(u)
-    return groups
+def _worker_started() -> None:
+    """A worker process: Ctrl-C is the driver's to handle (it stops the workers); the worker does not print it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class LocalExecutor:
+    """Jobs on this machine: one after another in this process (``workers=1``), or on ``workers`` processes."""
+
     name = "local"
 
-    def train(self, data: str, out: Path, units, on_done) -> None:
-        from liteship.trainer import train
+    def __init__(self, workers: int = 1):
+        self.workers = max(1, int(workers))
+        self.timeline: list[dict] = []  # each job's key, and when it started and ended (seconds from the first)
+        self._zero: float | None = None
 
-        for unit in units:
-            result = train(data, unit.config, out, Progress(quiet=True), deterministic=True, replace_split=True)
-            on_done(unit, result.test_top1)
+    def _timed(self, job: Job, started: float) -> None:
+        self._zero = started if self._zero is None else self._zero
+        self.timeline.append({"key": job.key, "start_s": round(started - self._zero, 2),
+                              "end_s": round(time.perf_counter() - self._zero, 2)})
 
-    def optimize(self, out: Path, units, configs: dict, on_done) -> None:
-        from liteship.optimize import optimize_run
+    def run(self, jobs: list[Job]) -> None:
+        """Run ``jobs`` and every job they unlock, ready jobs longest path first."""
+        ready = list(jobs)
+        if self.workers == 1:
+            while ready:
+                job = next_job(ready)
+                started = time.perf_counter()
+                result = job.fn(*job.args)
+                self._timed(job, started)
+                ready += job.then(result)
+            return
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+        from concurrent.futures.process import BrokenProcessPool
 
-        for model, group in _by_model(units).items():
-            optimize_run(out, [u.recipe for u in group], configs, Progress(quiet=True), models=[model],
-                         on_variant=lambda record, skipped: on_done(record), deterministic=True)
+        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_started)
+        running: dict = {}
+        try:
+            while ready or running:
+                while ready and len(running) < self.workers:
+                    job = next_job(ready)
+                    running[pool.submit(job.fn, *job.args)] = (job, time.perf_counter())
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job, started = running.pop(future)
+                    self._timed(job, started)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool as exc:
+                        raise LiteshipError(f"A worker process died while running {job.key}",
+                                            "it was killed from outside, most often by the kernel when memory ran "
+                                            "out; everything finished before it is kept in the run directory",
+                                            "run the same command again to resume, with --workers 1 to use less "
+                                            "memory") from exc
+                    ready += job.then(result)
+        except BaseException:
+            for child in multiprocessing.active_children():  # a worker mid-job is stopped, not waited for
+                child.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
-    def bench(self, out: Path, options, units, on_done) -> None:
+    def bench(self, out: Path, options, units, on_done, counted: dict | None = None) -> None:
+        """Bench here, after every other job: latency is timed with nothing else of the sweep running."""
         from liteship.bench import bench_run
 
         if units:
-            bench_run(out, options, Progress(quiet=True), on_variant=on_done, only={u.target.variant for u in units})
+            bench_run(out, options, Progress(quiet=True), on_variant=on_done, only={u.target.variant for u in units},
+                      counted=counted)
+
+
+def _call(fn, *args):
+    return fn(*args)
 
 
 class RayExecutor:
-    """Each unit is a Ray task (retried if its worker dies)."""
+    """Each job is a Ray task (retried if its worker dies)."""
 
     name = "ray"
 
@@ -136,8 +198,8 @@ class RayExecutor:
         # Bench tasks serialize their timing per machine with a file lock; a cluster that also
         # offers the liteship_latency resource (one per node) gets it asked for as well.
         resources = {LATENCY_RESOURCE: 1} if ray.cluster_resources().get(LATENCY_RESOURCE) else {}
-        self._train = ray.remote(max_retries=3)(train_unit)
-        self._optimize = ray.remote(max_retries=3)(optimize_unit)
+        self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._job = ray.remote(max_retries=3)(_call)
         self._bench = ray.remote(max_retries=3, resources=resources)(_bench_on_node)
 
     def _gather(self, refs: dict, on_result) -> None:
@@ -146,33 +208,18 @@ class RayExecutor:
             ready, pending = self.ray.wait(pending, num_returns=1)
             on_result(refs[ready[0]], self.ray.get(ready[0]))
 
-    def train(self, data: str, out: Path, units, on_done) -> None:
-        split = pack(out, [SPLIT])
-        refs = {self._train.remote(data, asdict(u.config), split): u for u in units}
+    def run(self, jobs: list[Job]) -> None:
+        """Every ready job is submitted at once; Ray places them on the cluster's workers."""
+        ready, running = list(jobs), {}
+        while ready or running:
+            while ready:
+                job = next_job(ready)
+                running[self._job.remote(job.fn, *job.args)] = job
+            done, _ = self.ray.wait(list(running), num_returns=1)
+            job = running.pop(done[0])
+            ready += job.then(self.ray.get(done[0]))
 
-        def done(unit, files):
-            _write_all(out, files)
-            card = files.get(f"{FLOAT}/{unit.config.model_dir_name}/card.json")
-            on_done(unit, json.loads(card)["test_top1"] if card else None)
-
-        self._gather(refs, done)
-
-    def optimize(self, out: Path, units, configs: dict, on_done) -> None:
-        refs = {}
-        for model, group in _by_model(units).items():
-            files_ref = self.ray.put(pack(out, [SPLIT, *_tree(out, f"{FLOAT}/{model}")]))
-            for unit in group:
-                refs[self._optimize.remote(model, unit.recipe, configs[unit.recipe], files_ref)] = unit
-
-        def done(unit, files):
-            _write_all(out, files)
-            for rel, data in files.items():
-                if rel.endswith(".json"):
-                    on_done(json.loads(data))
-
-        self._gather(refs, done)
-
-    def bench(self, out: Path, options, units, on_done) -> None:
+    def bench(self, out: Path, options, units, on_done, counted: dict | None = None) -> None:
         from liteship.bench import BenchRecord, write_results
         from liteship.bench import run_targets
 
@@ -184,7 +231,8 @@ class RayExecutor:
             rels = [SPLIT, *_tree(out, f"{FLOAT}/{target.group}")]
             for t in {target, f32} - {None}:
                 rels += [f"{VARIANTS}/{t.variant}.json", f"{VARIANTS}/{t.variant}.tflite"]
-            refs[self._bench.remote(target.variant, _options_dict(options), pack(out, rels), self.crash_once)] = target
+            refs[self._bench.remote(target.variant, _options_dict(options), pack(out, rels), self.crash_once,
+                                    (counted or {}).get(target.variant))] = target
 
         def finished(target, dicts):
             recs = [replace(BenchRecord.from_dict(d), model_path=str(out / VARIANTS / f"{target.variant}.tflite"))
@@ -195,7 +243,8 @@ class RayExecutor:
         self._gather(refs, finished)
 
 
-def _bench_on_node(variant: str, options: dict, files: dict[str, bytes], crash_once: str | None = None) -> list[dict]:
+def _bench_on_node(variant: str, options: dict, files: dict[str, bytes], crash_once: str | None = None,
+                   counted: dict | None = None) -> list[dict]:
     import os
 
     import ray
@@ -205,7 +254,7 @@ def _bench_on_node(variant: str, options: dict, files: dict[str, bytes], crash_o
         os._exit(1)  # the worker dies mid-task; Ray must retry the task elsewhere
 
     node = f"{platform.node()} (ray node {ray.get_runtime_context().get_node_id()[:12]})"
-    return bench_unit(variant, options, files, node)
+    return bench_unit(variant, options, files, node, counted)
 
 
 def _options_dict(options) -> dict:
@@ -218,11 +267,11 @@ def _write_all(out: Path, files: dict[str, bytes]) -> None:
         atomic_write_bytes(out / rel, files[rel])
 
 
-def make_executor(name: str, address: str | None = None):
+def make_executor(name: str, address: str | None = None, workers: int = 1):
     if name == "local":
         if address:
             raise LiteshipError("--address goes with --executor ray", "", "add --executor ray, or drop --address")
-        return LocalExecutor()
+        return LocalExecutor(workers)
     if name == "ray":
         return RayExecutor(address)
     raise LiteshipError(f"Unknown executor {name!r}", "valid executors are: local, ray", "pass --executor local or ray")

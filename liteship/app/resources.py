@@ -23,18 +23,74 @@ FRAMEWORK_BYTES = 1.2e9  # TensorFlow, Keras and LiteRT loaded, before any data
 # output elements / size²): small_cnn 183; MobileNetV2 194 at alpha 0.35, 440 at 1.0, 629 at 1.4.
 ACTIVATIONS_PER_PIXEL = {"small_cnn": lambda alpha: 183 * (alpha or 1.0), "mobilenet_v2": lambda a: 50 + 415 * a}
 PARAMS = {"small_cnn": lambda alpha: 95_000 * (alpha or 1.0) ** 2, "mobilenet_v2": lambda a: 2.25e6 * a * a + 1.5e5}
-# Seconds per training image per epoch per 1,000 pixels, measured here (2-core AMD EPYC, digits):
-# small_cnn at 32 px: 15 s for 1,257 images x 20 epochs; MobileNetV2 0.35 at 64 px: 48 s for 10 epochs.
-TRAIN_SECONDS = {"small_cnn": 0.58e-6 * 1000, "mobilenet_v2": 0.93e-6 * 1000}
+
+# Seconds, measured in the default sweep on a 2-core AMD EPYC with two worker processes side by side (each job
+# shares the machine with another), RUN_DIR/logs/jobs.json:
+# per training image per epoch per 1,000 pixels: small_cnn at 32 px 46 s for 20 epochs (with its worker's start);
+# MobileNetV2 0.35 at 64 px 184 s for 20 epochs.
+TRAIN_SECONDS = {"small_cnn": 1.47e-3, "mobilenet_v2": 1.75e-3}
+JOB_START = 3.0  # a job loads its model and images in its worker
+WORKER_START = 8.0  # a worker process starts and imports TensorFlow, once
+TUNE_FACTOR = 2.0  # a fine-tuning epoch (pruning, QAT, clustering wrappers) against a training epoch
 # A conversion and its checks (metadata, contract), per variant: it grows with the graph's layers, not the data.
-# Measured in the default sweep on a 2-core AMD EPYC: small_cnn 1 to 3 s, MobileNetV2 0.35 at 64 px 19 to 25 s.
-RECIPE_SECONDS = {"small_cnn": 1.5, "mobilenet_v2": 20.0}
-BENCH_SECONDS = 2.5  # loading, scoring and timing one variant on one run backend, at the default 50 runs x 10 rounds
+# small_cnn 2.7 to 2.9 s, MobileNetV2 0.35 at 64 px 8.6 to 11.3 s; selective_int8 runs the quantization debugger
+# too (6 and 33 s).
+RECIPE_SECONDS = {"small_cnn": 2.8, "mobilenet_v2": 9.5}
+RECIPE_FACTOR = {"selective_int8": 3.5}
+BENCH_SECONDS = 1.25  # scoring and timing one variant on one run backend (alone), at the default 50 runs x 10 rounds
 TIMED_SHARE = 0.4  # of BENCH_SECONDS, the part that grows with the timed invokes (runs x rounds)
 DEFAULT_INVOKES = 500
-INSTRUCTION_SECONDS = 5.0  # one valgrind count per variant
-ARM_SECONDS = 9.0  # one ARM count under QEMU per variant and ARM backend, with its 100-image subset
+COUNT_SECONDS = {"x86": 12.5, "arm": 8.0}  # one valgrind count; one count under QEMU with its 100-image subset
 DIGITS_IMAGES = 1797
+SWEEP_OVERHEAD = 10.0  # the driver's start and planning, and the reports at the end
+# The probe of a machine's single-core speed (:func:`machine_pace`), best of 5, on the machine the seconds above
+# were measured on.
+PROBE_SECONDS = {"python": 0.0171, "numpy": 0.0189}
+
+
+def machine_pace(repeats: int = 5) -> float:
+    """How long this machine takes for the work the costs above were measured with, as a factor (2.0: twice as
+    slow): a Python loop and a numpy loop, one core each, best of ``repeats`` against the reference machine's.
+    About 0.2 s. The number of cores is not in it: the sweep's plan puts the jobs on the workers."""
+    import math
+    import time
+
+    import numpy as np
+
+    def python_loop() -> float:
+        started, total = time.perf_counter(), 0
+        for i in range(200_000):
+            total += i * i % 7
+        return time.perf_counter() - started
+
+    def numpy_loop() -> float:
+        x = np.linspace(0.0, 1.0, 100_000, dtype=np.float32)
+        started = time.perf_counter()
+        for _ in range(300):
+            x = np.sqrt(x * np.float32(1.0001) + np.float32(0.5))
+        return time.perf_counter() - started
+
+    py = min(python_loop() for _ in range(repeats)) / PROBE_SECONDS["python"]
+    npy = min(numpy_loop() for _ in range(repeats)) / PROBE_SECONDS["numpy"]
+    return math.sqrt(py * npy)
+
+
+def tune_epochs(configs: dict) -> dict[str, int]:
+    """The fine-tuning epochs each recipe runs in a sweep of ``configs`` (typed, by recipe): pqat_int8's pruning is
+    prune_int8's and auto_int8's QAT step qat_int8's when those run too (done once), and auto_int8 usually stops
+    at its int8 step."""
+    def get(name: str, field: str) -> int:
+        return int(getattr(configs[name], field, 0) or 0)
+
+    out = {}
+    for name in configs:
+        if name in ("prune_int8", "qat_int8", "cluster_int8"):
+            out[name] = get(name, "epochs")
+        elif name == "pqat_int8":
+            out[name] = get(name, "qat_epochs") + (0 if "prune_int8" in configs else get(name, "epochs"))
+        else:
+            out[name] = 0
+    return out
 
 
 @dataclass(frozen=True)
@@ -77,22 +133,24 @@ def _epoch_seconds(arch: str, size: int, images: int) -> float:
     return 0.7 * images * size * size / 1000 * TRAIN_SECONDS.get(arch, TRAIN_SECONDS["mobilenet_v2"])
 
 
-def _recipe_seconds(arch: str) -> float:
-    return RECIPE_SECONDS.get(arch, RECIPE_SECONDS["mobilenet_v2"])
+def _recipe_seconds(arch: str, recipe: str = "") -> float:
+    return RECIPE_SECONDS.get(arch, RECIPE_SECONDS["mobilenet_v2"]) * RECIPE_FACTOR.get(recipe, 1.0)
 
 
-def _bench_seconds(run_backends: int, instructions: bool, invokes: int, arm_backends: int) -> float:
-    """Benching one variant: each run backend, its counts."""
-    bench = BENCH_SECONDS * ((1 - TIMED_SHARE) + TIMED_SHARE * invokes / DEFAULT_INVOKES)
-    return run_backends * bench + (INSTRUCTION_SECONDS if instructions else 0) + arm_backends * ARM_SECONDS
+def _bench_seconds(run_backends: int, invokes: int) -> float:
+    """Scoring and timing one variant on each run backend."""
+    return run_backends * BENCH_SECONDS * ((1 - TIMED_SHARE) + TIMED_SHARE * invokes / DEFAULT_INVOKES)
+
+
+def _count_seconds(kind: str) -> float:
+    return COUNT_SECONDS["x86" if kind == "x86" else "arm"]
 
 
 def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, epochs: int,
                    recipes: int, fine_tune_epochs: int, run_backends: int, instructions: bool,
                    invokes: int = DEFAULT_INVOKES, arm_backends: int = 0) -> Estimate:
-    """Rough memory, disk and time of training one model and making and benching its variants.
-
-    ``invokes``: timed invokes per variant and backend (runs x rounds), which the bench time grows with.
+    """Rough memory, disk and time (one job after another) of training one model and making and benching its
+    variants. ``invokes``: timed invokes per variant and backend (runs x rounds), which the bench time grows with.
     """
     pixels = size * size
     acts = ACTIVATIONS_PER_PIXEL.get(arch, ACTIVATIONS_PER_PIXEL["mobilenet_v2"])(alpha or 1.0)
@@ -102,27 +160,50 @@ def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images
     memory = FRAMEWORK_BYTES + data + batch_bytes + params * 4 * 4  # weights, gradients, two Adam slots
     disk = params * 4 * 4 + recipes * params * 4 + images * 200
     per_epoch = _epoch_seconds(arch, size, images)
-    seconds = per_epoch * (epochs + fine_tune_epochs) + recipes * (
-        _recipe_seconds(arch) + _bench_seconds(run_backends, instructions, invokes, arm_backends))
+    counts = (COUNT_SECONDS["x86"] if instructions else 0) + arm_backends * COUNT_SECONDS["arm"]
+    seconds = per_epoch * (epochs + TUNE_FACTOR * fine_tune_epochs) + recipes * (
+        _recipe_seconds(arch) + _bench_seconds(run_backends, invokes) + counts)
     return Estimate(memory, disk, seconds)
 
 
 def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, recipe_epochs: dict[str, int],
-                 run_backends: int, instructions: bool, invokes: int = DEFAULT_INVOKES,
-                 arm_backends: int = 0) -> dict[str, float]:
-    """:func:`train_estimate`'s seconds unit by unit, keyed by the sweep's progress labels: what the remaining time
-    of a running sweep is weighed with (a MobileNet's training is not one step among 42 equal ones)."""
+                 run_backends: int, kinds: list[str], invokes: int = DEFAULT_INVOKES) -> dict[str, float]:
+    """Each unit's seconds, keyed by the sweep's progress labels: training, making each variant, each count
+    (``kinds``: x86, an ARM backend), benching each variant. The sweep's plan puts them on its workers
+    (:func:`liteship.app.pipeline.simulate_sweep`), and the progress line's remaining time weighs finished units by
+    them."""
     per_epoch = _epoch_seconds(arch, size, images)
-    bench = _bench_seconds(run_backends, instructions, invokes, arm_backends)
-    out = {f"train {model}": per_epoch * epochs}
+    out = {f"train {model}": WORKER_START + JOB_START + per_epoch * epochs}
     for recipe, tune in recipe_epochs.items():
-        out[f"optimize {model} {recipe}"] = _recipe_seconds(arch) + per_epoch * tune
-        out[f"bench {model} {recipe}"] = bench
+        out[f"optimize {model} {recipe}"] = JOB_START + _recipe_seconds(arch, recipe) + per_epoch * TUNE_FACTOR * tune
+        out[f"bench {model} {recipe}"] = _bench_seconds(run_backends, invokes)
+        for kind in kinds:
+            out[f"count {model} {recipe} {kind}"] = _count_seconds(kind)
     return out
 
 
-def bound_problems(estimates: list[tuple[str, Estimate]], out: Path) -> list[Problem]:
-    """Refuse what cannot fit: the largest model's memory, and every model's disk together."""
+MAX_AUTO_WORKERS = 4
+
+
+def default_workers(estimates: list[Estimate]) -> int:
+    """One worker per core, at most MAX_AUTO_WORKERS, and only as many as the largest models fit in memory side by
+    side."""
+    workers = min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
+    while workers > 1 and peak_memory(estimates, workers) > available_memory():
+        workers -= 1
+    return workers
+
+
+def peak_memory(estimates: list[Estimate], workers: int = 1) -> float:
+    """The ``workers`` largest models in memory at once (each worker trains or fine-tunes one; with more workers
+    than models, the largest again)."""
+    sizes = sorted((e.memory_bytes for e in estimates), reverse=True)
+    return sum((sizes * max(workers, 1))[:max(workers, 1)]) if sizes else 0.0
+
+
+def bound_problems(estimates: list[tuple[str, Estimate]], out: Path, workers: int = 1) -> list[Problem]:
+    """Refuse what cannot fit: the largest models' memory (``workers`` of them side by side), and every model's
+    disk together."""
     found = []
     limit = available_memory()
     for where, e in estimates:
@@ -131,6 +212,11 @@ def bound_problems(estimates: list[tuple[str, Estimate]], out: Path) -> list[Pro
                                  f"(images at the input size, one batch's activations, the weights), and this machine "
                                  f"has {_gb(limit)} available", "use a smaller size, a smaller batch_size or fewer "
                                  "images, or a machine with more memory"))
+    together = peak_memory([e for _, e in estimates], workers)
+    if not found and workers > 1 and together > limit:
+        found.append(Problem("--workers", None, str(workers), f"{workers} workers side by side need about "
+                             f"{_gb(together)} of memory and this machine has {_gb(limit)} available",
+                             "pass fewer --workers (1 needs the least), or leave it at auto"))
     disk = sum(e.disk_bytes for _, e in estimates)
     free = free_disk(out)
     if disk > free:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
+from liteship.app.plan import pending, plan_benches, plan_train
 from liteship.app.reports import write_reports
 from liteship.app.sweep_config import DEFAULT_SWEEP, SweepConfig, bench_options, train_config
 from liteship.bench import BenchRecord
 from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
-from liteship.rundir import RUN_JSON, claim, remove_stale_temps, update_current
+from liteship.rundir import JOBS, RUN_JSON, claim, remove_stale_temps
 
 
 def _step_done(steps, unit, note: str = "") -> None:
@@ -26,14 +26,17 @@ def _step_done(steps, unit, note: str = "") -> None:
 
 def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progress: Progress | None = None,
           executor=None, costs: dict[str, float] | None = None) -> list[BenchRecord]:
-    """Run (or resume) the sweep on ``executor`` (default: here); return every bench record of the run.
+    """Run (or resume) the sweep on ``executor`` (default: here, one job at a time); return every bench record.
 
-    Each stage is planned from the run directory (:mod:`liteship.app.plan`) and only its pending
-    units are handed to the executor. ``costs``: each unit's estimated seconds by its label
-    (:func:`liteship.app.resources.unit_seconds`), which the progress line's remaining time weighs units with.
+    Training, making variants and counting instructions are jobs the executor may run side by side
+    (:mod:`liteship.app.pipeline`); then the variants are scored and timed, with nothing else of the sweep
+    running. ``costs``: each unit's estimated seconds by its progress label
+    (:func:`liteship.app.resources.unit_seconds`): which jobs start first, and what the progress line's remaining
+    time weighs finished units with.
     """
     from liteship.app.executors import LocalExecutor
-    from liteship.bench import current_results
+    from liteship.app.pipeline import SweepWork, simulate_sweep
+    from liteship.bench import count_kinds, current_results
     from liteship.optimize import parse_recipes, with_defaults
 
     progress = progress or Progress()
@@ -47,24 +50,17 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     train_configs = [train_config(config, m) for m in config.models]
     recipe_configs = with_defaults(recipes, config.recipe_configs)
     atomic_write_json(out / RUN_JSON, {"command": "sweep", "data": data, "config": config.to_dict(),
-                                         "executor": executor.name,
+                                         "executor": executor.name, "workers": executor.workers,
                                          "train_configs": [asdict(c) for c in train_configs]})
-    with progress.steps(len(train_configs) * (1 + 2 * len(recipes)), costs=costs) as steps:  # train, optimize, bench
-        trains = plan_train(out, data, train_configs)
-        for unit in trains:
-            if unit.done:
-                _step_done(steps, unit)
-        executor.train(data, out, pending(trains), lambda unit, top1: steps.step(
-            unit.label + (f": test top-1 {top1:.4f}" if top1 is not None else ""), key=unit.label))
-
-        makes = plan_optimize(out, [tc.model_dir_name for tc in train_configs], recipes, recipe_configs)
-        update_current(out, [(u.model, u.recipe, u.variant) for u in makes])  # what this sweep makes is current
-        for unit in makes:
-            if unit.done:
-                _step_done(steps, unit, f": {unit.made['status']}")
-        executor.optimize(out, pending(makes), recipe_configs,
-                          lambda r: steps.step(f"optimize {r['model']} {r['recipe']}: {r['status']}",
-                                               key=f"optimize {r['model']} {r['recipe']}"))
+    models = [tc.model_dir_name for tc in train_configs]
+    simulated, ranks = simulate_sweep(models, recipes, options, costs or {}, executor.workers)
+    per_model = 1 + len(recipes) * (2 + len(count_kinds(options)))  # train; make, count each kind, bench
+    with progress.steps(len(models) * per_model, costs=simulated.shares if costs else None) as steps:
+        work = SweepWork(out, data, plan_train(out, data, train_configs), recipes, recipe_configs, options, steps,
+                         ranks)
+        executor.run(work.start())
+        if getattr(executor, "timeline", None):  # where the time went, job by job, for whoever asks
+            atomic_write_json(out / JOBS, {"workers": executor.workers, "jobs": executor.timeline})
 
         def benched(target, recs):
             top1 = next((r.top1 for r in recs if r.top1 is not None), None)
@@ -75,7 +71,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
         for unit in benches:
             if unit.done:
                 _step_done(steps, unit)
-        executor.bench(out, options, pending(benches), benched)
+        executor.bench(out, options, pending(benches), benched, work.counted)  # nothing else runs now
     records, _ = current_results(out)
     write_reports(out, records)
     return records

@@ -86,3 +86,26 @@ def test_every_step_of_the_sweep_has_its_estimated_cost(swept, monkeypatch):
     sweep("digits", out, config, Progress(quiet=True), costs=costs)
     assert sorted(keys) == sorted(costs)  # 1 training, 3 optimizations, 3 benches: each once, each with its cost
     assert all(v > 0 for v in costs.values())
+
+
+def test_two_worker_processes_make_the_same_variants_and_numbers(swept, tmp_path):
+    """The sweep's jobs on two spawned worker processes: the same variant IDs, bytes and accuracy as the session's
+    sweep made one job after another in this process (counts and timings: tests/perf/test_sweep_perf.py)."""
+    from liteship.app.executors import LocalExecutor
+
+    out, cfg, _ = swept
+    two = tmp_path / "two"
+    sweep("digits", two, load_sweep_config(cfg), Progress(quiet=True), LocalExecutor(2))
+
+    def rows(run):
+        return {(r["variant"], r["backend"], r["threads"]): (r["sha256"], r["top1"], r["top5"], r["confusion"],
+                                                             r["agreement"])
+                for r in map(json.loads, (run / "results.jsonl").read_text().splitlines())}
+
+    assert rows(two) == rows(out) and len(rows(two)) == 6
+    jobs = json.loads((two / "logs" / "jobs.json").read_text())
+    assert jobs["workers"] == 2
+    assert sorted(j["key"] for j in jobs["jobs"]) == sorted(
+        ["train small_cnn_16", "optimize small_cnn_16 float32", "optimize small_cnn_16 int8",
+         "optimize small_cnn_16 prune_int8"])
+    assert json.loads((two / "run.json").read_text())["workers"] == 2

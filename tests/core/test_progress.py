@@ -39,8 +39,25 @@ def test_the_eta_scales_the_elapsed_time_by_the_cost_still_to_come(clock):
         clock.now = 280.0
         steps.step("optimize big b", key="optimize big b")
     lines = out.getvalue().splitlines()
-    # by hand: after the skip nothing is known (count: 0 / 1 * 3 = 0); then 200 s for 100 of 140 -> 200 / 100 * 40
-    assert [_eta(line) for line in lines] == [0.0, 80.0, 40.0, 0.0]
+    # by hand, with a prior of 0.15 x 140 = 21 s at the expected pace: after the skip the expected 140 s;
+    # then (200 + 21) / (100 + 21) x 40 = 73.06; (240 + 21) / (120 + 21) x 20 = 37.02; then nothing left
+    assert [_eta(line) for line in lines] == [140.0, 73.0, 37.0, 0.0]
+
+
+def test_the_eta_converges_on_a_machine_slower_than_expected_and_never_climbs(clock):
+    """Twenty steps of 10 expected seconds on a machine 1.6 times slower, the first step carrying 30 s of start-up
+    (today's sweep's first step): the remaining time falls step by step and ends at the true pace."""
+    out = io.StringIO()
+    costs = {f"s{i}": 10.0 for i in range(20)}
+    with Progress(stream=out, bar=False).steps(20, costs=costs) as steps:
+        for i in range(20):
+            clock.now += 16.0 + (30.0 if i == 0 else 0.0)
+            steps.step(f"s{i}", key=f"s{i}")
+    etas = [_eta(line) for line in out.getvalue().splitlines()]
+    assert all(b < a for a, b in zip(etas, etas[1:]))
+    true_left = [16.0 * (19 - i) for i in range(20)]
+    assert abs(etas[9] - true_left[9]) / true_left[9] < 0.25  # half-way, within a quarter of the truth
+    assert abs(etas[18] - true_left[18]) / true_left[18] < 0.15
 
 
 def test_without_costs_the_eta_counts_steps(clock):

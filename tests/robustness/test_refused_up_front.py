@@ -34,6 +34,14 @@ def test_a_sweep_target_runtime_is_refused_before_training(tmp_path):
     assert proc.returncode == 2 and "target_runtime" in proc.stderr and not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("flags, said", [(["--workers", "two"], '"two"'), (["--workers", "0"], "0"),
+                                         (["--workers", "2", "--executor", "ray"], "Ray places its tasks")])
+def test_workers_that_cannot_be_are_refused_before_training(tmp_path, flags, said):
+    proc = liteship("sweep", "--data", "digits", "--out", tmp_path / "run", *flags, timeout=60)
+    assert proc.returncode == 2 and "--workers" in proc.stderr and said in proc.stderr, proc.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_misspelt_table_is_named_as_a_likely_typo(tmp_path, results_file):
     (tmp_path / "liteship.toml").write_text("[budgets]\nmax_size_kb = 500\n[comapre]\nmax_size_increase = 0\n")
     proc = liteship("gate", results_file.parent, "--budgets", tmp_path / "liteship.toml")

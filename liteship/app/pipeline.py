@@ -1,0 +1,183 @@
+"""The sweep's jobs, what each one unlocks, and what the driver writes when one finishes.
+
+Training a model unlocks making its variants: one job per chain of recipes
+that reuse each other's work (:func:`liteship.optimize.recipe_chains`), since
+a variant's ID hashes the trained weights. Making a chain unlocks counting each
+new variant's instructions: one job per count (valgrind's x86, each ISA under
+QEMU), which need no quiet machine. Jobs of different models, chains and
+counts are independent, so an executor may run them side by side
+(:mod:`liteship.app.executors`). Each model's jobs are planned from the run
+directory when its training is there, with the stages' own skip checks
+(:mod:`liteship.app.plan`), so a resumed sweep only does what is missing.
+Scoring and timing come after every job here (:func:`liteship.app.sweep.sweep`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+
+from liteship.app.executors import _tree, _write_all, count_unit, optimize_unit, pack, train_unit
+from liteship.app.plan import TrainUnit, plan_benches, plan_optimize
+from liteship.app.schedule import Job, Node, ranks, simulate
+from liteship.rundir import FLOAT, SPLIT, VARIANTS, update_current
+
+
+def chain_key(model: str, chain: tuple[str, ...]) -> str:
+    return f"optimize {model} {'+'.join(chain)}"
+
+
+def count_label(model: str, recipe: str, kind: str) -> str:
+    return f"count {model} {recipe} {kind}"
+
+
+def plan_nodes(models: list[str], chains: list[tuple[str, ...]], kinds: list[str],
+               costs: dict[str, float]) -> tuple[list[Node], list[Node]]:
+    """The whole sweep as estimated nodes: train, chains and counts (side by side), then bench (alone)."""
+    nodes, alone = [], []
+    for m in models:
+        nodes.append(Node(f"train {m}", costs.get(f"train {m}", 0.0)))
+        for chain in chains:
+            key = chain_key(m, chain)
+            labels = tuple(f"optimize {m} {r}" for r in chain)
+            nodes.append(Node(key, sum(costs.get(label, 0.0) for label in labels), (f"train {m}",), labels,
+                              tuple(costs.get(label, 0.0) for label in labels)))
+            nodes += [Node(count_label(m, r, k), costs.get(count_label(m, r, k), 0.0), (key,))
+                      for r in chain for k in kinds]
+        alone += [Node(f"bench {m} {r}", costs.get(f"bench {m} {r}", 0.0)) for chain in chains for r in chain]
+    return nodes, alone
+
+
+def simulate_sweep(models: list[str], recipes: list[str], options, costs: dict[str, float], workers: int):
+    """The sweep's estimated time on ``workers`` workers, each progress label's share of it, and each job's rank."""
+    from liteship.bench import count_kinds
+    from liteship.optimize import recipe_chains
+
+    nodes, alone = plan_nodes(models, recipe_chains(recipes), count_kinds(options), costs)
+    return simulate(nodes, workers, alone), ranks(nodes)
+
+
+class SweepWork:
+    """Hands the executor the jobs that are ready, and writes each finished job's outputs into the run directory.
+
+    ``steps``: the sweep's progress (one step per training, variant made and count); ``ranks``: each job's
+    estimated longest path of work, by key, which ready jobs start by. ``counted`` collects the counts, by variant
+    and kind, for the bench that follows.
+    """
+
+    def __init__(self, out: Path, data: str, trains: list[TrainUnit], recipes: list[str], configs: dict, options,
+                 steps, ranks: dict[str, float] | None = None):
+        from liteship.bench import count_kinds
+        from liteship.optimize import recipe_chains
+
+        self.out, self.data, self.trains, self.recipes, self.configs = out, data, trains, recipes, configs
+        self.options, self.steps, self.ranks = options, steps, ranks or {}
+        self.kinds = count_kinds(options)
+        self.chains = recipe_chains(recipes)
+        self.counted: dict[str, dict] = {}
+        self._waiting: dict[str, int] = {}  # model -> chains still being made
+        self._pixels: dict[int, tuple] = {}
+
+    def _job(self, key: str, fn, args: tuple, then) -> Job:
+        return Job(key, fn, args, then, self.ranks.get(key, 0.0))
+
+    def start(self) -> list[Job]:
+        jobs = []
+        for unit in self.trains:
+            if unit.done:
+                self.steps.step(unit.label, " (done before, skipped)", key=unit.label, skipped=True)
+                jobs += self._optimize(unit.config.model_dir_name)
+            else:
+                jobs.append(self._job(unit.label, train_unit, (self.data, asdict(unit.config), pack(self.out, [SPLIT])),
+                                      partial(self._trained, unit)))
+        return jobs
+
+    def _trained(self, unit: TrainUnit, files: dict[str, bytes]) -> list[Job]:
+        import json
+
+        _write_all(self.out, files)
+        card = files.get(f"{FLOAT}/{unit.config.model_dir_name}/card.json")
+        top1 = json.loads(card)["test_top1"] if card else None
+        self.steps.step(unit.label + (f": test top-1 {top1:.4f}" if top1 is not None else ""), key=unit.label)
+        return self._optimize(unit.config.model_dir_name)
+
+    def _optimize(self, model: str) -> list[Job]:
+        makes = plan_optimize(self.out, [model], self.recipes, self.configs)
+        update_current(self.out, [(u.model, u.recipe, u.variant) for u in makes])  # what this sweep makes is current
+        for unit in makes:
+            if unit.done:
+                self.steps.step(f"{unit.label}: {unit.made['status']}", " (done before, skipped)", key=unit.label,
+                                skipped=True)
+        todo = {u.recipe for u in makes if not u.done}
+        chains = [tuple(r for r in chain if r in todo) for chain in self.chains]
+        chains = [c for c in chains if c]
+        self._waiting[model] = len(chains)
+        if not chains:
+            return self._counts(model)
+        files = pack(self.out, [SPLIT, *_tree(self.out, f"{FLOAT}/{model}")])
+        return [self._job(chain_key(model, chain), optimize_unit,
+                          (model, list(chain), {r: self.configs[r] for r in chain}, files),
+                          partial(self._made, model)) for chain in chains]
+
+    def _made(self, model: str, files: dict[str, bytes]) -> list[Job]:
+        import json
+
+        _write_all(self.out, files)
+        for rel, data in sorted(files.items()):
+            if rel.endswith(".json"):
+                r = json.loads(data)
+                self.steps.step(f"optimize {r['model']} {r['recipe']}: {r['status']}",
+                                key=f"optimize {r['model']} {r['recipe']}")
+        self._waiting[model] -= 1
+        return self._counts(model) if self._waiting[model] == 0 else []
+
+    def _counts(self, model: str) -> list[Job]:
+        """A count job per (variant, kind) the bench still needs; the counts of benched variants are skipped."""
+        from liteship.errors import LiteshipError
+
+        if not self.kinds:
+            return []
+        try:
+            planned = [p for p in plan_benches(self.out, self.options) if p.target.group == model]
+        except LiteshipError:  # no variant of any model was made: bench says so
+            return []
+        jobs = []
+        for unit in planned:
+            t = unit.target
+            labels = [count_label(model, t.recipe, k) for k in self.kinds]
+            if unit.done:
+                for label in labels:
+                    self.steps.step(None, key=label, skipped=True)
+                continue
+            pixels, scored = self._subset(t.size)
+            files = pack(self.out, [f"{VARIANTS}/{t.variant}.tflite"])
+            jobs += [self._job(label, count_unit, (t.variant, [kind], pixels, scored, files),
+                               partial(self._counted, t.variant, kind, label))
+                     for kind, label in zip(self.kinds, labels)]
+        return jobs
+
+    def _subset(self, size: int | None) -> tuple:
+        """The images an ARM count runs at this input size: the first scored test images."""
+        from liteship.bench import arm_pixels
+        from liteship.bench.measure import EvalSet
+        from liteship.dataset import load_run_split
+
+        if size not in self._pixels:
+            x, y = load_run_split(self.out, size)["test"]
+            self._pixels[size] = arm_pixels(EvalSet(x, y, [], self.data))
+        return self._pixels[size]
+
+    def _counted(self, variant: str, kind: str, label: str, found: dict) -> list[Job]:
+        self.counted.setdefault(variant, {}).update(found)
+        self.steps.step(f"{label}: {_said(found.get(kind))}", key=label)
+        return []
+
+
+def _said(value) -> str:
+    """A count as the progress line says it: instructions per invoke, or why there is none."""
+    if not isinstance(value, dict):
+        return str(value)[:160]
+    inner = value["instructions"] if isinstance(value.get("instructions"), dict) else value
+    n = inner.get("per_invoke")
+    return f"{n / 1e6:.3f} M {inner.get('isa', 'x86-64')} instructions per invoke" if n else "counted"

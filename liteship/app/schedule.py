@@ -1,0 +1,113 @@
+"""What runs after what, and on how many workers: jobs, the order ready jobs start in, and their simulated time.
+
+A job is one unit of work a worker process runs alone: train a model, make a
+chain of recipes of one model, count one variant's instructions on one ISA.
+When it finishes, the driver writes its outputs and learns which jobs it
+unlocks (:mod:`liteship.app.pipeline`). Ready jobs start longest path first
+(list scheduling by rank: a job's own estimated seconds plus the longest path
+of work behind it), so a MobileNet's training starts before a small CNN's.
+
+:func:`simulate` plays the same policy on the estimated costs of the whole
+plan: its makespan is the sweep's estimate, and each unit's share of it (its
+seconds divided by how many units ran beside it) is what the progress line's
+remaining time weighs finished units with.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(eq=False)
+class Job:
+    """One unit of work: ``fn(*args)`` runs in a worker (both picklable); ``then(result)`` runs in the driver,
+    writes the outputs and returns the jobs this one unlocks."""
+
+    key: str
+    fn: Callable
+    args: tuple
+    then: Callable[[Any], list["Job"]] = field(default=lambda result: [])
+    rank: float = 0.0
+
+
+def next_job(ready: list[Job]) -> Job:
+    """Take the ready job with the longest path of work behind it (the first of equals)."""
+    best = max(range(len(ready)), key=lambda i: (ready[i].rank, -i))
+    return ready.pop(best)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A job of the plan, for the estimate: its key, estimated seconds, the keys it waits for, the progress
+    labels it stands for (a chain of recipes is one job and several progress steps)."""
+
+    key: str
+    cost: float
+    after: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()  # each label's part of the cost (default: equal parts)
+
+
+def ranks(nodes: list[Node]) -> dict[str, float]:
+    """Each node's cost plus the longest path of costs among the nodes waiting for it."""
+    children: dict[str, list[Node]] = {}
+    for n in nodes:
+        for parent in n.after:
+            children.setdefault(parent, []).append(n)
+    out: dict[str, float] = {}
+
+    def rank(n: Node) -> float:
+        if n.key not in out:
+            out[n.key] = n.cost + max((rank(c) for c in children.get(n.key, [])), default=0.0)
+        return out[n.key]
+
+    for n in nodes:
+        rank(n)
+    return out
+
+
+@dataclass(frozen=True)
+class Simulated:
+    seconds: float  # the makespan
+    shares: dict[str, float]  # by progress label: the wall-clock seconds the unit accounts for
+
+
+def simulate(nodes: list[Node], workers: int, alone: list[Node] = ()) -> Simulated:
+    """The plan on ``workers`` workers, ready nodes by rank; then the ``alone`` nodes one after another with
+    nothing beside them (timing). Each node's share: its running time divided among the nodes running with it."""
+    rank = ranks(nodes)
+    waiting = {n.key: set(n.after) & {m.key for m in nodes} for n in nodes}
+    by_key = {n.key: n for n in nodes}
+    ready = [(-rank[k], i, k) for i, k in enumerate(by_key) if not waiting[k]]
+    heapq.heapify(ready)
+    running: dict[str, float] = {}  # key -> seconds of work left
+    shares: dict[str, float] = {}
+    now = 0.0
+    while ready or running:
+        while ready and len(running) < max(workers, 1):
+            key = heapq.heappop(ready)[2]
+            running[key] = by_key[key].cost
+        step = min(running.values())
+        for key in running:
+            running[key] -= step
+            shares[key] = shares.get(key, 0.0) + step / len(running)
+        now += step
+        for key in [k for k, left in running.items() if left <= 1e-9]:
+            del running[key]
+            for other, deps in waiting.items():
+                if key in deps:
+                    deps.discard(key)
+                    if not deps:
+                        heapq.heappush(ready, (-rank[other], len(shares) + len(ready), other))
+    for n in alone:
+        shares[n.key] = n.cost
+        now += n.cost
+    labelled: dict[str, float] = {}
+    for n in [*nodes, *alone]:
+        labels = n.labels or (n.key,)
+        weights = n.weights if len(n.weights) == len(labels) and sum(n.weights) > 0 else (1.0,) * len(labels)
+        for label, weight in zip(labels, weights):
+            labelled[label] = labelled.get(label, 0.0) + shares.get(n.key, 0.0) * weight / sum(weights)
+    return Simulated(now, labelled)

@@ -41,6 +41,13 @@ def unpack(root: Path, files: dict[str, bytes]) -> None:
         path.write_bytes(data)
 
 
+def _unpacked(tmp: str, files: dict[str, bytes]) -> Path:
+    """A job's temporary run directory: marked as liteship's (so its commands may write there), then its inputs."""
+    root = claim(Path(tmp))
+    unpack(root, files)
+    return root
+
+
 def _tree(root: Path, sub: str) -> list[str]:
     base = root / sub
     return [p.relative_to(root).as_posix() for p in sorted(base.rglob("*")) if p.is_file()] if base.is_dir() else []
@@ -52,8 +59,7 @@ def train_unit(data: str, config: dict, files: dict[str, bytes]) -> dict[str, by
     from liteship.trainer import TrainConfig, train
 
     with tempfile.TemporaryDirectory(prefix="liteship-train-") as tmp:
-        root = claim(Path(tmp))  # liteship's own folder, before the inputs land in it
-        unpack(root, files)
+        root = _unpacked(tmp, files)
         result = train(data, TrainConfig(**config), root, Progress(quiet=True), deterministic=True,
                        replace_split=True)
         return pack(root, [SPLIT, *_tree(root, f"{FLOAT}/{result.model_dir.name}")])
@@ -65,8 +71,7 @@ def optimize_unit(model: str, recipes: list[str], configs: dict, files: dict[str
     from liteship.optimize import optimize_run
 
     with tempfile.TemporaryDirectory(prefix="liteship-optimize-") as tmp:
-        root = claim(Path(tmp))  # liteship's own folder, before the inputs land in it
-        unpack(root, files)
+        root = _unpacked(tmp, files)
         optimize_run(root, list(recipes), configs, Progress(quiet=True), models=[model], deterministic=True)
         return pack(root, _tree(root, VARIANTS))  # which variants are current is the driver's plan to record
 
@@ -76,8 +81,7 @@ def count_unit(variant: str, kinds: list[str], pixels, scored: bool, files: dict
     from liteship.bench import count_target
 
     with tempfile.TemporaryDirectory(prefix="liteship-count-") as tmp:
-        root = claim(Path(tmp))  # liteship's own folder, before the inputs land in it
-        unpack(root, files)
+        root = _unpacked(tmp, files)
         return count_target(root / VARIANTS / f"{variant}.tflite", kinds, pixels, scored)
 
 
@@ -85,8 +89,7 @@ def bench_unit(variant: str, options: dict, files: dict[str, bytes], node: str, 
     from liteship.bench import BenchOptions, bench_run
 
     with tempfile.TemporaryDirectory(prefix="liteship-bench-") as tmp:
-        root = claim(Path(tmp))  # liteship's own folder, before the inputs land in it
-        unpack(root, files)
+        root = _unpacked(tmp, files)
         opts = BenchOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
         records = bench_run(root, opts, Progress(quiet=True), only={variant},
                             counted={variant: counted} if counted else None)

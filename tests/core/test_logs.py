@@ -50,7 +50,7 @@ def test_a_sweep_shows_only_liteship_lines(tf_available, tmp_path):
     cfg = tmp_path / "sweep.toml"
     cfg.write_text('[train]\nepochs = 1\n[[models]]\narch = "small_cnn"\nsize = 8\n'
                    '[optimize]\nrecipes = ["float32", "int8"]\n[bench]\nbackends = ["xnnpack", "fp16", "gpu"]\n'
-                   'runs = 5\nrounds = 2\ninstructions = false\n')
+                   'runs = 5\nrounds = 2\ninstructions = false\narm64 = false\n')
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "liteship", "sweep", "--data", "digits", "--config", str(cfg),
                            "--out", str(out)], capture_output=True, text=True, timeout=600, cwd=tmp_path)

@@ -40,20 +40,17 @@ def _train(args) -> list[Problem]:
                   if value is not None]
     found += config_problems
     if not config_problems and not found and not flag_problems(args) and args.data is not None:
-        found += _bounds([("--size", config.resolved())], args.data, args.out, 1, 0, 0, False)
+        found += _bounds([("--size", config.resolved())], args.data, args.out, 1)
     return found
 
 
-def _bounds(configs, data: str, out: str, recipes: int, fine_tune_epochs: int, run_backends: int,
-            instructions: bool):
+def _bounds(configs, data: str, out: str, recipes: int):
     from liteship.app.resources import bound_problems, image_count, train_estimate
 
     images = image_count(data)
     if images is None:
         return []
-    estimates = [(where, train_estimate(c.arch, c.size, c.alpha, c.batch_size, images,
-                                        c.epochs + c.fine_tune_epochs, recipes, fine_tune_epochs, run_backends,
-                                        instructions))
+    estimates = [(where, train_estimate(c.arch, c.size, c.alpha, c.batch_size, images, recipes))
                  for where, c in configs]
     return bound_problems(estimates, Path(out or "."))
 
@@ -230,8 +227,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     invokes = config.bench.runs * config.bench.rounds
     for i, m in enumerate(config.models):
         tc = train_config(config, m)
-        estimate = train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, tc.epochs + tc.fine_tune_epochs,
-                                  len(recipes), sum(epochs.values()), runs, bool(kinds), invokes, 0)
+        estimate = train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, len(recipes))
         units = unit_seconds(tc.model_dir_name, tc.arch, tc.size, images, tc.epochs + tc.fine_tune_epochs, epochs,
                              runs, kinds, invokes)
         units = {k: v * pace for k, v in units.items()}

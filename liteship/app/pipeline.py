@@ -34,28 +34,35 @@ def count_label(model: str, recipe: str, kind: str) -> str:
 
 def plan_nodes(models: list[str], chains: list[tuple[str, ...]], kinds: list[str],
                costs: dict[str, float]) -> tuple[list[Node], list[Node]]:
-    """The whole sweep as estimated nodes: train, chains and counts (side by side), then bench (alone)."""
+    """The whole sweep as estimated nodes: train, chains and counts (side by side, each keeping
+    :func:`~liteship.app.resources.job_cpus` cores busy), then bench (alone)."""
+    from liteship.app.resources import job_cpus
+
     nodes, alone = [], []
     for m in models:
-        nodes.append(Node(f"train {m}", costs.get(f"train {m}", 0.0)))
+        nodes.append(Node(f"train {m}", costs.get(f"train {m}", 0.0), cpus=job_cpus(f"train {m}")))
         for chain in chains:
             key = chain_key(m, chain)
             labels = tuple(f"optimize {m} {r}" for r in chain)
             nodes.append(Node(key, sum(costs.get(label, 0.0) for label in labels), (f"train {m}",), labels,
-                              tuple(costs.get(label, 0.0) for label in labels)))
-            nodes += [Node(count_label(m, r, k), costs.get(count_label(m, r, k), 0.0), (key,))
-                      for r in chain for k in kinds]
+                              tuple(costs.get(label, 0.0) for label in labels), job_cpus(key)))
+            nodes += [Node(count_label(m, r, k), costs.get(count_label(m, r, k), 0.0), (key,),
+                           cpus=job_cpus(count_label(m, r, k))) for r in chain for k in kinds]
         alone += [Node(f"bench {m} {r}", costs.get(f"bench {m} {r}", 0.0)) for chain in chains for r in chain]
     return nodes, alone
 
 
-def simulate_sweep(models: list[str], recipes: list[str], options, costs: dict[str, float], workers: int):
-    """The sweep's estimated time on ``workers`` workers, each progress label's share of it, and each job's rank."""
+def simulate_sweep(models: list[str], recipes: list[str], options, costs: dict[str, float], workers: int,
+                   cores: int | None = None):
+    """The sweep's estimated time on ``workers`` workers and ``cores`` cores (default: this machine's), each progress
+    label's share of it, and each job's rank."""
+    import os
+
     from liteship.bench import count_kinds
     from liteship.optimize import recipe_chains
 
     nodes, alone = plan_nodes(models, recipe_chains(recipes), count_kinds(options), costs)
-    return simulate(nodes, workers, alone), ranks(nodes)
+    return simulate(nodes, workers, alone, cores or os.cpu_count() or 1), ranks(nodes)
 
 
 class SweepWork:

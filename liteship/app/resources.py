@@ -24,34 +24,55 @@ FRAMEWORK_BYTES = 1.2e9  # TensorFlow, Keras and LiteRT loaded, before any data
 ACTIVATIONS_PER_PIXEL = {"small_cnn": lambda alpha: 183 * (alpha or 1.0), "mobilenet_v2": lambda a: 50 + 415 * a}
 PARAMS = {"small_cnn": lambda alpha: 95_000 * (alpha or 1.0) ** 2, "mobilenet_v2": lambda a: 2.25e6 * a * a + 1.5e5}
 
-# Seconds, measured in the default sweep on a 2-core AMD EPYC with two worker processes side by side (each job
-# shares the machine with another), RUN_DIR/logs/jobs.json:
-# per training image per epoch per 1,000 pixels: small_cnn at 32 px 46 s for 20 epochs (with its worker's start);
-# MobileNetV2 0.35 at 64 px 184 s for 20 epochs.
-TRAIN_SECONDS = {"small_cnn": 1.47e-3, "mobilenet_v2": 1.75e-3}
-JOB_START = 3.0  # a job loads its model and images in its worker
-WORKER_START = 8.0  # a worker process starts and imports TensorFlow, once
-TUNE_FACTOR = 2.0  # a fine-tuning epoch (pruning, QAT, clustering wrappers) against a training epoch
+# Seconds of each job alone on the reference machine (a 2-core AMD EPYC, where a job alone may use both cores),
+# measured with --workers 1 in the default sweep and tests/perf's sweeps (RUN_DIR/logs/jobs.json). Side by side,
+# jobs share the cores by JOB_CPUS (:func:`liteship.app.schedule.simulate`).
+# Training, per training image per epoch per 1,000 pixels: small_cnn at 32 px 20 epochs 26 s; MobileNetV2 0.35
+# at 64 px 20 epochs 135 s. TRAIN_START: building, evaluating and saving the model.
+TRAIN_SECONDS = {"small_cnn": 0.95e-3, "mobilenet_v2": 1.25e-3}
+TRAIN_START = 2.5
+JOB_START = 1.0  # a job loads its model and images
+WORKER_START = 6.0  # a worker process (or the sweep's own, with one worker) starts and imports TensorFlow, once
+# A fine-tuning epoch (pruning, QAT, clustering wrappers) against a training epoch, and the fixed cost of each
+# fine-tuning (wrapping, compiling, evaluating): MobileNetV2's prune_int8 + pqat_int8 173 s, int8 + qat_int8 +
+# auto_int8 92 s, cluster_int8 38 s; small_cnn at 32 px 29, 13 and 5.6 s.
+TUNE_FACTOR = {"prune": 1.0, "qat": 2.5, "cluster": 2.0}
+TUNE_START = 2.0
 # A conversion and its checks (metadata, contract), per variant: it grows with the graph's layers, not the data.
-# small_cnn 2.7 to 2.9 s, MobileNetV2 0.35 at 64 px 8.6 to 11.3 s; selective_int8 runs the quantization debugger
-# too (6 and 33 s).
-RECIPE_SECONDS = {"small_cnn": 2.8, "mobilenet_v2": 9.5}
-RECIPE_FACTOR = {"selective_int8": 3.5}
-BENCH_SECONDS = 1.25  # scoring and timing one variant on one run backend (alone), at the default 50 runs x 10 rounds
+# small_cnn 1.4 to 2.4 s with its job's start, MobileNetV2 0.35 at 64 px 8.7 to 11.6 s; selective_int8 runs the
+# quantization debugger too (2.7 and 20 s), auto_int8 judges its int8 step on the validation images.
+RECIPE_SECONDS = {"small_cnn": 0.6, "mobilenet_v2": 8.5}
+RECIPE_FACTOR = {"selective_int8": 2.5, "auto_int8": 2.0}
+BENCH_SECONDS = 0.9  # scoring and timing one variant on one run backend (alone), at the default 50 runs x 10 rounds
 TIMED_SHARE = 0.4  # of BENCH_SECONDS, the part that grows with the timed invokes (runs x rounds)
 DEFAULT_INVOKES = 500
-COUNT_SECONDS = {"x86": 12.5, "arm": 8.0}  # one valgrind count; one count under QEMU with its 100-image subset
+# An x86 count: two valgrind runs side by side (2 and 3 invokes), mostly the runtime's start under valgrind:
+# small_cnn 6.3 s at 16 px, 7 s at 32 px; MobileNetV2 0.35 at 64 px 5.4 to 9.3 s.
+X86_COUNT_SECONDS = {"small_cnn": lambda size: 5.8 + 1.2e-3 * size * size,
+                     "mobilenet_v2": lambda size: 3.2 + 1.1e-3 * size * size}
+# An ARM count: QEMU's start, then the int8 kernels on the 100-image subset (small_cnn 0.3 s at 16 px, 1.1 s at
+# 32 px; MobileNetV2 0.35 at 64 px 1.7 s); float kernels run ARM_FLOAT times as long under QEMU (its floating
+# point is emulated in software), dynamic-range ones about twice.
+ARM_START = 1.5
+ARM_WORK = {"small_cnn": lambda size: 1.1e-3 * size * size, "mobilenet_v2": lambda size: 4.2e-4 * size * size}
+ARM_FLOAT = {"small_cnn": 9.0, "mobilenet_v2": 5.0}
+ARM_KERNELS = {"float32": "float", "float16": "float", "dynamic": "hybrid"}
+# The cores a job keeps busy alone: TensorFlow's threads (training, converting) about one and a half; a valgrind
+# count two (its two runs side by side); a QEMU count one. Two valgrind counts side by side take twice as long.
+JOB_CPUS = {"tf": 1.5, "x86": 2.0, "arm": 1.0}
 DIGITS_IMAGES = 1797
 SWEEP_OVERHEAD = 10.0  # the driver's start and planning, and the reports at the end
 # The probe of a machine's single-core speed (:func:`machine_pace`), best of 5, on the machine the seconds above
-# were measured on.
+# were measured on. The same machine's probe moves by up to 25 % from one process to the next (0.65 to 1.1 of
+# these, measured), so a pace within PACE_NOISE of 1 is taken as 1.
 PROBE_SECONDS = {"python": 0.0171, "numpy": 0.0189}
+PACE_NOISE = (0.75, 1.33)
 
 
 def machine_pace(repeats: int = 5) -> float:
     """How long this machine takes for the work the costs above were measured with, as a factor (2.0: twice as
-    slow): a Python loop and a numpy loop, one core each, best of ``repeats`` against the reference machine's.
-    About 0.2 s. The number of cores is not in it: the sweep's plan puts the jobs on the workers."""
+    slow): a Python loop and a numpy loop, one core each, best of ``repeats`` against the reference machine's;
+    1.0 within the probe's own noise (PACE_NOISE). About 0.25 s. The number of cores is not in it: the sweep's plan puts the jobs on the workers."""
     import math
     import time
 
@@ -72,24 +93,36 @@ def machine_pace(repeats: int = 5) -> float:
 
     py = min(python_loop() for _ in range(repeats)) / PROBE_SECONDS["python"]
     npy = min(numpy_loop() for _ in range(repeats)) / PROBE_SECONDS["numpy"]
-    return math.sqrt(py * npy)
+    pace = math.sqrt(py * npy)
+    return 1.0 if PACE_NOISE[0] <= pace <= PACE_NOISE[1] else pace
 
 
-def tune_epochs(configs: dict) -> dict[str, int]:
-    """The fine-tuning epochs each recipe runs in a sweep of ``configs`` (typed, by recipe): pqat_int8's pruning is
-    prune_int8's and auto_int8's QAT step qat_int8's when those run too (done once), and auto_int8 usually stops
-    at its int8 step."""
+TUNE_KIND = {"prune_int8": "prune", "qat_int8": "qat", "cluster_int8": "cluster", "pqat_int8": "qat"}
+
+
+def tune_epochs(configs: dict) -> dict[str, dict[str, int]]:
+    """The fine-tuning epochs each recipe runs in a sweep of ``configs`` (typed, by recipe), by kind (prune, qat,
+    cluster): pqat_int8 prunes with prune_int8's pruned model when both run with the same pruning settings (done
+    once), and auto_int8 usually stops at its int8 step."""
+    from liteship.optimize.prune import PRUNING
+
     def get(name: str, field: str) -> int:
         return int(getattr(configs[name], field, 0) or 0)
 
-    out = {}
-    for name in configs:
-        if name in ("prune_int8", "qat_int8", "cluster_int8"):
-            out[name] = get(name, "epochs")
-        elif name == "pqat_int8":
-            out[name] = get(name, "qat_epochs") + (0 if "prune_int8" in configs else get(name, "epochs"))
-        else:
-            out[name] = 0
+    def pruning(name: str) -> tuple:
+        return tuple(getattr(configs[name], f, None) for f in PRUNING)
+
+    out: dict[str, dict[str, int]] = {name: {} for name in configs}
+    for name in ("prune_int8", "pqat_int8"):
+        if name in configs and not (name == "pqat_int8" and "prune_int8" in configs
+                                    and pruning("prune_int8") == pruning("pqat_int8")):
+            out[name]["prune"] = get(name, "epochs") + get(name, "recovery_epochs")
+    if "pqat_int8" in configs:
+        out["pqat_int8"]["qat"] = get("pqat_int8", "qat_epochs")
+    if "qat_int8" in configs:
+        out["qat_int8"]["qat"] = get("qat_int8", "epochs")
+    if "cluster_int8" in configs:
+        out["cluster_int8"]["cluster"] = get("cluster_int8", "epochs")
     return out
 
 
@@ -137,21 +170,36 @@ def _recipe_seconds(arch: str, recipe: str = "") -> float:
     return RECIPE_SECONDS.get(arch, RECIPE_SECONDS["mobilenet_v2"]) * RECIPE_FACTOR.get(recipe, 1.0)
 
 
+def _tune_seconds(per_epoch: float, epochs: dict[str, int]) -> float:
+    """Fine-tuning of one recipe: ``epochs`` by kind (:func:`tune_epochs`)."""
+    return sum(TUNE_START + per_epoch * TUNE_FACTOR[kind] * n for kind, n in epochs.items() if n)
+
+
 def _bench_seconds(run_backends: int, invokes: int) -> float:
     """Scoring and timing one variant on each run backend."""
     return run_backends * BENCH_SECONDS * ((1 - TIMED_SHARE) + TIMED_SHARE * invokes / DEFAULT_INVOKES)
 
 
-def _count_seconds(kind: str) -> float:
-    return COUNT_SECONDS["x86" if kind == "x86" else "arm"]
+def _count_seconds(kind: str, arch: str, size: int, recipe: str) -> float:
+    """One count of one variant: valgrind's (``x86``) or an ARM backend's under QEMU."""
+    known = arch if arch in X86_COUNT_SECONDS else "mobilenet_v2"
+    if kind == "x86":
+        return X86_COUNT_SECONDS[known](size)
+    kernels = ARM_KERNELS.get(recipe)
+    factor = ARM_FLOAT[known] if kernels == "float" else 2.0 if kernels == "hybrid" else 1.0
+    return ARM_START + ARM_WORK[known](size) * factor
 
 
-def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, epochs: int,
-                   recipes: int, fine_tune_epochs: int, run_backends: int, instructions: bool,
-                   invokes: int = DEFAULT_INVOKES, arm_backends: int = 0) -> Estimate:
-    """Rough memory, disk and time (one job after another) of training one model and making and benching its
-    variants. ``invokes``: timed invokes per variant and backend (runs x rounds), which the bench time grows with.
-    """
+def job_cpus(label: str) -> float:
+    """The cores the job of a progress label keeps busy alone (JOB_CPUS)."""
+    if label.startswith("count "):
+        return JOB_CPUS["x86" if label.endswith(" x86") else "arm"]
+    return JOB_CPUS["tf"]
+
+
+def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, recipes: int) -> Estimate:
+    """Rough memory and disk of training one model and making its variants (its time is the sweep's plan:
+    :func:`unit_seconds`)."""
     pixels = size * size
     acts = ACTIVATIONS_PER_PIXEL.get(arch, ACTIVATIONS_PER_PIXEL["mobilenet_v2"])(alpha or 1.0)
     params = PARAMS.get(arch, PARAMS["mobilenet_v2"])(alpha or 1.0)
@@ -159,26 +207,22 @@ def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images
     batch_bytes = batch * pixels * acts * 4 * 3  # forward activations, their gradients, workspace
     memory = FRAMEWORK_BYTES + data + batch_bytes + params * 4 * 4  # weights, gradients, two Adam slots
     disk = params * 4 * 4 + recipes * params * 4 + images * 200
-    per_epoch = _epoch_seconds(arch, size, images)
-    counts = (COUNT_SECONDS["x86"] if instructions else 0) + arm_backends * COUNT_SECONDS["arm"]
-    seconds = per_epoch * (epochs + TUNE_FACTOR * fine_tune_epochs) + recipes * (
-        _recipe_seconds(arch) + _bench_seconds(run_backends, invokes) + counts)
-    return Estimate(memory, disk, seconds)
+    return Estimate(memory, disk, 0.0)
 
 
-def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, recipe_epochs: dict[str, int],
+def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, recipe_epochs: dict[str, dict[str, int]],
                  run_backends: int, kinds: list[str], invokes: int = DEFAULT_INVOKES) -> dict[str, float]:
     """Each unit's seconds, keyed by the sweep's progress labels: training, making each variant, each count
     (``kinds``: x86, an ARM backend), benching each variant. The sweep's plan puts them on its workers
     (:func:`liteship.app.pipeline.simulate_sweep`), and the progress line's remaining time weighs finished units by
     them."""
     per_epoch = _epoch_seconds(arch, size, images)
-    out = {f"train {model}": WORKER_START + JOB_START + per_epoch * epochs}
+    out = {f"train {model}": JOB_START + TRAIN_START + per_epoch * epochs}
     for recipe, tune in recipe_epochs.items():
-        out[f"optimize {model} {recipe}"] = JOB_START + _recipe_seconds(arch, recipe) + per_epoch * TUNE_FACTOR * tune
+        out[f"optimize {model} {recipe}"] = JOB_START + _recipe_seconds(arch, recipe) + _tune_seconds(per_epoch, tune)
         out[f"bench {model} {recipe}"] = _bench_seconds(run_backends, invokes)
         for kind in kinds:
-            out[f"count {model} {recipe} {kind}"] = _count_seconds(kind)
+            out[f"count {model} {recipe} {kind}"] = _count_seconds(kind, arch, size, recipe)
     return out
 
 

@@ -10,7 +10,10 @@ of work behind it), so a MobileNet's training starts before a small CNN's.
 :func:`simulate` plays the same policy on the estimated costs of the whole
 plan: its makespan is the sweep's estimate, and each unit's share of it (its
 seconds divided by how many units ran beside it) is what the progress line's
-remaining time weighs finished units with.
+remaining time weighs finished units with. A job's cost is its time alone on
+the machine; jobs side by side share the cores by how many each keeps busy
+alone (``cpus``: a valgrind count runs two processes, a QEMU count one), so two
+jobs that each want the whole machine take twice as long side by side.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class Node:
     after: tuple[str, ...] = ()
     labels: tuple[str, ...] = ()
     weights: tuple[float, ...] = ()  # each label's part of the cost (default: equal parts)
+    cpus: float = 1.0  # the cores it keeps busy when it runs alone
 
 
 def ranks(nodes: list[Node]) -> dict[str, float]:
@@ -74,9 +78,13 @@ class Simulated:
     shares: dict[str, float]  # by progress label: the wall-clock seconds the unit accounts for
 
 
-def simulate(nodes: list[Node], workers: int, alone: list[Node] = ()) -> Simulated:
+def simulate(nodes: list[Node], workers: int, alone: list[Node] = (), cores: int | None = None) -> Simulated:
     """The plan on ``workers`` workers, ready nodes by rank; then the ``alone`` nodes one after another with
-    nothing beside them (timing). Each node's share: its running time divided among the nodes running with it."""
+    nothing beside them (timing). Each node's share: its running time divided among the nodes running with it.
+
+    On ``cores`` cores (default: as many as workers), nodes running together whose ``cpus`` add up to more than
+    the cores each progress at cores / that sum of its speed alone."""
+    cores = cores or max(workers, 1)
     rank = ranks(nodes)
     waiting = {n.key: set(n.after) & {m.key for m in nodes} for n in nodes}
     by_key = {n.key: n for n in nodes}
@@ -89,9 +97,10 @@ def simulate(nodes: list[Node], workers: int, alone: list[Node] = ()) -> Simulat
         while ready and len(running) < max(workers, 1):
             key = heapq.heappop(ready)[2]
             running[key] = by_key[key].cost
-        step = min(running.values())
+        rate = min(1.0, cores / sum(by_key[k].cpus for k in running))
+        step = min(running.values()) / rate
         for key in running:
-            running[key] -= step
+            running[key] -= step * rate
             shares[key] = shares.get(key, 0.0) + step / len(running)
         now += step
         for key in [k for k, left in running.items() if left <= 1e-9]:

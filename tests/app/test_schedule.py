@@ -29,6 +29,17 @@ def test_one_worker_is_the_sum_and_alone_nodes_follow_everything():
     assert sim.seconds == pytest.approx(26) and sim.shares["bench"] == 7 and sim.shares["a"] == 10
 
 
+def test_jobs_that_want_more_cores_than_there_are_share_them_by_hand():
+    # Two cores. Two jobs each keeping both busy alone take twice as long side by side: 20 s, not 10.
+    assert simulate([Node("x", 10, cpus=2), Node("y", 10, cpus=2)], 2, cores=2).seconds == pytest.approx(20)
+    assert simulate([Node("x", 10), Node("y", 10)], 2, cores=2).seconds == pytest.approx(10)
+    # a (6 s alone, 2 cores) beside b (3 s, 1 core): 3 cores wanted of 2, each at 2/3 of its speed; b's 3 s of
+    # work end at t = 4.5, when a has done 3 of its 6; a alone does the rest by t = 7.5.
+    sim = simulate([Node("a", 6, cpus=2), Node("b", 3, cpus=1)], 2, cores=2)
+    assert sim.seconds == pytest.approx(7.5)
+    assert sim.shares == pytest.approx({"a": 4.5 / 2 + 3, "b": 4.5 / 2})
+
+
 def test_a_chain_shares_its_time_among_its_labels_by_their_costs():
     sim = simulate([Node("optimize m p+q", 30, labels=("optimize m p", "optimize m q"), weights=(10, 20))], 2)
     assert sim.shares == pytest.approx({"optimize m p": 10, "optimize m q": 20})
@@ -59,4 +70,5 @@ def test_the_sweep_plan_waits_for_training_and_counts_wait_for_their_chain():
     assert by_key["optimize m int8+qat_int8"].after == ("train m",) and by_key["optimize m int8+qat_int8"].cost == 55
     assert by_key["count m qat_int8 x86"].after == ("optimize m int8+qat_int8",)
     assert [n.key for n in alone] == ["bench m int8", "bench m qat_int8"]
-    assert simulate(nodes, 2, alone).seconds == pytest.approx(100 + 55 + 3 + 4)
+    # the two x86 counts (3 s each alone) each keep both cores busy (two valgrind runs): side by side, 6 s
+    assert simulate(nodes, 2, alone, cores=2).seconds == pytest.approx(100 + 55 + 6 + 4)

@@ -1,7 +1,8 @@
 """Instruction counts per invoke: a latency measure that does not move with the machine's load.
 
 The variant runs under valgrind's callgrind, which counts only the instructions executed inside the
-LiteRT Interpreter's ``Invoke`` (``--toggle-collect``), for 2 and then 3 invokes; the difference is one
+LiteRT Interpreter's ``Invoke`` (``--toggle-collect``) and writes each invoke's counts apart
+(``--dump-after``): three invokes in one run, the first (with its one-off setup) and the third, a
 steady-state invoke, exactly, on every repeat. Under valgrind XNNPACK picks its FMA3/AVX2 kernels even on
 an AVX-512 host, so counts compare across x86 hosts with the same liteship, LiteRT and valgrind versions,
 which the record names. ``by_op`` sums the per-invoke count by kernel family, labelled with the TFLite
@@ -18,13 +19,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from liteship.errors import LiteshipError
 
 CHILD = Path(__file__).with_name("instructions_child.py")
 TOGGLE = "*InterpreterWrapper::Invoke*"
+# The same function as callgrind names it: --dump-after takes no wildcards.
+INVOKE = "tflite::interpreter_wrapper::InterpreterWrapper::Invoke(int)"
+INVOKES = 3  # the first has the one-off setup; the second and third are the same, instruction for instruction
 INSTALL = "sudo apt-get install valgrind (Debian, Ubuntu), or your system's valgrind package"
 FAMILIES = (
     (r"xnn_.*_(i?gemm)", "gemm (CONV_2D, FULLY_CONNECTED)"),
@@ -57,28 +60,45 @@ def require_valgrind() -> str:
     return version
 
 
-def _count(path: Path, invokes: int, workdir: Path) -> dict[str, int]:
-    """Per-function instruction counts inside Invoke for ``invokes`` invokes (key "" holds the total)."""
-    out = workdir / f"callgrind.{invokes}.out"
-    cmd = ["valgrind", "--tool=callgrind", f"--toggle-collect={TOGGLE}", f"--callgrind-out-file={out}",
-           sys.executable, str(CHILD), str(path), str(invokes)]
+def _per_invoke(path: Path, workdir: Path) -> list[dict[str, int]]:
+    """Per-function instruction counts inside each of INVOKES invokes, in order (key "" holds the total)."""
+    out = workdir / "callgrind.out"
+    cmd = ["valgrind", "--tool=callgrind", f"--toggle-collect={TOGGLE}", f"--dump-after={INVOKE}",
+           f"--callgrind-out-file={out}", sys.executable, str(CHILD), str(path), str(INVOKES)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0 or not out.is_file():
         raise LiteshipError(f"valgrind could not count {path}: {proc.stderr.strip()[-300:]}",
                             "the model runs under callgrind in a child process", "bench it without --instructions")
-    report = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", str(out)],
-                            capture_output=True, text=True, timeout=300).stdout
-    counts = {"": 0}
-    for line in report.splitlines():
-        found = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(.*)$", line)
-        if not found:
-            continue
-        ir, what = int(found.group(1).replace(",", "")), found.group(2)
-        if what.startswith("PROGRAM TOTALS"):
-            counts[""] = ir
-            continue
-        function = what.split(":", 1)[-1].split(" [")[0]
-        counts[function] = counts.get(function, 0) + ir
+    dumps = [workdir / f"callgrind.out.{i}" for i in range(1, INVOKES + 1)]
+    if not all(d.is_file() for d in dumps):
+        raise RuntimeError(f"callgrind wrote no count after each {INVOKE}: the symbol was not matched (a LiteRT "
+                           "upgrade may have renamed it), so there is no count")
+    return [annotate(d) for d in dumps]
+
+
+def annotate(dump: Path) -> dict[str, int]:
+    """Each function's own instruction count in one callgrind dump (key "" holds the dump's total), read from
+    the file: a cost line after ``calls=`` is the call's inclusive cost and is skipped (callgrind_annotate counts
+    it for the functions still on the stack when the dump is written: Python's frames around the invoke)."""
+    names: dict[str, str] = {}
+    counts: dict[str, int] = {"": 0}
+    function, after_call = "", False
+    for line in dump.read_text(errors="replace").splitlines():
+        key, _, value = line.partition("=")
+        if key in ("fn", "cfn"):
+            found = re.match(r"\((\d+)\)(?: (.*))?$", value)
+            name = value if not found else names.setdefault(found.group(1), found.group(2) or "")
+            if key == "fn":
+                function = name
+        elif key == "calls":
+            after_call = True
+        elif line.startswith("summary:"):
+            counts[""] = int(line.split()[1])
+        elif line[:1].isdigit() or line[:1] in "+-*":
+            fields = line.split()
+            if not after_call and len(fields) > 1:
+                counts[function] = counts.get(function, 0) + int(fields[1])
+            after_call = False
     return counts
 
 
@@ -95,20 +115,18 @@ def count_instructions(path: str | Path) -> dict:
     from liteship.versions import system_info
 
     tool = require_valgrind()
-    with tempfile.TemporaryDirectory(prefix="liteship-callgrind-") as tmp, ThreadPoolExecutor(2) as pool:
-        two, three = pool.map(lambda n: _count(Path(path), n, Path(tmp)), (2, 3))
-    per_invoke = three[""] - two[""]
-    if two[""] <= 0 or per_invoke <= 0:  # a count of 0 would pass any instruction budget: never report one
+    with tempfile.TemporaryDirectory(prefix="liteship-callgrind-") as tmp:
+        first, *_, steady = _per_invoke(Path(path), Path(tmp))
+    per_invoke = steady[""]
+    if first[""] <= 0 or per_invoke <= 0:  # a count of 0 would pass any instruction budget: never report one
         raise RuntimeError(f"callgrind counted {per_invoke} instructions per invoke inside {TOGGLE}: the symbol was "
                            "not matched (a LiteRT upgrade may have renamed it), so there is no count")
     by_op: dict[str, int] = {}
-    for function in set(two) | set(three):
-        if function:
-            steady = three.get(function, 0) - two.get(function, 0)
-            if steady:
-                by_op[family(function)] = by_op.get(family(function), 0) + steady
-    return {"per_invoke": per_invoke, "first_invoke": two[""] - per_invoke, "isa": "x86_64", "threads": 1,
+    for function, count in steady.items():
+        if function and count:
+            by_op[family(function)] = by_op.get(family(function), 0) + count
+    return {"per_invoke": per_invoke, "first_invoke": first[""], "isa": "x86_64", "threads": 1,
             "by_op": dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
             "tool": {"valgrind": tool, "ai-edge-litert": system_info()["versions"].get("ai-edge-litert"),
                      "liteship": system_info()["versions"].get("liteship")},
-            "method": f"callgrind --toggle-collect='{TOGGLE}', 3 invokes minus 2, one thread"}
+            "method": f"callgrind --toggle-collect='{TOGGLE}' --dump-after: the third of {INVOKES} invokes, one thread"}

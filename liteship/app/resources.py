@@ -46,8 +46,8 @@ RECIPE_FACTOR = {"selective_int8": 2.5, "auto_int8": 2.0}
 BENCH_SECONDS = 0.9  # scoring and timing one variant on one run backend (alone), at the default 50 runs x 10 rounds
 TIMED_SHARE = 0.4  # of BENCH_SECONDS, the part that grows with the timed invokes (runs x rounds)
 DEFAULT_INVOKES = 500
-# An x86 count: two valgrind runs side by side (2 and 3 invokes), mostly the runtime's start under valgrind:
-# small_cnn 6.3 s at 16 px, 7 s at 32 px; MobileNetV2 0.35 at 64 px 5.4 to 9.3 s.
+# An x86 count: one valgrind run of three invokes, mostly the runtime's start under valgrind: small_cnn 6.3 s at
+# 16 px, 7 s at 32 px; MobileNetV2 0.35 at 64 px 5.4 to 9.3 s.
 X86_COUNT_SECONDS = {"small_cnn": lambda size: 5.8 + 1.2e-3 * size * size,
                      "mobilenet_v2": lambda size: 3.2 + 1.1e-3 * size * size}
 # An ARM count: QEMU's start, then the int8 kernels on the 100-image subset (small_cnn 0.3 s at 16 px, 1.1 s at
@@ -58,8 +58,8 @@ ARM_WORK = {"small_cnn": lambda size: 1.1e-3 * size * size, "mobilenet_v2": lamb
 ARM_FLOAT = {"small_cnn": 9.0, "mobilenet_v2": 5.0}
 ARM_KERNELS = {"float32": "float", "float16": "float", "dynamic": "hybrid"}
 # The cores a job keeps busy alone: TensorFlow's threads (training, converting) about one and a half; a valgrind
-# count two (its two runs side by side); a QEMU count one. Two valgrind counts side by side take twice as long.
-JOB_CPUS = {"tf": 1.5, "x86": 2.0, "arm": 1.0}
+# count or a QEMU count one.
+JOB_CPUS = {"tf": 1.5, "x86": 1.0, "arm": 1.0}
 DIGITS_IMAGES = 1797
 SWEEP_OVERHEAD = 10.0  # the driver's start and planning, and the reports at the end
 # The probe of a machine's single-core speed (:func:`machine_pace`), best of 5, on the machine the seconds above

@@ -12,8 +12,8 @@ plan: its makespan is the sweep's estimate, and each unit's share of it (its
 seconds divided by how many units ran beside it) is what the progress line's
 remaining time weighs finished units with. A job's cost is its time alone on
 the machine; jobs side by side share the cores by how many each keeps busy
-alone (``cpus``: a valgrind count runs two processes, a QEMU count one), so two
-jobs that each want the whole machine take twice as long side by side.
+alone (``cpus``: TensorFlow's threads, a count one), so two jobs that each want
+the whole machine take twice as long side by side.
 """
 
 from __future__ import annotations

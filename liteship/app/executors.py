@@ -48,7 +48,8 @@ def _unpacked(tmp: str, files: dict[str, bytes]) -> Path:
     return root
 
 
-def _tree(root: Path, sub: str) -> list[str]:
+def files_under(root: Path, sub: str) -> list[str]:
+    """The files under ``root/sub``, as paths relative to ``root``, sorted."""
     base = root / sub
     return [p.relative_to(root).as_posix() for p in sorted(base.rglob("*")) if p.is_file()] if base.is_dir() else []
 
@@ -62,7 +63,7 @@ def train_unit(data: str, config: dict, files: dict[str, bytes]) -> dict[str, by
         root = _unpacked(tmp, files)
         result = train(data, TrainConfig(**config), root, Progress(quiet=True), deterministic=True,
                        replace_split=True)
-        return pack(root, [SPLIT, *_tree(root, f"{FLOAT}/{result.model_dir.name}")])
+        return pack(root, [SPLIT, *files_under(root, f"{FLOAT}/{result.model_dir.name}")])
 
 
 def optimize_unit(model: str, recipes: list[str], configs: dict, files: dict[str, bytes]) -> dict[str, bytes]:
@@ -73,7 +74,7 @@ def optimize_unit(model: str, recipes: list[str], configs: dict, files: dict[str
     with tempfile.TemporaryDirectory(prefix="liteship-optimize-") as tmp:
         root = _unpacked(tmp, files)
         optimize_run(root, list(recipes), configs, Progress(quiet=True), models=[model], deterministic=True)
-        return pack(root, _tree(root, VARIANTS))  # which variants are current is the driver's plan to record
+        return pack(root, files_under(root, VARIANTS))  # which variants are current is the driver's plan to record
 
 
 def count_unit(variant: str, kinds: list[str], pixels, scored: bool, files: dict[str, bytes]) -> dict:
@@ -231,7 +232,7 @@ class RayExecutor:
         for unit in units:
             target = unit.target
             f32 = next((t for t in targets if t.group == target.group and t.recipe == "float32"), None)
-            rels = [SPLIT, *_tree(out, f"{FLOAT}/{target.group}")]
+            rels = [SPLIT, *files_under(out, f"{FLOAT}/{target.group}")]
             for t in {target, f32} - {None}:
                 rels += [f"{VARIANTS}/{t.variant}.json", f"{VARIANTS}/{t.variant}.tflite"]
             refs[self._bench.remote(target.variant, _options_dict(options), pack(out, rels), self.crash_once,
@@ -264,7 +265,7 @@ def _options_dict(options) -> dict:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()}
 
 
-def _write_all(out: Path, files: dict[str, bytes]) -> None:
+def write_outputs(out: Path, files: dict[str, bytes]) -> None:
     """Write a unit's outputs atomically; JSON records last, so a record never points at a missing file."""
     for rel in sorted(files, key=lambda rel: (rel.endswith(".json"), rel)):
         atomic_write_bytes(out / rel, files[rel])

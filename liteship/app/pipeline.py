@@ -18,7 +18,7 @@ from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
-from liteship.app.executors import _tree, _write_all, count_unit, optimize_unit, pack, train_unit
+from liteship.app.executors import count_unit, files_under, optimize_unit, pack, train_unit, write_outputs
 from liteship.app.plan import TrainUnit, plan_benches, plan_optimize
 from liteship.app.schedule import Job, Node, ranks, simulate
 from liteship.rundir import FLOAT, SPLIT, VARIANTS, update_current
@@ -103,7 +103,7 @@ class SweepWork:
     def _trained(self, unit: TrainUnit, files: dict[str, bytes]) -> list[Job]:
         import json
 
-        _write_all(self.out, files)
+        write_outputs(self.out, files)
         card = files.get(f"{FLOAT}/{unit.config.model_dir_name}/card.json")
         top1 = json.loads(card)["test_top1"] if card else None
         self.steps.step(unit.label + (f": test top-1 {top1:.4f}" if top1 is not None else ""), key=unit.label)
@@ -122,7 +122,7 @@ class SweepWork:
         self._waiting[model] = len(chains)
         if not chains:
             return self._counts(model)
-        files = pack(self.out, [SPLIT, *_tree(self.out, f"{FLOAT}/{model}")])
+        files = pack(self.out, [SPLIT, *files_under(self.out, f"{FLOAT}/{model}")])
         return [self._job(chain_key(model, chain), optimize_unit,
                           (model, list(chain), {r: self.configs[r] for r in chain}, files),
                           partial(self._made, model)) for chain in chains]
@@ -130,7 +130,7 @@ class SweepWork:
     def _made(self, model: str, files: dict[str, bytes]) -> list[Job]:
         import json
 
-        _write_all(self.out, files)
+        write_outputs(self.out, files)
         for rel, data in sorted(files.items()):
             if rel.endswith(".json"):
                 r = json.loads(data)

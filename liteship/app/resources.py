@@ -62,38 +62,38 @@ ARM_KERNELS = {"float32": "float", "float16": "float", "dynamic": "hybrid"}
 JOB_CPUS = {"tf": 1.5, "x86": 1.0, "arm": 1.0}
 DIGITS_IMAGES = 1797
 SWEEP_OVERHEAD = 10.0  # the driver's start and planning, and the reports at the end
-# The probe of a machine's single-core speed (:func:`machine_pace`), best of 5, on the machine the seconds above
-# were measured on. The same machine's probe moves by up to 25 % from one process to the next (0.65 to 1.1 of
-# these, measured), so a pace within PACE_NOISE of 1 is taken as 1.
-PROBE_SECONDS = {"python": 0.0171, "numpy": 0.0189}
-PACE_NOISE = (0.75, 1.33)
+# The probe of a machine's speed (:func:`machine_pace`): its seconds on the machine the seconds above were
+# measured on (the median of ten runs). The same machine's probe moves by about 12 % from one run to the next
+# (zlib 110 to 139 ms), so a pace within PACE_NOISE of 1 is taken as 1.
+PROBE_SECONDS = {"zlib": 0.115, "numpy": 0.021}
+PACE_NOISE = (0.8, 1.25)
 
 
-def machine_pace(repeats: int = 5) -> float:
+def machine_pace(rounds: int = 8) -> float:
     """How long this machine takes for the work the costs above were measured with, as a factor (2.0: twice as
-    slow): a Python loop and a numpy loop, one core each, best of ``repeats`` against the reference machine's;
-    1.0 within the probe's own noise (PACE_NOISE). About 0.25 s. The number of cores is not in it: the sweep's plan puts the jobs on the workers."""
+    slow): zlib compressing and a numpy loop (integer and vector work, one core), timed in total over ``rounds``
+    rounds (not the best round, so a machine whose cores are shared with other work is seen as the share it gets),
+    against the reference machine's; 1.0 within the probe's own noise (PACE_NOISE). About 0.15 s. The number of
+    cores is not in it: the sweep's plan puts the jobs on the workers and cores."""
     import math
     import time
+    import zlib
 
     import numpy as np
 
-    def python_loop() -> float:
-        started, total = time.perf_counter(), 0
-        for i in range(200_000):
-            total += i * i % 7
-        return time.perf_counter() - started
-
-    def numpy_loop() -> float:
-        x = np.linspace(0.0, 1.0, 100_000, dtype=np.float32)
-        started = time.perf_counter()
-        for _ in range(300):
+    data = np.random.default_rng(0).integers(0, 16, 400_000, dtype=np.uint8).tobytes()
+    start = np.linspace(0.0, 1.0, 100_000, dtype=np.float32)
+    packed = looped = 0.0
+    for _ in range(rounds):
+        began = time.perf_counter()
+        zlib.compress(data, 6)
+        middle = time.perf_counter()
+        x = start
+        for _ in range(40):
             x = np.sqrt(x * np.float32(1.0001) + np.float32(0.5))
-        return time.perf_counter() - started
-
-    py = min(python_loop() for _ in range(repeats)) / PROBE_SECONDS["python"]
-    npy = min(numpy_loop() for _ in range(repeats)) / PROBE_SECONDS["numpy"]
-    pace = math.sqrt(py * npy)
+        packed, looped = packed + middle - began, looped + time.perf_counter() - middle
+    scale = rounds / 8
+    pace = math.sqrt(packed / (PROBE_SECONDS["zlib"] * scale) * looped / (PROBE_SECONDS["numpy"] * scale))
     return 1.0 if PACE_NOISE[0] <= pace <= PACE_NOISE[1] else pace
 
 

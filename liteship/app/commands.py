@@ -106,7 +106,7 @@ def cmd_bench(args) -> int:
 def _sweep_plan(args) -> tuple[dict, float]:
     """Each unit's estimated seconds on this machine, and the sweep's on ``args.workers`` workers."""
     from liteship.app.pipeline import simulate_sweep
-    from liteship.app.resources import SWEEP_OVERHEAD, WORKER_START
+    from liteship.app.resources import SWEEP_OVERHEAD, WORKER_START, machine_pace
     from liteship.app.sweep_config import bench_options, train_config
     from liteship.optimize import parse_recipes
 
@@ -115,7 +115,7 @@ def _sweep_plan(args) -> tuple[dict, float]:
     models = [train_config(config, m).model_dir_name for m in config.models]
     simulated, _ = simulate_sweep(models, parse_recipes(list(config.optimize.recipes)),
                                   bench_options(config.bench, Progress(quiet=True)), costs, args.workers)
-    return costs, simulated.seconds + SWEEP_OVERHEAD + WORKER_START
+    return costs, simulated.seconds + (SWEEP_OVERHEAD + WORKER_START) * machine_pace()
 
 
 def _print_estimate(args, seconds: float) -> None:

@@ -10,6 +10,7 @@ different machine or data set moves it). Every constant is named here.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ PROBE_SECONDS = {"zlib": 0.115, "numpy": 0.021}
 PACE_NOISE = (0.8, 1.25)
 
 
+@functools.lru_cache(maxsize=None)  # measured once per process: the plan and its fixed costs use the same pace
 def machine_pace(rounds: int = 8) -> float:
     """How long this machine takes for the work the costs above were measured with, as a factor (2.0: twice as
     slow): zlib compressing and a numpy loop (integer and vector work, one core), timed in total over ``rounds``

@@ -100,9 +100,6 @@ def machine_pace(rounds: int = 8) -> float:
     return 1.0 if PACE_NOISE[0] <= pace <= PACE_NOISE[1] else pace
 
 
-TUNE_KIND = {"prune_int8": "prune", "qat_int8": "qat", "cluster_int8": "cluster", "pqat_int8": "qat"}
-
-
 def tune_epochs(configs: dict) -> dict[str, dict[str, int]]:
     """The fine-tuning epochs each recipe runs in a sweep of ``configs`` (typed, by recipe), by kind (prune, qat,
     cluster): pqat_int8 prunes with prune_int8's pruned model when both run with the same pruning settings (done

@@ -26,6 +26,7 @@ class Steps:
         self.costs = dict(costs or {})
         self.total_cost = sum(self.costs.values()) if costs else None
         self.done_cost = 0.0
+        self._credited: set[str] = set()  # steps whose cost is counted as done before their line
         self.bar = None
         if progress.bar and not progress.quiet:
             from tqdm import tqdm
@@ -46,6 +47,14 @@ class Steps:
         pace = (elapsed + prior) / (self.done_cost + prior) if self.done_cost + prior > 0 else 1.0
         return pace * max(0.0, self.total_cost - self.done_cost)
 
+    def finished(self, keys: list[str]) -> None:
+        """Steps whose work all ended now (one job of several steps), reported one line each right after: every
+        one of those lines counts all of them as done, so the first line's remaining time is not inflated."""
+        for key in keys:
+            if self.total_cost is not None and key not in self._credited:
+                self.done_cost += self.costs.get(key, 0.0)
+                self._credited.add(key)
+
     def step(self, desc: str | None = None, note: str = "", postfix: dict | None = None, key: str | None = None,
              skipped: bool = False) -> None:
         """One step done; ``key``: its entry in ``costs``; ``skipped``: it was done before, so took no time."""
@@ -54,6 +63,8 @@ class Steps:
             cost = self.costs.get(key, 0.0) if key is not None else 0.0
             if skipped:
                 self.total_cost -= cost
+            elif key in self._credited:
+                self._credited.discard(key)
             else:
                 self.done_cost += cost
         if self.bar is not None:

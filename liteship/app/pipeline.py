@@ -131,11 +131,11 @@ class SweepWork:
         import json
 
         write_outputs(self.out, files)
-        for rel, data in sorted(files.items()):
-            if rel.endswith(".json"):
-                r = json.loads(data)
-                self.steps.step(f"optimize {r['model']} {r['recipe']}: {r['status']}",
-                                key=f"optimize {r['model']} {r['recipe']}")
+        made = [json.loads(data) for rel, data in sorted(files.items()) if rel.endswith(".json")]
+        self.steps.finished([f"optimize {r['model']} {r['recipe']}" for r in made])  # one job: done together
+        for r in made:
+            self.steps.step(f"optimize {r['model']} {r['recipe']}: {r['status']}",
+                            key=f"optimize {r['model']} {r['recipe']}")
         self._waiting[model] -= 1
         return self._counts(model) if self._waiting[model] == 0 else []
 

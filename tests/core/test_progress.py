@@ -68,3 +68,18 @@ def test_without_costs_the_eta_counts_steps(clock):
         clock.now = 40.0
         steps.step("two")
     assert [_eta(line) for line in out.getvalue().splitlines()] == [30.0, 40.0]  # 10/1*3, 40/2*2
+
+
+def test_steps_that_end_together_each_show_the_remaining_time_after_all_of_them(clock):
+    """A chain of recipes is one job: its steps end at once and are printed one after another. By hand, with
+    costs a 10, b 30, c 60 (prior 0.15 x 100 = 15 s) and 40 s elapsed when a and b end: (40 + 15) / (40 + 15) x 60
+    = 60 s left on both lines (counting only a on the first line would say (40 + 15) / (10 + 15) x 90 = 198 s)."""
+    out = io.StringIO()
+    with Progress(stream=out, bar=False).steps(3, costs={"a": 10.0, "b": 30.0, "c": 60.0}) as steps:
+        clock.now = 40.0
+        steps.finished(["a", "b"])
+        steps.step("a", key="a")
+        steps.step("b", key="b")
+        clock.now = 100.0
+        steps.step("c", key="c")
+    assert [_eta(line) for line in out.getvalue().splitlines()] == [60.0, 60.0, 0.0]

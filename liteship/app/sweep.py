@@ -53,7 +53,8 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
                                          "executor": executor.name, "workers": executor.workers,
                                          "train_configs": [asdict(c) for c in train_configs]})
     models = [tc.model_dir_name for tc in train_configs]
-    simulated, ranks = simulate_sweep(models, recipes, options, costs or {}, executor.workers)
+    cores = executor.workers if executor.name == "ray" else None  # a cluster's CPUs, or this machine's cores
+    simulated, ranks = simulate_sweep(models, recipes, options, costs or {}, executor.workers, cores)
     per_model = 1 + len(recipes) * (2 + len(count_kinds(options)))  # train; make, count each kind, bench
     with progress.steps(len(models) * per_model, costs=simulated.shares if costs else None) as steps:
         work = SweepWork(out, data, plan_train(out, data, train_configs), recipes, recipe_configs, options, steps,

@@ -73,10 +73,10 @@ def _per_invoke(path: Path, workdir: Path) -> list[dict[str, int]]:
     if not all(d.is_file() for d in dumps):
         raise RuntimeError(f"callgrind wrote no count after each {INVOKE}: the symbol was not matched (a LiteRT "
                            "upgrade may have renamed it), so there is no count")
-    return [annotate(d) for d in dumps]
+    return [_function_counts(d) for d in dumps]
 
 
-def annotate(dump: Path) -> dict[str, int]:
+def _function_counts(dump: Path) -> dict[str, int]:
     """Each function's own instruction count in one callgrind dump (key "" holds the dump's total), read from
     the file: a cost line after ``calls=`` is the call's inclusive cost and is skipped (callgrind_annotate counts
     it for the functions still on the stack when the dump is written: Python's frames around the invoke)."""

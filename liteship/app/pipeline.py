@@ -132,10 +132,10 @@ class SweepWork:
 
         write_outputs(self.out, files)
         made = [json.loads(data) for rel, data in sorted(files.items()) if rel.endswith(".json")]
-        self.steps.finished([f"optimize {r['model']} {r['recipe']}" for r in made])  # one job: done together
-        for r in made:
-            self.steps.step(f"optimize {r['model']} {r['recipe']}: {r['status']}",
-                            key=f"optimize {r['model']} {r['recipe']}")
+        labels = [f"optimize {r['model']} {r['recipe']}" for r in made]
+        self.steps.finished(labels)  # one job: its steps are done together
+        for label, r in zip(labels, made):
+            self.steps.step(f"{label}: {r['status']}", key=label)
         self._waiting[model] -= 1
         return self._counts(model) if self._waiting[model] == 0 else []
 

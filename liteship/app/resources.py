@@ -57,11 +57,12 @@ X86_COUNT_SECONDS = {"small_cnn": lambda size: 5.8 + 1.2e-3 * size * size,
 ARM_START = 1.5
 ARM_WORK = {"small_cnn": lambda size: 1.1e-3 * size * size, "mobilenet_v2": lambda size: 4.2e-4 * size * size}
 ARM_FLOAT = {"small_cnn": 9.0, "mobilenet_v2": 5.0}
+ARM_HYBRID = 2.0
 ARM_KERNELS = {"float32": "float", "float16": "float", "dynamic": "hybrid"}
 # The cores a job keeps busy alone: TensorFlow's threads (training, converting) about one and a quarter (side by
 # side on two cores, two small trainings ran at 0.83 of their speed alone, a chain of recipes beside a training
-# at 0.67, MobileNetV2's training beside the small CNN's jobs at 0.97); a valgrind or a QEMU count one.
-JOB_CPUS = {"tf": 1.25, "x86": 1.0, "arm": 1.0}
+# at 0.67, MobileNetV2's training beside the small CNN's jobs at 0.97); a count (valgrind's or QEMU's) one.
+JOB_CPUS = {"tf": 1.25, "count": 1.0}
 DIGITS_IMAGES = 1797
 SWEEP_OVERHEAD = 10.0  # the driver's start and planning, and the reports at the end
 # The probe of a machine's speed (:func:`machine_pace`): its seconds on the machine the seconds above were
@@ -186,15 +187,13 @@ def _count_seconds(kind: str, arch: str, size: int, recipe: str) -> float:
     if kind == "x86":
         return X86_COUNT_SECONDS[known](size)
     kernels = ARM_KERNELS.get(recipe)
-    factor = ARM_FLOAT[known] if kernels == "float" else 2.0 if kernels == "hybrid" else 1.0
+    factor = ARM_FLOAT[known] if kernels == "float" else ARM_HYBRID if kernels == "hybrid" else 1.0
     return ARM_START + ARM_WORK[known](size) * factor
 
 
 def job_cpus(label: str) -> float:
     """The cores the job of a progress label keeps busy alone (JOB_CPUS)."""
-    if label.startswith("count "):
-        return JOB_CPUS["x86" if label.endswith(" x86") else "arm"]
-    return JOB_CPUS["tf"]
+    return JOB_CPUS["count" if label.startswith("count ") else "tf"]
 
 
 def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, recipes: int) -> Estimate:

@@ -70,5 +70,5 @@ def test_the_sweep_plan_waits_for_training_and_counts_wait_for_their_chain():
     assert by_key["optimize m int8+qat_int8"].after == ("train m",) and by_key["optimize m int8+qat_int8"].cost == 55
     assert by_key["count m qat_int8 x86"].after == ("optimize m int8+qat_int8",)
     assert [n.key for n in alone] == ["bench m int8", "bench m qat_int8"]
-    # the two x86 counts (3 s each alone, one core each) side by side: 3 s; the chain (1.5 cores) alone
+    # the two x86 counts (3 s each alone, one core each) side by side: 3 s; the chain alone before them
     assert simulate(nodes, 2, alone, cores=2).seconds == pytest.approx(100 + 55 + 3 + 4)

@@ -12,6 +12,7 @@ import numpy as np
 from liteship.bench.contract import check_contract, input_size
 from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target, load_model_file
 from liteship.bench.record import BenchRecord
+from liteship.contract import read_labels_file
 from liteship.errors import LiteshipError
 from liteship.task_api import file_metadata
 from liteship.progress import Progress
@@ -19,7 +20,9 @@ from liteship.rundir import FLOAT, LABELS, SPLIT, VARIANTS, members_hash, read_s
 
 
 def read_labels(path: Path) -> list[str]:
-    labels = [line.strip() for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    """A labels file read by the contract's one reader, as the app reads it: white space is kept, so a top-1 is
+    scored against the class names the app will show."""
+    labels = read_labels_file(path)
     if not labels:
         raise LiteshipError(f"Labels file {path} is empty", "it must hold one class name a line", "fix the file")
     return labels
@@ -38,8 +41,11 @@ def file_evalset(model, data: str, labels: list[str]) -> tuple[EvalSet, list[str
     ds = load_dataset(data, size)
     missing = [c for c in ds.class_names if c not in labels]
     if missing:
+        spaced = [repr(n) for n in labels if n != n.strip() and n.strip() in missing]
         raise LiteshipError(f"Data classes {', '.join(missing)} are not in the labels",
-                            f"the labels are: {', '.join(labels)}",
+                            f"the labels are: {', '.join(labels)}" + (
+                                f"; {', '.join(spaced)} keep their white space, as the app reads labels.txt"
+                                if spaced else ""),
                             "pass the matching --labels file, or remove those class folders")
     index = np.asarray([labels.index(c) for c in ds.class_names])
     evalset = EvalSet(ds.pixels, index[ds.labels], labels, ds.source, "all", ds.content_hash, members_hash(ds.items))

@@ -10,6 +10,7 @@ exactly the same numbers.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -94,11 +95,19 @@ def feed(pixels: np.ndarray, dtype, scale: float = 0.0, zero_point: int = 0) -> 
 LINE_BREAKING = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\0")
 
 
+def _control(ch: str) -> bool:
+    """A C0 control but tab (ESC and the rest), DEL or a C1 control (U+0080 to U+009F: CSI U+009B starts a
+    terminal escape like ESC [ does): none is text a label can show."""
+    code = ord(ch)
+    return (code < 0x20 and ch != "\t") or 0x7F <= code <= 0x9F
+
+
 def label_problem(name: str) -> str | None:
     """Why a class name cannot be a line of labels.txt, or None."""
-    bad = sorted({f"U+{ord(ch):04X}" for ch in name if ch in LINE_BREAKING or (ord(ch) < 0x20 and ch != "\t")})
+    bad = sorted({f"U+{ord(ch):04X}" for ch in name if ch in LINE_BREAKING or _control(ch)})
     if bad:
-        return f"it holds a control or line-break character ({', '.join(bad)}), which would split it across lines"
+        return (f"it holds a control or line-break character ({', '.join(bad)}), which a reader of "
+                "labels.txt would split it at, or a screen would not show as text")
     if name != name.strip():
         return "it starts or ends with white space, which readers of labels.txt strip"
     return None
@@ -110,5 +119,11 @@ def labels_text(names: list[str]) -> str:
 
 
 def read_labels(text: str) -> list[str]:
-    """labels.txt read the way the app reads it: Classifier.swift's ``split(separator: "\\n")``, empties dropped."""
+    """labels.txt read the way the app reads it: Classifier.swift's ``split(separator: "\\n")``, empties dropped,
+    white space kept. The one reader of a labels file in liteship (a run's, ``bench --labels``, the metadata's)."""
     return [line for line in text.split("\n") if line]
+
+
+def read_labels_file(path: Path) -> list[str]:
+    """A labels file on disk, read by :func:`read_labels`."""
+    return read_labels(Path(path).read_text(encoding="utf-8"))

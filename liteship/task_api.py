@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from liteship.cache import runtimes_dir
+from liteship.contract import read_labels
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, staged
 
@@ -180,7 +181,7 @@ def file_metadata(path: Path, model) -> dict | None:
     with Worker() as worker:
         shown = read_metadata(worker, path)
     inputs, outputs = io_specs(model)
-    labels = [line for line in (shown.get("labels") or "").split("\n") if line] or None
+    labels = read_labels(shown.get("labels") or "") or None
     return {"labels": labels, "problems": metadata_problems(shown, str(inputs[0].dtype),
                                                             int(outputs[0].shape[-1]))}
 
@@ -200,7 +201,7 @@ def metadata_problems(shown: dict, input_dtype: str, classes: int) -> list[str]:
         problems.append(f"metadata normalization {norm and {k: norm.get(k) for k in ('mean', 'std')}}; the input "
                         f"contract for a {input_dtype} input is mean {mean} std {std}")
     labels = shown.get("labels")
-    count = len([line for line in (labels or "").split("\n") if line])
+    count = len(read_labels(labels or ""))
     if labels is None or count != classes:
         problems.append(f"metadata labels.txt has {count if labels is not None else 'no'} labels; the model "
                         f"outputs {classes} classes")

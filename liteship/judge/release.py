@@ -70,7 +70,7 @@ def in_mediapipe(run_dir: Path, model_path: Path, size: int, labels: str) -> dic
         found = task_api.check(worker, model_path, x, y, reference, shown)
     general = (shown.get("metadata") or {})
     found["metadata"] = {"name": general.get("name"), "version": general.get("version"),
-                         "labels_file_matches": (shown.get("labels") or "").split("\n") == labels.splitlines()} if shown.get("ok") else \
+                         "labels_file_matches": read_labels(shown.get("labels") or "") == read_labels(labels)} if shown.get("ok") else \
         {"error": shown.get("error")}
     return found
 

@@ -52,9 +52,27 @@ class Paired:
     p_value: float
 
 
+def _phi(both: int, only_a: int, only_b: int, neither: int) -> float:
+    """Newcombe's continuity-corrected correlation of the two proportions (1998, method 10): when AD - BC is
+    positive it is reduced by n/2, and phi is 0 where that leaves nothing; a negative AD - BC is used as it is.
+    Without the correction, a sample where no image differs at 50 % accuracy has phi = 1 and an interval of
+    exactly [0, 0]."""
+    n = both + only_a + only_b + neither
+    margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
+    if not margins:
+        return 0.0
+    cross = both * neither - only_a * only_b
+    if cross > n / 2:
+        cross -= n / 2
+    elif cross >= 0:
+        cross = 0
+    return cross / math.sqrt(margins)
+
+
 def paired(a_correct: np.ndarray, b_correct: np.ndarray) -> Paired:
     """mean(a) - mean(b) over the same images (0/1 arrays of equal length), with Newcombe's 95 % score interval
-    for paired proportions (Statistics in Medicine 1998, 17:2635, method 10), from the counts alone."""
+    for paired proportions (Statistics in Medicine 1998, 17:2635, method 10, with its continuity-corrected phi),
+    from the counts alone."""
     a = np.asarray(a_correct, dtype=np.int64)
     b = np.asarray(b_correct, dtype=np.int64)
     if a.shape != b.shape or a.ndim != 1 or not len(a):
@@ -64,8 +82,7 @@ def paired(a_correct: np.ndarray, b_correct: np.ndarray) -> Paired:
     only_b, neither = int(np.sum((1 - a) & b)), int(np.sum((1 - a) & (1 - b)))
     p1, p2 = (both + only_a) / n, (both + only_b) / n
     (l1, u1), (l2, u2) = _wilson(both + only_a, n), _wilson(both + only_b, n)
-    margins = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
-    phi = (both * neither - only_a * only_b) / math.sqrt(margins) if margins else 0.0
+    phi = _phi(both, only_a, only_b, neither)
     below = (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2
     above = (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2
     diff = p1 - p2

@@ -66,3 +66,62 @@ def test_paired_interval_covers_the_true_difference_95_percent_of_the_time(n, p_
         iv = paired(a, b)
         hits += iv.low - 1e-9 <= p_a - p_b <= iv.high + 1e-9
     assert hits / 2000 >= 0.93
+
+
+def _from_counts(both: int, only_a: int, only_b: int, neither: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image right/wrong of two classifiers from the four cells of the paired 2x2 table."""
+    a = np.r_[np.ones(both + only_a, int), np.zeros(only_b + neither, int)]
+    b = np.r_[np.ones(both, int), np.zeros(only_a, int), np.ones(only_b, int), np.zeros(neither, int)]
+    return a, b
+
+
+@pytest.mark.parametrize("cells, published", [
+    # Fagerland, Lydersen & Laake, Statistical Analysis of Contingency Tables (2017), chapter 8, Cavo et al. (2012):
+    # the Newcombe square-and-add interval, -0.0621 (95 % CI -0.1186 to -0.0046); the same value is the
+    # contingencytables R package's test (tests/testthat/test-ch8.R).
+    ((59, 6, 16, 80), (-0.0621, -0.1186, -0.0046)),
+    # Newcombe (1998), Statistics in Medicine 17:2635, table II, example (a): 36, 12, 2, 0; method 10: 0.0569 to 0.3404
+    ((36, 12, 2, 0), (0.2, 0.0569, 0.3404)),
+])
+def test_paired_interval_matches_published_values(cells, published):
+    p = paired(*_from_counts(*cells))
+    assert (round(p.value, 4), round(p.low, 4), round(p.high, 4)) == published
+
+
+def _newcombe_reference(n11: int, n12: int, n21: int, n22: int) -> tuple[float, float]:
+    """Newcombe's method 10 written out from the paper's formulas, independently of liteship: rows are the first
+    classifier (right, wrong), columns the second."""
+    z, n = 1.959963984540054, n11 + n12 + n21 + n22
+
+    def wilson_ci(k):
+        p = k / n
+        root = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return (p + z * z / (2 * n) - root) / (1 + z * z / n), (p + z * z / (2 * n) + root) / (1 + z * z / n)
+
+    r1, c1 = n11 + n12, n11 + n21
+    (l1, u1), (l2, u2) = wilson_ci(r1), wilson_ci(c1)
+    p1, p2 = r1 / n, c1 / n
+    psi = 0.0
+    if r1 and n - r1 and c1 and n - c1:
+        cross = n11 * n22 - n12 * n21
+        psi = (cross - n / 2 if cross > n / 2 else 0 if cross >= 0 else cross) / np.sqrt(r1 * (n - r1) * c1 * (n - c1))
+    low = p1 - p2 - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2 - 2 * psi * (p1 - l1) * (u2 - p2))
+    high = p1 - p2 + np.sqrt((p2 - l2) ** 2 + (u1 - p1) ** 2 - 2 * psi * (p2 - l2) * (u1 - p1))
+    return low, high
+
+
+@pytest.mark.parametrize("cells", [(5, 0, 0, 5), (95, 0, 0, 5), (90, 0, 0, 10), (900, 0, 0, 100), (3, 4, 1, 2),
+                                   (250, 3, 1, 15), (1, 1, 7, 12), (0, 3, 5, 2), (40, 0, 0, 0), (10, 2, 2, 10)])
+def test_paired_interval_matches_the_papers_formula_written_out(cells):
+    p = paired(*_from_counts(*cells))
+    low, high = _newcombe_reference(*cells)
+    assert (p.low, p.high) == pytest.approx((max(-1, low), min(1, high)), abs=2e-6)
+
+
+def test_no_change_at_50_percent_is_not_a_point():
+    """10 images, 5 right, nothing changed: the uncorrected phi is 1 and gave exactly [0, 0], which 'met' any
+    budget; the reference gives +-16.66 pt. 95 right of 100 with nothing changed: +-3.85 pt (was +-3.33)."""
+    half = paired(*_from_counts(5, 0, 0, 5))
+    assert (half.low, half.high) == pytest.approx((-0.1666, 0.1666), abs=1e-4)
+    most = paired(*_from_counts(95, 0, 0, 5))
+    assert (most.low, most.high) == pytest.approx((-0.0385, 0.0385), abs=1e-4)

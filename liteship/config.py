@@ -303,7 +303,8 @@ def load_toml(path: str | Path) -> dict:
         raise LiteshipError(f"Config file {path} is not valid TOML: {exc}", "", "fix the syntax at that line") from exc
 
 
-LITESHIP_TABLES = ("budgets", "compare", "train", "models", "optimize", "bench")  # what a liteship.toml may hold
+# what a liteship.toml may hold: the judge's tables and the sweep config's (sweep_config.TABLES and [[models]])
+LITESHIP_TABLES = ("budgets", "compare", "train", "models", "optimize", "bench", "track")
 
 
 def liteship_table(path: str | Path, name: str) -> tuple[dict | None, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict, dataclass, field, fields
 
@@ -143,19 +141,3 @@ class BenchRecord:
 def to_json(records: list[BenchRecord]) -> str:
     return json.dumps([r.to_dict() for r in records], indent=2, sort_keys=True) + "\n"
 
-
-FLAT = ("variant", "model", "recipe", "arch", "alpha", "size", "backend", "threads", "runtime", "status", "size_bytes",
-        "gzip_bytes", "params", "sparsity", "top1", "top5", "agreement", "images", "peak_rss_mb", "arena_mb",
-        "delegated")
-LAT = ("p50", "p90", "p99", "mean", "std", "cv", "min", "ci_low", "ci_high", "init", "first", "runs")
-
-
-def to_csv(records: list[BenchRecord]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow([*FLAT, *(f"latency_{k}_ms" if k != "runs" else "latency_runs" for k in LAT), "notes"])
-    for r in records:
-        lat = r.latency_ms
-        writer.writerow([*(getattr(r, k) for k in FLAT), *((getattr(lat, k) if lat else "") for k in LAT),
-                         "; ".join(r.notes)])
-    return buf.getvalue()

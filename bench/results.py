@@ -8,10 +8,13 @@ instead of quietly judging the rest.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from dataclasses import fields
 from pathlib import Path
 
-from liteship.bench.record import BenchRecord, to_csv
+from liteship.bench.record import BenchRecord, LatencyStats
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_text
 from liteship.rundir import RESULTS, current_ids
@@ -74,6 +77,35 @@ def one_variant_each(records: list[BenchRecord], path: Path) -> list[BenchRecord
                             "pass the run directory instead, or re-run `liteship bench RUN_DIR` there: it keeps only "
                             "the current variants' records")
     return records
+
+
+def csv_columns() -> list[str]:
+    """results.csv's header: every field of a record in its order, the latency statistics one column each
+    (``latency_ms.p50``, ...)."""
+    return [f"latency_ms.{s.name}" if f.name == "latency_ms" else f.name
+            for f in fields(BenchRecord) for s in (fields(LatencyStats) if f.name == "latency_ms" else [f])]
+
+
+def _cell(value) -> str:
+    """A value as a CSV cell: text as it is, nothing as an empty cell, anything else as JSON (numbers, true and
+    false, and the record's lists and tables, whole)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def to_csv(records: list[BenchRecord]) -> str:
+    """The records flat: one row per record, one column per field (:func:`csv_columns`), nothing left out."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    columns = csv_columns()
+    writer.writerow(columns)
+    for r in records:
+        d = r.to_dict()
+        lat = d.pop("latency_ms") or {}
+        row = {**d, **{f"latency_ms.{k}": v for k, v in lat.items()}}
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return buf.getvalue()
 
 
 def write_results(run_dir: str | Path, records: list[BenchRecord]) -> None:

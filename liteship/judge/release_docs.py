@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from liteship.bench import backends
 from liteship.bench import BenchRecord
 from liteship.judge.budgets import budget_record
@@ -97,6 +99,17 @@ def swift(decision: Decision, contract: dict, cpu: str | None) -> str:
                         read_code=READ[out_dtype].replace("{{", "{").replace("}}", "}"))
 
 
+_MARKDOWN_PUNCTUATION = "\\`*_[]|!#~"
+
+
+def md_text(text: str) -> str:
+    """A class name (user text) as Markdown text that shows as itself: Markdown's punctuation backslash-escaped
+    (CommonMark lets any ASCII punctuation be), then HTML's characters as entities, so ``<img src=x>`` is shown,
+    never rendered, ``|`` never splits a table cell, and a line break cannot start a new block."""
+    escaped = "".join(f"\\{ch}" if ch in _MARKDOWN_PUNCTUATION else ch for ch in text)
+    return html.escape(escaped, quote=False).replace("\n", " ").replace("\r", " ")
+
+
 def _per_class(run: BenchRecord) -> list[str]:
     """Per-class top-1 with its Wilson interval, from the confusion matrix's rows."""
     if not run.confusion or not run.per_class_top1:
@@ -105,7 +118,7 @@ def _per_class(run: BenchRecord) -> list[str]:
     for name, row, i in zip(run.per_class_top1, run.confusion, range(len(run.confusion))):
         n = sum(row)
         low, high = wilson(row[i], n) if n else (None, None)
-        lines.append(f"| {name} | {n} | {_pct(row[i] / n if n else None)} | "
+        lines.append(f"| {md_text(name)} | {n} | {_pct(row[i] / n if n else None)} | "
                      + (f"{low * 100:.1f}–{high * 100:.1f} % |" if n else "– |"))
     return lines + [""]
 
@@ -137,7 +150,8 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
              + FEED[inp["dtype"]][0], "",
              "## Output", "",
              f"- one tensor `{out['shape']}` {out['dtype']}: a probability per class, in the order of `labels.txt` "
-             f"({len(labels)} classes: {', '.join(labels[:12])}{' …' if len(labels) > 12 else ''})", ""]
+             f"({len(labels)} classes: {', '.join(md_text(n) for n in labels[:12])}{' …' if len(labels) > 12 else ''})",
+             ""]
     if run is not None:
         lines += ["## Accuracy", "",
                   f"On {run.images} held-out test images ({(run.data or {}).get('source', 'the run')}), "

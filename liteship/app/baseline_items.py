@@ -8,10 +8,16 @@ def _changes(config):
     base = config.getoption("liteship_baseline")
     if not base:
         return [], []
+    import pytest
+
+    from liteship.errors import LiteshipError
     from liteship.judge import compare, load_thresholds, read_side
 
-    changes, _, _ = compare(read_side(base, "base"), read_side(config.getoption("liteship_run"), "new"),
-                            load_thresholds(config.getoption("liteship_budgets")))
+    try:
+        changes, _, _ = compare(read_side(base, "base"), read_side(config.getoption("liteship_run"), "new"),
+                                load_thresholds(config.getoption("liteship_budgets")))
+    except LiteshipError as exc:  # checked by the plugin before collection; damaged since: the message, no stack
+        raise pytest.Collector.CollectError(f"liteship compare: {exc.message}") from None
     return changes, [f"{c.key[1]}-{c.key[2]}-{c.metric}" for c in changes]
 
 

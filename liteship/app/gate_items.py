@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from liteship.errors import LiteshipError
 from liteship.judge import gate, load_budgets
 from liteship.rundir import VARIANTS
 
@@ -14,9 +15,12 @@ def _cases(config):
     run_dir = config.getoption("liteship_run")
     if not run_dir:
         return [], []
-    budgets = load_budgets(config.getoption("liteship_budgets"))
+    try:
+        judged = gate(Path(run_dir), load_budgets(config.getoption("liteship_budgets")))  # what `liteship gate` judges
+    except LiteshipError as exc:  # the run's files, damaged since the plugin's checks: liteship's message, no stack
+        raise pytest.Collector.CollectError(f"liteship gate: {exc.message}") from None
     cases, ids = [], []
-    for vv in gate(Path(run_dir), budgets):  # exactly what `liteship gate` judges, re-measure included
+    for vv in judged:
         for v in vv.verdicts:
             cases.append((vv, v))
             ids.append(f"{vv.recipe}-{vv.variant}-{v.id}")
@@ -27,7 +31,6 @@ def pytest_generate_tests(metafunc):
     if "liteship_case" in metafunc.fixturenames:
         cases, ids = _cases(metafunc.config)
         metafunc.parametrize("liteship_case", cases, ids=ids)
-
 
 
 def _time_in_benchmark(request, variant: str, verdict) -> None:

@@ -1,7 +1,7 @@
 """pytest plugin: ``pytest --liteship-run RUN_DIR --liteship-budgets FILE`` gates a run in CI.
 
-Without ``--liteship-run`` it does nothing: it adds two options, imports
-nothing else and adds no test items, so every other pytest run in an
+Without any ``--liteship-*`` option it does nothing: it adds three options,
+imports nothing else and adds no test items, so every other pytest run in an
 environment with liteship is unaffected. With it, the run's variants become
 one test item per variant x budget check, so ``-k``, ``--junitxml`` and
 pytest's exit codes work. With ``--liteship-baseline BASE`` each compared
@@ -10,14 +10,22 @@ gives (same record, same statistic, the same re-measure near a latency
 limit); with pytest-benchmark installed (``pip install 'liteship[gate]'``),
 latency items also time the model in its ``benchmark`` fixture, for its
 history and ``--benchmark-compare``, with liteship's numbers in ``extra_info``.
+
+An option given means a gate was asked for: an empty value, a missing run directory or budgets file, or a file
+liteship cannot read is pytest's usage error (exit 4) with liteship's message, checked before any item is
+collected, never a gate that silently collects nothing.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 ITEMS_MODULE = Path(__file__).with_name("gate_items.py")
 BASELINE_MODULE = Path(__file__).with_name("baseline_items.py")
+OPTIONS = (("liteship_run", "--liteship-run"), ("liteship_budgets", "--liteship-budgets"),
+           ("liteship_baseline", "--liteship-baseline"))
 
 
 def pytest_addoption(parser):
@@ -29,9 +37,46 @@ def pytest_addoption(parser):
                          "variant x metric, thresholds from [compare] in the --liteship-budgets file")
 
 
+def _usage(text: str) -> pytest.UsageError:
+    return pytest.UsageError(f"liteship gate: {text}")
+
+
+def _check_inputs(config) -> None:
+    """Every given option names something liteship can read; raises pytest's UsageError saying what is wrong."""
+    given = {flag: config.getoption(name) for name, flag in OPTIONS}
+    for flag, value in given.items():
+        if value is not None and not str(value).strip():
+            raise _usage(f"{flag} is empty (an unset variable?): the gate it asks for would silently vanish. "
+                         f"Fix: give {flag} a value, or drop the option")
+    if given["--liteship-run"] is None:
+        flags = " and ".join(f for f, v in given.items() if v is not None)
+        raise _usage(f"{flags} given without --liteship-run: there is no run to gate. "
+                     "Fix: add --liteship-run RUN_DIR (the folder liteship sweep wrote)")
+    from liteship.app.validate import run_dir_problems
+    from liteship.errors import LiteshipError
+
+    found = run_dir_problems(given["--liteship-run"], "--liteship-run")
+    if found:
+        raise _usage(found[0].line())
+    try:
+        from liteship.judge import load_budgets, load_thresholds, read_side
+
+        load_budgets(given["--liteship-budgets"])
+        if given["--liteship-baseline"] is not None:
+            load_thresholds(given["--liteship-budgets"])
+            read_side(given["--liteship-baseline"], "base")
+    except LiteshipError as exc:
+        raise _usage(exc.message) from None
+    except RecursionError:
+        raise _usage(f"{given['--liteship-budgets']} is nested too deeply to read. Fix: give a budgets file "
+                     "with one [budgets] table of keys") from None
+
+
 def pytest_configure(config):
-    if config.getoption("liteship_run"):
-        # Collect the bundled items module, from any folder, with no test files of the user's.
-        config.args[:] = [a for a in config.args if Path(a).resolve() != Path.cwd().resolve()] + [str(ITEMS_MODULE)]
-        if config.getoption("liteship_baseline"):
-            config.args.append(str(BASELINE_MODULE))
+    if all(config.getoption(name) is None for name, _ in OPTIONS):
+        return
+    _check_inputs(config)
+    # Collect the bundled items module, from any folder, with no test files of the user's.
+    config.args[:] = [a for a in config.args if Path(a).resolve() != Path.cwd().resolve()] + [str(ITEMS_MODULE)]
+    if config.getoption("liteship_baseline"):
+        config.args.append(str(BASELINE_MODULE))

@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from liteship.errors import LiteshipError
+from liteship.signals import preexec
 
 CHILD = Path(__file__).with_name("instructions_child.py")
 TOGGLE = "*InterpreterWrapper::Invoke*"
@@ -29,6 +30,15 @@ TOGGLE = "*InterpreterWrapper::Invoke*"
 INVOKE = "tflite::interpreter_wrapper::InterpreterWrapper::Invoke(int)"
 INVOKES = 3  # the first has the one-off setup; the second and third are the same, instruction for instruction
 INSTALL = "sudo apt-get install valgrind (Debian, Ubuntu), or your system's valgrind package"
+# valgrind's time limit grows with the work: the slowest rate measured on a 2-core x86 VM was ResNet-50's, 1,351 s for
+# its 3 invokes of about 3.9 G multiply-adds (1.2e-7 s per multiply-add of an invoke; InceptionV3, 5.7 G, took 1,260 s),
+# and the limit is three times that rate (a shared machine runs slower), never under the floor (small models spend
+# their time loading Python and LiteRT under valgrind, not in their multiply-adds).
+SECONDS_PER_MAC = 1.2e-7
+LIMIT_MARGIN = 3.0
+LIMIT_FLOOR_S = 900.0
+TIME_LIMIT_RULE = (f"{LIMIT_MARGIN:g} x {SECONDS_PER_MAC:g} s per multiply-add of each of the {INVOKES} invokes, "
+                   f"at least {LIMIT_FLOOR_S:.0f} s")
 FAMILIES = (
     (r"xnn_.*_(i?gemm)", "gemm (CONV_2D, FULLY_CONNECTED)"),
     (r"xnn_.*_dwconv", "dwconv (DEPTHWISE_CONV_2D)"),
@@ -60,15 +70,31 @@ def require_valgrind() -> str:
     return version
 
 
+def model_macs(path: str | Path) -> int:
+    """Multiply-adds per invoke of a .tflite (convolutions and fully connected layers), as explain counts them."""
+    from liteship.bench.explain import op_groups
+
+    return sum(g.macs for g in op_groups(Path(path).read_bytes(), str(path)))
+
+
+def time_limit(macs: int) -> float:
+    """Seconds valgrind may take to count a model of ``macs`` multiply-adds per invoke (TIME_LIMIT_RULE)."""
+    return max(LIMIT_FLOOR_S, LIMIT_MARGIN * SECONDS_PER_MAC * INVOKES * macs)
+
+
 def _per_invoke(path: Path, workdir: Path) -> list[dict[str, int]]:
     """Per-function instruction counts inside each of INVOKES invokes, in order (key "" holds the total)."""
     out = workdir / "callgrind.out"
     cmd = ["valgrind", "--tool=callgrind", f"--toggle-collect={TOGGLE}", f"--dump-after={INVOKE}",
            f"--callgrind-out-file={out}", sys.executable, str(CHILD), str(path), str(INVOKES)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    limit = time_limit(model_macs(path))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, preexec_fn=preexec())
+    except subprocess.TimeoutExpired as exc:  # subprocess.run has killed valgrind, and the model with it
+        raise RuntimeError(f"valgrind took over its limit of {limit:.0f} s ({TIME_LIMIT_RULE})") from exc
     if proc.returncode != 0 or not out.is_file():
-        raise LiteshipError(f"valgrind could not count {path}: {proc.stderr.strip()[-300:]}",
-                            "the model runs under callgrind in a child process", "bench it without --instructions")
+        said = proc.stderr.strip()[-300:] or proc.stdout.strip()[-300:]
+        raise RuntimeError(f"valgrind exited with code {proc.returncode}" + (f": {said}" if said else ""))
     dumps = [workdir / f"callgrind.out.{i}" for i in range(1, INVOKES + 1)]
     if not all(d.is_file() for d in dumps):
         raise RuntimeError(f"callgrind wrote no count after each {INVOKE}: the symbol was not matched (a LiteRT "
@@ -111,7 +137,8 @@ def family(function: str) -> str:
 
 
 def count_instructions(path: str | Path) -> dict:
-    """``{per_invoke, first_invoke, by_op, tool, method}`` for one .tflite on LiteRT's XNNPACK interpreter."""
+    """``{per_invoke, first_invoke, by_op, tool, method}`` for one .tflite on LiteRT's XNNPACK interpreter; a count
+    that fails (valgrind's exit, its time limit, nothing counted) raises RuntimeError saying why."""
     from liteship.versions import system_info
 
     tool = require_valgrind()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import platform
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,6 +210,11 @@ ARM_IMAGES = 100  # the accuracy subset an ARM backend runs: the first 100 score
 X86_COUNT = "x86"  # the key of the valgrind count (XNNPACK's instructions on this CPU) among a variant's counts
 
 
+# What a count that fails raises: its tool's exit or time limit (RuntimeError), a tool gone or broken since the checks
+# (LiteshipError, OSError, a hung --version), unreadable output (ValueError): each is kept as the count's reason.
+COUNT_FAILURES = (RuntimeError, LiteshipError, OSError, ValueError, subprocess.SubprocessError)
+
+
 def count_kinds(options: BenchOptions) -> list[str]:
     """The instruction counts ``options`` ask of each variant: ``x86`` (valgrind, on the reference backend's
     records) and each count backend (an ISA under QEMU). Each is independent of the others and of timing."""
@@ -231,7 +237,7 @@ def count_target(path: Path, kinds: list[str], pixels: np.ndarray | None, scored
 
             try:
                 out[kind] = count_instructions(path)
-            except RuntimeError as exc:  # kept as its reason: the record says why it has no count
+            except COUNT_FAILURES as exc:  # kept as its reason: the record says why it has no count
                 out[kind] = f"instructions not counted: {exc}"[:500]
             continue
         spec = io_specs(model)[0][0]
@@ -240,7 +246,7 @@ def count_target(path: Path, kinds: list[str], pixels: np.ndarray | None, scored
         try:
             out[kind] = backends.get(kind).count(path, x, bool(scored),
                                                  "the first scored image" if scored else "a mid-grey image")
-        except (RuntimeError, OSError, ValueError) as exc:
+        except COUNT_FAILURES as exc:
             out[kind] = f"n/a: {exc}"[:500]
     return out
 

@@ -1,5 +1,6 @@
 """Instruction counts per invoke under valgrind: exact, repeatable, and judged by a budget without noise."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from liteship.app.cli import main
@@ -115,3 +117,91 @@ def test_a_failed_count_leaves_the_record_without_one_and_the_budget_unmet(optim
     assert record.instructions is None and any("symbol was not matched" in n for n in record.notes)
     (verdict,) = judge(Budgets(max_instructions_m=1e9, require_contract=False), "v", [record], [record])
     assert not verdict.passed and "not measured" in verdict.message  # a huge limit is not passed by no count
+
+
+# ---------------------------------------------------------------- a failed count is kept as its reason; the limit
+
+
+def _fake_valgrind(folder: Path, body: str) -> Path:
+    """A script named valgrind, first on PATH: answers --version like valgrind, then runs ``body`` (sh)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "valgrind"
+    script.write_text('#!/bin/sh\nif [ "$1" = "--version" ]; then echo valgrind-3.19.0-fake; exit 0; fi\n' + body)
+    script.chmod(0o755)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def int8_input(tmp_path_factory):
+    """A tiny model with an int8 input (scale 1/255, zero point -128) and its multiply-adds counted by hand:
+    Conv2D(4, 3x3, valid) on 8x8x3 is 6*6*4 outputs x 3*3*3 = 3,888, Dense(3) on 4 values is 12: 3,900."""
+    tf = pytest.importorskip("tensorflow")
+    keras = pytest.importorskip("tf_keras")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(0)
+    conv.representative_dataset = lambda: ([rng.random((1, 8, 8, 3), dtype=np.float32)] for _ in range(8))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    path = tmp_path_factory.mktemp("int8_input") / "int8_input.tflite"
+    path.write_bytes(conv.convert())
+    return path
+
+
+def test_the_time_limit_grows_with_the_multiply_adds_by_hand(int8_input):
+    assert ins.model_macs(int8_input) == 6 * 6 * 4 * 3 * 3 * 3 + 3 * 4  # 3,900, counted by hand
+    assert ins.time_limit(0) == ins.time_limit(3_900) == 900  # a small model: the floor
+    # 3 x 1.2e-7 s per multiply-add x 3 invokes: ResNet-50's 3.9 G multiply-adds get 4,212 s (valgrind took 1,351 s
+    # on this machine), InceptionV3's 5.7 G 6,156 s (it took 1,260 s), MobileNetV2's 0.3 G the floor
+    assert ins.time_limit(3.9e9) == pytest.approx(4212) and ins.time_limit(3.9e9) > 1351
+    assert ins.time_limit(5.7e9) == pytest.approx(6156) and ins.time_limit(5.7e9) > 1260
+    assert ins.time_limit(0.3e9) == 900
+
+
+def test_an_int8_input_is_fed_its_mid_grey_not_128(int8_input):
+    from liteship.bench.instructions_child import mid_grey
+
+    # by hand: 0.5 / scale + zero point, clipped to the dtype
+    assert mid_grey({"dtype": np.int8, "quantization": (1 / 255, -128)}) == 0
+    assert mid_grey({"dtype": np.uint8, "quantization": (1 / 255, 0)}) == 128
+    assert mid_grey({"dtype": np.int8, "quantization": (0.02, 5)}) == 30
+    assert mid_grey({"dtype": np.int8, "quantization": (0.001, 100)}) == 127
+    assert mid_grey({"dtype": np.float32, "quantization": (0.0, 0)}) == 0.5
+    # the child as valgrind runs it, without valgrind: 128 does not fit an int8 input (OverflowError before)
+    proc = subprocess.run([sys.executable, str(ins.CHILD), str(int8_input), "2"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-500:]
+
+
+@needs_valgrind
+@pytest.mark.slow  # one valgrind count: about 10 s
+def test_a_model_with_an_int8_input_is_counted(int8_input):
+    counted = ins.count_instructions(int8_input)
+    assert counted["per_invoke"] > 0 and sum(counted["by_op"].values()) == counted["per_invoke"]
+
+
+def test_valgrind_exiting_1_is_a_count_kept_as_its_reason(int8_input, tmp_path, monkeypatch):
+    from liteship.bench import count_target
+
+    bin_dir = _fake_valgrind(tmp_path / "bin", 'echo "fake valgrind: cannot start the tool" >&2\nexit 1\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    found = count_target(int8_input, ["x86"], None, False)
+    assert found["x86"].startswith("instructions not counted: valgrind exited with code 1")
+    assert "cannot start the tool" in found["x86"]
+
+
+def test_valgrind_past_its_time_limit_is_a_count_kept_as_its_reason(int8_input, tmp_path, monkeypatch):
+    import time
+
+    from liteship.bench import count_target
+
+    bin_dir = _fake_valgrind(tmp_path / "bin", "exec sleep 120\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setattr(ins, "LIMIT_FLOOR_S", 1.5)
+    started = time.monotonic()
+    found = count_target(int8_input, ["x86"], None, False)
+    assert time.monotonic() - started < 30  # stopped at its limit, not waited for
+    assert found["x86"].startswith("instructions not counted: valgrind took over its limit of 2 s")

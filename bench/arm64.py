@@ -26,7 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from liteship.bench.arm64_env import EMULATIONS, GUEST_PYTHON, METHOD, env_dir, require_installed
+from liteship.bench.arm64_env import EMULATIONS, GUEST_PYTHON, METHOD, env_dir, qemu_binary, qemu_version, \
+    require_installed
+from liteship.signals import preexec
 
 CHILD = Path(__file__).with_name("arm64_child.py")
 
@@ -136,12 +138,16 @@ def run_guest(script: Path, backend: str, workdir: Path, stdin: str = "", timeou
     env = env_dir()
     prefix = env / "cpus" / backend
     regions_file = Path(workdir) / f"regions-{os.getpid()}.txt"
-    cmd = ["qemu-aarch64", "-cpu", e.qemu_cpu, "-L", str(prefix), "-plugin",
+    qemu = qemu_binary()
+    if qemu is None:
+        raise RuntimeError("qemu-aarch64 is not on PATH (apt-get install qemu-user)")
+    cmd = [qemu, "-cpu", e.qemu_cpu, "-L", str(prefix), "-plugin",
            f"{env / 'plugin' / 'count.so'},out={regions_file}", str(prefix / GUEST_PYTHON), str(script)]
     child_env = {"PYTHONPATH": str(env / "site"), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                  "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
     try:
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout, env=child_env)
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout, env=child_env,
+                              preexec_fn=preexec())
     except subprocess.TimeoutExpired as exc:
         raise RuntimeError(f"the {backend} count took over {timeout:.0f} s") from exc
     if proc.returncode != 0 or not proc.stdout.strip():
@@ -165,6 +171,7 @@ def count_arm64(path: str | Path, backend: str, inputs: np.ndarray, score: bool 
         np.save(Path(tmp) / "inputs.npy", np.ascontiguousarray(inputs))
         request = json.dumps({"model": str(Path(path).resolve()), "inputs": str(Path(tmp) / "inputs.npy"),
                               "score": score})
+        qemu = qemu_version()  # the QEMU that runs the count names it, whatever was installed with the environment
         stdout, regions = run_guest(CHILD, backend, Path(tmp), request, timeout)
         answer = json.loads(stdout.strip().splitlines()[-1])
     if len(regions) != 3:
@@ -180,7 +187,7 @@ def count_arm64(path: str | Path, backend: str, inputs: np.ndarray, score: bool 
     instructions = {
         "per_invoke": per_invoke, "first_invoke": first - empty, "isa": "aarch64", "threads": 1,
         "by_kernel": kernels[:40], "method": METHOD,
-        "tool": {"qemu": record["qemu"], "plugin_sha256": record["plugin_sha256"],
+        "tool": {"qemu": qemu, "plugin_sha256": record["plugin_sha256"],
                  "ai-edge-litert (aarch64)": record["wheels"].get("ai-edge-litert"),
                  "numpy (aarch64)": record["wheels"].get("numpy"), "liteship": versions.get("liteship")},
         "input": input_note,

@@ -11,6 +11,7 @@ temp folder and renamed into place, so a half-made one is never taken for whole;
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -123,16 +124,41 @@ def require_tools(with_system_packages: bool = False, log=print) -> None:
                         "install arm64 --with-system-packages` as root")
 
 
-def qemu_version() -> str:
-    out = subprocess.run(["qemu-aarch64", "--version"], capture_output=True, text=True, timeout=60).stdout
-    return out.splitlines()[0].strip() if out else "unknown"
+def qemu_binary() -> str | None:
+    """The qemu-aarch64 a count runs now: the first on PATH (None when there is none)."""
+    return shutil.which("qemu-aarch64")
+
+
+def qemu_version(exe: str | None = None) -> str | None:
+    """The first line of ``exe --version`` (default: :func:`qemu_binary`), asked of the binary itself, not read from
+    the install's record: an upgraded QEMU names itself. Asked once per process and version of the file (its path,
+    device, inode, size and mtime); None when there is no qemu-aarch64."""
+    exe = exe or qemu_binary()
+    if exe is None:
+        return None
+    try:
+        info = os.stat(exe)
+    except OSError:
+        return None
+    return _version_of(str(exe), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _version_of(exe: str, dev: int, inode: int, size: int, mtime_ns: int) -> str:
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"unknown ({exe} --version failed: {type(exc).__name__})"
+    return out.splitlines()[0].strip() if out.strip() else "unknown"
 
 
 # --------------------------------------------------------------------------- the environment
 
 
 def status() -> dict | None:
-    """The installed environment's record (versions, plugin sha256), or None when there is none whole."""
+    """The installed environment's record (versions, plugin sha256), or None when there is none whole. Its ``qemu``
+    is the version of the qemu-aarch64 that would run a count now (the one at install is ``qemu_at_install``): a
+    count is reused, and named, by the QEMU that makes it."""
     marker = env_dir() / MARKER
     try:
         record = json.loads(marker.read_text(encoding="utf-8"))
@@ -141,7 +167,9 @@ def status() -> dict | None:
     env = env_dir()
     whole = (env / "sysroot" / GUEST_PYTHON).exists() and (env / "plugin" / "count.so").is_file() and \
         all((env / "cpus" / b / "proc" / "cpuinfo").is_file() for b in EMULATIONS)
-    return record if whole and isinstance(record, dict) else None
+    if not (whole and isinstance(record, dict)):
+        return None
+    return {**record, "qemu_at_install": record.get("qemu"), "qemu": qemu_version()}
 
 
 def installed() -> bool:

@@ -32,6 +32,7 @@ RELEASE_FILES = (MODEL_TFLITE, LABELS, MANIFEST, MODEL_MD, SWIFT_CODE)
 LOG = "logs/frameworks.log"  # what TensorFlow, absl and the converter print
 JOBS = "logs/jobs.json"  # the sweep's jobs: when each started and ended
 LOCK = ".liteship.lock"  # held by the one command writing the run directory: its PID, host, command
+COUNTS = "counts"  # counts/<variant ID>.<kind>.json: instruction counts, each written as it finishes
 CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the latest optimize or sweep planned
 
 
@@ -105,7 +106,8 @@ def remove_stale_temps(run_dir: Path) -> list[Path]:
     if not is_marked(run_dir):
         return []
     removed = []
-    folders = [run_dir, run_dir / FLOAT, run_dir / VARIANTS, run_dir / "data", run_dir / RELEASE, run_dir / "logs"]
+    folders = [run_dir, run_dir / FLOAT, run_dir / VARIANTS, run_dir / "data", run_dir / RELEASE, run_dir / "logs",
+               run_dir / COUNTS]
     folders += [p for p in sorted((run_dir / FLOAT).glob("*")) if p.is_dir() and not p.is_symlink()]
     for folder in folders:
         if not folder.is_dir() or folder.is_symlink():

@@ -11,6 +11,7 @@ Skipped, saying why, where the arm64 environment is not installed (`liteship run
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -61,9 +62,12 @@ def test_a_hand_assembled_loop_counts_exactly_its_instructions(tmp_path):
     assert stdout.strip().endswith("ok")
     totals = [total for total, _ in regions]
     empty = totals[-1]  # the markers' and ctypes' own instructions, the same in every region
-    calls = [t - empty for t in totals[:-1]]
-    overhead = calls[0] - (1 + 2 * 1 + 1)
-    assert [c - overhead for c in calls] == [2 * n + 2 for n in counts]
+    calls = dict(zip(counts, (t - empty for t in totals[:-1])))
+    # a line through two of the points (n = 1 and n = 1000), then the held-out ones predicted from it
+    slope = (calls[1000] - calls[1]) / (1000 - 1)
+    overhead = calls[1] - (2 * 1 + 2)
+    assert slope == 2  # by hand: subs and b.ne, two instructions per iteration
+    assert [calls[n] for n in (10, 4321)] == [2 * n + 2 + overhead for n in (10, 4321)]  # held out: exact
     assert 0 <= overhead < 2000  # libffi's call into the page and back
 
 
@@ -174,3 +178,70 @@ def test_bench_of_a_run_records_the_arm_count_beside_x86(optimized_run, tmp_path
         assert r["data"]["subset"] == f"the first {n} of {split['counts']['test']}"
         assert r["reference_agreement"] >= 0.97 and r["latency_ms"] is None
     assert "instr M" in proc.stdout and " arm " in proc.stdout
+
+
+# ---------------------------------------------------------------- QEMU's version: the one that runs, not the install's
+
+NEWER = "qemu-aarch64 version 99.1.0 (a QEMU upgraded since the install)"
+
+
+@pytest.fixture
+def upgraded_qemu(tmp_path, monkeypatch):
+    """A qemu-aarch64 first on PATH that names another version and runs the real QEMU for everything else."""
+    import shutil
+
+    real = shutil.which("qemu-aarch64")
+    script = tmp_path / "bin" / "qemu-aarch64"
+    script.parent.mkdir()
+    script.write_text(f'#!/bin/sh\nif [ "$1" = "--version" ]; then echo "{NEWER}"; exit 0; fi\nexec {real} "$@"\n')
+    script.chmod(0o755)
+    installed_with = arm64_env.status()["qemu"]
+    monkeypatch.setenv("PATH", f"{script.parent}:{os.environ['PATH']}")
+    return installed_with
+
+
+def _counted_record(counted: dict):
+    from liteship.bench.record import BenchRecord
+
+    return BenchRecord(variant="v", model="m", recipe="float32", arch=None, alpha=None, size=32, backend="arm64-a14",
+                       threads=1, runtime="aarch64", kind="count", status="ok", size_bytes=1, gzip_bytes=1, params=None,
+                       sparsity=None, instructions=counted["instructions"], emulation=counted["emulation"])
+
+
+def test_a_count_of_another_qemu_is_not_reused_after_an_upgrade(upgraded_qemu, tmp_path):
+    from liteship.bench.counts import count_key, read_count, write_count
+    from liteship.bench.run import counting_tools, same_tools
+
+    installed_with = upgraded_qemu
+    assert installed_with != NEWER and arm64_env.status()["qemu"] == NEWER  # asked of the binary that runs now
+    assert arm64_env.status()["qemu_at_install"] != NEWER
+    earlier = _counted_record({"instructions": {"per_invoke": 1, "tool": {"qemu": installed_with,
+                               "plugin_sha256": arm64_env.status()["plugin_sha256"]}}, "emulation": {}})
+    assert not same_tools(earlier, counting_tools())  # a bench record counted with the old QEMU: counted again
+    # a sweep's count file written with the old QEMU is not read back under the new one
+    pixels = np.full((1, 8, 8, 3), 128, np.uint8)
+    old_key = count_key("abc", "arm64-a14", pixels, True)
+    old_key["tools"]["qemu"] = installed_with
+    write_count(tmp_path, "v", "arm64-a14", old_key, {"instructions": {"per_invoke": 1}, "outputs": None})
+    assert read_count(tmp_path, "v", "arm64-a14", old_key) is not None
+    assert read_count(tmp_path, "v", "arm64-a14", count_key("abc", "arm64-a14", pixels, True)) is None
+
+
+@pytest.mark.slow  # two QEMU counts of a tiny model
+def test_a_count_names_the_qemu_that_ran_it_and_compare_refuses_two_qemus(two_widths, monkeypatch, tmp_path):
+    from liteship.judge.compare import Thresholds, compare
+
+    x = _fed(two_widths[8], np.full((1, 32, 32, 3), 128, np.uint8))
+    before = arm64.count_arm64(two_widths[8], "arm64-a14", x)
+    real = __import__("shutil").which("qemu-aarch64")
+    script = tmp_path / "bin" / "qemu-aarch64"
+    script.parent.mkdir()
+    script.write_text(f'#!/bin/sh\nif [ "$1" = "--version" ]; then echo "{NEWER}"; exit 0; fi\nexec {real} "$@"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{script.parent}:{os.environ['PATH']}")
+    after = arm64.count_arm64(two_widths[8], "arm64-a14", x)
+    assert before["instructions"]["tool"]["qemu"] != NEWER and after["instructions"]["tool"]["qemu"] == NEWER
+    assert after["instructions"]["per_invoke"] == before["instructions"]["per_invoke"]  # the same QEMU really ran
+    changes, _, _ = compare([_counted_record(before)], [_counted_record(after)], Thresholds())
+    (counted,) = [c for c in changes if c.metric == "instructions"]
+    assert counted.verdict == "not judged: counted with other tools" and NEWER in counted.note

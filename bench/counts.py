@@ -1,0 +1,82 @@
+"""Instruction counts as files of the run directory, ``counts/<variant ID>.<kind>.json``, each written as it finishes.
+
+A sweep counts beside its other jobs and benches after them; the counts reach the bench through these files, not
+through the sweep's memory, so a sweep stopped after counting does not count again when it resumes. A file holds
+the count (or why it failed) and its key: everything the count depends on, all of which must be the same for it to
+be reused: the variant file's sha256, the kind (``x86`` or a count backend), the tools that would count now
+(valgrind's version; or QEMU's, the plugin's and the aarch64 wheels'), this LiteRT and liteship, and for an ARM
+count the images it ran. A failed count is kept, with its reason, for the bench that follows, and tried again by
+the next sweep (as a failed variant is made again). A damaged file is counted again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from liteship.files import atomic_write_json
+from liteship.rundir import COUNTS
+
+
+def tools_now(kind: str) -> dict:
+    """The tools a count of ``kind`` would be made with here, now (QEMU's version asked of its binary)."""
+    from liteship.bench.measure import X86_COUNT
+    from liteship.versions import system_info
+
+    versions = system_info()["versions"]
+    tools = {"ai-edge-litert": versions.get("ai-edge-litert"), "liteship": versions.get("liteship")}
+    if kind == X86_COUNT:
+        from liteship.bench.instructions import valgrind
+
+        return {**tools, "valgrind": valgrind()}
+    from liteship.bench.arm64_env import status
+
+    arm = status() or {}
+    return {**tools, "qemu": arm.get("qemu"), "plugin_sha256": arm.get("plugin_sha256"), "wheels": arm.get("wheels")}
+
+
+def count_key(sha256: str, kind: str, pixels: np.ndarray | None, scored: bool) -> dict:
+    """What a count of the file of ``sha256`` depends on; ``pixels``/``scored``: what an ARM count runs
+    (:func:`~liteship.bench.measure.arm_pixels`); valgrind's count feeds its own mid-grey image."""
+    from liteship.bench.measure import X86_COUNT
+
+    key = {"sha256": sha256, "kind": kind, "tools": tools_now(kind)}
+    if kind != X86_COUNT:
+        images = None
+        if scored and pixels is not None:
+            x = np.ascontiguousarray(pixels)
+            images = f"{x.dtype}{list(x.shape)}:" + hashlib.sha256(x.tobytes()).hexdigest()
+        key.update(scored=bool(scored), images=images)
+    return json.loads(json.dumps(key))  # as it reads back from the file
+
+
+def count_path(run_dir: Path, variant: str, kind: str) -> Path:
+    return Path(run_dir) / COUNTS / f"{variant}.{kind}.json"
+
+
+def write_count(run_dir: Path, variant: str, kind: str, key: dict, count) -> Path:
+    """Write one finished count (an ARM count's outputs as lists), or its failure's reason (a string)."""
+    if isinstance(count, dict) and isinstance(count.get("outputs"), np.ndarray):
+        count = {**count, "outputs": count["outputs"].tolist()}
+    return atomic_write_json(count_path(run_dir, variant, kind), {"key": key, "count": count})
+
+
+def read_count(run_dir: Path, variant: str, kind: str, key: dict, failures: bool = True):
+    """The count written for this ``key``, else None (none, another key, damaged; a failure when not ``failures``)."""
+    try:
+        doc = json.loads(count_path(run_dir, variant, kind).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("key") != key:
+        return None
+    count = doc.get("count")
+    if isinstance(count, str):
+        return count if failures else None
+    if not isinstance(count, dict):
+        return None
+    if count.get("outputs") is not None:
+        count = {**count, "outputs": np.asarray(count["outputs"], np.float32)}
+    return count

@@ -69,8 +69,9 @@ class SweepWork:
     """Hands the executor the jobs that are ready, and writes each finished job's outputs into the run directory.
 
     ``steps``: the sweep's progress (one step per training, variant made and count); ``ranks``: each job's
-    estimated longest path of work, by key, which ready jobs start by. ``counted`` collects the counts, by variant
-    and kind, for the bench that follows.
+    estimated longest path of work, by key, which ready jobs start by. Each count is written to the run directory
+    as it finishes (:mod:`liteship.bench.counts`); one written before for the same file, tools and images is not
+    made again, and the bench that follows reads them (:meth:`stored_counts`).
     """
 
     def __init__(self, out: Path, data: str, trains: list[TrainUnit], recipes: list[str], configs: dict, options,
@@ -82,7 +83,7 @@ class SweepWork:
         self.options, self.steps, self.ranks = options, steps, ranks or {}
         self.kinds = count_kinds(options)
         self.chains = recipe_chains(recipes)
-        self.counted: dict[str, dict] = {}
+        self._count_keys: dict[str, list[dict]] = {}  # variant -> each kind's count key, as planned
         self._waiting: dict[str, int] = {}  # model -> chains still being made
         self._pixels: dict[int, tuple] = {}
 
@@ -140,7 +141,9 @@ class SweepWork:
         return self._counts(model) if self._waiting[model] == 0 else []
 
     def _counts(self, model: str) -> list[Job]:
-        """A count job per (variant, kind) the bench still needs; the counts of benched variants are skipped."""
+        """A count job per (variant, kind) the bench still needs; the counts of benched variants are skipped, and
+        so are counts already in the run directory (a resumed sweep)."""
+        from liteship.bench.counts import read_count
         from liteship.errors import LiteshipError
 
         if not self.kinds:
@@ -158,11 +161,39 @@ class SweepWork:
                     self.steps.step(None, key=label, skipped=True)
                 continue
             pixels, scored = self._subset(t.size)
-            files = pack(self.out, [f"{VARIANTS}/{t.variant}.tflite"])
-            jobs += [self._job(label, count_unit, (t.variant, [kind], pixels, scored, files),
-                               partial(self._counted, t.variant, kind, label))
-                     for kind, label in zip(self.kinds, labels)]
+            files = None
+            for kind, label, key in zip(self.kinds, labels, self._keys(t, pixels, scored)):
+                if read_count(self.out, t.variant, kind, key, failures=False) is not None:
+                    self.steps.step(label, " (done before, skipped)", key=label, skipped=True)
+                    continue
+                files = files or pack(self.out, [f"{VARIANTS}/{t.variant}.tflite"])
+                jobs.append(self._job(label, count_unit, (t.variant, [kind], pixels, scored, files),
+                                      partial(self._counted, t.variant, kind, label, key)))
         return jobs
+
+    def _keys(self, target, pixels, scored: bool) -> list[dict]:
+        """Each kind's count key for ``target`` (:func:`liteship.bench.counts.count_key`), in ``self.kinds``'s order;
+        kept for :meth:`stored_counts`."""
+        from liteship.bench.counts import count_key
+        from liteship.files import sha256_file
+
+        sha = target.sha256 or sha256_file(target.path)
+        keys = [count_key(sha, kind, pixels, scored) for kind in self.kinds]
+        self._count_keys[target.variant] = keys
+        return keys
+
+    def stored_counts(self, units) -> dict[str, dict]:
+        """The counts in the run directory for the bench ``units``' variants, by variant and kind, read with the keys
+        they were planned with: what the bench uses instead of counting (a failed count's reason too, so the record
+        says why it has none)."""
+        from liteship.bench.counts import read_count
+
+        out: dict[str, dict] = {}
+        for unit in units:
+            keys = self._count_keys.get(unit.target.variant, [])
+            found = {kind: read_count(self.out, unit.target.variant, kind, key) for kind, key in zip(self.kinds, keys)}
+            out[unit.target.variant] = {kind: count for kind, count in found.items() if count is not None}
+        return {variant: counts for variant, counts in out.items() if counts}
 
     def _subset(self, size: int | None) -> tuple:
         """The images an ARM count runs at this input size: the first scored test images."""
@@ -175,8 +206,10 @@ class SweepWork:
             self._pixels[size] = arm_pixels(EvalSet(x, y, [], self.data))
         return self._pixels[size]
 
-    def _counted(self, variant: str, kind: str, label: str, found: dict) -> list[Job]:
-        self.counted.setdefault(variant, {}).update(found)
+    def _counted(self, variant: str, kind: str, label: str, key: dict, found: dict) -> list[Job]:
+        from liteship.bench.counts import write_count
+
+        write_count(self.out, variant, kind, key, found.get(kind))  # written as it finishes: a resumed sweep keeps it
         self.steps.step(f"{label}: {_said(found.get(kind))}", key=label)
         return []
 

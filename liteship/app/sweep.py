@@ -72,7 +72,8 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
         for unit in benches:
             if unit.done:
                 _step_done(steps, unit)
-        executor.bench(out, options, pending(benches), benched, work.counted)  # nothing else runs now
+        todo = pending(benches)  # the counts reach the bench through the run directory's files
+        executor.bench(out, options, todo, benched, work.stored_counts(todo))  # nothing else runs now
     records, _ = current_results(out)
     write_reports(out, records)
     return records

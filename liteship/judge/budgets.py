@@ -100,6 +100,13 @@ def budget_record(budgets: Budgets, records: list[BenchRecord]) -> BenchRecord |
                  and r.status == "ok"), None)
 
 
+def _not_counted(budgets: Budgets, records, verdict: Verdict) -> Verdict:
+    """An instruction budget not measured says why: the reason the count failed with, kept on the records."""
+    notes = [n for r in records if r.backend == budgets.backend for n in r.notes]
+    why = next((n for n in notes if n.startswith(("instructions not counted", "n/a"))), None)
+    return replace(verdict, message=f"{verdict.message}: {why}") if verdict.measured is None and why else verdict
+
+
 RUN_BUDGETS = ("max_latency_ms", "min_accuracy", "max_accuracy_drop", "min_agreement")
 
 
@@ -227,8 +234,9 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, any_rec) 
         counted = run.instructions if run is not None else None  # the budget record's own count, never another's
         value = counted["per_invoke"] / 1e6 if counted and counted.get("per_invoke") else None  # 0: not counted
         isa = (counted or {}).get("isa", backends.get(budgets.backend).isa)
-        out.append(("max_instructions_m", _num(f"max_instructions_m ({budgets.backend}, {isa})", variant, value,
-                                               budgets.max_instructions_m, True, " M", ".3f")))
+        out.append(("max_instructions_m", _not_counted(budgets, records, _num(
+            f"max_instructions_m ({budgets.backend}, {isa})", variant, value, budgets.max_instructions_m, True, " M",
+            ".3f"))))
     if budgets.min_accuracy is not None:
         out.append(("min_accuracy", _accuracy_verdict(budgets, variant, run)))
     if budgets.max_accuracy_drop is not None:

@@ -220,7 +220,17 @@ def arm_disagrees(records: list[BenchRecord]) -> list[Finding]:
             and r.reference_agreement < 1.0]
 
 
+def counts_failed(records: list[BenchRecord]) -> list[Finding]:
+    """Instruction counts asked for that failed: the variant has no count on that ISA, and the reason it failed."""
+    failed = [(r, n) for r in records for n in r.notes
+              if (r.kind == "run" and n.startswith("instructions not counted") and "not installed" not in n)
+              or (r.kind == "count" and r.status == "n/a")]
+    return [Finding("count_failed", r.model, f"{r.model} {r.recipe}: no {r.backend if r.kind == 'count' else 'x86'} "
+                    f"instruction count ({note}); an instruction budget on it is not measured", (r.variant,))
+            for r, note in failed]
+
+
 def findings(records: list[BenchRecord], budgets: Budgets, run_dir: str = "RUN") -> list[Finding]:
     return [*beats_float(records, budgets), *slower_than_plain(records, run_dir), *inside_noise(records, budgets),
             *split_too_small(records, budgets), *search_unmet(records, run_dir), *isa_order_flips(records),
-            *arm_disagrees(records)]
+            *arm_disagrees(records), *counts_failed(records)]

@@ -259,10 +259,18 @@ def _budget_backend_problems(budgets, args) -> list[Problem]:
     records = collect(problems := [], read_results, Path(args.run_dir))
     why = backend_problem(budgets, records or [])
     where = args.budgets or "the default budgets"
+    problems += _prefer_problems(budgets, args, records or [])
     return problems + ([] if why is None else [Problem(where, "backend", describe(budgets.backend), why,
                                                         "bench that backend and thread count (liteship bench RUN_DIR "
                                                         "--backends ...), or set backend and threads in [budgets] to "
                                                         "one the results hold")])
+
+
+def _prefer_problems(budgets, args, records) -> list[Problem]:
+    from liteship.judge import PREFER_FIX, prefer_problem
+
+    why = prefer_problem(budgets, getattr(args, "prefer", "accuracy"), records)
+    return [] if why is None else [Problem("--prefer", None, "instructions", why, PREFER_FIX)]
 
 
 def _compare(args) -> list[Problem]:

@@ -52,7 +52,8 @@ class Drop:
     def describe(self) -> str:
         how = f"paired, {self.images} images" if self.paired else f"unpaired, {self.images} images"
         p = f"; McNemar p={self.p_value:.3g}" if self.p_value is not None else ""
-        return f"95 % interval [{self.low * 100:+.2f}, {self.high * 100:+.2f}] pt ({how}{p})"
+        # the change's interval (negative: the variant is worse), as every output writes the change
+        return f"95 % interval [{-self.high * 100 + 0.0:+.2f}, {-self.low * 100 + 0.0:+.2f}] pt ({how}{p})"
 
 
 def same_images(a: BenchRecord, b: BenchRecord) -> bool:

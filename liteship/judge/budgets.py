@@ -44,6 +44,10 @@ class Budgets:
 
 
 DEFAULT_BUDGETS = Budgets(max_accuracy_drop=0.02, min_agreement=0.97, require_contract=True)
+# The keys that set a limit (unset by default). A budgets table that sets none of them (empty, or only backend,
+# threads, latency_stat...) keeps the default limits: it cannot mean "judge nothing", which would pass every
+# variant. One that sets any is the whole list (TOML has no null to switch a default limit off otherwise).
+LIMITS = tuple(f.name for f in fields(Budgets) if f.default is None)
 
 
 def load_budgets(path: str | Path | None) -> Budgets:
@@ -55,6 +59,8 @@ def load_budgets(path: str | Path | None) -> Budgets:
         raise LiteshipError(f"{path} has no {where.split(' ', 1)[1]} table", "budgets live in that table",
                             "add it, for example [budgets] / max_size_kb = 500")
     budgets = from_mapping(Budgets, table, where)
+    if not set(table) & set(LIMITS):  # empty, or only where and how to judge: the default limits, judged there
+        budgets = replace(budgets, **{k: getattr(DEFAULT_BUDGETS, k) for k in LIMITS})
     why = None if budgets.target_runtime is None else runtime_problem(budgets.target_runtime)
     if why is not None:
         raise Problems([Problem(where, "target_runtime", describe(budgets.target_runtime), why,
@@ -91,7 +97,7 @@ def _num(check, variant, measured, limit, upper: bool, unit: str, fmt: str = ".3
     word = "ok" if passed else "FAILED"
     return Verdict(variant, check, measured, limit, round(margin, 6), passed,
                    f"{check} {word}: {measured:{fmt}}{unit} {op} {limit:{fmt}}{unit}"
-                   f" (margin {margin:+{fmt}}{unit})")
+                   f" (margin {margin:+{fmt.lstrip('+')}}{unit})")
 
 
 def budget_record(budgets: Budgets, records: list[BenchRecord]) -> BenchRecord | None:
@@ -161,10 +167,12 @@ def _too_small(images: int | None) -> str:
 
 
 def _drop_verdict(budgets: Budgets, variant: str, run: BenchRecord | None, all_records: list[BenchRecord]) -> Verdict:
-    """The point drop decides; the message gives its paired interval and says when the split cannot decide."""
+    """The point decides; written as every output writes it, the change vs float32 in pt (negative: the variant is
+    worse) against the lowest change allowed, with its paired interval, saying when the split cannot decide."""
     drop = drop_with_interval(run, all_records)
-    v = _num("max_accuracy_drop", variant, drop.value if drop else drop_vs_float(run, all_records),
-             budgets.max_accuracy_drop, True, "", ".4f")
+    value = drop.value if drop else drop_vs_float(run, all_records)
+    v = _num("max_accuracy_drop (change vs float32)", variant, None if value is None else round(-value * 100, 4) + 0.0,
+             round(-budgets.max_accuracy_drop * 100, 4), False, " pt", "+.2f")
     if drop is None:
         return v
     note = f" [{drop.describe()}" + ("]" if drop.decides(budgets.max_accuracy_drop) else _too_small(drop.images) + "]")
@@ -208,17 +216,40 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
     """Every budget that is set, for one variant's ``records`` (``all_records``: the run's, for the float baseline).
 
     Latency and accuracy come from one record, the budget's backend and thread count, never the best of several.
+    The file's facts (size, contract, the app's runtime, the Task API) come from the record holding that fact's
+    evidence, the worst verdict where several do (a refusal recorded with one backend is never hidden by another
+    record's silence), then the registry's order: the same verdicts whatever the order of the records.
     """
     run = budget_record(budgets, records)
-    any_rec = records[0]
+    ordered = sorted(records, key=lambda r: (r is not run, backends.rank(r.backend), r.threads or 0, r.kind))
     on_run = (*RUN_BUDGETS, "max_instructions_m")  # judged on the budget record; the rest on the file's facts
-    return [replace(v, id=key, record=run if key in on_run else any_rec)
-            for key, v in _checks(budgets, variant, records, all_records, run, any_rec)]
+    return [replace(v, id=key, record=run if key in on_run else (v.record or ordered[0]))
+            for key, v in _checks(budgets, variant, records, all_records, run, ordered)]
 
 
-def _checks(budgets: Budgets, variant: str, records, all_records, run, any_rec) -> list[tuple[str, Verdict]]:
+# A file fact's evidence in a record: 2 a real check (a real load, MediaPipe's), 1 a table's, 0 none.
+_EVIDENCE = {"require_contract": lambda r: 1 if r.contract else 0,
+             "target_runtime": lambda r: 2 if (r.compat or {}).get("real") else (1 if r.compat else 0),
+             "task_api": lambda r: 2 if r.task_api else 0}
+
+
+def _fact_record(key: str, records: list[BenchRecord], passes=lambda r: True) -> BenchRecord:
+    """The one rule for a file fact: the record with the most evidence for ``key``, a failing one (``passes``)
+    first among equals (a refusal seen with one backend is never hidden by another record's), then the registry's
+    order. The same record whatever the order of ``records``."""
+    return min(records, key=lambda r: (-_EVIDENCE[key](r), passes(r), backends.rank(r.backend), r.threads or 0,
+                                       r.kind))
+
+
+def _on_fact(key: str, check, records: list[BenchRecord]) -> Verdict:
+    """``check`` (record -> Verdict) on the record :func:`_fact_record` chooses for ``key``."""
+    record = _fact_record(key, records, lambda r: check(r).passed)
+    return replace(check(record), record=record)
+
+
+def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered) -> list[tuple[str, Verdict]]:
     """(budget key, verdict) for every budget that is set, in a fixed order."""
-    out = []
+    out, any_rec = [], ordered[0]  # size and gzip: the file's bytes, the same in every record of it
     if budgets.max_size_kb is not None:
         out.append(("max_size_kb", _num("max_size_kb", variant, any_rec.size_bytes / 1024, budgets.max_size_kb, True,
                                         " KB", ".1f")))
@@ -245,11 +276,12 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, any_rec) 
         out.append(("min_agreement", _num("min_agreement", variant, run.agreement if run else None,
                                           budgets.min_agreement, False, "", ".4f")))
     if budgets.require_contract:
-        out.append(("require_contract", _contract_verdict(variant, any_rec)))
+        out.append(("require_contract", _on_fact("require_contract", lambda r: _contract_verdict(variant, r), ordered)))
     if budgets.target_runtime is not None:
-        out.append(("target_runtime", _runtime_verdict(budgets, variant, any_rec)))
+        out.append(("target_runtime", _on_fact("target_runtime", lambda r: _runtime_verdict(budgets, variant, r),
+                                               ordered)))
     if budgets.task_api is not None:
-        out.append(("task_api", _task_api_verdict(budgets, variant, any_rec)))
+        out.append(("task_api", _on_fact("task_api", lambda r: _task_api_verdict(budgets, variant, r), ordered)))
     if budgets.require_delegate is not None:
         cov = next((r for r in records if r.backend == budgets.require_delegate), None)
         value = cov.delegated if cov and cov.status == "ok" else (0.0 if cov else None)
@@ -264,7 +296,8 @@ def runtime_failures(records: list[BenchRecord], target: str) -> list[str]:
 
     lines = []
     for variant in dict.fromkeys(r.variant for r in records):
-        rec = next(r for r in records if r.variant == variant)
+        rec = _fact_record("target_runtime", [r for r in records if r.variant == variant],
+                           lambda r: runtime_verdict(r.compat or {}, target)["ok"])
         verdict = runtime_verdict(rec.compat or {}, target)
         lines += [f"too new for {target}: {variant}: {op}" for op in verdict["too_new"]]
         if verdict.get("table_bug"):
@@ -279,7 +312,7 @@ def runtime_notes(records: list[BenchRecord]) -> list[str]:
     """One line per variant that was loaded in an older runtime: what happened there."""
     lines = []
     for variant in dict.fromkeys(r.variant for r in records):
-        rec = next(r for r in records if r.variant == variant)
+        rec = _fact_record("target_runtime", [r for r in records if r.variant == variant])
         words = _real_words(rec.compat or {})
         if words:
             lines.append(f"{variant} in the app's runtime: {words.strip()[1:-1]}")

@@ -7,12 +7,16 @@ would choose. Renderers only format the numbers held here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from liteship.bench import BenchRecord
-from liteship.judge.baseline import drop_with_interval
+import numpy as np
+
+from liteship.bench import BenchRecord, backends
+from liteship.errors import LiteshipError
+from liteship.judge.baseline import drop_with_interval, same_images
 from liteship.judge.budgets import Budgets, budget_record
 from liteship.judge.gate import VariantVerdict
+from liteship.stats import paired
 
 PREFERENCES = ("accuracy", "size", "latency", "instructions")
 BEST = {"accuracy": "most accurate", "size": "smallest", "latency": "fastest",
@@ -34,6 +38,8 @@ class Option:
     delegated: dict  # coverage backend -> share of ops the delegate takes
     instructions: int | None = None  # per invoke, on the budget's backend (x86 under valgrind, or an ARM ISA)
     isa: str | None = None  # which instruction set counted them
+    phone: dict = field(default_factory=dict)  # ARM count backend -> aarch64 instructions per invoke
+    record: BenchRecord | None = field(default=None, compare=False, repr=False)  # the budget record it weighs
 
     @property
     def variant(self) -> str:
@@ -53,6 +59,22 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Tie:
+    """Variants whose top-1 the paired test cannot separate from the most accurate one's: ranked by what comes next."""
+
+    best: str  # the most accurate by the digits
+    tied: tuple[str, ...]  # every variant tied with it (itself included), in the order the tie ranks them
+    by: str  # what broke the tie: "aarch64 instructions per invoke on arm64-a15, then size", or "size"
+    images: int  # the images they were paired on
+
+    def describe(self) -> str:
+        others = [v for v in self.tied if v != self.best]
+        return (f"By top-1, {', '.join(f'`{v}`' for v in others)} cannot be told from the most accurate, "
+                f"`{self.best}`: the 95 % paired interval of each difference holds 0 on {self.images} images. Tied, "
+                f"they are ranked by {self.by}: {', '.join(f'`{v}`' for v in self.tied)}.")
+
+
+@dataclass(frozen=True)
 class Decision:
     budgets: Budgets
     prefer: str
@@ -61,6 +83,7 @@ class Decision:
     alternatives: tuple[Alternative, ...]
     misses: tuple[Option, ...]  # when nothing passes: the closest, with what each lacks
     total: int  # variants judged
+    tie: Tie | None = None  # --prefer accuracy: the variants the paired test cannot tell from the most accurate
 
 
 def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> Option:
@@ -74,7 +97,9 @@ def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> 
                   {r.backend: r.delegated for r in recs if r.kind == "coverage" and r.status == "ok"
                    and r.delegated is not None},
                   (run.instructions or {}).get("per_invoke") or None if run else None,
-                  (run.instructions or {}).get("isa") if run else None)
+                  (run.instructions or {}).get("isa") if run else None,
+                  {r.backend: r.instructions["per_invoke"] for r in recs if r.kind == "count" and r.status == "ok"
+                   and r.instructions and r.instructions.get("per_invoke")}, run)
 
 
 def rank(prefer: str, o: Option) -> tuple:
@@ -110,13 +135,63 @@ def _alternatives(passing: list[Option], chosen: Option, prefer: str) -> tuple[A
     return tuple(listed.values())
 
 
+def _inseparable(a: Option, b: Option) -> bool:
+    """The paired test cannot tell ``a``'s top-1 from ``b``'s: scored on the same images, and the 95 % interval of
+    the difference holds 0. Records on other images are never called tied: their digits are all there is."""
+    ra, rb = a.record, b.record
+    if ra is None or rb is None or not same_images(ra, rb):
+        return False
+    bits = [np.frombuffer(r.correct.encode(), np.uint8) - ord("0") for r in (ra, rb)]
+    p = paired(*bits)
+    return p.low <= 0 <= p.high
+
+
+def _tie(passing: list[Option], best: Option) -> Tie | None:
+    """The variants tied with the most accurate, ranked by the phone's cost where every one of them was counted
+    (aarch64 instructions on an ARM backend, the registry's first), then size, then latency."""
+    tied = [best, *(o for o in passing if o is not best and _inseparable(o, best))]
+    if len(tied) < 2:
+        return None
+    arm = next((b for b in backends.names("count") if all(b in o.phone for o in tied)), None)
+    latency = (lambda o: o.latency_ms if o.latency_ms is not None else float("inf"))
+    tied.sort(key=lambda o: (o.phone[arm] if arm else 0, o.size_bytes, latency(o)))
+    by = (f"the fewest aarch64 instructions per invoke on {arm} (the phone's instruction set), then the smaller file"
+          if arm else "the smaller file (no ARM count covers them all)")
+    return Tie(best.variant, tuple(o.variant for o in tied), by, best.record.images or len(best.record.correct))
+
+
+def prefer_problem(budgets: Budgets, prefer: str, records: list[BenchRecord]) -> str | None:
+    """Why ``prefer`` cannot rank these records: ``instructions`` with no count on the budget's backend."""
+    if prefer != "instructions" or any(
+            r.backend == budgets.backend and r.threads == budgets.threads and r.status == "ok"
+            and (r.instructions or {}).get("per_invoke") for r in records):
+        return None
+    return (f"--prefer instructions ranks by the instruction count on the budget's backend ({budgets.backend}, "
+            f"{budgets.threads} thread(s)), and no record there holds one")
+
+
+PREFER_FIX = ("count them (liteship bench RUN_DIR --instructions, or an arm64-* backend), set [budgets] backend to a "
+              "backend that counted them, or --prefer accuracy, size or latency")
+
+
 def decide(records: list[BenchRecord], budgets: Budgets, prefer: str, verdicts: list[VariantVerdict],
            made_by: str = "pick") -> Decision:
-    """The variant ``prefer`` ranks first among those passing every budget (ties: smaller, then faster)."""
+    """The variant ``prefer`` ranks first among those passing every budget (ties: smaller, then faster).
+
+    Under ``accuracy``, variants whose top-1 the paired test cannot tell from the most accurate one's are tied,
+    and the tie goes to the phone's cost where it was counted, then size (``Decision.tie`` says so): the decision
+    never ranks by digits its own intervals cannot separate.
+    """
+    why = prefer_problem(budgets, prefer, records)
+    if why is not None:
+        raise LiteshipError(why, "nothing would rank the variants: the choice would be silent", PREFER_FIX)
     options = [option(vv, records, budgets) for vv in verdicts]
     passing = [o for o in options if o.verdict.passed]
     if not passing:
         misses = sorted(options, key=lambda o: (o.verdict.worst_margin, rank(prefer, o)))[:3]
         return Decision(budgets, prefer, made_by, None, (), tuple(misses), len(options))
     chosen = min(passing, key=lambda o: rank(prefer, o))
-    return Decision(budgets, prefer, made_by, chosen, _alternatives(passing, chosen, prefer), (), len(options))
+    tie = _tie(passing, chosen) if prefer == "accuracy" else None
+    if tie is not None:
+        chosen = next(o for o in passing if o.variant == tie.tied[0])
+    return Decision(budgets, prefer, made_by, chosen, _alternatives(passing, chosen, prefer), (), len(options), tie)

@@ -27,7 +27,7 @@ def pick(run_dir: str | Path, budgets: Budgets, prefer: str = "accuracy",
     ``records``: the run's current results, when the caller has read them.
     """
     if prefer not in PREFERENCES:
-        raise LiteshipError(f"--prefer {prefer!r} is not one of accuracy, size, latency", "", "pick one of those")
+        raise LiteshipError(f"--prefer {prefer!r} is not one of {', '.join(PREFERENCES)}", "", "pick one of those")
     run_dir = Path(run_dir)
     records = current_results(run_dir)[0] if records is None else records
     decision = decide(records, budgets, prefer, gate(run_dir, budgets, records=records))

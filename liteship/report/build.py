@@ -9,7 +9,7 @@ from liteship.judge import Decision
 from liteship.judge import Finding
 from liteship.report.document import html_page, markdown
 from liteship.report.plots import plot_png
-from liteship.report.sections import report_sections
+from liteship.report.sections import judged_on, report_sections
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Report:
 
 def build(records: list[BenchRecord], decision: Decision | None, findings: list[Finding], run_dir: str,
           title: str = "liteship sweep") -> Report:
-    png = plot_png(records)
+    png = plot_png(records, *judged_on(decision))
     sections = report_sections(records, decision, findings, png, run_dir)
     css = "none" if decision is not None and decision.chosen is None else ""
     return Report(markdown(title, sections), html_page(title, sections, css), png)

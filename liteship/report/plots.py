@@ -58,8 +58,9 @@ def _panel(ax, rs: list[Row], xkey: str, xci, style, xlabel: str) -> bool:
     return True
 
 
-def plot_png(records: list[BenchRecord]) -> bytes | None:
-    """Two or three panels in one PNG; None without matplotlib or without a scored variant."""
+def plot_png(records: list[BenchRecord], budgets=None, judged: list[BenchRecord] = ()) -> bytes | None:
+    """Two or three panels in one PNG; None without matplotlib or without a scored variant. Each point is the
+    variants table's row: the record the budgets judge (see :func:`liteship.report.tables.rows`)."""
     try:
         import matplotlib
 
@@ -68,7 +69,7 @@ def plot_png(records: list[BenchRecord]) -> bytes | None:
         from matplotlib.lines import Line2D
     except ImportError:
         return None
-    rs = [r for r in rows(records) if r.top1 is not None]
+    rs = [r for r in rows(records, budgets, judged) if r.top1 is not None]
     if not rs:
         return None
     models = list(dict.fromkeys(r.model for r in rs))
@@ -84,7 +85,8 @@ def plot_png(records: list[BenchRecord]) -> bytes | None:
     axes = list(grid.ravel())
     _panel(axes[0], rs, "size_kb", lambda r: None, style, "size (KB, log scale)")
     axes[0].set_title("top-1 vs size (dashed: each model's Pareto front)")
-    _panel(axes[1], rs, "p50_ms", lambda r: r.ci, style, "p50 latency, ms (log scale; bars: 95 % CI)")
+    where = ", ".join(dict.fromkeys(r.backend for r in rs))  # the records judged: backend@threads
+    _panel(axes[1], rs, "p50_ms", lambda r: r.ci, style, f"p50 latency, ms, {where} (log scale; bars: 95 % CI)")
     axes[1].set_title("top-1 vs latency (x86 CPU, not a phone)")
     at = 2
     if counted:

@@ -54,6 +54,23 @@ def costs_line(variant: str | None, records: list[BenchRecord]) -> str:
     return "Where the costs come from: " + "; ".join(said) + ". None is a phone's milliseconds."
 
 
+def _why_chosen(decision: Decision) -> str:
+    if decision.tie is None:
+        return (f"It is the {BEST[decision.prefer]} of the {decision.total} variants judged that passes every budget "
+                "(ties go to the smaller file, then the faster).")
+    return (f"Of the {decision.total} variants judged, it passes every budget and is tied for the most accurate. "
+            + decision.tie.describe())
+
+
+def judged_on(decision: Decision | None) -> tuple:
+    """(budgets, the records the decision's verdicts judged): what the variants table and the plots show."""
+    if decision is None:
+        return None, ()
+    options = [*([decision.chosen] if decision.chosen else []), *(a.option for a in decision.alternatives),
+               *decision.misses]
+    return decision.budgets, [o.record for o in options if o.record is not None]
+
+
 def decision_section(decision: Decision | None, run_dir: str, records: list[BenchRecord] = ()) -> Section:
     if decision is None:
         return Section("Decision", "decision", (Para("No decision: the run has no measured variant."),))
@@ -61,9 +78,8 @@ def decision_section(decision: Decision | None, run_dir: str, records: list[Benc
     if decision.chosen is not None:
         o = decision.chosen
         vv = o.verdict
-        blocks.append(Para(f"**Ship `{vv.variant}`: {vv.model} {vv.recipe}.** {_option_line(o, decision)}. It is the "
-                           f"{BEST[decision.prefer]} of the {decision.total} variants judged "
-                           "that passes every budget (ties go to the smaller file, then the faster)."))
+        blocks.append(Para(f"**Ship `{vv.variant}`: {vv.model} {vv.recipe}.** {_option_line(o, decision)}. "
+                           + _why_chosen(decision)))
         blocks.append(Table(("budget", "measured", "limit", "margin", ""), tuple(
             (v.check, _n(v.measured, ".4g") if isinstance(v.measured, (int, float)) else str(v.measured),
              _n(v.limit, ".4g") if isinstance(v.limit, (int, float)) else str(v.limit),
@@ -102,11 +118,14 @@ def warnings_section(findings: list[Finding]) -> Section:
     return Section(f"Warnings ({len(findings)})", "warnings", tuple(blocks))
 
 
-def variants_section(records: list[BenchRecord]) -> Section:
-    rs = rows(records)
+def variants_section(records: list[BenchRecord], decision: Decision | None = None) -> Section:
+    rs = rows(records, *judged_on(decision))
     arms = [b for b in dict.fromkeys(b for r in rs for b, _ in r.arm_m)]
-    blocks = [Para("Top-1 on the test split with its 95 % Wilson interval; the change vs float32 with Newcombe's "
-                   "95 % score interval, paired image by image on the same test images; p50: median of round medians "
+    blocks = [Para("Each row is the record the budgets judge (measured on: backend@threads). Top-1 on the test split "
+                   "with its 95 % Wilson interval; Δ vs float32: the change in top-1 vs the float32 variant of the "
+                   "same model, in pt (negative: the variant is worse; every output of liteship writes it so), with "
+                   "Newcombe's 95 % score interval, paired image by image on the same test images; p50: median of "
+                   "round medians "
                    "[95 % bootstrap CI over the rounds] on this x86 CPU; "
                    "M x86: millions of instructions per invoke counted under valgrind (– where not counted)"
                    + "".join(f"; M {b}: millions of aarch64 instructions per invoke under QEMU, on the phone's "
@@ -197,7 +216,8 @@ def classes_section(records: list[BenchRecord], decision: Decision | None) -> Se
     b = decision.budgets if decision else None
     chosen_id = decision.chosen.variant if decision and decision.chosen else \
         max(runs, key=lambda r: r.top1 or 0).variant
-    chosen = next((r for r in runs if r.variant == chosen_id and (b is None or r.backend == b.backend)), None) or \
+    chosen = next((r for r in runs if r.variant == chosen_id and (b is None or (r.backend, r.threads) == (b.backend,
+                                                                                            b.threads))), None) or \
         next(r for r in runs if r.variant == chosen_id)
     base = float_record(records, chosen.model, chosen.backend, chosen.threads)
     names = list(chosen.per_class_top1)
@@ -238,5 +258,6 @@ def report_sections(records: list[BenchRecord], decision: Decision | None, findi
                                        Para("Colour: model; marker: recipe; bars: 95 % intervals; dashed: each "
                                             "model's size-vs-top-1 Pareto front. Latency on this x86 CPU.")))
     classes = classes_section(records, decision)
-    return [decision_section(decision, run_dir, records), warnings_section(findings), plots, variants_section(records),
+    return [decision_section(decision, run_dir, records), warnings_section(findings), plots,
+            variants_section(records, decision),
             backends_section(records), *([classes] if classes else []), machine_section(records)]

@@ -1,5 +1,6 @@
-"""The rows of the variants table, one per variant, from its first run record. No new numbers: the change
-vs float comes from :mod:`liteship.judge.baseline`."""
+"""The rows of the variants table, one per variant, from the record its verdicts judge: the budget's backend and
+threads (a re-measured latency included). No new numbers: the change vs float comes from
+:mod:`liteship.judge.baseline`."""
 
 from __future__ import annotations
 
@@ -34,13 +35,13 @@ class Row:
 
 
 def primary(records: list[BenchRecord], backend: str | None = None, threads: int = 1) -> list[BenchRecord]:
-    """One run record per variant, by one rule whatever the file's order: the budget's backend and threads (the
-    default budgets': the reference backend, 1 thread), else the registry's first run backend that measured it,
-    fewest threads."""
+    """One record per variant, by one rule whatever the file's order: the budget's backend and threads (the
+    default budgets': the reference backend, 1 thread; an ARM count backend's own record when the budgets judge
+    there), else the registry's first run backend that measured it, fewest threads."""
     from liteship.bench import backends
 
     backend = backend or backends.reference().name
-    runs = [r for r in records if r.kind == "run" and r.status == "ok"]
+    runs = [r for r in records if r.status == "ok" and (r.kind == "run" or (r.backend, r.threads) == (backend, threads))]
     best = {}
     for r in sorted(runs, key=lambda r: ((r.backend, r.threads) != (backend, threads), backends.rank(r.backend),
                                          r.threads or 0)):
@@ -57,8 +58,12 @@ def pareto(points: list[tuple[float, float]]) -> list[bool]:
     return out
 
 
-def rows(records: list[BenchRecord]) -> list[Row]:
-    prim = primary(records)
+def rows(records: list[BenchRecord], budgets=None, judged: list[BenchRecord] = ()) -> list[Row]:
+    """One row per variant, from the record the budgets judge (``budgets``: their backend and threads; None: the
+    default budgets'), or ``judged``'s record of it: the one its verdicts judged, a re-measured latency included."""
+    prim = primary(records, *((budgets.backend, budgets.threads) if budgets is not None else ()))
+    mine = {r.variant: r for r in judged if r is not None}
+    prim = [mine.get(r.variant, r) for r in prim]
     front = [False] * len(prim)  # each model's own size-vs-top-1 front: a small model does not hide a big one's
     for model in dict.fromkeys(r.model for r in prim):
         idx = [i for i, r in enumerate(prim) if r.model == model]

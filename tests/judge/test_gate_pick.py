@@ -104,11 +104,14 @@ def test_pick_writes_a_bundle_the_app_scores_as_the_manifest_says(swept, tmp_pat
     manifest = json.loads((release / "manifest.json").read_text())
     model = (release / "model.tflite").read_bytes()
     assert manifest["model"]["sha256"] == hashlib.sha256(model).hexdigest()
-    # The choice by hand from results.jsonl: highest top-1 among those within the budgets, ties to the smaller file.
+    # The choice by hand from results.jsonl: the most accurate within the budgets, where the paired test can tell
+    # them apart; those it cannot are tied, and the smaller file wins.
+    from tests.judge.test_ties import choice_by_hand
+
     rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
     ok = [r for r in rows if r["backend"] == "xnnpack" and r["threads"] == 1 and r["size_bytes"] / 1024 <= 150
           and r["top1"] >= 0.9]
-    expected = min(ok, key=lambda r: (-r["top1"], r["size_bytes"]))
+    expected = choice_by_hand(ok)
     assert manifest["variant"] == expected["variant"]
     assert (release / "labels.txt").read_text().splitlines() == [str(i) for i in range(10)]
     split = json.loads((out / "data" / "split.json").read_text())
@@ -211,29 +214,22 @@ def test_a_remeasured_latency_is_the_number_the_release_shows(swept, tmp_path, m
 
 def test_the_decision_ranks_on_the_budget_backend_not_the_best_case(tmp_path):
     """Two variants benched on two backends that order them the other way round: prefer = latency ranks on the
-    budget's backend (xnnpack), never on whichever backend happens to be fastest (here fp16, for int8)."""
-    from dataclasses import replace
-
+    budget's backend, never on whichever backend happens to be fastest. Each budget backend has its own winner (by
+    hand: xnnpack times int8 at 0.5 ms against float32's 1.0; fp16 float32 at 0.05 against int8's 0.1), so the test
+    fails if one backend ranked for both."""
     from liteship.judge import Budgets, decide, gate
     from tests.judge.test_findings import FLOAT, rec
 
     records = [rec("float32", FLOAT, p50=1.0, size=400_000), rec("int8", FLOAT, p50=0.5, size=100_000),
-               rec("float32", FLOAT, p50=0.9, size=400_000, backend="fp16"),
+               rec("float32", FLOAT, p50=0.05, size=400_000, backend="fp16"),
                rec("int8", FLOAT, p50=0.1, size=100_000, backend="fp16")]
-    for budget_backend, fastest in (("xnnpack", "mnv2-int8"), ("fp16", "mnv2-int8")):
-        budgets = Budgets(backend=budget_backend, require_contract=False)
-        verdicts = gate(tmp_path, budgets, remeasure=False, records=records)
-        chosen = decide(records, budgets, "latency", verdicts).chosen
-        assert chosen.verdict.variant == fastest
-    # swap the order on xnnpack only: the budget backend decides, though fp16 still says int8 is fastest
-    swapped = [replace(records[0], latency_ms=replace(records[0].latency_ms, p50=0.2, min=0.2, ci_low=0.19,
-                                                      ci_high=0.21, p90=0.2, p99=0.2)), *records[1:]]
-    budgets = Budgets(backend="xnnpack", require_contract=False)
-    chosen = decide(swapped, budgets, "latency", gate(tmp_path, budgets, remeasure=False, records=swapped)).chosen
-    assert chosen.verdict.variant == "mnv2-float32"
-    budgets = Budgets(backend="fp16", require_contract=False)
-    chosen = decide(swapped, budgets, "latency", gate(tmp_path, budgets, remeasure=False, records=swapped)).chosen
-    assert chosen.verdict.variant == "mnv2-int8"
+    for order in (records, records[::-1]):
+        for budget_backend, fastest in (("xnnpack", "mnv2-int8"), ("fp16", "mnv2-float32")):
+            budgets = Budgets(backend=budget_backend, require_contract=False)
+            verdicts = gate(tmp_path, budgets, remeasure=False, records=order)
+            chosen = decide(order, budgets, "latency", verdicts).chosen
+            assert chosen.verdict.variant == fastest, budget_backend
+            assert chosen.latency_ms == min(r.latency_ms.p50 for r in order if r.backend == budget_backend)
 
 
 def test_the_runtime_agreement_is_its_own_budget():

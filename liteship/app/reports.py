@@ -20,7 +20,7 @@ def write_reports(out: Path, records: list[BenchRecord], decision=None) -> None:
         verdicts = gate(out, DEFAULT_BUDGETS, remeasure=False, records=records)
         decision = decide(records, DEFAULT_BUDGETS, "accuracy", verdicts, made_by="sweep")
     budgets = decision.budgets if decision is not None else DEFAULT_BUDGETS
-    report = build(records, decision, findings(records, budgets, str(out)), str(out))
+    report = build(records, decision, findings(records, budgets, str(out), decision), str(out))
     if report.png is not None:
         atomic_write_bytes(out / PARETO, report.png)
     atomic_write_text(out / REPORT_MD, report.markdown)

@@ -3,9 +3,12 @@
 - a compressed variant beats its float model by more than the paired interval: the baseline, not the
   compression, explains it (an under-trained float model whose fine-tuning recipes kept training it);
 - a quantized variant is slower than plain ``int8`` or ``float32`` of the same model on the same backend,
-  outside both latency intervals (``liteship explain`` says which ops differ);
+  outside both latency intervals and by more than SLOWER_MARGIN (``liteship explain`` says which ops differ);
 - differences in top-1 between a model's variants that the test split cannot tell from noise;
 - a test split too small to decide the accuracy budgets.
+
+Findings of one kind are one finding listing every variant it concerns, ranked by how much each should weigh
+on the decision, so a report says a thing once.
 """
 
 from __future__ import annotations
@@ -71,8 +74,13 @@ def _integer(r: BenchRecord) -> bool:
     return ((r.contract or {}).get("input") or {}).get("dtype", "float32") != "float32"
 
 
-def slower_than_plain(records: list[BenchRecord], run_dir: str = "RUN") -> list[Finding]:
-    """Integer variants against plain int8, then float32; float-compute ones (float16, dynamic) against float32."""
+SLOWER_MARGIN = 0.05  # a slowdown under 5 % is not called one even outside both intervals: the rounds of one
+# run share the machine's state, so their intervals can part on a few % that the next run would not reproduce
+
+
+def _slowdowns(records: list[BenchRecord]) -> list[tuple[BenchRecord, BenchRecord, float]]:
+    """(variant, plain, p50 ratio): integer variants against plain int8, then float32; float-compute ones (float16,
+    dynamic) against float32; slower outside both intervals and by more than SLOWER_MARGIN."""
     out = []
     for r in _runs(records):
         if not backends.time_stands(r.backend) or r.recipe in PLAIN or not r.latency_ms:
@@ -80,17 +88,51 @@ def slower_than_plain(records: list[BenchRecord], run_dir: str = "RUN") -> list[
         for plain in (PLAIN if _integer(r) else ("float32",)):
             ref = next((q for q in _runs(records, r.backend) if q.model == r.model and q.recipe == plain
                         and q.threads == r.threads and q.latency_ms), None)
-            if ref is not None and r.latency_ms.ci_low > ref.latency_ms.ci_high:
-                out.append(Finding(
-                    "slower", r.model,
-                    f"{r.model} {r.recipe} is slower than plain {plain} on {r.backend}, {r.threads} thread(s): p50 "
-                    f"{r.latency_ms.p50:.3f} ms [{r.latency_ms.ci_low:.3f}, {r.latency_ms.ci_high:.3f}] vs "
-                    f"{ref.latency_ms.p50:.3f} ms [{ref.latency_ms.ci_low:.3f}, {ref.latency_ms.ci_high:.3f}] "
-                    f"({r.latency_ms.p50 / ref.latency_ms.p50:.2f}×, outside both intervals), at "
-                    f"{r.size_bytes / 1024:.1f} KB vs {ref.size_bytes / 1024:.1f} KB.",
-                    (r.variant, ref.variant), f"liteship explain {run_dir} {r.variant} --vs {ref.variant}"))
+            if ref is not None and r.latency_ms.ci_low > ref.latency_ms.ci_high and \
+                    r.latency_ms.p50 > ref.latency_ms.p50 * (1 + SLOWER_MARGIN):
+                out.append((r, ref, r.latency_ms.p50 / ref.latency_ms.p50))
                 break  # slower than int8 says it; float32 is named only when int8 is not beaten
     return out
+
+
+def _phone_ratio(records: list[BenchRecord], variant: str, base: str) -> tuple[str, float] | None:
+    """(ARM backend, variant's aarch64 count over base's) on the registry's first ARM backend that counted both."""
+    for arm in backends.names("count"):
+        ratio = _arm_ratio(records, variant, base, arm)
+        if ratio is not None:
+            return arm, ratio
+    return None
+
+
+def slower_than_plain(records: list[BenchRecord], run_dir: str = "RUN", used: str | None = None) -> list[Finding]:
+    """One finding listing every slowdown, those the phone's instruction set confirms (or did not count) first,
+    the largest first; where the phone's ISA orders a pair the other way, it says which order ``used``."""
+    found = []
+    for r, ref, ratio in _slowdowns(records):
+        phone = _phone_ratio(records, r.variant, ref.variant)
+        found.append((phone is not None and phone[1] < 1 - FLIP_MARGIN, -ratio, r, ref, phone))
+    if not found:
+        return []
+    found.sort(key=lambda f: f[:2])
+    items = []
+    for flips, _, r, ref, phone in found:
+        lat, base = r.latency_ms, ref.latency_ms
+        items.append(f"{r.model} {r.recipe} is slower than plain {ref.recipe} on {r.backend}, {r.threads} thread(s): "
+                     f"p50 {lat.p50:.3f} ms [{lat.ci_low:.3f}, {lat.ci_high:.3f}] vs {base.p50:.3f} ms "
+                     f"[{base.ci_low:.3f}, {base.ci_high:.3f}] ({lat.p50 / base.p50:.2f}×), at "
+                     f"{r.size_bytes / 1024:.1f} KB vs {ref.size_bytes / 1024:.1f} KB"
+                     + ("" if phone is None else f"; {phone[1]:.2f}× by {phone[0]} instructions"
+                        + (", the other way round on the phone's instruction set" if flips else "")))
+    flipped = sum(f[0] for f in found)
+    r, ref = found[0][2], found[0][3]
+    return [Finding("slower", r.model if len({f[2].model for f in found}) == 1 else None,
+                    f"{len(found)} variant(s) slower than a plain variant of the same model on the same backend and "
+                    f"threads, outside both 95 % intervals and by more than {SLOWER_MARGIN * 100:.0f} % (largest "
+                    "first; those the phone's instruction set orders the other way last): " + "; ".join(items) + "."
+                    + (f" x86 and the phone's instruction set disagree on {flipped}: {used or 'the decision used neither'}."
+                       if flipped else "") + " `liteship explain RUN VARIANT --vs PLAIN` says which ops differ.",
+                    tuple(dict.fromkeys(v for f in found for v in (f[2].variant, f[3].variant))),
+                    f"liteship explain {run_dir} {r.variant} --vs {ref.variant}")]
 
 
 def inside_noise(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
@@ -184,7 +226,7 @@ def _x86_ratios(records: list[BenchRecord], variant: str, base: str) -> list[tup
     return out
 
 
-def isa_order_flips(records: list[BenchRecord]) -> list[Finding]:
+def isa_order_flips(records: list[BenchRecord], used: str | None = None) -> list[Finding]:
     """Variants that x86 ranks against their float32 the other way round from the phone's ISA (ARM counts):
     one warning per model and ARM backend, listing each such variant with its ratios."""
     out = []
@@ -205,13 +247,13 @@ def isa_order_flips(records: list[BenchRecord]) -> list[Finding]:
                 out.append(Finding("isa", model, f"{model}: x86 orders {len(listed)} variant(s) against float32 the "
                                    f"other way round from the phone's instruction set ({arm}): "
                                    + "; ".join(listed) + ". An instruction count is not a phone's time, but it "
-                                   "counts the kernels the phone runs", (*ids, base)))
+                                   "counts the kernels the phone runs" + (f"; {used}" if used else ""), (*ids, base)))
     return out
 
 
 def arm_disagrees(records: list[BenchRecord]) -> list[Finding]:
     """Emulated ARM kernels that answer differently from x86 LiteRT on the same images."""
-    return [Finding("isa", r.model, f"{r.model} {r.recipe} on {r.backend}: top-1 agrees with x86 "
+    return [Finding("arm_agreement", r.model, f"{r.model} {r.recipe} on {r.backend}: top-1 agrees with x86 "
                     f"{r.reference_backend} on only "
                     f"{r.reference_agreement:.4f} of {r.images} images (max probability difference "
                     f"{r.reference_max_diff:.3g}): the phone's kernels may not answer as the x86 numbers say",
@@ -230,7 +272,48 @@ def counts_failed(records: list[BenchRecord]) -> list[Finding]:
             for r, note in failed]
 
 
-def findings(records: list[BenchRecord], budgets: Budgets, run_dir: str = "RUN") -> list[Finding]:
-    return [*beats_float(records, budgets), *slower_than_plain(records, run_dir), *inside_noise(records, budgets),
-            *split_too_small(records, budgets), *search_unmet(records, run_dir), *isa_order_flips(records),
-            *arm_disagrees(records), *counts_failed(records)]
+def decision_used(budgets: Budgets, decision=None) -> str:
+    """Which order of costs the decision rested on: x86's (time or count), the phone's ISA's, or neither."""
+    prefer, tie = (decision.prefer, decision.tie) if decision is not None else ("accuracy", None)
+    b = backends.find(budgets.backend)
+    isa = "the phone's (aarch64 instructions)" if b is not None and b.isa == "aarch64" else "x86's"
+    used = []
+    if budgets.max_latency_ms is not None:
+        used.append(f"its max_latency_ms budget used x86's time on {budgets.backend}")
+    if prefer == "latency":
+        used.append(f"it ranked by x86's time on {budgets.backend}")
+    elif prefer == "instructions":
+        used.append(f"it ranked by {isa} order, counted on {budgets.backend}")
+    elif tie is not None and "aarch64" in tie.by:
+        used.append("it ranked by accuracy, and broke its tie by the phone's order (aarch64 instructions)")
+    else:
+        used.append(f"it ranked by {prefer}, which neither order changes")
+    return "the decision used " + "; ".join(used)
+
+
+def _grouped(found: list[Finding]) -> list[Finding]:
+    """Findings of one kind as one finding listing them all, in the order their function ranked them."""
+    kinds: dict[str, list[Finding]] = {}
+    for f in found:
+        kinds.setdefault(f.kind, []).append(f)
+    out = []
+    for kind, group in kinds.items():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        models = {f.model for f in group}
+        out.append(Finding(kind, group[0].model if len(models) == 1 else None,
+                           f"{len(group)} of one kind: " + " ".join(f"({i}) {f.message}" for i, f in
+                                                                    enumerate(group, 1)),
+                           tuple(dict.fromkeys(v for f in group for v in f.variants)), group[0].explain))
+    return out
+
+
+def findings(records: list[BenchRecord], budgets: Budgets, run_dir: str = "RUN", decision=None) -> list[Finding]:
+    """Every warning of the run, one finding per kind; ``decision``: the one the report opens with, so that a
+    finding where x86 and the phone's ISA disagree says which order it used."""
+    used = decision_used(budgets, decision)
+    return _grouped([*beats_float(records, budgets), *slower_than_plain(records, run_dir, used),
+                     *inside_noise(records, budgets), *split_too_small(records, budgets),
+                     *search_unmet(records, run_dir), *isa_order_flips(records, used), *arm_disagrees(records),
+                     *counts_failed(records)])

@@ -1,0 +1,54 @@
+"""A report says one thing once: findings of one kind are one finding, ranked; a slowdown of a few % is not one;
+where x86 and the phone's instruction set disagree, the finding says which order the decision used."""
+
+from liteship.judge.budgets import Budgets
+from liteship.judge.findings import findings, slower_than_plain
+from tests.judge.test_arm_judging import arm
+from tests.judge.test_findings import FLOAT, rec
+
+BUDGETS = Budgets(max_accuracy_drop=0.02)
+
+
+def _slow_run(models=("a", "b", "c")):
+    """Four float-compute recipes per model, each slower than its float32 (0.30 ms) by its own factor."""
+    out = []
+    for model in models:
+        out.append(rec("float32", FLOAT, p50=0.30, ci=(0.29, 0.31), model=model))
+        for recipe, p50 in (("float16", 0.45), ("dynamic", 0.60), ("prune", 0.36), ("cluster", 0.90)):
+            out.append(rec(recipe, FLOAT, p50=p50, ci=(p50 * 0.99, p50 * 1.01), model=model))
+    return out
+
+
+def test_twelve_slowdowns_are_one_finding_listing_them_largest_first():
+    records = _slow_run()
+    slow = [f for f in findings(records, BUDGETS) if f.kind == "slower"]
+    assert len(slow) == 1  # was 12: one warning per variant
+    (f,) = slow
+    assert f.message.startswith("12 variant(s) slower than a plain variant")
+    ratios = [float(part.split("(")[-1].split("×")[0]) for part in f.message.split("; ") if "×)" in part]
+    assert ratios == sorted(ratios, reverse=True) and ratios[0] == 3.0 and len(ratios) == 12  # by hand: 0.90/0.30
+    assert f.explain == "liteship explain RUN a-cluster --vs a-float32"  # the largest first
+
+
+def test_a_slowdown_of_one_and_a_half_percent_is_not_called_one():
+    # prune_int8 1.5 % slower than int8, outside both (narrow) intervals: a shared machine's drift, not a finding
+    records = [rec("float32", FLOAT, p50=0.30, ci=(0.299, 0.301)), rec("int8", FLOAT, p50=0.200, ci=(0.1995, 0.2005)),
+               rec("prune_int8", FLOAT, p50=0.203, ci=(0.2025, 0.2035))]
+    assert slower_than_plain(records) == []
+    records[-1] = rec("prune_int8", FLOAT, p50=0.22, ci=(0.219, 0.221))  # 10 %: a finding
+    assert len(slower_than_plain(records)) == 1
+
+
+def test_where_the_phone_orders_a_pair_the_other_way_it_goes_last_and_the_finding_says_which_order_was_used():
+    f32, i8, q = (rec("float32", FLOAT, p50=0.30, ci=(0.29, 0.31)), rec("int8", FLOAT, p50=0.2, ci=(0.19, 0.21)),
+                  rec("qat_int8", FLOAT, p50=0.50, ci=(0.49, 0.51)))
+    f16 = rec("float16", FLOAT, p50=0.40, ci=(0.39, 0.41))
+    # x86: qat_int8 2.5x int8, float16 1.33x float32; aarch64: qat_int8 0.5x int8 (cheaper), float16 1.2x float32
+    records = [f32, i8, q, f16, arm(f32, 5_000_000), arm(i8, 2_000_000), arm(q, 1_000_000), arm(f16, 6_000_000)]
+    (f,) = [f for f in findings(records, BUDGETS) if f.kind == "slower"]
+    first, second = f.message.index("float16 is slower"), f.message.index("qat_int8 is slower")
+    assert first < second  # the phone agrees on float16: it should weigh more, though qat_int8's x86 ratio is larger
+    assert "0.50× by arm64-a15 instructions, the other way round on the phone's instruction set" in f.message
+    assert "x86 and the phone's instruction set disagree on 1: the decision used it ranked by accuracy" in f.message
+    timed = findings(records, Budgets(max_latency_ms=1.0))
+    assert "its max_latency_ms budget used x86's time on xnnpack" in next(f for f in timed if f.kind == "slower").message

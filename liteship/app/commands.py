@@ -103,19 +103,51 @@ def cmd_bench(args) -> int:
     return 1 if any(" cannot ship to " in line for line in failures) else 0
 
 
+def _done_units(args, recipes: list[str], options) -> set[str]:
+    """The progress labels of the units the run directory already holds, found by the sweep's own plan
+    (:mod:`liteship.app.plan`): trainings done, variants made, and the benches (with their counts) of variants
+    measured with these options. Nothing when the run directory is new."""
+    from liteship.app.plan import plan_benches, plan_optimize, plan_train
+    from liteship.app.sweep_config import train_config
+    from liteship.bench import count_kinds
+    from liteship.errors import LiteshipError
+    from liteship.optimize import with_defaults
+    from liteship.rundir import FLOAT, is_marked
+
+    out, config = Path(args.out), args.sweep_config
+    if not is_marked(out) or not (out / FLOAT).is_dir():
+        return set()
+    trains = plan_train(out, args.data, [train_config(config, m) for m in config.models])
+    done = {u.label for u in trains if u.done}
+    trained = [u.config.model_dir_name for u in trains if u.done]
+    if trained:
+        done |= {u.label for u in plan_optimize(out, trained, recipes, with_defaults(recipes, config.recipe_configs))
+                 if u.done}
+    try:
+        benches = [u for u in plan_benches(out, options) if u.done and u.target.group in trained]
+    except LiteshipError:  # no variant made yet
+        benches = []
+    kinds = count_kinds(options)
+    return done | {f"{lead} {u.target.group} {u.target.recipe}{tail}" for u in benches
+                   for lead, tail in (("bench", ""), *(("count", f" {k}") for k in kinds))}
+
+
 def _sweep_plan(args) -> tuple[dict, float]:
-    """Each unit's estimated seconds on this machine, and the sweep's on ``args.workers`` workers."""
+    """Each unit's estimated seconds on this machine, and the sweep's on ``args.workers`` workers, counting only
+    the units that will run (those the run directory holds are skipped)."""
     from liteship.app.pipeline import simulate_sweep
-    from liteship.app.resources import SWEEP_OVERHEAD, WORKER_START, machine_pace
+    from liteship.app.resources import fixed_seconds, pending_seconds
     from liteship.app.sweep_config import bench_options, train_config
     from liteship.optimize import parse_recipes
 
     config = args.sweep_config
     costs = {k: v for _, _, e in args.sweep_estimates for k, v in (e.units or {}).items()}
     models = [train_config(config, m).model_dir_name for m in config.models]
-    simulated, _ = simulate_sweep(models, parse_recipes(list(config.optimize.recipes)),
-                                  bench_options(config.bench, Progress(quiet=True)), costs, args.workers)
-    return costs, simulated.seconds + (SWEEP_OVERHEAD + WORKER_START) * machine_pace()
+    recipes = parse_recipes(list(config.optimize.recipes))
+    options = bench_options(config.bench, Progress(quiet=True))
+    todo = pending_seconds(costs, _done_units(args, recipes, options))
+    simulated, _ = simulate_sweep(models, recipes, options, todo, args.workers)
+    return costs, simulated.seconds + fixed_seconds(todo)
 
 
 def _print_estimate(args, seconds: float) -> None:
@@ -124,7 +156,8 @@ def _print_estimate(args, seconds: float) -> None:
     peak = peak_memory([e for _, _, e in args.sweep_estimates], args.workers)
     workers = f"{args.workers} worker processes" if args.workers > 1 else "one worker"
     print(f"estimated: about {duration(seconds)} with {workers} (from costs measured on a 2-core x86, scaled by a "
-          f"probe of this machine; finished work is skipped), peak memory about {peak / 1e9:.1f} GB", file=console())
+          f"probe of this machine; only the work still to do is counted), peak memory about {peak / 1e9:.1f} GB",
+          file=console())
 
 
 def cmd_sweep(args) -> int:

@@ -65,6 +65,10 @@ ARM_KERNELS = {"float32": "float", "float16": "float", "dynamic": "hybrid"}
 JOB_CPUS = {"tf": 1.25, "count": 1.0}
 DIGITS_IMAGES = 1797
 SWEEP_OVERHEAD = 10.0  # the driver's start and planning, and the reports at the end
+# A sweep with nothing left to run: planning, reading the records, writing the reports. Re-runs of a finished
+# small_cnn sweep took 3 to 5 s at a measured pace of 1.5 to 3.2 (a machine shared with other work): about 2 s on
+# the reference machine.
+NOTHING_TO_RUN = 2.0
 # The probe of a machine's speed (:func:`machine_pace`): its seconds on the machine the seconds above were
 # measured on (the median of ten runs). The same machine's probe moved from 0.95 to 1.27 of these from one run to
 # the next, so a pace within PACE_NOISE of 1 is taken as 1.
@@ -223,6 +227,21 @@ def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, rec
         for kind in kinds:
             out[f"count {model} {recipe} {kind}"] = _count_seconds(kind, arch, size, recipe)
     return out
+
+
+def pending_seconds(costs: dict[str, float], done: set[str]) -> dict[str, float]:
+    """``costs`` with the units already done at 0 s: the estimate counts only the work that will run."""
+    return {label: 0.0 if label in done else seconds for label, seconds in costs.items()}
+
+
+def fixed_seconds(pending: dict[str, float]) -> float:
+    """The sweep's fixed costs on this machine: with nothing left to run, NOTHING_TO_RUN; else the driver's start,
+    planning and reports, and a worker's start (TensorFlow's import) when a training, a variant or a count will
+    run (the bench runs in the driver)."""
+    if not any(seconds > 0 for seconds in pending.values()):
+        return NOTHING_TO_RUN * machine_pace()
+    work = any(seconds > 0 for label, seconds in pending.items() if not label.startswith("bench "))
+    return (SWEEP_OVERHEAD + (WORKER_START if work else 0.0)) * machine_pace()
 
 
 MAX_AUTO_WORKERS = 4

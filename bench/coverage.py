@@ -18,6 +18,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from liteship.tflite_file import op_name
+from liteship.signals import preexec
 
 FLOAT32, FLOAT16 = schema.TensorType.FLOAT32, schema.TensorType.FLOAT16
 NO_ACTIVATION = schema.ActivationFunctionType.NONE
@@ -109,7 +110,8 @@ def try_gpu(path: str) -> str:
     if "no adapter" in _gpu_tried:  # no GPU on this machine: once per process is enough to know
         return _gpu_tried["no adapter"]
     try:
-        proc = subprocess.run([sys.executable, "-c", _GPU_TRY, str(path)], capture_output=True, text=True, timeout=120)
+        proc = subprocess.run([sys.executable, "-c", _GPU_TRY, str(path)], capture_output=True, text=True, timeout=120,
+                              preexec_fn=preexec())
     except subprocess.TimeoutExpired:
         return "tried LiteRT's GPU accelerator: no answer in 120 s"
     if "LOADED" in proc.stdout:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from liteship.errors import LiteshipError
+from liteship.signals import preexec
 from liteship.bench import backends
 
 PROBE_TIMEOUT_S = 120
@@ -24,7 +25,7 @@ def probe(path: Path, names: tuple[str, ...], timeout: float = PROBE_TIMEOUT_S) 
         return
     cmd = [sys.executable, "-m", "liteship.bench.isolate", str(path), *runnable]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, preexec_fn=preexec())
     except subprocess.TimeoutExpired as exc:
         raise LiteshipError(f"{path} hangs the LiteRT interpreter (no answer in {timeout:.0f} s)",
                             "the model is damaged or pathological", "re-export the model") from exc

@@ -24,6 +24,7 @@ import numpy as np
 from liteship.cache import runtimes_dir
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, staged
+from liteship.signals import preexec
 
 DIST = "tflite-runtime"
 MARKER = "liteship-runtime.json"
@@ -89,7 +90,7 @@ def healthy(env: Path) -> bool:
     if not (env / MARKER).is_file() or not _python(env).exists():
         return False
     proc = subprocess.run([str(_python(env)), "-c", "import tflite_runtime.interpreter"], capture_output=True,
-                          timeout=120)
+                          timeout=120, preexec_fn=preexec())
     return proc.returncode == 0
 
 
@@ -133,7 +134,7 @@ def run_in(env: Path, model_path: Path, inputs: np.ndarray) -> tuple[dict, np.nd
         request = {"model": str(model_path), "inputs": str(Path(tmp) / "inputs.npy"),
                    "outputs": str(Path(tmp) / "outputs.npy")}
         proc = subprocess.run([str(_python(env)), str(CHILD)], input=json.dumps(request), capture_output=True,
-                              text=True, timeout=600)
+                              text=True, timeout=600, preexec_fn=preexec())
         lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
         if proc.returncode != 0 or not lines:
             return {"loaded": False, "error": f"the runtime's process failed: {proc.stderr.strip()[-300:]}"}, None

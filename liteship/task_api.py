@@ -22,6 +22,7 @@ from liteship.cache import runtimes_dir
 from liteship.contract import read_labels
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, staged
+from liteship.signals import preexec
 
 VERSION = "0.10.21"
 MARKER = "liteship-mediapipe.json"
@@ -49,7 +50,8 @@ def version() -> str | None:
 def _healthy(env: Path) -> bool:
     check = "from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer; " \
             "from mediapipe.tasks.python import vision"
-    proc = subprocess.run([str(_python(env)), "-c", check], capture_output=True, timeout=300)
+    proc = subprocess.run([str(_python(env)), "-c", check], capture_output=True, timeout=300,
+                          preexec_fn=preexec())
     return proc.returncode == 0
 
 
@@ -99,7 +101,8 @@ class Worker:
                                 f"run `{INSTALL}`")
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen([str(_python(env_dir())), str(CHILD)], stdin=subprocess.PIPE,
-                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                          preexec_fn=preexec())
         self._proc.stdin.write(json.dumps(request) + "\n")
         self._proc.stdin.flush()
         while True:

@@ -24,6 +24,7 @@ from liteship.trainer import TrainConfig
 from liteship.errors import LiteshipError
 from liteship.logs import PRIVATE_TEMP, frameworks_to_file
 from liteship.rundir import LOG, exclusive
+from liteship.signals import SIGTERM_EXIT, sigterm_as_interrupt, stopped_by_sigterm
 
 
 def _framework_args(p, determinism: bool = True) -> None:
@@ -227,6 +228,15 @@ def _writer(args):
     return contextlib.nullcontext() if run_dir is None else exclusive(run_dir, args.command)
 
 
+def _run(args, log) -> int:
+    check(args)  # every problem with the input at once, before anything is written
+    with _writer(args), frameworks_to_file(log, getattr(args, "verbose", False)) as framework_log:
+        code = COMMANDS[args.command](args)
+    if framework_log is not None and framework_log.path is not None and not getattr(args, "quiet", False):
+        print(f"framework messages (TensorFlow, LiteRT, the converter): {framework_log.path}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -235,12 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     log = log_path(args)
     try:
-        check(args)  # every problem with the input at once, before anything is written
-        with _writer(args), frameworks_to_file(log, getattr(args, "verbose", False)) as framework_log:
-            code = COMMANDS[args.command](args)
-        if framework_log is not None and framework_log.path is not None and not getattr(args, "quiet", False):
-            print(f"framework messages (TensorFlow, LiteRT, the converter): {framework_log.path}", file=sys.stderr)
-        return code
+        with sigterm_as_interrupt():  # SIGTERM from here on takes Ctrl-C's path (liteship.signals)
+            return _run(args, log)
     except LiteshipError as exc:
         print(f"liteship {args.command}: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
@@ -252,9 +258,11 @@ def main(argv: list[str] | None = None) -> int:
               f"{_ENVIRONMENT_ERRNOS[exc.errno]} Files already written are complete (every write is atomic); "
               "fix this and re-run the same command to continue.", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("liteship: interrupted; finished outputs are kept, re-run to continue", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated): the same path, workers ended
+        what, code = ("stopped by SIGTERM", SIGTERM_EXIT) if stopped_by_sigterm(exc) else ("interrupted", 130)
+        print(f"liteship {args.command}: {what}; finished outputs are kept, re-run the same command to continue",
+              file=sys.stderr)
+        return code
 
 
 # Errors of the machine, not of liteship: said plainly, exit 2, never a traceback.

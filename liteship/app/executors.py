@@ -15,8 +15,11 @@ so at most one is timed per node at a time.
 
 from __future__ import annotations
 
+import os
 import platform
+import signal
 import tempfile
+import threading
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -99,11 +102,25 @@ def bench_unit(variant: str, options: dict, files: dict[str, bytes], node: str, 
 
 # --------------------------------------------------------------------------- executors
 
-def _worker_started() -> None:
-    """A worker process: Ctrl-C is the driver's to handle (it stops the workers); the worker does not print it."""
-    import signal
+def _worker_started(driver: int) -> None:
+    """A worker process: it dies with the driver (kill -9 included); Ctrl-C and SIGTERM are the driver's to
+    handle (it ends the workers), so a signal to the whole process group does not end a worker mid-job first."""
+    from liteship.signals import die_with_parent
 
+    die_with_parent(driver)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def _end_workers() -> None:
+    """Stop every worker now (SIGKILL: they ignore SIGTERM), and wait until each is gone."""
+    import multiprocessing
+
+    children = multiprocessing.active_children()
+    for child in children:
+        child.kill()
+    for child in children:
+        child.join(timeout=10)
 
 
 class LocalExecutor:
@@ -137,7 +154,7 @@ class LocalExecutor:
         from concurrent.futures.process import BrokenProcessPool
 
         pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_started)
+                                   initializer=_worker_started, initargs=(os.getpid(),))
         running: dict = {}
         try:
             while ready or running:
@@ -157,9 +174,8 @@ class LocalExecutor:
                                             "run the same command again to resume, with --workers 1 to use less "
                                             "memory") from exc
                     ready += job.then(result)
-        except BaseException:
-            for child in multiprocessing.active_children():  # a worker mid-job is stopped, not waited for
-                child.terminate()
+        except BaseException:  # Ctrl-C, SIGTERM (liteship.signals.Terminated) or an error: a job mid-way is lost
+            _end_workers()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
@@ -193,12 +209,18 @@ class RayExecutor:
                                 "pip install 'liteship[ray]'") from exc
         self.ray = ray
         if not ray.is_initialized():
+            sigterm = signal.getsignal(signal.SIGTERM)
             kwargs = {"log_to_driver": False, "include_dashboard": False}
             host = (address or "127.0.0.1").rsplit(":", 1)[0]
             if host in ("127.0.0.1", "localhost"):
                 # A Ray on this machine talks over loopback only, never the machine's network interface.
                 kwargs["_node_ip_address"] = "127.0.0.1"
-            ray.init(address=address, **kwargs) if address else ray.init(**kwargs)
+            if address:
+                _connect(ray, address, kwargs)
+            else:
+                ray.init(**kwargs)
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, sigterm)  # ray.init takes SIGTERM over; it is liteship's again
         # Bench tasks serialize their timing per machine with a file lock; a cluster that also
         # offers the liteship_latency resource (one per node) gets it asked for as well.
         resources = {LATENCY_RESOURCE: 1} if ray.cluster_resources().get(LATENCY_RESOURCE) else {}
@@ -206,22 +228,38 @@ class RayExecutor:
         self._job = ray.remote(max_retries=3)(_call)
         self._bench = ray.remote(max_retries=3, resources=resources)(_bench_on_node)
 
+    def _cancel(self, refs) -> None:
+        """Ctrl-C, SIGTERM or an error: the tasks still running are ended on the cluster, not left to run."""
+        for ref in refs:
+            try:
+                self.ray.cancel(ref, force=True)
+            except Exception:  # already finished, or the cluster is gone: nothing left to end
+                pass
+
     def _gather(self, refs: dict, on_result) -> None:
         pending = list(refs)
-        while pending:
-            ready, pending = self.ray.wait(pending, num_returns=1)
-            on_result(refs[ready[0]], self.ray.get(ready[0]))
+        try:
+            while pending:
+                ready, pending = self.ray.wait(pending, num_returns=1)
+                on_result(refs[ready[0]], self.ray.get(ready[0]))
+        except BaseException:
+            self._cancel(pending)
+            raise
 
     def run(self, jobs: list[Job]) -> None:
         """Every ready job is submitted at once; Ray places them on the cluster's workers."""
         ready, running = list(jobs), {}
-        while ready or running:
-            while ready:
-                job = next_job(ready)
-                running[self._job.remote(job.fn, *job.args)] = job
-            done, _ = self.ray.wait(list(running), num_returns=1)
-            job = running.pop(done[0])
-            ready += job.then(self.ray.get(done[0]))
+        try:
+            while ready or running:
+                while ready:
+                    job = next_job(ready)
+                    running[self._job.remote(job.fn, *job.args)] = job
+                done, _ = self.ray.wait(list(running), num_returns=1)
+                job = running.pop(done[0])
+                ready += job.then(self.ray.get(done[0]))
+        except BaseException:
+            self._cancel(running)
+            raise
 
     def bench(self, out: Path, options, units, on_done, counted: dict | None = None) -> None:
         from liteship.bench import BenchRecord, write_results
@@ -245,6 +283,59 @@ class RayExecutor:
             on_done(target, recs)
 
         self._gather(refs, finished)
+
+
+CONNECT_PROBE_S = 5  # a Ray head answers on its port at once; a wrong address is said within this
+CONNECT_S = 60  # ray.init to a port that answers but is no Ray GCS retries for ever; liteship stops it here
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """The host and port of ``host:port`` or ``ray://host:port`` (IPv6 in brackets), or None (e.g. ``auto``)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isascii() or not port.isdecimal():
+        return None
+    return host.strip("[]"), int(port)
+
+
+def _connect(ray, address: str, kwargs: dict) -> None:
+    """ray.init to a cluster's address, bounded: a port nothing answers on is said within CONNECT_PROBE_S, and a
+    connection not made within CONNECT_S ends liteship with the same message (Ray would retry for minutes)."""
+    import socket
+
+    parsed = _host_port(address)
+    fix = ("check the address (host:port of the head's GCS, as `ray start --head` printed it), that the cluster "
+           "is up and that its port is open to this machine, or leave out --address to start a Ray here")
+    if parsed is not None:
+        host, port = parsed
+        try:
+            socket.create_connection((host, port), timeout=CONNECT_PROBE_S).close()
+        except OSError as exc:
+            reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc) or type(exc).__name__)
+            raise LiteshipError(f"Cannot reach the Ray cluster at {address}",
+                                f"a connection to port {port} of {host} failed within {CONNECT_PROBE_S} s "
+                                f"({reason})", fix) from None
+    stuck = LiteshipError(f"Cannot connect to the Ray cluster at {address}",
+                          f"its port answers, but Ray did not connect within {CONNECT_S} s: it may not be a Ray "
+                          "head's GCS port, or the cluster runs another Ray version", fix)
+    watchdog = threading.Timer(CONNECT_S, _give_up, (stuck,))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        ray.init(address=address, **kwargs)
+    finally:
+        watchdog.cancel()
+
+
+def _give_up(error: LiteshipError) -> None:
+    """ray.init cannot be interrupted: say what failed and end the process (nothing of the sweep has run yet)."""
+    import sys
+
+    from liteship.logs import console
+
+    print(f"liteship sweep: error: {error.message}", file=console())
+    console().flush()
+    sys.stdout.flush()
+    os._exit(error.exit_code)
 
 
 def _bench_on_node(variant: str, options: dict, files: dict[str, bytes], crash_once: str | None = None,

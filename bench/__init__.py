@@ -7,6 +7,7 @@ Needs only ai-edge-litert and numpy (no TensorFlow). Judging the records is
 
 from liteship.bench.measure import (arm_pixels, bench_target, BenchOptions, count_kinds, count_target, parse_backends,
                                     Target)
+from liteship.bench.accuracy import subset_words
 from liteship.bench.record import BenchRecord, LatencyStats, to_json
 from liteship.bench.results import one_variant_each, parse_results, read_results, results_path, write_results
 from liteship.bench.run import bench_run, current_results, plan_bench, run_targets, variant_status
@@ -22,4 +23,4 @@ __all__ = ["arm_pixels", "bench_file", "bench_run", "bench_target", "BenchOption
            "check_runtime", "count_kinds", "count_target", "current_results", "differences", "explain", "Explained", "LatencyStats", "missing_op",
            "missing_tools", "one_variant_each", "parse_backends", "parse_results", "plan_bench", "read_results",
            "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "SYSTEM_PACKAGES",
-           "Target", "to_json", "valgrind", "variant_status", "write_results"]
+           "subset_words", "Target", "to_json", "valgrind", "variant_status", "write_results"]

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from liteship.bench import latency as lat
-from liteship.bench.accuracy import score
+from liteship.bench.accuracy import arm_subset, score, subset_data
 from liteship.bench.compat import check_runtime
 from liteship.bench.contract import check_contract
 from liteship.bench import backends
@@ -58,10 +58,12 @@ class EvalSet:
     split: str = "all"  # "test" for a run's test split, "all" for every image of --data
     content_hash: str | None = None
     members: str | None = None  # a hash of the scored images' names in order: records pair only when it agrees
+    seed: int | None = None  # the split's seed, for a run's test split
 
     def describe(self) -> dict:
         return {"source": self.source, "split": self.split, "content_hash": self.content_hash,
-                "members": self.members, "images": int(len(self.labels))}
+                "members": self.members, "images": int(len(self.labels)),
+                **({"seed": self.seed} if self.seed is not None else {})}
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,6 @@ def _grey(model) -> np.ndarray:
     return np.full((1, *shape[1:]), 128, np.uint8)
 
 
-ARM_IMAGES = 100  # the accuracy subset an ARM backend runs: the first 100 scored images (all, if fewer)
 
 
 X86_COUNT = "x86"  # the key of the valgrind count (XNNPACK's instructions on this CPU) among a variant's counts
@@ -252,9 +253,9 @@ def count_target(path: Path, kinds: list[str], pixels: np.ndarray | None, scored
 
 
 def arm_pixels(evalset: EvalSet | None) -> tuple[np.ndarray | None, bool]:
-    """What an ARM backend runs: the first ARM_IMAGES scored images, and whether they are scored."""
+    """What an ARM backend runs: the images of :func:`~.accuracy.arm_subset`, and whether they are scored."""
     scored = evalset is not None and len(evalset.labels) > 0
-    return (evalset.pixels[:ARM_IMAGES] if scored else None), scored
+    return (evalset.pixels[arm_subset(evalset.labels)] if scored else None), scored
 
 
 def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | None = None,
@@ -349,14 +350,18 @@ def _count_record(prep: Prepared, backend: str, counted, reference_top1) -> Benc
                        notes=(counted,))
     fields, notes = {"instructions": counted["instructions"], "emulation": counted["emulation"]}, [counted["note"]]
     outputs, evalset = counted["outputs"], prep.evalset
-    if outputs is not None and len(outputs):
-        n = len(outputs)
-        reference = reference_top1[:n] if reference_top1 is not None else None
-        scored = score(outputs, evalset.labels[:n], list(prep.labels or evalset.class_names), reference)
+    subset = arm_subset(evalset.labels) if outputs is not None and len(outputs) else None
+    if subset is not None and len(outputs) != len(subset):
+        notes.append(f"top-1 not scored: {len(outputs)} outputs, for a subset of {len(subset)} images")
+    elif subset is not None:
+        n, names = len(outputs), list(prep.labels or evalset.class_names)
+        reference = reference_top1[subset] if reference_top1 is not None else None
+        scored = score(outputs, evalset.labels[subset], names, reference)
         fields.update({k: scored[k] for k in ("top1", "images", "top1_ci", "correct", "agreement") if k in scored})
-        fields["data"] = {**evalset.describe(), "images": n, "subset": f"the first {n} of {len(evalset.labels)}"}
+        fields["data"] = subset_data(evalset.describe(), evalset.labels, subset, names)
         ref = backends.reference().name
-        x86 = next((p[:n] for (b, _), p in sorted(prep.probs.items(), key=lambda kv: kv[0][1]) if b == ref), None)
+        x86 = next((p[subset] for (b, _), p in sorted(prep.probs.items(), key=lambda kv: kv[0][1]) if b == ref),
+                   None)
         if x86 is not None:
             fields.update(_versus(outputs, x86, ref))
             notes.append(f"top-1 agreement with x86 {ref} on the same {n} images: {fields['reference_agreement']:.4f}")

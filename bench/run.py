@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from liteship.bench.accuracy import ARM_SUBSET_RULE
 from liteship.bench.measure import (BenchOptions, EvalSet, Target, finish_target, options_record, prepare_target,
                                     time_sessions)
 from liteship.bench.record import BenchRecord
@@ -26,7 +27,7 @@ from liteship.bench.results import one_variant_each, read_results, records_by_ke
 from liteship.errors import LiteshipError
 from liteship.files import sha256_file
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, SPLIT, VARIANTS, current_ids, read_card, read_split, read_variant_record
+from liteship.rundir import FLOAT, VARIANTS, current_ids, has_split, read_card, read_split, read_variant_record
 from liteship.bench import backends
 from liteship.versions import system_info
 
@@ -128,26 +129,46 @@ def same_tools(record: BenchRecord, tools: dict) -> bool:
     return all(used[k] == tools.get(k) for k in ("valgrind", "qemu", "plugin_sha256") if k in used)
 
 
-def _still_valid(record: BenchRecord, target: Target, options: BenchOptions, data_hash: str | None,
+def scored_on(record: BenchRecord) -> tuple:
+    """The images a record's accuracy names: the data's content hash, the ordered member list of the split it
+    scored, and for a subset of it (an ARM record) the rule that picked it."""
+    data = record.data or {}
+    subset = data.get("subset")
+    rule = subset.get("rule") if isinstance(subset, dict) else subset
+    return data.get("content_hash"), data.get("split_members", data.get("members")), rule
+
+
+def model_test_split(run_dir: Path, model: str | None) -> tuple[str | None, str | None]:
+    """A model's own test split (the one it was trained with): its data's content hash and ordered member list."""
+    if not has_split(run_dir, model):
+        return None, None
+    split = read_split(run_dir, model)
+    return split.content_hash, split.members("test")
+
+
+def _still_valid(record: BenchRecord, target: Target, options: BenchOptions, expected: tuple,
                  here: dict, tools: dict) -> bool:
-    """A record may be reused only for the same bytes, bench options and images, measured on this machine with
-    the same counting tools."""
+    """A record may be reused only for the same bytes, bench options and images (the model's own test split, by
+    its ordered member list; an ARM record's subset by today's rule), measured on this machine with the same
+    counting tools."""
+    content, members, rule = scored_on(record)
+    images = (content, members) == expected and rule in (None, ARM_SUBSET_RULE)
     return (record.sha256 is not None and record.sha256 == target.sha256
-            and record.options == options_record(options)
-            and (record.data or {}).get("content_hash") == data_hash
+            and record.options == options_record(options) and images
             and same_machine(record, here) and same_tools(record, tools))
 
 
 def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
     """Every current variant of the run, done or pending: the one skip check of bench."""
     done = records_by_key(read_results(run_dir, missing_ok=True))
-    split = Path(run_dir) / SPLIT
-    data_hash = read_split(run_dir).content_hash if split.is_file() else None
-    planned, here, tools = [], system_info(), counting_tools()
+    planned, here, tools, expected = [], system_info(), counting_tools(), {}
     for target in run_targets(run_dir):
+        if target.group not in expected:
+            expected[target.group] = model_test_split(Path(run_dir), target.group)
         keys = result_keys(target.variant, options)
         have = [done.get(k) for k in keys]
-        ok = all(r is not None and _still_valid(r, target, options, data_hash, here, tools) for r in have)
+        ok = all(r is not None and _still_valid(r, target, options, expected[target.group], here, tools)
+                 for r in have)
         planned.append(PlannedBench(target, tuple(have) if ok else None))
     return planned
 
@@ -198,19 +219,20 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
 
     progress = progress or Progress()
     run_dir = Path(run_dir)
-    split_record = read_split(run_dir) if (run_dir / SPLIT).is_file() else None
-    source, data_hash = (split_record.source, split_record.content_hash) if split_record else (None, None)
     targets = run_targets(run_dir)
     records, splits = [], {}
     for group in dict.fromkeys(t.group for t in targets):
         mine = [t for t in targets if t.group == group and (only is None or t.variant in only)]  # float32 first
         if not mine:
             continue
-        if mine[0].size not in splits:  # models of the same input size share the decoded images
-            splits[mine[0].size] = load_run_split(run_dir, mine[0].size)["test"]
-        x, y = splits[mine[0].size]
-        evalset = EvalSet(x, y, list(mine[0].labels or ()), source, "test", data_hash,
-                          split_record.members("test") if split_record else None)
+        # Each model is scored on its own test split, the one it was trained with (float/<model>/split.json).
+        split = read_split(run_dir, group) if has_split(run_dir, group) else None
+        key = (mine[0].size, split and split.content_hash, split and split.members("test"))
+        if key not in splits:  # models of the same input size and split share the decoded images
+            splits[key] = load_run_split(run_dir, mine[0].size, group)["test"]
+        x, y = splits[key]
+        evalset = EvalSet(x, y, list(mine[0].labels or ()), split and split.source, "test",
+                          split and split.content_hash, split and split.members("test"), split and split.seed)
         preps = []
         for target in mine:
             progress.log(f"bench {target.group} {target.recipe} ({target.variant}): load and score")

@@ -16,7 +16,7 @@ from liteship.contract import read_labels_file
 from liteship.errors import LiteshipError
 from liteship.task_api import file_metadata
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, LABELS, SPLIT, VARIANTS, members_hash, read_split, read_variant_record
+from liteship.rundir import FLOAT, LABELS, VARIANTS, has_split, members_hash, read_split, read_variant_record
 
 
 def read_labels(path: Path) -> list[str]:
@@ -66,10 +66,13 @@ def _default_labels(path: Path) -> Path:
 def training_overlap(path: Path, evalset: EvalSet, digests: list[str]) -> str | None:
     """A warning when ``--data`` holds any image the model was trained or tuned on (matched by file content, so
     a renamed or moved copy counts), if its run directory is known."""
-    for run_dir in (path.parent.parent, path.parent.parent.parent):  # variants/ID.tflite, float/MODEL/model.tflite
-        if not (run_dir / SPLIT).is_file():
+    record_file = path.with_suffix(".json")
+    variant_of = read_variant_record(record_file).get("model") if record_file.is_file() else None
+    # variants/ID.tflite, float/MODEL/model.tflite: the model's own split (data/split.json may be another model's)
+    for run_dir, model in ((path.parent.parent, variant_of), (path.parent.parent.parent, path.parent.name)):
+        if not has_split(run_dir, model):
             continue
-        record = read_split(run_dir)
+        record = read_split(run_dir, model)
         trained_on = record.trained_on()
         if trained_on is None:  # a run older than the per-image hashes: only the whole data set can be matched
             seen = len(digests) if record.content_hash == evalset.content_hash else 0

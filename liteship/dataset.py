@@ -22,7 +22,7 @@ from liteship.archive import data_root, extract_archive, is_archive
 from liteship.contract import label_problem, to_model_pixels
 from liteship.errors import LiteshipError
 from liteship.files import sha256_file
-from liteship.rundir import EXTRACTED, SPLIT, Split, read_split
+from liteship.rundir import EXTRACTED, Split, has_split, read_split, split_path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 # The decoders Pillow may use: the documented formats only, so a PostScript or PDF file named .jpg never reaches
@@ -324,18 +324,18 @@ def split_record(dataset: Dataset, splits: dict[str, np.ndarray], seed: int, fra
                  skipped=tuple(dataset.skipped))
 
 
-def load_run_split(run_dir: Path, size: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Re-read a run's data at ``size`` and return (pixels, labels) per split from ``data/split.json``.
+def load_run_split(run_dir: Path, size: int, model: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Re-read a run's data at ``size`` and return (pixels, labels) per split, from ``model``'s own split
+    (``float/<model>/split.json``; ``data/split.json`` when no model is named or for a model older than its own).
 
     The files must still hash to what the split recorded; otherwise the
     variants would be measured on different data than the model was trained on.
     """
     run_dir = Path(run_dir)
-    path = run_dir / SPLIT
-    if not path.is_file():
+    if not has_split(run_dir, model):
         raise LiteshipError(f"{run_dir} has no data/split.json", "it is written by `liteship train`",
                             "train a model into this run directory first")
-    record = read_split(run_dir)
+    record = read_split(run_dir, model)
     source = record.source
     extracted = run_dir / EXTRACTED
     if source == "digits":
@@ -346,7 +346,7 @@ def load_run_split(run_dir: Path, size: int) -> dict[str, tuple[np.ndarray, np.n
         dataset = load_dataset(source, size, run_dir)
     if dataset.content_hash != record.content_hash:
         raise LiteshipError(f"The data at {source} changed since {run_dir} was trained",
-                            "its content hash differs from the one in data/split.json",
+                            f"its content hash differs from the one in {split_path(run_dir, model).relative_to(run_dir)}",
                             "restore the data, or train again into a new run directory")
     index = {item: i for i, item in enumerate(dataset.items)}
     out = {}

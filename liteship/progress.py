@@ -47,6 +47,15 @@ class Steps:
         pace = (elapsed + prior) / (self.done_cost + prior) if self.done_cost + prior > 0 else 1.0
         return pace * max(0.0, self.total_cost - self.done_cost)
 
+    def expect(self, total: int) -> None:
+        """The number of steps is now known to be ``total`` (never fewer than those done): work found only as it
+        went (a sweep benches every current model of its run directory, also those its config does not name) or
+        work that will not come (a recipe that failed has no variant to bench)."""
+        self.total = max(total, self.done, 1)
+        if self.bar is not None:
+            self.bar.total = self.total
+            self.bar.refresh()
+
     def finished(self, keys: list[str]) -> None:
         """Steps whose work all ended now (one job of several steps), reported one line each right after: every
         one of those lines counts all of them as done, so the first line's remaining time is not inflated."""
@@ -59,6 +68,7 @@ class Steps:
              skipped: bool = False) -> None:
         """One step done; ``key``: its entry in ``costs``; ``skipped``: it was done before, so took no time."""
         self.done += 1
+        self.total = max(self.total, self.done)  # a line never says more steps done than there are
         if self.total_cost is not None:
             cost = self.costs.get(key, 0.0) if key is not None else 0.0
             if skipped:

@@ -19,7 +19,8 @@ from pathlib import Path
 from liteship.errors import LiteshipError
 
 RUN_JSON = "run.json"  # what was asked: the command, its resolved config
-SPLIT = "data/split.json"
+SPLIT = "data/split.json"  # the latest training's split; each model's own is float/<model>/split.json
+MODEL_SPLIT = "split.json"  # float/<model>/split.json: the split that model was trained, tuned and is tested on
 EXTRACTED = "data/extracted"  # an archive's class folders, unpacked once
 FLOAT = "float"  # float/<model>/: model.keras, model.tflite, labels.txt, card.json, curves.png
 MODEL_KERAS, MODEL_TFLITE, LABELS, CARD, CURVES = "model.keras", "model.tflite", "labels.txt", "card.json", "curves.png"
@@ -200,9 +201,23 @@ def _lists_of_text(value) -> bool:
                                            for v in value.values())
 
 
-def read_split(run_dir: Path) -> Split:
-    """data/split.json as a :class:`Split`; a damaged one is exit 2 naming the command that writes it."""
-    path = Path(run_dir) / SPLIT
+def split_path(run_dir: Path, model: str | None = None) -> Path:
+    """Where ``model``'s split is: ``float/<model>/split.json``; ``data/split.json`` for a model trained before
+    each model kept its own, or when no model is named."""
+    named = bool(model) and Path(model).name == model and model not in (".", "..")  # a folder of float/, no path
+    own = Path(run_dir) / FLOAT / model / MODEL_SPLIT if named else None
+    return own if own is not None and own.is_file() else Path(run_dir) / SPLIT
+
+
+def has_split(run_dir: Path, model: str | None = None) -> bool:
+    return split_path(run_dir, model).is_file()
+
+
+def read_split(run_dir: Path, model: str | None = None) -> Split:
+    """``model``'s split (:func:`split_path`) as a :class:`Split`; a damaged one is exit 2 naming the command that
+    writes it. A model trained before it kept its own split is read with ``data/split.json`` only if that is the
+    split its card says it was trained on (same data, seed and fractions): another training may have replaced it."""
+    path = split_path(run_dir, model)
     record = read_json(path, REBUILT_BY[SPLIT])
     splits = record.get("splits")
     if not _lists_of_text(splits) \
@@ -211,8 +226,25 @@ def read_split(run_dir: Path) -> Split:
         raise damaged(path, "its source, classes or splits are missing or have the wrong shape", REBUILT_BY[SPLIT])
     known = {f.name for f in fields(Split)}
     values = {k: v for k, v in record.items() if k in known}
-    return Split(**{**values, "classes": tuple(record["classes"]), "skipped": tuple(record.get("skipped") or ()),
-                    "content_hash": str(record.get("content_hash"))})
+    split = Split(**{**values, "classes": tuple(record["classes"]), "skipped": tuple(record.get("skipped") or ()),
+                     "content_hash": str(record.get("content_hash"))})
+    if path == Path(run_dir) / SPLIT and model and Path(model).name == model \
+            and (Path(run_dir) / FLOAT / model / CARD).is_file():
+        _check_shared_split(split, model, read_card(Path(run_dir) / FLOAT / model))
+    return split
+
+
+def _check_shared_split(split: Split, model: str, card: dict) -> None:
+    data = card.get("data") or {}
+    trained = (data.get("content_hash"), data.get("seed"), data.get("fractions"))
+    if trained != (split.content_hash, split.seed, split.fractions):
+        raise LiteshipError(f"{model} was not trained on the split data/split.json holds now",
+                            f"its card says data {str(trained[0])[:12]}, seed {trained[1]}, fractions {trained[2]}; "
+                            f"the run's split is data {split.content_hash[:12]}, seed {split.seed}, fractions "
+                            f"{split.fractions} (another model was trained since), and {model} predates "
+                            f"float/<model>/{MODEL_SPLIT}: scored on that split it could be tested on its own "
+                            "training images",
+                            f"train {model} again (liteship train, or a sweep), so that it keeps its own split")
 
 
 def _holder(path: Path) -> str:

@@ -267,7 +267,7 @@ def _load(model_dir: Path, card: dict, run_dir: Path, deterministic: bool = Fals
 
     keras.backend.clear_session()
     model = keras.models.load_model(model_dir / MODEL_KERAS, compile=False)
-    splits = load_run_split(run_dir, card["config"]["size"])
+    splits = load_run_split(run_dir, card["config"]["size"], model_dir.name)  # the split it was trained on
     data = RecipeData(*splits["train"], *splits["val"], seed=card["config"]["seed"],
                       batch_size=card["config"]["batch_size"], deterministic=deterministic)
     return model, data

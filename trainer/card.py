@@ -14,7 +14,7 @@ import numpy as np
 from liteship.contract import labels_text
 from liteship.files import atomic_write_json, sha256_file, staged
 from liteship.trainer.determinism import op_determinism
-from liteship.rundir import CARD, CURVES, LABELS, MODEL_KERAS, MODEL_TFLITE
+from liteship.rundir import CARD, CURVES, LABELS, MODEL_KERAS, MODEL_SPLIT, MODEL_TFLITE
 
 
 def count_macs(model) -> int:
@@ -79,8 +79,11 @@ def convert_float_tflite(model) -> bytes:
         return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
-def publish_model(final: Path, model, class_names: list[str], history: list[dict], card: dict) -> dict:
-    """Write the model folder in a hidden staging folder, then move it into place; return the full card."""
+def publish_model(final: Path, model, class_names: list[str], history: list[dict], card: dict,
+                  split: dict | None = None) -> dict:
+    """Write the model folder in a hidden staging folder, then move it into place; return the full card.
+
+    ``split``: the split the model was trained on, kept beside it as ``split.json``."""
     final.parent.mkdir(parents=True, exist_ok=True)
     with staged(final) as staging:
         model.save(staging / MODEL_KERAS)
@@ -93,4 +96,6 @@ def publish_model(final: Path, model, class_names: list[str], history: list[dict
                 # variants are content-addressed by this, so the same training anywhere gives the same IDs.
                 "weights_sha256": weights_sha256(model)}
         atomic_write_json(staging / CARD, card)
+        if split is not None:
+            atomic_write_json(staging / MODEL_SPLIT, split)
     return card

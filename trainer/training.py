@@ -3,7 +3,10 @@
 :func:`train` is the one entry point, a few named steps: prepare the data
 (decode, split, write ``data/split.json``), build the model, fit it (frozen
 base, then fine-tuning, for transfer models), evaluate it on the validation
-and test splits, and publish ``float/<model>/`` atomically (:mod:`.card`).
+and test splits, and publish ``float/<model>/`` atomically (:mod:`.card`)
+with the split it was trained on (``float/<model>/split.json``): optimize and
+bench read a model's own split, since a later training of another model into
+the same run directory may replace ``data/split.json``.
 """
 
 from __future__ import annotations
@@ -310,7 +313,7 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
     model.trainable = True  # saved fully trainable: optimize's fine-tuning sees every layer
     final = out / FLOAT / config.model_dir_name
     card = make_card(config, prep, history, val_top1, test_top1, seconds, final.name)
-    card = publish_model(final, model, prep.dataset.class_names, history, card)
+    card = publish_model(final, model, prep.dataset.class_names, history, card, prep.record.to_dict())
     if not (out / RUN_JSON).exists():
         atomic_write_json(out / RUN_JSON, {"command": "train", "config": asdict(config), "versions": card["versions"]})
     return TrainResult(final, val_top1, test_top1, seconds, card)

@@ -85,7 +85,7 @@ class SweepWork:
         self.chains = recipe_chains(recipes)
         self._count_keys: dict[str, list[dict]] = {}  # variant -> each kind's count key, as planned
         self._waiting: dict[str, int] = {}  # model -> chains still being made
-        self._pixels: dict[int, tuple] = {}
+        self._pixels: dict[tuple, tuple] = {}
 
     def _job(self, key: str, fn, args: tuple, then) -> Job:
         return Job(key, fn, args, then, self.ranks.get(key, 0.0))
@@ -160,7 +160,7 @@ class SweepWork:
                 for label in labels:
                     self.steps.step(None, key=label, skipped=True)
                 continue
-            pixels, scored = self._subset(t.size)
+            pixels, scored = self._subset(model, t.size)
             files = None
             for kind, label, key in zip(self.kinds, labels, self._keys(t, pixels, scored)):
                 if read_count(self.out, t.variant, kind, key, failures=False) is not None:
@@ -195,16 +195,16 @@ class SweepWork:
             out[unit.target.variant] = {kind: count for kind, count in found.items() if count is not None}
         return {variant: counts for variant, counts in out.items() if counts}
 
-    def _subset(self, size: int | None) -> tuple:
-        """The images an ARM count runs at this input size: the first scored test images."""
+    def _subset(self, model: str, size: int | None) -> tuple:
+        """The images an ARM count runs: a stratified subset of the model's own test split."""
         from liteship.bench import arm_pixels
         from liteship.bench.measure import EvalSet
         from liteship.dataset import load_run_split
 
-        if size not in self._pixels:
-            x, y = load_run_split(self.out, size)["test"]
-            self._pixels[size] = arm_pixels(EvalSet(x, y, [], self.data))
-        return self._pixels[size]
+        if (model, size) not in self._pixels:
+            x, y = load_run_split(self.out, size, model)["test"]
+            self._pixels[model, size] = arm_pixels(EvalSet(x, y, [], self.data))
+        return self._pixels[model, size]
 
     def _counted(self, variant: str, kind: str, label: str, key: dict, found: dict) -> list[Job]:
         from liteship.bench.counts import write_count

@@ -69,6 +69,9 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
             steps.step(label + (f": top-1 {top1:.4f}" if top1 is not None else ""), key=label)
 
         benches = plan_benches(out, options)
+        # Every job has ended, and each bench is one step: also a current model of an earlier sweep that this
+        # config does not name (it is benched again when the options change), none for a recipe that failed.
+        steps.expect(steps.done + len(benches))
         for unit in benches:
             if unit.done:
                 _step_done(steps, unit)

@@ -14,7 +14,7 @@ from liteship.config import Problem, Problems, describe, from_mapping, liteship_
 from liteship.errors import LiteshipError
 
 from liteship.bench import backends
-from liteship.bench import runtime_problem, runtime_verdict
+from liteship.bench import runtime_problem, runtime_verdict, subset_words
 from liteship.bench import BenchRecord
 from liteship.judge.baseline import drop_vs_float, drop_with_interval
 
@@ -114,6 +114,7 @@ def _not_counted(budgets: Budgets, records, verdict: Verdict) -> Verdict:
 
 
 RUN_BUDGETS = ("max_latency_ms", "min_accuracy", "max_accuracy_drop", "min_agreement")
+ON_SUBSET = ("min_accuracy", "max_accuracy_drop", "min_agreement")  # an ARM record scores a subset of the split
 
 
 def backend_problem(budgets: Budgets, records: list[BenchRecord]) -> str | None:
@@ -223,7 +224,8 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
     run = budget_record(budgets, records)
     ordered = sorted(records, key=lambda r: (r is not run, backends.rank(r.backend), r.threads or 0, r.kind))
     on_run = (*RUN_BUDGETS, "max_instructions_m")  # judged on the budget record; the rest on the file's facts
-    return [replace(v, id=key, record=run if key in on_run else (v.record or ordered[0]))
+    return [replace(v, id=key, record=run if key in on_run else (v.record or ordered[0]),
+                    message=v.message + (subset_words(run) if key in ON_SUBSET else ""))  # an ARM record's subset
             for key, v in _checks(budgets, variant, records, all_records, run, ordered)]
 
 

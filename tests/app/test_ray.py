@@ -106,3 +106,49 @@ def test_any_cluster_works_as_it_is_and_a_latency_resource_is_used_where_present
 def test_address_needs_the_ray_executor(capsys, tmp_path):
     assert main(["sweep", "--data", "digits", "--out", str(tmp_path / "r"), "--address", "127.0.0.1:1"]) == 2
     assert "--address goes with --executor ray" in capsys.readouterr().err
+
+
+def _sweep_with(address: str, tmp_path, code: str = "") -> tuple[subprocess.CompletedProcess, float]:
+    """`liteship sweep --executor ray --address ADDRESS` as a real process (``code`` runs first), and its time."""
+    import time
+
+    argv = ["sweep", "--data", "digits", "--out", str(tmp_path / "r"), "--executor", "ray", "--address", address]
+    script = f"import sys\n{code}\nfrom liteship.app.cli import main\nsys.exit(main({argv!r}))\n"
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT,
+                          stdin=subprocess.DEVNULL)
+    return proc, time.monotonic() - started
+
+
+def test_an_address_nothing_answers_on_is_said_within_seconds(tmp_path):
+    # Port 1 of loopback: nothing listens there. ray.init alone was still silent after 180 s.
+    proc, took = _sweep_with("127.0.0.1:1", tmp_path)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("liteship sweep: error: Cannot reach the Ray cluster at 127.0.0.1:1.")
+    assert "port 1 of 127.0.0.1" in line and "refused" in line and "Fix: check the address" in line
+    assert "Traceback" not in proc.stderr + proc.stdout and took < 60
+
+
+def test_a_port_that_answers_but_is_no_ray_is_given_up_on_at_the_bound(tmp_path):
+    """A listener on loopback that accepts and never speaks: the probe passes, ray.init would retry for ever."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        port = listener.getsockname()[1]
+        proc, took = _sweep_with(f"127.0.0.1:{port}", tmp_path,
+                                 "import liteship.app.executors as e; e.CONNECT_S = 5")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"liteship sweep: error: Cannot connect to the Ray cluster at 127.0.0.1:{port}. Its port answers, but " \
+           "Ray did not connect within 5 s" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout and took < 90
+
+
+@pytest.mark.parametrize("address, parsed", [("10.0.0.1:6379", ("10.0.0.1", 6379)),
+                                             ("ray://head:10001", ("head", 10001)),
+                                             ("[::1]:6379", ("::1", 6379)), ("auto", None), ("host:", None),
+                                             ("host:６３７９", None)])
+def test_the_probe_reads_host_and_port_as_ray_does(address, parsed):
+    from liteship.app.executors import _host_port
+
+    assert _host_port(address) == parsed

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from liteship.app.validate import (Invalid, collect, data_problems, file_problems, flag_problems, out_problems,
                                    output_problems, run_dir_problems)
+from liteship.app.track_checks import pick_tracking, sweep_tracking, track_command
 from liteship.config import Problem, Problems, describe
 from liteship.rundir import FLOAT, RESULTS
 
@@ -110,53 +111,6 @@ def _bench(args) -> list[Problem]:
     return found
 
 
-def _mlflow_problems(where: str, key: str | None, value) -> list[Problem]:
-    from liteship.app.track import INSTALL, mlflow_installed
-
-    return [] if mlflow_installed() else [Problem(where, key, describe(value), "MLflow is not installed here",
-                                                  f"install it: {INSTALL}")]
-
-
-def _tracking(args, table, where: str) -> list[Problem]:
-    """Where the sweep logs (``args.tracking``; None: it does not), and whether it can."""
-    from liteship.app.track import default_tracking
-
-    args.tracking = None
-    if args.track != "mlflow" and not table.mlflow:
-        return []
-    found = _mlflow_problems("--track", None, "mlflow") if args.track else \
-        _mlflow_problems(f"{where} [track]", "mlflow", True)
-    if not found and args.out:
-        args.tracking = default_tracking(Path(args.out), table.uri, table.experiment)
-    return found
-
-
-def _track(args) -> list[Problem]:
-    """`liteship track`: a run directory with results, MLflow installed; where to log: the flags, else where the
-    sweep logged, else the default store."""
-    from liteship.app.track import tracking_for
-
-    found = run_dir_problems(args.run_dir, writes=True) + _mlflow_problems("--uri", None, args.uri or "the default")
-    for flag, value in (("--uri", args.uri), ("--experiment", args.experiment)):
-        if value is not None and not value.strip():
-            found.append(Problem(flag, None, describe(value), "it is empty", f"drop {flag} or give it a value"))
-    if not found:
-        args.tracking = collect(found, tracking_for, Path(args.run_dir), args.uri, args.experiment)
-    return found
-
-
-def _pick_tracking(args) -> list[Problem]:
-    """pick tags the chosen variant's run where the sweep logged, when it did and MLflow is here to do it."""
-    from liteship.app.track import mlflow_installed, saved_tracking
-
-    args.tracking = None
-    if not run_dir_problems(args.run_dir):
-        saved = collect(found := [], saved_tracking, Path(args.run_dir))
-        args.tracking = saved if saved is not None and mlflow_installed() else None
-        return found
-    return []
-
-
 def _runtime_problems(version: str | None, where: str, key: str | None = None) -> list[Problem]:
     from liteship.bench import runtime_problem
 
@@ -179,7 +133,7 @@ def _sweep(args) -> tuple[list[Problem], object, list]:
         found += _runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
         found += task_api_problems(config.bench.task_api, f"{where} [bench]", "task_api")
         found += unavailable_problems(sweep_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
-        found += _tracking(args, config.track, where)
+        found += sweep_tracking(args, config.track, where)
     found += _workers_problems(args)
     estimates = []
     if config is not None and not found:
@@ -346,8 +300,8 @@ def _runtimes(args) -> list[Problem]:
 
 
 CHECKS = {"train": _train, "optimize": _optimize, "bench": _bench, "gate": _judge,
-          "pick": lambda args: _judge(args) + _pick_tracking(args), "compare": _compare, "explain": _explain,
-          "runtimes": _runtimes, "track": _track}
+          "pick": lambda args: _judge(args) + pick_tracking(args), "compare": _compare, "explain": _explain,
+          "runtimes": _runtimes, "track": track_command}
 
 
 PATH_ARGS = {"data": "--data", "out": "--out", "target": "TARGET", "labels": "--labels", "config": "--config",

@@ -188,7 +188,8 @@ def _log_to_tracker(run_dir: Path, tracking) -> bool:
     if logged.missed:
         print(*logged.lines(run_dir), sep="\n", file=console())
         return False
-    print(f"{logged.lines(run_dir)[0]} in {time.perf_counter() - started:.1f} s")
+    lines = logged.lines(run_dir)
+    print(f"{lines[0]} in {time.perf_counter() - started:.1f} s", *lines[1:], sep="\n")
     return True
 
 

@@ -11,6 +11,7 @@ import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 from liteship.app.track import SweepRun, Tracking, VariantRun
 
@@ -31,15 +32,20 @@ class Logged:
     stale: int = 0  # runs tagged stale = true
     missed: list[str] = field(default_factory=list)  # what could not be logged
     error: str | None = None
+    fix: str | None = None  # what to do when waiting for the tracker would not help (a damaged store)
+    experiment: str | None = None  # where the runs went, when not the asked experiment (a moved run directory)
+    notes: list[str] = field(default_factory=list)
 
     def lines(self, run_dir) -> list[str]:
-        where = f"{self.tracking.uri} (experiment {self.tracking.experiment!r})"
+        where = f"{self.tracking.uri} (experiment {(self.experiment or self.tracking.experiment)!r})"
         if not self.missed:
             stale = f", {self.stale} run(s) of variants no longer current tagged stale = true" if self.stale else ""
-            return [f"mlflow: logged the sweep and {self.variants} variant run(s) to {where}{stale}"]
+            return [f"mlflow: logged the sweep and {self.variants} variant run(s) to {where}{stale}",
+                    *(f"mlflow: {note}" for note in self.notes)]
+        then = self.fix or f"when the tracker is back: liteship track {run_dir}"
         return [f"mlflow: could not log to {where}: {self.error}",
                 f"mlflow: not logged: {', '.join(self.missed)}; the sweep's files are complete. "
-                f"When the tracker is back: liteship track {run_dir}"]
+                f"{then[0].upper()}{then[1:]}"]
 
 
 @contextmanager
@@ -83,11 +89,37 @@ def _files_sha(paths) -> str:
     return digest.hexdigest()[:16]
 
 
-def _experiment(client, tracking: Tracking) -> str:
-    found = client.get_experiment_by_name(tracking.experiment)
+def _local_path(uri: str | None) -> str | None:
+    """The real path of a ``file:`` artifact location (or a plain path), None for a remote one."""
+    if not uri:
+        return None
+    parsed = urlsplit(uri)
+    if parsed.scheme not in ("", "file"):
+        return None
+    return os.path.realpath(unquote(parsed.path))
+
+
+def _experiment(client, tracking: Tracking, logged: Logged) -> str:
+    """The experiment's ID, made when new. A run directory's own store whose experiment keeps its artifacts in
+    another folder (the run directory was moved or copied) logs to a new experiment here, so no artifact is ever
+    written into another run directory."""
+    name = tracking.experiment
+    found = client.get_experiment_by_name(name)
+    if found is not None and tracking.in_run_dir and \
+            _local_path(found.artifact_location) != _local_path(tracking.artifact_location):
+        old = found.artifact_location
+        name = f"{tracking.experiment} ({os.path.dirname(_local_path(tracking.artifact_location))})"[:250]
+        found = client.get_experiment_by_name(name)
+        if found is not None and _local_path(found.artifact_location) != _local_path(tracking.artifact_location):
+            raise MovedStore(f"experiments {tracking.experiment!r} and {name!r} keep their artifacts in other "
+                             f"folders ({old}, {found.artifact_location})")
+        logged.experiment = name
+        logged.notes.append(f"experiment {tracking.experiment!r} keeps its artifacts in {old}, another run directory "
+                            f"(this one was moved or copied): logged to experiment {name!r}, artifacts in this run "
+                            "directory")
     if found is not None:
         return found.experiment_id
-    return client.create_experiment(tracking.experiment, artifact_location=tracking.artifact_location,
+    return client.create_experiment(name, artifact_location=tracking.artifact_location,
                                     tags={"mlflow.experimentKind": "custom_model_development",  # the UI's runs view
                                           "mlflow.note.content": "liteship sweeps: a parent run per sweep, a nested "
                                                                  "run per variant (metrics per backend and threads)"})
@@ -137,8 +169,10 @@ def _parent(client, exp: str, sweep: SweepRun, key: str) -> object:
 
 
 def _variant(client, exp: str, key: str, parent_id: str, found: dict, v: VariantRun) -> None:
+    # the tags that find the run again are set with it: an interrupted pass cannot leave a run no later one finds
     run = found.get(v.variant) or client.create_run(exp, run_name=v.name, tags={KEY: key, VARIANT: v.variant,
-                                                                                PARENT: parent_id})
+                                                                                PARENT: parent_id,
+                                                                                "liteship.kind": "variant"})
     tags = {**v.tags, PARENT: parent_id, "liteship.kind": "variant"}
     _artifacts(client, run, v.artifacts, tags)
     _write(client, run, v.params, v.metrics, tags)
@@ -146,6 +180,30 @@ def _variant(client, exp: str, key: str, parent_id: str, found: dict, v: Variant
         client.delete_tag(run.info.run_id, "release_sha256")
     if run.info.status != "FINISHED":
         client.set_terminated(run.info.run_id, "FINISHED")
+
+
+class MovedStore(Exception):
+    """A run directory's store whose experiments keep their artifacts elsewhere: logging would write there."""
+
+
+def _sqlite_store_ready(tracking: Tracking, run_dir, logged: Logged, pending: list[str]) -> bool:
+    """A SQLite store made whole if new; True (and ``logged`` says why and what to do) when it is damaged or
+    linked elsewhere, which no wait for a tracker would mend."""
+    from liteship.app.track_store import damaged, ensure_store, sqlite_file, store_damage
+
+    db = sqlite_file(tracking.uri)
+    if db is None:
+        return False
+    why = store_damage(db)
+    if why is None:
+        ensure_store(db, tracking.artifact_location)
+        why = store_damage(db)
+    if why is None:
+        return False
+    exc = damaged(db, why, run_dir)
+    logged.error, logged.fix = f"the store is damaged: {why}", f"fix: {exc.fix}"
+    logged.missed = pending
+    return True
 
 
 def log_sweep(sweep: SweepRun, tracking: Tracking) -> Logged:
@@ -156,8 +214,10 @@ def log_sweep(sweep: SweepRun, tracking: Tracking) -> Logged:
         try:
             from mlflow.tracking import MlflowClient
 
+            if _sqlite_store_ready(tracking, sweep.run_dir, logged, pending):
+                return logged
             client = MlflowClient(tracking_uri=tracking.uri)
-            exp = _experiment(client, tracking)
+            exp = _experiment(client, tracking, logged)
             key = _sha(sweep.key)
             parent = _parent(client, exp, sweep, key)
             logged.parent = parent.info.run_id
@@ -180,6 +240,10 @@ def log_sweep(sweep: SweepRun, tracking: Tracking) -> Logged:
             if parent.info.status != "FINISHED" or (sweep.end_ms is not None and parent.info.end_time != sweep.end_ms):
                 client.set_terminated(parent.info.run_id, "FINISHED", end_time=sweep.end_ms)
             pending.remove("the sweep's parent run")
+        except MovedStore as exc:
+            logged.error, logged.missed = str(exc), pending
+            logged.fix = (f"fix: log it to a new experiment: liteship track {sweep.run_dir} --experiment NAME "
+                          "(its artifacts go to this run directory)")
         except Exception as exc:  # noqa: BLE001 - a tracker's failure, whatever its kind, must not lose the sweep
             logged.error, logged.missed = _why(exc), pending
     return logged

@@ -60,7 +60,8 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
         work = SweepWork(out, data, plan_train(out, data, train_configs), recipes, recipe_configs, options, steps,
                          ranks)
         executor.run(work.start())
-        if getattr(executor, "timeline", None):  # where the time went, job by job, for whoever asks
+        if getattr(executor, "timeline", None) and not (out / JOBS).parent.is_symlink():  # never through a link
+            # where the time went, job by job, for whoever asks
             atomic_write_json(out / JOBS, {"workers": executor.workers, "jobs": executor.timeline})
 
         def benched(target, recs):

@@ -43,24 +43,40 @@ def run_dir_store(run_dir: Path, experiment: str | None = None) -> Tracking:
                     True)
 
 
+def _custom(uri: str, experiment: str) -> Tracking:
+    """A tracking URI the user named; a SQLite file's artifacts go beside it (mlartifacts/), never to the working
+    directory's ./mlruns, MLflow's default."""
+    from liteship.app.track_store import sqlite_file
+
+    db = sqlite_file(uri)
+    return Tracking(uri, experiment, (db.absolute().parent / ARTIFACTS).as_uri() if db is not None else None)
+
+
 def default_tracking(run_dir: Path, uri: str | None = None, experiment: str | None = None) -> Tracking:
     """``uri``, else ``MLFLOW_TRACKING_URI``, else ``sqlite:///RUN_DIR/mlflow.db`` with artifacts in the run."""
     uri = uri or os.environ.get("MLFLOW_TRACKING_URI") or None
     if uri is None:
         return run_dir_store(run_dir, experiment)
-    return Tracking(uri, experiment or Path(run_dir).resolve().name)
+    return _custom(uri, experiment or Path(run_dir).resolve().name)
 
 
 def saved_tracking(run_dir: Path) -> Tracking | None:
-    """Where the sweep logged this run directory, if it did (``track.json``)."""
+    """Where the sweep logged this run directory, if it did (``track.json``); wrong types there are exit 2."""
+    from liteship.config import Problem, Problems, describe
+
     path = Path(run_dir) / TRACK_JSON
     if not path.is_file():
         return None
     found = read_json(path, "liteship track RUN_DIR")
-    experiment = found.get("experiment") if isinstance(found.get("experiment"), str) else None
-    if not isinstance(found.get("uri"), str):
+    wrong = [Problem(str(path), key, describe(found[key]), "it must be text or null",
+                     f"fix it, or delete {path} and pass --uri/--experiment to `liteship track`")
+             for key in ("uri", "experiment") if found.get(key) is not None and not isinstance(found[key], str)]
+    if wrong:
+        raise Problems(wrong)
+    experiment = found.get("experiment")
+    if found.get("uri") is None:
         return run_dir_store(run_dir, experiment)
-    return Tracking(found["uri"], experiment or Path(run_dir).resolve().name)
+    return _custom(found["uri"], experiment or Path(run_dir).resolve().name)
 
 
 def tracking_for(run_dir: Path, uri: str | None, experiment: str | None) -> Tracking:
@@ -70,6 +86,40 @@ def tracking_for(run_dir: Path, uri: str | None, experiment: str | None) -> Trac
         return default_tracking(run_dir, uri, experiment or (saved.experiment if saved else None))
     return saved if experiment is None else Tracking(saved.uri, experiment, saved.artifact_location,
                                                       saved.in_run_dir)
+
+
+def tracking_problems(tracking: Tracking, run_dir, uri_from: str, experiment_from: str) -> list:
+    """Whether MLflow can log where ``tracking`` says, checked before any work: the URI, the experiment's name,
+    the run directory's path in a sqlite URI, links planted where the store writes, a damaged store.
+    ``uri_from``, ``experiment_from``: where each was given (a flag, a config key, track.json)."""
+    from liteship.app.track_store import experiment_problem, links_in, sqlite_file, store_damage, uri_problem
+    from liteship.config import Problem, describe
+
+    found = []
+    if tracking.in_run_dir:  # the default store: the run directory's path is in its URI
+        found += [Problem("the run directory", None, describe(str(Path(run_dir))), why.replace(
+                  "its path", "its path (in the store's URI, sqlite:///RUN_DIR/mlflow.db)"), "use a run directory "
+                          "without those characters") for why, _ in [uri_problem(tracking.uri, True) or (0, 0)] if why]
+    else:
+        found += [Problem(uri_from, None, describe(tracking.uri), why, fix)
+                  for why, fix in [uri_problem(tracking.uri) or (None, None)] if why]
+    found += [Problem(experiment_from, None, describe(tracking.experiment[:80] + "..." * (len(tracking.experiment) > 80)),
+                      why, fix) for why, fix in [experiment_problem(tracking.experiment) or (None, None)] if why]
+    db = sqlite_file(tracking.uri)
+    if found or db is None:
+        return found
+    artifacts = db.absolute().parent / ARTIFACTS
+    planted = ([db] if db.is_symlink() else []) + (links_in(artifacts) if tracking.in_run_dir else [])
+    found += [Problem(str(link), None, f"a link to {describe(os.readlink(link))}", "MLflow would write through it, "
+                      "outside the run directory", f"remove the link (rm '{link}'); liteship makes its own")
+              for link in planted]
+    why = None if planted else store_damage(db)
+    if why:
+        from liteship.app.track_store import damaged
+
+        exc = damaged(db, why, run_dir)
+        found.append(Problem(str(db), None, "", f"the MLflow store is damaged: {why}", exc.fix))
+    return found
 
 
 def mlflow_installed() -> bool:

@@ -230,43 +230,138 @@ def _check_rest(port: int, run: Path) -> set[str]:
     return {r["info"]["run_id"] for r in runs}
 
 
-@pytest.mark.slow  # starts an mlflow server twice and three liteship processes: about 45 s
-def test_a_tracking_server_gets_the_sweep_and_a_stop_mid_sweep_loses_nothing(run_copy, tmp_path):
+class _DyingProxy:
+    """An HTTP proxy on 127.0.0.1 in front of the tracking server that goes dead (closes every connection unanswered)
+    right after it forwarded the creation of the first variant run: the tracker dies in the middle of the logging
+    pass, between a variant's run and everything logged to it."""
+
+    def __init__(self, target: int):
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        proxy = self
+        self.dead, self.requests = threading.Event(), 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.dead.is_set():
+                    self.close_connection = True
+                    return
+                proxy.requests += 1
+                conn = http.client.HTTPConnection("127.0.0.1", target, timeout=60)
+                conn.request(self.command, self.path, body, {k: v for k, v in self.headers.items()
+                                                              if k.lower() not in ("host", "connection")})
+                answer = conn.getresponse()
+                data = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                if self.path.endswith("/runs/create") and b"liteship.variant_id" in body:
+                    proxy.dead.set()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.slow  # starts an mlflow server and three liteship processes: about a minute
+def test_a_tracker_dying_mid_pass_loses_nothing_and_track_completes_it_without_duplicates(run_copy, tmp_path):
     run, cfg = run_copy
     port = _free_port()
     db, art = tmp_path / "server.db", tmp_path / "server-artifacts"
+    server = _server(db, art, port)
+    proxy = _DyingProxy(port)
     config = tmp_path / "tracked.toml"
-    config.write_text(cfg.read_text() + f'\n[track]\nmlflow = true\nuri = "http://127.0.0.1:{port}"\n'
+    config.write_text(cfg.read_text() + f'\n[track]\nmlflow = true\nuri = "http://127.0.0.1:{proxy.port}"\n'
                                         'experiment = "team-sweeps"\n')
     liteship = Path(sys.executable).parent / "liteship"
-    server = _server(db, art, port)
     try:
-        done = subprocess.run([str(liteship), "sweep", "--data", "digits", "--config", str(config), "--out", str(run)],
-                              capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0 and "mlflow: logged the sweep and 3 variant run(s)" in done.stdout, done.stderr
-        ids = _check_rest(port, run)
-        # the sweep has work to do: one variant's results are gone, so it benches it again; the server goes down
+        # the sweep has work to do (one variant's results are gone, so it benches it again), then logs: the tracker
+        # dies after the first variant's run is made
         lines = (run / "results.jsonl").read_text().splitlines()
         first = json.loads(lines[0])["variant"]
         (run / "results.jsonl").write_text("".join(x + "\n" for x in lines if json.loads(x)["variant"] != first))
-        sweep = subprocess.Popen([str(liteship), "sweep", "--data", "digits", "--config", str(config), "--out",
-                                  str(run)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1.0)
-    finally:
-        _stop(server)  # mid-sweep
-    try:
-        out, err = sweep.communicate(timeout=600)
-    finally:
-        sweep.kill()
-    assert sweep.returncode == 0, err
-    assert "mlflow: could not log to http://127.0.0.1" in err and "not logged: the sweep's parent run" in err
-    assert f"liteship track {run}" in err and (run / "report.md").is_file()
-    assert len(_lines(run)) == len(lines)  # every result written again
-
-    server = _server(db, art, port)
-    try:
+        done = subprocess.run([str(liteship), "sweep", "--data", "digits", "--config", str(config), "--out", str(run)],
+                              capture_output=True, text=True, timeout=600)
+        assert proxy.dead.is_set() and proxy.requests > 3  # it died in the logging pass, not before it
+        assert done.returncode == 0, done.stderr
+        err = " ".join(done.stderr.split())
+        assert f"mlflow: could not log to http://127.0.0.1:{proxy.port}" in err
+        variants = sorted({json.loads(x)["variant"] for x in lines})
+        assert "not logged: the sweep's parent run" in err and all(v in err for v in variants), err
+        assert f"When the tracker is back: liteship track {run}" in err
+        assert len(_lines(run)) == len(lines) and (run / "report.md").is_file()  # the sweep's files are complete
+        proxy.dead.clear()  # the tracker is back
         done = subprocess.run([str(liteship), "track", str(run)], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
-        assert _check_rest(port, run) == ids  # the same runs, brought up to date with the new measurement
+        runs = _rest_runs(port, "team-sweeps")
+        children = [r for r in runs if "mlflow.parentRunId" in _tags(r)]
+        assert len(runs) - len(children) == 1 and len(children) == len(variants) == 3  # no run made twice
+        assert sorted(_tags(c)["liteship.variant_id"] for c in children) == variants
+        _check_rest(port, run)
     finally:
+        proxy.close()
         _stop(server)
+
+
+def test_an_interrupted_pass_leaves_no_run_a_later_pass_cannot_find(run_copy, monkeypatch):
+    """The tracker fails right after a variant's run is made (in this process: MLflow's own client, made to fail
+    there); the next pass finds that run, so each variant has one run (a hand count: the results' variants)."""
+    from liteship.app.mlflow_log import log_sweep
+    from liteship.app.track import default_tracking, describe_run_dir
+
+    run, _ = run_copy
+    tracking = default_tracking(run)
+    real = MlflowClient.create_run
+
+    def made_then_lost(self, experiment_id, *args, tags=None, **kwargs):
+        made = real(self, experiment_id, *args, tags=tags, **kwargs)
+        if "liteship.variant_id" in (tags or {}):
+            raise ConnectionError("the tracker went away")
+        return made
+
+    monkeypatch.setattr(MlflowClient, "create_run", made_then_lost)
+    assert log_sweep(describe_run_dir(run), tracking).missed
+    monkeypatch.setattr(MlflowClient, "create_run", real)
+    logged = log_sweep(describe_run_dir(run), tracking)
+    assert not logged.missed, logged.error
+    _, parents, children = _runs(tracking.uri, "weekly")
+    variants = sorted({line["variant"] for line in _lines(run)})
+    assert len(parents) == 1 and sorted(c.data.tags["liteship.variant_id"] for c in children) == variants
+
+
+@pytest.mark.parametrize("how", ["copied", "moved"])
+def test_pick_in_a_copied_or_moved_run_directory_writes_only_into_it(run_copy, tmp_path, capsys, how):
+    from tests.robustness.test_not_ours import snapshot
+
+    run, cfg = run_copy
+    assert main(["track", str(run)]) == 0
+    other = tmp_path / f"{how}-run"
+    (shutil.copytree if how == "copied" else shutil.move)(run, other)
+    before = snapshot(run) if run.exists() else None
+    capsys.readouterr()
+    assert main(["pick", str(other)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (snapshot(run) if run.exists() else None) == before  # the original untouched, a moved one not made again
+    assert f"keeps its artifacts in {(run / 'mlartifacts').as_uri()}" in out, out
+    client = MlflowClient(tracking_uri=f"sqlite:///{other.resolve() / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(f"weekly ({other.resolve()})")
+    assert exp.artifact_location == (other.resolve() / "mlartifacts").as_uri()
+    picked = [r for r in client.search_runs([exp.experiment_id]) if r.data.tags.get("picked") == "true"]
+    assert len(picked) == 1 and picked[0].info.artifact_uri.startswith(exp.artifact_location)
+    assert any((other / "mlartifacts").rglob(f"{picked[0].data.tags['liteship.variant_id']}.tflite"))

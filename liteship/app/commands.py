@@ -259,6 +259,8 @@ def cmd_pick(args) -> int:
     print(f"picked {chosen.variant} ({chosen.model} {chosen.recipe}): every budget passed")
     for v in chosen.verdicts:
         print(f"    {v.message}")
+    if decision.tie is not None:  # --prefer accuracy could not tell the most accurate apart: say how it chose
+        print(f"    {decision.tie.describe()}".replace("`", ""))
     print(f"release: {release}/ (model.tflite, labels.txt, manifest.json, MODEL.md, Classifier.swift)")
     print(_mediapipe_line(release))
     print(f"report: {Path(args.run_dir) / REPORT_HTML} opens with this decision")

@@ -158,6 +158,14 @@ def ensure_writable(out: Path) -> None:
 _KERNEL_FILE_SYSTEMS = ("/proc", "/sys")
 
 
+def read_only(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is on a file system mounted read-only (EROFS: not a matter of permissions)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
 def _existing_output_problem(path: str, info: os.stat_result) -> str | None:
     if stat.S_ISDIR(info.st_mode):
         return "it is a folder; give a file path inside it"
@@ -165,6 +173,8 @@ def _existing_output_problem(path: str, info: os.stat_result) -> str | None:
         return None if os.access(path, os.W_OK) else "it cannot be written to (permission denied)"
     if not stat.S_ISREG(info.st_mode):
         return "it is neither a file, a FIFO nor a character device"
+    if read_only(path):
+        return "it is on a read-only file system"
     return None if os.access(path, os.W_OK) else "the file is read-only"
 
 
@@ -209,6 +219,8 @@ def _new_file_problem(target: str) -> str | None:
         return f"its folder cannot be reached: {exc.strerror}"
     if len(os.fsencode(name)) > 255:
         return "its name is longer than 255 bytes"
+    if read_only(folder or "."):
+        return f"its folder {folder or '.'} is on a read-only file system"
     if not os.access(folder or ".", os.W_OK | os.X_OK):
         return f"its folder {folder} cannot be written to"
     return None

@@ -50,6 +50,25 @@ def is_marked(run_dir: Path) -> bool:
     return (Path(run_dir) / MARKER).is_file() and not (Path(run_dir) / MARKER).is_symlink()
 
 
+def data_sources(run_dir: Path) -> list[str]:
+    """The data folders a run directory was made from (run.json's data, each split's source), as far as they are
+    still folders here; those files are read only when they are small regular files outside the kernel's trees."""
+    found = []
+    splits = [(str(p.relative_to(run_dir)), "source") for p in sorted(Path(run_dir).glob(f"{FLOAT}/*/{MODEL_SPLIT}"))]
+    for name, key in ((RUN_JSON, "data"), (SPLIT, "source"), *splits):
+        path = os.path.realpath(Path(run_dir) / name)
+        try:
+            if path.startswith(("/proc/", "/sys/", "/dev/")) or not os.path.isfile(path) \
+                    or os.path.getsize(path) > 64 * 1024**2:
+                continue
+            value = json.loads(Path(path).read_text(encoding="utf-8")).get(key)
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, str) and value != "digits" and os.path.isdir(value) and value not in found:
+            found.append(value)
+    return found
+
+
 def out_refusal(out: str | Path) -> tuple[str, str] | None:
     """(why, fix) when ``out`` may not be made a run directory; None for a new folder, an empty one or a marked one.
 
@@ -63,6 +82,9 @@ def out_refusal(out: str | Path) -> tuple[str, str] | None:
     try:
         if not path.exists() and not path.is_symlink():
             return None
+        if not path.exists():
+            return (f"it is a symbolic link to {os.readlink(path)}, which does not exist (a dangling link)",
+                    "pass a new folder path, or remove the link")
         if not path.is_dir():
             return ("it is a file; the run directory must be a folder", "pass a new folder path")
         if is_marked(path):

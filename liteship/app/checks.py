@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from liteship.app.validate import (Invalid, collect, data_problems, file_problems, flag_problems, out_problems,
-                                   output_problems, run_dir_problems)
+from liteship.app.validate import (OUTPUT_FLAGS, Invalid, alias_problems, collect, data_problems, file_problems,
+                                   flag_problems, inputs, out_problems, output_problems, path_problems,
+                                   run_dir_problems)
 from liteship.app.track_checks import pick_tracking, sweep_tracking, track_command
 from liteship.config import Problem, Problems, describe
 from liteship.rundir import FLOAT, RESULTS
@@ -135,6 +136,9 @@ def _sweep(args) -> tuple[list[Problem], object, list]:
         found += unavailable_problems(sweep_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
         found += sweep_tracking(args, config.track, where)
     found += _workers_problems(args)
+    if args.address is not None and args.executor != "ray":
+        found.append(Problem("--address", None, describe(args.address), "it is the address of a Ray cluster, and "
+                             f"the executor is {args.executor}", "add --executor ray, or drop --address"))
     estimates = []
     if config is not None and not found:
         from liteship.app.resources import bound_problems, default_workers
@@ -148,10 +152,12 @@ def _sweep(args) -> tuple[list[Problem], object, list]:
 
 def _workers_problems(args) -> list[Problem]:
     """``--workers``: auto or a whole number from 1, with the local executor only; made an int here."""
+    import re
+
     if args.workers == "auto":
         return []
     raw = args.workers
-    args.workers = int(raw) if str(raw).isdigit() else None
+    args.workers = int(raw) if re.fullmatch(r"[0-9]{1,4}", str(raw).strip()) else None  # ASCII digits: "²" is not
     if args.workers is None or not 1 <= args.workers <= 256:
         return [Problem("--workers", None, describe(raw), "it is auto or a whole number of processes "
                         "from 1 to 256", "pass --workers 2, say, or leave it out (auto: one per core)")]
@@ -232,7 +238,7 @@ def _compare(args) -> list[Problem]:
 
     from liteship.bench import parse_results
 
-    found = []
+    found, read = [], []
     for flag, value in (("BASE", args.base), ("NEW", args.new)):
         path = Path(value)
         path = path / RESULTS if path.is_dir() else path
@@ -240,7 +246,12 @@ def _compare(args) -> list[Problem]:
             found.append(Problem(flag, None, describe(value), "it is neither a results.jsonl nor a run directory "
                                  "with one", "pass main's run directory or its results.jsonl"))
         else:
+            read.append(path.stat())
             collect(found, parse_results, path)
+    if len(read) == 2 and (read[0].st_dev, read[0].st_ino) == (read[1].st_dev, read[1].st_ino):
+        found.append(Problem("NEW", None, describe(args.new), f"its results are the very file BASE ({args.base}) "
+                             "reads: comparing a run with itself proves nothing, every change would be zero",
+                             "pass main's run directory (or results.jsonl) as BASE and this change's as NEW"))
     collect(found, load_thresholds, args.thresholds)
     return found + output_problems(args.markdown, "--markdown") + output_problems(args.json, "--json")
 
@@ -304,33 +315,6 @@ CHECKS = {"train": _train, "optimize": _optimize, "bench": _bench, "gate": _judg
           "runtimes": _runtimes, "track": track_command}
 
 
-PATH_ARGS = {"data": "--data", "out": "--out", "target": "TARGET", "labels": "--labels", "config": "--config",
-             "budgets": "--budgets", "thresholds": "--thresholds", "run_dir": "RUN_DIR", "base": "BASE", "new": "NEW",
-             "json": "--json", "junit": "--junit", "markdown": "--markdown"}
-
-
-def path_problems(args) -> list[Problem]:
-    """Paths the system cannot even look at (a name over 255 bytes, a link loop): said first, nothing else checked."""
-    import errno
-    import os
-
-    found = []
-    for name, flag in PATH_ARGS.items():
-        value = getattr(args, name, None)
-        if not isinstance(value, str) or value in ("", "-", "digits"):
-            continue
-        try:
-            os.stat(value)
-        except ValueError:
-            found.append(Problem(flag, None, describe(value), "it holds a NUL character", "pass a real path"))
-        except OSError as exc:
-            if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
-                found.append(Problem(flag, None, describe(value if len(value) < 80 else value[:77] + "..."),
-                                     f"the system cannot use this path: {exc.strerror}", "pass a shorter path"
-                                     if exc.errno == errno.ENAMETOOLONG else "pass a path without a link loop"))
-    return found
-
-
 def check(args) -> None:
     """Raise every problem with the command's input at once (exit 2); a sweep's checked config and estimates are
     left on ``args`` (``sweep_config``, ``sweep_estimates``) for the command."""
@@ -343,5 +327,7 @@ def check(args) -> None:
         found += more
     elif args.command in CHECKS:
         found += CHECKS[args.command](args)
+    if any(isinstance(getattr(args, name, None), str) for name in OUTPUT_FLAGS):
+        found += alias_problems(args, *inputs(args))
     if found:
         raise Problems(list(dict.fromkeys(found)))

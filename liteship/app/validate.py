@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from liteship.config import Problem, Problems, describe
 from liteship.errors import LiteshipError
-from liteship.files import existing_ancestor
+from liteship.files import existing_ancestor, read_only
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,14 @@ def data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
                 for name, why in class_name_problems(path)]
     if path.is_file() and data.lower().endswith(ARCHIVE_SUFFIXES):
         return []
-    why = "it is not a folder" if path.exists() else "nothing is there"
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", data):
+        return [Problem(flag, None, describe(data), "it is a URL, and liteship fetches nothing: it reads a folder "
+                        "of class folders, an archive of one or digits on this machine",
+                        "download it first, then pass the folder or the archive")]
+    if path.is_symlink() and not path.exists():
+        why = f"it is a symbolic link to {os.readlink(path)}, which does not exist (a dangling link)"
+    else:
+        why = "it is not a folder" if path.exists() else "nothing is there"
     return [Problem(flag, None, describe(data), f"it takes a folder of class folders, an archive of one (.tar, "
                     f".tar.gz, .tgz, .zip) or digits; {why}", "check the path")]
 
@@ -140,6 +149,9 @@ def out_problems(out: str | None, flag: str = "--out", data: str | None = None) 
     if not probe.is_dir():
         return [Problem(flag, None, describe(out), f"{probe} is a file, so no folder can be made inside it",
                         "pass a folder path")]
+    if read_only(probe):
+        return [Problem(flag, None, describe(out), f"{probe} is on a read-only file system",
+                        "pass a folder on a writable disk")]
     if not os.access(probe, os.W_OK | os.X_OK):
         return [Problem(flag, None, describe(out), f"{probe} cannot be written to (permission denied)",
                         "pass a folder you can write to")]
@@ -188,3 +200,136 @@ def run_dir_problems(run_dir: str | None, flag: str = "RUN_DIR", needs: str = "r
         return [Problem(flag, None, describe(run_dir), f"it has no {needs}",
                         "run `liteship sweep` (or train, optimize and bench) into it first")]
     return []
+
+
+# --------------------------------------------------------------------------- paths, and outputs that are inputs
+
+PATH_ARGS = {"data": "--data", "out": "--out", "target": "TARGET", "labels": "--labels", "config": "--config",
+             "budgets": "--budgets", "thresholds": "--thresholds", "run_dir": "RUN_DIR", "base": "BASE", "new": "NEW",
+             "json": "--json", "junit": "--junit", "markdown": "--markdown"}
+OUTPUT_FLAGS = {"json": "--json", "junit": "--junit", "markdown": "--markdown"}  # files the user names for a report
+
+
+def path_problems(args) -> list[Problem]:
+    """Paths the system cannot even look at (a name over 255 bytes, a link loop): said first, nothing else checked."""
+    import errno
+
+    found = []
+    for name, flag in PATH_ARGS.items():
+        value = getattr(args, name, None)
+        if not isinstance(value, str) or value in ("", "-", "digits"):
+            continue
+        try:
+            os.stat(value)
+        except ValueError:
+            found.append(Problem(flag, None, describe(value), "it holds a NUL character", "pass a real path"))
+        except OSError as exc:
+            if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+                found.append(Problem(flag, None, describe(value if len(value) < 80 else value[:77] + "..."),
+                                     f"the system cannot use this path: {exc.strerror}", "pass a shorter path"
+                                     if exc.errno == errno.ENAMETOOLONG else "pass a path without a link loop"))
+    return found
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _same(a: os.stat_result | None, b: os.stat_result | None) -> bool:
+    return a is not None and b is not None and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _held_in(folder: str, info: os.stat_result, real: str) -> str | None:
+    """An entry below ``folder`` that is the output file: the same inode (a hard link) or a link to it.
+    Links are read, never followed (a class folder linked to / is one entry, not a tree)."""
+    for root, dirs, names in os.walk(folder):
+        for name in dirs + names:
+            path = os.path.join(root, name)
+            try:
+                entry = os.lstat(path)
+            except OSError:
+                continue
+            if _same(entry, info) or (os.path.islink(path) and os.path.realpath(path) == real):
+                return path
+    return None
+
+
+def _alias(out: str, files: list, folders: list) -> str | None:
+    """How the output ``out`` is one of the inputs: a file the command reads, or anything inside a folder it reads
+    (the path as written or as its links resolve, or the same inode); None when it is none of them."""
+    plain, real, info = os.path.abspath(out), os.path.realpath(out), _stat(out)
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        return None  # a FIFO or device (standard output's /dev/stdout): written to, never replaced
+    for where, path in files:
+        mine = _stat(path)
+        if plain == os.path.abspath(path) or real == os.path.realpath(path) or _same(info, mine):
+            how = ("the same file as" if plain == os.path.abspath(path) else "a link to" if real ==
+                   os.path.realpath(path) else "a hard link of")
+            return f"it is {how} {where} ({path})"
+    for where, folder in folders:
+        if _inside(plain, os.path.abspath(folder)) or _inside(real, os.path.realpath(folder)):
+            return f"it is inside {where} ({folder})"
+    for where, folder in folders if info is not None else ():
+        held = _held_in(folder, info, real)
+        if held is not None:
+            return f"it is the file {held} of {where} ({folder}), through a link"
+    return None
+
+
+def _run_inputs(where: str, run_dir: str) -> list:
+    """A run directory a command reads, and the data folders it was made from."""
+    from liteship.rundir import data_sources
+
+    return [(where, run_dir)] + [(f"the data {where} was made from", d) for d in data_sources(Path(run_dir))]
+
+
+def _side_inputs(where: str, value: str | None) -> tuple[list, list]:
+    """(files, folders) of a path a command reads: a folder is a run directory; a file read in a marked run
+    directory (its results.jsonl) brings that directory along."""
+    from liteship.rundir import is_marked
+
+    if value is None:
+        return [], []
+    path = Path(value)
+    if path.is_dir():
+        return [], _run_inputs(where, value)
+    return [(where, value)], (_run_inputs(f"the run directory of {where}", str(path.parent))
+                              if is_marked(path.parent) else [])
+
+
+def inputs(args) -> tuple[list, list]:
+    """(files, folders), each (where, path): everything the command reads, which no output of it may overwrite."""
+    files, folders = [], []
+    sides = {"bench": ("target", "data", "labels"), "gate": ("run_dir", "budgets"),
+             "compare": ("base", "new", "thresholds")}.get(args.command, ())
+    for name in sides:
+        more_files, more_folders = _side_inputs(PATH_ARGS[name], getattr(args, name, None))
+        files, folders = files + more_files, folders + more_folders
+    target = getattr(args, "target", None)
+    if args.command == "bench" and target is not None and not Path(target).is_dir():
+        files.append(("the labels beside TARGET", str(Path(target).with_name("labels.txt"))))
+    return files, folders
+
+
+def alias_problems(args, files: list, folders: list) -> list[Problem]:
+    """Every output flag of ``args`` that would overwrite what the command reads: ``files`` and ``folders`` are
+    (where, path) of its inputs. The one rule for every command with output flags; nothing is written."""
+    found, taken = [], {}
+    for name, flag in OUTPUT_FLAGS.items():
+        out = getattr(args, name, None)
+        if not isinstance(out, str) or out in ("", "-") or "\0" in out:
+            continue
+        how = _alias(out, files + list(taken.items()), folders)
+        if how is not None:
+            found.append(Problem(flag, None, describe(out), f"{how}, which liteship {args.command} reads: "
+                                 "the output would overwrite it", "pass a new file path for the output, outside the "
+                                 "run directories and data folders the command reads (or - for standard output)"))
+        taken[flag] = out
+    return found

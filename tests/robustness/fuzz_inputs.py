@@ -353,3 +353,39 @@ def recipe_case(draw):
         return doc, names, ("unknown_recipe_table", table)
     bad = draw(_unknown(set()).filter(lambda n: "," not in n and n.strip() == n and n))
     return doc, [*names, bad], ("unknown_recipe", bad)
+
+
+# Output paths against the command's inputs (issue 32). What gate and compare read is written here from the README:
+# gate reads RUN_DIR (its results.jsonl) and --budgets; compare reads BASE, NEW and --thresholds; a run directory is
+# read as a whole, with the data folder it was made from. An output reaching any of these is a defect.
+OUTPUT_FLAGS = {"gate": ("--junit", "--markdown"), "compare": ("--json", "--markdown")}
+INPUT_PATHS = {"gate": ["base/results.jsonl", "budgets", "base/report.md", "base/new.out", "base/data/split.json",
+                        "data/a/img0.png", "data/b/new.png"],
+               "compare": ["base/results.jsonl", "new/results.jsonl", "thresholds", "new/report.md", "new/x/y.out",
+                           "data/a/img1.png"]}
+WAYS = ["same", "symlink", "hardlink", "linked-folder", "dotdot", "link-chain"]
+APART_PATHS = ["out/new.out", "out/../out/new2.out", "own.txt", "-"]  # the user's own file: theirs to overwrite
+
+
+@st.composite
+def alias_case(draw):
+    """(command, flag, world path, way, defect): an output aimed at an input (defect ("alias", flag)) or apart."""
+    command = draw(st.sampled_from(sorted(OUTPUT_FLAGS)))
+    flag = draw(st.sampled_from(OUTPUT_FLAGS[command]))
+    if draw(st.booleans()):
+        return command, flag, draw(st.sampled_from(INPUT_PATHS[command])), draw(st.sampled_from(WAYS)), ("alias", flag)
+    return command, flag, draw(st.sampled_from(APART_PATHS)), draw(st.sampled_from(["same", "symlink"])), None
+
+
+# Links planted in a run directory: (name in the run directory, what it points at). The output is the user's own
+# file: a defect exactly when a link of the run directory reaches it (writing it would change what the run holds).
+LINK_TARGETS = ["own.txt", "nowhere", "/", "out", "loop", "data/a/img0.png"]
+
+
+@st.composite
+def linked_run_case(draw):
+    """(links [(name, target)], defect): a run directory holding links, the output aimed at the user's own.txt."""
+    names = draw(st.lists(st.sampled_from(["notes.md", "logs", "float", "extra.txt", "mlflow.db"]), min_size=1,
+                          max_size=3, unique=True))
+    links = [(name, draw(st.sampled_from(LINK_TARGETS))) for name in names]
+    return links, (("alias", "--junit") if any(t == "own.txt" for _, t in links) else None)

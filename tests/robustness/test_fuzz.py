@@ -211,3 +211,92 @@ def _recipes(case) -> None:
         (run / "float").mkdir(parents=True)
         argv = ["optimize", str(run), "--recipes", ",".join(names), "--config", str(cfg)]
         _judged("recipe tables", argv, defect, run / "variants")
+
+
+def _aimed(root: Path, world: dict, target: str, way: str) -> str:
+    """An output path reaching the world path ``target`` the ``way`` drawn (links made under root/out)."""
+    if target == "-":
+        return "-"
+    head, _, rest = target.partition("/")
+    path = (world[head] / rest if rest else world[head]) if head in world and head != "own" else root / target
+    out = root / "out"
+    out.mkdir(exist_ok=True)
+    if way == "hardlink" and not path.exists():
+        way = "symlink"
+    if way == "symlink" or way == "link-chain":
+        (out / "l1").symlink_to(path)
+        if way == "link-chain":
+            (out / "l2").symlink_to(out / "l1")
+        return str(out / ("l2" if way == "link-chain" else "l1"))
+    if way == "hardlink":
+        os.link(path, out / "hard")
+        return str(out / "hard")
+    if way == "linked-folder":
+        (out / "folder").symlink_to(path.parent, target_is_directory=True)
+        return str(out / "folder" / path.name)
+    return str(path.parent / ".." / path.parent.name / path.name) if way == "dotdot" else str(path)
+
+
+def _world_argv(world: dict, command: str) -> list[str]:
+    if command == "gate":
+        return ["gate", str(world["base"]), "--budgets", str(world["budgets"])]
+    return ["compare", str(world["base"]), str(world["new"]), "--thresholds", str(world["thresholds"])]
+
+
+def _alias(case) -> None:
+    from tests.robustness.worlds import make_world, snapshot
+
+    command, flag, target, way, defect = case
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        world = make_world(root)
+        (root / "out").mkdir()
+        out = _aimed(root, world, target, way)
+        before = snapshot(root)
+        code, err, seconds = _run([*_world_argv(world, command), flag, out])
+        if defect is None:
+            assert code in (0, 1), err
+            after = snapshot(root)
+            changed = {k for k in before if before[k] != after.get(k)} | (after.keys() - before.keys())
+            assert changed <= {"own.txt", "out/new.out", "out/new2.out", "out/l1"}, changed
+        else:
+            assert code == 2 and flag in err and "the output would overwrite it" in err, err
+            assert not any(word in err for word in INTERNALS), err
+            assert snapshot(root) == before
+        _note("output paths", defect, seconds, err)
+
+
+def _linked_run(case) -> None:
+    from tests.robustness.worlds import make_world, snapshot
+
+    links, defect = case
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        world = make_world(root)
+        (root / "out").mkdir()
+        for name, target in links:
+            link = world["base"] / name
+            link.unlink() if link.is_symlink() or link.is_file() else None
+            link.symlink_to(link if target == "loop" else Path(target) if target == "/" else root / target)
+        before = snapshot(root)
+        code, err, seconds = _run([*_world_argv(world, "gate"), "--junit", str(root / "own.txt")])
+        assert seconds < 10, "a link in the run directory was followed"
+        if defect is None:
+            assert code in (0, 1), err
+            assert {k for k in before if before[k] != snapshot(root).get(k)} == {"own.txt"}
+        else:
+            assert code == 2 and "--junit" in err and "through a link" in err, err
+            assert snapshot(root) == before
+        _note("run directories holding links", defect, seconds, err)
+
+
+@given(fz.alias_case())
+@FAST
+def test_output_paths_against_inputs(case):
+    _alias(case)
+
+
+@given(fz.linked_run_case())
+@FAST
+def test_run_directories_holding_links(case):
+    _linked_run(case)

@@ -345,9 +345,10 @@ def load_run_split(run_dir: Path, size: int, model: str | None = None) -> dict[s
     else:
         dataset = load_dataset(source, size, run_dir)
     if dataset.content_hash != record.content_hash:
-        raise LiteshipError(f"The data at {source} changed since {run_dir} was trained",
+        raise LiteshipError(f"The data at {source} changed since {model or run_dir} was trained",
                             f"its content hash differs from the one in {split_path(run_dir, model).relative_to(run_dir)}",
-                            "restore the data, or train again into a new run directory")
+                            "restore the data, or train again into a new run directory"
+                            + (f" (or train {model} again into this one)" if model else ""))
     index = {item: i for i, item in enumerate(dataset.items)}
     out = {}
     for split, items in record.splits.items():

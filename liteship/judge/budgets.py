@@ -225,7 +225,7 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
     ordered = sorted(records, key=lambda r: (r is not run, backends.rank(r.backend), r.threads or 0, r.kind))
     on_run = (*RUN_BUDGETS, "max_instructions_m")  # judged on the budget record; the rest on the file's facts
     return [replace(v, id=key, record=run if key in on_run else (v.record or ordered[0]),
-                    message=v.message + (subset_words(run) if key in ON_SUBSET else ""))  # an ARM record's subset
+                    message=v.message + (subset_words(run) if key in ON_SUBSET and v.measured is not None else ""))
             for key, v in _checks(budgets, variant, records, all_records, run, ordered)]
 
 

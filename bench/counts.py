@@ -57,15 +57,26 @@ def count_path(run_dir: Path, variant: str, kind: str) -> Path:
     return Path(run_dir) / COUNTS / f"{variant}.{kind}.json"
 
 
-def write_count(run_dir: Path, variant: str, kind: str, key: dict, count) -> Path:
-    """Write one finished count (an ARM count's outputs as lists), or its failure's reason (a string)."""
+def _linked(run_dir: Path, variant: str, kind: str) -> bool:
+    """The counts folder or the file is a symbolic link: never written or read through (it may point anywhere)."""
+    return (Path(run_dir) / COUNTS).is_symlink() or count_path(run_dir, variant, kind).is_symlink()
+
+
+def write_count(run_dir: Path, variant: str, kind: str, key: dict, count) -> Path | None:
+    """Write one finished count (an ARM count's outputs as lists), or its failure's reason (a string); not through a
+    link (then the bench counts it again)."""
+    if _linked(run_dir, variant, kind):
+        return None
     if isinstance(count, dict) and isinstance(count.get("outputs"), np.ndarray):
         count = {**count, "outputs": count["outputs"].tolist()}
     return atomic_write_json(count_path(run_dir, variant, kind), {"key": key, "count": count})
 
 
 def read_count(run_dir: Path, variant: str, kind: str, key: dict, failures: bool = True):
-    """The count written for this ``key``, else None (none, another key, damaged; a failure when not ``failures``)."""
+    """The count written for this ``key``, else None (none, another key, damaged, a link; a failure when not
+    ``failures``)."""
+    if _linked(run_dir, variant, kind):
+        return None
     try:
         doc = json.loads(count_path(run_dir, variant, kind).read_text(encoding="utf-8"))
     except (OSError, ValueError):

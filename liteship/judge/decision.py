@@ -66,12 +66,14 @@ class Tie:
     tied: tuple[str, ...]  # every variant tied with it (itself included), in the order the tie ranks them
     by: str  # what broke the tie: "aarch64 instructions per invoke on arm64-a15, then size", or "size"
     images: int  # the images they were paired on
+    names: dict = field(default_factory=dict, compare=False)  # variant -> "model recipe", for people
 
     def describe(self) -> str:
-        others = [v for v in self.tied if v != self.best]
-        return (f"By top-1, {', '.join(f'`{v}`' for v in others)} cannot be told from the most accurate, "
-                f"`{self.best}`: the 95 % paired interval of each difference holds 0 on {self.images} images. Tied, "
-                f"they are ranked by {self.by}: {', '.join(f'`{v}`' for v in self.tied)}.")
+        name = (lambda v: f"{self.names[v]} (`{v}`)" if v in self.names else f"`{v}`")
+        others = [name(v) for v in self.tied if v != self.best]
+        return (f"By top-1, {', '.join(others)} cannot be told from the most accurate, {name(self.best)}: the 95 % "
+                f"paired interval of each difference holds 0 on {self.images} images. Tied, they are ranked by "
+                f"{self.by}: {', '.join(name(v) for v in self.tied)}.")
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,8 @@ def _tie(passing: list[Option], best: Option) -> Tie | None:
     tied.sort(key=lambda o: (o.phone[arm] if arm else 0, o.size_bytes, latency(o)))
     by = (f"the fewest aarch64 instructions per invoke on {arm} (the phone's instruction set), then the smaller file"
           if arm else "the smaller file (no ARM count covers them all)")
-    return Tie(best.variant, tuple(o.variant for o in tied), by, best.record.images or len(best.record.correct))
+    return Tie(best.variant, tuple(o.variant for o in tied), by, best.record.images or len(best.record.correct),
+               {o.variant: f"{o.verdict.model} {o.verdict.recipe}" for o in tied})
 
 
 def prefer_problem(budgets: Budgets, prefer: str, records: list[BenchRecord]) -> str | None:

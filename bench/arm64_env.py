@@ -271,9 +271,17 @@ def _make(env: Path, log) -> Path:
         raise LiteshipError("Making the arm64 environment needs root", "debootstrap makes device nodes and owners "
                             "in the root file system", "run `liteship runtimes install arm64` as root (once; "
                             "counting then runs as any user who can read the cache)")
-    if env.exists():
+    if env.exists() or env.is_symlink():
+        from liteship.cache import env_refusal, in_the_way
+
+        why = env_refusal(env, MARKER, ARM64_LAYOUT, None)
+        if why is not None:  # a folder of that name liteship did not make: never replaced or deleted
+            raise in_the_way(env, why)
         log(f"arm64: {env} is half-made, broken or for another LiteRT or plugin; making it again")
     with staged(env) as staging:  # publish_dir leaves it readable: counting may run as any user
+        from liteship.cache import mark_env
+
+        mark_env(staging, "arm64")
         _sysroot(staging, log)
         wheels = _site(staging, litert_version(), log)
         so = build_plugin(staging / "plugin")
@@ -287,12 +295,15 @@ def _make(env: Path, log) -> Path:
     return env
 
 
-def remove() -> list[Path]:
+ARM64_LAYOUT = frozenset({"sysroot", "plugin", "cpus", "site"})  # what _make puts at the top of the environment
+
+
+def remove() -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Delete the environment if liteship made it; (removed, [(left, why)]) (:func:`liteship.cache.remove_envs`)."""
+    from liteship.cache import remove_envs
+
     env = env_dir()
-    if not env.exists():
-        return []
-    shutil.rmtree(env)
-    return [env]
+    return remove_envs([env] if env.exists() or env.is_symlink() else [], MARKER, ARM64_LAYOUT, None)
 
 
 def require_installed() -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liteship.cache import runtimes_dir
+from liteship.cache import env_refusal, in_the_way, mark_env, remove_envs, runtimes_dir
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, staged
 from liteship.signals import preexec
@@ -44,8 +44,10 @@ def cached() -> dict[str, Path]:
     out = {}
     for path in sorted(runtimes_dir().glob(f"{DIST}-*")) if runtimes_dir().is_dir() else []:
         marker = path / MARKER
-        if marker.is_file():
-            out[json.loads(marker.read_text())["version"]] = path
+        try:
+            out[str(json.loads(marker.read_text(encoding="utf-8"))["version"])] = path
+        except (OSError, ValueError, KeyError, TypeError):  # none, or not liteship's record: not an install
+            continue
     return out
 
 
@@ -98,7 +100,10 @@ def install(target: str, log=print) -> Path:
     """The environment of ``target`` (e.g. ``2.14``), made if it is missing and rebuilt if it is broken."""
     version = resolve(target)
     env = env_dir(version)
-    if env.exists():
+    if env.exists() or env.is_symlink():
+        why = env_refusal(env, MARKER)
+        if why is not None:  # a folder of that name liteship did not make: never run, replaced or deleted
+            raise in_the_way(env, why)
         if healthy(env):
             return env
         log(f"{env} is half-made or broken: rebuilding it")
@@ -107,6 +112,7 @@ def install(target: str, log=print) -> Path:
     with staged(env) as staging:  # venvs find their base Python through pyvenv.cfg: moving the folder is safe
         log(f"making {DIST} {version} in {env} (venv + pip: {DIST}=={version}, numpy<2)")
         subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True, capture_output=True, timeout=300)
+        mark_env(staging, DIST)
         pip = subprocess.run([str(_python(staging)), "-m", "pip", "install", "-q", f"{DIST}=={version}", "numpy<2"],
                              capture_output=True, text=True, timeout=900)
         if pip.returncode != 0:
@@ -119,12 +125,11 @@ def install(target: str, log=print) -> Path:
     return env
 
 
-def remove(target: str) -> list[Path]:
-    gone = [path for version, path in cached().items() if _matches(target, version)]
-    gone += [p for p in runtimes_dir().glob(f"{DIST}-{target}*") if p not in gone] if runtimes_dir().is_dir() else []
-    for path in gone:
-        shutil.rmtree(path, ignore_errors=True)
-    return gone
+def remove(target: str) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Delete the environments of ``target`` that liteship made; (removed, [(left, why)]) (:func:`remove_envs`)."""
+    found = [path for version, path in cached().items() if _matches(target, version)]
+    found += [p for p in runtimes_dir().glob(f"{DIST}-{target}*") if p not in found] if runtimes_dir().is_dir() else []
+    return remove_envs(found, MARKER)
 
 
 def run_in(env: Path, model_path: Path, inputs: np.ndarray) -> tuple[dict, np.ndarray | None]:

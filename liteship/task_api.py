@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liteship.cache import runtimes_dir
+from liteship.cache import env_refusal, in_the_way, mark_env, remove_envs, runtimes_dir
 from liteship.contract import read_labels
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, staged
@@ -58,7 +58,10 @@ def _healthy(env: Path) -> bool:
 def install(log=print) -> Path:
     """The environment, made if missing and rebuilt if broken (venv + pip from the package registry)."""
     env = env_dir()
-    if env.exists():
+    if env.exists() or env.is_symlink():
+        why = env_refusal(env, MARKER)
+        if why is not None:  # a folder of that name liteship did not make: never run, replaced or deleted
+            raise in_the_way(env, why)
         if (env / MARKER).is_file() and _healthy(env):
             return env
         log(f"{env} is half-made or broken: rebuilding it")
@@ -67,6 +70,7 @@ def install(log=print) -> Path:
     with staged(env) as staging:
         log(f"making mediapipe {VERSION} in {env} (venv + pip)")
         subprocess.run([sys.executable, "-m", "venv", str(staging)], check=True, capture_output=True, timeout=300)
+        mark_env(staging, "mediapipe")
         pip = subprocess.run([str(_python(staging)), "-m", "pip", "install", "-q", f"mediapipe=={VERSION}"],
                              capture_output=True, text=True, timeout=1800)
         if pip.returncode != 0:
@@ -80,12 +84,10 @@ def install(log=print) -> Path:
     return env
 
 
-def remove() -> list[Path]:
+def remove() -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Delete the environment if liteship made it; (removed, [(left, why)]) (:func:`liteship.cache.remove_envs`)."""
     env = env_dir()
-    if not env.exists():
-        return []
-    shutil.rmtree(env, ignore_errors=True)
-    return [env]
+    return remove_envs([env] if env.exists() or env.is_symlink() else [], MARKER)
 
 
 class Worker:

@@ -328,9 +328,7 @@ def _arm64_runtime(args) -> int:
         print(f"arm64 ready in {env} ({time.perf_counter() - started:.0f} s): backends "
               f"{', '.join(arm64_env.EMULATIONS)}")
         return 0
-    gone = arm64_env.remove()
-    print("\n".join(f"removed {p}" for p in gone) or "no arm64 environment in the cache")
-    return 0
+    return _removed(*arm64_env.remove(), "no arm64 environment in the cache")
 
 
 def _mediapipe_runtime(args) -> int:
@@ -341,9 +339,7 @@ def _mediapipe_runtime(args) -> int:
         print(f"mediapipe {task_api.VERSION} ready in {env}: variants made from now on carry TFLite metadata, and "
               "pick checks the release in MediaPipe's ImageClassifier")
         return 0
-    gone = task_api.remove()
-    print("\n".join(f"removed {p}" for p in gone) or "no mediapipe environment in the cache")
-    return 0
+    return _removed(*task_api.remove(), "no mediapipe environment in the cache")
 
 
 def cmd_runtimes(args) -> int:
@@ -375,7 +371,21 @@ def cmd_runtimes(args) -> int:
         env = legacy.install(args.version, log=Progress().log)
         print(f"{legacy.DIST} {legacy.resolve(args.version)} ready in {env}")
         return 0
-    gone = legacy.remove(args.version)
-    print("\n".join(f"removed {p}" for p in gone) or f"no {legacy.DIST} {args.version} in the cache")
+    return _removed(*legacy.remove(args.version), f"no {legacy.DIST} {args.version} in the cache")
+
+
+def _removed(gone: list, left: list, nothing: str) -> int:
+    """Say what `runtimes remove` deleted; a folder it left (not liteship's) is an error naming it and why."""
+    from liteship.cache import in_the_way
+
+    for path in gone:
+        print(f"removed {path}")
+    if left:
+        raise in_the_way(*left[0]) if len(left) == 1 else LiteshipError(
+            f"{len(left)} folders in the way of liteship's environments were left as they are: " +
+            "; ".join(f"{p} ({why})" for p, why in left), "", "move them out of liteship's cache (or delete them "
+            "yourself if they are yours to delete)")
+    if not gone:
+        print(nothing)
     return 0
 

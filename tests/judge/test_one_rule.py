@@ -86,3 +86,18 @@ def test_a_budgets_table_that_sets_no_limit_keeps_the_default_ones(tmp_path, tab
     path.write_text("[budgets]\n" + table)
     budgets = load_budgets(path)
     assert (budgets.max_accuracy_drop, budgets.min_agreement) == (drop, agreement)
+
+
+def test_compare_writes_the_change_and_its_interval_with_one_sign():
+    """Ten images fewer right of 100, none more (paired): a change of -10.00 pt by hand, which its interval must
+    hold (the drop's interval, [+5, +17] or so, would not)."""
+    from liteship.judge.compare import Thresholds, compare
+    from liteship.report.compare import render
+
+    base = [rec("int8", "1" * 90 + "0" * 10)]
+    new = [rec("int8", "1" * 80 + "0" * 20)]
+    changes, added, removed = compare(base, new, Thresholds())
+    line = next(line for line in render(changes, added, removed).splitlines() if " top1: " in line)
+    assert "0.9000 -> 0.8000 (-10.00 pt)" in line
+    low, high = (float(x) for x in line.split("95 % interval [")[1].split("] pt")[0].split(", "))
+    assert low < -10.0 < high < 0  # ten against none: a real loss, and the interval is the change's

@@ -33,7 +33,7 @@ def first_release(op: str, version: int) -> str | None:
 def version_key(version: str) -> tuple[int, ...]:
     out = []
     for part in version.replace("-", ".").split("."):
-        digits = "".join(ch for ch in part if ch.isdigit())
+        digits = "".join(ch for ch in part if ch in "0123456789")  # isdigit() takes "²", which int() refuses
         if not digits:
             break
         out.append(int(digits))

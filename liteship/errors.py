@@ -16,7 +16,8 @@ class LiteshipError(Exception):
     def message(self) -> str:
         parts = [self.what.rstrip(".") + "."]
         if self.why:
-            parts.append(self.why[0].upper() + self.why[1:].rstrip(".") + ".")
+            first = self.why.split(" ", 1)[0]  # a sentence's first word is capitalised; a path or a flag never
+            parts.append((self.why[0].upper() if first.isalpha() else self.why[0]) + self.why[1:].rstrip(".") + ".")
         if self.fix:
             parts.append("Fix: " + self.fix.rstrip(".") + ".")
         return " ".join(parts)

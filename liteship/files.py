@@ -53,9 +53,41 @@ def default_mode() -> int:
     return 0o666 & ~umask()
 
 
+_held: dict[str, tuple[int, int]] = {}  # run directories this process writes (rundir.exclusive): path -> identity
+
+
+@contextlib.contextmanager
+def holding(folder: Path):
+    """While held, every write below ``folder`` first checks it is still the folder it was: a run directory moved
+    or removed while a command writes it is never made again, unmarked, at its old path."""
+    key, info = os.path.abspath(folder), os.stat(folder)
+    _held[key] = (info.st_dev, info.st_ino)
+    try:
+        yield
+    finally:
+        _held.pop(key, None)
+
+
+def _check_held(path: Path) -> None:
+    text = os.path.abspath(path)
+    for root, identity in list(_held.items()):
+        if text.startswith(root.rstrip(os.sep) + os.sep):
+            try:
+                info = os.stat(root)
+                same = (info.st_dev, info.st_ino) == identity
+            except OSError:
+                same = False
+            if not same:
+                raise LiteshipError(f"The run directory {root} was moved or removed while liteship was writing it",
+                                    "liteship does not make it again at its old path: its files would be split "
+                                    "between two folders", "re-run the command on the folder where it is now "
+                                    "(finished work is kept and skipped)")
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, mode: int | None = None) -> Path:
     """Write ``data`` to a temp file in the same folder, fsync, then rename; the file gets the umask's mode."""
     path = Path(path)
+    _check_held(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=temp_name(path.name), suffix=".tmp", dir=path.parent)
     try:
@@ -81,6 +113,7 @@ def atomic_write_json(path: str | os.PathLike, obj) -> Path:
 
 def staging_dir(final: Path) -> Path:
     """A new private temp folder beside ``final`` to build it in, then :func:`publish_dir`."""
+    _check_held(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=temp_name(final.name), dir=final.parent))
 

@@ -313,7 +313,10 @@ def exclusive(run_dir: str | Path, command: str):
         os.ftruncate(fd, 0)
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                                  "since": time.time()}).encode())
-        yield
+        from liteship.files import holding
+
+        with holding(run_dir):  # moved while held: writes stop, and never make the old path again
+            yield
     finally:
         path.unlink(missing_ok=True)  # removed while still held, so no one can lock a file that is going away
         fcntl.flock(fd, fcntl.LOCK_UN)

@@ -11,6 +11,7 @@ the same run directory may replace ``data/split.json``.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, replace
@@ -171,7 +172,7 @@ def _epoch_callback(progress: Progress, phase: str, total_epochs: int):
 def _fine_tune_start(model, at: int | str) -> int:
     """Index into the backbone layers from which fine-tuning unfreezes."""
     base = backbone_layers(model)
-    if isinstance(at, str) and not at.lstrip("-").isdigit():
+    if isinstance(at, str) and not re.fullmatch(r"-?[0-9]+", at):  # isdigit() takes "²", which int() refuses
         names = [layer.name for layer in base]
         if at not in names:
             raise LiteshipError(f"--fine-tune-at {at!r} is not a layer of the base",

@@ -186,8 +186,26 @@ COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench, "s
             "track": cmd_track}
 
 
+class _Version(argparse.Action):
+    """``--version``: liteship's, Python's and the tools' it trains and measures with, read from the installed
+    packages' metadata (nothing is imported: no TensorFlow start-up), then exit 0."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="print liteship's version and those of the tools it uses, and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from liteship.versions import TRAIN_DISTS, versions
+
+        found = versions(TRAIN_DISTS + ("mlflow", "ray"))
+        tools = ", ".join(f"{k} {v or 'not installed'}" for k, v in found.items() if k != "liteship")
+        print(f"liteship {found['liteship']} ({tools})")
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liteship", description="Ship image classifiers to phones.")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_train_parser, _optimize_parser, _bench_parser, _sweep_parser, _gate_parser, _pick_parser,
                 _compare_parser, _explain_parser, _runtimes_parser, _track_parser):

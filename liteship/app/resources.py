@@ -270,27 +270,39 @@ def bound_problems(estimates: list[tuple[str, Estimate]], out: Path, workers: in
     limit = available_memory()
     for where, e in estimates:
         if e.memory_bytes > limit:
-            found.append(Problem(where, None, "", f"training it needs about {_gb(e.memory_bytes)} of memory "
+            need, have = _pair(e.memory_bytes, limit)
+            found.append(Problem(where, None, "", f"training it needs about {need} of memory "
                                  f"(images at the input size, one batch's activations, the weights), and this machine "
-                                 f"has {_gb(limit)} available", "use a smaller size, a smaller batch_size or fewer "
+                                 f"has {have} available", "use a smaller size, a smaller batch_size or fewer "
                                  "images, or a machine with more memory"))
     together = peak_memory([e for _, e in estimates], workers)
     if not found and workers > 1 and together > limit:
         found.append(Problem("--workers", None, str(workers), f"{workers} workers side by side need about "
-                             f"{_gb(together)} of memory and this machine has {_gb(limit)} available",
+                             "{} of memory and this machine has {} available".format(*_pair(together, limit)),
                              "pass fewer --workers (1 needs the least), or leave it at auto"))
     disk = sum(e.disk_bytes for _, e in estimates)
     free = free_disk(out)
     if disk > free:
-        found.append(Problem(str(out), None, "", f"the run needs about {_gb(disk)} of disk and {_gb(free)} is free",
+        need, have = _pair(disk, free)
+        found.append(Problem(str(out), None, "", f"the run needs about {need} of disk and {have} is free",
                              "free space or pass --out on another disk"))
     return found
 
 
-def _gb(n: float) -> str:
+def _gb(n: float, extra: int = 0) -> str:
     if n >= 1e12:
-        return f"{n / 1e12:,.1f} TB"
-    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+        return f"{n / 1e12:,.{1 + extra}f} TB"
+    return f"{n / 1e9:.{1 + extra}f} GB" if n >= 1e8 else f"{n / 1e6:.{extra}f} MB"
+
+
+def _pair(need: float, have: float) -> tuple[str, str]:
+    """``need`` and ``have`` written with enough digits that the numbers shown differ ("2.4 MB and 2.1 MB", not
+    "2 MB and 2 MB"), so a refusal's numbers show why."""
+    for extra in range(6):
+        shown = _gb(need, extra), _gb(have, extra)
+        if shown[0] != shown[1]:
+            return shown
+    return shown
 
 
 def duration(seconds: float) -> str:

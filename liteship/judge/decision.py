@@ -86,6 +86,7 @@ class Decision:
     misses: tuple[Option, ...]  # when nothing passes: the closest, with what each lacks
     total: int  # variants judged
     tie: Tie | None = None  # --prefer accuracy: the variants the paired test cannot tell from the most accurate
+    uncounted: tuple[str, ...] = ()  # --prefer instructions: passing variants with no count, ranked last
 
 
 def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> Option:
@@ -197,4 +198,6 @@ def decide(records: list[BenchRecord], budgets: Budgets, prefer: str, verdicts: 
     tie = _tie(passing, chosen) if prefer == "accuracy" else None
     if tie is not None:
         chosen = next(o for o in passing if o.variant == tie.tied[0])
-    return Decision(budgets, prefer, made_by, chosen, _alternatives(passing, chosen, prefer), (), len(options), tie)
+    uncounted = tuple(o.variant for o in passing if o.instructions is None) if prefer == "instructions" else ()
+    return Decision(budgets, prefer, made_by, chosen, _alternatives(passing, chosen, prefer), (), len(options), tie,
+                    uncounted)

@@ -56,8 +56,11 @@ def costs_line(variant: str | None, records: list[BenchRecord]) -> str:
 
 def _why_chosen(decision: Decision) -> str:
     if decision.tie is None:
+        missing = decision.uncounted
         return (f"It is the {BEST[decision.prefer]} of the {decision.total} variants judged that passes every budget "
-                "(ties go to the smaller file, then the faster).")
+                "(ties go to the smaller file, then the faster)."
+                + (f" {len(missing)} passing variant(s) have no count on {decision.budgets.backend} and were ranked "
+                   f"last: {', '.join(f'`{v}`' for v in missing)}." if missing else ""))
     return (f"Of the {decision.total} variants judged, it passes every budget and is tied for the most accurate. "
             + decision.tie.describe())
 

@@ -92,3 +92,16 @@ def choice_by_hand(rows: list[dict]) -> dict:
 
     tied = [r for r in rows if r is best or paired(bits(best), bits(r)).low <= 0 <= paired(bits(best), bits(r)).high]
     return min(tied, key=lambda r: (r["size_bytes"], r["latency_ms"]["p50"]))
+
+
+def test_prefer_instructions_says_which_passing_variants_had_no_count():
+    from tests.judge.test_arm_judging import x86
+
+    counted = x86(rec("int8", _right(263), size=100_000), 4_000_000, 0.5)
+    records = [counted, rec("cluster_int8", _right(264), size=120_000)]  # cluster_int8: no count at all
+    decision = _decide(records, prefer="instructions")
+    assert decision.chosen.variant == "mnv2-int8" and decision.uncounted == ("mnv2-cluster_int8",)
+    from liteship.report import build
+
+    assert "1 passing variant(s) have no count on xnnpack and were ranked last: `mnv2-cluster_int8`" in \
+        build(records, decision, [], "r").markdown

@@ -51,11 +51,34 @@ def to_rgb(image: Image.Image) -> Image.Image:
     return image
 
 
+def center_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """The centre square of a ``width`` x ``height`` image: (left, top, right, bottom) in pixels."""
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    return left, top, left + side, top + side
+
+
 def center_square(image: Image.Image) -> Image.Image:
-    w, h = image.size
-    side = min(w, h)
-    left, top = (w - side) // 2, (h - side) // 2
-    return image.crop((left, top, left + side, top + side))
+    return image.crop(center_box(*image.size))
+
+
+def plain_bilinear(pixels: np.ndarray, size: int) -> np.ndarray:
+    """``pixels`` (H x W x 3 uint8) resized to ``size`` x ``size`` by bilinear interpolation without
+    antialiasing, as OpenCV's INTER_LINEAR and MediaPipe's image-to-tensor step resize: each output pixel's
+    centre is mapped to the source (half-pixel centres, edges clamped) and only its 2 x 2 neighbours are
+    weighed, so a large downscale samples the photo instead of averaging it (Pillow and vImage average)."""
+    src = pixels.astype(np.float64)
+
+    def taps(n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pos = np.clip((np.arange(size) + 0.5) * (n_in / size) - 0.5, 0, n_in - 1)
+        low = np.floor(pos).astype(np.int64)
+        return low, np.minimum(low + 1, n_in - 1), pos - low
+
+    y0, y1, fy = taps(src.shape[0])
+    x0, x1, fx = taps(src.shape[1])
+    rows = src[y0] * (1 - fy)[:, None, None] + src[y1] * fy[:, None, None]
+    out = rows[:, x0] * (1 - fx)[None, :, None] + rows[:, x1] * fx[None, :, None]
+    return np.clip(np.floor(out + 0.5), 0, 255).astype(np.uint8)
 
 
 def to_model_pixels(image: Image.Image, size: int) -> np.ndarray:

@@ -157,8 +157,9 @@ def read_metadata(worker: Worker, model: Path) -> dict:
     return worker.ask({"action": "read", "model": str(model)})
 
 
-def classify(worker: Worker, model: Path, images) -> tuple[dict, np.ndarray | None]:
-    """MediaPipe's ImageClassifier on each RGB uint8 image (any size): every class's score by index."""
+def classify(worker: Worker, model: Path, images, rois: list | None = None) -> tuple[dict, np.ndarray | None]:
+    """MediaPipe's ImageClassifier on each RGB uint8 image (any size): every class's score by index. ``rois``:
+    each image's region of interest, normalized [left, top, right, bottom] (None: the whole image, stretched)."""
     with tempfile.TemporaryDirectory(prefix="liteship-mediapipe-") as tmp:
         path, scores = Path(tmp) / "images.npy", Path(tmp) / "scores.npy"
         if isinstance(images, np.ndarray):
@@ -167,7 +168,8 @@ def classify(worker: Worker, model: Path, images) -> tuple[dict, np.ndarray | No
             holder = np.empty(len(images), dtype=object)
             holder[:] = list(images)
             np.save(path, holder, allow_pickle=True)
-        answer = worker.ask({"action": "classify", "model": str(model), "images": str(path), "scores": str(scores)})
+        answer = worker.ask({"action": "classify", "model": str(model), "images": str(path), "scores": str(scores),
+                             "rois": rois})
         return answer, (np.load(scores) if answer.get("ok") else None)
 
 

@@ -5,9 +5,11 @@ answer a line on stdout.
   model with TFLite metadata, written by MediaPipe's metadata writer (image input, classification output
   with ``labels.txt`` as its associated file);
 - ``{"action": "read", "model"}``: the metadata as MediaPipe's displayer shows it, and the labels file;
-- ``{"action": "classify", "model", "images", "scores"}``: MediaPipe's ImageClassifier on every image of an
-  .npy file (N, H, W, 3 uint8 RGB, or an object array of such images of any size); every class's score by
-  class index goes to ``scores`` (.npy).
+- ``{"action": "classify", "model", "images", "scores", "rois"}``: MediaPipe's ImageClassifier on every image of
+  an .npy file (N, H, W, 3 uint8 RGB, or an object array of such images of any size); ``rois`` (optional) gives
+  each image's region of interest as normalized [left, top, right, bottom] (an app's
+  ``classify(image:regionOfInterest:)``), or null for the whole image; every class's score by class index goes
+  to ``scores`` (.npy).
 """
 
 import json
@@ -64,13 +66,15 @@ def classify(req: dict) -> dict:
     from mediapipe.tasks.python.core import base_options
 
     images = np.load(req["images"], allow_pickle=True)
+    rois = req.get("rois") or [None] * len(images)
     options = vision.ImageClassifierOptions(base_options=base_options.BaseOptions(model_asset_path=req["model"]),
                                             max_results=-1)
     with vision.ImageClassifier.create_from_options(options) as classifier:
         rows = []
-        for image in images:
+        for image, roi in zip(images, rois):
             result = classifier.classify(mp.Image(image_format=mp.ImageFormat.SRGB,
-                                                  data=np.ascontiguousarray(image, dtype=np.uint8)))
+                                                  data=np.ascontiguousarray(image, dtype=np.uint8)),
+                                         image_processing_options=_region(roi))
             categories = result.classifications[0].categories
             row = np.zeros(len(categories), np.float32)
             for c in categories:
@@ -78,6 +82,18 @@ def classify(req: dict) -> dict:
             rows.append(row)
     np.save(req["scores"], np.stack(rows))
     return {"ok": True, "images": len(rows)}
+
+
+def _region(roi):
+    """ImageProcessingOptions with ``roi`` (normalized left, top, right, bottom) as the region of interest; None
+    for the whole image. Python names the rectangle ``Rect`` (``RectF`` in the C++ and iOS APIs)."""
+    if roi is None:
+        return None
+    from mediapipe.tasks.python.components.containers import rect
+    from mediapipe.tasks.python.vision.core.image_processing_options import ImageProcessingOptions
+
+    box = getattr(rect, "RectF", None) or rect.Rect
+    return ImageProcessingOptions(region_of_interest=box(*[float(v) for v in roi]))
 
 
 def main() -> int:

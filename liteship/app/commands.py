@@ -227,12 +227,21 @@ def _mediapipe_line(release: Path) -> str:
     """What the release's check in MediaPipe Tasks found, in one line."""
     from liteship.rundir import MANIFEST, read_json
 
-    found = read_json(release / MANIFEST, "liteship pick").get("task_api") or {}
+    manifest = read_json(release / MANIFEST, "liteship pick")
+    found, kernels = manifest.get("task_api") or {}, manifest.get("resize_kernels") or {}
+    warning = f"\nwarning: {kernels['warning']}" if kernels.get("warning") else ""
+    change = found.get("change_vs_contract") or {}
+    if change.get("beyond_interval"):
+        warning += (f"\nwarning: MediaPipe's top-1 differs from liteship's LiteRT path by {change['value'] * 100:+.2f} pt "
+                    f"(95 % paired interval [{change['interval'][0] * 100:+.2f}, {change['interval'][1] * 100:+.2f}] "
+                    "pt): its own resize is not the contract's; see MODEL.md")
     if found.get("loaded"):
+        whole = found.get("stretched") or {}
         return (f"MediaPipe: model.tflite carries TFLite metadata and loads in {found['runtime']}: top-1 "
-                f"{found['top1']:.4f} on the {found['images']} test images, the same class as liteship's LiteRT path on "
-                f"{found['agreement'] * 100:.1f} %")
-    return f"MediaPipe: not checked ({found.get('error') or 'no check'})"
+                f"{found['top1']:.4f} on the {found['images']} test photos with the centre square as region of "
+                f"interest (stretched whole: {whole.get('top1', float('nan')):.4f}), the same class as liteship's "
+                f"LiteRT path on {found['agreement'] * 100:.1f} %" + warning)
+    return f"MediaPipe: not checked ({found.get('error') or 'no check'})" + warning
 
 
 def cmd_pick(args) -> int:

@@ -52,27 +52,31 @@ def _check_labels(text: str, contract: dict, path: Path) -> None:
                             "train again from class folders whose names are plain text, one per class")
 
 
-def in_mediapipe(run_dir: Path, model_path: Path, size: int, labels: str) -> dict:
-    """The release in MediaPipe Tasks' ImageClassifier on the run's test split, against liteship's own answers
-    (LiteRT's Interpreter on the same pixels), and its metadata as MediaPipe's displayer reads it."""
+def in_mediapipe(run_dir: Path, model_path: Path, contract: dict, labels: str,
+                 model: str | None = None) -> tuple[dict, dict | None]:
+    """(task_api, resize_kernels): the release in MediaPipe Tasks' ImageClassifier on the test split's photos with
+    the centre square as region of interest, as the app passes them, the stretched photo's top-1 beside it, and
+    its metadata as MediaPipe's displayer reads it; and the top-1 under the resize kernels apps use
+    (:mod:`liteship.judge.app_inputs`). ``model``: the float model whose own test split is used."""
     from liteship import task_api
+    from liteship.judge.app_inputs import app_inputs
 
+    size = int(contract["input"]["shape"][1])
     if not task_api.installed():
+        kernels, _ = app_inputs(run_dir, model_path, size, model)
         return {"runtime": "mediapipe", "loaded": None, "error": f"the MediaPipe environment is not installed "
-                f"(`{task_api.INSTALL}`)"}
-    from liteship.dataset import load_run_split
-    from liteship.runtime import InterpreterSession
-
-    x, y = load_run_split(run_dir, size)["test"]
-    reference = InterpreterSession(str(model_path)).predict(x)
+                f"(`{task_api.INSTALL}`)"}, kernels
     with task_api.Worker() as worker:
         shown = task_api.read_metadata(worker, model_path)
-        found = task_api.check(worker, model_path, x, y, reference, shown)
+        kernels, found = app_inputs(run_dir, model_path, size, model, worker)
+    found = {"runtime": f"mediapipe {task_api.VERSION} ImageClassifier (Python, CPU)", "version": task_api.VERSION,
+             "metadata_problems": task_api.metadata_problems(shown, contract["input"]["dtype"],
+                                                             int(contract["output"]["shape"][-1])), **found}
     general = (shown.get("metadata") or {})
     found["metadata"] = {"name": general.get("name"), "version": general.get("version"),
-                         "labels_file_matches": read_labels(shown.get("labels") or "") == read_labels(labels)} if shown.get("ok") else \
-        {"error": shown.get("error")}
-    return found
+                         "labels_file_matches": read_labels(shown.get("labels") or "") == read_labels(labels)} \
+        if shown.get("ok") else {"error": shown.get("error")}
+    return found, kernels
 
 
 def write_release(run_dir: Path, decision: Decision, records) -> Path:
@@ -124,10 +128,11 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
                                                          None)),
             "app_code": SWIFT_CODE,
         }
-        manifest["task_api"] = in_mediapipe(run_dir, staging / MODEL_TFLITE, size, labels)
+        manifest["task_api"], manifest["resize_kernels"] = in_mediapipe(run_dir, staging / MODEL_TFLITE, contract,
+                                                                        labels, variant_json["model"])
         atomic_write_json(staging / MANIFEST, manifest)
         (staging / SWIFT_CODE).write_text(swift(decision, contract, recs[0].system.get("cpu")), encoding="utf-8")
         (staging / MODEL_MD).write_text(model_md(decision, recs, contract, read_labels(labels), manifest["where"],
-                                                   manifest["task_api"]),
+                                                   manifest["task_api"], manifest["resize_kernels"]),
                                           encoding="utf-8")
     return final

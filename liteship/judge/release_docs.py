@@ -134,7 +134,7 @@ def _ci(ci) -> str:
 
 
 def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels: list[str], where: str,
-             task: dict | None = None) -> str:
+             task: dict | None = None, kernels: dict | None = None) -> str:
     """MODEL.md: what the model expects and returns, how good and how big it is, where that was measured."""
     o, b = decision.chosen, decision.budgets
     vv = o.verdict
@@ -190,32 +190,80 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
               "## Budgets", ""] + [f"- {v.message}" for v in vv.verdicts] + [
               "", "## Use it in the app", "", "Two ways; every number above was measured through LiteRT's Interpreter "
               "(the first).", "", "1. `Classifier.swift` in this folder: TensorFlowLiteSwift's `Interpreter`, "
-              "with the preprocessing above written out; it reads `labels.txt`.", *mediapipe_md(task, size)]
+              "with the preprocessing above written out; it reads `labels.txt`.", *mediapipe_md(task),
+              *kernels_md(kernels)]
     return "\n".join(lines)
 
 
-def mediapipe_md(task: dict | None, size: int) -> list[str]:
-    """MODEL.md's MediaPipe Tasks way: the MPPImageClassifier snippet, and what the check found."""
+def _top1(found: dict) -> str:
+    low, high = found.get("top1_ci") or (None, None)
+    return f"top-1 {found['top1'] * 100:.2f} %" + ("" if low is None else f" ({low * 100:.1f}–{high * 100:.1f} %)")
+
+
+def _checked(task: dict) -> list[str]:
+    """What the MediaPipe check found: the app's way (centre square as region of interest), the stretched one beside."""
+    whole = task.get("stretched") or {}
+    fed = task.get("fed", "")
+    lines = ["", f"Checked in {task['runtime']} on the {task['images']} test images as the app feeds them ({fed}): "
+             f"with the centre square as region of interest, as above, {_top1(task)}, the same top-1 class as "
+             f"liteship's Interpreter path (top-1 {task['contract_top1'] * 100:.2f} %) on "
+             f"{task['agreement'] * 100:.2f} % of them, largest score difference {task['max_score_diff']:.3g}."]
+    if whole:
+        lines += ["", f"Without `regionOfInterest` MediaPipe stretches the whole photo to the input size: "
+                  f"{_top1(whole)} on the same images ({task.get('non_square', 0)} of them not square)."]
+    change = task.get("change_vs_contract") or {}
+    if change.get("beyond_interval"):
+        low, high = change["interval"]
+        lines += ["", f"⚠ MediaPipe's top-1 differs from liteship's by {change['value'] * 100:+.2f} pt (95 % paired "
+                  f"interval [{low * 100:+.2f}, {high * 100:+.2f}] pt): its resize is not the contract's."]
+    return lines
+
+
+def mediapipe_md(task: dict | None) -> list[str]:
+    """MODEL.md's MediaPipe Tasks way: the MPPImageClassifier snippet with the centre square as region of
+    interest, and what the check found."""
     if task is None or task.get("loaded") is None:
         found = ["", "Not checked in MediaPipe here: " + ((task or {}).get("error") or "no check") + "."]
     elif not task["loaded"]:
         found = ["", f"MediaPipe's ImageClassifier could not load it: {task.get('error')}."]
     else:
-        found = ["", f"Checked in {task['runtime']} on the {task['images']} test images, fed at {size}×{size} "
-                 f"(so MediaPipe's own resize did nothing): top-1 {task['top1'] * 100:.2f} %, the same top-1 "
-                 f"class as liteship's Interpreter path on {task['agreement'] * 100:.2f} % of them, largest score "
-                 f"difference {task['max_score_diff']:.3g}. For a photo of another size or shape, MediaPipe resizes "
-                 "the whole image to the input size without a centre crop, unlike `Classifier.swift`: pass an "
-                 "`MPImage` already cropped square to get the numbers above."]
+        found = _checked(task)
     return ["2. MediaPipe Tasks (`MediaPipeTasksVision`, CocoaPods): `model.tflite` carries TFLite metadata (the "
             "input's normalization, `labels.txt` as its associated file, a name and a version), which "
-            "`ImageClassifier` needs:", "", "```swift", "import MediaPipeTasksVision", "",
+            "`ImageClassifier` needs. Pass the photo whole with its centre square as the region of interest: "
+            "without one, MediaPipe stretches the whole photo to the input size instead of cropping it:", "",
+            "```swift", "import MediaPipeTasksVision", "",
             "let options = ImageClassifierOptions()",
             'options.baseOptions.modelAssetPath = Bundle.main.path(forResource: "model", ofType: "tflite")!',
             "options.runningMode = .image  // .video or .liveStream for camera frames",
             "options.maxResults = 3        // the top 3 classes",
             "options.scoreThreshold = 0.0  // raise it to drop unlikely classes",
             "let classifier = try ImageClassifier(options: options)",
-            "let result = try classifier.classify(image: try MPImage(uiImage: photo))",
+            "// The centre square as the input contract crops it, normalized to the pixel buffer (cgImage):",
+            "// MediaPipe crops the region first, then applies the photo's orientation",
+            "let w = CGFloat(photo.cgImage!.width), h = CGFloat(photo.cgImage!.height)",
+            "let side = min(w, h)",
+            "let square = CGRect(x: ((w - side) / 2).rounded(.down) / w, y: ((h - side) / 2).rounded(.down) / h,",
+            "                    width: side / w, height: side / h)",
+            "let result = try classifier.classify(image: try MPImage(uiImage: photo), regionOfInterest: square)",
             "let best = result.classificationResult.classifications[0].categories.first  // categoryName, score",
             "```", *found, ""]
+
+
+def kernels_md(kernels: dict | None) -> list[str]:
+    """MODEL.md's resize section: the top-1 under each kernel an app may resize with, and a warning where they
+    differ beyond the paired interval."""
+    if not kernels:
+        return []
+    anti, plain, change = kernels["antialiased"], kernels["plain"], kernels["change"]
+    low, high = change["interval"]
+    lines = ["## Resize", "", f"The same centre squares of the {kernels['images']} test images, resized two ways "
+             "and scored in LiteRT:", "",
+             f"- {anti['resize']}: top-1 {anti['top1'] * 100:.2f} %",
+             f"- {plain['resize']}: top-1 {plain['top1'] * 100:.2f} % ({change['value'] * 100:+.2f} pt, 95 % "
+             f"paired interval [{low * 100:+.2f}, {high * 100:+.2f}] pt)", ""]
+    if kernels.get("warning"):
+        lines += [f"⚠ Warning: {kernels['warning']}.", ""]
+    else:
+        lines += ["The two are inside the paired interval of each other on these images.", ""]
+    return lines

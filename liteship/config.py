@@ -17,6 +17,7 @@ import difflib
 import functools
 import json
 import math
+import re
 import tomllib
 import types
 import typing
@@ -104,7 +105,8 @@ def describe(value) -> str:
         text = repr(value) if not (isinstance(value, float) and math.isinf(value)) else ("inf" if value > 0 else "-inf")
         return text if len(text) <= 40 else text[:37] + "..."
     if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
+        # JSON escapes C0 controls; DEL and C1 (U+009B is a terminal's CSI) are escaped too, never printed raw
+        text = re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
         return text if len(text) <= 160 else text[:100] + "..." + text[-50:]
     if isinstance(value, (list, tuple)):
         items = ", ".join(describe(v) for v in value[:4]) + (", ..." if len(value) > 4 else "")

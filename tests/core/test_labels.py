@@ -70,3 +70,17 @@ def test_bench_reads_a_labels_file_as_the_app_does(tmp_path):
     assert app_reads(text) == [" cat ", "\tdog", "bird  "]
     assert bench_reads(path) == app_reads(text)
     assert read_labels(text) == app_reads(text)
+
+
+@pytest.mark.parametrize("char", ["\x7f", "\x9b"], ids=["DEL", "CSI"])
+def test_a_class_folder_with_del_or_c1_is_refused_before_any_work_and_not_echoed_raw(tmp_path, char):
+    """The sweep's input check refuses the folder, naming the character, and its message holds no raw control
+    character (U+009B is a terminal's CSI, as ESC [ is)."""
+    from liteship.app.validate import data_problems
+
+    (tmp_path / f"cat{char}2J").mkdir()
+    (tmp_path / "dog").mkdir()
+    (problem,) = data_problems(str(tmp_path))
+    line = problem.line()
+    assert f"U+{ord(char):04X}" in line
+    assert not any(unicodedata.category(c) == "Cc" for c in line)

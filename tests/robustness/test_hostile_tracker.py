@@ -1,0 +1,307 @@
+"""Where MLflow writes, attacked (issue 32.9 to 32.11), each case a real `liteship` process.
+
+A tracking URI, experiment, store or track.json that cannot work is exit 2 before any work, with the problem named;
+links planted in a run directory are refused, never written through; a damaged store is called damaged (with what
+to do), never "the tracker is down". Every case checks the exit code, the message's first line, no traceback, a
+timeout, and that every file in the test's folder (the user's database and folders included) is byte for byte the
+same afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.robustness.test_not_ours import liteship, snapshot
+
+pytest.importorskip("mlflow")
+
+REFUSED = "error: 1 problem in the input; nothing was started or written:"
+HALF_MIGRATED = "3500859a5d39"  # MLflow's revision just before the one that adds the datasets table
+
+
+def _run_dir(path: Path) -> Path:
+    """A run directory as the checks see it (marked, with results): every case here is refused before its records
+    are read, so none needs a real sweep."""
+    from liteship.rundir import MARKER, RESULTS
+
+    path.mkdir(parents=True)
+    (path / MARKER).write_text("{}\n")
+    (path / RESULTS).write_text("")
+    return path
+
+
+@pytest.fixture(scope="module")
+def mlflow_store(tmp_path_factory) -> Path:
+    """A whole MLflow store, made by MLflow itself (its own migrations)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    folder = tmp_path_factory.mktemp("store")
+    store = SqlAlchemyStore(f"sqlite:///{folder / 'mlflow.db'}", (folder / "art").as_uri())
+    store.engine.dispose()
+    return folder / "mlflow.db"
+
+
+def _refused(proc, said: str, command: str = "track") -> None:
+    out = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2, proc.stdout[-1000:] + proc.stderr[-2000:]
+    assert out[0] == f"liteship {command}: {REFUSED}", proc.stderr
+    assert said in " ".join(proc.stderr.split()), proc.stderr
+    assert "tracker is back" not in proc.stderr
+
+
+def _check(tmp_path, args, said, command="track", env=None):
+    before = snapshot(tmp_path)
+    proc = liteship(command, *args, cwd=tmp_path, env=env, timeout=60)
+    _refused(proc, said, command)
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path / "mlruns").exists()
+    return proc
+
+
+# --------------------------------------------------------------------------- URIs and experiments
+
+URIS = {
+    "unknown_scheme": ("banana://x", "MLflow has no store for banana://"),
+    "ftp": ("ftp://127.0.0.1/x", "MLflow has no store for ftp://"),
+    "file_uri": ("file:///tmp/liteship-mlruns", "a folder store"),
+    "plain_relative_path": ("mlruns", "a folder store"),
+    "plain_absolute_path": ("/tmp/liteship-mlruns", "a folder store"),
+    "port_too_high": ("http://127.0.0.1:99999", "its port is not a number from 1 to 65535"),
+    "port_not_a_number": ("https://127.0.0.1:abc", "its port is not a number from 1 to 65535"),
+    "port_zero": ("http://127.0.0.1:0", "it names no host (or port 0)"),
+    "no_host": ("http://:5000", "it names no host"),
+    "sqlite_folder_missing": ("sqlite:////nonexistent/dir/x.db", "its folder /nonexistent/dir does not exist"),
+    "sqlite_no_file": ("sqlite:///", "it names no database file"),
+    "sqlite_memory": ("sqlite:///:memory:", "it names no database file"),
+    "sqlite_relative_missing": ("sqlite:///no/such/folder/x.db", "its folder no/such/folder does not exist"),
+    "sqlite_question_mark": ("sqlite:///TMP/we?ird.db", "holds one of ? # %"),
+    "sqlite_hash": ("sqlite:///TMP/we#ird.db", "holds one of ? # %"),
+    "sqlite_percent": ("sqlite:///TMP/a%41b.db", "holds one of ? # %"),
+    "blank": ("   ", "it is empty"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(URIS))
+def test_a_uri_mlflow_cannot_serve_is_refused_before_work(tmp_path, case):
+    uri, said = URIS[case]
+    run = _run_dir(tmp_path / "run")
+    _check(tmp_path, [run, "--uri", uri.replace("TMP", str(tmp_path))], said)
+    assert not Path("/nonexistent").exists()
+
+
+@pytest.mark.parametrize("case", sorted(c for c in URIS if URIS[c][0].strip()))  # blank: unset, the default store
+def test_the_same_uri_from_the_environment_is_refused_and_named(tmp_path, case):
+    uri, said = URIS[case]
+    run = _run_dir(tmp_path / "run")
+    proc = _check(tmp_path, [run], said, env={"MLFLOW_TRACKING_URI": uri.replace("TMP", str(tmp_path))})
+    assert "MLFLOW_TRACKING_URI" in proc.stderr
+
+
+@pytest.mark.parametrize("length", [257, 10_000])
+def test_an_experiment_name_mlflow_cannot_store_is_refused(tmp_path, length):
+    run = _run_dir(tmp_path / "run")
+    _check(tmp_path, [run, "--experiment", "x" * length], f"it has {length} characters; MLflow stores at most 256")
+
+
+@pytest.mark.parametrize("name", ["we?ird#1 %20x", "a%41b", "q?x", "h#x", "50%"])
+def test_a_run_directory_whose_name_would_move_its_store_is_refused(tmp_path, name):
+    run = _run_dir(tmp_path / "runs" / name)
+    _check(tmp_path, [run], "its path (in the store's URI")
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [name]  # no store at runs/we
+
+
+# --------------------------------------------------------------------------- links and damaged stores
+
+
+def _user_db(path: Path) -> Path:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)")
+    con.execute("INSERT INTO customers (name) VALUES ('Ada')")
+    con.commit()
+    con.close()
+    return path
+
+
+LINKS = {
+    "store_to_a_users_database": ("mlflow.db", "../user_app.db"),
+    "store_dangling": ("mlflow.db", "../not_there.db"),
+    "artifacts_to_a_users_folder": ("mlartifacts", "../user_folder"),
+    "artifacts_inside_to_a_users_folder": ("mlartifacts/1", "../../user_folder"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LINKS))
+def test_a_link_planted_in_a_run_directory_is_refused_never_followed(tmp_path, case):
+    name, target = LINKS[case]
+    run = _run_dir(tmp_path / "run")
+    _user_db(tmp_path / "user_app.db")
+    (tmp_path / "user_folder").mkdir()
+    (tmp_path / "user_folder" / "thesis.tex").write_text("mine\n")
+    (run / name).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(target, run / name)
+    _check(tmp_path, [run], f'a link to "{target}"')
+
+
+def _damage(kind: str, db: Path, store: Path) -> None:
+    if kind == "folder":
+        db.mkdir()
+        return
+    if kind in ("empty", "garbage"):
+        db.write_bytes(b"" if kind == "empty" else b"this is not a database\n" * 100)
+        return
+    shutil.copyfile(store, db)
+    if kind == "truncated":
+        db.write_bytes(db.read_bytes()[:5000])
+        return
+    con = sqlite3.connect(db)
+    con.execute({"dropped_table": "DROP TABLE datasets", "half_migrated": "UPDATE alembic_version SET version_num "
+                 f"= '{HALF_MIGRATED}'", "no_version": "DELETE FROM alembic_version",
+                 "not_mlflow": "DROP TABLE experiments"}[kind])
+    con.commit()
+    con.close()
+
+
+DAMAGE = {"folder": "it is a folder", "empty": "it is empty", "garbage": "it is not an SQLite database",
+          "truncated": "SQLite cannot read it", "dropped_table": "missing: datasets",
+          "half_migrated": f"its schema is at revision {HALF_MIGRATED}", "no_version": "missing: its schema version",
+          "not_mlflow": "missing: experiments"}
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGE))
+def test_a_damaged_store_is_called_damaged_with_what_to_do(tmp_path, mlflow_store, kind):
+    run = _run_dir(tmp_path / "run")
+    _damage(kind, run / "mlflow.db", mlflow_store)
+    proc = _check(tmp_path, [run], DAMAGE[kind])
+    assert "the MLflow store is damaged: " in proc.stderr and "move it away" in proc.stderr
+    assert "mlflow.db.broken" in proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["half_migrated", "garbage"])
+def test_a_damaged_shared_store_is_refused_too(tmp_path, mlflow_store, kind):
+    run = _run_dir(tmp_path / "run")
+    (tmp_path / "team").mkdir()
+    _damage(kind, tmp_path / "team" / "shared.db", mlflow_store)
+    _check(tmp_path, [run, "--uri", f"sqlite:///{tmp_path / 'team' / 'shared.db'}"], "the MLflow store is damaged")
+
+
+# --------------------------------------------------------------------------- track.json, [track]
+
+TRACK_JSON = {"uri_a_number": ('{"uri": 5, "experiment": "x"}', "uri = 5: it must be text or null"),
+              "experiment_a_list": ('{"uri": null, "experiment": ["a"]}', "it must be text or null"),
+              "a_list": ("[]", "it holds a JSON list, not an object"),
+              "not_json": ("uri = x", "it is not valid JSON")}
+
+
+@pytest.mark.parametrize("command", ["track", "pick"])
+@pytest.mark.parametrize("case", sorted(TRACK_JSON))
+def test_a_track_json_with_wrong_types_is_named(tmp_path, case, command):
+    text, said = TRACK_JSON[case]
+    run = _run_dir(tmp_path / "run")
+    (run / "track.json").write_text(text)
+    before = snapshot(tmp_path)
+    proc = liteship(command, run, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2 and "track.json" in proc.stderr and said in " ".join(proc.stderr.split()), \
+        proc.stderr
+    assert snapshot(tmp_path) == before
+
+
+SWEEP_TRACK = {  # [track] table -> what the refusal says
+    "uri_without_mlflow": ('uri = "http://127.0.0.1:5000"', "mlflow = true is not"),
+    "experiment_without_mlflow": ('experiment = "team"', "mlflow = true is not"),
+    "unknown_scheme": ('mlflow = true\nuri = "banana://x"', "MLflow has no store for banana://"),
+    "plain_path": ('mlflow = true\nuri = "mlruns"', "a folder store"),
+    "port_too_high": ('mlflow = true\nuri = "http://127.0.0.1:99999"', "its port is not a number"),
+    "sqlite_folder_missing": ('mlflow = true\nuri = "sqlite:////nonexistent/dir/x.db"', "does not exist"),
+    "long_experiment": (f'mlflow = true\nexperiment = "{"e" * 10_000}"', "MLflow stores at most 256"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SWEEP_TRACK))
+def test_a_sweep_whose_tracker_cannot_work_is_refused_before_training(tmp_path, case):
+    table, said = SWEEP_TRACK[case]
+    (tmp_path / "s.toml").write_text(f'[[models]]\narch = "small_cnn"\nsize = 16\n[track]\n{table}\n')
+    _check(tmp_path, ["--data", "digits", "--config", tmp_path / "s.toml", "--out", tmp_path / "run"], said,
+           command="sweep")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("plant", ["store_link", "name", "damaged"])
+def test_a_sweep_into_a_run_directory_its_store_cannot_use_is_refused_before_work(tmp_path, plant):
+    run = _run_dir(tmp_path / ("we?ird" if plant == "name" else "run"))
+    _user_db(tmp_path / "user_app.db")
+    if plant == "store_link":
+        os.symlink("../user_app.db", run / "mlflow.db")
+    if plant == "damaged":
+        (run / "mlflow.db").write_text("garbage")
+    _check(tmp_path, ["--data", "digits", "--out", run, "--track", "mlflow"],
+           {"store_link": "a link to", "name": "its path (in the store's URI", "damaged": "damaged"}[plant],
+           command="sweep")
+
+
+# --------------------------------------------------------------------------- interruptions and races (real stores)
+
+
+@pytest.mark.slow  # MLflow's migrations and a logging pass, twice: about 30 s
+def test_ctrl_c_during_the_first_store_creation_leaves_no_half_store(run_copy):
+    from liteship.files import TEMP_PREFIX
+
+    proc = subprocess.Popen([sys.executable, "-m", "liteship", "track", str(run_copy)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(p.name.startswith(f"{TEMP_PREFIX}mlflow.db") and p.stat().st_size
+                                                  for p in run_copy.iterdir()):
+        time.sleep(0.02)
+    time.sleep(0.3)  # in the middle of MLflow's migrations
+    assert not (run_copy / "mlflow.db").exists()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert not (run_copy / "mlflow.db").exists() and not any("mlflow" in p.name for p in run_copy.iterdir())
+    done = liteship("track", run_copy, timeout=300)
+    assert done.returncode == 0 and "mlflow: logged the sweep and 3 variant run(s)" in done.stdout, done.stderr
+
+
+@pytest.mark.slow  # two logging passes at once into one new store: about 40 s
+def test_two_first_uses_of_one_shared_store_both_log(run_copy, tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    other = tmp_path / "other"
+    shutil.copytree(run_copy, other)
+    (tmp_path / "team").mkdir()
+    uri = f"sqlite:///{tmp_path / 'team' / 'shared.db'}"
+    procs = [subprocess.Popen([sys.executable, "-m", "liteship", "track", str(run), "--uri", uri],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for run in (run_copy, other)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    client = MlflowClient(tracking_uri=uri)
+    for name in (run_copy.name, other.name):
+        exp = client.get_experiment_by_name(name)
+        assert len(client.search_runs([exp.experiment_id])) == 4  # a parent and three variants, each once
+        assert exp.artifact_location == (tmp_path / "team" / "mlartifacts").as_uri()
+
+
+@pytest.mark.slow  # makes one variant again: about 20 s
+def test_a_linked_logs_folder_gets_no_jobs_file(run_copy, tmp_path, swept):
+    _, cfg, _ = swept
+    (tmp_path / "user_logs").mkdir()
+    (tmp_path / "user_logs" / "app.log").write_text("mine\n")
+    shutil.rmtree(run_copy / "logs", ignore_errors=True)
+    os.symlink("../user_logs", run_copy / "logs")
+    variant = json.loads((run_copy / "results.jsonl").read_text().splitlines()[-1])["variant"]
+    for path in (run_copy / "variants").glob(f"{variant}.*"):
+        path.unlink()  # the sweep has a job to run: make this variant again
+    before = snapshot(tmp_path / "user_logs")
+    done = liteship("sweep", "--data", "digits", "--config", cfg, "--out", run_copy, "--quiet", timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert (run_copy / "variants" / f"{variant}.tflite").is_file()
+    assert snapshot(tmp_path / "user_logs") == before  # neither jobs.json nor frameworks.log went through the link

@@ -105,7 +105,9 @@ def test_any_cluster_works_as_it_is_and_a_latency_resource_is_used_where_present
 
 def test_address_needs_the_ray_executor(capsys, tmp_path):
     assert main(["sweep", "--data", "digits", "--out", str(tmp_path / "r"), "--address", "127.0.0.1:1"]) == 2
-    assert "--address goes with --executor ray" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--address = \"127.0.0.1:1\"" in err and "add --executor ray" in err  # found up front, with the rest
+    assert not (tmp_path / "r").exists()
 
 
 def _sweep_with(address: str, tmp_path, code: str = "") -> tuple[subprocess.CompletedProcess, float]:

@@ -168,12 +168,20 @@ def test_labels_read_the_way_the_swift_app_reads_them():
 # --------------------------------------------------------------------------- output flags
 
 
+def _again(tmp_path: Path, results_file: Path) -> Path:
+    """A copy of the results: compare of a file with itself is refused (it proves nothing), a copy is compared."""
+    again = tmp_path / "again.jsonl"
+    if not again.exists():
+        shutil.copyfile(results_file, again)
+    return again
+
+
 def test_an_output_symlink_is_written_through_and_kept(tmp_path, results_file):
     target = tmp_path / "target.json"
     target.write_text("old")
     link = tmp_path / "link.json"
     link.symlink_to(target)
-    proc = liteship("compare", results_file, results_file, "--json", link)
+    proc = liteship("compare", results_file, _again(tmp_path, results_file), "--json", link)
     assert proc.returncode == 0, proc.stderr
     assert link.is_symlink() and os.readlink(link) == str(target)
     assert json.loads(target.read_text())["failed"] == 0
@@ -182,7 +190,7 @@ def test_an_output_symlink_is_written_through_and_kept(tmp_path, results_file):
 def test_output_files_get_the_users_umask(tmp_path, results_file):
     out = tmp_path / "summary.md"
     code = "import os, sys; os.umask(0o022); from liteship.app.cli import main; sys.exit(main(sys.argv[1:]))"
-    proc = subprocess.run([sys.executable, "-c", code, "compare", str(results_file), str(results_file),
+    proc = subprocess.run([sys.executable, "-c", code, "compare", str(results_file), str(_again(tmp_path, results_file)),
                            "--markdown", str(out)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
@@ -194,20 +202,20 @@ def test_a_fifo_is_written_into_not_replaced(tmp_path, results_file):
     got = []
     reader = threading.Thread(target=lambda: got.append(open(fifo).read()), daemon=True)
     reader.start()
-    proc = liteship("compare", results_file, results_file, "--json", fifo)
+    proc = liteship("compare", results_file, _again(tmp_path, results_file), "--json", fifo)
     reader.join(30)
     assert proc.returncode == 0 and stat.S_ISFIFO(fifo.lstat().st_mode)
     assert json.loads(got[0])["failed"] == 0
 
 
-def test_standard_output_as_dash(results_file):
-    proc = liteship("compare", results_file, results_file, "--json", "-")
+def test_standard_output_as_dash(tmp_path, results_file):
+    proc = liteship("compare", results_file, _again(tmp_path, results_file), "--json", "-")
     assert proc.returncode == 0 and '"failed": 0' in proc.stdout
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists("/dev/full"), reason="as root, with /dev/full")
-def test_dev_full_stays_a_device_and_the_disk_full_is_said(results_file):
-    proc = liteship("compare", results_file, results_file, "--json", "/dev/full")
+def test_dev_full_stays_a_device_and_the_disk_full_is_said(tmp_path, results_file):
+    proc = liteship("compare", results_file, _again(tmp_path, results_file), "--json", "/dev/full")
     assert proc.returncode == 2 and "disk is full" in proc.stderr.lower()
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
 
@@ -216,7 +224,7 @@ def test_dev_full_stays_a_device_and_the_disk_full_is_said(results_file):
 def test_an_output_path_that_cannot_take_a_file_is_exit_2_naming_it(tmp_path, results_file, where):
     path = {"folder": tmp_path, "proc": Path("/proc/self/liteship.json"),
             "missing_folder": tmp_path / "no" / "such" / "x.json", "long_name": tmp_path / ("n" * 300)}[where]
-    proc = liteship("compare", results_file, results_file, "--json", path)
+    proc = liteship("compare", results_file, _again(tmp_path, results_file), "--json", path)
     assert proc.returncode == 2 and "--json" in proc.stderr, proc.stderr
     assert str(path)[:60] in proc.stderr
 

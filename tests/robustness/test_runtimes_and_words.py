@@ -6,6 +6,7 @@ directory moved while a command writes it is never made again at its old path.""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -187,3 +188,21 @@ def test_a_run_directory_moved_while_held_is_not_made_again(tmp_path):
     assert proc.stdout.startswith(f"The run directory {tmp_path / 'run'} was moved or removed"), proc.stderr
     assert not (tmp_path / "run").exists()
     assert sorted(p.name for p in (tmp_path / "moved" / "variants").iterdir()) == ["a.json"]
+
+
+@pytest.mark.parametrize("flag", ["--out", "--json"])
+def test_a_read_only_file_system_is_called_so_not_permission_denied(tmp_path, monkeypatch, flag):
+    """The kernel's answer for a read-only mount (statvfs's ST_RDONLY) simulated: root's access() says nothing of
+    it, and this machine has no read-only mount a test may use."""
+    from liteship.app.validate import out_problems, output_problems
+
+    real = os.statvfs
+
+    def statvfs(path):
+        got = real(path)
+        return os.statvfs_result((*got[:8], got.f_flag | os.ST_RDONLY, got.f_namemax))
+
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    found = out_problems(str(tmp_path / "run")) if flag == "--out" else output_problems(str(tmp_path / "o.json"),
+                                                                                       "--json")
+    assert len(found) == 1 and "read-only file system" in found[0].allowed and "permission" not in found[0].allowed

@@ -80,7 +80,7 @@ def _damage(run: Path, which: str) -> Path:
     first = next(iter(next(iter(vid.values())).values()))
     path = {"current": run / "current_variants.json", "current_list": run / "current_variants.json",
             "variant": run / "variants" / f"{first}.json", "card": next((run / "float").glob("*/card.json")),
-            "split": run / "data" / "split.json"}[which]
+            "split": next((run / "float").glob("*/split.json"))}[which]  # the model's own split: what bench reads
     path.write_text("[1, 2]\n" if which == "current_list" else '{"truncated": ')
     return path
 

@@ -31,7 +31,8 @@ from liteship.stats import paired, wilson
 
 KERNELS = {"antialiased": "antialiased bilinear (Pillow, as the contract; Apple's vImage)",
            "plain": "plain bilinear, no antialiasing (MediaPipe, OpenCV's INTER_LINEAR)"}
-BATCH = 32  # photos sent to MediaPipe at a time: full-size photos are never all in memory
+BATCH = 32  # photos sent to MediaPipe at a time: full-size photos are never all in memory,
+BATCH_BYTES = 64 * 1024**2  # and a batch of 12-megapixel photos stops at about 64 MB
 DIGITS_FED = ("the built-in digits have no photo files: their 8x8 source images, square, so the region of interest "
               "is the whole image and the stretched path is the same")
 
@@ -100,7 +101,7 @@ def _batches(photos: Iterator[np.ndarray], x: np.ndarray, size: int) -> Iterator
         left, top, right, bottom = center_box(photo.shape[1], photo.shape[0])
         batch.append(photo)
         plain.append(plain_bilinear(photo[top:bottom, left:right], size))
-        if len(batch) == BATCH:
+        if len(batch) == BATCH or sum(p.nbytes for p in batch) >= BATCH_BYTES:
             yield batch, np.stack(plain)
             batch, plain = [], []
     if count != len(x):

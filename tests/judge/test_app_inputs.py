@@ -148,12 +148,18 @@ def test_a_kernel_that_changes_the_class_is_warned(tmp_path):
     assert "plain bilinear" in kernels["warning"] and "antialiased bilinear" in kernels["warning"]
 
 
-def test_smooth_photos_give_no_kernel_warning(tmp_path):
+@pytest.mark.parametrize("batch", [32, 3])
+def test_smooth_photos_give_no_kernel_warning(tmp_path, monkeypatch, batch):
+    """Batches of 3 (the last one short) give the numbers one batch gives: every photo scored once."""
+    from liteship.judge import app_inputs as module
+
+    monkeypatch.setattr(module, "BATCH", batch)
     run, _ = make_run(tmp_path, {"blue": [sides_photo(BLUE, RED, w, s) for w in (True, False) for s in (0, 9)],
                                  "red": [sides_photo(RED, BLUE, w, s) for w in (True, False) for s in (0, 9)]})
     (tmp_path / "m.tflite").write_bytes(colour_model())
     kernels, _ = app_inputs(run, tmp_path / "m.tflite", SIZE, None)
     assert kernels["antialiased"]["top1"] == kernels["plain"]["top1"] == 1.0 and kernels["warning"] is None
+    assert kernels["images"] == 8
 
 
 def test_the_region_of_interest_is_the_contracts_centre_square():

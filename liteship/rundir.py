@@ -51,8 +51,9 @@ def is_marked(run_dir: Path) -> bool:
 
 
 def data_sources(run_dir: Path) -> list[str]:
-    """The data folders a run directory was made from (run.json's data, each split's source), as far as they are
-    still folders here; those files are read only when they are small regular files outside the kernel's trees."""
+    """The data a run directory was made from (run.json's data, each split's source), as far as it is still here
+    (a folder or an archive); those files are read only when they are small regular files outside the kernel's
+    trees."""
     found = []
     splits = [(str(p.relative_to(run_dir)), "source") for p in sorted(Path(run_dir).glob(f"{FLOAT}/*/{MODEL_SPLIT}"))]
     for name, key in ((RUN_JSON, "data"), (SPLIT, "source"), *splits):
@@ -64,7 +65,7 @@ def data_sources(run_dir: Path) -> list[str]:
             value = json.loads(Path(path).read_text(encoding="utf-8")).get(key)
         except (OSError, ValueError, AttributeError):
             continue
-        if isinstance(value, str) and value != "digits" and os.path.isdir(value) and value not in found:
+        if isinstance(value, str) and value not in ("digits", "") and os.path.exists(value) and value not in found:
             found.append(value)
     return found
 

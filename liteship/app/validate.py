@@ -246,10 +246,17 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
+WALK_LIMIT = 200_000  # entries of one input folder searched for links to an output; a bigger tree is searched so far
+
+
 def _held_in(folder: str, info: os.stat_result, real: str) -> str | None:
     """An entry below ``folder`` that is the output file: the same inode (a hard link) or a link to it.
     Links are read, never followed (a class folder linked to / is one entry, not a tree)."""
+    seen = 0
     for root, dirs, names in os.walk(folder):
+        seen += len(dirs) + len(names)
+        if seen > WALK_LIMIT:
+            return None
         for name in dirs + names:
             path = os.path.join(root, name)
             try:
@@ -283,11 +290,12 @@ def _alias(out: str, files: list, folders: list) -> str | None:
     return None
 
 
-def _run_inputs(where: str, run_dir: str) -> list:
-    """A run directory a command reads, and the data folders it was made from."""
+def _run_inputs(where: str, run_dir: str) -> tuple[list, list]:
+    """(files, folders): a run directory a command reads, and the data (folders, archives) it was made from."""
     from liteship.rundir import data_sources
 
-    return [(where, run_dir)] + [(f"the data {where} was made from", d) for d in data_sources(Path(run_dir))]
+    data = [(f"the data {where} was made from", d) for d in data_sources(Path(run_dir))]
+    return [d for d in data if not os.path.isdir(d[1])], [(where, run_dir)] + [d for d in data if os.path.isdir(d[1])]
 
 
 def _side_inputs(where: str, value: str | None) -> tuple[list, list]:
@@ -299,9 +307,10 @@ def _side_inputs(where: str, value: str | None) -> tuple[list, list]:
         return [], []
     path = Path(value)
     if path.is_dir():
-        return [], _run_inputs(where, value)
-    return [(where, value)], (_run_inputs(f"the run directory of {where}", str(path.parent))
-                              if is_marked(path.parent) else [])
+        return _run_inputs(where, value)
+    files, folders = _run_inputs(f"the run directory of {where}", str(path.parent)) if is_marked(path.parent) \
+        else ([], [])
+    return [(where, value)] + files, folders
 
 
 def inputs(args) -> tuple[list, list]:

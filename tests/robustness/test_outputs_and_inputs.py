@@ -155,3 +155,23 @@ def test_two_runs_with_equal_results_are_still_compared(tmp_path):
     (world["new"] / "results.jsonl").write_bytes((world["base"] / "results.jsonl").read_bytes())
     proc = liteship("compare", world["base"], world["new"])
     assert proc.returncode == 0 and "compare passed" in proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize("key", ["gate --junit", "gate --markdown", "compare --json", "compare --markdown"])
+@pytest.mark.parametrize("how", ["same", "symlink", "hardlink"])
+def test_the_archive_a_run_was_made_from_is_never_overwritten(tmp_path, key, how):
+    """A sweep of an archive names it in run.json: the archive is data the run was made from."""
+    import tarfile
+
+    world = make_world(tmp_path)
+    archive = tmp_path / "photos.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(world["data"], arcname="photos")
+    run_json = world["base"] / "run.json"
+    run_json.write_text(run_json.read_text().replace(str(world["data"]), str(archive)))
+    argv, flag = commands(world)[key]
+    out = _aim(tmp_path, archive, how)
+    before = snapshot(tmp_path)
+    lines = refused(liteship(*argv, flag, out), argv[0], flag)
+    assert str(archive) in lines[1] and "the output would overwrite it" in lines[1]
+    assert snapshot(tmp_path) == before

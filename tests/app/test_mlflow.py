@@ -241,7 +241,7 @@ class _DyingProxy:
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         proxy = self
-        self.dead, self.requests = threading.Event(), 0
+        self.dead, self.requests, self.armed = threading.Event(), 0, True  # it dies once
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
@@ -265,7 +265,8 @@ class _DyingProxy:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
-                if self.path.endswith("/runs/create") and b"liteship.variant_id" in body:
+                if proxy.armed and self.path.endswith("/runs/create") and b"liteship.variant_id" in body:
+                    proxy.armed = False
                     proxy.dead.set()
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward

@@ -159,7 +159,11 @@ def status() -> dict | None:
     """The installed environment's record (versions, plugin sha256), or None when there is none whole. Its ``qemu``
     is the version of the qemu-aarch64 that would run a count now (the one at install is ``qemu_at_install``): a
     count is reused, and named, by the QEMU that makes it."""
+    from liteship.cache import env_refusal
+
     marker = env_dir() / MARKER
+    if env_refusal(env_dir(), MARKER, ARM64_LAYOUT, None) is not None:  # not liteship's: never run
+        return None
     try:
         record = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, ValueError):

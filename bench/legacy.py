@@ -44,6 +44,8 @@ def cached() -> dict[str, Path]:
     out = {}
     for path in sorted(runtimes_dir().glob(f"{DIST}-*")) if runtimes_dir().is_dir() else []:
         marker = path / MARKER
+        if env_refusal(path, MARKER) is not None:  # a folder of that name liteship did not make: never used
+            continue
         try:
             out[str(json.loads(marker.read_text(encoding="utf-8"))["version"])] = path
         except (OSError, ValueError, KeyError, TypeError):  # none, or not liteship's record: not an install

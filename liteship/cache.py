@@ -59,7 +59,8 @@ def env_refusal(env: Path, record: str, layout: frozenset = VENV_LAYOUT, needs: 
     except OSError as exc:
         return f"it cannot be read: {exc.strerror}"
     foreign = sorted(names - layout - {record})
-    if record in names and (needs is None or needs in names) and not foreign:
+    own = record in names and (env / record).is_file() and not (env / record).is_symlink()
+    if own and (needs is None or needs in names) and not foreign:
         return None
     held = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
     return (f"it has no {ENV_MARKER} and is not laid out as liteship makes an environment"

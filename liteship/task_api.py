@@ -39,7 +39,9 @@ def _python(env: Path) -> Path:
 
 
 def installed() -> bool:
-    return (env_dir() / MARKER).is_file() and _python(env_dir()).exists()
+    """Made by liteship (:func:`liteship.cache.env_refusal`), finished (its record) and with its Python."""
+    env = env_dir()
+    return env_refusal(env, MARKER) is None and (env / MARKER).is_file() and _python(env).exists()
 
 
 def version() -> str | None:

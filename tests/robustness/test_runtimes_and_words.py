@@ -206,3 +206,21 @@ def test_a_read_only_file_system_is_called_so_not_permission_denied(tmp_path, mo
     found = out_problems(str(tmp_path / "run")) if flag == "--out" else output_problems(str(tmp_path / "o.json"),
                                                                                        "--json")
     assert len(found) == 1 and "read-only file system" in found[0].allowed and "permission" not in found[0].allowed
+
+
+def test_a_users_folder_with_liteships_record_is_never_taken_for_an_installed_environment(tmp_path):
+    """`runtimes list` (and every use: --target-runtime, --task-api, the arm64 backends) skips it: its Python is
+    never run."""
+    cache = tmp_path / "cache"
+    for kind, (_, name, record) in KINDS.items():
+        env = cache / "runtimes" / name
+        _venv_layout(env, record) if kind != "arm64" else env.mkdir(parents=True)
+        (env / record).write_text(json.dumps({"dist": kind, "version": "2.14.0"}))
+        (env / "thesis.tex").write_text("\\chapter{Results}\n")
+    before = snapshot(tmp_path)
+    proc = liteship("runtimes", "list", env={"LITESHIP_CACHE": str(cache)})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("arm64  not installed") and lines[1].startswith("mediapipe  not installed")
+    assert lines[-1].startswith("no runtime installed")
+    assert snapshot(tmp_path) == before

@@ -162,7 +162,7 @@ def status() -> dict | None:
     from liteship.cache import env_refusal
 
     marker = env_dir() / MARKER
-    if env_refusal(env_dir(), MARKER, ARM64_LAYOUT, None) is not None:  # not liteship's: never run
+    if env_refusal(env_dir(), MARKER, ARM64_LAYOUT) is not None:  # not liteship's: never run
         return None
     try:
         record = json.loads(marker.read_text(encoding="utf-8"))
@@ -278,7 +278,7 @@ def _make(env: Path, log) -> Path:
     if env.exists() or env.is_symlink():
         from liteship.cache import env_refusal, in_the_way
 
-        why = env_refusal(env, MARKER, ARM64_LAYOUT, None)
+        why = env_refusal(env, MARKER, ARM64_LAYOUT)
         if why is not None:  # a folder of that name liteship did not make: never replaced or deleted
             raise in_the_way(env, why)
         log(f"arm64: {env} is half-made, broken or for another LiteRT or plugin; making it again")
@@ -307,7 +307,7 @@ def remove() -> tuple[list[Path], list[tuple[Path, str]]]:
     from liteship.cache import remove_envs
 
     env = env_dir()
-    return remove_envs([env] if env.exists() or env.is_symlink() else [], MARKER, ARM64_LAYOUT, None)
+    return remove_envs([env] if env.exists() or env.is_symlink() else [], MARKER, ARM64_LAYOUT)
 
 
 def require_installed() -> dict:

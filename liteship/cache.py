@@ -42,12 +42,13 @@ def mark_env(staging: Path, kind: str) -> None:
     atomic_write_text(staging / ENV_MARKER, json.dumps({"made_by": "liteship", "kind": kind, "since": time.time()}))
 
 
-def env_refusal(env: Path, record: str, layout: frozenset = VENV_LAYOUT, needs: str | None = "pyvenv.cfg") -> str | None:
+def env_refusal(env: Path, record: str, layout: frozenset = VENV_LAYOUT) -> str | None:
     """Why ``env`` is not a runtime environment liteship made, or None when it is.
 
-    Its :data:`ENV_MARKER` says so. One made before that marker existed is recognised by the exact layout liteship
-    makes: its own record file ``record`` (written last, when the install succeeded), ``needs`` (a venv's
-    pyvenv.cfg), and nothing else at the top but ``layout``; any other file there (a user's) means it is not.
+    Its :data:`ENV_MARKER` says so. One made before that marker existed is recognised by the layout liteship
+    makes: its own record file ``record`` (written last, when the install succeeded; a regular file) and nothing else
+    at the top but ``layout`` (what a venv holds; arm64's own folders). Any other entry there (a user's file) means
+    it is not: deleting it could delete the user's work, and nothing but liteship's own is ever deleted.
     """
     try:
         if env.is_symlink() or not env.is_dir():
@@ -60,21 +61,20 @@ def env_refusal(env: Path, record: str, layout: frozenset = VENV_LAYOUT, needs: 
         return f"it cannot be read: {exc.strerror}"
     foreign = sorted(names - layout - {record})
     own = record in names and (env / record).is_file() and not (env / record).is_symlink()
-    if own and (needs is None or needs in names) and not foreign:
+    if own and not foreign:
         return None
     held = ", ".join(foreign[:4]) + (f" and {len(foreign) - 4} more" if len(foreign) > 4 else "")
     return (f"it has no {ENV_MARKER} and is not laid out as liteship makes an environment"
             + (f" (it holds {held})" if held else f" (no {record})"))
 
 
-def remove_envs(paths, record: str, layout: frozenset = VENV_LAYOUT,
-                needs: str | None = "pyvenv.cfg") -> tuple[list[Path], list[tuple[Path, str]]]:
+def remove_envs(paths, record: str, layout: frozenset = VENV_LAYOUT) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Delete the environments among ``paths`` that liteship made (:func:`env_refusal`); (removed, [(left, why)])."""
     import shutil
 
     gone, left = [], []
     for path in paths:
-        why = env_refusal(path, record, layout, needs)
+        why = env_refusal(path, record, layout)
         if why is None:
             shutil.rmtree(path, ignore_errors=True)
             gone.append(path)

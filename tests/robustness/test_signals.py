@@ -9,6 +9,7 @@ message, and the same command afterwards finishes from what was kept.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -44,7 +45,8 @@ arm64 = false
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """2 classes x 15 PNGs of 16 px (red and blue noise) and the sweep's config; tf is needed to train."""
-    pytest.importorskip("tensorflow")
+    if importlib.util.find_spec("tensorflow") is None:  # found, not imported: that takes seconds
+        pytest.skip("needs the train extra (tensorflow)")
     root = tmp_path_factory.mktemp("signals")
     rng = np.random.default_rng(0)
     for name, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
@@ -128,8 +130,18 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _rss_mb(pid: int) -> float:
+    try:
+        line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0.0
+    return int(line.split()[1]) / 1024
+
+
 def _a_worker_is_busy(seen: dict[int, str]) -> bool:
-    return any("multiprocessing.spawn" in _cmdline(pid) for pid in seen)
+    """A worker holds a job: it has imported TensorFlow (over 300 MB). A worker still starting would end by
+    itself when the driver dies (it reads its start-up data from the driver), so it proves nothing."""
+    return any("multiprocessing.spawn" in _cmdline(pid) and _rss_mb(pid) > 300 for pid in seen)
 
 
 def _stderr(err) -> str:
@@ -198,6 +210,32 @@ def test_sigterm_mid_ray_sweep_is_exit_143_and_ray_ends_with_it(tiny, tmp_path, 
     assert text.strip().splitlines()[-1].startswith("liteship sweep: stopped by SIGTERM; finished outputs are kept")
     assert "Traceback" not in text
     assert _survivors(tag, seen, within=30.0) == []  # Ray's GCS, raylet and workers too
+
+
+def test_a_program_liteship_runs_dies_with_its_parent_and_gets_ctrl_c_back():
+    """valgrind, QEMU and the runtimes' interpreters are started with ``preexec()``: here ``sleep`` is, by a
+    parent that ignores SIGINT as a worker does; the parent is then killed with SIGKILL."""
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import signal, subprocess\n"
+        "from liteship.signals import preexec\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "child = subprocess.Popen(['sleep', '60'], preexec_fn=preexec())\n"
+        "print(child.pid, flush=True)\n"
+        "child.wait()\n")], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    pid = int(parent.stdout.readline())
+    start = _stat(pid)[1]
+    ignored = int(next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                       if line.startswith("SigIgn:")).split()[1], 16)
+    assert not ignored & (1 << (signal.SIGINT - 1))  # an inherited SIG_IGN would make Ctrl-C miss it
+    parent.kill()
+    parent.wait(timeout=30)
+    assert _survivors("none", {pid: start}, within=5.0) == []
+
+
+def test_a_child_whose_parent_is_already_gone_ends_at_once():
+    code = "import os; from liteship.signals import die_with_parent; die_with_parent(os.getppid() + 1); print('ran on')"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "ran on" not in proc.stdout
 
 
 def _which(name: str) -> bool:

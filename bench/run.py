@@ -27,7 +27,8 @@ from liteship.bench.results import one_variant_each, read_results, records_by_ke
 from liteship.errors import LiteshipError
 from liteship.files import sha256_file
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, VARIANTS, current_ids, has_split, read_card, read_split, read_variant_record
+from liteship.rundir import (FLOAT, SPLIT, VARIANTS, current_ids, has_split, read_card, read_split,
+                             read_variant_record, split_path)
 from liteship.bench import backends
 from liteship.versions import system_info
 
@@ -44,14 +45,19 @@ def _cards(run_dir: Path) -> dict[str, dict]:
 
 
 def variant_status(run_dir: Path) -> tuple[list[dict], list[tuple[dict, str]]]:
-    """The run's current variants, and the stale ones with why: made from another float model or config.
+    """The run's current variants, and the stale ones with why: made from another float model or config, or from
+    a model trained on data that has changed since.
 
     Current: listed in ``current_variants.json`` by the latest optimize or sweep (every made variant for
-    runs older than that index) and made from the float model that is in ``float/`` now.
+    runs older than that index), made from the float model that is in ``float/`` now, and that model trained
+    on the data of the run's latest training (a sweep on changed photos retrains the models it names; one it
+    does not name keeps a split of files that are gone, and cannot be scored on its own test images).
     """
     run_dir = Path(run_dir)
     ids = current_ids(run_dir)
     cards = _cards(run_dir)
+    latest = read_split(run_dir).content_hash if (run_dir / SPLIT).is_file() else None
+    data_of = {m: read_split(run_dir, m).content_hash for m in cards if split_path(run_dir, m) != run_dir / SPLIT}
     current, stale = [], []
     for rec in _variant_records(run_dir):
         if rec.get("status") != "ok":
@@ -60,6 +66,8 @@ def variant_status(run_dir: Path) -> tuple[list[dict], list[tuple[dict, str]]]:
         source = card.get("weights_sha256") or card.get("model_sha256")
         if rec.get("source_sha256") and source and rec["source_sha256"] != source:
             stale.append((rec, f"made from an earlier {rec.get('model')} (the float model was trained again since)"))
+        elif latest is not None and data_of.get(rec.get("model"), latest) != latest:
+            stale.append((rec, f"{rec.get('model')} was trained on data that changed since (train it again)"))
         elif ids is not None and rec["id"] not in ids:
             stale.append((rec, "replaced by a variant of another recipe config or tool version"))
         else:

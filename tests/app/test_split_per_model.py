@@ -172,3 +172,23 @@ def test_a_model_older_than_its_own_split_is_not_scored_on_another_models(two_sw
         read_split(run, "small_cnn_20")  # data/split.json is seed 1's now
     (run / "data" / "split.json").write_text(json.dumps(trained))
     assert read_split(run, "small_cnn_20").members("test") == _members(trained["splits"]["test"])
+
+
+@pytest.mark.slow
+def test_a_model_trained_on_data_that_changed_since_is_stale_not_scored(two_sweeps, tmp_path):
+    """A sweep on changed photos retrains the models it names; one it does not name keeps a split of files that
+    are gone: its variants are stale (gate and pick say why), not benched on the new data and not an error."""
+    from liteship.bench import plan_bench, variant_status
+    from liteship.app.sweep_config import bench_options
+
+    out, _, _, second = two_sweeps
+    run = tmp_path / "run"
+    shutil.copytree(out, run, ignore=shutil.ignore_patterns(".liteship.lock"))
+    own = run / "float" / "small_cnn_20" / "split.json"
+    own.write_text(json.dumps({**json.loads(own.read_text()), "content_hash": "0" * 64}))  # as trained on old photos
+    current, stale = variant_status(run)
+    assert {r["model"] for r in current} == {"small_cnn_16"}
+    assert [(r["model"], why) for r, why in stale if r["model"] == "small_cnn_20"] == \
+        [("small_cnn_20", "small_cnn_20 was trained on data that changed since (train it again)")]
+    options = bench_options(load_sweep_config(second).bench, Progress(quiet=True))
+    assert {p.target.group for p in plan_bench(run, options)} == {"small_cnn_16"}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from liteship.bench.record import BenchRecord, LatencyStats
 from liteship.errors import LiteshipError
-from liteship.files import atomic_write_text
+from liteship.files import atomic_write_text, read_regular
 from liteship.rundir import RESULTS, current_ids
 
 
@@ -28,7 +28,8 @@ def parse_results(path: Path) -> list[BenchRecord]:
     """Every record of a results file, in file order; a line that is not a record is an error."""
     records = []
     try:
-        text = path.read_bytes().decode("utf-8")  # not read_text: its newline translation would renumber lines
+        # not read_text: its newline translation would renumber lines; read_regular: never a FIFO or /proc/kmsg
+        text = read_regular(path, "Results file").decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LiteshipError(f"{path} is not UTF-8 text (byte {exc.start} is not)", "liteship writes results.jsonl "
                             "as UTF-8 JSON Lines", f"restore the file, or delete it and re-run `liteship bench "

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from liteship.errors import LiteshipError
-from liteship.files import staged
+from liteship.files import open_regular, printable, staged
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".zip")
 
@@ -57,6 +57,10 @@ def _safe_relpath(archive: Path, name: str) -> PurePosixPath | None:
         raise _refuse(archive, name, "climbs out of the target with '..'")
     if not parts:
         return None
+    if printable(name) != name:
+        raise LiteshipError(f"Refused archive {archive.name}: member {printable(name)!r} has a name that is not UTF-8 "
+                            "text", "class names, labels.txt and the split are UTF-8 text, so nothing was extracted",
+                            "rename it in plain text and re-create the archive")
     long = next((p for p in parts if len(p.encode("utf-8", "surrogateescape")) > 255), None)
     if long is not None:
         raise _refuse(archive, name, f"has a name of {len(long.encode('utf-8', 'surrogateescape'))} bytes, more than "
@@ -154,17 +158,18 @@ def _extract(archive: Path, members: list[Member], staging: Path, limits: Extrac
             _copy_capped(src, dest, budget, archive, m.name)
 
 
-def _open(archive: Path):
-    """The archive opened, and its members; a file that is not what its name says is a clear error."""
+def _open(archive: Path, fh):
+    """The archive opened from ``fh`` (its file, opened), and its members; a file that is not what its name says is
+    a clear error."""
     if archive.name.lower().endswith(".zip"):
         try:
-            zf = zipfile.ZipFile(archive)
+            zf = zipfile.ZipFile(fh)
         except zipfile.BadZipFile as exc:
             raise LiteshipError(f"Cannot read archive {archive}: {exc}", "the file is not a valid zip archive",
                                 "check the download, or pass an extracted folder") from exc
         return zf, _zip_members(zf)
     try:
-        tf = tarfile.open(archive)
+        tf = tarfile.open(fileobj=fh)
     except (tarfile.TarError, OSError) as exc:
         raise LiteshipError(f"Cannot read archive {archive}: it is not a tar archive{_looks_like(archive)}",
                             "its name says tar, and its bytes are not a (compressed) tar archive",
@@ -191,8 +196,8 @@ def extract_archive(archive: Path, target: Path, limits: ExtractLimits = Extract
     archive = Path(archive)
     target = Path(target)
     try:
-        with staged(target) as staging:
-            opened, members = _open(archive)
+        with staged(target) as staging, open_regular(archive, "Data archive") as fh:
+            opened, members = _open(archive, fh)
             with opened:
                 _extract(archive, members, staging, limits)
         return target
@@ -207,9 +212,9 @@ def extract_archive(archive: Path, target: Path, limits: ExtractLimits = Extract
 def _looks_like(archive: Path) -> str:
     """What the file's first bytes say it is, for the message."""
     try:
-        with open(archive, "rb") as fh:
+        with open_regular(archive, "Data archive") as fh:
             head = fh.read(8)
-    except OSError:
+    except (OSError, LiteshipError):
         return ""
     kinds = {b"PK": "a zip archive", b"\x1f\x8b": "gzip data", b"BZh": "bzip2 data", b"\xfd7zXZ": "xz data",
              b"\x89PNG": "a PNG image", b"\xff\xd8": "a JPEG image", b"%PDF": "a PDF", b"7z": "a 7-Zip archive"}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import io
 import os
 import stat
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from PIL import Image, UnidentifiedImageError
 from liteship.archive import data_root, extract_archive, is_archive
 from liteship.contract import label_problem, to_model_pixels
 from liteship.errors import LiteshipError
-from liteship.files import sha256_file
+from liteship.files import kernel_tree, open_regular, printable, read_regular, resolves_inside
 from liteship.rundir import EXTRACTED, Split, has_split, read_split, split_path
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
@@ -90,11 +92,11 @@ def image_digest(raw: bytes) -> str:
 
 # --------------------------------------------------------------------------- folders
 
-def _read_image(path: Path, size: int) -> np.ndarray:
-    """Decode one file through the contract; raises on anything unusable."""
+def _read_image(raw: bytes, size: int) -> np.ndarray:
+    """Decode one file's bytes through the contract; raises on anything unusable."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path, formats=PIL_FORMATS) as img:
+        with Image.open(io.BytesIO(raw), formats=PIL_FORMATS) as img:
             img.load()
             return to_model_pixels(img, size)
 
@@ -104,6 +106,8 @@ def _reason(exc: BaseException) -> str:
         return "too many pixels (decompression bomb guard)"
     if isinstance(exc, UnidentifiedImageError):
         return "not a readable image"
+    if isinstance(exc, LiteshipError):
+        return exc.why
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror  # without the absolute path, which the file entry already names
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -119,26 +123,49 @@ def _class_files(class_dir: Path) -> list[Path]:
     return files
 
 
-def not_a_regular_file(path: Path) -> str | None:
-    """Why ``path`` is not read as data (a FIFO, socket or device, also behind a symlink; too big), or None.
+def not_a_regular_file(path: Path, root: Path | None = None) -> str | None:
+    """Why ``path`` is not read as data, or None: a link to a file outside ``root`` (the data folder); a FIFO,
+    socket or device, also behind a link; a file in /proc, /sys or /dev (``/proc/kmsg`` blocks for ever); too big.
 
     Only ``stat``: nothing is opened, so a FIFO cannot hang the run and ``/dev/zero`` cannot fill the memory.
     """
+    behind = " (behind a symbolic link)" if path.is_symlink() else ""
+    if behind and root is not None and not resolves_inside(path, root):
+        return f"a symbolic link out of the data folder (to {printable(os.path.realpath(path))}), never opened"
     try:
         info = path.stat()
     except OSError as exc:
         return "symbolic links loop" if exc.errno == errno.ELOOP else (exc.strerror or "cannot be read")
-    if stat.S_ISREG(info.st_mode):
-        return None if info.st_size <= MAX_IMAGE_BYTES else f"larger than {MAX_IMAGE_BYTES // 1024**2} MB"
     kind = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
-            else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file")
-    return f"{kind}{' (behind a symbolic link)' if path.is_symlink() else ''}, never opened"
+            else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file"
+            if not stat.S_ISREG(info.st_mode) else f"a file in {kernel_tree(path)}" if kernel_tree(path) else None)
+    if kind is not None:
+        return f"{kind}{behind}, never opened"
+    return None if info.st_size <= MAX_IMAGE_BYTES else f"larger than {MAX_IMAGE_BYTES // 1024**2} MB"
+
+
+def _class_problem(folder: Path, root: Path) -> str | None:
+    if printable(folder.name) != folder.name:
+        return "its name is not UTF-8 text, and labels.txt is"
+    if not resolves_inside(folder, root):
+        return (f"it is a symbolic link to {printable(os.path.realpath(folder))}, outside the data folder, which "
+                "liteship does not walk")
+    return label_problem(folder.name)
 
 
 def class_name_problems(root: Path) -> list[tuple[str, str]]:
-    """(folder, why) for each class folder whose name cannot be a line of labels.txt."""
-    return [(d.name, why) for d in sorted(root.iterdir()) if d.is_dir() and not d.name.startswith(".")
-            and (why := label_problem(d.name))]
+    """(folder, why) for each class folder that cannot be a class: a name that cannot be a line of labels.txt
+    or is not UTF-8, a link out of the data folder, two names that differ only in case."""
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    out = [(printable(d.name), why) for d in folders if (why := _class_problem(d, root))]
+    seen: dict[str, str] = {}
+    for d in folders:
+        other = seen.setdefault(d.name.casefold(), d.name)
+        if other != d.name:
+            out.append((printable(d.name), f"it differs from the class folder {printable(other)!r} only in case: on "
+                        "a file system that ignores case (macOS, Windows) the two are one folder, so the same data "
+                        "would give other classes there"))
+    return out
 
 
 def _read_files(jobs: list, root: Path, size: int, progress):
@@ -147,19 +174,22 @@ def _read_files(jobs: list, root: Path, size: int, progress):
     pixels, labels, items, skipped, digests = [], [], [], [], []
     digest = hashlib.sha256()
     for path, label in (progress.iterate(jobs, "reading images") if progress else jobs):
-        rel = path.relative_to(root).as_posix()
+        rel = printable(path.relative_to(root).as_posix())
+        if rel != path.relative_to(root).as_posix():
+            skipped.append({"file": rel, "reason": "its name is not UTF-8 text, which the split and reports are"})
+            continue
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             skipped.append({"file": rel, "reason": f"not an image file type ({path.suffix or 'no suffix'})"})
             continue
-        special = not_a_regular_file(path)
+        special = not_a_regular_file(path, root)
         if special is not None:
             skipped.append({"file": rel, "reason": special})
             continue
         try:
-            raw = path.read_bytes()
+            raw = read_regular(path, "Image", MAX_IMAGE_BYTES)
             if not raw:
                 raise ValueError("empty file (0 bytes)")
-            arr = _read_image(path, size)
+            arr = _read_image(raw, size)
         except Exception as exc:  # any decoder failure skips the file, never the run
             skipped.append({"file": rel, "reason": _reason(exc)})
             continue
@@ -182,9 +212,9 @@ def load_folder(root: Path, size: int, progress=None) -> Dataset:
         )
     bad = class_name_problems(root)
     if bad:
-        raise LiteshipError(f"Class folder {bad[0][0]!r} in {root} cannot be a class name",
-                            bad[0][1] + "; labels.txt holds one class name a line",
-                            "rename the folder to plain text")
+        raise LiteshipError(f"Class folder {bad[0][0]!r} in {root} cannot be a class", bad[0][1],
+                            "give each class a plain folder inside the data folder, named in plain text, unique "
+                            "whatever the case")
     if len(class_dirs) == 1:
         raise LiteshipError(
             f"Only one class folder ({class_dirs[0].name!r}) in {root}",
@@ -195,11 +225,10 @@ def load_folder(root: Path, size: int, progress=None) -> Dataset:
     pixels, labels, items, skipped, digest, digests = _read_files(jobs, root, size, progress)
     names = [d.name for d in class_dirs]
     if not pixels:
-        raise LiteshipError(
-            f"No usable images in {root} ({len(skipped)} files skipped)",
-            "every file was unreadable or not an image (" + ", ".join(IMAGE_SUFFIXES) + ")",
-            "check the files; the skipped ones are listed above",
-        )
+        reasons = Counter(item["reason"].split(" (")[0] for item in skipped).most_common(3)
+        raise LiteshipError(f"No usable images in {root} ({len(skipped)} files skipped)", "no file is an image "
+                            "liteship reads: " + "; ".join(f"{n} {why}" for why, n in reasons),
+                            "put photos (" + ", ".join(IMAGE_SUFFIXES) + ") in the class folders")
     labels_arr = np.asarray(labels, dtype=np.int64)
     thin = [f"{n} ({int((labels_arr == i).sum())})" for i, n in enumerate(names) if (labels_arr == i).sum() < 2]
     if thin:
@@ -250,6 +279,15 @@ def load_dataset(data: str, size: int, work_dir: Path | None = None, progress=No
     return load_folder(path, size, progress)
 
 
+def _file_hash(path: Path) -> bytes:
+    """sha256 of a regular file, opened so that a FIFO put in its place cannot block (files.open_regular)."""
+    h = hashlib.sha256()
+    with open_regular(path, "Data file") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()
+
+
 def data_fingerprint(data: str) -> str:
     """A hash of what ``--data`` names, without decoding a single image: the sweep's test for changed photos.
 
@@ -264,16 +302,19 @@ def data_fingerprint(data: str) -> str:
     path = Path(data).expanduser()
     digest = hashlib.sha256()
     if path.is_file():
-        return sha256_file(path)
+        return _file_hash(path).hex()
     if not path.is_dir():
         return "missing"
     for class_dir in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not resolves_inside(class_dir, path):
+            digest.update(os.fsencode(class_dir.name) + b"\0outside\0")  # refused by load_folder, never walked
+            continue
         for file in _class_files(class_dir):
-            digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
-            special = not_a_regular_file(file)
+            digest.update(os.fsencode(file.relative_to(path).as_posix()) + b"\0")
+            special = not_a_regular_file(file, path)
             try:
-                digest.update(bytes.fromhex(sha256_file(file)) if special is None else special.encode())
-            except OSError:
+                digest.update(_file_hash(file) if special is None else special.encode())
+            except (OSError, LiteshipError):
                 digest.update(b"unreadable")
     return digest.hexdigest()
 

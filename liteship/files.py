@@ -284,3 +284,85 @@ def write_output(path: str, text: str) -> None:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM):
             raise
         raise LiteshipError(f"Cannot write {path}: {exc.strerror or exc}", "", "give a writable file path") from exc
+
+
+# --------------------------------------------------------------------------- files liteship reads (data, config)
+
+KERNEL_TREES = ("/proc", "/sys", "/dev")  # the kernel's own files: never read as data or config
+MAX_READ_BYTES = 256 * 1024**2
+
+
+def kernel_tree(path: str | os.PathLike) -> str | None:
+    """``/proc``, ``/sys`` or ``/dev`` when ``path``, as written or with its links resolved, is in one; else None."""
+    text = os.fspath(path)
+    return next((k for p in (os.path.abspath(text), os.path.realpath(text)) for k in KERNEL_TREES
+                 if p == k or p.startswith(k + "/")), None)
+
+
+def unreadable_reason(path: str | os.PathLike) -> str | None:
+    """Why ``path`` is not read as data or config, or None when it is a regular file outside /proc, /sys and /dev.
+
+    Links are resolved first: a link is judged by what it points at. Only ``stat``: nothing is opened, so a FIFO,
+    a device or ``/proc/kmsg`` (which blocks a reader for ever) cannot hang the caller.
+    """
+    text = os.fspath(path)
+    resolved = os.path.realpath(text)
+    link = " (through a symbolic link)" if os.path.islink(text) else ""
+    kernel = kernel_tree(text)
+    if kernel is not None:
+        return f"it is in {kernel}{link}, the kernel's own files, which liteship never reads"
+    try:
+        info = os.stat(resolved)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "its symbolic links loop"
+        return "there is no such file" if exc.errno == errno.ENOENT else f"it cannot be read: {exc.strerror}"
+    if stat.S_ISREG(info.st_mode):
+        return None
+    kind = ("a folder, not a file" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode)
+            else "a socket" if stat.S_ISSOCK(info.st_mode) else "a device"
+            if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file")
+    return f"it is {kind}{link}"
+
+
+def open_regular(path: str | os.PathLike, what: str):
+    """``path`` opened for reading in binary, when it is a regular file outside /proc, /sys and /dev (links
+    resolved); else a LiteshipError that names ``what`` ("Config file", "Weights file") and why.
+
+    The file is opened with O_NONBLOCK and checked again on the open descriptor, so a FIFO put in its place
+    between the check and the open cannot block the read.
+    """
+    why = unreadable_reason(path)
+    if why is None:
+        try:
+            fd = os.open(os.path.realpath(path), os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY
+                         | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            why = f"it cannot be read: {exc.strerror}"
+        else:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                return os.fdopen(fd, "rb")
+            os.close(fd)
+            why = "it is not a regular file"
+    raise LiteshipError(f"{what} {os.fspath(path)} cannot be read", why, "pass a regular file")
+
+
+def read_regular(path: str | os.PathLike, what: str, limit: int = MAX_READ_BYTES) -> bytes:
+    """The bytes of a regular file (:func:`open_regular`), at most ``limit`` of them (else a LiteshipError)."""
+    with open_regular(path, what) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise LiteshipError(f"{what} {os.fspath(path)} is larger than {limit // 1024**2} MB",
+                            "no file liteship reads as config or data is that big", "check the path")
+    return data
+
+
+def resolves_inside(path: str | os.PathLike, root: str | os.PathLike) -> bool:
+    """Whether ``path``, its links resolved, is ``root`` or below it (``root``'s links resolved too)."""
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def printable(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (which the OS hands Python as surrogates) shown as U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")

@@ -9,9 +9,9 @@ from liteship.contract import InputContract, pixels_to_float, to_model_pixels
 from liteship.dataset import Dataset, load_dataset, split_indices
 from liteship.errors import LiteshipError
 from liteship.trainer.models import get_arch, list_archs, register
-from liteship.trainer.training import tf_dataset, train, TrainConfig, TrainResult
+from liteship.trainer.training import skipped_lines, tf_dataset, train, TrainConfig, TrainResult
 from liteship.trainer.determinism import op_determinism, when
 
 __all__ = ["Dataset", "get_arch", "InputContract", "list_archs", "LiteshipError", "load_dataset", "op_determinism",
-           "pixels_to_float", "register", "split_indices", "tf_dataset", "to_model_pixels", "train", "TrainConfig",
+           "pixels_to_float", "register", "skipped_lines", "split_indices", "tf_dataset", "to_model_pixels", "train", "TrainConfig",
            "TrainResult", "when"]

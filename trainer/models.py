@@ -16,6 +16,35 @@ from typing import Callable
 from liteship.config import Problem, Problems
 from liteship.errors import LiteshipError
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # at byte 0, or 512, 1024, 2048 ... after a user block
+ZIP_SIGNATURE = b"PK\x03\x04"
+
+
+def weights_file_problem(path: str | Path) -> str | None:
+    """Why ``path`` cannot be a weights file Keras loads, found from its first bytes, or None.
+
+    Keras (tf_keras ``load_weights``) reads a ``.keras`` file as a zip and any other file as HDF5 (``.h5``);
+    anything else fails only once the model is built, after the images were read. Links are resolved; a FIFO,
+    a device or a file in /proc, /sys or /dev is never opened (:func:`liteship.files.open_regular`).
+    """
+    try:
+        head = _head(path)
+    except LiteshipError as exc:
+        return exc.why
+    if str(path).endswith(".keras"):
+        return None if head.startswith(ZIP_SIGNATURE) else "a .keras file is a zip archive, and this one is not"
+    if any(head[at:at + 8] == HDF5_SIGNATURE for at in (0, 512, 1024, 2048)):
+        return None
+    return "it is not an HDF5 file (its first bytes are not HDF5's signature), so Keras cannot load weights from it"
+
+
+def _head(path: str | Path) -> bytes:
+    from liteship.files import open_regular
+
+    with open_regular(path, "Weights file") as fh:
+        return fh.read(2056)
+
+
 MOBILENET_V2_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
 MOBILENET_V2_IMAGENET_SIZES = (96, 128, 160, 192, 224)
 
@@ -131,13 +160,10 @@ def mobilenet_v2(num_classes: int, size: int, alpha: float | None = 0.35, weight
 
     alpha = 0.35 if alpha is None else alpha
     if weights not in ("imagenet", "none"):
-        path = Path(weights)
-        if not path.is_file():
-            raise LiteshipError(
-                f"Weights file {weights} " + ("is a folder" if path.is_dir() else "does not exist"),
-                "--weights takes imagenet, none, or the path of a MobileNetV2 no-top weights file (.h5)",
-                "check the path",
-            )
+        why = weights_file_problem(weights)
+        if why is not None:
+            raise LiteshipError(f"Weights file {weights} cannot be used", why + "; --weights takes imagenet, none, "
+                                "or the path of a MobileNetV2 no-top weights file (.h5)", "check the path")
     inputs = keras.Input((size, size, 3), name="image")
     # The contract gives [0, 1]; MobileNetV2 wants [-1, 1]: scale inside the graph.
     x = keras.layers.Rescaling(2.0, offset=-1.0, name="to_minus1_1")(inputs)

@@ -54,7 +54,7 @@ class TrainConfig:
 
     def problems(self, names: dict | None = None) -> list[Problem]:
         """Every problem with these settings at once; ``names``: where each was given (default: the CLI flags)."""
-        from liteship.trainer.models import FLAG_NAMES, list_archs
+        from liteship.trainer.models import FLAG_NAMES, list_archs, weights_file_problem
 
         names = names or FLAG_NAMES
         archs = {spec.name: spec for spec in list_archs()}
@@ -67,9 +67,10 @@ class TrainConfig:
         alpha = 0.35 if self.alpha is None and spec.alphas else self.alpha
         weights = self.weights if spec.transfer else "none"
         out += spec.problems(size, alpha, weights, names)
-        if spec.transfer and weights not in ("imagenet", "none") and not Path(weights).is_file():
+        why = weights_file_problem(weights) if spec.transfer and weights not in ("imagenet", "none") else None
+        if why is not None:
             out.append(Problem(*names["weights"], describe(weights), "weights are imagenet, none, or the path of "
-                               "a MobileNetV2 no-top weights file (.h5), and this file does not exist",
+                               f"a MobileNetV2 no-top weights file (.h5): {why}",
                                "check the path"))
         epochs = self.epochs if self.epochs is not None else (5 if spec.transfer else 20)
         ft = self.fine_tune_epochs if self.fine_tune_epochs is not None else (5 if spec.transfer else 0)
@@ -215,6 +216,17 @@ def _top1(model, pixels: np.ndarray, labels: np.ndarray) -> float | None:
     return float(np.mean(np.argmax(probs, axis=1) == labels))
 
 
+def skipped_lines(skipped: list[dict], used: int) -> list[str]:
+    """What the terminal says of the files a data set skipped: the first SHOWN_SKIPS, then a count by reason."""
+    if not skipped:
+        return []
+    reasons = Counter(item["reason"].split(" (")[0] for item in skipped)
+    more = f" ({len(skipped) - SHOWN_SKIPS} not shown above)" if len(skipped) > SHOWN_SKIPS else ""
+    return [f"skipped {item['file']}: {item['reason']}" for item in skipped[:SHOWN_SKIPS]] + [
+        f"{len(skipped)} files skipped{more}, {used} images used; by reason: "
+        + ", ".join(f"{n} {why}" for why, n in reasons.most_common(5)) + "; all listed in card.json"]
+
+
 def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: Progress,
                  replace_split: bool = False) -> Prepared:
     """Decode the images at the model's size, split them by seed and write ``data/split.json``.
@@ -226,13 +238,8 @@ def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: 
     if dataset.size != config.size:
         raise LiteshipError(f"The data set was decoded at {dataset.size} px, not {config.size}", "",
                             "load it at the model's size")
-    for item in dataset.skipped[:SHOWN_SKIPS]:
-        progress.log(f"skipped {item['file']}: {item['reason']}")
-    if dataset.skipped:
-        reasons = Counter(item["reason"].split(" (")[0] for item in dataset.skipped)
-        more = f" ({len(dataset.skipped) - SHOWN_SKIPS} not shown above)" if len(dataset.skipped) > SHOWN_SKIPS else ""
-        progress.log(f"{len(dataset.skipped)} files skipped{more}, {len(dataset.labels)} images used; by reason: "
-                     + ", ".join(f"{n} {why}" for why, n in reasons.most_common(5)) + "; all listed in card.json")
+    for line in skipped_lines(dataset.skipped, len(dataset.labels)):
+        progress.log(line)
     fractions = {"val": config.val_fraction, "test": config.test_fraction}
     indices = split_indices(dataset.labels, config.seed, **fractions)
     record = split_record(dataset, indices, config.seed, fractions, fingerprint)

@@ -85,6 +85,7 @@ class SweepWork:
         self.chains = recipe_chains(recipes)
         self._count_keys: dict[str, list[dict]] = {}  # variant -> each kind's count key, as planned
         self._waiting: dict[str, int] = {}  # model -> chains still being made
+        self._skips_said = False
         self._pixels: dict[tuple, tuple] = {}
 
     def _job(self, key: str, fn, args: tuple, then) -> Job:
@@ -104,9 +105,16 @@ class SweepWork:
     def _trained(self, unit: TrainUnit, files: dict[str, bytes]) -> list[Job]:
         import json
 
+        from liteship.trainer import skipped_lines
+
         write_outputs(self.out, files)
-        card = files.get(f"{FLOAT}/{unit.config.model_dir_name}/card.json")
-        top1 = json.loads(card)["test_top1"] if card else None
+        raw = files.get(f"{FLOAT}/{unit.config.model_dir_name}/card.json")
+        card = json.loads(raw) if raw else None
+        top1 = card["test_top1"] if card else None
+        if card and not self._skips_said:  # what train prints of skipped files, once: every model skips the same
+            self._skips_said = True
+            for line in skipped_lines(card.get("skipped", []), card["data"]["images"]):
+                self.steps.progress.log(line)
         self.steps.step(unit.label + (f": test top-1 {top1:.4f}" if top1 is not None else ""), key=unit.label)
         return self._optimize(unit.config.model_dir_name)
 

@@ -101,9 +101,15 @@ def collect(found: list[Problem], fn, *args):
 def data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
     from liteship.archive import ARCHIVE_SUFFIXES
 
+    from liteship.files import kernel_tree, unreadable_reason
+
     if data is None or data == "digits":
         return []
     path = Path(data)
+    if kernel_tree(path) is not None:
+        return [Problem(flag, None, describe(data), unreadable_reason(path) or f"it is in {kernel_tree(path)}",
+                        "pass a folder of class folders, or an archive of one")]
+    why = unreadable_reason(path)
     if path.is_dir():
         from liteship.dataset import class_name_problems
 
@@ -111,10 +117,11 @@ def data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
         if len(classes) < 2:
             return [Problem(flag, None, describe(data), f"a data folder holds one sub-folder per class, and this one "
                             f"has {len(classes)}", "point it at the folder whose sub-folders are the classes")]
-        return [Problem(flag, None, describe(data), f"its class folder {describe(name)} cannot be a class name: {why}",
-                        "rename the folder to plain text (labels.txt holds one class name a line)")
+        return [Problem(flag, None, describe(data), f"its class folder {describe(name)} cannot be a class: {why}",
+                        "give each class a plain folder inside the data folder, named in plain text (labels.txt holds "
+                        "one class name a line), unique whatever the case")
                 for name, why in class_name_problems(path)]
-    if path.is_file() and data.lower().endswith(ARCHIVE_SUFFIXES):
+    if why is None and data.lower().endswith(ARCHIVE_SUFFIXES):
         return []
     if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", data):
         return [Problem(flag, None, describe(data), "it is a URL, and liteship fetches nothing: it reads a folder "
@@ -170,15 +177,11 @@ def output_problems(path: str | None, flag: str) -> list[Problem]:
 
 
 def file_problems(value: str | None, flag: str) -> list[Problem]:
-    """A file to read: there, and a file."""
-    if value is None:
-        return []
-    path = Path(value)
-    if path.is_file():
-        return []
-    why = "it is a folder, not a file" if path.is_dir() else ("it is not a regular file" if path.exists()
-                                                             else "there is no such file")
-    return [Problem(flag, None, describe(value), why, "check the path")]
+    """A file to read: a regular file, outside /proc, /sys and /dev (links resolved)."""
+    from liteship.files import unreadable_reason
+
+    why = None if value is None else unreadable_reason(value)
+    return [] if why is None else [Problem(flag, None, describe(value), why, "check the path")]
 
 
 def run_dir_problems(run_dir: str | None, flag: str = "RUN_DIR", needs: str = "results.jsonl",

@@ -36,6 +36,7 @@ class Problem:
     given: str  # the value as written: 0, "int8", a table, ...
     allowed: str  # what would be accepted
     fix: str
+    count: int = 1  # how many problems this line stands for ("and 1,499,980 more unknown keys": one line)
 
     def line(self) -> str:
         place = f"{self.where} {self.key}" if self.key else self.where
@@ -43,6 +44,10 @@ class Problem:
         head = f"{place} = {self.given}" if self.given else place
         body = f": {self.allowed.rstrip('.')}" if self.allowed else ""
         return f"{head}{body}. Fix: {fix}"
+
+
+SHOWN_PROBLEMS = 20  # problem lines printed; the rest are counted ("and N more")
+COLLECTED_KEYS = 100  # unknown keys of one table made into problems; the rest become one counted problem
 
 
 class Problems(LiteshipError):
@@ -54,9 +59,12 @@ class Problems(LiteshipError):
 
     @property
     def message(self) -> str:
-        n = len(self.problems)
+        n = sum(p.count for p in self.problems)
         head = f"{n} problem{'s' if n != 1 else ''} in the input; nothing was started or written"
-        return head + ":\n" + "\n".join(f"  - {p.line()}" for p in self.problems)
+        shown = self.problems[:SHOWN_PROBLEMS]
+        rest = n - sum(p.count for p in shown)
+        more = [f"  - and {rest} more problem{'s' if rest != 1 else ''} like these"] if rest else []
+        return head + ":\n" + "\n".join([f"  - {p.line()}" for p in shown] + more)
 
 
 def setting(default, *, lo=None, hi=None, choices=None, non_empty: bool = False):
@@ -225,13 +233,20 @@ def _range_problem(value, given, meta: dict, non_negative: bool, key: str, defau
     return None
 
 
+def more_problems(where: str, found: int, what: str) -> list[Problem]:
+    """One counted problem for the ``found`` past :data:`COLLECTED_KEYS` (none when there are no more)."""
+    rest = found - COLLECTED_KEYS
+    return [Problem(where, None, "", f"and {rest} more {what}", "remove them", count=rest)] if rest > 0 else []
+
+
 def _key_problems(fields: dict, mapping: dict, where: str) -> list[Problem]:
     out = []
-    for key in mapping:
-        if key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1)
-            out.append(Problem(where, str(key), describe(mapping[key]), "there is no such key; valid keys: "
-                               + ", ".join(sorted(fields)), f"did you mean {close[0]}?" if close else "remove it"))
+    unknown = [key for key in mapping if key not in fields]
+    for key in unknown[:COLLECTED_KEYS]:
+        close = difflib.get_close_matches(str(key), list(fields), n=1)
+        out.append(Problem(where, str(key), describe(mapping[key]), "there is no such key; valid keys: "
+                           + ", ".join(sorted(fields)), f"did you mean {close[0]}?" if close else "remove it"))
+    out += more_problems(where, len(unknown), "keys that are not valid keys either")
     for name, f in fields.items():
         if name not in mapping and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             out.append(Problem(where, name, "missing", "this key is required", f"add {name} = ..."))
@@ -290,22 +305,49 @@ def from_mapping(cls, mapping: dict, where: str, non_negative: bool = True):
     return built
 
 
+MAX_TOML_BYTES = 2 * 1024**2  # a liteship config is a few KB, a pyproject.toml rarely 100
+MAX_TOML_DEPTH = 32  # liteship's tables nest 3 deep; tomllib recurses once a level
+
+
+def _depth(value) -> int:
+    """How deep lists and tables nest in a parsed document, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_TOML_DEPTH:
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else
+                                                  item if isinstance(item, list) else ()))
+    return deepest
+
+
 def load_toml(path: str | Path) -> dict:
+    """A TOML file the user gave, read only when it is a regular file (:func:`liteship.files.open_regular`).
+
+    A UTF-8 byte-order mark is skipped; a document nested deeper than :data:`MAX_TOML_DEPTH` is refused.
+    """
+    from liteship.files import read_regular
+
     path = Path(path)
-    if not path.is_file():
-        why = "it is a folder, not a file" if path.is_dir() else ("it is not a regular file" if path.exists()
-                                                                 else "there is no such file")
-        raise LiteshipError(f"Config file {path} cannot be read", why, "check the path")
+    raw = read_regular(path, "Config file", MAX_TOML_BYTES)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
-        raise LiteshipError(f"Config file {path} is not UTF-8 text", "TOML files are UTF-8",
+        raise LiteshipError(f"Config file {path} is not UTF-8 text (byte {exc.start} is not)", "TOML files are UTF-8",
                             "save it as UTF-8") from exc
+    try:
+        doc = tomllib.loads(text)
+    except RecursionError:
+        doc = None
     except tomllib.TOMLDecodeError as exc:
         raise LiteshipError(f"Config file {path} is not valid TOML: {exc}", "", "fix the syntax at that line") from exc
+    if doc is None or _depth(doc) > MAX_TOML_DEPTH:
+        raise LiteshipError(f"Config file {path} nests lists or tables more than {MAX_TOML_DEPTH} levels deep",
+                            "liteship's settings nest three levels at most, and a document this deep is not a "
+                            "liteship config", "check the file")
+    return doc
 
 
-# what a liteship.toml may hold: the judge's tables and the sweep config's (sweep_config.TABLES and [[models]])
 LITESHIP_TABLES = ("budgets", "compare", "train", "models", "optimize", "bench", "track")
 
 
@@ -328,7 +370,9 @@ def liteship_table(path: str | Path, name: str) -> tuple[dict | None, str]:
         raise Problems([Problem(str(path), f"[{prefix}{k}]", "a table", "liteship reads the tables "
                                 + ", ".join(f"[{prefix}{t}]" for t in LITESHIP_TABLES) + ", and this one is none of "
                                 "them", f"did you mean [{prefix}{close[0]}]?" if close else "remove it or rename it")
-                        for k in unknown for close in [difflib.get_close_matches(k, LITESHIP_TABLES, n=1)]])
+                        for k in unknown[:COLLECTED_KEYS]
+                        for close in [difflib.get_close_matches(k, LITESHIP_TABLES, n=1)]]
+                       + more_problems(str(path), len(unknown), "tables liteship does not read"))
     if table is not None and not isinstance(table, dict):
         raise Problems([Problem(str(path), name, describe(table), f"{name} must be a table of keys",
                                 f"write it as [{name}] with one key a line")])

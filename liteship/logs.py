@@ -23,7 +23,22 @@ _console: io.TextIOBase | None = None
 
 def console():
     """Where liteship's own progress and messages go: the terminal, also while framework logs are redirected."""
-    return _console if _console is not None else sys.stderr
+    if _console is not None:
+        return _console
+    replace_unencodable(sys.stderr)
+    return sys.stderr
+
+
+def replace_unencodable(*streams) -> None:
+    """Make text streams write what their encoding cannot hold as ``\\u2014`` escapes instead of raising: with
+    ``PYTHONIOENCODING=ascii`` (or an encoding without the character), standard output is strict, and a dash in a
+    verdict line would end the command with a traceback. Streams that cannot be reconfigured (a test's capture) are left as they are."""
+    for stream in streams or (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError, io.UnsupportedOperation):
+                pass
 
 
 class _StderrProxy(io.TextIOBase):

@@ -22,7 +22,7 @@ from liteship.app.validate import flag_of, real, whole
 from liteship.bench import BenchOptions
 from liteship.trainer import TrainConfig
 from liteship.errors import LiteshipError
-from liteship.logs import PRIVATE_TEMP, frameworks_to_file
+from liteship.logs import PRIVATE_TEMP, frameworks_to_file, replace_unencodable
 from liteship.rundir import LOG, exclusive
 from liteship.signals import SIGTERM_EXIT, sigterm_as_interrupt, stopped_by_sigterm
 
@@ -304,6 +304,7 @@ def entry() -> None:
     exits, after every line of liteship's own has been printed; those lines
     are dropped. A traceback from a bug still shows: it is raised before this.
     """
+    replace_unencodable()  # PYTHONIOENCODING=ascii: a dash is escaped, never a UnicodeEncodeError
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from liteship.bench import BenchOptions
 from liteship.bench import backends as registry
-from liteship.config import Problem, Problems, check_mapping, describe, field_of, load_toml, setting
+from liteship.config import (COLLECTED_KEYS, Problem, Problems, check_mapping, describe, field_of, load_toml,
+                             more_problems, setting)
 from liteship.progress import Progress
 from liteship.trainer import TrainConfig
 
@@ -130,7 +131,7 @@ def _models(doc: dict, path, train: TrainTable | None, problems: list[Problem]) 
                                 "a sweep needs at least one [[models]] table (double brackets)",
                                 'add [[models]] with arch = "small_cnn" and size = 32'))
         return ()
-    out = []
+    out, folders = [], {}
     for i, m in enumerate(models):
         where = f"{path} [[models]] #{i + 1}"
         built = check_mapping(ModelTable, m, where, problems)
@@ -142,7 +143,14 @@ def _models(doc: dict, path, train: TrainTable | None, problems: list[Problem]) 
                  "epochs": (where if built.epochs is not None else tw, "epochs"),
                  "fine_tune_epochs": (where if built.fine_tune_epochs is not None else tw, "fine_tune_epochs"),
                  "batch_size": (tw, "batch_size"), "seed": (tw, "seed")}
-        problems.extend(_train_config_raw(train, built).problems(names))
+        found = _train_config_raw(train, built).problems(names)
+        problems.extend(found)
+        folder = None if found else _train_config_raw(train, built).resolved().model_dir_name
+        if folder in folders:
+            problems.append(Problem(where, None, "", f"it trains the same model as [[models]] #{folders[folder]} "
+                                    f"(both would train float/{folder}, at the same time, into one folder)",
+                                    "remove one of the two, or give them different arch, size or alpha"))
+        folders.setdefault(folder, i + 1)
         out.append(built)
     return tuple(out)
 
@@ -153,9 +161,11 @@ def load_sweep_config(path: str | Path | None) -> SweepConfig:
         return DEFAULT_SWEEP
     doc = load_toml(path)
     problems: list[Problem] = []
-    for name in sorted(set(doc) - {"train", "models", "optimize", "bench", "track"}):
+    unknown = sorted(set(doc) - {"train", "models", "optimize", "bench", "track"})
+    for name in unknown[:COLLECTED_KEYS]:
         problems.append(Problem(str(path), f"[{name}]", describe(doc[name]), "valid tables: [train], [[models]], "
                                 "[optimize], [bench], [track]", "rename or remove it"))
+    problems += more_problems(str(path), len(unknown), "tables or keys liteship does not read")
     parts: dict = {}
     for name, cls in TABLES.items():
         table = _table(doc, name, path, problems)

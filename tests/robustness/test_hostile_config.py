@@ -1,0 +1,164 @@
+"""Config, budgets, thresholds, recipe, results and weights paths that are not what liteship reads (issue 32),
+each in a real `liteship` process: refused with exit 2 before any work, never opened, no traceback, no hang.
+
+Before: ``/proc/kmsg`` hung every one of these flags for ever (stuck reading), a FIFO hung too, a TOML document
+5,000 levels deep ended in a RecursionError traceback, and ``/dev/zero`` read until memory ran out. Each case
+runs with a 60 s timeout, and every file of the test's folder is the same, byte for byte, afterwards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.robustness.hostile import DEEP, HOSTILE, fake_run, first_line, run, snapshot
+
+SWEEP = '[train]\nepochs = 1\n[[models]]\narch = "small_cnn"\nsize = 16\n'
+
+
+def _args(flag: str, p: str, tmp: Path) -> tuple[str, list]:
+    """(command, its arguments) that give the path ``p`` to ``flag``; the rest of the input is valid."""
+    base, new = fake_run(tmp / "base"), fake_run(tmp / "new")
+    out = tmp / "out"
+    if flag == "gate_results":
+        (new / "results.jsonl").unlink()
+        (new / "results.jsonl").symlink_to(p)
+    if flag == "sweep_weights":
+        (tmp / "w.toml").write_text(SWEEP.replace("small_cnn", "mobilenet_v2") + f"weights = {p!r}\n")
+    (tmp / "m.tflite").write_bytes(b"TFL3")
+    return {
+        "sweep_config": ("sweep", ["--data", "digits", "--config", p, "--out", out]),
+        "sweep_weights": ("sweep", ["--data", "digits", "--config", tmp / "w.toml", "--out", out]),
+        "gate_budgets": ("gate", [new, "--budgets", p]),
+        "pick_budgets": ("pick", [new, "--budgets", p]),
+        "gate_results": ("gate", [new]),
+        "compare_thresholds": ("compare", [base, new, "--thresholds", p]),
+        "compare_base": ("compare", [p, new]),
+        "compare_new": ("compare", [base, p]),
+        "optimize_config": ("optimize", [new, "--recipes", "int8", "--config", p]),
+        "train_weights": ("train", ["--data", "digits", "--arch", "mobilenet_v2", "--weights", p, "--out", out]),
+        "bench_labels": ("bench", [tmp / "m.tflite", "--labels", p]),
+        "sweep_data": ("sweep", ["--data", p, "--out", out]),
+        "train_data": ("train", ["--data", p, "--out", out]),
+    }[flag]
+
+
+FLAGS = ("sweep_config", "sweep_weights", "gate_budgets", "pick_budgets", "gate_results", "compare_thresholds",
+         "compare_base", "compare_new", "optimize_config", "train_weights", "bench_labels", "sweep_data", "train_data")
+# A deep TOML file is a valid labels file and a regular file where an archive goes (found bad when extracted):
+# those pairs are not hostile.
+CASES = [(flag, kind) for flag in FLAGS for kind in HOSTILE
+         if not (kind in DEEP and flag in ("bench_labels", "sweep_data", "train_data"))]
+
+
+@pytest.mark.parametrize("flag,kind", CASES, ids=[f"{f}-{k}" for f, k in CASES])
+def test_a_path_that_is_not_a_file_to_read_is_refused_before_any_work(tmp_path, flag, kind):
+    name = "data.tgz" if flag.endswith("_data") else "weights.h5" if flag.endswith("weights") else "input.toml"
+    p = HOSTILE[kind](tmp_path / name)
+    command, args = _args(flag, p, tmp_path)
+    before = snapshot(tmp_path)
+    code, err, out, _ = run(command, *args, cwd=tmp_path)
+    assert code == 2, err
+    assert first_line(err).startswith(f"liteship {command}: error:"), err
+    assert not (tmp_path / "out").exists()
+    assert snapshot(tmp_path) == before
+    if kind in DEEP and flag not in ("compare_base", "compare_new", "gate_results", "train_weights", "sweep_weights"):
+        assert "levels deep" in err, err  # said as nesting, not as a parser's recursion
+    if kind.startswith(("proc", "sys", "dev")) and not flag.startswith(("compare_new", "compare_base", "gate_res")):
+        assert "kernel" in err or "in /dev" in err or "in /proc" in err, err
+
+
+# --------------------------------------------------------------------------- a UTF-8 byte-order mark
+
+BOM = "\ufeff"
+BOM_FILES = {  # a valid file of each kind with one unknown key: the BOM read past, the key found
+    "sweep_config": ("sweep", lambda p, t: ["--data", "digits", "--config", p, "--out", t / "out"],
+                     SWEEP + "[bench]\nbogus_key = 1\n"),
+    "gate_budgets": ("gate", lambda p, t: [fake_run(t / "run"), "--budgets", p], "[budgets]\nbogus_key = 1\n"),
+    "compare_thresholds": ("compare", lambda p, t: [fake_run(t / "a"), fake_run(t / "b"), "--thresholds", p],
+                           "[compare]\nbogus_key = 1\n"),
+    "optimize_config": ("optimize", lambda p, t: [fake_run(t / "run"), "--recipes", "int8", "--config", p],
+                        "[int8]\nbogus_key = 1\n"),
+}
+
+
+@pytest.mark.parametrize("flag", list(BOM_FILES))
+def test_a_byte_order_mark_is_read_past(tmp_path, flag):
+    command, args, text = BOM_FILES[flag]
+    p = tmp_path / "input.toml"
+    p.write_text(BOM + text, encoding="utf-8")
+    argv = args(p, tmp_path)
+    before = snapshot(tmp_path)
+    code, err, _, _ = run(command, *argv, cwd=tmp_path)
+    assert code == 2 and "bogus_key" in err, err  # the key after the mark was read (before: line 1 was invalid)
+    assert "Invalid statement" not in err
+    assert snapshot(tmp_path) == before
+
+
+# --------------------------------------------------------------------------- a flood of problems
+
+
+@pytest.mark.parametrize("where", ["bench_keys", "top_tables", "budgets_keys"])
+def test_thousands_of_unknown_keys_print_twenty_lines_and_a_count(tmp_path, where):
+    n = 5_000
+    keys = "".join(f"k{i} = 1\n" for i in range(n))
+    p = tmp_path / "input.toml"
+    if where == "budgets_keys":
+        p.write_text("[budgets]\n" + keys)
+        command, args = "gate", [fake_run(tmp_path / "run"), "--budgets", p]
+    else:
+        p.write_text(SWEEP + ("[bench]\n" + keys if where == "bench_keys" else "".join(f"[t{i}]\n" for i in range(n))))
+        command, args = "sweep", ["--data", "digits", "--config", p, "--out", tmp_path / "out"]
+    code, err, _, _ = run(command, *args, cwd=tmp_path)
+    lines = [line for line in err.splitlines() if line.startswith("  - ")]
+    assert code == 2
+    assert f"{n} problems in the input" in first_line(err), first_line(err)  # every one counted, by hand: n keys
+    assert len(lines) == 21, len(lines)  # 20 named, then one "and N more"
+    assert lines[-1] == f"  - and {n - 20} more problems like these"
+    name = "t" if where == "top_tables" else "k"
+    assert f"{name}0" in err and f"{name}{n - 1}" not in err
+
+
+def test_a_config_of_megabytes_is_refused_unparsed(tmp_path):
+    p = tmp_path / "big.toml"
+    p.write_text(SWEEP + "[bench]\n" + "".join(f"key_{i:07d} = 1\n" for i in range(150_000)))  # 3.3 MB
+    code, err, _, seconds = run("sweep", "--data", "digits", "--config", p, "--out", tmp_path / "out", cwd=tmp_path)
+    assert code == 2 and "larger than 2 MB" in err, err
+    assert err.count("\n") < 5
+
+
+# --------------------------------------------------------------------------- [[models]] given twice
+
+
+@pytest.mark.parametrize("second", ["same", "other_epochs", "default_size"])
+def test_the_same_model_twice_is_refused_naming_both_entries(tmp_path, second):
+    extra = {"same": 'arch = "small_cnn"\nsize = 16\n', "other_epochs": 'arch = "small_cnn"\nsize = 16\nepochs = 2\n',
+             "default_size": 'arch = "small_cnn"\n'}[second]
+    first = 'arch = "small_cnn"\nsize = 32\n' if second == "default_size" else 'arch = "small_cnn"\nsize = 16\n'
+    p = tmp_path / "twice.toml"
+    p.write_text(f"[train]\nepochs = 1\n[[models]]\n{first}[[models]]\n{extra}")
+    code, err, _, _ = run("sweep", "--data", "digits", "--config", p, "--out", tmp_path / "out", cwd=tmp_path)
+    assert code == 2, err
+    folder = "small_cnn_32" if second == "default_size" else "small_cnn_16"  # small_cnn's default size is 32
+    assert "[[models]] #2" in err and "[[models]] #1" in err and folder in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_two_different_models_are_not_called_the_same(tmp_path):
+    p = tmp_path / "two.toml"
+    p.write_text('[[models]]\narch = "small_cnn"\nsize = 16\n[[models]]\narch = "small_cnn"\nsize = 24\n'
+                 '[bench]\nbogus_key = 1\n')
+    code, err, _, _ = run("sweep", "--data", "digits", "--config", p, "--out", tmp_path / "out", cwd=tmp_path)
+    assert code == 2 and "bogus_key" in err and "same model" not in err, err
+
+
+# --------------------------------------------------------------------------- a terminal that is ASCII only
+
+
+def test_an_ascii_terminal_gets_escapes_not_a_traceback(swept, tmp_path):
+    out, _, _ = swept
+    code, err, text, _ = run("gate", out, "--markdown", "-", cwd=tmp_path, env={"PYTHONIOENCODING": "ascii"})
+    assert code in (0, 1), err
+    assert "\\u2013" in text or "\\u2705" in text or "\\u274c" in text, text  # the table's dash and marks, escaped
+    assert text.isascii()

@@ -93,6 +93,8 @@ def _bench(args) -> list[Problem]:
                           "labels (data/split.json, float/<model>/labels.txt), so this would be ignored",
                           f"drop {flag}, or bench one .tflite file with it")
                   for flag, value in (("--data", args.data), ("--labels", args.labels)) if value is not None]
+    else:
+        found += file_problems(args.target, "TARGET")  # a model in /proc, a FIFO: never opened (reading would hang)
     if args.data is not None:
         found += data_problems(args.data)
         if Path(args.data).is_file():

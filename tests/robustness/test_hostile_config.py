@@ -39,17 +39,19 @@ def _args(flag: str, p: str, tmp: Path) -> tuple[str, list]:
         "optimize_config": ("optimize", [new, "--recipes", "int8", "--config", p]),
         "train_weights": ("train", ["--data", "digits", "--arch", "mobilenet_v2", "--weights", p, "--out", out]),
         "bench_labels": ("bench", [tmp / "m.tflite", "--labels", p]),
+        "bench_target": ("bench", [p]),
         "sweep_data": ("sweep", ["--data", p, "--out", out]),
         "train_data": ("train", ["--data", p, "--out", out]),
     }[flag]
 
 
 FLAGS = ("sweep_config", "sweep_weights", "gate_budgets", "pick_budgets", "gate_results", "compare_thresholds",
-         "compare_base", "compare_new", "optimize_config", "train_weights", "bench_labels", "sweep_data", "train_data")
-# A deep TOML file is a valid labels file and a regular file where an archive goes (found bad when extracted):
-# those pairs are not hostile.
+         "compare_base", "compare_new", "optimize_config", "train_weights", "bench_labels", "bench_target", "sweep_data",
+         "train_data")
+# A deep TOML file is a valid labels file, and a regular file where a model or an archive goes (found bad when
+# read): those pairs are not hostile.
 CASES = [(flag, kind) for flag in FLAGS for kind in HOSTILE
-         if not (kind in DEEP and flag in ("bench_labels", "sweep_data", "train_data"))]
+         if not (kind in DEEP and flag in ("bench_labels", "bench_target", "sweep_data", "train_data"))]
 
 
 @pytest.mark.parametrize("flag,kind", CASES, ids=[f"{f}-{k}" for f, k in CASES])

@@ -325,12 +325,24 @@ def unreadable_reason(path: str | os.PathLike) -> str | None:
     return f"it is {kind}{link}"
 
 
+def _kernel_devices() -> set[int]:
+    """The devices of /proc, /sys and /dev where each is a file system of its own (not the root's)."""
+    found = set()
+    for tree in KERNEL_TREES:
+        try:
+            found.add(os.stat(tree).st_dev)
+        except OSError:
+            continue
+    return found - {os.stat("/").st_dev}
+
+
 def open_regular(path: str | os.PathLike, what: str):
     """``path`` opened for reading in binary, when it is a regular file outside /proc, /sys and /dev (links
     resolved); else a LiteshipError that names ``what`` ("Config file", "Weights file") and why.
 
-    The file is opened with O_NONBLOCK and checked again on the open descriptor, so a FIFO put in its place
-    between the check and the open cannot block the read.
+    The file is opened with O_NONBLOCK and checked again on the open descriptor (a regular file, not on the
+    kernel's file systems), so a FIFO or a link to /proc put in its place between the check and the open is
+    refused instead of read.
     """
     why = unreadable_reason(path)
     if why is None:
@@ -340,10 +352,11 @@ def open_regular(path: str | os.PathLike, what: str):
         except OSError as exc:
             why = f"it cannot be read: {exc.strerror}"
         else:
-            if stat.S_ISREG(os.fstat(fd).st_mode):
+            info = os.fstat(fd)
+            if stat.S_ISREG(info.st_mode) and info.st_dev not in _kernel_devices():
                 return os.fdopen(fd, "rb")
             os.close(fd)
-            why = "it is not a regular file"
+            why = "it is not a regular file outside the kernel's trees"  # swapped for one since it was looked at
     raise LiteshipError(f"{what} {os.fspath(path)} cannot be read", why, "pass a regular file")
 
 

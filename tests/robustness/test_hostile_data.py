@@ -256,3 +256,25 @@ def test_a_sweep_over_thousands_of_empty_files_and_a_fifo_says_what_it_skipped(t
     assert "10002 files skipped (9982 not shown above), 30 images used" in err, err
     assert "10000 empty file" in err and "1 a FIFO" in err and "1 a symbolic link out of the data folder" in err
     assert snapshot(data) == before
+
+
+# --------------------------------------------------------------------------- a file swapped after it was checked
+
+@pytest.mark.parametrize("swap", ["fifo", "link_to_proc_kmsg"])
+def test_a_file_swapped_between_the_check_and_the_open_is_refused_not_read(tmp_path, swap):
+    """The check (stat) passed on a photo; by the open, a FIFO or a link to /proc/kmsg stands in its place."""
+    import subprocess
+    import sys
+
+    path = photo(tmp_path / "img.png", 5)
+    code = ("import os, liteship.files as f\n"
+            "f.unreadable_reason = lambda p: None  # as if the check ran before the swap\n"
+            f"os.unlink({str(path)!r})\n"
+            + (f"os.mkfifo({str(path)!r})\n" if swap == "fifo" else f"os.symlink('/proc/kmsg', {str(path)!r})\n")
+            + "try:\n"
+            f"    f.open_regular({str(path)!r}, 'Image')\n"
+            "except f.LiteshipError as exc:\n"
+            "    print(exc.why)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().startswith("it is not a regular file outside the kernel's trees"), proc.stdout

@@ -139,9 +139,14 @@ def out_problems(out: str | None, flag: str = "--out", data: str | None = None) 
     """A run directory to make: new, empty, or liteship's own (marked); writable; apart from the data."""
     from liteship.rundir import out_refusal
 
+    from liteship.files import printable
+
     if out is None:
         return []
     path = Path(out)
+    if printable(os.path.abspath(out)) != os.path.abspath(out):
+        return [Problem(flag, None, describe(printable(out)), "its path is not UTF-8 text: LiteRT cannot open a model "
+                        "there, and the reports name it", "pass a run directory whose path is plain text")]
     if data not in (None, "digits") and Path(data).exists():
         d, o = Path(data).resolve(), path.resolve()
         if d == o or d in o.parents or o in d.parents:

@@ -278,3 +278,19 @@ def test_a_file_swapped_between_the_check_and_the_open_is_refused_not_read(tmp_p
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().startswith("it is not a regular file outside the kernel's trees"), proc.stdout
+
+
+@pytest.mark.parametrize("which", ["train", "sweep"])
+@pytest.mark.parametrize("raw", [b"\xffrun", "café".encode("latin-1")])
+def test_a_run_directory_whose_path_is_not_utf8_is_refused_before_any_work(tmp_path, which, raw):
+    data = tiny(tmp_path / "data", 3)
+    argv = command(which, data, tmp_path)
+    out = os.fsdecode(os.fsencode(tmp_path) + b"/" + raw)
+    argv[argv.index("--out") + 1] = out
+    before = user_files(tmp_path)
+    code, err, _, _ = run(*argv, cwd=tmp_path)
+    assert code == 2, err
+    assert first_line(err) == f"liteship {which}: error: 1 problem in the input; nothing was started or written:", err
+    assert "--out" in err and "not UTF-8" in err, err
+    assert not os.path.exists(out)
+    assert user_files(tmp_path) == before

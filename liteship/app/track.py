@@ -49,7 +49,10 @@ def _custom(uri: str, experiment: str) -> Tracking:
     from liteship.app.track_store import sqlite_file
 
     db = sqlite_file(uri)
-    return Tracking(uri, experiment, (db.absolute().parent / ARTIFACTS).as_uri() if db is not None else None)
+    if db is None:
+        return Tracking(uri, experiment)
+    # a relative path is the same file from any folder (track.json keeps it for pick and `liteship track`)
+    return Tracking(f"sqlite:///{db.absolute()}", experiment, (db.absolute().parent / ARTIFACTS).as_uri())
 
 
 def default_tracking(run_dir: Path, uri: str | None = None, experiment: str | None = None) -> Tracking:
@@ -65,6 +68,9 @@ def saved_tracking(run_dir: Path) -> Tracking | None:
     from liteship.config import Problem, Problems, describe
 
     path = Path(run_dir) / TRACK_JSON
+    if path.is_symlink():  # planted: liteship writes its own, and reads nothing through a link (/proc/kmsg hangs)
+        raise Problems([Problem(str(path), None, f"a link to {describe(os.readlink(path))}", "liteship writes "
+                                "track.json itself and reads none through a link", f"remove the link (rm '{path}')")])
     if not path.is_file():
         return None
     found = read_json(path, "liteship track RUN_DIR")
@@ -113,6 +119,11 @@ def tracking_problems(tracking: Tracking, run_dir, uri_from: str, experiment_fro
     found += [Problem(str(link), None, f"a link to {describe(os.readlink(link))}", "MLflow would write through it, "
                       "outside the run directory", f"remove the link (rm '{link}'); liteship makes its own")
               for link in planted]
+    if not planted and tracking.in_run_dir and db.is_file() and db.stat().st_nlink > 1:
+        found.append(Problem(str(db), None, "a file with another name too (a hard link)", "MLflow would write into "
+                             "that other file as well", f"move it away (mv '{db}' '{db}.broken'); liteship makes its "
+                             "own"))
+        planted.append(db)
     why = None if planted else store_damage(db)
     if why:
         from liteship.app.track_store import damaged

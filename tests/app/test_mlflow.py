@@ -366,3 +366,13 @@ def test_pick_in_a_copied_or_moved_run_directory_writes_only_into_it(run_copy, t
     picked = [r for r in client.search_runs([exp.experiment_id]) if r.data.tags.get("picked") == "true"]
     assert len(picked) == 1 and picked[0].info.artifact_uri.startswith(exp.artifact_location)
     assert any((other / "mlartifacts").rglob(f"{picked[0].data.tags['liteship.variant_id']}.tflite"))
+
+
+def test_a_custom_sqlite_store_keeps_its_artifacts_beside_it_not_in_the_working_directory(run_copy, tmp_path):
+    run, _ = run_copy  # the working directory is tmp_path
+    (tmp_path / "team").mkdir()
+    assert main(["track", str(run), "--uri", "sqlite:///team/shared.db"]) == 0
+    assert not (tmp_path / "mlruns").exists()  # MLflow's default artifact root, ./mlruns
+    assert any((tmp_path / "team" / "mlartifacts").rglob("*.tflite"))
+    saved = json.loads((run / "track.json").read_text())
+    assert saved["uri"] == f"sqlite:///{tmp_path / 'team' / 'shared.db'}"  # the same file from any folder

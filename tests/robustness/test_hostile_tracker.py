@@ -152,6 +152,25 @@ def test_a_link_planted_in_a_run_directory_is_refused_never_followed(tmp_path, c
     _check(tmp_path, [run], f'a link to "{target}"')
 
 
+def test_a_store_hard_linked_to_another_file_is_refused(tmp_path, mlflow_store):
+    run = _run_dir(tmp_path / "run")
+    shutil.copyfile(mlflow_store, tmp_path / "team.db")
+    os.link(tmp_path / "team.db", run / "mlflow.db")
+    _check(tmp_path, [run], "a file with another name too (a hard link)")
+
+
+@pytest.mark.parametrize("command", ["track", "pick"])
+@pytest.mark.parametrize("target", ["/proc/kmsg", "../notes.txt"])
+def test_a_linked_track_json_is_refused_never_read(tmp_path, command, target):
+    run = _run_dir(tmp_path / "run")
+    (tmp_path / "notes.txt").write_text('{"uri": null, "experiment": "mine"}\n')
+    os.symlink(target, run / "track.json")
+    before = snapshot(tmp_path)
+    proc = liteship(command, run, cwd=tmp_path, timeout=30)  # /proc/kmsg, if read, would never end
+    assert proc.returncode == 2 and f'track.json = a link to "{target}"' in proc.stderr, proc.stderr
+    assert snapshot(tmp_path) == before
+
+
 def _damage(kind: str, db: Path, store: Path) -> None:
     if kind == "folder":
         db.mkdir()

@@ -376,3 +376,18 @@ def test_a_custom_sqlite_store_keeps_its_artifacts_beside_it_not_in_the_working_
     assert any((tmp_path / "team" / "mlartifacts").rglob("*.tflite"))
     saved = json.loads((run / "track.json").read_text())
     assert saved["uri"] == f"sqlite:///{tmp_path / 'team' / 'shared.db'}"  # the same file from any folder
+
+
+def test_a_store_damaged_after_the_checks_is_said_to_be_damaged_not_down(run_copy):
+    """The logging pass reads the store again: garbage in its place (written after the command's checks) is called
+    damaged, with what to do, and left as it is, never answered with "when the tracker is back"."""
+    from liteship.app.mlflow_log import log_sweep
+    from liteship.app.track import default_tracking, describe_run_dir
+
+    run, _ = run_copy
+    (run / "mlflow.db").write_text("garbage")
+    logged = log_sweep(describe_run_dir(run), default_tracking(run))
+    said = " ".join(logged.lines(run))
+    assert "the store is damaged: it is not an SQLite database" in said and "move it away" in said, said
+    assert "tracker is back" not in said and "not logged: the sweep's parent run" in said
+    assert (run / "mlflow.db").read_text() == "garbage"

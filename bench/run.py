@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -201,13 +201,9 @@ def _group_records(targets: list[Target], preps: list, options: BenchOptions, re
     out = []
     for prep in preps:
         mine = {key[1:]: value for key, value in timings.items() if key[0] == prep.target.variant}
-        recs = finish_target(prep, mine, options, None if prep.target.recipe == "float32" else reference)
-        if prep.target.recipe == "float32" and reference is not None:
-            # float32's own agreement: its predictions on each backend against those on the first one.
-            recs = [replace(r, agreement=round(float(np.mean(np.argmax(prep.probs[(r.backend, r.threads)], 1)
-                                                              == reference)), 6))
-                    if (r.backend, r.threads) in prep.probs else r for r in recs]
-        out.append(recs)
+        # Agreement with float32's answers on the first run backend; float32's own too (1.0 there), and on an ARM
+        # backend that is its answers there against those on the same images of the subset.
+        out.append(finish_target(prep, mine, options, reference))
     return out
 
 

@@ -107,3 +107,27 @@ def test_a_whole_split_is_not_called_a_subset():
     prep = Prepared(Target(path=Path("m.tflite"), variant="v"), None, facts, None, evalset, {}, {}, [])
     rec = _count_record(prep, "arm64-a15", counted, None)
     assert rec.images == 50 and subset_words(rec) == ""
+
+
+def test_float32_has_its_own_agreement_on_an_arm_backend():
+    """float32's ARM answers against its own x86 answers on the same images: 4 of the subset's 100 differ by
+    construction, so 0.96 (it had none, and failed min_agreement on an arm64-* budget backend)."""
+    from liteship.bench.measure import BenchOptions
+    from liteship.bench.run import _group_records
+    from liteship.progress import Progress
+
+    _, positions = _arm_record("float32")
+    evalset = _evalset(ISSUE_CASE)
+    x86 = ISSUE_CASE.copy()
+    x86[positions[[0, 10, 50, 99]]] += 1  # float32's x86 answers: 4 of the subset's images answered otherwise
+    x86 %= 10
+    pixels, _ = arm_pixels(evalset)
+    counted = {"instructions": {"per_invoke": 1}, "emulation": {}, "note": "n", "runtime": "qemu",
+               "outputs": np.eye(10)[ISSUE_CASE[pixels.reshape(-1)]]}
+    facts = {"sha256": "f", "options": {}, "data": evalset.describe(), "size_bytes": 1, "gzip_bytes": 1,
+             "params": 1, "sparsity": 0.0}
+    target = Target(path=Path("m.tflite"), variant="v", recipe="float32", group="m")
+    prep = Prepared(target, None, facts, tuple(evalset.class_names), evalset, {}, {}, [], None,
+                    {"arm64-a15": counted})
+    [[arm]] = _group_records([target], [prep], BenchOptions(backends=("xnnpack",)), x86, Progress(quiet=True), None)
+    assert arm.backend == "arm64-a15" and arm.top1 == 1.0 and arm.agreement == 0.96

@@ -189,11 +189,17 @@ class MovedStore(Exception):
 def _sqlite_store_ready(tracking: Tracking, run_dir, logged: Logged, pending: list[str]) -> bool:
     """A SQLite store made whole if new; True (and ``logged`` says why and what to do) when it is damaged or
     linked elsewhere, which no wait for a tracker would mend."""
-    from liteship.app.track_store import damaged, ensure_store, sqlite_file, store_damage
+    from liteship.app.track import ARTIFACTS
+    from liteship.app.track_store import damaged, ensure_store, links_in, sqlite_file, store_damage
 
     db = sqlite_file(tracking.uri)
     if db is None:
         return False
+    planted = links_in(db.parent / ARTIFACTS) if tracking.in_run_dir else []  # planted since the checks
+    if planted:
+        logged.error = f"{planted[0]} is a link, and MLflow would write through it, outside the run directory"
+        logged.fix, logged.missed = f"fix: remove the link (rm '{planted[0]}'), then: liteship track {run_dir}", pending
+        return True
     why = store_damage(db)
     if why is None:
         ensure_store(db, tracking.artifact_location)

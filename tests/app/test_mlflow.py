@@ -391,3 +391,15 @@ def test_a_store_damaged_after_the_checks_is_said_to_be_damaged_not_down(run_cop
     assert "the store is damaged: it is not an SQLite database" in said and "move it away" in said, said
     assert "tracker is back" not in said and "not logged: the sweep's parent run" in said
     assert (run / "mlflow.db").read_text() == "garbage"
+
+
+def test_an_artifacts_link_planted_after_the_checks_is_not_written_through(run_copy, tmp_path):
+    from liteship.app.mlflow_log import log_sweep
+    from liteship.app.track import default_tracking, describe_run_dir
+
+    run, _ = run_copy
+    (tmp_path / "elsewhere").mkdir()
+    os.symlink(tmp_path / "elsewhere", run / "mlartifacts")
+    logged = log_sweep(describe_run_dir(run), default_tracking(run))
+    assert logged.missed and "is a link" in logged.error and "rm '" in logged.fix
+    assert not any((tmp_path / "elsewhere").iterdir()) and not (run / "mlflow.db").exists()

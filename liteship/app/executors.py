@@ -215,11 +215,15 @@ class RayExecutor:
             if host in ("127.0.0.1", "localhost"):
                 # A Ray on this machine talks over loopback only, never the machine's network interface.
                 kwargs["_node_ip_address"] = "127.0.0.1"
-            if address:
-                _connect(ray, address, kwargs)
-            else:
-                ray.init(**kwargs)
-            if threading.current_thread() is threading.main_thread():
+            try:
+                _connect(ray, address, kwargs) if address else ray.init(**kwargs)
+            except SystemExit as exc:  # ray.init's own SIGTERM handler: sys.exit(15)
+                if exc.code != signal.SIGTERM:
+                    raise
+                from liteship.signals import Terminated
+
+                raise Terminated() from None
+            if sigterm is not None and threading.current_thread() is threading.main_thread():
                 signal.signal(signal.SIGTERM, sigterm)  # ray.init takes SIGTERM over; it is liteship's again
         # Bench tasks serialize their timing per machine with a file lock; a cluster that also
         # offers the liteship_latency resource (one per node) gets it asked for as well.

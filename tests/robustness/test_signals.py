@@ -197,12 +197,14 @@ def test_ctrl_c_mid_count_ends_valgrind_too(tiny, tmp_path):
 
 
 @pytest.mark.slow  # a local Ray starts: about 20 s
-@pytest.mark.parametrize("to", ["pid", "group"])
-def test_sigterm_mid_ray_sweep_is_exit_143_and_ray_ends_with_it(tiny, tmp_path, to):
+@pytest.mark.parametrize("to, moment", [("pid", "ray::_call"), ("group", "ray::_call"), ("pid", "gcs_server")],
+                         ids=["pid-task", "group-task", "pid-ray.init"])
+def test_sigterm_mid_ray_sweep_is_exit_143_and_ray_ends_with_it(tiny, tmp_path, to, moment):
+    """Mid-task, and while ray.init starts the local Ray (its own SIGTERM handler is in place then)."""
     pytest.importorskip("ray")
     out = tmp_path / "run"
     proc, tag, err = _sweep(tiny, out, ray=True)
-    seen = _wait_for(proc, lambda s: any(_cmdline(pid).startswith("ray::_call") for pid in s), timeout=180)
+    seen = _wait_for(proc, lambda s: any(moment in _cmdline(pid) for pid in s), timeout=180)
     os.kill(proc.pid, signal.SIGTERM) if to == "pid" else os.killpg(proc.pid, signal.SIGTERM)
     code = proc.wait(timeout=90)
     text = _stderr(err)

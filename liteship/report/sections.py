@@ -4,7 +4,7 @@ records, the decision and the findings; this module only arranges and formats th
 from __future__ import annotations
 
 from liteship.bench import backends
-from liteship.bench import BenchRecord
+from liteship.bench import BenchRecord, subset_words
 from liteship.judge import float_record
 from liteship.judge import BEST, Decision, Option
 from liteship.judge import Finding
@@ -37,8 +37,9 @@ def _option_line(o: Option, decision: Decision) -> str:
     b = decision.budgets
     lat = f"{o.latency_ms:.3f} ms {b.latency_stat}" if o.latency_ms is not None else "latency not measured"
     cov = "".join(f", {k} delegate takes {v * 100:.0f} % of ops" for k, v in o.delegated.items())
-    return (f"top-1 {with_interval(o.top1, o.top1_ci)}, {change_with_interval(o.drop, o.drop_ci)} vs its float32, "
-            f"{o.size_bytes / 1024:.1f} KB, {lat} on {b.backend} ({b.threads} thread(s)){cov}")
+    subset = subset_words(o.record) if o.record is not None else ""  # an ARM record scores a subset of the split
+    return (f"top-1 {with_interval(o.top1, o.top1_ci)}{subset}, {change_with_interval(o.drop, o.drop_ci)} "
+            f"vs its float32, {o.size_bytes / 1024:.1f} KB, {lat} on {b.backend} ({b.threads} thread(s)){cov}")
 
 
 def costs_line(variant: str | None, records: list[BenchRecord]) -> str:

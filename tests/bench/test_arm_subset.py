@@ -131,3 +131,19 @@ def test_float32_has_its_own_agreement_on_an_arm_backend():
                     {"arm64-a15": counted})
     [[arm]] = _group_records([target], [prep], BenchOptions(backends=("xnnpack",)), x86, Progress(quiet=True), None)
     assert arm.backend == "arm64-a15" and arm.top1 == 1.0 and arm.agreement == 0.96
+
+
+def test_the_reports_decision_says_it_judged_a_subset():
+    from liteship.judge import Budgets, VariantVerdict, decide, judge
+    from liteship.report.sections import _option_line
+
+    base, _ = _arm_record("float32")
+    variant, _ = _arm_record("int8", wrong=3)
+    records = [base, variant]
+    budgets = Budgets(backend="arm64-a15", require_contract=False, min_accuracy=0.5)
+    verdicts = [VariantVerdict(r.variant, r.recipe, r.model, tuple(judge(budgets, r.variant, [r], records)))
+                for r in records]
+    decision = decide(records, budgets, "accuracy", verdicts)
+    line = _option_line(decision.chosen, decision)
+    assert line.startswith(f"top-1 {decision.chosen.top1:.4f}") and \
+        "(scored on 100 of 180 test images, stratified), " in line, line

@@ -130,6 +130,12 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _user_files(tiny: Path) -> dict[str, bytes]:
+    """The user's data and configs, byte for byte (the run directories are liteship's, beside them)."""
+    return {p.relative_to(tiny).as_posix(): p.read_bytes() for p in sorted(tiny.rglob("*"))
+            if p.is_file() and p.parts[len(tiny.parts)] in ("data", "sweep-false.toml", "sweep-true.toml")}
+
+
 def _rss_mb(pid: int) -> float:
     try:
         line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
@@ -153,6 +159,7 @@ def _stderr(err) -> str:
 @pytest.mark.parametrize("to", ["pid", "group"])
 def test_sigterm_mid_sweep_is_ctrl_c_exit_143_no_child_left_and_the_rerun_finishes(tiny, tmp_path, to):
     out = tmp_path / "run"
+    before = _user_files(tiny)
     proc, tag, err = _sweep(tiny, out)
     # The float model trained (its card is written last) and the workers are making its variants.
     seen = _wait_for(proc, lambda s: (out / "float" / "small_cnn_16" / "card.json").is_file() and _a_worker_is_busy(s))
@@ -169,15 +176,18 @@ def test_sigterm_mid_sweep_is_ctrl_c_exit_143_no_child_left_and_the_rerun_finish
     assert again.wait(timeout=300) == 0, _stderr(err2)[-2000:]
     assert {p: p.stat().st_mtime_ns for p in kept} == kept
     assert len((out / "results.jsonl").read_text().splitlines()) == 2  # float32 and int8, each once
+    assert _user_files(tiny) == before
 
 
 def test_kill_9_of_the_sweep_leaves_no_worker(tiny, tmp_path):
     out = tmp_path / "run"
+    before = _user_files(tiny)
     proc, tag, _ = _sweep(tiny, out)
     seen = _wait_for(proc, _a_worker_is_busy)
     proc.kill()  # SIGKILL: liteship runs no code of its own after this
     proc.wait(timeout=30)
     assert _survivors(tag, seen, within=5.0) == []
+    assert _user_files(tiny) == before
 
 
 @pytest.mark.slow  # valgrind counts a variant: about 40 s

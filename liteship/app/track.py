@@ -46,10 +46,10 @@ def run_dir_store(run_dir: Path, experiment: str | None = None) -> Tracking:
 def _custom(uri: str, experiment: str) -> Tracking:
     """A tracking URI the user named; a SQLite file's artifacts go beside it (mlartifacts/), never to the working
     directory's ./mlruns, MLflow's default."""
-    from liteship.app.track_store import sqlite_file
+    from liteship.app.track_store import sqlite_file, uri_problem
 
     db = sqlite_file(uri)
-    if db is None:
+    if db is None or uri_problem(uri) is not None:  # as given: the checks name what is wrong with it
         return Tracking(uri, experiment)
     # a relative path is the same file from any folder (track.json keeps it for pick and `liteship track`)
     return Tracking(f"sqlite:///{db.absolute()}", experiment, (db.absolute().parent / ARTIFACTS).as_uri())

@@ -164,3 +164,87 @@ def test_an_ascii_terminal_gets_escapes_not_a_traceback(swept, tmp_path):
     assert code in (0, 1), err
     assert "\\u2013" in text or "\\u2705" in text or "\\u274c" in text, text  # the table's dash and marks, escaped
     assert text.isascii()
+
+
+# --------------------------------------------------------------------------- the pytest plugin
+
+
+@pytest.mark.parametrize("option", ["--liteship-budgets", "--liteship-baseline", "--liteship-run-results"])
+@pytest.mark.parametrize("kind", list(HOSTILE))
+def test_the_pytest_plugin_refuses_them_as_a_usage_error(tmp_path, kind, option):
+    import subprocess
+    import sys
+
+    from tests.robustness.hostile import INTERNALS
+
+    p = HOSTILE[kind](tmp_path / ("base.jsonl" if option == "--liteship-baseline" else "input.toml"))
+    run_dir = fake_run(tmp_path / "run")
+    (tmp_path / "test_users.py").write_text("def test_users_own():\n    assert True\n")
+    if option == "--liteship-run-results":
+        (run_dir / "results.jsonl").unlink()
+        (run_dir / "results.jsonl").symlink_to(p)
+        args = ["--liteship-run", str(run_dir)]
+    else:
+        args = ["--liteship-run", str(run_dir), option, p]
+    before = snapshot(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args], cwd=tmp_path,
+                          capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+    assert "passed" not in out
+    if option == "--liteship-run-results" and proc.returncode == 2:
+        # the plugin's own checks (before collection) do not read the results: the read, refused, is a collection
+        # error that says liteship's message, no traceback
+        assert "liteship gate: " in out and ("cannot be read" in out or "bench record" in out), out
+    else:
+        assert proc.returncode == 4, out[-1500:] + err[-1500:]
+        assert first_line(err).startswith("ERROR: liteship gate: "), err
+    assert not any(word in out + err for word in INTERNALS), out + err
+    after = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith(".benchmarks")}  # pytest-benchmark's
+    assert after == before
+
+
+# --------------------------------------------------------------------------- weights files that are not weights
+
+WEIGHTS = {  # name -> its bytes; none is HDF5 (signature \x89HDF\r\n\x1a\n) or, for .keras, a zip
+    "passwd.h5": b"root:x:0:0:root:/root:/bin/bash\n",
+    "text.h5": b"these are not weights\n",
+    "empty.h5": b"",
+    "photo.h5": b"\x89PNG\r\n\x1a\n" + b"\0" * 64,
+    "zip.h5": b"PK\x03\x04" + b"\0" * 64,
+    "hdf5_late.h5": b"\0" * 100 + b"\x89HDF\r\n\x1a\n",  # the signature, but not where HDF5 puts it
+    "text.keras": b"not a zip\n",
+    "hdf5.keras": b"\x89HDF\r\n\x1a\n" + b"\0" * 64,  # Keras reads a .keras file as a zip
+}
+
+
+@pytest.mark.parametrize("which", ["train", "sweep"])
+@pytest.mark.parametrize("name", list(WEIGHTS) + ["/etc/passwd"])
+def test_a_weights_file_keras_cannot_load_is_refused_before_the_images_are_read(tmp_path, name, which):
+    if name.startswith("/"):
+        weights = name
+    else:
+        weights = str(tmp_path / name)
+        Path(weights).write_bytes(WEIGHTS[name])
+    if which == "train":
+        args = ["--data", "digits", "--arch", "mobilenet_v2", "--weights", weights, "--out", tmp_path / "out"]
+    else:
+        (tmp_path / "w.toml").write_text(SWEEP.replace("small_cnn", "mobilenet_v2").replace("size = 16", "size = 96")
+                                         + f"weights = {weights!r}\n")
+        args = ["--data", "digits", "--config", tmp_path / "w.toml", "--out", tmp_path / "out"]
+    before = snapshot(tmp_path)
+    code, err, _, _ = run(which, *args, cwd=tmp_path)
+    assert code == 2, err
+    assert first_line(err) == f"liteship {which}: error: 1 problem in the input; nothing was started or written:"
+    assert "weights" in err and ("HDF5" in err or "zip" in err), err
+    assert "reading images" not in err and not (tmp_path / "out").exists()
+    assert snapshot(tmp_path) == before
+
+
+def test_a_real_hdf5_weights_file_passes_the_check(tmp_path):
+    """A control: an HDF5 file (made by h5py, which Keras saves with) is not refused by the first-bytes check."""
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "real.h5", "w") as f:
+        f.create_dataset("x", data=[1.0])
+    code, err, _, _ = run("train", "--data", "digits", "--arch", "mobilenet_v2", "--weights", tmp_path / "real.h5",
+                          "--batch-size", "0", "--out", tmp_path / "out", cwd=tmp_path)
+    assert code == 2 and "--batch-size" in err and "HDF5" not in err, err  # refused for the batch size alone

@@ -86,7 +86,8 @@ def valid_model(draw):
 @st.composite
 def valid_sweep(draw):
     doc = {"train": {k: draw(v) for k, (v, _) in TRAIN.items() if draw(st.booleans())},
-           "models": draw(st.lists(valid_model(), min_size=1, max_size=2))}
+           "models": draw(st.lists(valid_model(), min_size=1, max_size=2,  # two entries of one model: refused
+                                   unique_by=lambda m: (m["arch"], m["size"], m.get("alpha"))))}
     doc["train"]["weights"] = "none"
     if draw(st.booleans()):
         doc["optimize"] = {"recipes": draw(st.lists(st.sampled_from(RECIPES), min_size=1, max_size=3, unique=True))}

@@ -65,6 +65,7 @@ def _check_inputs(config) -> None:
         if given["--liteship-baseline"] is not None:
             load_thresholds(given["--liteship-budgets"])
             read_side(given["--liteship-baseline"], "base")
+        read_side(given["--liteship-run"], "new")  # the run's records: damaged ones are this message, not a stack
     except LiteshipError as exc:
         raise _usage(exc.message) from None
     except RecursionError:

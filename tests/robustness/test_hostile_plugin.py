@@ -57,6 +57,9 @@ CASES = {
     "garbage_baseline": (["--liteship-run", "RUN", "--liteship-baseline", "BUDGETS:binary"],
                          "is not a liteship bench record"),
     "empty_baseline_file": (["--liteship-run", "RUN", "--liteship-baseline", "BUDGETS:empty_file"], "empty_file"),
+    "garbage_results": (["--liteship-run", "RUN:garbage", "--liteship-budgets", "BUDGETS:good"],
+                        "is not a liteship bench record"),
+    "empty_results": (["--liteship-run", "RUN"], "results.jsonl"),
     "baseline_thresholds_deep": (["--liteship-run", "RUN", "--liteship-baseline", "RUN", "--liteship-budgets",
                                   "BUDGETS:deep_tables"], "deep_tables.toml"),
 }
@@ -75,6 +78,9 @@ def _run_dir(path):
 
 def _arg(token: str, tmp_path, run) -> str:
     if token == "RUN":
+        return str(run)
+    if token == "RUN:garbage":
+        (run / "results.jsonl").write_text("garbage\n")
         return str(run)
     if token == "EMPTY":
         (tmp_path / "EMPTY").mkdir(exist_ok=True)

@@ -9,7 +9,6 @@ a run directory is used only where it is: a link planted there is refused, never
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import sqlite3
 import tempfile
@@ -155,6 +154,11 @@ def damaged(path: Path, why: str, run_dir) -> LiteshipError:
 @contextmanager
 def folder_lock(folder: Path, seconds: float = LOCK_SECONDS):
     """An exclusive lock on ``folder`` itself (flock on its descriptor: no file is made), held for the block."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; MLflow's own file lock is all there is
+        yield
+        return
     fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         deadline = time.monotonic() + seconds
@@ -178,6 +182,8 @@ def ensure_store(path: Path, artifacts_uri: str | None) -> None:
     into place, so an interrupted creation leaves no store (only a temp file liteship removes), and two processes
     making it at once make it once."""
     path = Path(path).absolute()
+    if path.exists() or path.is_symlink():
+        return  # made before: no lock needed to use it
     with folder_lock(path.parent):
         if path.exists() or path.is_symlink():
             return

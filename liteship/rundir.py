@@ -155,7 +155,12 @@ def damaged(path: Path, why: str, rebuild: str) -> LiteshipError:
 
 def read_json(path: Path, rebuild: str, kind: type = dict):
     """A run-directory JSON file, or exit 2 naming the file and the command that writes it again."""
+    from liteship.files import unreadable_reason
+
     path = Path(path)
+    why = unreadable_reason(path)  # a link planted to /proc/kmsg, a FIFO: said, never waited on
+    if why is not None and why != "there is no such file":
+        raise damaged(path, why, rebuild)
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

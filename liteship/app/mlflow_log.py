@@ -195,17 +195,18 @@ def _sqlite_store_ready(tracking: Tracking, run_dir, logged: Logged, pending: li
     db = sqlite_file(tracking.uri)
     if db is None:
         return False
-    planted = links_in(db.parent / ARTIFACTS) if tracking.in_run_dir else []  # planted since the checks
-    if planted:
+    planted = ([db] if db.is_symlink() else []) + links_in(db.parent / ARTIFACTS) if tracking.in_run_dir else []
+    if planted:  # planted since the command's checks
         logged.error = f"{planted[0]} is a link, and MLflow would write through it, outside the run directory"
         logged.fix, logged.missed = f"fix: remove the link (rm '{planted[0]}'), then: liteship track {run_dir}", pending
         return True
-    why = store_damage(db)
-    if why is None:
+    damage = store_damage(db)
+    if damage is None:
         ensure_store(db, tracking.artifact_location)
-        why = store_damage(db)
-    if why is None:
+        damage = store_damage(db)
+    if damage is None:
         return False
+    why = damage[0]
     exc = damaged(db, why, run_dir)
     logged.error, logged.fix = f"the store is damaged: {why}", f"fix: {exc.fix}"
     logged.missed = pending

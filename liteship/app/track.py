@@ -98,7 +98,7 @@ def tracking_problems(tracking: Tracking, run_dir, uri_from: str, experiment_fro
     """Whether MLflow can log where ``tracking`` says, checked before any work: the URI, the experiment's name,
     the run directory's path in a sqlite URI, links planted where the store writes, a damaged store.
     ``uri_from``, ``experiment_from``: where each was given (a flag, a config key, track.json)."""
-    from liteship.app.track_store import experiment_problem, links_in, sqlite_file, store_damage, uri_problem
+    from liteship.app.track_store import experiment_problem, sqlite_file, uri_problem
     from liteship.config import Problem, describe
 
     found = []
@@ -112,25 +112,34 @@ def tracking_problems(tracking: Tracking, run_dir, uri_from: str, experiment_fro
     found += [Problem(experiment_from, None, describe(tracking.experiment[:80] + "..." * (len(tracking.experiment) > 80)),
                       why, fix) for why, fix in [experiment_problem(tracking.experiment) or (None, None)] if why]
     db = sqlite_file(tracking.uri)
-    if found or db is None:
-        return found
-    artifacts = db.absolute().parent / ARTIFACTS
-    planted = ([db] if db.is_symlink() else []) + (links_in(artifacts) if tracking.in_run_dir else [])
-    found += [Problem(str(link), None, f"a link to {describe(os.readlink(link))}", "MLflow would write through it, "
-                      "outside the run directory", f"remove the link (rm '{link}'); liteship makes its own")
-              for link in planted]
-    if not planted and tracking.in_run_dir and db.is_file() and db.stat().st_nlink > 1:
-        found.append(Problem(str(db), None, "a file with another name too (a hard link)", "MLflow would write into "
-                             "that other file as well", f"move it away (mv '{db}' '{db}.broken'); liteship makes its "
-                             "own"))
-        planted.append(db)
-    why = None if planted else store_damage(db)
-    if why:
-        from liteship.app.track_store import damaged
+    return found if found or db is None else _store_problems(tracking, db, run_dir, uri_from)
 
-        exc = damaged(db, why, run_dir)
-        found.append(Problem(str(db), None, "", f"the MLflow store is damaged: {why}", exc.fix))
-    return found
+
+def _store_problems(tracking: Tracking, db: Path, run_dir, uri_from: str) -> list:
+    """Links planted where a run directory's store writes, and a store that is damaged or no MLflow store."""
+    from liteship.app.track_store import damaged, links_in, store_damage
+    from liteship.config import Problem, describe
+
+    if tracking.in_run_dir:
+        planted = ([db] if db.is_symlink() else []) + links_in(db.parent / ARTIFACTS)
+        found = [Problem(str(link), None, f"a link to {describe(os.readlink(link))}", "MLflow would write through "
+                         "it, outside the run directory", f"remove the link (rm '{link}'); liteship makes its own")
+                 for link in planted]
+        if not planted and db.is_file() and db.stat().st_nlink > 1:
+            found.append(Problem(str(db), None, "a file with another name too (a hard link)", "MLflow would write "
+                                 "into that other file as well", f"move it away (mv '{db}' '{db}.broken'); liteship "
+                                 "makes its own"))
+        if found:
+            return found
+    damage = store_damage(db)
+    if damage is None:
+        return []
+    why, foreign = damage
+    if foreign and not tracking.in_run_dir:
+        return [Problem(uri_from, None, describe(tracking.uri), f"{db} is no MLflow store ({why}), and liteship "
+                        "writes MLflow's tables only into a new file or an MLflow store",
+                        "name a new file in an existing folder, or an MLflow store")]
+    return [Problem(str(db), None, "", f"the MLflow store is damaged: {why}", damaged(db, why, run_dir).fix)]
 
 
 def mlflow_installed() -> bool:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from liteship.errors import LiteshipError
-from liteship.files import default_mode, temp_name
+from liteship.files import default_mode, kernel_tree, temp_name
 
 SQLITE = "sqlite:///"
 SERVER_SCHEMES = ("http", "https")
@@ -39,24 +39,49 @@ def uri_problem(uri: str, folder_made: bool = False) -> tuple[str, str] | None:
     """(why, fix) when liteship cannot log to ``uri``; None for a URI MLflow serves. ``folder_made``: a sqlite
     file's folder is made by liteship (the run directory), so it need not exist yet."""
     examples = "sqlite:///PATH/mlflow.db (a file in an existing folder) or a server's http://HOST:PORT"
-    scheme = urllib.parse.urlsplit(uri).scheme.split("+")[0].lower() if "://" in uri else ""
+    if uri != uri.strip():
+        return "it has spaces around it", "remove them"
+    try:
+        parsed = urllib.parse.urlsplit(uri)
+        port = parsed.port if parsed.scheme.lower() in SERVER_SCHEMES else None
+    except ValueError as exc:
+        if "port" in str(exc).lower():
+            return "its port is not a number from 1 to 65535", f"use {examples}"
+        return f"it is not a well-formed URI ({exc})", f"use {examples}"
+    scheme = parsed.scheme.split("+")[0].lower() if "://" in uri else ""
     if scheme == "sqlite":
         return _sqlite_problem(uri, folder_made)
     if scheme in SERVER_SCHEMES:
-        parsed = urllib.parse.urlsplit(uri)
-        try:
-            port = parsed.port
-        except ValueError:
-            return "its port is not a number from 1 to 65535", f"give a server's address, e.g. {scheme}://HOST:5000"
         if not parsed.hostname or port == 0:
             return "it names no host (or port 0)", f"give a server's address, e.g. {scheme}://HOST:5000"
         return None
-    if scheme in DATABASE_SCHEMES or uri == "databricks" or uri.startswith("databricks://"):
-        return None
+    if scheme in DATABASE_SCHEMES:
+        return _driver_problem(uri)
+    if uri == "databricks" or (scheme == "databricks" and parsed.netloc):
+        import importlib.util
+
+        if importlib.util.find_spec("databricks") and importlib.util.find_spec("databricks.sdk"):
+            return None
+        return ("MLflow reads Databricks credentials with the databricks-sdk package, not installed here",
+                "install it (pip install databricks-sdk)")
     if scheme == "file" or not scheme:
         return ("a folder store (file: or a plain path) puts MLflow's files beside the user's, and MLflow is "
                 "retiring it", f"use {examples}")
-    return f"MLflow has no store for {scheme}://", f"use {examples}"
+    return f"MLflow has no store for {uri.split('://', 1)[0]}://", f"use {examples}"
+
+
+def _driver_problem(uri: str) -> tuple[str, str] | None:
+    """A database URI whose SQLAlchemy driver is not installed: found now, not after the sweep."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        make_url(uri).get_dialect().import_dbapi()
+    except ImportError as exc:
+        return (f"its database driver ({exc.name}) is not installed here",
+                f"install it (pip install {exc.name}), or log to a server's http://HOST:PORT")
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's many kinds of "cannot read this URI"
+        return f"SQLAlchemy cannot read it ({' '.join(str(exc).split())[:200]})", "fix the URI"
+    return None
 
 
 def _sqlite_problem(uri: str, folder_made: bool) -> tuple[str, str] | None:
@@ -109,10 +134,12 @@ def _schema_head() -> str | None:
     return heads[0] if len(heads) == 1 else None
 
 
-def store_damage(path: Path) -> str | None:
-    """Why the SQLite file at ``path`` is not a whole MLflow store of this MLflow; None when it is, or is absent."""
-    if path.is_symlink():
-        return "it is a link, and liteship writes a run directory's store only where it is"
+def not_a_store(path: Path) -> str | None:
+    """Why the file at ``path`` is no MLflow store at all, read without opening anything but a regular SQLite file
+    outside /proc, /sys and /dev; None when it is an SQLite file, or absent."""
+    tree = kernel_tree(path)
+    if tree is not None:
+        return f"it is in {tree}, which holds the system's files, not databases"
     if not path.exists():
         return None
     if not path.is_file():
@@ -121,27 +148,47 @@ def store_damage(path: Path) -> str | None:
         head = fh.read(16)
     if head != b"SQLite format 3\x00":
         return "it is empty" if not head else "it is not an SQLite database"
-    con = None
+    return None
+
+
+def _read_schema(path: Path) -> tuple[str, set[str], list[str]]:
+    """SQLite's quick check, the tables, and MLflow's schema versions of the database at ``path`` (read only)."""
+    con = sqlite3.connect(f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro", uri=True, timeout=30)
     try:
-        con = sqlite3.connect(f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro", uri=True, timeout=30)
         check = con.execute("PRAGMA quick_check").fetchone()[0]
         tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         versions = [r[0] for r in con.execute("SELECT version_num FROM alembic_version")] \
             if "alembic_version" in tables else []
-    except sqlite3.Error as exc:
-        return f"SQLite cannot read it ({exc})"
     finally:
-        if con is not None:
-            con.close()
-    missing = [t for t in TABLES if t not in tables]
+        con.close()
+    return check, tables, versions
+
+
+def store_damage(path: Path) -> tuple[str, bool] | None:
+    """(why, foreign) when the file at ``path`` is not a whole MLflow store of this MLflow: ``foreign`` when it is
+    no MLflow store at all (not SQLite, or an SQLite database without MLflow's tables), else damaged (unreadable, a
+    table missing, another schema revision). None when it is whole, or absent."""
+    why = not_a_store(path)
+    if why is not None:
+        return why, True
+    if not path.exists():
+        return None
+    try:
+        check, tables, versions = _read_schema(path)
+    except sqlite3.Error as exc:
+        return f"SQLite cannot read it ({exc})", False
     if check != "ok":
-        return f"SQLite's integrity check fails ({str(check)[:200]})"
+        return f"SQLite's integrity check fails ({str(check)[:200]})", False
+    missing = [t for t in TABLES if t not in tables]
+    if len(missing) == len(TABLES) and "alembic_version" not in tables:
+        shown = ", ".join(sorted(tables)[:5]) or "none"
+        return f"it holds none of MLflow's tables (its tables: {shown})", True
     if missing or len(versions) != 1:
-        return f"MLflow's tables are not all there (missing: {', '.join(missing) or 'its schema version'})"
+        return f"MLflow's tables are not all there (missing: {', '.join(missing) or 'its schema version'})", False
     head = _schema_head()
     if head is not None and versions[0] != head:
         return (f"its schema is at revision {versions[0]}, not {head} as this MLflow makes it (a creation or upgrade "
-                "stopped half-way, or another MLflow version made it)")
+                "stopped half-way, or another MLflow version made it)"), False
     return None
 
 

@@ -88,6 +88,10 @@ URIS = {
     "sqlite_hash": ("sqlite:///TMP/we#ird.db", "holds one of ? # %"),
     "sqlite_percent": ("sqlite:///TMP/a%41b.db", "holds one of ? # %"),
     "blank": ("   ", "it is empty"),
+    "malformed_ipv6": ("http://[::1", "it is not a well-formed URI"),
+    "spaces_around": (" http://127.0.0.1:5000", "it has spaces around it"),
+    "databricks_no_profile": ("databricks://", "MLflow has no store for databricks://"),
+    "unknown_database_driver": ("postgresql+nope://127.0.0.1/x", "SQLAlchemy cannot read it"),
 }
 
 
@@ -118,6 +122,37 @@ def test_a_run_directory_whose_name_would_move_its_store_is_refused(tmp_path, na
     run = _run_dir(tmp_path / "runs" / name)
     _check(tmp_path, [run], "its path (in the store's URI")
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [name]  # no store at runs/we
+
+
+def test_a_database_uri_whose_driver_is_missing_is_refused_before_work(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("pymssql"):
+        pytest.skip("pymssql is installed here")
+    _check(tmp_path, [_run_dir(tmp_path / "run"), "--uri", "mssql+pymssql://u@127.0.0.1/db"],
+           "its database driver (pymssql) is not installed here")
+
+
+FOREIGN = {  # what a custom sqlite URI names -> what the refusal says; none of it may be written
+    "a_runs_results": ("run/results.jsonl", "is no MLflow store (it is not an SQLite database)"),
+    "a_users_database": ("user_app.db", "it holds none of MLflow's tables (its tables: customers)"),
+    "a_folder": ("user_folder", "it is a folder, not a database file"),
+    "proc_kmsg": ("/proc/kmsg", "it is in /proc"),
+    "dev_null": ("/dev/null", "it is in /dev"),
+    "a_link_to_proc": ("kmsg-link.db", "it is in /proc"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FOREIGN))
+def test_a_custom_sqlite_uri_naming_a_file_that_is_no_store_is_refused(tmp_path, case):
+    name, said = FOREIGN[case]
+    run = _run_dir(tmp_path / "run")
+    (run / "results.jsonl").write_text('{"a": 1}\n')
+    _user_db(tmp_path / "user_app.db")
+    (tmp_path / "user_folder").mkdir()
+    os.symlink("/proc/kmsg", tmp_path / "kmsg-link.db")
+    target = name if name.startswith("/") else tmp_path / name
+    _check(tmp_path, [run, "--uri", f"sqlite:///{target}"], said)
 
 
 # --------------------------------------------------------------------------- links and damaged stores
@@ -205,12 +240,14 @@ def test_a_damaged_store_is_called_damaged_with_what_to_do(tmp_path, mlflow_stor
     assert "mlflow.db.broken" in proc.stderr
 
 
-@pytest.mark.parametrize("kind", ["half_migrated", "garbage"])
-def test_a_damaged_shared_store_is_refused_too(tmp_path, mlflow_store, kind):
+@pytest.mark.parametrize("kind, said", [("half_migrated", "the MLflow store is damaged"),
+                                        ("truncated", "the MLflow store is damaged"),
+                                        ("garbage", "shared.db is no MLflow store (it is not an SQLite database)")])
+def test_a_damaged_shared_store_is_refused_too(tmp_path, mlflow_store, kind, said):
     run = _run_dir(tmp_path / "run")
     (tmp_path / "team").mkdir()
     _damage(kind, tmp_path / "team" / "shared.db", mlflow_store)
-    _check(tmp_path, [run, "--uri", f"sqlite:///{tmp_path / 'team' / 'shared.db'}"], "the MLflow store is damaged")
+    _check(tmp_path, [run, "--uri", f"sqlite:///{tmp_path / 'team' / 'shared.db'}"], said)
 
 
 # --------------------------------------------------------------------------- track.json, [track]

@@ -122,7 +122,9 @@ def op_groups(data: bytes, name: str = "model") -> tuple[OpGroup, ...]:
 
 def explain(path: Path, records: list) -> Explained:
     """``records``: this variant's bench records (any backends)."""
-    data = Path(path).read_bytes()
+    from liteship.files import read_regular
+
+    data = read_regular(path, "Model file")  # a link to /proc/kmsg or a FIFO is refused, never waited on
     first = records[0]
     counted = next((r.instructions for r in records if r.instructions), None)
     timed = next((r for r in records if r.kind == "run" and r.status == "ok" and r.latency_ms), None)

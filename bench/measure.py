@@ -105,10 +105,12 @@ def parse_backends(text: str | None) -> tuple[str, ...]:
 
 def load_model_file(path: Path):
     """The file's bytes and parsed model, or exit 2 with what is wrong with it."""
+    from liteship.files import read_regular, unreadable_reason
+
     path = Path(path)
-    if not path.is_file():
+    if unreadable_reason(path) == "there is no such file":
         raise LiteshipError(f"Model file {path} does not exist", "", "check the path")
-    data = path.read_bytes()
+    data = read_regular(path, "Model file")  # a link to /proc/kmsg or a FIFO is refused, never waited on
     if not data:
         raise LiteshipError(f"Model file {path} is empty", "a .tflite file holds a TFLite flatbuffer",
                             "re-export the model")

@@ -150,8 +150,12 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: str | os.PathLike) -> str:
+    """The file's sha256; a missing file is FileNotFoundError, one liteship never reads (a link to /proc/kmsg, a
+    FIFO) a LiteshipError from :func:`open_regular`, never waited on."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(path))
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path, "File") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()

@@ -24,7 +24,7 @@ from liteship.rundir import CARD, FLOAT, MODEL_KERAS, VARIANTS, read_card, updat
 from liteship.trainer import op_determinism
 from liteship.versions import TRAIN_DISTS, versions
 from liteship import task_api
-from liteship.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from liteship.files import atomic_write_bytes, atomic_write_json, read_regular, sha256_bytes, sha256_file
 from liteship.progress import Progress
 
 from liteship.optimize.registry import RecipeData, get_recipe, list_recipes
@@ -121,7 +121,7 @@ def made_variant(variants: Path, vid: str) -> dict | None:
     if not (rec_path.is_file() and tfl_path.is_file()):
         return None
     try:
-        record = json.loads(rec_path.read_text())
+        record = json.loads(read_regular(rec_path, "Variant record"))  # never a FIFO or a link to /proc/kmsg
     except json.JSONDecodeError:
         return None
     if record.get("status") == "ok" and record.get("sha256") == sha256_file(tfl_path):

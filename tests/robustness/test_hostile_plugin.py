@@ -60,6 +60,9 @@ CASES = {
     "garbage_results": (["--liteship-run", "RUN:garbage", "--liteship-budgets", "BUDGETS:good"],
                         "is not a liteship bench record"),
     "empty_results": (["--liteship-run", "RUN"], "results.jsonl"),
+    "budgets_in_proc": (["--liteship-run", "RUN", "--liteship-budgets", "/proc/kmsg"], "It is in /proc"),
+    "baseline_in_proc": (["--liteship-run", "RUN", "--liteship-baseline", "/proc/kmsg"], "It is in /proc"),
+    "run_in_proc": (["--liteship-run", "/proc/self", "--liteship-budgets", "BUDGETS:good"], "it has no results.jsonl"),
     "baseline_thresholds_deep": (["--liteship-run", "RUN", "--liteship-baseline", "RUN", "--liteship-budgets",
                                   "BUDGETS:deep_tables"], "deep_tables.toml"),
 }

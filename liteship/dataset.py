@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import stat
+import unicodedata
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -154,17 +155,17 @@ def _class_problem(folder: Path, root: Path) -> str | None:
 
 
 def class_name_problems(root: Path) -> list[tuple[str, str]]:
-    """(folder, why) for each class folder that cannot be a class: a name that cannot be a line of labels.txt
-    or is not UTF-8, a link out of the data folder, two names that differ only in case."""
+    """(folder, why) for each class folder that cannot be a class: a name that cannot be a line of labels.txt or
+    is not UTF-8, a link out of the data folder, two names that differ only in case or accent encoding (NFC, NFD)."""
     folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     out = [(printable(d.name), why) for d in folders if (why := _class_problem(d, root))]
     seen: dict[str, str] = {}
     for d in folders:
-        other = seen.setdefault(d.name.casefold(), d.name)
+        other = seen.setdefault(unicodedata.normalize("NFC", d.name).casefold(), d.name)
         if other != d.name:
-            out.append((printable(d.name), f"it differs from the class folder {printable(other)!r} only in case: on "
-                        "a file system that ignores case (macOS, Windows) the two are one folder, so the same data "
-                        "would give other classes there"))
+            out.append((printable(d.name), f"it differs from the class folder {printable(other)!r} only in case or "
+                        "accent encoding: on a file system that ignores those (macOS, Windows) the two are one "
+                        "folder, so the same data would give other classes there"))
     return out
 
 

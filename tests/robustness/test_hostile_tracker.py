@@ -361,3 +361,19 @@ def test_a_linked_logs_folder_gets_no_jobs_file(run_copy, tmp_path, swept):
     assert done.returncode == 0, done.stderr
     assert (run_copy / "variants" / f"{variant}.tflite").is_file()
     assert snapshot(tmp_path / "user_logs") == before  # neither jobs.json nor frameworks.log went through the link
+
+
+@pytest.mark.slow  # a logging pass and two picks: about 30 s
+@pytest.mark.parametrize("how", ["copied", "moved"])
+def test_pick_in_a_copied_or_moved_run_directory_never_writes_into_the_original(run_copy, tmp_path, how):
+    logged = liteship("track", run_copy, timeout=300)
+    assert logged.returncode == 0, logged.stderr
+    other = tmp_path / f"{how}-run"
+    (shutil.copytree if how == "copied" else shutil.move)(run_copy, other)
+    before = snapshot(run_copy) if run_copy.exists() else None
+    proc = liteship("pick", other, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    said = " ".join(proc.stdout.split())
+    assert "another run directory (this one was moved or copied)" in said and f"({other.resolve()})" in said
+    assert (snapshot(run_copy) if run_copy.exists() else None) == before  # nor a moved one's old path made again
+    assert any((other / "mlartifacts").rglob("MODEL.md")) or any((other / "mlartifacts").rglob("*.tflite"))

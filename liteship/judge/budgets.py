@@ -172,8 +172,10 @@ def _drop_verdict(budgets: Budgets, variant: str, run: BenchRecord | None, all_r
     worse) against the lowest change allowed, with its paired interval, saying when the split cannot decide."""
     drop = drop_with_interval(run, all_records)
     value = drop.value if drop else drop_vs_float(run, all_records)
-    v = _num("max_accuracy_drop (change vs float32)", variant, None if value is None else round(-value * 100, 4) + 0.0,
+    v = _num("max_accuracy_drop", variant, None if value is None else round(-value * 100, 4) + 0.0,
              round(-budgets.max_accuracy_drop * 100, 4), False, " pt", "+.2f")
+    # The check keeps the budget's name (JUnit case names, CI filters); the line says which number it shows.
+    v = replace(v, message=v.message.replace("max_accuracy_drop ", "max_accuracy_drop (change vs float32) ", 1))
     if drop is None:
         return v
     note = f" [{drop.describe()}" + ("]" if drop.decides(budgets.max_accuracy_drop) else _too_small(drop.images) + "]")

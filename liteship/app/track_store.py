@@ -88,6 +88,9 @@ def _sqlite_problem(uri: str, folder_made: bool) -> tuple[str, str] | None:
     path = sqlite_file(uri)
     if path is None or uri[len(SQLITE):] in ("", ":memory:"):
         return "it names no database file (an in-memory store keeps nothing)", "use sqlite:///PATH/mlflow.db"
+    if not _utf8(str(path)):
+        return ("its path has bytes that are not UTF-8 text, which SQLAlchemy and MLflow cannot name",
+                "use a path of UTF-8 text")
     if any(c in str(path) for c in URI_CHARS):
         return (f"its path holds one of {' '.join(URI_CHARS)}, which SQLAlchemy reads as a query, fragment or escape "
                 "while MLflow reads it as a name, so the store would land at another path",
@@ -98,9 +101,19 @@ def _sqlite_problem(uri: str, folder_made: bool) -> tuple[str, str] | None:
     return None
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a file name's undecodable bytes, kept as surrogates
+        return False
+    return True
+
+
 def experiment_problem(name: str) -> tuple[str, str] | None:
     if not name.strip():
         return "it is empty", "give the experiment a name"
+    if not _utf8(name):
+        return "it has bytes that are not UTF-8 text (from the run directory's name?)", "give --experiment NAME"
     if len(name) > MAX_EXPERIMENT:
         return (f"it has {len(name)} characters; MLflow stores at most {MAX_EXPERIMENT}",
                 f"use a shorter name (at most {MAX_EXPERIMENT} characters)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -25,7 +26,7 @@ from tests.robustness.test_not_ours import liteship, snapshot
 
 pytest.importorskip("mlflow")
 
-REFUSED = "error: 1 problem in the input; nothing was started or written:"
+REFUSED = r"error: (1 problem|[2-9] problems) in the input; nothing was started or written:"
 HALF_MIGRATED = "3500859a5d39"  # MLflow's revision just before the one that adds the datasets table
 
 
@@ -54,7 +55,7 @@ def mlflow_store(tmp_path_factory) -> Path:
 def _refused(proc, said: str, command: str = "track") -> None:
     out = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, proc.stdout[-1000:] + proc.stderr[-2000:]
-    assert out[0] == f"liteship {command}: {REFUSED}", proc.stderr
+    assert re.fullmatch(f"liteship {command}: {REFUSED}", out[0]), proc.stderr
     assert said in " ".join(proc.stderr.split()), proc.stderr
     assert "tracker is back" not in proc.stderr
 
@@ -117,7 +118,7 @@ def test_an_experiment_name_mlflow_cannot_store_is_refused(tmp_path, length):
     _check(tmp_path, [run, "--experiment", "x" * length], f"it has {length} characters; MLflow stores at most 256")
 
 
-@pytest.mark.parametrize("name", ["we?ird#1 %20x", "a%41b", "q?x", "h#x", "50%"])
+@pytest.mark.parametrize("name", ["we?ird#1 %20x", "a%41b", "q?x", "h#x", "50%", os.fsdecode(b"not-utf8-\xff")])
 def test_a_run_directory_whose_name_would_move_its_store_is_refused(tmp_path, name):
     run = _run_dir(tmp_path / "runs" / name)
     _check(tmp_path, [run], "its path (in the store's URI")

@@ -93,18 +93,21 @@ def fake_run(root: Path) -> Path:
 
 
 def snapshot(root: Path) -> dict:
-    """Every entry below ``root``: its kind and bytes (files), its target (links), or its kind alone (folders,
-    FIFOs). Links are read, never followed, and nothing but regular files is opened."""
+    """Every entry below ``root``: its kind and bytes and mode (files), its target (links), or its kind alone
+    (folders, FIFOs). Links are read, never followed, and nothing but regular files is opened. The one snapshot
+    of the hostile tests: a user's files are compared with it before and after a command."""
     import stat
 
     out = {}
-    for path in sorted(root.rglob("*")):
-        info = path.lstat()
-        rel = path.relative_to(root).as_posix()
-        if stat.S_ISLNK(info.st_mode):
-            out[rel] = ("link", os.readlink(path))
-        elif stat.S_ISREG(info.st_mode):
-            out[rel] = ("file", path.read_bytes(), stat.S_IMODE(info.st_mode))
-        else:
-            out[rel] = (stat.S_IFMT(info.st_mode),)
+    for dirpath, dirs, names in os.walk(root):
+        for name in dirs + names:
+            path = Path(dirpath) / name
+            info = path.lstat()
+            rel = path.relative_to(root).as_posix()
+            if stat.S_ISLNK(info.st_mode):
+                out[rel] = ("link", os.readlink(path))
+            elif stat.S_ISREG(info.st_mode):
+                out[rel] = ("file", path.read_bytes(), stat.S_IMODE(info.st_mode))
+            else:
+                out[rel] = (stat.S_IFMT(info.st_mode),)
     return out

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_class_folder
+from tests.robustness.hostile import snapshot  # noqa: F401 (the hostile tests import it from here too)
 
 INTERNALS = ("Traceback", "Ellipsis", "<class", "__init__(", "NoneType", "ReadError", "KeyError")
 
@@ -28,21 +29,6 @@ def liteship(*args, cwd=None, env=None, timeout=120):
                           timeout=timeout, cwd=cwd, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
     assert not any(word in proc.stderr + proc.stdout for word in INTERNALS), proc.stderr
     return proc
-
-
-def snapshot(root: Path) -> dict:
-    """Every entry below ``root``: its kind and bytes (files), target (links) or nothing (folders, FIFOs)."""
-    out = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        info = path.lstat()
-        if stat.S_ISLNK(info.st_mode):
-            out[rel] = ("link", os.readlink(path))
-        elif stat.S_ISREG(info.st_mode):
-            out[rel] = ("file", path.read_bytes(), stat.S_IMODE(info.st_mode))
-        else:
-            out[rel] = (stat.S_IFMT(info.st_mode),)
-    return out
 
 
 def project_folder(root: Path) -> Path:

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import stat
 from pathlib import Path
 
 from PIL import Image
 
 from tests.judge.test_findings import FLOAT, rec
+from tests.robustness.hostile import snapshot  # noqa: F401 (the hostile tests import it from here too)
 
 
 def _png(value: int) -> bytes:
@@ -52,23 +51,6 @@ def make_world(root: Path) -> dict[str, Path]:
     (root / "own.txt").write_text("the user's own notes\n")
     return {"data": data, "base": base, "new": new, "model": models / "m.tflite", "labels": models / "labels.txt",
             "budgets": root / "budgets.toml", "thresholds": root / "thresholds.toml", "own": root / "own.txt"}
-
-
-def snapshot(root: Path) -> dict:
-    """Every entry below ``root`` (links not followed): kind, bytes and mode of files, targets of links."""
-    out = {}
-    for dirpath, dirs, names in os.walk(root):
-        for name in dirs + names:
-            path = Path(dirpath) / name
-            info = path.lstat()
-            rel = path.relative_to(root).as_posix()
-            if stat.S_ISLNK(info.st_mode):
-                out[rel] = ("link", os.readlink(path))
-            elif stat.S_ISREG(info.st_mode):
-                out[rel] = ("file", path.read_bytes(), stat.S_IMODE(info.st_mode))
-            else:
-                out[rel] = (stat.S_IFMT(info.st_mode),)
-    return out
 
 
 # The commands with output flags, each as (argv before the output flag, the flag), given the world.

@@ -248,6 +248,10 @@ def test_a_child_whose_parent_is_already_gone_ends_at_once():
     code = "import os; from liteship.signals import die_with_parent; die_with_parent(os.getppid() + 1); print('ran on')"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1 and "ran on" not in proc.stdout
+    assert proc.stderr == ""  # a quiet exit: no traceback, no message from an exception on the way out
+    control = code.replace("os.getppid() + 1", "os.getppid()")  # the live parent: the child goes on
+    proc = subprocess.run([sys.executable, "-c", control], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "ran on\n", "")
 
 
 def _which(name: str) -> bool:

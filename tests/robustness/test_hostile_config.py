@@ -69,6 +69,16 @@ def test_a_path_that_is_not_a_file_to_read_is_refused_before_any_work(tmp_path, 
         assert "levels deep" in err, err  # said as nesting, not as a parser's recursion
     if kind.startswith(("proc", "sys", "dev")) and not flag.startswith(("compare_new", "compare_base", "gate_res")):
         assert "kernel" in err or "in /dev" in err or "in /proc" in err, err
+    if kind in WHY and flag in FILE_FLAGS:  # the refusal is for this path and this reason, not for some other fault of the input
+        assert any(str(p) in line and WHY[kind] in line for line in err.splitlines()), err
+
+
+# What liteship says of each kind of path that is not a regular file (a FIFO, a link to one, a folder).
+WHY = {"fifo": "it is a FIFO", "fifo_link": "it is a FIFO (through a symbolic link)",
+       "directory": "it is a folder, not a file"}
+# The flags that name one file to read (the others take a folder, a run directory or an archive, and say so).
+FILE_FLAGS = ("sweep_config", "sweep_weights", "gate_budgets", "pick_budgets", "compare_thresholds", "optimize_config",
+              "train_weights", "bench_labels")
 
 
 # --------------------------------------------------------------------------- a UTF-8 byte-order mark

@@ -51,6 +51,32 @@ def test_forty_images_apart_the_more_accurate_wins():
     assert decision.chosen.variant == "mnv2-cluster_int8" and decision.tie is None
 
 
+def _pair(n11: int, n12: int, n21: int, n22: int) -> tuple[str, str]:
+    """Right/wrong strings of two variants on the same images, from the 2x2 counts (rows: the first variant's
+    right, wrong; columns: the second's)."""
+    cells = [("1", "1", n11), ("1", "0", n12), ("0", "1", n21), ("0", "0", n22)]
+    return "".join(a * k for a, _, k in cells), "".join(b * k for _, b, k in cells)
+
+
+@pytest.mark.parametrize("cells, tied", [
+    ((259, 5, 0, 5), True),  # 264 vs 259, nested: [-0.0003, +0.0432] just holds 0
+    ((258, 6, 0, 5), False),  # 264 vs 258, nested: [+0.0026, +0.0482] just misses it
+    ((175, 25, 20, 49), True),  # 200 vs 195: the same 5 images apart, but 45 images change sides
+    ((174, 26, 20, 49), True),  # 200 vs 194: 6 apart as the nested pair, yet tied: the point gap alone cannot say
+], ids=["5-apart-nested", "6-apart-nested", "5-apart-45-discordant", "6-apart-46-discordant"])
+def test_the_tie_is_the_paired_interval_holding_zero_at_its_edge(cells, tied):
+    from tests.core.test_stats import _newcombe_reference
+
+    low, high = _newcombe_reference(*cells)  # the paper's formulas, written out apart from liteship
+    assert (low <= 0 <= high) == tied and sum(cells) == N
+    better, worse = _pair(*cells)
+    decision = _decide([rec("int8", worse, size=100_000), rec("cluster_int8", better, size=120_000)])
+    if tied:
+        assert decision.tie.tied == ("mnv2-int8", "mnv2-cluster_int8") and decision.chosen.variant == "mnv2-int8"
+    else:
+        assert decision.tie is None and decision.chosen.variant == "mnv2-cluster_int8"
+
+
 def test_a_tie_goes_to_the_phones_instruction_count_where_every_tied_variant_was_counted():
     runs = [rec("float32", _right(263), size=400_000), rec("int8", _right(263), size=100_000),
             rec("cluster_int8", _right(264), size=120_000)]

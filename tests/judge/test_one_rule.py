@@ -41,6 +41,33 @@ def test_the_files_facts_are_judged_the_same_whatever_the_order(check, fails_by_
     assert verdicts[0][0] is not fails_by_hand
 
 
+MP_LOADED = {"runtime": "mediapipe 0.10.9", "loaded": True, "error": None, "agreement": 1.0, "top1": 0.75,
+             "images": 200}
+
+
+def _mirror():
+    """The refusals on the other record: xnnpack with the op table only (no real load) and an older MediaPipe that
+    loaded the file, gpu's later coverage bench holding the real 2.14 load that refused it and MediaPipe's refusal.
+    (xnnpack's MediaPipe passes on its own: with none there, task_api would fail on "not measured" whatever record
+    were chosen.)"""
+    xnnpack = replace(rec("int8", FLOAT), compat={"ops": OPS, "min_runtime": "2.3"}, task_api=MP_LOADED)
+    gpu = replace(rec("int8", FLOAT), backend="gpu", kind="coverage", threads=None, latency_ms=None, top1=None,
+                  correct=None, compat={"ops": OPS, "min_runtime": "2.3", "real": REFUSED}, task_api=MP_REFUSED)
+    return xnnpack, gpu
+
+
+@pytest.mark.parametrize("check", ["target_runtime", "task_api"])
+def test_a_refusal_on_the_second_record_fails_the_file_in_either_order(check):
+    """By hand: 2.14 and MediaPipe each refused the file once, so it cannot ship, whichever record comes first."""
+    budgets = Budgets(target_runtime="2.14", task_api="mediapipe", require_contract=False)
+    for one in _mirror():  # each record alone: the table and the older MediaPipe pass, the refusals fail
+        (v,) = [v for v in judge(budgets, "mnv2-int8", [one], [one]) if v.id == check]
+        assert v.passed is (one.backend == "xnnpack"), (check, one.backend, v.message)
+    for order in (list(_mirror()), list(_mirror())[::-1]):
+        (v,) = [v for v in judge(budgets, "mnv2-int8", order, order) if v.id == check]
+        assert not v.passed, (check, [r.backend for r in order], v.message)
+
+
 def test_the_runtime_failure_lines_do_not_depend_on_the_order():
     xnnpack, gpu = _scenario()
     first, second = runtime_failures([xnnpack, gpu], "2.14"), runtime_failures([gpu, xnnpack], "2.14")

@@ -343,10 +343,23 @@ def alias_problems(args, files: list, folders: list) -> list[Problem]:
         out = getattr(args, name, None)
         if not isinstance(out, str) or out in ("", "-") or "\0" in out:
             continue
-        how = _alias(out, files + list(taken.items()), folders)
+        how = _alias(out, files, folders)
         if how is not None:
             found.append(Problem(flag, None, describe(out), f"{how}, which liteship {args.command} reads: "
                                  "the output would overwrite it", "pass a new file path for the output, outside the "
                                  "run directories and data folders the command reads (or - for standard output)"))
+        else:
+            found += _two_outputs(flag, out, taken)
         taken[flag] = out
     return found
+
+
+def _two_outputs(flag: str, out: str, taken: dict) -> list[Problem]:
+    """``flag`` names the file an earlier output flag of the same command names (as written, or through a link)."""
+    for other, path in taken.items():
+        if _alias(out, [(other, path)], []) is not None:
+            link = ("" if os.path.abspath(out) == os.path.abspath(path) else " (through a link)"
+                    if os.path.realpath(out) == os.path.realpath(path) else " (through a hard link)")
+            return [Problem(flag, None, describe(out), f"{flag} and {other} ({path}) name one file{link}: each output "
+                            "would overwrite the other", f"pass {flag} and {other} two different files")]
+    return []

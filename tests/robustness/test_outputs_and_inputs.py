@@ -88,7 +88,7 @@ def test_an_output_that_is_an_input_is_refused_before_any_work(tmp_path, key, vi
 
 
 @pytest.mark.parametrize("command, flags", [("gate", ("--junit", "--markdown")), ("compare", ("--json", "--markdown"))])
-@pytest.mark.parametrize("how", ["same", "symlink"])
+@pytest.mark.parametrize("how", ["same", "symlink", "hardlink"])
 def test_two_outputs_naming_one_file_are_refused(tmp_path, command, flags, how):
     world = make_world(tmp_path)
     argv = commands(world)[f"{command} {flags[0]}"][0]
@@ -96,9 +96,17 @@ def test_two_outputs_naming_one_file_are_refused(tmp_path, command, flags, how):
     second = first if how == "same" else tmp_path / "alias.out"
     if how == "symlink":
         second.symlink_to(first)
+    if how == "hardlink":
+        first.write_text("last week's report\n")
+        os.link(first, second)
     before = snapshot(tmp_path)
     proc = liteship(*argv, flags[0], first, flags[1], second)
-    assert "it is the same file as" in refused(proc, command, flags[1])[1] or how == "symlink"
+    line = refused(proc, command, flags[1])[1]
+    assert f"{flags[1]} and {flags[0]} ({first}) name one file" in line, line  # the other output, named
+    through = {"same": "", "symlink": " (through a link)", "hardlink": " (through a hard link)"}[how]
+    assert line.endswith(f" name one file{through}: each output would overwrite the other. Fix: pass {flags[1]} and "
+                         f"{flags[0]} two different files."), line
+    assert "reads" not in line  # an output is not something the command reads
     assert snapshot(tmp_path) == before
 
 

@@ -10,10 +10,12 @@ flag named, no traceback, a timeout, and every file of the user's world byte for
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -135,7 +137,25 @@ def test_an_output_apart_from_the_inputs_is_written(tmp_path, key, where):
     after = snapshot(tmp_path)
     if where == "new-file":
         assert after.pop("reports/out.txt")[1]
+    if where == "stdout":  # the output itself, after the summary: the world's 2 variants, 2 checks each in gate
+        lines = proc.stdout.splitlines()  # and 4 metrics each in compare
+        assert any(line.startswith(STDOUT_LINE[key]) for line in lines), proc.stdout
+        if key == "gate --junit":
+            suite = ElementTree.fromstring(next(line for line in lines if line.startswith("<testsuite")))
+            assert [case.get("name") for case in suite] == [f"mnv2-{r}.{c}" for r in ("float32", "int8")
+                                                            for c in ("max_accuracy_drop", "require_contract")]
+        if key == "compare --json":
+            found = json.loads(proc.stdout[proc.stdout.index("\n{\n") + 1:])
+            assert (found["failed"], len(found["changes"])) == (0, 8)
     assert after == before
+
+
+STDOUT_LINE = {  # how one line of each output begins, by hand from the world make_world builds
+    "gate --junit": '<testsuite name="liteship.gate" tests="4" failures="0">',
+    "gate --markdown": "## liteship gate",
+    "compare --json": '  "failed": 0,',
+    "compare --markdown": "**liteship compare passed: 0 of 8 checks failed, 2 variants matched, 0 added, 0 removed**",
+}
 
 
 # --------------------------------------------------------------------------- compare a run with itself

@@ -48,3 +48,41 @@ def test_one_missing_record_estimates_that_bench_alone(swept, tmp_path, pace_one
     bench = costs[f"bench {gone['model']} int8"]
     assert bench > 0
     assert seconds == pytest.approx(resources.SWEEP_OVERHEAD + bench)  # the bench runs in the driver: no worker
+
+
+def _counted(run, cfg, tmp_path) -> tuple:
+    """The finished run as if its sweep had counted instructions: the config asks for counts, and each record holds
+    one made by this valgrind with those options (written here by hand, as bench records them: the options'
+    ``instructions`` true, the count's ``per_invoke`` and the ``tool`` that made it)."""
+    import subprocess
+
+    counting = tmp_path / "counting.toml"
+    counting.write_text(cfg.read_text().replace("instructions = false", "instructions = true"))
+    version = subprocess.run(["valgrind", "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    rows = []
+    for line in (run / "results.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        row["options"]["instructions"] = True
+        if row["kind"] == "run":
+            row["instructions"] = {"per_invoke": 1_234_567, "first_invoke": 2_345_678, "isa": "x86_64", "threads": 1,
+                                   "tool": {"valgrind": version}}
+        rows.append(json.dumps(row) + "\n")
+    return counting, "".join(rows)
+
+
+def test_a_finished_run_with_counts_estimates_no_count(swept, tmp_path, pace_one):
+    if not shutil.which("valgrind"):
+        pytest.skip("needs valgrind: the config counts only where it is installed")
+    src, cfg, _ = swept
+    out = tmp_path / "run"
+    shutil.copytree(src, out, ignore=shutil.ignore_patterns(".liteship.lock"))
+    counting, counted = _counted(out, cfg, tmp_path)
+    costs, fresh = planned(counting, tmp_path / "new")
+    counts = {label: c for label, c in costs.items() if label.startswith("count ")}
+    assert sorted(counts) == [f"count small_cnn_16 {r} x86" for r in ("float32", "int8", "prune_int8")], costs
+    assert all(c > 0 for c in counts.values()) and fresh >= sum(counts.values())
+    _, uncounted = planned(counting, out)  # the records have no count: each variant's bench and count run again
+    assert uncounted >= resources.SWEEP_OVERHEAD + sum(counts.values())
+    (out / "results.jsonl").write_text(counted)
+    _, seconds = planned(counting, out)
+    assert seconds == pytest.approx(resources.NOTHING_TO_RUN)  # every count is there: nothing runs

@@ -25,7 +25,7 @@ from liteship.archive import data_root, extract_archive, is_archive
 from liteship.contract import label_problem, to_model_pixels
 from liteship.errors import LiteshipError
 from liteship.files import kernel_tree, open_regular, printable, read_regular, resolves_inside
-from liteship.rundir import EXTRACTED, Split, has_split, read_split, split_path
+from liteship.rundir import EXTRACTED, Split, has_split, read_split
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 # The decoders Pillow may use: the documented formats only, so a PostScript or PDF file named .jpg never reaches
@@ -322,12 +322,13 @@ def data_fingerprint(data: str) -> str:
 
 # --------------------------------------------------------------------------- splits
 
-def split_indices(labels: np.ndarray, seed: int, val: float = 0.15, test: float = 0.15) -> dict[str, np.ndarray]:
+def split_indices(labels: np.ndarray, seed: int, val: float = 0.15, test: float = 0.15,
+                  train_only: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Stratified train/val/test indices, the same for the same labels and seed.
 
     Each class is shuffled on its own and cut by the fractions; a class of
     three or more images keeps at least one image in each split, a class of
-    two gives one to train and one to test.
+    two gives one to train and one to test; ``train_only`` go to train.
     """
     if not (0 <= val < 1 and 0 <= test < 1 and val + test < 1):
         raise LiteshipError(f"Split fractions val={val} test={test} are invalid",
@@ -335,8 +336,10 @@ def split_indices(labels: np.ndarray, seed: int, val: float = 0.15, test: float 
                             "use for example val=0.15 test=0.15")
     rng = np.random.default_rng(seed)
     out: dict[str, list[int]] = {s: [] for s in SPLITS}
-    for cls in np.unique(labels):
-        idx = np.flatnonzero(labels == cls)
+    pinned = np.isin(np.arange(len(labels)), [] if train_only is None else train_only)  # photos in two classes
+    out["train"].extend(np.flatnonzero(pinned))
+    for cls in np.unique(labels[~pinned]):
+        idx = np.flatnonzero((labels == cls) & ~pinned)
         idx = idx[rng.permutation(len(idx))]
         n = len(idx)
         n_test, n_val = int(round(n * test)), int(round(n * val))
@@ -387,10 +390,8 @@ def load_run_split(run_dir: Path, size: int, model: str | None = None) -> dict[s
     else:
         dataset = load_dataset(source, size, run_dir)
     if dataset.content_hash != record.content_hash:
-        raise LiteshipError(f"The data at {source} changed since {model or run_dir} was trained",
-                            f"its content hash differs from the one in {split_path(run_dir, model).relative_to(run_dir)}",
-                            "restore the data, or train again into a new run directory"
-                            + (f" (or train {model} again into this one)" if model else ""))
+        from liteship.data_checks import changed
+        raise changed(run_dir, model, source)
     index = {item: i for i, item in enumerate(dataset.items)}
     out = {}
     for split, items in record.splits.items():

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from liteship.errors import LiteshipError
+from liteship.files import kernel_tree
 
 RUN_JSON = "run.json"  # what was asked: the command, its resolved config
 SPLIT = "data/split.json"  # the latest training's split; each model's own is float/<model>/split.json
@@ -80,6 +81,10 @@ def out_refusal(out: str | Path) -> tuple[str, str] | None:
     if not text.strip():
         return ("the path is empty (an unset variable?)", "pass the run directory to write, e.g. --out runs/demo")
     path = Path(out)
+    if kernel_tree(path) is not None:
+        return (f"a run directory cannot live under {kernel_tree(path)}: liteship never reads its own files from "
+                "/proc, /sys or /dev (it would train, then find card.json unreadable)",
+                "pass a run directory on a disk, e.g. --out runs/demo")
     try:
         if not path.exists() and not path.is_symlink():
             return None

@@ -26,6 +26,7 @@ from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
 from liteship.rundir import FLOAT, RUN_JSON, SPLIT, Split, claim, read_split
 from liteship.trainer.card import publish_model
+from liteship.data_checks import cross_class_duplicates
 from liteship.dataset import Dataset, data_fingerprint, load_dataset, split_indices, split_record
 from liteship.trainer.determinism import op_determinism, when
 from liteship.trainer.models import backbone_layers, get_arch
@@ -241,7 +242,10 @@ def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: 
     for line in skipped_lines(dataset.skipped, len(dataset.labels)):
         progress.log(line)
     fractions = {"val": config.val_fraction, "test": config.test_fraction}
-    indices = split_indices(dataset.labels, config.seed, **fractions)
+    duplicates, pinned = cross_class_duplicates(dataset)
+    for line in duplicates:
+        progress.log(line)
+    indices = split_indices(dataset.labels, config.seed, **fractions, train_only=pinned)
     record = split_record(dataset, indices, config.seed, fractions, fingerprint)
     _write_split(out, record, replace_split)
     splits = {s: (dataset.pixels[ix], dataset.labels[ix]) for s, ix in indices.items()}

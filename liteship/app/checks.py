@@ -9,7 +9,7 @@ from liteship.app.validate import (OUTPUT_FLAGS, Invalid, alias_problems, collec
                                    run_dir_problems)
 from liteship.app.track_checks import pick_tracking, sweep_tracking, track_command
 from liteship.config import Problem, Problems, describe
-from liteship.rundir import FLOAT, RESULTS
+from liteship.rundir import FLOAT, RESULTS, VARIANTS
 
 
 def train_config(args):
@@ -29,7 +29,7 @@ def _train(args) -> list[Problem]:
         return []
     found = [Problem(f, None, "missing", "liteship train needs it", f"for example {f} {ex}")
              for f, v, ex in (("--data", args.data, "digits"), ("--out", args.out, "runs/demo")) if v is None]
-    found += data_problems(args.data) + out_problems(args.out, data=args.data)
+    found += _data_problems(args.data) + out_problems(args.out, data=args.data)
     config = train_config(args)
     config_problems = config.problems()
     from liteship.trainer import list_archs
@@ -57,6 +57,32 @@ def _bounds(configs, data: str, out: str, recipes: int):
     return bound_problems(estimates, Path(out or "."))
 
 
+def _data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
+    """data_problems, then what a data folder holds that cannot be split (data_checks.data_folder_problems): a run
+    directory, a class folder that is a link to another, a class of one image; all found before the estimate."""
+    from liteship.data_checks import data_folder_problems
+
+    found = data_problems(data, flag)
+    if found or data in (None, "digits") or not Path(data).is_dir():
+        return found
+    try:
+        return [Problem(flag, None, describe(data), f"{what}: {why}", fix)
+                for what, why, fix in data_folder_problems(Path(data))]
+    except OSError as exc:
+        return [Problem(flag, None, describe(data), f"it cannot be read: {exc.strerror}", "check the folder")]
+
+
+def _kernel_run_dir(run_dir: str | None, flag: str = "RUN_DIR") -> list[Problem]:
+    """A run directory under /proc, /sys or /dev: liteship never reads its own files from there (card.json would
+    be "damaged"), so it is refused before any work; rundir.out_refusal refuses making one there."""
+    from liteship.files import kernel_tree
+
+    tree = None if run_dir is None else kernel_tree(run_dir)
+    return [] if tree is None else [Problem(flag, None, describe(run_dir), f"a run directory cannot live under "
+                                            f"{tree}: liteship never reads its own files from /proc, /sys or /dev",
+                                            "pass a run directory on a disk, e.g. runs/demo")]
+
+
 def _optimize(args) -> list[Problem]:
     from liteship.optimize import parse_recipes, resolve_configs
 
@@ -65,7 +91,7 @@ def _optimize(args) -> list[Problem]:
     if not args.run_dir:
         return [Problem("RUN_DIR", None, "missing", "liteship optimize needs the run directory train wrote",
                         "for example: liteship optimize runs/demo --recipes int8,prune_int8")]
-    found = run_dir_problems(args.run_dir, needs="", writes=True)
+    found = _kernel_run_dir(args.run_dir) or run_dir_problems(args.run_dir, needs="", writes=True)
     if not found and not (Path(args.run_dir) / FLOAT).is_dir():
         found.append(Problem("RUN_DIR", None, describe(args.run_dir), "it has no trained float model (float/)",
                              f"run `liteship train --out {args.run_dir}` first"))
@@ -88,7 +114,8 @@ def _bench(args) -> list[Problem]:
         found.append(Problem("TARGET", None, describe(args.target), "there is no such file or folder",
                              "check the path"))
     elif Path(args.target).is_dir():
-        found += run_dir_problems(args.target, "TARGET", needs="", writes=True)
+        found += _kernel_run_dir(args.target, "TARGET") or run_dir_problems(args.target, "TARGET", needs="",
+                                                                             writes=True)
         found += [Problem(flag, None, describe(value), "a run directory is benched on its own test split and "
                           "labels (data/split.json, float/<model>/labels.txt), so this would be ignored",
                           f"drop {flag}, or bench one .tflite file with it")
@@ -96,7 +123,7 @@ def _bench(args) -> list[Problem]:
     else:
         found += file_problems(args.target, "TARGET")  # a model in /proc, a FIFO: never opened (reading would hang)
     if args.data is not None:
-        found += data_problems(args.data)
+        found += _data_problems(args.data)
         if Path(args.data).is_file():
             found.append(Problem("--data", None, describe(args.data), "bench of one file reads a folder of class "
                                  "folders or digits; an archive is extracted only into a run directory",
@@ -126,7 +153,7 @@ def _sweep(args) -> tuple[list[Problem], object, list]:
     from liteship.app.sweep_config import load_sweep_config, sweep_backends
     from liteship.progress import Progress
 
-    found = data_problems(args.data) + out_problems(args.out, data=args.data)
+    found = _data_problems(args.data) + out_problems(args.out, data=args.data)
     if args.executor not in ("local", "ray"):
         found.append(Problem("--executor", None, describe(args.executor), "executors: local, ray",
                              "pass local (the default) or ray"))
@@ -202,7 +229,9 @@ def _judge(args) -> list[Problem]:
     from liteship.judge import load_budgets
     from liteship.judge import PREFERENCES
 
-    found = run_dir_problems(args.run_dir, writes=args.command == "pick")
+    found = _kernel_run_dir(args.run_dir) or run_dir_problems(args.run_dir, writes=args.command == "pick")
+    if not found:
+        collect(found, _unchanged_data, Path(args.run_dir))
     budgets = collect(found, load_budgets, args.budgets)
     if budgets is not None and not found:
         found += _budget_backend_problems(budgets, args)
@@ -212,6 +241,18 @@ def _judge(args) -> list[Problem]:
     for flag in ("junit", "markdown"):
         found += output_problems(getattr(args, flag, None), f"--{flag}")
     return found
+
+
+def _unchanged_data(run_dir: Path) -> None:
+    """Gate and pick refuse alike a run whose current variants' models were trained on data that has changed
+    since: pick could not check the release on the test photos, and gate would pass what pick then refuses."""
+    from liteship.bench import variant_status
+    from liteship.data_checks import data_change
+
+    if (run_dir / VARIANTS).is_dir():
+        error = data_change(run_dir, sorted({rec.get("model") for rec in variant_status(run_dir)[0]} - {None}))
+        if error is not None:
+            raise error
 
 
 def _budget_backend_problems(budgets, args) -> list[Problem]:
@@ -259,7 +300,7 @@ def _compare(args) -> list[Problem]:
 
 
 def _explain(args) -> list[Problem]:
-    return run_dir_problems(args.run_dir)
+    return _kernel_run_dir(args.run_dir) or run_dir_problems(args.run_dir)
 
 
 def _arm64_tools() -> list[Problem]:

@@ -1,0 +1,103 @@
+"""Checks of labelled data that guard the split: a data folder that cannot be split, found before any work; photos
+in two classes, kept out of test; data changed since a run's models were trained, refused by gate and pick alike.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from liteship.dataset import (IMAGE_SUFFIXES, Dataset, _class_files, data_fingerprint, load_folder,
+                              not_a_regular_file)
+from liteship.errors import LiteshipError
+from liteship.files import printable
+from liteship.rundir import EXTRACTED, has_split, is_marked, read_split, split_path
+
+
+def _linked_class(folder: Path, folders: list[Path]) -> str | None:
+    """The other class folder ``folder`` is (a link to it, or both links to one folder), or None."""
+    real = os.path.realpath(folder)
+    return next((other.name for other in folders if other != folder and os.path.realpath(other) == real
+                 and (folder.is_symlink() or not other.is_symlink())), None)
+
+
+def data_folder_problems(root: Path) -> list[tuple[str, str, str]]:
+    """(what, why, fix) for a data folder that cannot be split, found with ``stat`` alone before any work: a
+    liteship run directory; a class folder that is another one (a link: its photos would be two classes and land
+    in train of one and test of the other); a class with fewer than two image files (training needs two a class).
+    A class of two files of which one cannot be decoded is still found only while reading."""
+    if is_marked(root):
+        return [("it is a liteship run directory, not a data folder",
+                 "its sub-folders (data, float, logs...) are liteship's files, not classes of photos",
+                 "pass the folder of class folders the run was trained on")]
+    folders = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    out, linked = [], set()
+    for folder in folders:
+        other = _linked_class(folder, folders)
+        if other is not None:
+            linked.add(folder)
+            out.append((f"class folder {printable(folder.name)} is a link to {printable(other)}",
+                        "the same photos would be two classes, and the test split would hold photos trained on "
+                        "under the other label", f"remove the link {printable(folder.name)}, or give it photos of "
+                        "its own"))
+    thin = [f"{printable(d.name)} ({n})" for d in folders if d not in linked
+            and (n := sum(p.suffix.lower() in IMAGE_SUFFIXES and not_a_regular_file(p, root) is None
+                          for p in _class_files(d))) < 2]
+    if thin:
+        out.append(("too few image files in class " + ", ".join(thin), "every class needs at least 2 images to be "
+                    "split into training and test", "add images to those folders or remove the folders"))
+    return out
+
+
+SHOWN_DUPLICATES = 20  # photos in two classes named on the terminal
+
+
+def cross_class_duplicates(dataset: Dataset) -> tuple[list[str], np.ndarray]:
+    """(warning lines naming both files, the indices of every such image) for each photo whose bytes are in two or
+    more classes. They are warned of, not refused: a few such labelling mistakes are common in collected photos,
+    and kept in training only (split_indices ``train_only``) they cannot make a test image one the model was
+    trained on under another label, which would make the test top-1 wrong."""
+    where: dict[str, list[int]] = {}
+    for i, digest in enumerate(dataset.digests):
+        where.setdefault(digest, []).append(i)
+    groups = [ix for ix in where.values() if len({int(dataset.labels[i]) for i in ix}) > 1]
+    lines = [f"warning: the same photo is in two classes: {' and '.join(dataset.items[i] for i in ix)} (kept in "
+             "training only, never tested)" for ix in groups[:SHOWN_DUPLICATES]]
+    if len(groups) > SHOWN_DUPLICATES:
+        lines.append(f"warning: {len(groups) - SHOWN_DUPLICATES} more photos are in two classes (not shown)")
+    return lines, np.asarray(sorted(i for ix in groups for i in ix), dtype=np.int64)
+
+
+def changed(run_dir: Path, model: str | None, source: str) -> LiteshipError:
+    return LiteshipError(f"The data at {source} changed since {model or run_dir} was trained",
+                         f"its content hash differs from the one in {split_path(run_dir, model).relative_to(run_dir)}; "
+                         "the run's records are of the data as it was, and its test photos cannot be read again",
+                         "restore the data, or train again into a new run directory"
+                         + (f" (or train {model} again into this one)" if model else ""))
+
+
+def data_change(run_dir: Path, models) -> LiteshipError | None:
+    """The error load_run_split would raise for the first of ``models`` whose data folder changed since it was
+    trained, found before any work (gate and pick give one verdict: both refuse such a run), or None.
+
+    A folder whose files still hash to the split's fingerprint is unchanged without decoding; otherwise its images
+    are decoded, as load_run_split does, and their content hash compared. Digits, an archive (extracted into the
+    run) and a folder that is no longer there are not compared here."""
+    run_dir = Path(run_dir)
+    for model in models:
+        if not has_split(run_dir, model) or (run_dir / EXTRACTED).is_dir():
+            continue
+        record = read_split(run_dir, model)
+        if record.source == "digits" or not Path(record.source).is_dir():
+            continue
+        if record.fingerprint and data_fingerprint(record.source) == record.fingerprint:
+            continue
+        try:
+            same = load_folder(Path(record.source), record.image_size).content_hash == record.content_hash
+        except LiteshipError:
+            same = False
+        if not same:
+            return changed(run_dir, model, record.source)
+    return None

@@ -46,11 +46,11 @@ def _case(tmp: Path, name: str) -> tuple[list[str], str]:
         write_class_folder(data, per_class=3)
         for f in sorted((data / "one").iterdir())[1:]:
             f.unlink()
-        return ["--data", str(data)], "Too few usable images in class one (1)"
+        return ["--data", str(data)], "too few image files in class one (1)"  # found before any work
     if name == "no_usable_images":
-        for c in ("a", "b"):
-            (data / c).mkdir(parents=True)
-            (data / c / "x.png").write_bytes(b"")
+        for name in ("a/x.png", "a/y.png", "b/x.png", "b/y.png"):  # two a class: one is refused before reading
+            (data / name).parent.mkdir(parents=True, exist_ok=True)
+            (data / name).write_bytes(b"")
         return ["--data", str(data)], "No usable images"
     if name == "hostile_archive":
         return ["--data", str(_hostile_archive(tmp))], "is a link"

@@ -23,6 +23,13 @@ def _linked_class(folder: Path, folders: list[Path]) -> str | None:
                  and (folder.is_symlink() or not other.is_symlink())), None)
 
 
+def _may_be_photo(path: Path, root: Path) -> bool:
+    """What the reader would try to decode: an image suffix, a UTF-8 name, a regular non-empty file (``stat`` only)."""
+    rel = path.relative_to(root).as_posix()
+    return (path.suffix.lower() in IMAGE_SUFFIXES and printable(rel) == rel and not_a_regular_file(path, root) is None
+            and path.stat().st_size > 0)
+
+
 def data_folder_problems(root: Path) -> list[tuple[str, str, str]]:
     """(what, why, fix) for a data folder that cannot be split, found with ``stat`` alone before any work: a
     liteship run directory; a class folder that is another one (a link: its photos would be two classes and land
@@ -42,10 +49,9 @@ def data_folder_problems(root: Path) -> list[tuple[str, str, str]]:
                         "the same photos would be two classes, and the test split would hold photos trained on "
                         "under the other label", f"remove the link {printable(folder.name)}, or give it photos of "
                         "its own"))
-    thin = [f"{printable(d.name)} ({n})" for d in folders if d not in linked
-            and (n := sum(p.suffix.lower() in IMAGE_SUFFIXES and not_a_regular_file(p, root) is None
-                          for p in _class_files(d))) < 2]
-    if thin:
+    counts = {d: sum(_may_be_photo(p, root) for p in _class_files(d)) for d in folders if d not in linked}
+    thin = [f"{printable(d.name)} ({n})" for d, n in counts.items() if n < 2]
+    if thin and any(counts.values()):  # none at all: the reader says why each file is not a photo (a FIFO, /proc...)
         out.append(("too few image files in class " + ", ".join(thin), "every class needs at least 2 images to be "
                     "split into training and test", "add images to those folders or remove the folders"))
     return out

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from liteship.errors import LiteshipError
+
 
 @dataclass(frozen=True)
 class InputContract:
@@ -147,6 +149,11 @@ def read_labels(text: str) -> list[str]:
     return [line for line in text.split("\n") if line]
 
 
-def read_labels_file(path: Path) -> list[str]:
-    """A labels file on disk, read by :func:`read_labels`."""
-    return read_labels(Path(path).read_text(encoding="utf-8"))
+def read_labels_file(path: Path, what: str = "Labels file") -> list[str]:
+    """A labels file on disk, read by :func:`read_labels`; one that is not UTF-8 text (an image passed by mistake)
+    is a LiteshipError naming ``what`` (the flag, or "Labels file") and the path."""
+    try:
+        return read_labels(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise LiteshipError(f"{what} {path}", "it is not UTF-8 text (a labels.txt has one class name a line)",
+                            "pass the labels.txt written beside the model, or save the file as UTF-8") from None

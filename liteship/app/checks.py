@@ -9,6 +9,7 @@ from liteship.app.validate import (OUTPUT_FLAGS, Invalid, alias_problems, collec
                                    run_dir_problems)
 from liteship.app.track_checks import pick_tracking, sweep_tracking, track_command
 from liteship.config import Problem, Problems, describe
+from liteship.contract import read_labels_file
 from liteship.rundir import FLOAT, RESULTS, VARIANTS
 
 
@@ -129,6 +130,8 @@ def _bench(args) -> list[Problem]:
                                  "folders or digits; an archive is extracted only into a run directory",
                                  "extract the archive and pass the folder"))
     found += file_problems(args.labels, "--labels")
+    if args.labels is not None and not any(p.where == "--labels" for p in found):  # not UTF-8: said up front
+        collect(found, read_labels_file, args.labels, "--labels")
     backends = collect(found, parse_backends, args.backends)
     found += unavailable_problems(backends, "--backends")
     found += _runtime_problems(args.target_runtime, "--target-runtime")
@@ -263,7 +266,7 @@ def _budget_backend_problems(budgets, args) -> list[Problem]:
     why = backend_problem(budgets, records or [])
     where = args.budgets or "the default budgets"
     problems += _prefer_problems(budgets, args, records or [])
-    return problems + ([] if why is None else [Problem(where, "backend", describe(budgets.backend), why,
+    return problems + ([] if why is None else [Problem(where, None, "", why,
                                                         "bench that backend and thread count (liteship bench RUN_DIR "
                                                         "--backends ...), or set backend and threads in [budgets] to "
                                                         "one the results hold")])
@@ -295,7 +298,7 @@ def _compare(args) -> list[Problem]:
         found.append(Problem("NEW", None, describe(args.new), f"its results are the very file BASE ({args.base}) "
                              "reads: comparing a run with itself proves nothing, every change would be zero",
                              "pass main's run directory (or results.jsonl) as BASE and this change's as NEW"))
-    collect(found, load_thresholds, args.thresholds)
+    collect(found, load_thresholds, args.thresholds, True)
     return found + output_problems(args.markdown, "--markdown") + output_problems(args.json, "--json")
 
 
@@ -371,6 +374,7 @@ def check(args) -> None:
     elif args.command in CHECKS:
         found += CHECKS[args.command](args)
     if any(isinstance(getattr(args, name, None), str) for name in OUTPUT_FLAGS):
-        found += alias_problems(args, *inputs(args))
+        aliased = alias_problems(args, *inputs(args))  # says more than "a folder; give a file inside it"
+        found = [p for p in found if p.where not in {a.where for a in aliased}] + aliased
     if found:
         raise Problems(list(dict.fromkeys(found)))

@@ -297,17 +297,45 @@ _ENVIRONMENT_ERRNOS = {
 }
 
 
+PIPE_CLOSED_EXIT = 141  # 128 + SIGPIPE: the shell's code for a writer whose reader went away (`gate | head -1`)
+
+
+def _standard_streams_open() -> None:
+    """A standard stream closed by the caller (``liteship pick >&-``) is opened on the null device: its fd is
+    never handed to a file liteship opens, and what the command prints is dropped; the exit code is still the
+    command's own (a verdict is still a verdict)."""
+    for fd, name, mode in ((0, "stdin", "r"), (1, "stdout", "w"), (2, "stderr", "w")):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False))
+
+
 def entry() -> None:
     """The console script: :func:`main`, then quiet at exit.
 
     LiteRT logs its teardown ("DestroyAccelerator ...") to fd 2 while Python
     exits, after every line of liteship's own has been printed; those lines
     are dropped. A traceback from a bug still shows: it is raised before this.
+
+    A reader that closes the pipe early (``liteship gate RUN | head -1``) ends the command quietly with exit 141
+    (128 + SIGPIPE, as a shell reports a writer killed by SIGPIPE): never 0, which would pass a CI step whose
+    output was piped, and never 1, which is gate's FAILED.
     """
+    _standard_streams_open()
     replace_unencodable()  # PYTHONIOENCODING=ascii: a dash is escaped, never a UnicodeEncodeError
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        code = main()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        code = PIPE_CLOSED_EXIT
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # Python's own flush at exit would raise again
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     sys.exit(code)

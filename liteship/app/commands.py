@@ -288,9 +288,10 @@ def _variant_records(records, run_dir: Path, wanted: str, flag: str):
         chosen = []
     if len(chosen) != 1:
         listing = "; ".join(f"{r.variant} ({r.model} {r.recipe})" for r in {r.variant: r for r in records}.values())
-        why = (f"the recipe {wanted} has {len(chosen)} variants (one per model): name one by its ID"
-               if chosen else f"{run_dir} has no current variant {wanted!r}")
-        raise LiteshipError(f"{flag} {wanted!r}: no such variant", why, f"pass one of: {listing}")
+        why = (f"the recipe {wanted} has {len(chosen)} variants (one per model): name one by its ID" if chosen else
+               f"{run_dir} has no current variant {wanted!r}" if records else f"{run_dir} has no current variant yet")
+        raise LiteshipError(f"{flag} {wanted!r}: no such variant", why, f"pass one of: {listing}" if records else
+                            "nothing is benched, or a sweep or bench is writing the run: run explain once it is done")
     path = run_dir / VARIANTS / f"{chosen[0]}.tflite"
     if not path.is_file():
         raise LiteshipError(f"{path} is missing", "explain reads the variant's file",
@@ -299,8 +300,7 @@ def _variant_records(records, run_dir: Path, wanted: str, flag: str):
 
 
 def cmd_explain(args) -> int:
-    from liteship.bench import explain
-    from liteship.bench import current_results
+    from liteship.bench import current_results, explain
     from liteship.report.explain import render
 
     run_dir = Path(args.run_dir)
@@ -318,7 +318,7 @@ def cmd_compare(args) -> int:
     from liteship.judge import compare, load_thresholds, read_side, to_json
     from liteship.report.compare import markdown, render
 
-    thresholds = load_thresholds(args.thresholds)
+    thresholds = load_thresholds(args.thresholds, required=True)
     changes, added, removed = compare(read_side(args.base, "base"), read_side(args.new, "new"), thresholds)
     print(render(changes, added, removed))
     if args.markdown:

@@ -105,6 +105,8 @@ def data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
 
     if data is None or data == "digits":
         return []
+    if data == "":  # Path("") is the current folder: never read it by accident
+        return [Problem(flag, None, "", "it is empty", "pass a folder of class folders, an archive of one, or digits")]
     path = Path(data)
     if kernel_tree(path) is not None:
         return [Problem(flag, None, describe(data), unreadable_reason(path) or f"it is in {kernel_tree(path)}",
@@ -147,7 +149,7 @@ def out_problems(out: str | None, flag: str = "--out", data: str | None = None) 
     if printable(os.path.abspath(out)) != os.path.abspath(out):
         return [Problem(flag, None, describe(printable(out)), "its path is not UTF-8 text: LiteRT cannot open a model "
                         "there, and the reports name it", "pass a run directory whose path is plain text")]
-    if data not in (None, "digits") and Path(data).exists():
+    if data not in (None, "digits", "") and Path(data).exists():
         d, o = Path(data).resolve(), path.resolve()
         if d == o or d in o.parents or o in d.parents:
             where = "is the data" if d == o else ("is inside the data" if d in o.parents else "holds the data")
@@ -225,6 +227,8 @@ def path_problems(args) -> list[Problem]:
     found = []
     for name, flag in PATH_ARGS.items():
         value = getattr(args, name, None)
+        if value == "" and name in ("config", "budgets", "thresholds", "labels"):  # "" is not "no file given"
+            found.append(Problem(flag, None, "", "it is empty", "pass a file path, or drop the flag"))
         if not isinstance(value, str) or value in ("", "-", "digits"):
             continue
         try:
@@ -280,6 +284,9 @@ def _alias(out: str, files: list, folders: list) -> str | None:
     """How the output ``out`` is one of the inputs: a file the command reads, or anything inside a folder it reads
     (the path as written or as its links resolve, or the same inode); None when it is none of them."""
     plain, real, info = os.path.abspath(out), os.path.realpath(out), _stat(out)
+    if info is not None and stat.S_ISDIR(info.st_mode):  # an input folder: never suggest a file inside it
+        return next((f"it is a folder inside {where} ({folder})" for where, folder in folders if _inside(plain,
+                     os.path.abspath(folder)) or _inside(real, os.path.realpath(folder))), None)
     if info is not None and not stat.S_ISREG(info.st_mode):
         return None  # a FIFO or device (standard output's /dev/stdout): written to, never replaced
     for where, path in files:

@@ -118,21 +118,23 @@ ON_SUBSET = ("min_accuracy", "max_accuracy_drop", "min_agreement")  # an ARM rec
 
 
 def backend_problem(budgets: Budgets, records: list[BenchRecord]) -> str | None:
-    """Why ``budgets`` cannot be judged on ``records`` at all: their backend and threads were never measured."""
+    """Why ``budgets`` cannot be judged on ``records`` at all: their backend and threads were never measured. Says
+    the [budgets] keys that name the missing record (threads alone when the backend was measured with others)."""
     have = sorted({f"{r.backend}@{r.threads}" if r.threads else r.backend for r in records})
     wanted = []
     if any(getattr(budgets, k) is not None for k in RUN_BUDGETS) and \
             not any(r.backend == budgets.backend and r.threads == budgets.threads for r in records):
-        wanted.append(f"backend {budgets.backend} with {budgets.threads} thread(s)")
+        measured = any(r.backend == budgets.backend for r in records)
+        wanted.append(f"threads = {budgets.threads} (with backend = \"{budgets.backend}\")" if measured else
+                      f"backend = \"{budgets.backend}\", threads = {budgets.threads}")
     if budgets.require_delegate is not None and not any(r.backend == budgets.require_delegate for r in records):
-        wanted.append(f"require_delegate's {budgets.require_delegate}")
+        wanted.append(f"require_delegate = \"{budgets.require_delegate}\"")
     if budgets.max_latency_ms is not None and not backends.get(budgets.backend).times:
         return (f"max_latency_ms is judged on the budget's backend, and {budgets.backend} counts instructions on an "
                 "emulated ISA: it times nothing")
     if not wanted or not records:
         return None
-    return (f"the budgets are judged on {' and '.join(wanted)}, and the results hold no such record (they hold "
-            f"{', '.join(have)})")
+    return f"[budgets] {'; '.join(wanted)}: no record measured there; measured: {', '.join(have)}"
 
 
 def _real_words(compat: dict) -> str:
@@ -164,7 +166,7 @@ def _runtime_verdict(budgets: Budgets, variant: str, record: BenchRecord) -> Ver
 
 
 def _too_small(images: int | None) -> str:
-    return f" — the test split ({images} images) is too small to decide this budget: more test images would"
+    return f" — the test split ({images} images) is too small to decide this budget: more test images would be needed to tell whether it is met"
 
 
 def _drop_verdict(budgets: Budgets, variant: str, run: BenchRecord | None, all_records: list[BenchRecord]) -> Verdict:

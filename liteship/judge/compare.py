@@ -35,10 +35,16 @@ class Thresholds:
     max_latency_increase: float = 0.30
 
 
-def load_thresholds(path: str | Path | None) -> Thresholds:
+def load_thresholds(path: str | Path | None, required: bool = False) -> Thresholds:
+    """``required`` (compare's --thresholds, like --budgets): a file without the table is refused; else (one file of
+    budgets and thresholds, the plugin's) no [compare] table means the defaults."""
     if path is None:
         return Thresholds()
     table, where = liteship_table(path, "compare")
+    if table is None and required:
+        raise LiteshipError(f"{path} has no {where.split(' ', 1)[1]} table", "compare's thresholds live in that table",
+                            "add it, for example [compare] / max_size_increase = 0.05, or drop --thresholds for the "
+                            "default thresholds")
     return from_mapping(Thresholds, table or {}, where)  # no [compare] table: the defaults
 
 

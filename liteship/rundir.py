@@ -290,6 +290,37 @@ def _holder(path: Path) -> str:
         return "another liteship command"
 
 
+def writer(run_dir: str | Path) -> str | None:
+    """Who writes ``run_dir`` now (holds :func:`exclusive`), named as its refusal names them; None if no one. A shared
+    ``flock`` tried without waiting and let go at once: a reader writes nothing and makes no writer wait."""
+    import fcntl
+    import stat
+
+    try:
+        fd = os.open(Path(run_dir) / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return None  # no lock file (or a link): no writer
+    try:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _holder(Path(run_dir) / LOCK)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return None
+
+
+def refuse_if_written(run_dir: str | Path | None, reader: str) -> None:
+    """Exit 2 while a liteship command writes ``run_dir``: until it ends, its variants and results are half-made."""
+    holder = writer(run_dir) if run_dir is not None and Path(run_dir).is_dir() else None
+    if holder is not None:
+        raise LiteshipError(f"{run_dir} is being written by {holder}", f"{reader} judges a finished run, and a "
+                            "verdict on half-made variants and results would be neither passed nor failed",
+                            f"wait for that command to finish, then run {reader} again")
+
+
 @contextmanager
 def exclusive(run_dir: str | Path, command: str):
     """Hold the run directory for one writer; a second one is refused at once, naming the holder.
@@ -302,13 +333,16 @@ def exclusive(run_dir: str | Path, command: str):
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / LOCK
+    path, patience = run_dir / LOCK, time.monotonic() + 0.25
     while True:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
+            if time.monotonic() < patience:  # a reader's look (:func:`writer`) holds a shared lock for an instant
+                time.sleep(0.01)
+                continue
             raise LiteshipError(f"{run_dir} is in use by {_holder(path)}",
                                 "two commands writing one run directory would overwrite each other's files",
                                 "wait for it to finish (re-running then skips what it did), or pass another run "

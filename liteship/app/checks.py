@@ -231,7 +231,9 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
 def _judge(args) -> list[Problem]:
     from liteship.judge import load_budgets
     from liteship.judge import PREFERENCES
+    from liteship.rundir import refuse_if_written
 
+    refuse_if_written(args.run_dir, args.command)  # a sweep writing it: exit 2 naming it, before any reading
     found = _kernel_run_dir(args.run_dir) or run_dir_problems(args.run_dir, writes=args.command == "pick")
     if not found:
         collect(found, _unchanged_data, Path(args.run_dir))
@@ -283,7 +285,9 @@ def _compare(args) -> list[Problem]:
     from liteship.judge import load_thresholds
 
     from liteship.bench import parse_results
+    from liteship.judge.compare import refuse_half_written
 
+    refuse_half_written(args.base, args.new)  # a sweep writing either: exit 2 naming it, before any reading
     found, read = [], []
     for flag, value in (("BASE", args.base), ("NEW", args.new)):
         path = Path(value)

@@ -19,6 +19,7 @@ from liteship.bench import one_variant_each, parse_results, results_path
 from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import paired_drop, same_images
+from liteship.rundir import RESULTS, refuse_if_written
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Change:
 
 def read_side(where: str | Path, role: str) -> list[BenchRecord]:
     """A run directory or a results file; missing, unreadable or empty is exit 2 with what to do."""
+    refuse_half_written(where)
     path = Path(where)
     run_dir = path if path.is_dir() else None
     path = results_path(path) if run_dir is not None else path
@@ -79,11 +81,21 @@ def read_side(where: str | Path, role: str) -> list[BenchRecord]:
         every = current_results(run_dir)[0]
     else:
         every = one_variant_each(parse_results(path), path)
+    refuse_half_written(where)  # began while compare read: what it read may be half-made
     records = [r for r in every if r.kind == "run" or r.instructions]
     if not records:
         raise LiteshipError(f"The {role} results {path} hold no measured variant", "there is nothing to compare",
                             f"bench the run first: `liteship bench {path.parent}`")
     return records
+
+
+def refuse_half_written(*sides: str | Path) -> None:
+    """Exit 2 when a liteship command is writing a run directory compare reads (or the one a results.jsonl is in)."""
+    for where in sides:
+        path = Path(where)
+        run_dir = path if path.is_dir() else path.parent if path.name == RESULTS else None
+        if run_dir is not None:
+            refuse_if_written(run_dir, "compare")
 
 
 def _key(r: BenchRecord) -> tuple:

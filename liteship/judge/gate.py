@@ -11,7 +11,7 @@ from liteship.errors import LiteshipError
 from liteship.judge.budgets import RUN_BUDGETS, Budgets, Verdict, budget_record, judge
 
 JUDGED_ON_RUN = (*RUN_BUDGETS, "max_instructions_m")
-from liteship.rundir import VARIANTS
+from liteship.rundir import VARIANTS, refuse_if_written
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,25 @@ def select(records: list[BenchRecord], variant: str | None) -> list[str]:
         raise LiteshipError(f"No variant {variant!r} in the results", "--variant takes a variant ID or a recipe name",
                             "valid: " + ", ".join(sorted(set(ids) | {r.recipe for r in records if r.recipe})))
     return chosen
+
+
+def records_to_judge(run_dir: Path) -> list[BenchRecord]:
+    """The run's current records (:func:`liteship.bench.current_results`); none is exit 2, never a verdict.
+
+    A gate of no variant would report "0 of 0 variants pass": neither passed nor failed, because nothing was
+    judged (the current variants are not benched yet, or the results hold only variants replaced since). For
+    readers only: a run directory a liteship command is writing is exit 2 (asked before reading and after).
+    """
+    refuse_if_written(run_dir, "gate")
+    records, stale = current_results(Path(run_dir))
+    refuse_if_written(run_dir, "gate")  # began while gate read: what it read may be half-made
+    if not records:
+        replaced = f"; its {len(stale)} other variants on disk were replaced since" if stale else ""
+        raise LiteshipError(f"{run_dir} has no current variant with results to judge",
+                            "its results.jsonl holds no record of the variants its latest optimize or sweep "
+                            f"made{replaced}, so a gate would judge nothing",
+                            f"bench them (`liteship bench {run_dir}`, or let the sweep finish), then gate again")
+    return records
 
 
 def remeasure_latency(record: BenchRecord, budgets: Budgets, model_path: Path) -> BenchRecord:
@@ -104,9 +123,10 @@ def _remeasure_why(budgets: Budgets, recs: list[BenchRecord], verdicts: list[Ver
 
 def gate(run_dir: Path, budgets: Budgets, variant: str | None = None, remeasure: bool = True,
          records: list[BenchRecord] | None = None) -> list[VariantVerdict]:
-    """Every current variant's verdicts; ``records``: the run's current results, when the caller has read them."""
+    """Every current variant's verdicts; ``records``: the run's current results, when the caller has read them
+    (else :func:`records_to_judge` reads them: a reader's, refused while a command writes the run)."""
     run_dir = Path(run_dir)
-    records = current_results(run_dir)[0] if records is None else records
+    records = records_to_judge(run_dir) if records is None else records
     out = []
     for vid in select(records, variant):
         recs = [r for r in records if r.variant == vid]

@@ -122,3 +122,23 @@ def test_a_good_gate_still_runs_its_items(run_copy, tmp_path):
                           text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0 and "passed" in proc.stdout, proc.stdout[-2000:]
     assert "test_budget" in proc.stdout or "6 passed" in proc.stdout
+
+
+def _pytest(tmp_path, *args, timeout: float = 300):
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *map(str, args)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    assert not any(word in proc.stdout + proc.stderr for word in INTERNALS), proc.stdout + proc.stderr
+    return proc
+
+
+def test_the_plugin_does_not_gate_a_run_being_written(run_copy, tmp_path):
+    from tests.robustness.test_run_state_round2 import held_by_a_sweep
+
+    with held_by_a_sweep(run_copy) as pid:
+        before = snapshot(tmp_path)
+        proc = _pytest(tmp_path, "--liteship-run", run_copy, timeout=120)
+        assert snapshot(tmp_path) == before
+    assert proc.returncode == 4, proc.stdout[-1500:] + proc.stderr[-1500:]
+    assert proc.stderr.strip().splitlines()[0].startswith(
+        f"ERROR: liteship gate: {run_copy} is being written by `liteship sweep` (PID {pid} on "), proc.stderr
+    assert "passed" not in proc.stdout and "failed" not in proc.stdout, proc.stdout

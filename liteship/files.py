@@ -192,9 +192,6 @@ def ensure_writable(out: Path) -> None:
 
 # --------------------------------------------------------------------------- files the user names (--json, ...)
 
-_KERNEL_FILE_SYSTEMS = ("/proc", "/sys")
-
-
 def read_only(path: str | os.PathLike) -> bool:
     """Whether ``path`` is on a file system mounted read-only (EROFS: not a matter of permissions)."""
     try:
@@ -220,16 +217,37 @@ def _target(path: str) -> str:
     return os.path.realpath(path) if os.path.islink(path) else path
 
 
-def output_problem(path: str) -> str | None:
-    """Why ``path`` cannot take an output file (a --json, --junit or --markdown), or None when it can.
+STREAMS = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/full")  # the only outputs in /dev, /proc or /sys
 
-    A regular file or a new path is written atomically; a symlink is written through to its target;
-    a FIFO, a character device or ``-`` (standard output) is written to directly.
-    """
-    if path == "-":
-        return None
+
+def _link_steps(path: str):
+    """``path`` made absolute, then (its folder's links resolved) each path its links lead to."""
+    step = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit of links followed
+        yield step
+        step = os.path.join(os.path.realpath(os.path.dirname(step)), os.path.basename(step))
+        yield step
+        if not os.path.islink(step):
+            return
+        step = os.path.normpath(os.path.join(os.path.dirname(step), os.readlink(step)))
+
+
+def output_stream(path: str) -> str | None:
+    """``-`` or the one of STREAMS ``path`` names (as written or through links): written as is, never resolved."""
+    return "-" if path == "-" else next((s for s in _link_steps(path) if s in STREAMS), None)
+
+
+def output_problem(path: str) -> str | None:
+    """Why ``path`` cannot take a --json, --junit or --markdown, or None: a file, a new path, a symlink, a FIFO, a
+    character device, ``-`` or STREAMS; nothing else in /dev, /proc or /sys (/dev/stdin is the file stdin is)."""
     if not path or "\0" in path:
         return "the path is empty" if not path else "it holds a NUL character"
+    if output_stream(path):
+        return None  # written as it is: /dev/stdout resolves to a pipe's name in /proc, or to the file stdout is
+    kernel = next((k for s in _link_steps(path) for k in KERNEL_TREES if s == k or s.startswith(k + "/")), None)
+    if kernel is not None:
+        return (f"it is in {kernel} (as written or through a link), where the outputs are /dev/null, /dev/stdout, "
+                "/dev/stderr and /dev/full alone: any other is the kernel's, or a file open as /dev/stdin, /dev/fd/N")
     target = _target(path)
     try:
         info = os.stat(target)
@@ -237,9 +255,6 @@ def output_problem(path: str) -> str | None:
         info = None
     except OSError as exc:
         return f"it cannot be reached: {exc.strerror}"
-    kernel = next((k for k in _KERNEL_FILE_SYSTEMS if os.path.realpath(target).startswith(k + "/")), None)
-    if kernel is not None:
-        return f"it is in {kernel}, a kernel file system, not a place for a file"
     if info is not None:
         return _existing_output_problem(path, info)
     return _new_file_problem(target)
@@ -264,12 +279,12 @@ def _new_file_problem(target: str) -> str | None:
 
 
 def write_output(path: str, text: str) -> None:
-    """Write ``text`` where the user asked: ``-`` is standard output; a FIFO or device is written directly;
-    a symlink is followed (the link stays); a regular file is replaced atomically, keeping its mode."""
-    if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
+    """Write ``text`` where the user asked: ``-`` and STREAMS as they are, a FIFO or device directly, a symlink
+    followed (the link stays), a regular file replaced atomically, keeping its mode."""
+    if output_stream(path) in ("-", "/dev/stdout", "/dev/stderr"):
+        out = sys.stderr if output_stream(path) == "/dev/stderr" else sys.stdout
+        out.write(text)
+        return out.flush()
     target = _target(path)
     try:
         info = os.stat(target)

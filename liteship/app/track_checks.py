@@ -3,9 +3,10 @@ log there (the URI, the experiment, the store: see :mod:`liteship.app.track_stor
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from liteship.app.validate import collect, run_dir_problems
+from liteship.app.validate import collect, run_dir_problems, runs_holding
 from liteship.config import Problem, describe
 
 
@@ -24,6 +25,32 @@ def _unused(table, where: str) -> list[Problem]:
             for key, value in (("uri", table.uri), ("experiment", table.experiment)) if value is not None]
 
 
+def store_place_problems(tracking, own: str | None, data: list[str], uri_from: str) -> list[Problem]:
+    """A SQLite store the user named, and its artifact folder beside it, are never inside a data folder the command
+    reads nor inside another liteship run directory (``own`` is the command's run directory): MLflow would write
+    its database, models and plots among the images, or among another run's files."""
+    from liteship.app.track import ARTIFACTS
+    from liteship.app.track_store import sqlite_file
+
+    db = sqlite_file(tracking.uri)
+    if db is None or tracking.in_run_dir:
+        return []
+    places = [os.path.abspath(db), os.path.realpath(db)]
+    places += [os.path.join(os.path.dirname(place), ARTIFACTS) for place in places]
+    fix = ("put the store outside the data folders and run directories, e.g. sqlite:///$HOME/mlflow/mlflow.db, or "
+           "name no URI: the run directory's own mlflow.db")
+    for folder in [d for d in data if os.path.isdir(d)]:
+        roots = (os.path.abspath(folder).rstrip(os.sep) + os.sep, os.path.realpath(folder).rstrip(os.sep) + os.sep)
+        if any((place + os.sep).startswith(root) for place in places for root in roots):
+            return [Problem(uri_from, None, describe(tracking.uri), f"the store (and {ARTIFACTS}/ beside it) would be "
+                            f"inside the data folder {folder} the command reads: MLflow would write its database, "
+                            "models and plots among the images, and every later run would read them as images", fix)]
+    others = [run for run in runs_holding(str(db)) if own is None or os.path.realpath(run) != os.path.realpath(own)]
+    return [Problem(uri_from, None, describe(tracking.uri), f"the store (and {ARTIFACTS}/ beside it) would be inside "
+                    f"the run directory {run}, another liteship run: MLflow would write among that run's files", fix)
+            for run in others[:1]]
+
+
 def sweep_tracking(args, table, where: str) -> list[Problem]:
     """Where the sweep logs (``args.tracking``; None: it does not), and whether it can."""
     from liteship.app.track import default_tracking, tracking_problems
@@ -35,9 +62,10 @@ def sweep_tracking(args, table, where: str) -> list[Problem]:
         mlflow_problems(f"{where} [track]", "mlflow", True)
     if not found and args.out and str(args.out).strip():
         tracking = default_tracking(Path(args.out), table.uri, table.experiment)
-        found += tracking_problems(tracking, args.out, f"{where} [track] uri" if table.uri else "MLFLOW_TRACKING_URI",
-                                   f"{where} [track] experiment" if table.experiment else "the experiment (the run "
-                                   "directory's name)")
+        uri_from = f"{where} [track] uri" if table.uri else "MLFLOW_TRACKING_URI"
+        found += store_place_problems(tracking, args.out, [args.data] if isinstance(args.data, str) else [], uri_from)
+        found += [] if found else tracking_problems(tracking, args.out, uri_from, f"{where} [track] experiment"
+                                                    if table.experiment else "the experiment (the run directory's name)")
         args.tracking = None if found else tracking
     return found
 
@@ -46,6 +74,7 @@ def track_command(args) -> list[Problem]:
     """`liteship track`: a run directory with results, MLflow installed; where to log: the flags, else where the
     sweep logged, else the default store; and that it can log there."""
     from liteship.app.track import tracking_for, tracking_problems
+    from liteship.rundir import data_sources
 
     found = run_dir_problems(args.run_dir, writes=True) + mlflow_problems("--uri", None, args.uri or "the default")
     for flag, value in (("--uri", args.uri), ("--experiment", args.experiment)):
@@ -54,10 +83,12 @@ def track_command(args) -> list[Problem]:
     if not found:
         tracking = collect(found, tracking_for, Path(args.run_dir), args.uri, args.experiment)
         saved = Path(args.run_dir) / "track.json"
-        found += [] if tracking is None else tracking_problems(
-            tracking, args.run_dir, "--uri" if args.uri else f"{saved} uri" if saved.is_file() else "MLFLOW_TRACKING_URI",
-            "--experiment" if args.experiment else f"{saved} experiment" if saved.is_file() else "the experiment (the "
-            "run directory's name)")
+        uri_from = "--uri" if args.uri else f"{saved} uri" if saved.is_file() else "MLFLOW_TRACKING_URI"
+        found += [] if tracking is None else store_place_problems(tracking, args.run_dir,
+                                                                   data_sources(Path(args.run_dir)), uri_from)
+        found += [] if tracking is None or found else tracking_problems(
+            tracking, args.run_dir, uri_from, "--experiment" if args.experiment else f"{saved} experiment" if
+            saved.is_file() else "the experiment (the run directory's name)")
         args.tracking = None if found else tracking
     return found
 
@@ -66,6 +97,7 @@ def pick_tracking(args) -> list[Problem]:
     """pick tags the chosen variant's run where the sweep logged, when it did and MLflow is here to do it; a
     track.json that cannot be read, or a store that cannot be written, is said before pick starts."""
     from liteship.app.track import mlflow_installed, saved_tracking, tracking_problems
+    from liteship.rundir import data_sources
 
     args.tracking = None
     if run_dir_problems(args.run_dir):
@@ -73,6 +105,7 @@ def pick_tracking(args) -> list[Problem]:
     saved = collect(found := [], saved_tracking, Path(args.run_dir))
     if saved is not None and mlflow_installed():
         where = Path(args.run_dir) / "track.json"
-        found += tracking_problems(saved, args.run_dir, f"{where} uri", f"{where} experiment")
+        found += store_place_problems(saved, args.run_dir, data_sources(Path(args.run_dir)), f"{where} uri")
+        found += [] if found else tracking_problems(saved, args.run_dir, f"{where} uri", f"{where} experiment")
         args.tracking = None if found else saved
     return found

@@ -202,6 +202,12 @@ def run_dir_problems(run_dir: str | None, flag: str = "RUN_DIR", needs: str = "r
     if not path.is_dir():
         why = "it is a file, not a run directory" if path.exists() else "there is no such run directory"
         return [Problem(flag, None, describe(run_dir), why, "pass the folder a sweep or train wrote (--out)")]
+    link = path / needs if needs else None
+    if link is not None and link.is_symlink() and not _inside(os.path.realpath(link), os.path.realpath(path)):
+        return [Problem(flag, None, describe(run_dir), f"its {needs} is a link to another place "
+                        f"({describe(os.readlink(link))}); liteship reads a run's own files, and would judge that "
+                        "place's records as this run's", "pass the run directory the results belong to, or put a "
+                        "copy of the file in place of the link")]
     if writes and not is_marked(path):
         return [Problem(flag, None, describe(run_dir), f"it has no {MARKER}, so liteship did not make it, and this "
                         "command writes into it", "pass a run directory a sweep or train made; if an older liteship "
@@ -313,19 +319,30 @@ def _run_inputs(where: str, run_dir: str) -> tuple[list, list]:
     return [d for d in data if not os.path.isdir(d[1])], [(where, run_dir)] + [d for d in data if os.path.isdir(d[1])]
 
 
-def _side_inputs(where: str, value: str | None) -> tuple[list, list]:
-    """(files, folders) of a path a command reads: a folder is a run directory; a file read in a marked run
-    directory (its results.jsonl) brings that directory along."""
+def runs_holding(path: str) -> list[str]:
+    """The liteship run directories ``path`` is in: the first folder marked as a run, walking up from its folder as
+    written and from its folder with links resolved."""
     from liteship.rundir import is_marked
 
+    starts = (Path(os.path.abspath(path)).parent, Path(os.path.realpath(path)).parent)
+    return list(dict.fromkeys(run for start in starts for run in [next((str(f) for f in (start, *start.parents)
+                                                                        if is_marked(f)), None)] if run))
+
+
+def _side_inputs(where: str, value: str | None) -> tuple[list, list]:
+    """(files, folders) of a path a command reads: a folder is a run directory, and so is the run directory its
+    results.jsonl lives in (through a link); a file read in a run directory (a results.jsonl, a variant's .tflite)
+    brings the directories it is in along."""
     if value is None:
         return [], []
     path = Path(value)
-    if path.is_dir():
-        return _run_inputs(where, value)
-    files, folders = _run_inputs(f"the run directory of {where}", str(path.parent)) if is_marked(path.parent) \
-        else ([], [])
-    return [(where, value)] + files, folders
+    files, folders = _run_inputs(where, value) if path.is_dir() else ([(where, value)], [])
+    runs = runs_holding(str(path / "results.jsonl") if path.is_dir() else value)
+    for run in [r for r in runs if not path.is_dir() or os.path.realpath(r) != os.path.realpath(value)]:
+        more_files, more_folders = _run_inputs(f"the run directory of {where}" if not path.is_dir() else
+                                               f"the run directory {where}'s results.jsonl lives in", run)
+        files, folders = files + more_files, folders + more_folders
+    return files, folders
 
 
 def inputs(args) -> tuple[list, list]:
@@ -345,10 +362,20 @@ def inputs(args) -> tuple[list, list]:
 def alias_problems(args, files: list, folders: list) -> list[Problem]:
     """Every output flag of ``args`` that would overwrite what the command reads: ``files`` and ``folders`` are
     (where, path) of its inputs. The one rule for every command with output flags; nothing is written."""
-    found, taken = [], {}
+    from liteship.files import output_stream
+
+    found, taken, streams = [], {}, {}
     for name, flag in OUTPUT_FLAGS.items():
         out = getattr(args, name, None)
-        if not isinstance(out, str) or out in ("", "-") or "\0" in out:
+        if not isinstance(out, str) or out == "" or "\0" in out:
+            continue
+        stream = {"-": "standard output", "/dev/stdout": "standard output", "/dev/stderr": "standard error"}.get(
+            output_stream(out))
+        if stream is not None:
+            found += [Problem(flag, None, describe(out), f"{flag} and {other} ({path}) both write to {stream}: the "
+                              "two outputs would run into each other", f"send {flag} or {other} to a file")
+                      for other, path in streams.get(stream, [])][:1]
+            streams.setdefault(stream, []).append((flag, out))
             continue
         how = _alias(out, files, folders)
         if how is not None:

@@ -13,7 +13,10 @@ def _changes(config):
     from liteship.errors import LiteshipError
     from liteship.judge import compare, load_thresholds, read_side
 
+    from liteship.app.pytest_plugin import refuse_itself
+
     try:
+        refuse_itself(base, config.getoption("liteship_run"))  # checked by the plugin too; copied in since: refused
         changes, _, _ = compare(read_side(base, "base"), read_side(config.getoption("liteship_run"), "new"),
                                 load_thresholds(config.getoption("liteship_budgets")))
     except LiteshipError as exc:  # checked by the plugin before collection; damaged since: the message, no stack

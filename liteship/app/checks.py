@@ -285,7 +285,7 @@ def _compare(args) -> list[Problem]:
     from liteship.judge import load_thresholds
 
     from liteship.bench import parse_results
-    from liteship.judge.compare import refuse_half_written
+    from liteship.judge.compare import SAME_RUN_FIX, refuse_half_written, same_run
 
     refuse_half_written(args.base, args.new)  # a sweep writing either: exit 2 naming it, before any reading
     found, read = [], []
@@ -298,10 +298,9 @@ def _compare(args) -> list[Problem]:
         else:
             read.append(path.stat())
             collect(found, parse_results, path)
-    if len(read) == 2 and (read[0].st_dev, read[0].st_ino) == (read[1].st_dev, read[1].st_ino):
-        found.append(Problem("NEW", None, describe(args.new), f"its results are the very file BASE ({args.base}) "
-                             "reads: comparing a run with itself proves nothing, every change would be zero",
-                             "pass main's run directory (or results.jsonl) as BASE and this change's as NEW"))
+    why = same_run(args.base, args.new) if len(read) == 2 else None  # the very file, or a copy of it
+    if why is not None:
+        found.append(Problem("NEW", None, describe(args.new), why, SAME_RUN_FIX))
     collect(found, load_thresholds, args.thresholds, True)
     return found + output_problems(args.markdown, "--markdown") + output_problems(args.json, "--json")
 

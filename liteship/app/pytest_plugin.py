@@ -66,11 +66,23 @@ def _check_inputs(config) -> None:
             load_thresholds(given["--liteship-budgets"])
             read_side(given["--liteship-baseline"], "base")
         read_side(given["--liteship-run"], "new")  # the run's records: damaged ones are this message, not a stack
+        refuse_itself(given["--liteship-baseline"], given["--liteship-run"])
     except LiteshipError as exc:
         raise _usage(exc.message) from None
     except RecursionError:
         raise _usage(f"{given['--liteship-budgets']} is nested too deeply to read. Fix: give a budgets file "
                      "with one [budgets] table of keys") from None
+
+
+def refuse_itself(base, run) -> None:
+    """--liteship-baseline naming the run itself (a link to it, a copy of it): ``liteship compare``'s refusal."""
+    from liteship.errors import LiteshipError
+    from liteship.judge.compare import same_run
+
+    why = None if base is None else same_run(base, run)
+    if why is not None:
+        raise LiteshipError(f"--liteship-baseline {base} is the run --liteship-run {run} gates", why,
+                            "pass main's run directory (or results.jsonl) as --liteship-baseline")
 
 
 def pytest_configure(config):

@@ -11,6 +11,9 @@ counts) are listed as not comparable and not judged.
 
 from __future__ import annotations
 
+import json
+import os
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -87,6 +90,52 @@ def read_side(where: str | Path, role: str) -> list[BenchRecord]:
         raise LiteshipError(f"The {role} results {path} hold no measured variant", "there is nothing to compare",
                             f"bench the run first: `liteship bench {path.parent}`")
     return records
+
+
+SAME_RUN_FIX = "pass main's run directory (or results.jsonl) as BASE and this change's as NEW"
+
+
+def _results_file(where: str | Path) -> Path:
+    return results_path(Path(where)) if Path(where).is_dir() else Path(where)
+
+
+def _record_set(path: Path) -> Counter | None:
+    """The records of a results file, each as canonical JSON, counted; None when it cannot be read as such."""
+    from liteship.files import read_regular
+
+    try:
+        lines = read_regular(path, "Results file").decode("utf-8").split("\n")
+        records = [json.loads(line) for line in lines if line.strip()]
+    except (LiteshipError, OSError, ValueError, RecursionError):
+        return None  # a damaged or unreadable file: read_side says what is wrong with it
+    if not all(isinstance(r, dict) for r in records):
+        return None
+    return Counter(json.dumps(r, sort_keys=True) for r in records)
+
+
+def same_run(base: str | Path, new: str | Path) -> str | None:
+    """Why BASE and NEW are one run, so comparing them proves nothing; None when they are two runs.
+
+    One run: the very results file (the same path, a link or a hard link to it), or a copy of it: every record the
+    same to the digit, timings included. Records carry no time of measurement, but a wall-clock timing serves as
+    one (init, first, p50 ... and how many runs it took): two benches never agree on all of it, so two runs share
+    a timed record only where a re-run kept one without measuring it again, and a NEW that kept every record
+    measured nothing of its own. Without a timing (instruction counts, op coverage alone) a deterministic re-run
+    may repeat every number, so such files are compared.
+    """
+    try:
+        a, b = (os.stat(_results_file(p)) for p in (base, new))
+    except (OSError, ValueError):
+        return None
+    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
+        why = f"its results are the very file BASE ({base}) reads"
+    else:
+        records = _record_set(_results_file(base))
+        timed = records is not None and any(isinstance(json.loads(r).get("latency_ms"), dict) for r in records)
+        if not timed or records != _record_set(_results_file(new)):
+            return None
+        why = "BASE and NEW hold the same measurements (a copy of one run)"
+    return why + ": comparing a run with itself proves nothing, every change would be zero"
 
 
 def refuse_half_written(*sides: str | Path) -> None:

@@ -8,8 +8,11 @@ exit code, the message's first line, no traceback, a timeout, and that no file i
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -129,6 +132,28 @@ def _pytest(tmp_path, *args, timeout: float = 300):
                           cwd=tmp_path, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     assert not any(word in proc.stdout + proc.stderr for word in INTERNALS), proc.stdout + proc.stderr
     return proc
+
+
+# id -> the baseline given for the run: the run itself, a link to it, a copy of it (the same measurements)
+ITSELF = {
+    "same_path": lambda run, tmp: run,
+    "link_to_run": lambda run, tmp: Path(os.symlink(run, tmp / "base") or tmp / "base"),
+    "copied_results": lambda run, tmp: Path(shutil.copy2(run / "results.jsonl", tmp / "main.jsonl")),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ITSELF))
+def test_a_run_is_not_its_own_baseline(run_copy, tmp_path, case):
+    """`liteship compare RUN RUN` is refused; --liteship-baseline naming the run (however) is pytest's usage error."""
+    base = ITSELF[case](run_copy, tmp_path)
+    before = snapshot(tmp_path)
+    proc = _pytest(tmp_path, "--liteship-run", run_copy, "--liteship-baseline", base)
+    assert proc.returncode == 4, proc.stdout[-1500:] + proc.stderr[-1500:]
+    assert proc.stderr.strip().splitlines()[0].startswith(f"ERROR: liteship gate: --liteship-baseline {base} is the "
+                                                          f"run --liteship-run {run_copy} gates. "), proc.stderr
+    assert "comparing a run with itself proves nothing" in proc.stderr, proc.stderr
+    assert "passed" not in proc.stdout
+    assert snapshot(tmp_path) == before
 
 
 def test_the_plugin_does_not_gate_a_run_being_written(run_copy, tmp_path):

@@ -155,10 +155,13 @@ def test_labels_read_the_way_the_swift_app_reads_them():
 
 
 def _again(tmp_path: Path, results_file: Path) -> Path:
-    """A copy of the results: compare of a file with itself is refused (it proves nothing), a copy is compared."""
+    """The results as a re-run that timed one record again writes them: compare of a file with itself, or of a copy
+    of it, is refused (it proves nothing); another run is compared."""
     again = tmp_path / "again.jsonl"
     if not again.exists():
-        shutil.copyfile(results_file, again)
+        records = [json.loads(line) for line in results_file.read_text().splitlines()]
+        next(r for r in records if r.get("latency_ms"))["latency_ms"]["p50"] *= 1.01
+        again.write_text("".join(json.dumps(r) + "\n" for r in records))
     return again
 
 

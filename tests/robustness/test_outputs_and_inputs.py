@@ -177,10 +177,13 @@ def test_comparing_a_run_with_itself_is_refused(tmp_path, how):
     assert snapshot(tmp_path) == before
 
 
-def test_two_runs_with_equal_results_are_still_compared(tmp_path):
-    """Only the same file is refused: a copy (a deterministic re-run) is a comparison worth making."""
+def test_two_runs_with_equal_results_but_one_timing_are_still_compared(tmp_path):
+    """A copy of the results is one run, refused (test_run_state_round2); a re-run that kept every record but timed
+    one again is two runs, and a comparison worth making."""
     world = make_world(tmp_path)
-    (world["new"] / "results.jsonl").write_bytes((world["base"] / "results.jsonl").read_bytes())
+    records = [json.loads(line) for line in (world["base"] / "results.jsonl").read_text().splitlines()]
+    records[-1]["latency_ms"]["p50"] *= 1.01
+    (world["new"] / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     proc = liteship("compare", world["base"], world["new"])
     assert proc.returncode == 0 and "compare passed" in proc.stdout, proc.stderr
 

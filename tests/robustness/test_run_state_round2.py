@@ -1,5 +1,5 @@
-"""A run's state when it is judged (issue 32): a run a liteship command is still writing, and a run whose current
-variants have no results yet. Each is a real `liteship` process.
+"""A run's state when it is judged (issue 32): a run a liteship command is still writing, a run whose current
+variants have no results yet, and a baseline that is a copy of the run. Each is a real `liteship` process.
 
 A run being written is held by the one writer's lock (``liteship.rundir.exclusive``): here a second process takes
 it exactly as a sweep does, so the PID the message must name is known. Gate and compare must say who writes the
@@ -106,3 +106,40 @@ def test_a_gate_with_no_current_variant_to_judge_is_no_verdict(run_copy, tmp_pat
                                f"{run_copy}`, or let the sweep finish), then gate again."), err
     assert "0 of 0" not in out and "FAILED" not in out, out
     assert snapshot(run_copy) == before
+
+
+# id -> NEW, made from the run: every one holds the run's own records, each as it was measured
+COPIES = {
+    "copied_folder": lambda run, tmp: Path(shutil.copytree(run, tmp / "copy", symlinks=True, copy_function=shutil.copy2,
+                                                           ignore=shutil.ignore_patterns(".liteship.lock"))),
+    "copied_results_file": lambda run, tmp: Path(shutil.copy2(run / "results.jsonl", tmp / "results.jsonl")),
+    "records_reordered": lambda run, tmp: _reordered(run / "results.jsonl", tmp / "results.jsonl"),
+}
+
+
+def _reordered(source: Path, target: Path) -> Path:
+    """The same records in the other order, each with its keys in reverse order: the same set of measurements."""
+    records = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+    target.write_text("".join(json.dumps(dict(reversed(r.items()))) + "\n" for r in reversed(records)),
+                      encoding="utf-8")
+    return target
+
+
+@pytest.mark.parametrize("case", sorted(COPIES))
+def test_a_copy_of_the_run_is_not_its_baseline(run_copy, tmp_path, case):
+    new = COPIES[case](run_copy, tmp_path)
+    before = snapshot(tmp_path)
+    code, err, out, _ = run("compare", run_copy, new, cwd=tmp_path, timeout=120)
+    assert code == 2, err + out
+    assert first_line(err) == "liteship compare: error: 1 problem in the input; nothing was started or written:", err
+    assert ("BASE and NEW hold the same measurements (a copy of one run): comparing a run with itself proves "
+            "nothing") in err, err
+    assert "compare passed" not in out
+    assert snapshot(tmp_path) == before
+
+
+def test_a_rerun_that_kept_all_but_one_record_is_compared(run_copy, tmp_path):
+    """The control: records a re-run kept are the same as the base's; one measured again makes it another run."""
+    new = remeasured(run_copy, tmp_path / "new")
+    code, err, out, _ = run("compare", run_copy, new, cwd=tmp_path, timeout=120)
+    assert code == 0 and out.splitlines()[-1].startswith("compare passed"), err + out

@@ -298,7 +298,7 @@ def _compare(args) -> list[Problem]:
         else:
             read.append(path.stat())
             collect(found, parse_results, path)
-    why = same_run(args.base, args.new) if len(read) == 2 else None  # the very file, or a copy of it
+    why = same_run(args.base, args.new) if len(read) == 2 else None  # the very file (a copy is compared, and said)
     if why is not None:
         found.append(Problem("NEW", None, describe(args.new), why, SAME_RUN_FIX))
     collect(found, load_thresholds, args.thresholds, True)

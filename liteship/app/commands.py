@@ -6,6 +6,7 @@ Parsing is :mod:`liteship.app.cli`'s job; judging is :mod:`liteship.judge`'s and
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from pathlib import Path
 
@@ -312,15 +313,14 @@ def cmd_explain(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    import json
-
     from liteship.files import write_output
-    from liteship.judge import compare, load_thresholds, read_side, to_json
+    from liteship.judge import SAME_MEASUREMENTS, compare, load_thresholds, read_side, same_measurements, to_json
     from liteship.report.compare import markdown, render
 
     thresholds = load_thresholds(args.thresholds, required=True)
     changes, added, removed = compare(read_side(args.base, "base"), read_side(args.new, "new"), thresholds)
-    print(render(changes, added, removed))
+    note = f"\nnote: {SAME_MEASUREMENTS}" if same_measurements(args.base, args.new) else ""
+    print(render(changes, added, removed) + note)
     if args.markdown:
         write_output(args.markdown, markdown(changes, added, removed))
     if args.json:

@@ -114,28 +114,34 @@ def _record_set(path: Path) -> Counter | None:
 
 
 def same_run(base: str | Path, new: str | Path) -> str | None:
-    """Why BASE and NEW are one run, so comparing them proves nothing; None when they are two runs.
-
-    One run: the very results file (the same path, a link or a hard link to it), or a copy of it: every record the
-    same to the digit, timings included. Records carry no time of measurement, but a wall-clock timing serves as
-    one (init, first, p50 ... and how many runs it took): two benches never agree on all of it, so two runs share
-    a timed record only where a re-run kept one without measuring it again, and a NEW that kept every record
-    measured nothing of its own. Without a timing (instruction counts, op coverage alone) a deterministic re-run
-    may repeat every number, so such files are compared.
-    """
+    """Why BASE and NEW are one run, so comparing them proves nothing (the very results file: the same path, a link
+    or a hard link to it); None when they are two files."""
     try:
         a, b = (os.stat(_results_file(p)) for p in (base, new))
     except (OSError, ValueError):
         return None
-    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
-        why = f"its results are the very file BASE ({base}) reads"
-    else:
+    if (a.st_dev, a.st_ino) != (b.st_dev, b.st_ino):
+        return None
+    return (f"its results are the very file BASE ({base}) reads: comparing a run with itself proves nothing, every "
+            "change would be zero")
+
+
+SAME_MEASUREMENTS = ("BASE and NEW hold the same measurements, record for record (a copy of one run, or a re-run that "
+                     "reused every record because no variant's file changed): every change is zero, and no number "
+                     "was measured twice")
+
+
+def same_measurements(base: str | Path, new: str | Path) -> bool:
+    """BASE and NEW hold the same records to the digit, a wall-clock timing among them: a copy of one run, or a
+    re-run that measured nothing again because no variant's bytes changed (a record is reused only for the same
+    file, options, machine and tools). Compared all the same, since "nothing changed" is then true; said, so that
+    nobody reads it as two measurements agreeing."""
+    try:
         records = _record_set(_results_file(base))
         timed = records is not None and any(isinstance(json.loads(r).get("latency_ms"), dict) for r in records)
-        if not timed or records != _record_set(_results_file(new)):
-            return None
-        why = "BASE and NEW hold the same measurements (a copy of one run)"
-    return why + ": comparing a run with itself proves nothing, every change would be zero"
+        return bool(timed and records == _record_set(_results_file(new)))
+    except (OSError, ValueError):
+        return False
 
 
 def refuse_half_written(*sides: str | Path) -> None:

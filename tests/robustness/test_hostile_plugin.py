@@ -9,7 +9,6 @@ exit code, the message's first line, no traceback, a timeout, and that no file i
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -134,11 +133,12 @@ def _pytest(tmp_path, *args, timeout: float = 300):
     return proc
 
 
-# id -> the baseline given for the run: the run itself, a link to it, a copy of it (the same measurements)
+# id -> the baseline given for the run: the run itself, a link to it, a hard link to its results (one file)
 ITSELF = {
     "same_path": lambda run, tmp: run,
     "link_to_run": lambda run, tmp: Path(os.symlink(run, tmp / "base") or tmp / "base"),
-    "copied_results": lambda run, tmp: Path(shutil.copy2(run / "results.jsonl", tmp / "main.jsonl")),
+    "hard_link_to_results": lambda run, tmp: Path(os.link(run / "results.jsonl", tmp / "main.jsonl")
+                                                  or tmp / "main.jsonl"),
 }
 
 

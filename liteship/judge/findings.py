@@ -247,7 +247,7 @@ def isa_order_flips(records: list[BenchRecord], used: str | None = None) -> list
                 out.append(Finding("isa", model, f"{model}: x86 orders {len(listed)} variant(s) against float32 the "
                                    f"other way round from the phone's instruction set ({arm}): "
                                    + "; ".join(listed) + ". An instruction count is not a phone's time, but it "
-                                   "counts the kernels the phone runs" + (f"; {used}" if used else ""), (*ids, base)))
+                                   "counts the kernels the phone runs" + (f"; {used}." if used else "."), (*ids, base)))
     return out
 
 
@@ -279,16 +279,16 @@ def decision_used(budgets: Budgets, decision=None) -> str:
     isa = "the phone's (aarch64 instructions)" if b is not None and b.isa == "aarch64" else "x86's"
     used = []
     if budgets.max_latency_ms is not None:
-        used.append(f"its max_latency_ms budget used x86's time on {budgets.backend}")
+        used.append(f"judged max_latency_ms by x86's time on {budgets.backend}")
     if prefer == "latency":
-        used.append(f"it ranked by x86's time on {budgets.backend}")
+        used.append(f"ranked by x86's time on {budgets.backend}")
     elif prefer == "instructions":
-        used.append(f"it ranked by {isa} order, counted on {budgets.backend}")
+        used.append(f"ranked by {isa} order, counted on {budgets.backend}")
     elif tie is not None and "aarch64" in tie.by:
-        used.append("it ranked by accuracy, and broke its tie by the phone's order (aarch64 instructions)")
+        used.append("ranked by accuracy and broke its tie by the phone's order (aarch64 instructions)")
     else:
-        used.append(f"it ranked by {prefer}, which neither order changes")
-    return "the decision used " + "; ".join(used)
+        used.append(f"ranked by {prefer}, which neither order changes")
+    return "the decision " + ", and ".join(used)
 
 
 def _grouped(found: list[Finding]) -> list[Finding]:

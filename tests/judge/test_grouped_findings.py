@@ -49,6 +49,6 @@ def test_where_the_phone_orders_a_pair_the_other_way_it_goes_last_and_the_findin
     first, second = f.message.index("float16 is slower"), f.message.index("qat_int8 is slower")
     assert first < second  # the phone agrees on float16: it should weigh more, though qat_int8's x86 ratio is larger
     assert "0.50× by arm64-a15 instructions, the other way round on the phone's instruction set" in f.message
-    assert "x86 and the phone's instruction set disagree on 1: the decision used it ranked by accuracy" in f.message
+    assert "x86 and the phone's instruction set disagree on 1: the decision ranked by accuracy" in f.message
     timed = findings(records, Budgets(max_latency_ms=1.0))
-    assert "its max_latency_ms budget used x86's time on xnnpack" in next(f for f in timed if f.kind == "slower").message
+    assert "judged max_latency_ms by x86's time on xnnpack" in next(f for f in timed if f.kind == "slower").message

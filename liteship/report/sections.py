@@ -15,6 +15,10 @@ from liteship.versions import measured_where
 
 
 
+
+# What a verdict's numbers are, where its name alone does not say (the drop is written as the change, in pt).
+CHECK_UNITS = {"max_accuracy_drop": "max_accuracy_drop (change vs float32, pt)"}
+
 def _n(value, spec: str):
     """A numeric cell: its text and its sort key."""
     return (num(value, spec), value)
@@ -85,7 +89,8 @@ def decision_section(decision: Decision | None, run_dir: str, records: list[Benc
         blocks.append(Para(f"**Ship `{vv.variant}`: {vv.model} {vv.recipe}.** {_option_line(o, decision)}. "
                            + _why_chosen(decision)))
         blocks.append(Table(("budget", "measured", "limit", "margin", ""), tuple(
-            (v.check, _n(v.measured, ".4g") if isinstance(v.measured, (int, float)) else str(v.measured),
+            (CHECK_UNITS.get(v.check, v.check), _n(v.measured, ".4g") if isinstance(v.measured, (int, float))
+             else str(v.measured),
              _n(v.limit, ".4g") if isinstance(v.limit, (int, float)) else str(v.limit),
              _n(v.margin, "+.4g"), "ok" if v.passed else "FAILED") for v in vv.verdicts),
             caption="Why: every budget, with its margin"))

@@ -67,6 +67,20 @@ def _file_photos(root: Path, items: list[str]) -> Iterator[np.ndarray]:
                 yield np.asarray(to_rgb(img), dtype=np.uint8)
 
 
+def photos_gone(run_dir: Path, model: str | None) -> str | None:
+    """Why the test photos cannot be fed again, when the run was moved or copied without the data folder it was
+    made from (gate and pick judge a run from its own files; this check alone needs the photos); else None."""
+    from liteship.rundir import EXTRACTED, has_split, read_split
+
+    if not has_split(run_dir, model) or (Path(run_dir) / EXTRACTED).is_dir():
+        return None
+    source = read_split(run_dir, model).source
+    if source == "digits" or Path(source).is_dir():
+        return None
+    return (f"the test photos are not at {source} (the run was moved or copied without its data), so the app's "
+            "paths were not checked; run pick where the data is to check them")
+
+
 def split_photos(run_dir: Path, model: str | None, split: str = "test") -> tuple[Iterator[np.ndarray], str]:
     """The split's photos in its order, as RGB arrays with EXIF orientation applied (Pillow decodes what MediaPipe's
     own file reader cannot, CMYK JPEGs among them), and what they are."""

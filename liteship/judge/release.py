@@ -59,8 +59,11 @@ def in_mediapipe(run_dir: Path, model_path: Path, contract: dict, labels: str,
     its metadata as MediaPipe's displayer reads it; and the top-1 under the resize kernels apps use
     (:mod:`liteship.judge.app_inputs`). ``model``: the float model whose own test split is used."""
     from liteship import task_api
-    from liteship.judge.app_inputs import app_inputs
+    from liteship.judge.app_inputs import app_inputs, photos_gone
 
+    gone = photos_gone(run_dir, model)
+    if gone is not None:
+        return {"runtime": "mediapipe", "loaded": None, "error": gone}, None
     size = int(contract["input"]["shape"][1])
     if not task_api.installed():
         kernels, _ = app_inputs(run_dir, model_path, size, model)

@@ -147,3 +147,20 @@ def test_a_rerun_that_kept_all_but_one_record_is_compared(run_copy, tmp_path):
     code, err, out, _ = run("compare", run_copy, new, cwd=tmp_path, timeout=120)
     assert code == 0 and out.splitlines()[-1].startswith("compare passed"), err + out
     assert "same measurements" not in out
+
+
+def test_pick_of_a_run_moved_without_its_data_ships_and_says_what_it_could_not_check(run_copy, tmp_path):
+    """Gate and pick judge a run from its own files (a run copied to another machine is judged the same); only
+    pick's check of the app's paths feeds the test photos again. Their folder gone, pick writes the release and
+    says that check was not made (it stopped with "Data path ... does not exist")."""
+    gone = tmp_path / "photos-not-copied"
+    for split in [run_copy / "data" / "split.json", *sorted((run_copy / "float").glob("*/split.json"))]:
+        record = json.loads(split.read_text(encoding="utf-8"))
+        split.write_text(json.dumps({**record, "source": str(gone)}), encoding="utf-8")
+    code, err, out, _ = run("pick", run_copy, cwd=tmp_path, timeout=300)
+    assert code == 0, err + out
+    said = f"the test photos are not at {gone} (the run was moved or copied without its data)"
+    assert f"MediaPipe: not checked ({said}" in out + err, out + err
+    assert (run_copy / "release" / "model.tflite").is_file()
+    assert f"Not checked in MediaPipe here: {said}" in (run_copy / "release" / "MODEL.md").read_text(encoding="utf-8")
+    assert not gone.exists()

@@ -314,9 +314,17 @@ def test_ctrl_c_during_the_first_store_creation_leaves_no_half_store(run_copy):
 
     proc = subprocess.Popen([sys.executable, "-m", "liteship", "track", str(run_copy)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+    def store_begun() -> bool:  # SQLite's journal beside the temp store comes and goes: a vanished file is no size
+        for p in run_copy.iterdir():
+            try:
+                if p.name.startswith(f"{TEMP_PREFIX}mlflow.db") and p.stat().st_size:
+                    return True
+            except FileNotFoundError:
+                continue
+        return False
+
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not any(p.name.startswith(f"{TEMP_PREFIX}mlflow.db") and p.stat().st_size
-                                                  for p in run_copy.iterdir()):
+    while time.monotonic() < deadline and not store_begun():
         time.sleep(0.02)
     time.sleep(0.3)  # in the middle of MLflow's migrations
     assert not (run_copy / "mlflow.db").exists()

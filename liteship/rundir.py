@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from liteship.errors import LiteshipError
-from liteship.files import kernel_tree
+from liteship.files import kernel_tree, read_regular
 
 RUN_JSON = "run.json"  # what was asked: the command, its resolved config
 SPLIT = "data/split.json"  # the latest training's split; each model's own is float/<model>/split.json
@@ -58,13 +58,9 @@ def data_sources(run_dir: Path) -> list[str]:
     found = []
     splits = [(str(p.relative_to(run_dir)), "source") for p in sorted(Path(run_dir).glob(f"{FLOAT}/*/{MODEL_SPLIT}"))]
     for name, key in ((RUN_JSON, "data"), (SPLIT, "source"), *splits):
-        path = os.path.realpath(Path(run_dir) / name)
         try:
-            if path.startswith(("/proc/", "/sys/", "/dev/")) or not os.path.isfile(path) \
-                    or os.path.getsize(path) > 64 * 1024**2:
-                continue
-            value = json.loads(Path(path).read_text(encoding="utf-8")).get(key)
-        except (OSError, ValueError, AttributeError):
+            value = json.loads(read_regular(Path(run_dir) / name, "Run file", 64 * 1024**2)).get(key)
+        except (LiteshipError, OSError, ValueError, AttributeError):
             continue
         if isinstance(value, str) and value not in ("digits", "") and os.path.exists(value) and value not in found:
             found.append(value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,17 +25,6 @@ mlflow = pytest.importorskip("mlflow")
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 LATENCY = ("init", "first", "p50", "p90", "p99", "mean", "std", "min")
-
-
-@pytest.fixture
-def run_copy(swept, tmp_path, monkeypatch):
-    out, cfg, _ = swept
-    copy = tmp_path / "weekly"
-    shutil.copytree(out, copy)
-    shutil.rmtree(copy / "release", ignore_errors=True)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return copy, cfg
 
 
 def _lines(run: Path) -> list[dict]:

@@ -16,16 +16,6 @@ mlflow = pytest.importorskip("mlflow")
 from mlflow.tracking import MlflowClient  # noqa: E402
 
 
-@pytest.fixture
-def run_copy(swept, tmp_path, monkeypatch):
-    """A copy of the session's sweep named weekly, with no release; the working directory is tmp_path."""
-    out, cfg, _ = swept
-    copy = tmp_path / "weekly"
-    shutil.copytree(out, copy)
-    shutil.rmtree(copy / "release", ignore_errors=True)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return copy, cfg
 
 
 def test_an_interrupted_pass_leaves_no_run_a_later_pass_cannot_find(run_copy, monkeypatch):

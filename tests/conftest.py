@@ -161,3 +161,17 @@ def all_recipes(digits_run):
     records = optimize_run(out, "all", None, Progress(quiet=True), deterministic=True)
     assert all(r["status"] == "ok" for r in records), [r.get("error") for r in records]
     return out, {r["recipe"]: r for r in records}
+
+
+def full_int8_tflite(model, size: int, io_type) -> bytes:
+    """``model`` converted by TensorFlow's converter to full integer (int8 kernels, ``io_type`` input and output),
+    calibrated on 8 random images of ``size`` x ``size``: a test's own model, made without liteship's recipes."""
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(0)
+    conv.representative_dataset = lambda: ([rng.random((1, size, size, 3), dtype=np.float32)] for _ in range(8))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = io_type
+    return conv.convert()

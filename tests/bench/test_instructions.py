@@ -14,6 +14,8 @@ import pytest
 from liteship.app.cli import main
 from liteship.bench import instructions as ins
 
+from tests.conftest import full_int8_tflite
+
 needs_valgrind = pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
 
 
@@ -140,14 +142,8 @@ def int8_input(tmp_path_factory):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
                               keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3, activation="softmax")])
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    rng = np.random.default_rng(0)
-    conv.representative_dataset = lambda: ([rng.random((1, 8, 8, 3), dtype=np.float32)] for _ in range(8))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.int8
     path = tmp_path_factory.mktemp("int8_input") / "int8_input.tflite"
-    path.write_bytes(conv.convert())
+    path.write_bytes(full_int8_tflite(model, 8, tf.int8))
     return path
 
 

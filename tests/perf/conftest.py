@@ -6,8 +6,9 @@ MobileNetV2 1.0@224 out; the A/A false-alarm counts keep their 21 runs.
 
 import os
 
-import numpy as np
 import pytest
+
+from tests.conftest import full_int8_tflite
 
 
 QUICK = os.environ.get("LITESHIP_PERF") == "quick"
@@ -87,12 +88,6 @@ def mobilenet_pair(tmp_path_factory, tf_available):
     folder = tmp_path_factory.mktemp("arm_pair")
     f32 = folder / "f32.tflite"
     f32.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    rng = np.random.default_rng(0)
-    conv.representative_dataset = lambda: ([rng.random((1, 96, 96, 3), dtype=np.float32)] for _ in range(8))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.uint8
     int8 = folder / "int8.tflite"
-    int8.write_bytes(conv.convert())
+    int8.write_bytes(full_int8_tflite(model, 96, tf.uint8))
     return f32, int8

@@ -22,11 +22,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from liteship.bench import BenchOptions, BenchRecord, bench_file
 from liteship.judge import Budgets, Thresholds, compare, gate
+from tests.conftest import full_int8_tflite
 
 pytestmark = pytest.mark.perf
 
@@ -67,14 +67,8 @@ def three_times_the_work(mobilenet_pair, tmp_path_factory):
         copies.append(copy)
     inp = keras.Input((96, 96, 3))
     model = keras.Model(inp, keras.layers.Average()([c(inp) for c in copies]))
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    rng = np.random.default_rng(0)
-    conv.representative_dataset = lambda: ([rng.random((1, 96, 96, 3), dtype=np.float32)] for _ in range(8))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.uint8
     path = tmp_path_factory.mktemp("x3") / "int8x3.tflite"
-    path.write_bytes(conv.convert())
+    path.write_bytes(full_int8_tflite(model, 96, tf.uint8))
     return path
 
 

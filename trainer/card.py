@@ -37,13 +37,13 @@ def count_macs(model) -> int:
 
 
 def plot_curves(history: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    """Accuracy and loss per epoch, a dashed line where a phase starts. Drawn on a Figure of its own, never
+    pyplot: the caller's matplotlib backend and open figures stay as they were (a notebook's, say)."""
+    from matplotlib.figure import Figure
 
     epochs = [r["epoch"] for r in history]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    axes = fig.subplots(1, 2)
     for ax, key, title in ((axes[0], "accuracy", "Top-1 accuracy"), (axes[1], "loss", "Loss")):
         ax.plot(epochs, [r.get(key) for r in history], marker="o", label="train")
         if any(f"val_{key}" in r for r in history):
@@ -58,7 +58,6 @@ def plot_curves(history: list[dict], path: Path) -> None:
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=80)
-    plt.close(fig)
     tmp.replace(path)
 
 

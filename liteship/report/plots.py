@@ -62,10 +62,7 @@ def plot_png(records: list[BenchRecord], budgets=None, judged: list[BenchRecord]
     """Two or three panels in one PNG; None without matplotlib or without a scored variant. Each point is the
     variants table's row: the record the budgets judge (see :func:`liteship.report.tables.rows`)."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
     except ImportError:
         return None
@@ -80,9 +77,11 @@ def plot_png(records: list[BenchRecord], budgets=None, judged: list[BenchRecord]
 
     arm = next((b for b in backends.names("count") if any(r.arm(b) is not None for r in rs)), None)
     panels = 2 + counted + (arm is not None)
-    fig, grid = (plt.subplots(1, 3, figsize=(17, 5.5)) if panels == 2 else
-                 plt.subplots(2, 2, figsize=(13, 10)) if panels == 3 else plt.subplots(2, 3, figsize=(19, 10)))
-    axes = list(grid.ravel())
+    # A Figure of its own, never pyplot: the caller's backend, open figures and current figure stay as they were.
+    (nrows, ncols), size = ((1, 3), (17, 5.5)) if panels == 2 else ((2, 2), (13, 10)) if panels == 3 else \
+        ((2, 3), (19, 10))
+    fig = Figure(figsize=size)
+    axes = list(fig.subplots(nrows, ncols).ravel())
     _panel(axes[0], rs, "size_kb", lambda r: None, style, "size (KB, log scale)")
     axes[0].set_title("top-1 vs size (dashed: each model's Pareto front)")
     where = ", ".join(dict.fromkeys(r.backend for r in rs))  # the records judged: backend@threads
@@ -112,6 +111,5 @@ def plot_png(records: list[BenchRecord], budgets=None, judged: list[BenchRecord]
                title="model (colour) · recipe (marker)\nbars: 95 % intervals", title_fontsize=11)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")  # a Figure's savefig draws with Agg for PNG
     return buf.getvalue()

@@ -1,17 +1,58 @@
-"""Progress: a bar on a terminal, plain log lines otherwise (CI logs, pipes). The one progress helper.
+"""Progress: a bar on a terminal, a notebook bar in Jupyter, plain log lines otherwise (CI logs, pipes). The one
+progress helper.
 
 Everything goes to :func:`liteship.logs.console`, so it reaches the terminal
-also while framework logs are sent to the run's log file.
+also while framework logs are sent to the run's log file. Where an IPython
+kernel runs this code (Jupyter, Colab), the bar is tqdm's notebook widget;
+without ipywidgets it is tqdm's text bar, said once.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 
 from liteship.logs import console
 
 
 PRIOR_SHARE = 0.15  # of a run's expected cost: how much the expected pace weighs against the measured one
+_said_no_widgets = False  # the text-bar note is said once per process, not once per bar
+
+
+def in_kernel() -> bool:
+    """True where an IPython kernel (Jupyter, Colab) runs this code: the running shell is ipykernel's
+    ``ZMQInteractiveShell`` (Colab's shell derives from it). Looked up in ``sys.modules`` only: IPython is never
+    imported here, and a terminal IPython is not a kernel."""
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    if get_ipython is None:
+        return False
+    try:
+        shell = get_ipython()
+    except Exception:  # a half-imported or unusual IPython: no kernel to count on
+        return False
+    return shell is not None and any(c.__name__ == "ZMQInteractiveShell" for c in type(shell).__mro__)
+
+
+def bar_class(progress: "Progress"):
+    """The tqdm class a bar is made with: the notebook widget in a kernel when ipywidgets is there, else the
+    terminal bar (one line says why, the first time)."""
+    global _said_no_widgets
+    from tqdm import tqdm
+
+    if not progress.notebook:
+        return tqdm
+    try:
+        from tqdm import notebook
+    except ImportError:
+        return tqdm
+    if getattr(notebook, "IProgress", None) is None:  # no ipywidgets: the widget would raise when made
+        if not _said_no_widgets:
+            _said_no_widgets = True
+            progress.log("progress: a text bar, as ipywidgets is not installed (pip install ipywidgets for a "
+                         "notebook bar)")
+        return tqdm
+    return notebook.tqdm
 
 
 class Steps:
@@ -29,9 +70,7 @@ class Steps:
         self._credited: set[str] = set()  # steps whose cost is counted as done before their line
         self.bar = None
         if progress.bar and not progress.quiet:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=self.total, desc=desc, file=progress.stream, unit=unit, leave=False)
+            self.bar = bar_class(progress)(total=self.total, desc=desc, file=progress.stream, unit=unit, leave=False)
 
     def eta(self, elapsed: float) -> float:
         """Seconds still to go: by expected cost when the steps have costs, else by count.
@@ -103,7 +142,8 @@ class Steps:
 
 
 class Progress:
-    """Report progress to ``stream`` (default: the console); ``bar=None`` picks a bar when it is a terminal."""
+    """Report progress to ``stream`` (default: the console); ``bar=None`` picks a bar when it is a terminal, or
+    when the console is a notebook's (an IPython kernel runs this code and no ``stream`` was named)."""
 
     def __init__(self, stream=None, bar: bool | None = None, quiet: bool = False):
         self._stream, self._bar, self.quiet = stream, bar, quiet
@@ -113,9 +153,16 @@ class Progress:
         return self._stream if self._stream is not None else console()
 
     @property
+    def notebook(self) -> bool:
+        """Progress shows in a notebook's cell: the console in an IPython kernel (a named stream is kept as it is)."""
+        return self._stream is None and in_kernel()
+
+    @property
     def bar(self) -> bool:
         if self._bar is not None:
             return self._bar
+        if self.notebook:
+            return True
         isatty = getattr(self.stream, "isatty", None)
         return bool(isatty and isatty())
 

@@ -1,0 +1,119 @@
+"""MkDocs hooks: the command-line reference is rendered from the parser itself, so it cannot drift from it, and
+the API reference reads the source as the package installs it.
+
+``reference/cli.md`` holds the marker ``<!-- cli-reference -->``; :func:`on_page_markdown` replaces it with one
+section per subcommand of :func:`liteship.app.cli.build_parser`: its description, its usage line and a table of
+its arguments (flags, what they take, the default, the help text).
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import shutil
+import tempfile
+import tomllib
+from pathlib import Path
+
+from mkdocs.plugins import event_priority
+
+MARKER = "<!-- cli-reference -->"
+WIDTH = 100  # usage lines wrap here, whatever the terminal that builds the site
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> tuple[dict, dict]:
+    """The subcommands' parsers by name, and each one's one-line help."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help or "" for a in action._choices_actions}
+            return dict(action.choices), helps
+    return {}, {}
+
+
+def _usage(parser: argparse.ArgumentParser) -> str:
+    formatter = argparse.HelpFormatter(parser.prog, width=WIDTH)
+    formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups)
+    return formatter.format_help().strip()
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _takes(action: argparse.Action) -> str:
+    if action.choices and not isinstance(action, argparse._SubParsersAction):
+        return " \\| ".join(f"`{c}`" for c in action.choices)
+    if action.nargs == 0:
+        return "(a switch)"
+    metavar = action.metavar or (action.dest.upper() if action.option_strings else action.dest)
+    return f"`{metavar}`"
+
+
+def _default(action: argparse.Action) -> str:
+    d = action.default
+    if d is None or d is False or d is argparse.SUPPRESS or action.required or action.nargs == 0:
+        return ""
+    if isinstance(d, (tuple, list)):
+        d = ",".join(str(x) for x in d)
+    return f"`{d}`"
+
+
+def _argument_rows(parser: argparse.ArgumentParser) -> list[str]:
+    rows = ["| argument | takes | default | what it does |", "| --- | --- | --- | --- |"]
+    for action in parser._actions:
+        if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+            continue
+        names = ", ".join(f"`{s}`" for s in action.option_strings) or f"`{action.dest}`"
+        if action.required and action.option_strings:
+            names += " (required)"
+        text = (action.help or "") % {**vars(action), "prog": parser.prog} if action.help else ""
+        rows.append(f"| {names} | {_takes(action)} | {_default(action)} | {_cell(text)} |")
+    return rows
+
+
+def render_cli(parser: argparse.ArgumentParser) -> str:
+    """The reference of every subcommand of ``parser`` as Markdown."""
+    subs, helps = _subparsers(parser)
+    out = [f"```\n{_usage(parser)}\n```", "", *_argument_rows(parser), "", "| command | what it does |",
+           "| --- | --- |"]
+    out += [f"| [`{parser.prog} {name}`](#{parser.prog}-{name}) | {_cell(helps.get(name, ''))} |" for name in subs]
+    for name, sub in subs.items():
+        out += ["", f"## `{parser.prog} {name}` {{#{parser.prog}-{name}}}", ""]
+        if sub.description:
+            out += [_cell(sub.description), ""]
+        out += [f"```\n{_usage(sub)}\n```", "", *_argument_rows(sub)]
+    return "\n".join(out) + "\n"
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    if MARKER not in markdown:
+        return markdown
+    from liteship.app.cli import build_parser
+
+    return markdown.replace(MARKER, render_cli(build_parser()))
+
+
+def package_tree(root: Path, dest: Path) -> Path:
+    """A tree of symbolic links laid out as the package installs: pyproject.toml's package-dir maps the top-level
+    folders trainer/, optimize/ and bench/ to liteship.trainer and so on, which a read of the source tree alone
+    cannot follow. mkdocstrings reads the source there, importing nothing."""
+    dirs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"]
+    top = dest / "liteship"
+    top.mkdir(parents=True)
+    for entry in (root / dirs["liteship"]).iterdir():
+        if entry.name != "__pycache__":
+            (top / entry.name).symlink_to(entry.resolve())
+    for name, folder in dirs.items():
+        if name.startswith("liteship."):
+            (top / name.split(".", 1)[1]).symlink_to((root / folder).resolve())
+    return dest
+
+
+@event_priority(100)  # before mkdocstrings reads its handlers' settings
+def on_config(config):
+    root = Path(config.config_file_path).resolve().parent
+    tree = Path(tempfile.mkdtemp(prefix="liteship-docs-"))
+    atexit.register(shutil.rmtree, tree, ignore_errors=True)
+    python = config.plugins["mkdocstrings"].config.handlers.setdefault("python", {})
+    python["paths"] = [str(package_tree(root, tree))]
+    return config

@@ -1,0 +1,108 @@
+"""The documentation site builds with warnings as errors, its command-line reference covers the parser, and every
+`liteship COMMAND --flag` the docs and the README show is a flag that command takes.
+
+The parser is walked here, in the test, independently of the hook that renders the reference page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from liteship.app.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def _options(parser: argparse.ArgumentParser) -> set[str]:
+    return {s for a in parser._actions for s in a.option_strings}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    start = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode == 0, f"mkdocs build --strict failed:\n{done.stdout}\n{done.stderr}"
+    assert time.monotonic() - start < 120, "the strict build is meant to take seconds: mark this test slow if not"
+    return out
+
+
+def test_site_builds_strictly_with_every_page(site):
+    for page in ["index.html", "getting-started.html", "tutorial.html", "model-maker.html", "development.html",
+                 *(f"how-to/{p}.html" for p in ("photos-to-ios", "ci-gates", "compare", "ray", "mlflow", "phone-isa")),
+                 *(f"reference/{p}.html" for p in ("api", "cli", "sweep-toml", "run-directory", "input-contract",
+                                                   "measurements"))]:
+        assert (site / page).is_file(), page
+    assert (site / "mlflow-runs.png").is_file()
+    assert not (site / "hooks.py").exists()
+
+
+def test_cli_reference_names_every_subcommand_and_every_option(site):
+    page = html.unescape((site / "reference" / "cli.html").read_text(encoding="utf-8"))
+    parser = build_parser()
+    missing = [o for o in _options(parser) if o not in page]
+    for name, sub in _subcommands(parser).items():
+        if f'id="liteship-{name}"' not in page:
+            missing.append(f"the section of liteship {name}")
+        section = page.split(f'id="liteship-{name}"', 1)[-1].split('<h2 id="liteship-', 1)[0]
+        missing += [f"liteship {name} {o}" for o in sorted(_options(sub)) if o not in ("-h", "--help")
+                    and o not in section]
+        missing += [f"liteship {name} {a.dest}" for a in sub._actions if not a.option_strings and a.dest not in section]
+    assert not missing, missing
+
+
+def test_api_reference_is_generated_from_docstrings(site):
+    page = (site / "reference" / "api.html").read_text(encoding="utf-8")
+    from liteship.bench import BenchOptions
+    from liteship.trainer import TrainConfig
+
+    for cls in (TrainConfig, BenchOptions):
+        first_line = cls.__doc__.strip().splitlines()[0]
+        assert html.escape(first_line, quote=False) in page or first_line in page, cls.__name__
+
+
+def _shown_commands() -> list[tuple[str, str]]:
+    """Every `liteship ...` command line in the docs' code blocks and inline code, and in the README."""
+    found = []
+    for path in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]:
+        text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+        for block in re.findall(r"```(?:sh|bash)?\n(.*?)```", text, re.S):
+            found += [(path.name, line) for line in block.splitlines()]
+        found += [(path.name, span) for span in re.findall(r"`(liteship [^`]+)`", text)]
+    return [(name, line.strip()) for name, line in found
+            if re.match(r"(\.venv/bin/)?liteship [a-z]+(\s|$)", line.strip())]
+
+
+def test_every_flag_the_docs_show_is_one_the_command_takes():
+    commands = _subcommands(build_parser())
+    wrong = []
+    shown = _shown_commands()
+    assert len(shown) > 30  # the docs show many command lines; a broken scan must not pass by finding none
+    for page, line in shown:
+        for part in re.split(r"&&|\|\s|;", line):
+            words = part.split()
+            if len(words) < 2 or not words[0].endswith("liteship"):
+                continue
+            if words[1] not in commands:
+                wrong.append(f"{page}: {line} ({words[1]}: no such command)")
+                continue
+            takes = _options(commands[words[1]])
+            wrong += [f"{page}: {line} ({flag})" for flag in re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)", part)
+                      if flag not in takes]
+    assert not wrong, wrong

@@ -118,8 +118,8 @@ code{background:#f3f3f3;padding:0 3px;border-radius:3px}img{max-width:100%;borde
 nav a{margin-right:1em}
 """
 
-SORT = """
-document.querySelectorAll('table.sortable').forEach(function(t){
+SORT_TEMPLATE = """
+document.querySelectorAll('TABLES').forEach(function(t){t.dataset.sorted='1';
   t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(){
     var b=t.tBodies[0],rows=Array.from(b.rows),asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';
     rows.sort(function(x,y){var a=x.cells[i],c=y.cells[i],p=a.dataset.v,q=c.dataset.v;
@@ -128,6 +128,15 @@ document.querySelectorAll('table.sortable').forEach(function(t){
       return (asc?1:-1)*a.textContent.localeCompare(c.textContent);});
     rows.forEach(function(r){b.appendChild(r);});});});});
 """
+
+
+def sort_script(tables: str) -> str:
+    """The script that sorts the tables ``tables`` (a CSS selector) when a header is clicked; it marks each table
+    it binds (``data-sorted``), so a table is bound once however often the script runs."""
+    return SORT_TEMPLATE.replace("TABLES", tables)
+
+
+SORT = sort_script("table.sortable")
 
 
 def html_page(title: str, sections: list[Section], decision_class: str = "") -> str:
@@ -140,3 +149,48 @@ def html_page(title: str, sections: list[Section], decision_class: str = "") -> 
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1><nav>{nav}</nav>{''.join(parts)}"
             f"<script>{SORT}</script></body></html>\n")
+
+
+WRAPPER = "liteship-report"  # the class every rule of a fragment's style sits under
+
+
+def scoped_style(wrapper: str = WRAPPER) -> str:
+    """The page's STYLE with every selector put under ``.wrapper`` (``body`` becomes the wrapper itself, an id a
+    class, as a fragment has no ids), for an HTML fragment shown inside another page (a notebook): nothing of the
+    page around it is restyled. A sortable table looks clickable only once the script has bound it (a notebook
+    may not run scripts); the rules of the page's links are left out, as a fragment has none."""
+    out = []
+    for selectors, body in re.findall(r"([^{}]+)\{([^{}]*)\}", STYLE):
+        scoped = []
+        for sel in (s.strip() for s in selectors.split(",")):
+            if sel.split()[0] == "nav":
+                continue
+            sel = re.sub(r"#([\w-]+)", r".\1", sel).replace("table.sortable", "table.sortable[data-sorted]")
+            scoped.append(f".{wrapper}" if sel == "body" else f".{wrapper} {sel}")
+        if scoped:
+            out.append(",".join(scoped) + "{" + body.strip() + "}")
+    # In a notebook's cell: no page margins, and a light card of its own, readable under a dark theme too; the
+    # notebook's own rules for headings, cells and tables (a colour, JupyterLab's fixed table layout) not taken in.
+    out.append(f".{wrapper}{{margin:0;max-width:none;padding:.2em 1em 1em;background:#fff;color:#1d1d1f}}")
+    out.append(",".join(f".{wrapper} {t}" for t in ("h1", "h2", "p", "td", "th", "caption", "summary"))
+               + "{color:inherit}")
+    out.append(f".{wrapper} table{{table-layout:auto;margin-left:0;margin-right:0}}")
+    out.append(f".{wrapper} details>summary{{font-size:1.1em;font-weight:600;cursor:pointer;margin-top:1em}}")
+    return "\n".join(out)
+
+
+def html_fragment(title: str, sections: list[Section], decision_class: str = "", wrapper: str = WRAPPER) -> str:
+    """The page's sections as one HTML fragment for a notebook (``_repr_html_``): a ``<div class=wrapper>`` with its
+    style scoped to it, no ``<html>``, ``<head>``, ``<body>`` or ids (a notebook may show several). The blocks
+    render as in :func:`html_page`, the plot inline; folded sections are closed ``<details>``. The sorting script
+    binds only the wrapper's tables not bound yet; where a notebook runs no script, the tables are plain."""
+    parts = []
+    for s in sections:
+        cls = f"{s.anchor} {decision_class}".strip() if s.anchor == "decision" else s.anchor
+        body = "".join(_html_block(b) for b in s.blocks)
+        if s.folded:
+            parts.append(f"<details class='{cls}'><summary>{html.escape(s.title)}</summary>{body}</details>")
+        else:
+            parts.append(f"<section class='{cls}'><h2>{html.escape(s.title)}</h2>{body}</section>")
+    return (f"<div class='{wrapper}'><style>{scoped_style(wrapper)}</style><h1>{html.escape(title)}</h1>"
+            f"{''.join(parts)}<script>{sort_script(f'.{wrapper} table.sortable:not([data-sorted])')}</script></div>")

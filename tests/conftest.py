@@ -143,8 +143,8 @@ def swept(tf_available, tmp_path_factory):
     cfg = root / "sweep.toml"
     cfg.write_text(CONFIG)
     out = root / "run"
-    from liteship.app.sweep import sweep
-    from liteship.app.sweep_config import load_sweep_config
+    from liteship.workflow.sweep import sweep
+    from liteship.workflow.sweep_config import load_sweep_config
     from liteship.progress import Progress
 
     records = sweep("digits", out, load_sweep_config(cfg), Progress(quiet=True))

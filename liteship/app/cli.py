@@ -17,8 +17,8 @@ from pathlib import Path
 
 from liteship.app.commands import (cmd_bench, cmd_compare, cmd_explain, cmd_gate, cmd_optimize, cmd_pick,
                                    cmd_runtimes, cmd_sweep, cmd_track, cmd_train)
-from liteship.app.checks import check
-from liteship.app.validate import flag_of, real, whole
+from liteship.workflow.checks import check
+from liteship.workflow.validate import flag_of, real, whole
 from liteship.bench import BenchOptions
 from liteship.trainer import TrainConfig
 from liteship.errors import LiteshipError

@@ -25,7 +25,7 @@ def cmd_train(args) -> int:
             alphas = f"; alpha {', '.join(map(str, spec.alphas))}" if spec.alphas else ""
             print(f"{spec.name:14s} {spec.summary} ({sizes}{alphas})")
         return 0
-    from liteship.app.checks import train_config
+    from liteship.workflow.checks import train_config
     from liteship.trainer import train
 
     result = train(args.data, train_config(args), args.out, Progress(quiet=args.quiet), deterministic=not args.nondeterministic)
@@ -106,10 +106,10 @@ def cmd_bench(args) -> int:
 
 def _done_units(args, recipes: list[str], options) -> set[str]:
     """The progress labels of the units the run directory already holds, found by the sweep's own plan
-    (:mod:`liteship.app.plan`): trainings done, variants made, and the benches (with their counts) of variants
+    (:mod:`liteship.workflow.plan`): trainings done, variants made, and the benches (with their counts) of variants
     measured with these options. Nothing when the run directory is new."""
-    from liteship.app.plan import plan_benches, plan_optimize, plan_train
-    from liteship.app.sweep_config import train_config
+    from liteship.workflow.plan import plan_benches, plan_optimize, plan_train
+    from liteship.workflow.sweep_config import train_config
     from liteship.bench import count_kinds
     from liteship.errors import LiteshipError
     from liteship.optimize import with_defaults
@@ -136,9 +136,9 @@ def _done_units(args, recipes: list[str], options) -> set[str]:
 def _sweep_plan(args) -> tuple[dict, float]:
     """Each unit's estimated seconds on this machine, and the sweep's on ``args.workers`` workers, counting only
     the units that will run (those the run directory holds are skipped)."""
-    from liteship.app.pipeline import simulate_sweep
-    from liteship.app.resources import fixed_seconds, pending_seconds
-    from liteship.app.sweep_config import bench_options, train_config
+    from liteship.workflow.pipeline import simulate_sweep
+    from liteship.workflow.resources import fixed_seconds, pending_seconds
+    from liteship.workflow.sweep_config import bench_options, train_config
     from liteship.optimize import parse_recipes
 
     config = args.sweep_config
@@ -152,7 +152,7 @@ def _sweep_plan(args) -> tuple[dict, float]:
 
 
 def _print_estimate(args, seconds: float) -> None:
-    from liteship.app.resources import duration, peak_memory
+    from liteship.workflow.resources import duration, peak_memory
 
     peak = peak_memory([e for _, _, e in args.sweep_estimates], args.workers)
     workers = f"{args.workers} worker processes" if args.workers > 1 else "one worker"
@@ -162,8 +162,8 @@ def _print_estimate(args, seconds: float) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from liteship.app.executors import make_executor
-    from liteship.app.sweep import sweep
+    from liteship.workflow.executors import make_executor
+    from liteship.workflow.sweep import sweep
     from liteship.report import sweep_summary
 
     started = time.perf_counter()
@@ -182,7 +182,7 @@ def cmd_sweep(args) -> int:
 
 def _log_to_tracker(run_dir: Path, tracking) -> bool:
     """Log the run directory to MLflow; print what was logged, or what was not and how to fill the gap."""
-    from liteship.app.mlflow_log import track_run_dir
+    from liteship.workflow.mlflow_log import track_run_dir
 
     started = time.perf_counter()
     logged = track_run_dir(run_dir, tracking)
@@ -246,7 +246,7 @@ def _mediapipe_line(release: Path) -> str:
 
 
 def cmd_pick(args) -> int:
-    from liteship.app.reports import write_reports
+    from liteship.workflow.reports import write_reports
     from liteship.bench import current_results
     from liteship.judge import NothingPasses, load_budgets, pick
 

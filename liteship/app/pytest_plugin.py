@@ -52,7 +52,7 @@ def _check_inputs(config) -> None:
         flags = " and ".join(f for f, v in given.items() if v is not None)
         raise _usage(f"{flags} given without --liteship-run: there is no run to gate. "
                      "Fix: add --liteship-run RUN_DIR (the folder liteship sweep wrote)")
-    from liteship.app.validate import run_dir_problems
+    from liteship.workflow.validate import run_dir_problems
     from liteship.errors import LiteshipError
 
     found = run_dir_problems(given["--liteship-run"], "--liteship-run")

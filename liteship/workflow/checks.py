@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from liteship.app.validate import (OUTPUT_FLAGS, Invalid, alias_problems, collect, data_problems, file_problems,
+from liteship.workflow.validate import (OUTPUT_FLAGS, Invalid, alias_problems, collect, data_problems, file_problems,
                                    flag_problems, inputs, out_problems, output_problems, path_problems,
                                    run_dir_problems)
-from liteship.app.track_checks import pick_tracking, sweep_tracking, track_command
+from liteship.workflow.track_checks import pick_tracking, sweep_tracking, track_command
 from liteship.config import Problem, Problems, describe
 from liteship.contract import read_labels_file
 from liteship.rundir import FLOAT, RESULTS, VARIANTS
@@ -48,7 +48,7 @@ def _train(args) -> list[Problem]:
 
 
 def _bounds(configs, data: str, out: str, recipes: int):
-    from liteship.app.resources import bound_problems, image_count, train_estimate
+    from liteship.workflow.resources import bound_problems, image_count, train_estimate
 
     images = image_count(data)
     if images is None:
@@ -153,7 +153,7 @@ def _runtime_problems(version: str | None, where: str, key: str | None = None) -
 
 def _sweep(args) -> tuple[list[Problem], object, list]:
     """Problems, the checked config, and the estimates the sweep prints (computed once, here)."""
-    from liteship.app.sweep_config import load_sweep_config, sweep_backends
+    from liteship.workflow.sweep_config import load_sweep_config, sweep_backends
     from liteship.progress import Progress
 
     found = _data_problems(args.data) + out_problems(args.out, data=args.data)
@@ -173,7 +173,7 @@ def _sweep(args) -> tuple[list[Problem], object, list]:
                              f"the executor is {args.executor}", "add --executor ray, or drop --address"))
     estimates = []
     if config is not None and not found:
-        from liteship.app.resources import bound_problems, default_workers
+        from liteship.workflow.resources import bound_problems, default_workers
 
         estimates = sweep_estimates(config, args.data, args.config or "the built-in sweep")
         if args.workers == "auto":
@@ -203,8 +203,8 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     """(where, TrainConfig, Estimate) for each model of a checked sweep config, in this machine's seconds."""
     import dataclasses
 
-    from liteship.app.resources import image_count, machine_pace, train_estimate, tune_epochs, unit_seconds
-    from liteship.app.sweep_config import bench_options, train_config
+    from liteship.workflow.resources import image_count, machine_pace, train_estimate, tune_epochs, unit_seconds
+    from liteship.workflow.sweep_config import bench_options, train_config
     from liteship.progress import Progress
     from liteship.optimize import parse_recipes, with_defaults
     from liteship.bench import backends, count_kinds

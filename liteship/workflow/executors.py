@@ -1,6 +1,6 @@
 """Where the sweep's work runs: here (``local``, on one or more worker processes) or as Ray tasks (``ray``).
 
-Executors run the jobs the sweep's pipeline hands them (:mod:`liteship.app.pipeline`)
+Executors run the jobs the sweep's pipeline hands them (:mod:`liteship.workflow.pipeline`)
 and decide nothing themselves: each job is a plain function of its inputs
 (train a model, make a chain of recipes, count a variant's instructions),
 which gets the input files from the run directory as bytes and returns its
@@ -27,7 +27,7 @@ from pathlib import Path
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_bytes
 from liteship.progress import Progress
-from liteship.app.schedule import Job, next_job
+from liteship.workflow.schedule import Job, next_job
 from liteship.rundir import FLOAT, SPLIT, VARIANTS, claim
 
 LATENCY_RESOURCE = "liteship_latency"

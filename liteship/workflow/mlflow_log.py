@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from liteship.app.track import SweepRun, Tracking, VariantRun
+from liteship.workflow.track import SweepRun, Tracking, VariantRun
 
 KEY = "liteship.run_dir_id"
 CONFIG = "liteship.config_sha"
@@ -189,8 +189,8 @@ class MovedStore(Exception):
 def _sqlite_store_ready(tracking: Tracking, run_dir, logged: Logged, pending: list[str]) -> bool:
     """A SQLite store made whole if new; True (and ``logged`` says why and what to do) when it is damaged or
     linked elsewhere, which no wait for a tracker would mend."""
-    from liteship.app.track import ARTIFACTS
-    from liteship.app.track_store import damaged, ensure_store, links_in, sqlite_file, store_damage
+    from liteship.workflow.track import ARTIFACTS
+    from liteship.workflow.track_store import damaged, ensure_store, links_in, sqlite_file, store_damage
 
     db = sqlite_file(tracking.uri)
     if db is None:
@@ -261,7 +261,7 @@ def track_run_dir(run_dir, tracking: Tracking) -> Logged:
     to the same place)."""
     from pathlib import Path
 
-    from liteship.app.track import TRACK_JSON, describe_run_dir
+    from liteship.workflow.track import TRACK_JSON, describe_run_dir
     from liteship.files import atomic_write_json
 
     atomic_write_json(Path(run_dir) / TRACK_JSON, tracking.to_dict())

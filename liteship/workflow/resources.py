@@ -27,7 +27,7 @@ PARAMS = {"small_cnn": lambda alpha: 95_000 * (alpha or 1.0) ** 2, "mobilenet_v2
 
 # Seconds of each job alone on the reference machine (a 2-core AMD EPYC, where a job alone may use both cores),
 # measured with --workers 1 in the default sweep and tests/perf's sweeps (RUN_DIR/logs/jobs.json). Side by side,
-# jobs share the cores by JOB_CPUS (:func:`liteship.app.schedule.simulate`).
+# jobs share the cores by JOB_CPUS (:func:`liteship.workflow.schedule.simulate`).
 # Training, per training image per epoch per 1,000 pixels: small_cnn at 32 px 20 epochs 26 s; MobileNetV2 0.35
 # at 64 px 20 epochs 135 s. TRAIN_START: building, evaluating and saving the model.
 TRAIN_SECONDS = {"small_cnn": 0.95e-3, "mobilenet_v2": 1.25e-3}
@@ -217,7 +217,7 @@ def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, rec
                  run_backends: int, kinds: list[str], invokes: int = DEFAULT_INVOKES) -> dict[str, float]:
     """Each unit's seconds, keyed by the sweep's progress labels: training, making each variant, each count
     (``kinds``: x86, an ARM backend), benching each variant. The sweep's plan puts them on its workers
-    (:func:`liteship.app.pipeline.simulate_sweep`), and the progress line's remaining time weighs finished units by
+    (:func:`liteship.workflow.pipeline.simulate_sweep`), and the progress line's remaining time weighs finished units by
     them."""
     per_epoch = _epoch_seconds(arch, size, images)
     out = {f"train {model}": JOB_START + TRAIN_START + per_epoch * epochs}

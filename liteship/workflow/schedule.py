@@ -3,7 +3,7 @@
 A job is one unit of work a worker process runs alone: train a model, make a
 chain of recipes of one model, count one variant's instructions on one ISA.
 When it finishes, the driver writes its outputs and learns which jobs it
-unlocks (:mod:`liteship.app.pipeline`). Ready jobs start longest path first
+unlocks (:mod:`liteship.workflow.pipeline`). Ready jobs start longest path first
 (list scheduling by rank: a job's own estimated seconds plus the longest path
 of work behind it), so a MobileNet's training starts before a small CNN's.
 

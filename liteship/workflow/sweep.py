@@ -3,7 +3,7 @@
 Every unit of work is content-addressed in the run directory (float model
 folders, variant IDs, result keys), so re-running the same command skips
 what is done, and a killed sweep resumes where it stopped. What it is asked
-comes from :mod:`liteship.app.sweep_config`; its reports from :mod:`liteship.app.reports`.
+comes from :mod:`liteship.workflow.sweep_config`; its reports from :mod:`liteship.workflow.reports`.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from liteship.app.plan import pending, plan_benches, plan_train
-from liteship.app.reports import write_reports
-from liteship.app.sweep_config import DEFAULT_SWEEP, SweepConfig, bench_options, train_config
+from liteship.workflow.plan import pending, plan_benches, plan_train
+from liteship.workflow.reports import write_reports
+from liteship.workflow.sweep_config import DEFAULT_SWEEP, SweepConfig, bench_options, train_config
 from liteship.bench import BenchRecord
 from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
@@ -29,13 +29,13 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     """Run (or resume) the sweep on ``executor`` (default: here, one job at a time); return every bench record.
 
     Training, making variants and counting instructions are jobs the executor may run side by side
-    (:mod:`liteship.app.pipeline`); then the variants are scored and timed, with nothing else of the sweep
+    (:mod:`liteship.workflow.pipeline`); then the variants are scored and timed, with nothing else of the sweep
     running. ``costs``: each unit's estimated seconds by its progress label
-    (:func:`liteship.app.resources.unit_seconds`): which jobs start first, and what the progress line's remaining
+    (:func:`liteship.workflow.resources.unit_seconds`): which jobs start first, and what the progress line's remaining
     time weighs finished units with.
     """
-    from liteship.app.executors import LocalExecutor
-    from liteship.app.pipeline import SweepWork, simulate_sweep
+    from liteship.workflow.executors import LocalExecutor
+    from liteship.workflow.pipeline import SweepWork, simulate_sweep
     from liteship.bench import count_kinds, current_results
     from liteship.optimize import parse_recipes, with_defaults
 

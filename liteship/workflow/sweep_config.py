@@ -109,7 +109,7 @@ def _table(doc: dict, name: str, path, problems: list[Problem]) -> dict | None:
 def _recipe_tables(table: dict, path, problems: list[Problem]) -> dict:
     """The typed configs of the [optimize.<recipe>] tables, and the recipe names, checked as optimize checks them,
     now, not after training."""
-    from liteship.app.validate import collect
+    from liteship.workflow.validate import collect
     from liteship.optimize import list_recipes
     from liteship.optimize import parse_recipes, recipe_configs
 

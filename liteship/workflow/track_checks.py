@@ -1,17 +1,17 @@
 """The tracker's checks, run before any work: whether MLflow is here, where each command logs, and whether it can
-log there (the URI, the experiment, the store: see :mod:`liteship.app.track_store`)."""
+log there (the URI, the experiment, the store: see :mod:`liteship.workflow.track_store`)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from liteship.app.validate import collect, run_dir_problems, runs_holding
+from liteship.workflow.validate import collect, run_dir_problems, runs_holding
 from liteship.config import Problem, describe
 
 
 def mlflow_problems(where: str, key: str | None, value) -> list[Problem]:
-    from liteship.app.track import INSTALL, mlflow_installed
+    from liteship.workflow.track import INSTALL, mlflow_installed
 
     return [] if mlflow_installed() else [Problem(where, key, describe(value), "MLflow is not installed here",
                                                   f"install it: {INSTALL}")]
@@ -29,8 +29,8 @@ def store_place_problems(tracking, own: str | None, data: list[str], uri_from: s
     """A SQLite store the user named, and its artifact folder beside it, are never inside a data folder the command
     reads nor inside another liteship run directory (``own`` is the command's run directory): MLflow would write
     its database, models and plots among the images, or among another run's files."""
-    from liteship.app.track import ARTIFACTS
-    from liteship.app.track_store import sqlite_file
+    from liteship.workflow.track import ARTIFACTS
+    from liteship.workflow.track_store import sqlite_file
 
     db = sqlite_file(tracking.uri)
     if db is None or tracking.in_run_dir:
@@ -53,7 +53,7 @@ def store_place_problems(tracking, own: str | None, data: list[str], uri_from: s
 
 def sweep_tracking(args, table, where: str) -> list[Problem]:
     """Where the sweep logs (``args.tracking``; None: it does not), and whether it can."""
-    from liteship.app.track import default_tracking, tracking_problems
+    from liteship.workflow.track import default_tracking, tracking_problems
 
     args.tracking = None
     if args.track != "mlflow" and not table.mlflow:
@@ -73,7 +73,7 @@ def sweep_tracking(args, table, where: str) -> list[Problem]:
 def track_command(args) -> list[Problem]:
     """`liteship track`: a run directory with results, MLflow installed; where to log: the flags, else where the
     sweep logged, else the default store; and that it can log there."""
-    from liteship.app.track import tracking_for, tracking_problems
+    from liteship.workflow.track import tracking_for, tracking_problems
     from liteship.rundir import data_sources
 
     found = run_dir_problems(args.run_dir, writes=True) + mlflow_problems("--uri", None, args.uri or "the default")
@@ -96,7 +96,7 @@ def track_command(args) -> list[Problem]:
 def pick_tracking(args) -> list[Problem]:
     """pick tags the chosen variant's run where the sweep logged, when it did and MLflow is here to do it; a
     track.json that cannot be read, or a store that cannot be written, is said before pick starts."""
-    from liteship.app.track import mlflow_installed, saved_tracking, tracking_problems
+    from liteship.workflow.track import mlflow_installed, saved_tracking, tracking_problems
     from liteship.rundir import data_sources
 
     args.tracking = None

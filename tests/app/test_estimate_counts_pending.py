@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from liteship.app import commands, resources
-from liteship.app.checks import check
+from liteship.app import commands
+from liteship.workflow import resources
+from liteship.workflow.checks import check
 from liteship.app.cli import build_parser
 
 

@@ -150,7 +150,7 @@ def test_pick_tags_the_released_variant_and_a_stale_variant_is_tagged(run_copy, 
 
 def test_the_switch_without_mlflow_is_exit_2_with_the_install_command(run_copy, capsys, monkeypatch):
     run, cfg = run_copy
-    monkeypatch.setattr("liteship.app.track.mlflow_installed", lambda: False)
+    monkeypatch.setattr("liteship.workflow.track.mlflow_installed", lambda: False)
     assert main(["sweep", "--data", "digits", "--config", str(cfg), "--out", str(run), "--track", "mlflow"]) == 2
     assert "pip install 'liteship[mlflow]'" in capsys.readouterr().err
     assert not (run / "mlflow.db").exists()

@@ -21,8 +21,8 @@ from mlflow.tracking import MlflowClient  # noqa: E402
 def test_an_interrupted_pass_leaves_no_run_a_later_pass_cannot_find(run_copy, monkeypatch):
     """The tracker fails right after a variant's run is made (in this process: MLflow's own client, made to fail
     there); the next pass finds that run, so each variant has one run (a hand count: the results' variants)."""
-    from liteship.app.mlflow_log import log_sweep
-    from liteship.app.track import default_tracking, describe_run_dir
+    from liteship.workflow.mlflow_log import log_sweep
+    from liteship.workflow.track import default_tracking, describe_run_dir
 
     run, _ = run_copy
     tracking = default_tracking(run)
@@ -79,8 +79,8 @@ def test_a_custom_sqlite_store_keeps_its_artifacts_beside_it_not_in_the_working_
 def test_a_store_damaged_after_the_checks_is_said_to_be_damaged_not_down(run_copy):
     """The logging pass reads the store again: garbage in its place (written after the command's checks) is called
     damaged, with what to do, and left as it is, never answered with "when the tracker is back"."""
-    from liteship.app.mlflow_log import log_sweep
-    from liteship.app.track import default_tracking, describe_run_dir
+    from liteship.workflow.mlflow_log import log_sweep
+    from liteship.workflow.track import default_tracking, describe_run_dir
 
     run, _ = run_copy
     (run / "mlflow.db").write_text("garbage")
@@ -92,8 +92,8 @@ def test_a_store_damaged_after_the_checks_is_said_to_be_damaged_not_down(run_cop
 
 
 def test_an_artifacts_link_planted_after_the_checks_is_not_written_through(run_copy, tmp_path):
-    from liteship.app.mlflow_log import log_sweep
-    from liteship.app.track import default_tracking, describe_run_dir
+    from liteship.workflow.mlflow_log import log_sweep
+    from liteship.workflow.track import default_tracking, describe_run_dir
 
     run, _ = run_copy
     (tmp_path / "elsewhere").mkdir()

@@ -4,8 +4,8 @@ import json
 import shutil
 from dataclasses import replace
 
-from liteship.app.plan import pending, plan_benches, plan_optimize, plan_train
-from liteship.app.sweep_config import load_sweep_config, train_config
+from liteship.workflow.plan import pending, plan_benches, plan_optimize, plan_train
+from liteship.workflow.sweep_config import load_sweep_config, train_config
 from liteship.bench import BenchOptions
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from liteship.app.cli import main
-from liteship.app.sweep import sweep
-from liteship.app.sweep_config import load_sweep_config
+from liteship.workflow.sweep import sweep
+from liteship.workflow.sweep_config import load_sweep_config
 from tests.conftest import CONFIG
 from liteship.progress import Progress
 
@@ -48,7 +48,7 @@ def _rows(out: Path) -> dict:
 
 @pytest.mark.slow  # over 45 s: the CI's slow job runs it
 def test_ray_sweep_equals_the_local_sweep_row_by_row(tf_available, ray_head, tmp_path):
-    from liteship.app.executors import RayExecutor
+    from liteship.workflow.executors import RayExecutor
 
     cfg = tmp_path / "sweep.toml"
     cfg.write_text(CONFIG)
@@ -87,7 +87,7 @@ def test_without_ray_the_executor_says_how_to_install_it(tmp_path):
 def test_any_cluster_works_as_it_is_and_a_latency_resource_is_used_where_present(monkeypatch):
     import types
 
-    from liteship.app.executors import RayExecutor
+    from liteship.workflow.executors import RayExecutor
 
     asked = []
 
@@ -139,7 +139,7 @@ def test_a_port_that_answers_but_is_no_ray_is_given_up_on_at_the_bound(tmp_path)
         listener.listen(16)
         port = listener.getsockname()[1]
         proc, took = _sweep_with(f"127.0.0.1:{port}", tmp_path,
-                                 "import liteship.app.executors as e; e.CONNECT_S = 5")
+                                 "import liteship.workflow.executors as e; e.CONNECT_S = 5")
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert f"liteship sweep: error: Cannot connect to the Ray cluster at 127.0.0.1:{port}. Its port answers, but " \
            "Ray did not connect within 5 s" in proc.stderr
@@ -151,6 +151,6 @@ def test_a_port_that_answers_but_is_no_ray_is_given_up_on_at_the_bound(tmp_path)
                                              ("[::1]:6379", ("::1", 6379)), ("auto", None), ("host:", None),
                                              ("host:６３７９", None)])
 def test_the_probe_reads_host_and_port_as_ray_does(address, parsed):
-    from liteship.app.executors import _host_port
+    from liteship.workflow.executors import _host_port
 
     assert _host_port(address) == parsed

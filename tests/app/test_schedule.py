@@ -3,8 +3,8 @@ recipe chains against the recipes' own reuse."""
 
 import pytest
 
-from liteship.app.pipeline import plan_nodes
-from liteship.app.schedule import Job, Node, next_job, ranks, simulate
+from liteship.workflow.pipeline import plan_nodes
+from liteship.workflow.schedule import Job, Node, next_job, ranks, simulate
 
 
 def test_ranks_are_the_longest_path_of_costs_behind_each_node():

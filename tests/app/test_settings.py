@@ -8,7 +8,7 @@ import pytest
 
 from liteship.app.cli import build_parser, main
 from liteship.app.commands import _bench_options
-from liteship.app.sweep_config import BenchTable, TrainTable, bench_options, load_sweep_config
+from liteship.workflow.sweep_config import BenchTable, TrainTable, bench_options, load_sweep_config
 from liteship.bench import BenchOptions
 from liteship.config import Problems
 from liteship.progress import Progress

@@ -15,8 +15,8 @@ import shutil
 
 import pytest
 
-from liteship.app.sweep import sweep
-from liteship.app.sweep_config import load_sweep_config
+from liteship.workflow.sweep import sweep
+from liteship.workflow.sweep_config import load_sweep_config
 from liteship.errors import LiteshipError
 from liteship.progress import Progress
 from liteship.rundir import read_split
@@ -144,7 +144,7 @@ def test_the_progress_count_never_passes_its_total(two_sweeps):
 
 @pytest.mark.slow
 def test_a_record_of_another_member_list_is_measured_again(two_sweeps, tmp_path):
-    from liteship.app.sweep_config import bench_options
+    from liteship.workflow.sweep_config import bench_options
     from liteship.bench import plan_bench
 
     out, _, _, second = two_sweeps
@@ -179,7 +179,7 @@ def test_a_model_trained_on_data_that_changed_since_is_stale_not_scored(two_swee
     """A sweep on changed photos retrains the models it names; one it does not name keeps a split of files that
     are gone: its variants are stale (gate and pick say why), not benched on the new data and not an error."""
     from liteship.bench import plan_bench, variant_status
-    from liteship.app.sweep_config import bench_options
+    from liteship.workflow.sweep_config import bench_options
 
     out, _, _, second = two_sweeps
     run = tmp_path / "run"

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from liteship.app.cli import main
-from liteship.app.sweep import sweep
-from liteship.app.sweep_config import load_sweep_config
+from liteship.workflow.sweep import sweep
+from liteship.workflow.sweep_config import load_sweep_config
 from liteship.progress import Progress
 
 
@@ -74,7 +74,7 @@ def test_sweep_config_errors_exit_2(tmp_path, capsys, text, expected):
 
 def test_every_step_of_the_sweep_has_its_estimated_cost(swept, monkeypatch):
     """The remaining time weighs steps by the estimate's unit costs: each step the sweep counts must find its own."""
-    from liteship.app.checks import sweep_estimates
+    from liteship.workflow.checks import sweep_estimates
     from liteship.progress import Steps
 
     out, cfg, _ = swept
@@ -91,7 +91,7 @@ def test_every_step_of_the_sweep_has_its_estimated_cost(swept, monkeypatch):
 def test_two_worker_processes_make_the_same_variants_and_numbers(swept, tmp_path):
     """The sweep's jobs on two spawned worker processes: the same variant IDs, bytes and accuracy as the session's
     sweep made one job after another in this process (counts and timings: tests/perf/test_sweep_perf.py)."""
-    from liteship.app.executors import LocalExecutor
+    from liteship.workflow.executors import LocalExecutor
 
     out, cfg, _ = swept
     two = tmp_path / "two"

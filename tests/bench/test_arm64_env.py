@@ -17,7 +17,7 @@ def test_an_arm_backend_without_the_environment_is_exit_2_with_the_install_comma
 
 
 def test_missing_debian_packages_are_named(monkeypatch):
-    from liteship.app.checks import check
+    from liteship.workflow.checks import check
     from liteship.app.cli import build_parser
     from liteship.config import Problems
 

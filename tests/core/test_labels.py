@@ -76,7 +76,7 @@ def test_bench_reads_a_labels_file_as_the_app_does(tmp_path):
 def test_a_class_folder_with_del_or_c1_is_refused_before_any_work_and_not_echoed_raw(tmp_path, char):
     """The sweep's input check refuses the folder, naming the character, and its message holds no raw control
     character (U+009B is a terminal's CSI, as ESC [ is)."""
-    from liteship.app.validate import data_problems
+    from liteship.workflow.validate import data_problems
 
     (tmp_path / f"cat{char}2J").mkdir()
     (tmp_path / "dog").mkdir()

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from liteship.app.checks import check
+from liteship.workflow.checks import check
 from liteship.app.cli import build_parser
 from liteship.config import Problems
 

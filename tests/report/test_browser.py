@@ -22,7 +22,7 @@ def _chromium(tmp_path, *args) -> subprocess.CompletedProcess:
 def test_report_renders_offline_with_decision_table_and_plots(swept, tmp_path):
     from PIL import Image
 
-    from liteship.app.reports import write_reports
+    from liteship.workflow.reports import write_reports
     from liteship.bench.run import current_results
 
     out, _, _ = swept

@@ -25,7 +25,7 @@ def _default_choice_by_hand(out):
 
 def test_the_sweep_report_opens_with_what_pick_would_choose(swept):
     out, _, _ = swept
-    from liteship.app.reports import write_reports
+    from liteship.workflow.reports import write_reports
     from liteship.bench.run import current_results
 
     write_reports(out, current_results(out)[0])  # the sweep's own report (a pick test may have rewritten it)

@@ -22,7 +22,7 @@ import pytest
 import tomli_w
 from hypothesis import HealthCheck, given, settings
 
-from liteship.app.checks import check
+from liteship.workflow.checks import check
 from liteship.app.cli import build_parser, main
 from liteship.rundir import claim
 from tests.robustness import fuzz_inputs as fz

@@ -171,8 +171,8 @@ def test_report_markdown_escapes_html_from_class_names():
 
 
 def test_the_sweep_estimate_grows_with_runs_and_rounds():
-    from liteship.app.checks import sweep_estimates
-    from liteship.app.sweep_config import DEFAULT_SWEEP
+    from liteship.workflow.checks import sweep_estimates
+    from liteship.workflow.sweep_config import DEFAULT_SWEEP
     from dataclasses import replace
 
     base = sum(e.seconds for _, _, e in sweep_estimates(DEFAULT_SWEEP, "digits"))

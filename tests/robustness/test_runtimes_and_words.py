@@ -153,7 +153,7 @@ def test_explain_never_capitalises_the_run_path(tmp_path):
 
 def test_sizes_in_a_refusal_differ_as_the_verdict_does():
     """2.4 MB needed, 2.1 MB free: the numbers shown must show need > free (they read "2 MB and 2 MB")."""
-    from liteship.app.resources import _pair
+    from liteship.workflow.resources import _pair
 
     for need, have in [(2.4e6, 2.1e6), (2.04e6, 2.01e6), (1.52e9, 1.48e9), (150.6e6, 150.2e6), (3.01e12, 3.0e12)]:
         shown = _pair(need, have)
@@ -194,7 +194,7 @@ def test_a_run_directory_moved_while_held_is_not_made_again(tmp_path):
 def test_a_read_only_file_system_is_called_so_not_permission_denied(tmp_path, monkeypatch, flag):
     """The kernel's answer for a read-only mount (statvfs's ST_RDONLY) simulated: root's access() says nothing of
     it, and this machine has no read-only mount a test may use."""
-    from liteship.app.validate import out_problems, output_problems
+    from liteship.workflow.validate import out_problems, output_problems
 
     real = os.statvfs
 

@@ -8,7 +8,7 @@ Needs only ai-edge-litert and numpy (no TensorFlow). Judging the records is
 from liteship.bench.measure import (arm_pixels, bench_target, BenchOptions, count_kinds, count_target, parse_backends,
                                     Target)
 from liteship.bench.accuracy import subset_words
-from liteship.bench.record import BenchRecord, LatencyStats, to_json
+from liteship.bench.record import AARCH64, BenchRecord, Instructions, LatencyStats, to_json, X86_64
 from liteship.bench.results import one_variant_each, parse_results, read_results, results_path, write_results
 from liteship.bench.run import bench_run, current_results, plan_bench, run_targets, variant_status
 from liteship.bench.single import bench_file
@@ -19,7 +19,7 @@ from liteship.bench.explain import differences, explain, Explained
 from liteship.bench.instructions import require_valgrind, valgrind
 from liteship.bench.legacy import missing_op
 
-__all__ = ["arm_pixels", "bench_file", "bench_run", "bench_target", "BenchOptions", "BenchRecord", "check_contract",
+__all__ = ["AARCH64", "Instructions", "X86_64", "arm_pixels", "bench_file", "bench_run", "bench_target", "BenchOptions", "BenchRecord", "check_contract",
            "check_runtime", "count_kinds", "count_target", "current_results", "differences", "explain", "Explained", "LatencyStats", "missing_op",
            "missing_tools", "one_variant_each", "parse_backends", "parse_results", "plan_bench", "read_results",
            "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "SYSTEM_PACKAGES",

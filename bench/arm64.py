@@ -28,6 +28,7 @@ import numpy as np
 
 from liteship.bench.arm64_env import EMULATIONS, GUEST_PYTHON, METHOD, env_dir, qemu_binary, qemu_version, \
     require_installed
+from liteship.bench.record import AARCH64, Instructions
 from liteship.signals import preexec
 
 CHILD = Path(__file__).with_name("arm64_child.py")
@@ -111,6 +112,9 @@ def _regions(text: str) -> list[tuple[int, dict[tuple[int, int], int]]]:
     return regions
 
 
+KERNEL_COUNT = "per_invoke"  # a kernel row's instructions per invoke (Instructions.by_kernel), in the JSON it always had
+
+
 def _kernels(blocks: dict, empty: dict, region: int, attributor: _Attributor) -> list[dict]:
     """Per function: instructions per invoke, its share, and the TFLite ops it serves (XNNPACK's by name)."""
     from liteship.bench.instructions import family
@@ -126,7 +130,7 @@ def _kernels(blocks: dict, empty: dict, region: int, attributor: _Attributor) ->
         label = (library, name or "(unnamed)")
         by_function[label] = by_function.get(label, 0) + steady
     total = sum(by_function.values()) or 1
-    rows = [{"kernel": name, "library": library, "per_invoke": round(count / region),
+    rows = [{"kernel": name, "library": library, KERNEL_COUNT: round(count / region),
              "share": round(count / total, 4), "ops": family(name)}
             for (library, name), count in sorted(by_function.items(), key=lambda kv: -kv[1])]
     return rows
@@ -178,25 +182,22 @@ def count_arm64(path: str | Path, backend: str, inputs: np.ndarray, score: bool 
         raise RuntimeError(f"the {backend} count ended with {len(regions)} regions instead of 3")
     (empty, empty_blocks), (first, _), (steady, blocks) = regions
     n = answer["region"]
-    per_invoke = round((steady - empty) / n)
-    if per_invoke <= 0:
+    steady_count = round((steady - empty) / n)
+    if steady_count <= 0:
         raise RuntimeError(f"the {backend} count found no instructions in the invokes")
     attributor = _Attributor(answer["maps"], env_dir() / "sysroot")
     versions = system_info()["versions"]
     kernels = _kernels(blocks, empty_blocks, n, attributor)
-    instructions = {
-        "per_invoke": per_invoke, "first_invoke": first - empty, "isa": "aarch64", "threads": 1,
-        "by_kernel": kernels[:40], "method": METHOD,
-        "tool": {"qemu": qemu, "plugin_sha256": record["plugin_sha256"],
-                 "ai-edge-litert (aarch64)": record["wheels"].get("ai-edge-litert"),
-                 "numpy (aarch64)": record["wheels"].get("numpy"), "liteship": versions.get("liteship")},
-        "input": input_note,
-    }
     by_op: dict[str, int] = {}
     for row in kernels:
-        by_op[row["ops"]] = by_op.get(row["ops"], 0) + row["per_invoke"]
-    instructions["by_op"] = dict(sorted(by_op.items(), key=lambda kv: -kv[1]))
-    return {"instructions": instructions, "emulation": {"backend": backend, **e.describe()},
+        by_op[row["ops"]] = by_op.get(row["ops"], 0) + row[KERNEL_COUNT]
+    instructions = Instructions(
+        steady_count, AARCH64, first - empty, 1, dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
+        {"qemu": qemu, "plugin_sha256": record["plugin_sha256"],
+         "ai-edge-litert (aarch64)": record["wheels"].get("ai-edge-litert"),
+         "numpy (aarch64)": record["wheels"].get("numpy"), "liteship": versions.get("liteship")},
+        METHOD, kernels[:40], input_note)
+    return {"instructions": instructions.to_dict(), "emulation": {"backend": backend, **e.describe()},
             "outputs": np.asarray(answer["outputs"], np.float32) if score else None}
 
 

@@ -8,11 +8,13 @@ ops left computing in float, multiply-adds by precision, instructions by kernel 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from liteship.bench.record import Instructions
+from liteship.number_formats import millions
 from liteship.tflite_file import op_name, read_model, type_name
 
 CONVERSIONS = ("QUANTIZE", "DEQUANTIZE")
@@ -35,10 +37,14 @@ class Explained:
     recipe: str | None
     size_bytes: int
     groups: tuple[OpGroup, ...]
-    per_invoke: int | None = None  # instructions (valgrind), when counted
-    by_family: dict = field(default_factory=dict)  # kernel family -> instructions per invoke
+    instructions: Instructions | None = None  # when counted
     p50_ms: float | None = None
     latency_backend: str | None = None
+
+    @property
+    def by_family(self) -> dict:
+        """Kernel family -> instructions per invoke; empty when not counted."""
+        return dict(self.instructions.by_op) if self.instructions else {}
 
     @property
     def macs(self) -> int:
@@ -129,7 +135,7 @@ def explain(path: Path, records: list) -> Explained:
     counted = next((r.instructions for r in records if r.instructions), None)
     timed = next((r for r in records if r.kind == "run" and r.status == "ok" and r.latency_ms), None)
     return Explained(first.variant, first.model, first.recipe, len(data), op_groups(data, str(path)),
-                     counted["per_invoke"] if counted else None, dict(counted.get("by_op") or {}) if counted else {},
+                     counted,
                      timed.latency_ms.p50 if timed else None, timed.backend if timed else None)
 
 
@@ -154,8 +160,8 @@ def _family_differences(a: Explained, b: Explained) -> list[str]:
     out = []
     for fam in sorted(set(a.by_family) | set(b.by_family), key=lambda f: -(a.by_family.get(f, 0))):
         x, y = a.by_family.get(fam, 0), b.by_family.get(fam, 0)
-        if abs(x - y) >= 0.05 * max(a.per_invoke or 1, 1):
-            out.append(f"instructions in {fam}: {x / 1e6:.3f} M vs {y / 1e6:.3f} M ({(x - y) / 1e6:+.3f} M)")
+        if abs(x - y) >= 0.05 * max(a.instructions.per_invoke, 1):
+            out.append(f"instructions in {fam}: {millions(x)} vs {millions(y)} ({(x - y) / 1e6:+.3f} M)")
     return out
 
 

@@ -82,7 +82,7 @@ def time_limit(macs: int) -> float:
     return max(LIMIT_FLOOR_S, LIMIT_MARGIN * SECONDS_PER_MAC * INVOKES * macs)
 
 
-def _per_invoke(path: Path, workdir: Path) -> list[dict[str, int]]:
+def _each_invoke(path: Path, workdir: Path) -> list[dict[str, int]]:
     """Per-function instruction counts inside each of INVOKES invokes, in order (key "" holds the total)."""
     out = workdir / "callgrind.out"
     cmd = ["valgrind", "--tool=callgrind", f"--toggle-collect={TOGGLE}", f"--dump-after={INVOKE}",
@@ -137,23 +137,23 @@ def family(function: str) -> str:
 
 
 def count_instructions(path: str | Path) -> dict:
-    """``{per_invoke, first_invoke, by_op, tool, method}`` for one .tflite on LiteRT's XNNPACK interpreter; a count
+    """The :class:`~liteship.bench.record.Instructions` (in its JSON form, as a counts file keeps it) of one .tflite on LiteRT's XNNPACK interpreter; a count
     that fails (valgrind's exit, its time limit, nothing counted) raises RuntimeError saying why."""
+    from liteship.bench.record import X86_64, Instructions
     from liteship.versions import system_info
 
     tool = require_valgrind()
     with tempfile.TemporaryDirectory(prefix="liteship-callgrind-") as tmp:
-        first, *_, steady = _per_invoke(Path(path), Path(tmp))
-    per_invoke = steady[""]
-    if first[""] <= 0 or per_invoke <= 0:  # a count of 0 would pass any instruction budget: never report one
-        raise RuntimeError(f"callgrind counted {per_invoke} instructions per invoke inside {TOGGLE}: the symbol was "
+        first, *_, steady = _each_invoke(Path(path), Path(tmp))
+    if first[""] <= 0 or steady[""] <= 0:  # a count of 0 would pass any instruction budget: never report one
+        raise RuntimeError(f"callgrind counted {steady['']} instructions per invoke inside {TOGGLE}: the symbol was "
                            "not matched (a LiteRT upgrade may have renamed it), so there is no count")
     by_op: dict[str, int] = {}
     for function, count in steady.items():
         if function and count:
             by_op[family(function)] = by_op.get(family(function), 0) + count
-    return {"per_invoke": per_invoke, "first_invoke": first[""], "isa": "x86_64", "threads": 1,
-            "by_op": dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
-            "tool": {"valgrind": tool, "ai-edge-litert": system_info()["versions"].get("ai-edge-litert"),
-                     "liteship": system_info()["versions"].get("liteship")},
-            "method": f"callgrind --toggle-collect='{TOGGLE}' --dump-after: the third of {INVOKES} invokes, one thread"}
+    return Instructions(
+        steady[""], X86_64, first[""], 1, dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
+        {"valgrind": tool, "ai-edge-litert": system_info()["versions"].get("ai-edge-litert"),
+         "liteship": system_info()["versions"].get("liteship")},
+        f"callgrind --toggle-collect='{TOGGLE}' --dump-after: the third of {INVOKES} invokes, one thread").to_dict()

@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, fields
 
+X86_64 = "x86_64"  # the instruction set valgrind counts on (this machine's), as `uname -m` spells it
+AARCH64 = "aarch64"  # the phone's, counted under QEMU
+_ISA_SPELLINGS = {"x86-64": X86_64, "x86_64": X86_64, "amd64": X86_64, "aarch64": AARCH64, "arm64": AARCH64}
+
 
 @dataclass(frozen=True)
 class LatencyStats:
@@ -29,6 +33,77 @@ class LatencyStats:
     def interval(self, stat: str) -> tuple[float, float] | None:
         """The 95 % interval of ``stat`` (p50, p90 or p99), each its own."""
         return {"p50": (self.ci_low, self.ci_high), "p90": self.p90_ci, "p99": self.p99_ci}.get(stat)
+
+
+@dataclass(frozen=True)
+class Instructions:
+    """A variant's instructions per invoke on one instruction set, and how they were counted.
+
+    Its JSON form (``results.jsonl``'s ``instructions``, a ``counts/<ID>.<kind>.json``'s count) keeps the keys it
+    always had; :meth:`from_dict` reads every file liteship wrote, whichever way it spelt the ISA.
+    """
+
+    per_invoke: int  # instructions of one steady invoke (the third of three under valgrind; the mean under QEMU)
+    isa: str = X86_64  # X86_64 or AARCH64
+    first_invoke: int | None = None  # the first invoke's, which prepares the kernels
+    threads: int = 1
+    by_op: dict = field(default_factory=dict)  # kernel family (or the ops a kernel serves) -> instructions per invoke
+    tool: dict = field(default_factory=dict)  # how it was counted: each tool's version (valgrind or QEMU, LiteRT ...)
+    method: str | None = None  # what exactly was counted, in words
+    by_kernel: list | None = None  # ARM: the top XNNPACK kernels, each {kernel, library, per_invoke, ops, ...}
+    input: str | None = None  # ARM: what the counted invoke was fed
+
+    def __post_init__(self):
+        object.__setattr__(self, "isa", _ISA_SPELLINGS.get(self.isa, self.isa))
+
+    @property
+    def counted(self) -> bool:
+        """A count of 0 would pass any instruction budget: it is never taken as a count."""
+        return self.per_invoke > 0
+
+    @property
+    def millions(self) -> float:
+        """Millions of instructions per invoke."""
+        return self.per_invoke / 1e6
+
+    @property
+    def first_millions(self) -> float | None:
+        """Millions of instructions of the first invoke."""
+        return None if self.first_invoke is None else self.first_invoke / 1e6
+
+    @property
+    def on_x86(self) -> bool:
+        return self.isa == X86_64
+
+    @property
+    def counted_by(self) -> str:
+        """The counting tool and its version: "valgrind-3.22.0", "QEMU 8.2.2"."""
+        tool = self.tool or {}
+        return str(tool.get("valgrind") or (f"QEMU {tool['qemu']}" if tool.get("qemu") else "") or "")
+
+    def formatted(self, spec: str = ".3f") -> str:
+        """"12.345 M x86_64"."""
+        from liteship.number_formats import millions
+
+        return f"{millions(self.per_invoke, spec)} {self.isa}"
+
+    def to_dict(self) -> dict:
+        """The JSON form: the keys it always had (those of an ARM count only on an ARM count)."""
+        d = asdict(self)
+        return {k: v for k, v in d.items() if v is not None or k in ("first_invoke", "method")}
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "instructions", problems: list | None = None) -> "Instructions | None":
+        """From its JSON form; ``problems``: where each wrong key is said (else ValueError)."""
+        from liteship.config import check_mapping
+
+        found: list = [] if problems is None else problems
+        known = {f.name for f in fields(cls)}
+        built = check_mapping(cls, {k: v for k, v in d.items() if k in known} if isinstance(d, dict) else d, where,
+                              found, non_negative=False)
+        if problems is None and found:
+            raise ValueError("; ".join(f"{p.where}.{p.key} = {p.given}: {p.allowed}" for p in found))
+        return built
 
 
 @dataclass(frozen=True)
@@ -71,14 +146,20 @@ class BenchRecord:
     options: dict | None = None  # the bench options that decide the numbers (runs, rounds, ...)
     top1_ci: tuple[float, float] | None = None  # 95 % Wilson interval of top1
     correct: str | None = None  # "1"/"0" per image in the data's order: paired comparisons between variants
-    instructions: dict | None = None  # per_invoke, first_invoke, isa, threads, by_op, tool, method
+    instructions: Instructions | None = None  # counted on an ISA (its JSON form is taken too, and read into one)
     emulation: dict | None = None  # ARM backends: the QEMU CPU model, MIDR and ISA features emulated
     reference_backend: str | None = None  # the backend the two below compare with: the registry's reference
     reference_agreement: float | None = None  # top-1 agreement with the same file on the reference backend
     reference_max_diff: float | None = None  # max |probability difference| vs the same file on it
 
+    def __post_init__(self):
+        if isinstance(self.instructions, dict):  # a count as its tool returns it, or as a counts file holds it
+            object.__setattr__(self, "instructions", Instructions.from_dict(self.instructions))
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["instructions"] = self.instructions.to_dict() if self.instructions is not None else None
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "BenchRecord":
@@ -96,6 +177,8 @@ class BenchRecord:
         if isinstance(d.get("latency_ms"), dict):
             lat = {k: tuple(v) if isinstance(v, list) else v for k, v in d["latency_ms"].items()}
             d["latency_ms"] = check_mapping(LatencyStats, lat, "latency_ms", problems, non_negative=False)
+        if isinstance(d.get("instructions"), dict):
+            d["instructions"] = Instructions.from_dict(d["instructions"], "instructions", problems)
         for key in ("top1_ci",):
             if isinstance(d.get(key), list):
                 d[key] = tuple(d[key])

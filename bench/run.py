@@ -133,7 +133,7 @@ def counting_tools() -> dict:
 
 def same_tools(record: BenchRecord, tools: dict) -> bool:
     """A record's instruction count was made with the valgrind, or the QEMU and plugin, that would count now."""
-    used = (record.instructions or {}).get("tool") or {}
+    used = record.instructions.tool if record.instructions else {}
     return all(used[k] == tools.get(k) for k in ("valgrind", "qemu", "plugin_sha256") if k in used)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from liteship.config import setting
 from liteship.contract import pixels_to_float
+from liteship.number_formats import pt
 from liteship.runtime import predict
 from liteship.stats import paired
 
@@ -60,7 +61,7 @@ class _Search:
             "step": name, **facts, "size_bytes": len(tflite), "top1": round(float(right.mean()), 6),
             "float_top1": round(float(self.float_right.mean()), 6), "drop": drop.value,
             "drop_interval": [drop.low, drop.high], "images": drop.images, "met": met,
-            "why": f"{what} {judged * 100:+.2f} pt {'<=' if met else '>'} budget "
+            "why": f"{what} {pt(judged)} {'<=' if met else '>'} budget "
                    f"{self.config.max_accuracy_drop * 100:.2f} pt on {drop.images} {self.split} images"
                    f" (float right, variant wrong: {drop.only_a_right}; the other way: {drop.only_b_right})"})
         self.files.append(tflite)
@@ -76,7 +77,7 @@ class _Search:
         if same.high <= self.config.max_accuracy_drop:
             return False
         self.steps[-1]["why"] += (f"; no step can meet it: {len(self.y)} {self.split} images leave a 95 % interval "
-                                  f"up to {same.high * 100:+.2f} pt even when every answer is the float model's, so "
+                                  f"up to {pt(same.high)} even when every answer is the float model's, so "
                                   "the search stopped (more validation images, a larger budget, or judge_by = "
                                   '"point" decide it)')
         self.undecided = True

@@ -27,6 +27,7 @@ from PIL import Image
 
 from liteship.contract import center_box, plain_bilinear, to_model_pixels, to_rgb
 from liteship.errors import LiteshipError
+from liteship.number_formats import pt, pt_interval
 from liteship.stats import paired, wilson
 
 KERNELS = {"antialiased": "antialiased bilinear (Pillow, as the contract; Apple's vImage)",
@@ -132,8 +133,8 @@ def _kernels(right: np.ndarray, plain_right: np.ndarray) -> dict:
         low, high = change["interval"]
         out["warning"] = (f"the resize kernel changes the top-1: {_rate(plain_right):.4f} with "
                           f"{KERNELS['plain']} against {_rate(right):.4f} with {KERNELS['antialiased']} "
-                          f"({change['value'] * 100:+.2f} pt, 95 % paired interval [{low * 100:+.2f}, "
-                          f"{high * 100:+.2f}] pt, on {len(right)} test images): resize as the contract does "
+                          f"({pt(change['value'])}, 95 % paired interval {pt_interval(low, high)} pt, "
+                          f"on {len(right)} test images): resize as the contract does "
                           "(Pillow's or vImage's antialiased bilinear) in the app")
     return out
 

@@ -269,8 +269,8 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered) 
                                            " ms")))
     if budgets.max_instructions_m is not None:
         counted = run.instructions if run is not None else None  # the budget record's own count, never another's
-        value = counted["per_invoke"] / 1e6 if counted and counted.get("per_invoke") else None  # 0: not counted
-        isa = (counted or {}).get("isa", backends.get(budgets.backend).isa)
+        value = counted.millions if counted and counted.counted else None  # 0: not counted
+        isa = counted.isa if counted else backends.get(budgets.backend).isa
         out.append(("max_instructions_m", _not_counted(budgets, records, _num(
             f"max_instructions_m ({budgets.backend}, {isa})", variant, value, budgets.max_instructions_m, True, " M",
             ".3f"))))

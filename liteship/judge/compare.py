@@ -165,15 +165,14 @@ def _relative(metric: str, key, base: float, new: float, limit: float, note: str
 def _instructions(key, b: BenchRecord, n: BenchRecord, t: Thresholds) -> Change | None:
     if not (b.instructions and n.instructions):
         return None
-    tools = (b.instructions.get("tool"), n.instructions.get("tool"))
+    base, new = b.instructions, n.instructions
     if b.emulation != n.emulation:  # an ARM count is exact for the same emulated CPU only
-        return Change(key, "instructions", b.instructions["per_invoke"], n.instructions["per_invoke"], None,
+        return Change(key, "instructions", base.per_invoke, new.per_invoke, None,
                       "not judged: another emulated CPU", f"base {b.emulation}, new {n.emulation}")
-    if tools[0] != tools[1]:  # exact for the same liteship, LiteRT and valgrind (or QEMU and plugin) only
-        return Change(key, "instructions", b.instructions["per_invoke"], n.instructions["per_invoke"], None,
-                      "not judged: counted with other tools", f"base {tools[0]}, new {tools[1]}")
-    return _relative("instructions", key, b.instructions["per_invoke"], n.instructions["per_invoke"],
-                     t.max_instructions_increase)
+    if base.tool != new.tool:  # exact for the same liteship, LiteRT and valgrind (or QEMU and plugin) only
+        return Change(key, "instructions", base.per_invoke, new.per_invoke, None,
+                      "not judged: counted with other tools", f"base {base.tool}, new {new.tool}")
+    return _relative("instructions", key, base.per_invoke, new.per_invoke, t.max_instructions_increase)
 
 
 def _accuracy(key, b: BenchRecord, n: BenchRecord, t: Thresholds) -> Change | None:

@@ -99,10 +99,10 @@ def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> 
                   getattr(lat, budgets.latency_stat) if lat else None, lat.interval(budgets.latency_stat) if lat else None,
                   {r.backend: r.delegated for r in recs if r.kind == "coverage" and r.status == "ok"
                    and r.delegated is not None},
-                  (run.instructions or {}).get("per_invoke") or None if run else None,
-                  (run.instructions or {}).get("isa") if run else None,
-                  {r.backend: r.instructions["per_invoke"] for r in recs if r.kind == "count" and r.status == "ok"
-                   and r.instructions and r.instructions.get("per_invoke")}, run)
+                  run.instructions.per_invoke if run and run.instructions and run.instructions.counted else None,
+                  run.instructions.isa if run and run.instructions else None,
+                  {r.backend: r.instructions.per_invoke for r in recs if r.kind == "count" and r.status == "ok"
+                   and r.instructions and r.instructions.counted}, run)
 
 
 def rank(prefer: str, o: Option) -> tuple:
@@ -168,7 +168,7 @@ def prefer_problem(budgets: Budgets, prefer: str, records: list[BenchRecord]) ->
     """Why ``prefer`` cannot rank these records: ``instructions`` with no count on the budget's backend."""
     if prefer != "instructions" or any(
             r.backend == budgets.backend and r.threads == budgets.threads and r.status == "ok"
-            and (r.instructions or {}).get("per_invoke") for r in records):
+            and r.instructions and r.instructions.counted for r in records):
         return None
     return (f"--prefer instructions ranks by the instruction count on the budget's backend ({budgets.backend}, "
             f"{budgets.threads} thread(s)), and no record there holds one")

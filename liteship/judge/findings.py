@@ -20,6 +20,7 @@ from liteship.bench import backends
 from liteship.bench import BenchRecord
 from liteship.judge.baseline import drop_with_interval, float_record
 from liteship.judge.budgets import Budgets
+from liteship.number_formats import change_pt, points, pt, pt_interval
 
 NOT_COMPRESSED = ("float32",)
 PLAIN = ("int8", "float32")
@@ -58,8 +59,7 @@ def beats_float(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
                     better.append((r, drop))
         if better:
             better.sort(key=lambda rd: rd[1].value)
-            listed = "; ".join(f"{r.recipe} {-d.value * 100:+.2f} pt [{-d.high * 100:+.2f}, {-d.low * 100:+.2f}]"
-                               for r, d in better)
+            listed = "; ".join(f"{r.recipe} {change_pt(d.value)} {pt_interval(-d.high, -d.low)}" for r, d in better)
             out.append(Finding("baseline", model, f"{model}: {len(better)} compressed variant(s) beat the float32 model "
                                f"(top-1 {base.top1:.4f}) by more than the 95 % paired interval: {listed}. Recipes "
                                "that fine-tune kept training the float model, so the baseline looks under-trained, "
@@ -148,7 +148,7 @@ def inside_noise(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
         if tied:
             lo, hi = min(-d.value for _, d in tied), max(-d.value for _, d in tied)
             out.append(Finding("noise", model, f"{model}: the top-1 of {len(tied)} variant(s) ({', '.join(r.recipe for r, _ in tied)}) "
-                               f"differs from float32 by {lo * 100:+.2f} to {hi * 100:+.2f} pt, each inside its 95 % "
+                               f"differs from float32 by {points(lo)} to {pt(hi)}, each inside its 95 % "
                                f"paired interval on {tied[0][1].images} images: the test split cannot tell them from "
                                "float32; do not rank them by those digits.", tuple(r.variant for r, _ in tied)))
     return out
@@ -203,8 +203,8 @@ FLIP_MARGIN = 0.03  # ratios within 3 % of 1 are not called an order
 
 
 def _arm_ratio(records: list[BenchRecord], variant: str, base: str, backend: str) -> float | None:
-    counts = {r.variant: r.instructions["per_invoke"] for r in records if r.backend == backend and r.kind == "count"
-              and r.status == "ok" and r.instructions and r.instructions.get("per_invoke")}
+    counts = {r.variant: r.instructions.per_invoke for r in records if r.backend == backend and r.kind == "count"
+              and r.status == "ok" and r.instructions and r.instructions.counted}
     return counts[variant] / counts[base] if variant in counts and base in counts else None
 
 
@@ -221,8 +221,8 @@ def _x86_ratios(records: list[BenchRecord], variant: str, base: str) -> list[tup
     if a and b and a.latency_ms and b.latency_ms and b.latency_ms.p50 and \
             (a.latency_ms.ci_low > b.latency_ms.ci_high or a.latency_ms.ci_high < b.latency_ms.ci_low):
         out.append(("x86 p50 latency", a.latency_ms.p50 / b.latency_ms.p50))
-    if a and b and a.instructions and b.instructions and b.instructions.get("per_invoke"):
-        out.append(("x86 instructions", a.instructions["per_invoke"] / b.instructions["per_invoke"]))
+    if a and b and a.instructions and b.instructions and b.instructions.counted:
+        out.append(("x86 instructions", a.instructions.per_invoke / b.instructions.per_invoke))
     return out
 
 

@@ -8,6 +8,7 @@ from liteship.bench import backends
 from liteship.bench import BenchRecord
 from liteship.judge.budgets import budget_record
 from liteship.judge.decision import BEST, Decision
+from liteship.number_formats import change_pt, millions, points, pt, pt_interval
 from liteship.stats import wilson
 
 SWIFT = """\
@@ -157,17 +158,17 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
                   f"On {run.images} held-out test images ({(run.data or {}).get('source', 'the run')}), "
                   f"{run.backend}, {run.threads} thread(s):", "",
                   f"- top-1 {_pct(run.top1)}{_ci(run.top1_ci)}" + (f"; top-5 {_pct(run.top5)}" if run.top5 else ""),
-                  f"- change vs the float32 model: {'–' if o.drop is None else f'{-o.drop * 100 + 0.0:+.2f} pt'}"
-                  + ("" if not o.drop_ci else f" (95 % paired interval {-o.drop_ci[1] * 100 + 0.0:+.2f} to "
-                     f"{-o.drop_ci[0] * 100 + 0.0:+.2f} pt)"),
+                  f"- change vs the float32 model: {change_pt(o.drop)}"
+                  + ("" if o.drop is None or not o.drop_ci else
+                     f" (95 % paired interval {points(-o.drop_ci[1])} to {pt(-o.drop_ci[0])})"),
                   f"- top-1 agreement with the float32 model: {_pct(run.agreement)}", "",
                   *_per_class(run)]
     opts = (run.options if run is not None else None) or {}
     lines += ["## Size and speed", "",
               f"- {recs[0].size_bytes:,} bytes ({recs[0].size_bytes / 1024:.1f} KB), gzip {recs[0].gzip_bytes / 1024:.1f} KB"]
     for r in recs:
-        if r.kind == "run" and r.status == "ok" and r.instructions and r.instructions.get("per_invoke"):
-            lines.append(f"- {r.backend}, {r.threads} thread(s): {r.instructions['per_invoke'] / 1e6:.3f} M x86 "
+        if r.kind == "run" and r.status == "ok" and r.instructions and r.instructions.counted:
+            lines.append(f"- {r.backend}, {r.threads} thread(s): {millions(r.instructions.per_invoke)} x86 "
                          "instructions per invoke (valgrind, this CPU's AVX2/FMA3 kernels)")
         if r.kind == "run" and r.status == "ok" and r.latency_ms:
             lat = r.latency_ms
@@ -176,7 +177,7 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
                          + (f": {emulated}" if (emulated := getattr(backends.find(r.backend), "emulated_time", ""))
                             else ""))
         elif r.kind == "count" and r.status == "ok" and r.instructions:
-            lines.append(f"- {r.backend}: {r.instructions['per_invoke'] / 1e6:.3f} M {r.instructions.get('isa')} "
+            lines.append(f"- {r.backend}: {r.instructions.formatted()} "
                          f"instructions per invoke, counted in {r.runtime} ({(r.emulation or {}).get('phones')}); "
                          "the phone's instruction set, not its time")
         elif r.kind == "coverage":
@@ -214,8 +215,8 @@ def _checked(task: dict) -> list[str]:
     change = task.get("change_vs_contract") or {}
     if change.get("beyond_interval"):
         low, high = change["interval"]
-        lines += ["", f"⚠ MediaPipe's top-1 differs from liteship's by {change['value'] * 100:+.2f} pt (95 % paired "
-                  f"interval [{low * 100:+.2f}, {high * 100:+.2f}] pt): its resize is not the contract's."]
+        lines += ["", f"⚠ MediaPipe's top-1 differs from liteship's by {pt(change['value'])} (95 % paired "
+                  f"interval {pt_interval(low, high)} pt): its resize is not the contract's."]
     return lines
 
 
@@ -260,8 +261,8 @@ def kernels_md(kernels: dict | None) -> list[str]:
     lines = ["## Resize", "", f"The same centre squares of the {kernels['images']} test images, resized two ways "
              "and scored in LiteRT:", "",
              f"- {anti['resize']}: top-1 {anti['top1'] * 100:.2f} %",
-             f"- {plain['resize']}: top-1 {plain['top1'] * 100:.2f} % ({change['value'] * 100:+.2f} pt, 95 % "
-             f"paired interval [{low * 100:+.2f}, {high * 100:+.2f}] pt)", ""]
+             f"- {plain['resize']}: top-1 {plain['top1'] * 100:.2f} % ({pt(change['value'])}, 95 % "
+             f"paired interval {pt_interval(low, high)} pt)", ""]
     if kernels.get("warning"):
         lines += [f"⚠ Warning: {kernels['warning']}.", ""]
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from liteship.judge import Change
+from liteship.number_formats import change_pt
 
 
 def _name(key: tuple) -> str:
@@ -28,7 +29,7 @@ def _change(c: Change) -> str:
     if c.change is None:
         return "–"
     if c.metric == "top1":
-        return f"{-c.change * 100 + 0.0:+.2f} pt"
+        return change_pt(c.change)
     return f"{c.change * 100 + 0.0:+.2f} %"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from liteship.bench import Explained, differences
+from liteship.number_formats import millions
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[int, ...]) -> list[str]:
@@ -13,7 +14,9 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[in
 
 def describe(e: Explained) -> list[str]:
     lat = f", p50 {e.p50_ms:.3f} ms on {e.latency_backend} (x86 CPU)" if e.p50_ms is not None else ""
-    instr = f", {e.per_invoke / 1e6:.3f} M instructions per invoke (valgrind)" if e.per_invoke else ""
+    counted = e.instructions
+    instr = f", {millions(counted.per_invoke)} instructions per invoke ({'valgrind' if counted.on_x86 else 'QEMU'})" \
+        if counted and counted.counted else ""
     lines = [f"{e.variant}: {e.model} {e.recipe}, {e.size_bytes / 1024:.1f} KB, "
              f"{e.macs / 1e6:.2f} M multiply-adds per invoke{lat}{instr}", ""]
     total = e.macs or 1
@@ -23,7 +26,8 @@ def describe(e: Explained) -> list[str]:
     lines += _table(("op", "count", "inputs", "weights", "outputs", "M MACs", "MAC share"), rows, (1, 5, 6))
     if e.by_family:
         lines += ["", "instructions per invoke by kernel family (callgrind, XNNPACK interpreter):"]
-        fam = [(name, f"{n / 1e6:.3f}", f"{100 * n / (e.per_invoke or 1):.1f} %") for name, n in e.by_family.items()]
+        fam = [(name, f"{n / 1e6:.3f}", f"{100 * n / max(e.instructions.per_invoke, 1):.1f} %")
+               for name, n in e.by_family.items()]
         lines += _table(("kernel family", "M instr", "share"), fam, (1, 2))
     else:
         lines += ["", "instructions: not counted for this variant (sweep with [bench] instructions = true, "

@@ -49,7 +49,7 @@ def _option_line(o: Option, decision: Decision) -> str:
 def costs_line(variant: str | None, records: list[BenchRecord]) -> str:
     """Which cost came from which instruction set: said beside every decision."""
     arms = sorted({r.backend for r in records if r.kind == "count" and r.status == "ok"})
-    x86 = any(r.instructions and r.instructions.get("isa", "x86_64") == "x86_64" for r in records)
+    x86 = any(r.instructions and r.instructions.on_x86 for r in records)
     said = ["latency: wall-clock on this x86 CPU (LiteRT's Python API)"]
     if x86:
         said.append("x86 instructions: valgrind's count on this x86 CPU's kernels (AVX2/FMA3)")

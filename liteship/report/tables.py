@@ -88,12 +88,12 @@ def _instructions_m(record: BenchRecord, records: list[BenchRecord]) -> float | 
 
     ref = backends.reference().name
     counted = next((r.instructions for r in records if r.variant == record.variant and r.backend == ref
-                    and r.threads == 1 and r.instructions and r.instructions.get("isa", "x86_64") == "x86_64"), None)
-    return round(counted["per_invoke"] / 1e6, 3) if counted and counted.get("per_invoke") else None
+                    and r.threads == 1 and r.instructions and r.instructions.on_x86), None)
+    return round(counted.millions, 3) if counted and counted.counted else None
 
 
 def arm_counts(variant: str, records: list[BenchRecord]) -> tuple[tuple[str, float], ...]:
     """Each ARM backend's count of the variant, in millions of aarch64 instructions per invoke."""
-    return tuple((r.backend, round(r.instructions["per_invoke"] / 1e6, 3)) for r in records
+    return tuple((r.backend, round(r.instructions.millions, 3)) for r in records
                  if r.variant == variant and r.kind == "count" and r.status == "ok" and r.instructions
-                 and r.instructions.get("per_invoke"))
+                 and r.instructions.counted)

@@ -19,9 +19,8 @@ def bench_table(records: list[BenchRecord]) -> str:
     for r in records:
         lat = r.latency_ms
         ci = f"[{lat.ci_low:.3f}, {lat.ci_high:.3f}]" if lat else ""
-        counted = r.instructions or {}
-        isa = "arm" if counted.get("isa") == "aarch64" else "x86"
-        instr = f"{counted['per_invoke'] / 1e6:.3f} {isa}" if counted.get("per_invoke") else ""
+        counted = r.instructions
+        instr = f"{counted.millions:.3f} {'x86' if counted.on_x86 else 'arm'}" if counted and counted.counted else ""
         lines.append(f"{r.variant[:14]:14s} {(r.recipe or '-')[:14]:14s} {r.backend:10s} {r.threads or '':>3} "
                      f"{_blank(lat.p50 if lat else None, '.3f'):>9s} {ci:>17s} {instr:>12s} {_blank(r.top1, '.4f'):>7s} "
                      f"{_blank(r.agreement, '.4f'):>7s} {r.size_bytes:9d} {_blank(r.delegated, '.2f'):>6s}  "

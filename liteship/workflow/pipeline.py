@@ -6,10 +6,10 @@ a variant's ID hashes the trained weights. Making a chain unlocks counting each
 new variant's instructions: one job per count (valgrind's x86, each ISA under
 QEMU), which need no quiet machine. Jobs of different models, chains and
 counts are independent, so an executor may run them side by side
-(:mod:`liteship.workflow.executors`). Each model's jobs are planned from the run
+(:mod:`liteship.app.executors`). Each model's jobs are planned from the run
 directory when its training is there, with the stages' own skip checks
-(:mod:`liteship.workflow.plan`), so a resumed sweep only does what is missing.
-Scoring and timing come after every job here (:func:`liteship.workflow.sweep.sweep`).
+(:mod:`liteship.app.plan`), so a resumed sweep only does what is missing.
+Scoring and timing come after every job here (:func:`liteship.app.sweep.sweep`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
-from liteship.workflow.executors import count_unit, files_under, optimize_unit, pack, train_unit, write_outputs
-from liteship.workflow.plan import TrainUnit, plan_benches, plan_optimize
-from liteship.workflow.schedule import Job, Node, ranks, simulate
+from liteship.app.executors import count_unit, files_under, optimize_unit, pack, train_unit, write_outputs
+from liteship.app.plan import TrainUnit, plan_benches, plan_optimize
+from liteship.app.schedule import Job, Node, ranks, simulate
 from liteship.rundir import FLOAT, SPLIT, VARIANTS, update_current
 
 
@@ -35,8 +35,8 @@ def count_label(model: str, recipe: str, kind: str) -> str:
 def plan_nodes(models: list[str], chains: list[tuple[str, ...]], kinds: list[str],
                costs: dict[str, float]) -> tuple[list[Node], list[Node]]:
     """The whole sweep as estimated nodes: train, chains and counts (side by side, each keeping
-    :func:`~liteship.workflow.resources.job_cpus` cores busy), then bench (alone)."""
-    from liteship.workflow.resources import job_cpus
+    :func:`~liteship.app.resources.job_cpus` cores busy), then bench (alone)."""
+    from liteship.app.resources import job_cpus
 
     nodes, alone = [], []
     for m in models:
@@ -226,6 +226,10 @@ def _said(value) -> str:
     """A count as the progress line says it: instructions per invoke, or why there is none."""
     if not isinstance(value, dict):
         return str(value)[:160]
-    inner = value["instructions"] if isinstance(value.get("instructions"), dict) else value
-    n = inner.get("per_invoke")
-    return f"{n / 1e6:.3f} M {inner.get('isa', 'x86-64')} instructions per invoke" if n else "counted"
+    from liteship.bench import Instructions
+
+    try:
+        counted = Instructions.from_dict(value["instructions"] if isinstance(value.get("instructions"), dict) else value)
+    except ValueError:
+        return "counted"
+    return f"{counted.formatted()} instructions per invoke" if counted.counted else "counted"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from liteship.workflow.executors import LocalExecutor
-from liteship.workflow.sweep import sweep
-from liteship.workflow.sweep_config import load_sweep_config
+from liteship.app.executors import LocalExecutor
+from liteship.app.sweep import sweep
+from liteship.app.sweep_config import load_sweep_config
 from liteship.bench import instructions as ins
 from liteship.progress import Progress
 
@@ -112,4 +112,4 @@ def test_a_resumed_sweep_does_not_count_again(tf_available, tmp_path, monkeypatc
     records = sweep("digits", out, config, Progress(quiet=True), LocalExecutor(1))
     assert len(calls.read_text().splitlines()) == 1  # resumed: the count was read, not made again
     (xnn,) = [r for r in records if r.backend == "xnnpack"]
-    assert xnn.instructions == counted and xnn.instructions["per_invoke"] > 0
+    assert xnn.instructions.to_dict() == counted and xnn.instructions.counted

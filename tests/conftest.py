@@ -143,12 +143,22 @@ def swept(tf_available, tmp_path_factory):
     cfg = root / "sweep.toml"
     cfg.write_text(CONFIG)
     out = root / "run"
-    from liteship.workflow.sweep import sweep
     from liteship.workflow.sweep_config import load_sweep_config
     from liteship.progress import Progress
 
-    records = sweep("digits", out, load_sweep_config(cfg), Progress(quiet=True))
+    records = run_sweep("digits", out, load_sweep_config(cfg), Progress(quiet=True))
     return out, cfg, records
+
+
+def run_sweep(data, out, config, progress=None, executor=None, costs=None):
+    """The sweep's driver as execute runs it, inside a session holding ``out`` (its lock; the frameworks' logs left
+    on the terminal), with a test's own config object, executor and costs."""
+    from liteship.workflow.requests import SweepRequest
+    from liteship.workflow.session import open_session
+    from liteship.workflow.sweep import sweep
+
+    with open_session(SweepRequest(data=str(data), out=str(out), verbose=True)) as session:
+        return sweep(data, out, config, progress, executor, costs, session=session)
 
 
 @pytest.fixture(scope="session")

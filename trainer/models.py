@@ -73,8 +73,9 @@ class ArchSpec:
         if self.alphas and alpha is not None and alpha not in self.alphas:
             out.append(Problem(*names["alpha"], f"{alpha:g}", f"Keras' {self.name} has width multipliers "
                                + ", ".join(map(str, self.alphas)), "pick one of those"))
-        elif not self.alphas and alpha is not None and not 0.1 <= alpha <= 4:
-            out.append(Problem(*names["alpha"], f"{alpha:g}", "the width multiplier must be from 0.1 to 4",
+        elif not self.alphas and alpha is not None and not ALPHA_LIMITS[0] <= alpha <= ALPHA_LIMITS[1]:
+            out.append(Problem(*names["alpha"], f"{alpha:g}", "the width multiplier must be from "
+                               f"{ALPHA_LIMITS[0]:g} to {ALPHA_LIMITS[1]:g}",
                                "leave it out (1.0) or pick a value in that range"))
         if self.transfer and weights == "imagenet" and size not in MOBILENET_V2_IMAGENET_SIZES:
             out.append(Problem(*names["size"], str(size), f"{self.name} has ImageNet weights only for "
@@ -93,6 +94,8 @@ FLAG_NAMES = {"size": ("--size", None), "alpha": ("--alpha", None), "weights": (
               "epochs": ("--epochs", None), "fine_tune_epochs": ("--fine-tune-epochs", None),
               "batch_size": ("--batch-size", None), "seed": ("--seed", None), "arch": ("--arch", None)}
 MAX_SIZE = 1024  # px: past this, one image's activations alone outgrow a phone (and this machine's memory)
+SIZE_LIMITS = (1, MAX_SIZE)  # any architecture's input size; each takes its own part of it (min_size, max_size)
+ALPHA_LIMITS = (0.1, 4.0)  # any width multiplier; an architecture with a fixed list (alphas) takes only those
 
 
 _REGISTRY: dict[str, ArchSpec] = {}

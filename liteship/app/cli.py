@@ -1,29 +1,29 @@
-"""The ``liteship`` command line: the parsers and :func:`main`. Command bodies are in :mod:`.commands`.
+"""The ``liteship`` command line: the parsers and :func:`main`, a thin shell over :mod:`liteship.workflow`.
 
-``main`` turns :class:`~liteship.errors.LiteshipError` and the machine's own
-errors (disk full, read-only, permission) into a message and exit 2, and
-sends the frameworks' logs to the run directory while a command trains or
-converts (``--verbose`` shows them instead).
+``main`` parses the flags, builds the command's typed request from them
+(:func:`build_request`; the namespace is never written to), runs it with
+:func:`liteship.workflow.execute.execute` (the checks, the run directory's
+lock, the frameworks' logs to ``RUN_DIR/logs/frameworks.log``, the work), and
+prints the result (:mod:`.commands`). It turns
+:class:`~liteship.errors.LiteshipError` and the machine's own errors (disk
+full, read-only, permission) into a message and exit 2, and Ctrl-C or SIGTERM
+into 130 or 143.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import errno
 import os
 import sys
-from pathlib import Path
 
-from liteship.app.commands import (cmd_bench, cmd_compare, cmd_explain, cmd_gate, cmd_optimize, cmd_pick,
-                                   cmd_runtimes, cmd_sweep, cmd_track, cmd_train)
-from liteship.workflow.checks import check
-from liteship.workflow.validate import flag_of, real, whole
+from liteship.app.flags import flag_of, real, whole, workers_flag
 from liteship.bench import BenchOptions
 from liteship.trainer import TrainConfig
+from liteship.trainer.models import ALPHA_LIMITS, SIZE_LIMITS
 from liteship.errors import LiteshipError
-from liteship.logs import PRIVATE_TEMP, frameworks_to_file, replace_unencodable
-from liteship.rundir import LOG, exclusive
+from liteship.logs import replace_unencodable
+from liteship.rundir import LOG
 from liteship.signals import SIGTERM_EXIT, sigterm_as_interrupt, stopped_by_sigterm
 
 
@@ -43,8 +43,8 @@ def _train_parser(sub) -> None:
     t = TrainConfig()  # the one home of the training defaults and ranges (the sweep's [train] takes them too)
     p.add_argument("--data", help="a folder of class folders, an archive of one (.tar/.tar.gz/.tgz/.zip), or 'digits'")
     p.add_argument("--arch", default=t.arch, help="architecture (see --list); default small_cnn")
-    p.add_argument("--alpha", type=real(0.01, 10, 0.35), help="width multiplier (mobilenet_v2: 0.35, 0.5, 0.75, 1.0, ...)")
-    p.add_argument("--size", type=whole(1, 1_000_000, 96), help="input size in px (default: the architecture's)")
+    p.add_argument("--alpha", type=real(*ALPHA_LIMITS, 0.35), help="width multiplier (mobilenet_v2: 0.35, 0.5, 0.75, 1.0, ...)")
+    p.add_argument("--size", type=whole(*SIZE_LIMITS, 96), help="input size in px (default: the architecture's)")
     p.add_argument("--weights", help="transfer base weights: imagenet (the default; downloaded by Keras), none, or "
                                      "a .h5 PATH (transfer architectures only)")
     p.add_argument("--epochs", type=flag_of(TrainConfig, "epochs", 5),
@@ -106,7 +106,7 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--out", required=True, help="run directory (re-running resumes and skips finished work)")
     p.add_argument("--executor", default="local", help="local (default) or ray")
     p.add_argument("--address", help="Ray cluster address (default with --executor ray: start a local Ray)")
-    p.add_argument("--workers", default="auto", help="worker processes of the local executor: training, making "
+    p.add_argument("--workers", type=workers_flag, default="auto", help="worker processes of the local executor: training, making "
                    "variants and counting instructions run side by side; scoring and timing run after them, alone "
                    "(default auto: one per core, as many as memory allows, at most 4)")
     p.add_argument("--track", choices=("mlflow",), help="log the sweep to MLflow: a parent run and a run per variant "
@@ -181,11 +181,6 @@ def _track_parser(sub) -> None:
     p.add_argument("--experiment", help="experiment name; default: the sweep's, else the run directory's name")
 
 
-COMMANDS = {"train": cmd_train, "optimize": cmd_optimize, "bench": cmd_bench, "sweep": cmd_sweep, "gate": cmd_gate,
-            "pick": cmd_pick, "runtimes": cmd_runtimes, "compare": cmd_compare, "explain": cmd_explain,
-            "track": cmd_track}
-
-
 class _Version(argparse.Action):
     """``--version``: liteship's, Python's and the tools' it trains and measures with, read from the installed
     packages' metadata (nothing is imported: no TensorFlow start-up), then exit 0."""
@@ -213,45 +208,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# The run directory each writing command writes, by the name of its argument (pick writes release/ and the report).
-WRITES = {"train": "out", "sweep": "out", "optimize": "run_dir", "bench": "target", "pick": "run_dir",
-          "track": "run_dir"}
-LOGGED = ("train", "sweep", "optimize", "bench", "pick", "track")  # the commands that run TensorFlow or LiteRT
+def _run(args) -> int:
+    from liteship.app.commands import print_estimate, print_framework_log, show
+    from liteship.app.requests import build_request
+    from liteship.progress import Progress
+    from liteship.workflow.execute import execute
 
-
-def written_run_dir(args) -> Path | None:
-    """The run directory this command writes, if any (``bench`` of one .tflite writes none)."""
-    name = WRITES.get(args.command)
-    value = getattr(args, name, None) if name and not getattr(args, "list", False) else None
-    if value is None or (args.command == "bench" and not Path(value).is_dir()):
-        return None
-    return Path(value)
-
-
-def log_path(args) -> Path | None:
-    """Where this command's framework logs go: RUN_DIR/logs/frameworks.log, or the temp folder's for one file."""
-    if args.command not in LOGGED or getattr(args, "list", False):
-        return None
-    run_dir = written_run_dir(args)
-    if run_dir is not None:
-        return run_dir / LOG
-    if args.command == "bench" and args.target is not None:  # one .tflite: no run directory to keep it in
-        return PRIVATE_TEMP  # a new private folder (mkdtemp), made only if there is something to keep
-    return None
-
-
-def _writer(args):
-    """The run directory this command writes, held for it alone (``liteship.rundir.exclusive``)."""
-    run_dir = written_run_dir(args)
-    return contextlib.nullcontext() if run_dir is None else exclusive(run_dir, args.command)
-
-
-def _run(args, log) -> int:
-    check(args)  # every problem with the input at once, before anything is written
-    with _writer(args), frameworks_to_file(log, getattr(args, "verbose", False)) as framework_log:
-        code = COMMANDS[args.command](args)
-    if framework_log is not None and framework_log.path is not None and not getattr(args, "quiet", False):
-        print(f"framework messages (TensorFlow, LiteRT, the converter): {framework_log.path}", file=sys.stderr)
+    quiet = getattr(args, "quiet", False)
+    result = execute(build_request(args), Progress(quiet=quiet), on_estimate=None if quiet else print_estimate)
+    code = show(result)
+    if not quiet:
+        print_framework_log(result)
     return code
 
 
@@ -261,10 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    log = log_path(args)
     try:
         with sigterm_as_interrupt():  # SIGTERM from here on takes Ctrl-C's path (liteship.signals)
-            return _run(args, log)
+            return _run(args)
     except LiteshipError as exc:
         print(f"liteship {args.command}: error: {exc.message}", file=sys.stderr)
         return exc.exit_code

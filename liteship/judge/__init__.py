@@ -1,7 +1,7 @@
 """judge: budgets, the gate, the pick and the release bundle. Works on bench records alone."""
 
-from liteship.judge.budgets import (backend_problem, Budgets, DEFAULT_BUDGETS, judge, load_budgets, runtime_failures,
-                                    runtime_notes, Verdict)
+from liteship.judge.budgets import (backend_problem, Budgets, DEFAULT_BUDGETS, judge, load_budgets, runtime_blocked,
+                                    runtime_failures, runtime_notes, Verdict)
 from liteship.judge.gate import gate, select, VariantVerdict
 from liteship.judge.pick import NothingPasses, pick
 from liteship.judge.baseline import drop_vs_float, drop_with_interval, float_record
@@ -13,5 +13,5 @@ from liteship.judge.findings import Finding, findings
 __all__ = ["backend_problem", "BEST", "Budgets", "Change", "compare", "decide", "Decision", "DEFAULT_BUDGETS",
            "drop_vs_float", "drop_with_interval", "Finding", "findings", "float_record", "gate", "judge",
            "load_budgets", "load_thresholds", "NothingPasses", "Option", "pick", "PREFER_FIX", "prefer_problem",
-           "PREFERENCES", "read_side", "runtime_failures", "runtime_notes", "SAME_MEASUREMENTS", "same_measurements",
-           "select", "Thresholds", "to_json", "VariantVerdict", "Verdict"]
+           "PREFERENCES", "read_side", "runtime_blocked", "runtime_failures", "runtime_notes", "SAME_MEASUREMENTS",
+           "same_measurements", "select", "Thresholds", "to_json", "VariantVerdict", "Verdict"]

@@ -314,6 +314,19 @@ def runtime_failures(records: list[BenchRecord], target: str) -> list[str]:
     return lines
 
 
+def runtime_blocked(records: list[BenchRecord], target: str) -> list[str]:
+    """The variants the app's runtime ``target`` cannot load, by the record :func:`runtime_failures` judges."""
+    from liteship.bench import runtime_verdict
+
+    out = []
+    for variant in dict.fromkeys(r.variant for r in records):
+        rec = _fact_record("target_runtime", [r for r in records if r.variant == variant],
+                           lambda r: runtime_verdict(r.compat or {}, target)["ok"])
+        if not runtime_verdict(rec.compat or {}, target)["ok"]:
+            out.append(variant)
+    return out
+
+
 def runtime_notes(records: list[BenchRecord]) -> list[str]:
     """One line per variant that was loaded in an older runtime: what happened there."""
     lines = []

@@ -1,49 +1,68 @@
-"""Each command's checks, run by the CLI before the command: every problem at once, nothing written."""
+"""Each command's checks, run before any work: every problem with a request at once, nothing written.
+
+:func:`check` takes a typed request (:mod:`liteship.workflow.requests`) and
+never changes it; what it resolved on the way (a sweep's loaded config, its
+estimates and worker count, where a command logs, the budgets and thresholds
+read from their files) comes back as a :class:`Checked`, for the work to use.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-from liteship.workflow.validate import (OUTPUT_FLAGS, Invalid, alias_problems, collect, data_problems, file_problems,
-                                   flag_problems, inputs, out_problems, output_problems, path_problems,
-                                   run_dir_problems)
+from liteship.workflow.validate import (OUTPUT_FLAGS, alias_problems, collect, data_problems, file_problems,
+                                        flag_problems, inputs, out_problems, output_problems, path_problems,
+                                        run_dir_problems, text)
+from liteship.workflow.settings_checks import (BUDGETS, SWEEP_CONFIG, bench_option_problems, checked_budgets,
+                                               checked_sweep_config, checked_thresholds, train_config_problems)
 from liteship.workflow.track_checks import pick_tracking, sweep_tracking, track_command
 from liteship.config import Problem, Problems, describe
 from liteship.contract import read_labels_file
 from liteship.rundir import FLOAT, RESULTS, VARIANTS
 
 
-def train_config(args):
-    """The TrainConfig the flags ask for; a flag that could not be read takes its default (flag_problems says so)."""
+@dataclass(frozen=True)
+class Checked:
+    """What the checks resolved for the work: nothing here is read or computed twice."""
+
+    sweep_config: object = None  # the sweep's SweepConfig, loaded and checked
+    estimates: tuple = ()  # (where, TrainConfig, Estimate) for each model of the sweep, in this machine's seconds
+    workers: int | None = None  # the local executor's processes (auto resolved)
+    tracking: object = None  # where the command logs to MLflow (a Tracking), or None
+    budgets: object = None  # gate's and pick's Budgets
+    thresholds: object = None  # compare's Thresholds
+
+
+def _given(request, name: str, value) -> bool:
+    """A TrainConfig setting the caller named: a flag given, or (from Python) a value other than the default."""
     from liteship.trainer import TrainConfig
 
-    given = {k: (None if isinstance(getattr(args, k), Invalid) else getattr(args, k))
-             for k in ("size", "alpha", "epochs", "fine_tune_epochs")}
-    return TrainConfig(arch=args.arch, weights="imagenet" if args.weights is None else args.weights,
-                       fine_tune_at="100" if args.fine_tune_at is None else args.fine_tune_at, **given,
-                       batch_size=32 if isinstance(args.batch_size, Invalid) else args.batch_size,
-                       seed=0 if isinstance(args.seed, Invalid) else args.seed)
+    default = next(f.default for f in fields(TrainConfig) if f.name == name)
+    return name in request.given or str(value) != str(default)
 
 
-def _train(args) -> list[Problem]:
-    if args.list:
+def _train(request) -> list[Problem]:
+    if request.list_only:
         return []
+    data, out = text(request.data), text(request.out)
     found = [Problem(f, None, "missing", "liteship train needs it", f"for example {f} {ex}")
-             for f, v, ex in (("--data", args.data, "digits"), ("--out", args.out, "runs/demo")) if v is None]
-    found += _data_problems(args.data) + out_problems(args.out, data=args.data)
-    config = train_config(args)
-    config_problems = config.problems()
+             for f, v, ex in (("--data", data, "digits"), ("--out", out, "runs/demo")) if v is None]
+    found += _data_problems(data) + out_problems(out, data=data)
+    config = request.config
+    config_problems = train_config_problems(config)
     from liteship.trainer import list_archs
 
-    spec = next((a for a in list_archs() if a.name == args.arch), None)
+    spec = next((a for a in list_archs() if a.name == getattr(config, "arch", None)), None)
     if spec is not None and not spec.transfer:
-        found += [Problem(flag, None, describe(value), f"{args.arch} is trained from scratch, with no base model to "
+        found += [Problem(flag, None, describe(value), f"{config.arch} is trained from scratch, with no base model to "
                           "load weights into or fine-tune", f"drop {flag}, or use --arch mobilenet_v2")
-                  for flag, value in (("--weights", args.weights), ("--fine-tune-at", args.fine_tune_at))
-                  if value is not None]
+                  for flag, name, value in (("--weights", "weights", config.weights),
+                                            ("--fine-tune-at", "fine_tune_at", config.fine_tune_at))
+                  if _given(request, name, value)]
     found += config_problems
-    if not config_problems and not found and not flag_problems(args) and args.data is not None:
-        found += _bounds([("--size", config.resolved())], args.data, args.out, 1)
+    if not config_problems and not found and not flag_problems(request) and data is not None:
+        found += _bounds([("--size", config.resolved())], data, out, 1)
     return found
 
 
@@ -84,63 +103,64 @@ def _kernel_run_dir(run_dir: str | None, flag: str = "RUN_DIR") -> list[Problem]
                                             "pass a run directory on a disk, e.g. runs/demo")]
 
 
-def _optimize(args) -> list[Problem]:
+def _optimize(request) -> list[Problem]:
     from liteship.optimize import parse_recipes, resolve_configs
 
-    if args.list:
+    if request.list_only:
         return []
-    if not args.run_dir:
+    run_dir = text(request.run_dir)
+    if not run_dir:
         return [Problem("RUN_DIR", None, "missing", "liteship optimize needs the run directory train wrote",
                         "for example: liteship optimize runs/demo --recipes int8,prune_int8")]
-    found = _kernel_run_dir(args.run_dir) or run_dir_problems(args.run_dir, needs="", writes=True)
-    if not found and not (Path(args.run_dir) / FLOAT).is_dir():
-        found.append(Problem("RUN_DIR", None, describe(args.run_dir), "it has no trained float model (float/)",
-                             f"run `liteship train --out {args.run_dir}` first"))
-    names = collect(found, parse_recipes, args.recipes)
+    found = _kernel_run_dir(run_dir) or run_dir_problems(run_dir, needs="", writes=True)
+    if not found and not (Path(run_dir) / FLOAT).is_dir():
+        found.append(Problem("RUN_DIR", None, describe(run_dir), "it has no trained float model (float/)",
+                             f"run `liteship train --out {run_dir}` first"))
+    recipes = request.recipes if isinstance(request.recipes, str) else list(request.recipes)
+    names = collect(found, parse_recipes, recipes)
     if names is not None:
-        collect(found, resolve_configs, names, args.config)
+        collect(found, resolve_configs, names, text(request.config))
     return found
 
 
-def _bench(args) -> list[Problem]:
-    from liteship.bench import parse_backends
-
-    if args.list:
+def _bench(request) -> list[Problem]:
+    if request.list_only:
         return []
-    found = []
-    if not args.target:
+    found, target, data, labels, options = [], text(request.target), text(request.data), text(request.labels), \
+        request.options
+    if not target:
         found.append(Problem("TARGET", None, "missing", "liteship bench needs a MODEL.tflite or a RUN_DIR",
                              "for example: liteship bench runs/demo --backends xnnpack"))
-    elif not Path(args.target).exists():
-        found.append(Problem("TARGET", None, describe(args.target), "there is no such file or folder",
-                             "check the path"))
-    elif Path(args.target).is_dir():
-        found += _kernel_run_dir(args.target, "TARGET") or run_dir_problems(args.target, "TARGET", needs="",
-                                                                             writes=True)
+    elif not Path(target).exists():
+        found.append(Problem("TARGET", None, describe(target), "there is no such file or folder", "check the path"))
+    elif Path(target).is_dir():
+        found += _kernel_run_dir(target, "TARGET") or run_dir_problems(target, "TARGET", needs="", writes=True)
         found += [Problem(flag, None, describe(value), "a run directory is benched on its own test split and "
                           "labels (data/split.json, float/<model>/labels.txt), so this would be ignored",
                           f"drop {flag}, or bench one .tflite file with it")
-                  for flag, value in (("--data", args.data), ("--labels", args.labels)) if value is not None]
+                  for flag, value in (("--data", data), ("--labels", labels)) if value is not None]
     else:
-        found += file_problems(args.target, "TARGET")  # a model in /proc, a FIFO: never opened (reading would hang)
-    if args.data is not None:
-        found += _data_problems(args.data)
-        if Path(args.data).is_file():
-            found.append(Problem("--data", None, describe(args.data), "bench of one file reads a folder of class "
+        found += file_problems(target, "TARGET")  # a model in /proc, a FIFO: never opened (reading would hang)
+    if data is not None:
+        found += _data_problems(data)
+        if Path(data).is_file():
+            found.append(Problem("--data", None, describe(data), "bench of one file reads a folder of class "
                                  "folders or digits; an archive is extracted only into a run directory",
                                  "extract the archive and pass the folder"))
-    found += file_problems(args.labels, "--labels")
-    if args.labels is not None and not any(p.where == "--labels" for p in found):  # not UTF-8: said up front
-        collect(found, read_labels_file, args.labels, "--labels")
-    backends = collect(found, parse_backends, args.backends)
-    found += unavailable_problems(backends, "--backends")
-    found += _runtime_problems(args.target_runtime, "--target-runtime")
-    found += task_api_problems(args.task_api, "--task-api")
-    if args.instructions:
+    found += file_problems(labels, "--labels")
+    if labels is not None and not any(p.where == "--labels" for p in found):  # not UTF-8: said up front
+        collect(found, read_labels_file, labels, "--labels")
+    wrong = bench_option_problems(options)  # a BenchOptions built in Python: its ranges, its backends
+    found += wrong
+    if not wrong:
+        found += unavailable_problems(options.backends, "--backends")
+        found += _runtime_problems(options.target_runtime, "--target-runtime")
+        found += task_api_problems(options.task_api, "--task-api")
+    if getattr(options, "instructions", False):
         from liteship.bench import require_valgrind
 
         collect(found, require_valgrind)
-    found += output_problems(args.json, "--json")
+    found += output_problems(text(request.json), "--json")
     return found
 
 
@@ -151,101 +171,84 @@ def _runtime_problems(version: str | None, where: str, key: str | None = None) -
     return [] if why is None else [Problem(where, key, describe(version), why, 'for example "2.14"')]
 
 
-def _sweep(args) -> tuple[list[Problem], object, list]:
-    """Problems, the checked config, and the estimates the sweep prints (computed once, here)."""
-    from liteship.workflow.sweep_config import load_sweep_config, sweep_backends
+def _sweep_source(config) -> str:
+    return "the built-in sweep" if config is None else SWEEP_CONFIG if not isinstance(config, (str, Path)) else str(config)
+
+
+def _sweep(request) -> tuple[list[Problem], Checked]:
+    """Problems, and what the sweep resolved: its checked config, estimates (computed once, here), workers and
+    where it logs."""
+    from liteship.workflow.sweep_config import sweep_backends
     from liteship.progress import Progress
 
-    found = _data_problems(args.data) + out_problems(args.out, data=args.data)
-    if args.executor not in ("local", "ray"):
-        found.append(Problem("--executor", None, describe(args.executor), "executors: local, ray",
+    data, out = text(request.data), text(request.out)
+    found = _data_problems(data) + out_problems(out, data=data)
+    if request.executor not in ("local", "ray"):
+        found.append(Problem("--executor", None, describe(request.executor), "executors: local, ray",
                              "pass local (the default) or ray"))
-    config = collect(found, load_sweep_config, args.config)
+    config, tracking, where = collect(found, checked_sweep_config, request.config), None, _sweep_source(request.config)
     if config is not None:
-        where = args.config or "the built-in sweep"
         found += _runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
         found += task_api_problems(config.bench.task_api, f"{where} [bench]", "task_api")
         found += unavailable_problems(sweep_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
-        found += sweep_tracking(args, config.track, where)
-    found += _workers_problems(args)
-    if args.address is not None and args.executor != "ray":
-        found.append(Problem("--address", None, describe(args.address), "it is the address of a Ray cluster, and "
-                             f"the executor is {args.executor}", "add --executor ray, or drop --address"))
-    estimates = []
-    if config is not None and not found:
-        from liteship.workflow.resources import bound_problems, default_workers
+        more, tracking = sweep_tracking(request.track, out, data, config.track, where)
+        found += more
+    found += _workers_problems(request)
+    if request.address is not None and request.executor != "ray":
+        found.append(Problem("--address", None, describe(request.address), "it is the address of a Ray cluster, and "
+                             f"the executor is {request.executor}", "add --executor ray, or drop --address"))
+    if config is None or found or flag_problems(request):
+        return found, Checked(sweep_config=config)
+    from liteship.workflow.resources import bound_problems, default_workers
 
-        estimates = sweep_estimates(config, args.data, args.config or "the built-in sweep")
-        if args.workers == "auto":
-            args.workers = default_workers([e for _, _, e in estimates]) if args.executor == "local" else 1
-        found += bound_problems([(w, e) for w, _, e in estimates], Path(args.out), args.workers)
-    return found, config, estimates
+    from liteship.workflow.estimate import sweep_estimates
+
+    estimates = tuple(sweep_estimates(config, data, where))
+    workers = request.workers if request.workers is not None else \
+        default_workers([e for _, _, e in estimates]) if request.executor == "local" else 1
+    found += bound_problems([(w, e) for w, _, e in estimates], Path(out), workers)
+    return found, Checked(sweep_config=config, estimates=estimates, workers=workers, tracking=tracking)
 
 
-def _workers_problems(args) -> list[Problem]:
-    """``--workers``: auto or a whole number from 1, with the local executor only; made an int here."""
-    import re
+def _workers_problems(request) -> list[Problem]:
+    """``workers``: None (auto) or a whole number in its range, with the local executor only."""
+    from liteship.workflow.requests import WORKERS_LIMITS
 
-    if args.workers == "auto":
+    workers, (lo, hi) = request.workers, WORKERS_LIMITS
+    if workers is None:
         return []
-    raw = args.workers
-    args.workers = int(raw) if re.fullmatch(r"[0-9]{1,4}", str(raw).strip()) else None  # ASCII digits: "²" is not
-    if args.workers is None or not 1 <= args.workers <= 256:
-        return [Problem("--workers", None, describe(raw), "it is auto or a whole number of processes "
-                        "from 1 to 256", "pass --workers 2, say, or leave it out (auto: one per core)")]
-    if args.executor != "local":
-        return [Problem("--workers", None, str(args.workers), "--workers sets the local executor's processes; "
+    if not isinstance(workers, int) or isinstance(workers, bool) or not lo <= workers <= hi:
+        return [Problem("--workers", None, describe(workers), f"it is auto or a whole number of processes from {lo} "
+                        f"to {hi}", "pass --workers 2, say, or leave it out (auto: one per core)")]
+    if request.executor != "local":
+        return [Problem("--workers", None, str(workers), "--workers sets the local executor's processes; "
                         "Ray places its tasks on the cluster's own workers", "drop --workers, or use --executor local")]
     return []
 
 
-def sweep_estimates(config, data: str, source: str = "the sweep config"):
-    """(where, TrainConfig, Estimate) for each model of a checked sweep config, in this machine's seconds."""
-    import dataclasses
-
-    from liteship.workflow.resources import image_count, machine_pace, train_estimate, tune_epochs, unit_seconds
-    from liteship.workflow.sweep_config import bench_options, train_config
-    from liteship.progress import Progress
-    from liteship.optimize import parse_recipes, with_defaults
-    from liteship.bench import backends, count_kinds
-
-    recipes = parse_recipes(list(config.optimize.recipes))
-    epochs = tune_epochs(with_defaults(recipes, config.recipe_configs))  # with its overrides, each done once
-    runs = sum(1 for b in config.bench.backends if backends.get(b).kind == "run") * len(config.bench.threads)
-    kinds = count_kinds(bench_options(config.bench, Progress(quiet=True)))
-    images = image_count(data) or 0
-    pace = machine_pace()
-    out = []
-    invokes = config.bench.runs * config.bench.rounds
-    for i, m in enumerate(config.models):
-        tc = train_config(config, m)
-        estimate = train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, len(recipes))
-        units = unit_seconds(tc.model_dir_name, tc.arch, tc.size, images, tc.epochs + tc.fine_tune_epochs, epochs,
-                             runs, kinds, invokes)
-        units = {k: v * pace for k, v in units.items()}
-        out.append((f"{source} [[models]] #{i + 1} ({tc.model_dir_name})", tc,
-                    dataclasses.replace(estimate, seconds=sum(units.values()), units=units)))
-    return out
-
-
-def _judge(args) -> list[Problem]:
-    from liteship.judge import load_budgets
+def _judge(request) -> tuple[list[Problem], Checked]:
     from liteship.judge import PREFERENCES
     from liteship.rundir import refuse_if_written
 
-    refuse_if_written(args.run_dir, args.command)  # a sweep writing it: exit 2 naming it, before any reading
-    found = _kernel_run_dir(args.run_dir) or run_dir_problems(args.run_dir, writes=args.command == "pick")
+    run_dir = text(request.run_dir)
+    refuse_if_written(run_dir, request.command)  # a sweep writing it: exit 2 naming it, before any reading
+    found = _kernel_run_dir(run_dir) or run_dir_problems(run_dir, writes=request.command == "pick")
     if not found:
-        collect(found, _unchanged_data, Path(args.run_dir))
-    budgets = collect(found, load_budgets, args.budgets)
+        collect(found, _unchanged_data, Path(run_dir))
+    budgets = collect(found, checked_budgets, request.budgets)
+    prefer = getattr(request, "prefer", "accuracy")
     if budgets is not None and not found:
-        found += _budget_backend_problems(budgets, args)
-    if getattr(args, "prefer", "accuracy") not in PREFERENCES:
-        found.append(Problem("--prefer", None, describe(args.prefer), "it takes " + ", ".join(PREFERENCES),
+        found += _budget_backend_problems(budgets, request, prefer)
+    if prefer not in PREFERENCES:
+        found.append(Problem("--prefer", None, describe(prefer), "it takes " + ", ".join(PREFERENCES),
                              "pick one of those"))
     for flag in ("junit", "markdown"):
-        found += output_problems(getattr(args, flag, None), f"--{flag}")
-    return found
+        found += output_problems(text(getattr(request, flag, None)), f"--{flag}")
+    tracking = None
+    if request.command == "pick":
+        more, tracking = pick_tracking(run_dir)
+        found += more
+    return found, Checked(budgets=budgets, tracking=tracking)
 
 
 def _unchanged_data(run_dir: Path) -> None:
@@ -260,36 +263,30 @@ def _unchanged_data(run_dir: Path) -> None:
             raise error
 
 
-def _budget_backend_problems(budgets, args) -> list[Problem]:
+def _budget_backend_problems(budgets, request, prefer: str) -> list[Problem]:
     from liteship.bench import read_results
-    from liteship.judge import backend_problem
+    from liteship.judge import PREFER_FIX, backend_problem, prefer_problem
 
-    records = collect(problems := [], read_results, Path(args.run_dir))
+    records = collect(problems := [], read_results, Path(text(request.run_dir)))
     why = backend_problem(budgets, records or [])
-    where = args.budgets or "the default budgets"
-    problems += _prefer_problems(budgets, args, records or [])
+    given = request.budgets
+    where = "the default budgets" if given is None else text(given) if isinstance(given, (str, Path)) else BUDGETS
+    why_prefer = prefer_problem(budgets, prefer, records or [])
+    problems += [] if why_prefer is None else [Problem("--prefer", None, "instructions", why_prefer, PREFER_FIX)]
     return problems + ([] if why is None else [Problem(where, None, "", why,
                                                         "bench that backend and thread count (liteship bench RUN_DIR "
                                                         "--backends ...), or set backend and threads in [budgets] to "
                                                         "one the results hold")])
 
 
-def _prefer_problems(budgets, args, records) -> list[Problem]:
-    from liteship.judge import PREFER_FIX, prefer_problem
-
-    why = prefer_problem(budgets, getattr(args, "prefer", "accuracy"), records)
-    return [] if why is None else [Problem("--prefer", None, "instructions", why, PREFER_FIX)]
-
-
-def _compare(args) -> list[Problem]:
-    from liteship.judge import load_thresholds
-
+def _compare(request) -> tuple[list[Problem], Checked]:
     from liteship.bench import parse_results
     from liteship.judge.compare import SAME_RUN_FIX, refuse_half_written, same_run
 
-    refuse_half_written(args.base, args.new)  # a sweep writing either: exit 2 naming it, before any reading
+    base, new = text(request.base), text(request.new)
+    refuse_half_written(base, new)  # a sweep writing either: exit 2 naming it, before any reading
     found, read = [], []
-    for flag, value in (("BASE", args.base), ("NEW", args.new)):
+    for flag, value in (("BASE", base), ("NEW", new)):
         path = Path(value)
         path = path / RESULTS if path.is_dir() else path
         if not path.is_file():
@@ -298,15 +295,18 @@ def _compare(args) -> list[Problem]:
         else:
             read.append(path.stat())
             collect(found, parse_results, path)
-    why = same_run(args.base, args.new) if len(read) == 2 else None  # the very file (a copy is compared, and said)
+    why = same_run(base, new) if len(read) == 2 else None  # the very file (a copy is compared, and said)
     if why is not None:
-        found.append(Problem("NEW", None, describe(args.new), why, SAME_RUN_FIX))
-    collect(found, load_thresholds, args.thresholds, True)
-    return found + output_problems(args.markdown, "--markdown") + output_problems(args.json, "--json")
+        found.append(Problem("NEW", None, describe(new), why, SAME_RUN_FIX))
+    thresholds = collect(found, checked_thresholds, request.thresholds)
+    found += output_problems(text(request.markdown), "--markdown") + output_problems(text(request.json), "--json")
+    return found, Checked(thresholds=thresholds)
 
 
-def _explain(args) -> list[Problem]:
-    return _kernel_run_dir(args.run_dir) or run_dir_problems(args.run_dir)
+def _explain(request) -> list[Problem]:
+    found = [Problem("VARIANT", None, "missing", "liteship explain needs the variant to explain",
+                     "pass a variant ID or a recipe")] if not request.variant else []
+    return found + (_kernel_run_dir(text(request.run_dir)) or run_dir_problems(text(request.run_dir)))
 
 
 def _arm64_tools() -> list[Problem]:
@@ -341,43 +341,52 @@ def task_api_problems(value: str | None, where: str, key: str | None = None) -> 
                     f"run `{task_api.INSTALL}` (needs PyPI), or drop it")]
 
 
-def _runtimes(args) -> list[Problem]:
+def _runtimes(request) -> list[Problem]:
     import re
 
-    if args.action in ("install", "remove") and not args.version:
-        return [Problem("VERSION", None, "missing", f"runtimes {args.action} needs a version", "for example 2.14, "
+    action, version = request.action, request.version
+    if action not in ("list", "install", "remove"):
+        return [Problem("ACTION", None, describe(action), "it takes list, install or remove", "pick one of those")]
+    if action in ("install", "remove") and not version:
+        return [Problem("VERSION", None, "missing", f"runtimes {action} needs a version", "for example 2.14, "
                         "arm64 or mediapipe")]
-    if args.version == "arm64":
-        return _arm64_tools() if args.action == "install" and not args.with_system_packages else []
-    if args.with_system_packages:
+    if version == "arm64":
+        return _arm64_tools() if action == "install" and not request.with_system_packages else []
+    if request.with_system_packages:
         return [Problem("--with-system-packages", None, "given", "it is for arm64 only", "drop it")]
-    if args.version == "mediapipe":
+    if version == "mediapipe":
         return []
-    if args.version is None or re.fullmatch(r"\d+\.\d+(\.\d+)?", args.version):
+    if version is None or re.fullmatch(r"\d+\.\d+(\.\d+)?", version):
         return []  # which releases exist is the registry's to say (the install lists them)
-    return [Problem("VERSION", None, describe(args.version), "it takes a tflite-runtime release number, arm64 or "
+    return [Problem("VERSION", None, describe(version), "it takes a tflite-runtime release number, arm64 or "
                     "mediapipe", "for example 2.14")]
 
 
-CHECKS = {"train": _train, "optimize": _optimize, "bench": _bench, "gate": _judge,
-          "pick": lambda args: _judge(args) + pick_tracking(args), "compare": _compare, "explain": _explain,
-          "runtimes": _runtimes, "track": track_command}
+def _track(request) -> tuple[list[Problem], Checked]:
+    found, tracking = track_command(request)
+    return found, Checked(tracking=tracking)
 
 
-def check(args) -> None:
-    """Raise every problem with the command's input at once (exit 2); a sweep's checked config and estimates are
-    left on ``args`` (``sweep_config``, ``sweep_estimates``) for the command."""
-    found = path_problems(args)
+def _plain(check):
+    return lambda request: (check(request), Checked())
+
+
+CHECKS = {"train": _plain(_train), "optimize": _plain(_optimize), "bench": _plain(_bench), "sweep": _sweep,
+          "gate": _judge, "pick": _judge, "compare": _compare, "explain": _plain(_explain),
+          "runtimes": _plain(_runtimes), "track": _track}
+
+
+def check(request) -> Checked:
+    """Raise every problem with ``request`` at once (:class:`~liteship.config.Problems`, exit 2 from the CLI), or
+    return what the checks resolved for the work. ``request`` is not changed."""
+    found = path_problems(request)
     if found:
         raise Problems(found)
-    found = flag_problems(args)
-    if args.command == "sweep":
-        more, args.sweep_config, args.sweep_estimates = _sweep(args)
-        found += more
-    elif args.command in CHECKS:
-        found += CHECKS[args.command](args)
-    if any(isinstance(getattr(args, name, None), str) for name in OUTPUT_FLAGS):
-        aliased = alias_problems(args, *inputs(args))  # says more than "a folder; give a file inside it"
+    more, checked = CHECKS[request.command](request)
+    found = flag_problems(request) + more
+    if any(isinstance(text(getattr(request, name, None)), str) for name in OUTPUT_FLAGS):
+        aliased = alias_problems(request, *inputs(request))  # says more than "a folder; give a file inside it"
         found = [p for p in found if p.where not in {a.where for a in aliased}] + aliased
     if found:
         raise Problems(list(dict.fromkeys(found)))
+    return checked

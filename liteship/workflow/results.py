@@ -226,6 +226,7 @@ class RuntimesResult(Result):
     command: ClassVar[str] = "runtimes"
     action: str
     version: str | None = None
+    name: str = ""  # install, remove: arm64, mediapipe, or the tflite-runtime distribution
     envs: tuple[RuntimeEnv, ...] = ()  # list: arm64, mediapipe, then each tflite-runtime release
     cache: Path | None = None  # list: the folder of tflite-runtime releases
     installed: RuntimeEnv | None = None

@@ -25,10 +25,11 @@ def _step_done(steps, unit, note: str = "") -> None:
 
 
 def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progress: Progress | None = None,
-          executor=None, costs: dict[str, float] | None = None) -> list[BenchRecord]:
+          executor=None, costs: dict[str, float] | None = None, *, session) -> list[BenchRecord]:
     """Run (or resume) the sweep on ``executor`` (default: here, one job at a time); return every bench record.
 
-    Training, making variants and counting instructions are jobs the executor may run side by side
+    ``session``: the open :class:`~liteship.workflow.session.Session` holding ``out``, so no caller skips the
+    checks and the lock (the entry is :func:`liteship.workflow.execute.execute` with a ``SweepRequest``). Training, making variants and counting instructions are jobs the executor may run side by side
     (:mod:`liteship.workflow.pipeline`); then the variants are scored and timed, with nothing else of the sweep
     running. ``costs``: each unit's estimated seconds by its progress label
     (:func:`liteship.workflow.resources.unit_seconds`): which jobs start first, and what the progress line's remaining
@@ -38,7 +39,9 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     from liteship.workflow.pipeline import SweepWork, simulate_sweep
     from liteship.bench import count_kinds, current_results
     from liteship.optimize import parse_recipes, with_defaults
+    from liteship.workflow.session import require_session
 
+    require_session(session, out, "SweepRequest")  # the checks ran, the run directory is held for this sweep
     progress = progress or Progress()
     executor = executor or LocalExecutor()
     out = claim(out)  # a new, empty or liteship-made folder; anything else is refused before any work

@@ -159,7 +159,12 @@ def load_sweep_config(path: str | Path | None) -> SweepConfig:
     """The sweep config in ``path``, every table checked; all problems raised together (exit 2)."""
     if path is None:
         return DEFAULT_SWEEP
-    doc = load_toml(path)
+    return sweep_config_from(load_toml(path), path)
+
+
+def sweep_config_from(doc: dict, path: str | Path) -> SweepConfig:
+    """The sweep config a TOML document holds, every table checked (``path``: where it came from, for the
+    messages); all problems raised together."""
     problems: list[Problem] = []
     unknown = sorted(set(doc) - {"train", "models", "optimize", "bench", "track"})
     for name in unknown[:COLLECTED_KEYS]:

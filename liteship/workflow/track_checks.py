@@ -51,61 +51,66 @@ def store_place_problems(tracking, own: str | None, data: list[str], uri_from: s
             for run in others[:1]]
 
 
-def sweep_tracking(args, table, where: str) -> list[Problem]:
-    """Where the sweep logs (``args.tracking``; None: it does not), and whether it can."""
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def sweep_tracking(track: str | None, out, data, table, where: str) -> tuple[list[Problem], object]:
+    """Whether the sweep can log where it is asked to (``track``: --track; ``table``: [track]); returns the problems
+    and where it logs (a :class:`~liteship.workflow.track.Tracking`; None: it does not)."""
     from liteship.workflow.track import default_tracking, tracking_problems
 
-    args.tracking = None
-    if args.track != "mlflow" and not table.mlflow:
-        return _unused(table, where)
-    found = mlflow_problems("--track", None, "mlflow") if args.track else \
+    if track != "mlflow" and not table.mlflow:
+        return _unused(table, where), None
+    found = mlflow_problems("--track", None, "mlflow") if track else \
         mlflow_problems(f"{where} [track]", "mlflow", True)
-    if not found and args.out and str(args.out).strip():
-        tracking = default_tracking(Path(args.out), table.uri, table.experiment)
+    tracking, out = None, _text(out)
+    if not found and out and out.strip():
+        tracking = default_tracking(Path(out), table.uri, table.experiment)
         uri_from = f"{where} [track] uri" if table.uri else "MLFLOW_TRACKING_URI"
-        found += store_place_problems(tracking, args.out, [args.data] if isinstance(args.data, str) else [], uri_from)
-        found += [] if found else tracking_problems(tracking, args.out, uri_from, f"{where} [track] experiment"
+        found += store_place_problems(tracking, out, [str(data)] if data is not None else [], uri_from)
+        found += [] if found else tracking_problems(tracking, out, uri_from, f"{where} [track] experiment"
                                                     if table.experiment else "the experiment (the run directory's name)")
-        args.tracking = None if found else tracking
-    return found
+    return found, None if found else tracking
 
 
-def track_command(args) -> list[Problem]:
-    """`liteship track`: a run directory with results, MLflow installed; where to log: the flags, else where the
-    sweep logged, else the default store; and that it can log there."""
+def track_command(request) -> tuple[list[Problem], object]:
+    """`liteship track`: a run directory with results, MLflow installed; where to log: the request's, else where the
+    sweep logged, else the default store; and that it can log there. Returns the problems and where it logs."""
     from liteship.workflow.track import tracking_for, tracking_problems
     from liteship.rundir import data_sources
 
-    found = run_dir_problems(args.run_dir, writes=True) + mlflow_problems("--uri", None, args.uri or "the default")
-    for flag, value in (("--uri", args.uri), ("--experiment", args.experiment)):
+    run_dir, uri, experiment = _text(request.run_dir), request.uri, request.experiment
+    found = run_dir_problems(run_dir, writes=True) + mlflow_problems("--uri", None, uri or "the default")
+    for flag, value in (("--uri", uri), ("--experiment", experiment)):
         if value is not None and not value.strip():
             found.append(Problem(flag, None, describe(value), "it is empty", f"drop {flag} or give it a value"))
-    if not found:
-        tracking = collect(found, tracking_for, Path(args.run_dir), args.uri, args.experiment)
-        saved = Path(args.run_dir) / "track.json"
-        uri_from = "--uri" if args.uri else f"{saved} uri" if saved.is_file() else "MLFLOW_TRACKING_URI"
-        found += [] if tracking is None else store_place_problems(tracking, args.run_dir,
-                                                                   data_sources(Path(args.run_dir)), uri_from)
-        found += [] if tracking is None or found else tracking_problems(
-            tracking, args.run_dir, uri_from, "--experiment" if args.experiment else f"{saved} experiment" if
-            saved.is_file() else "the experiment (the run directory's name)")
-        args.tracking = None if found else tracking
-    return found
+    if found:
+        return found, None
+    tracking = collect(found, tracking_for, Path(run_dir), uri, experiment)
+    saved = Path(run_dir) / "track.json"
+    uri_from = "--uri" if uri else f"{saved} uri" if saved.is_file() else "MLFLOW_TRACKING_URI"
+    found += [] if tracking is None else store_place_problems(tracking, run_dir, data_sources(Path(run_dir)), uri_from)
+    found += [] if tracking is None or found else tracking_problems(
+        tracking, run_dir, uri_from, "--experiment" if experiment else f"{saved} experiment" if
+        saved.is_file() else "the experiment (the run directory's name)")
+    return found, None if found else tracking
 
 
-def pick_tracking(args) -> list[Problem]:
+def pick_tracking(run_dir) -> tuple[list[Problem], object]:
     """pick tags the chosen variant's run where the sweep logged, when it did and MLflow is here to do it; a
-    track.json that cannot be read, or a store that cannot be written, is said before pick starts."""
+    track.json that cannot be read, or a store that cannot be written, is said before pick starts. Returns the
+    problems and where pick logs (None: nowhere)."""
     from liteship.workflow.track import mlflow_installed, saved_tracking, tracking_problems
     from liteship.rundir import data_sources
 
-    args.tracking = None
-    if run_dir_problems(args.run_dir):
-        return []
-    saved = collect(found := [], saved_tracking, Path(args.run_dir))
-    if saved is not None and mlflow_installed():
-        where = Path(args.run_dir) / "track.json"
-        found += store_place_problems(saved, args.run_dir, data_sources(Path(args.run_dir)), f"{where} uri")
-        found += [] if found else tracking_problems(saved, args.run_dir, f"{where} uri", f"{where} experiment")
-        args.tracking = None if found else saved
-    return found
+    run_dir = _text(run_dir)
+    if run_dir_problems(run_dir):
+        return [], None
+    saved = collect(found := [], saved_tracking, Path(run_dir))
+    if saved is None or not mlflow_installed():
+        return found, None
+    where = Path(run_dir) / "track.json"
+    found += store_place_problems(saved, run_dir, data_sources(Path(run_dir)), f"{where} uri")
+    found += [] if found else tracking_problems(saved, run_dir, f"{where} uri", f"{where} experiment")
+    return found, None if found else saved

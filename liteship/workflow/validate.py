@@ -1,19 +1,19 @@
 """Every command's whole input checked before it trains, converts or measures anything.
 
-argparse parses the words; the numbers are parsed by lenient types that keep a
-bad value (an :class:`Invalid`) instead of stopping at the first, so
-:func:`check` can report every problem at once: flags, paths, config and
-budgets files, recipes, backends, threads, sizes, and the memory and disk the
-work would need. Nothing here writes a file.
+The CLI parses numbers with lenient types that keep a bad value instead of
+stopping at the first (:mod:`liteship.app.flags`) and carries each as one of the
+request's ``flag_problems``, so :func:`liteship.workflow.checks.check` can report every problem at once: flags,
+paths, config and budgets files, recipes, backends, threads, sizes, and the
+memory and disk the work would need. The checks here take typed requests
+(:mod:`liteship.workflow.requests`) and read their fields. Nothing here writes a
+file.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from liteship.config import Problem, Problems, describe
@@ -21,66 +21,14 @@ from liteship.errors import LiteshipError
 from liteship.files import existing_ancestor, read_only
 
 
-@dataclass(frozen=True)
-class Invalid:
-    """A flag's value that could not be taken, kept for the report."""
-
-    text: str
-    allowed: str
-    fix: str
+def flag_problems(request) -> list[Problem]:
+    """The values the request's caller gave that could not be parsed (the CLI's flags)."""
+    return list(request.flag_problems)
 
 
-def _ranged(convert, kind: str, lo, hi, example):
-    """An argparse type: ``convert(text)`` within [lo, hi], else an :class:`Invalid` saying what is allowed."""
-    def parse(text: str):
-        allowed = f"it takes {kind} from {lo} to {hi}"
-        try:
-            value = convert(text.strip())
-        except ValueError:
-            return Invalid(text, allowed, f"give {kind}, e.g. {example}")
-        ok = (not isinstance(value, float) or math.isfinite(value)) and lo <= value <= hi
-        return value if ok else Invalid(text, allowed, f"give a value in that range, e.g. {example}")
-    parse.__name__ = kind
-    return parse
-
-
-def whole(lo: int, hi: int, example: int):
-    return _ranged(int, "a whole number", lo, hi, example)
-
-
-def real(lo: float, hi: float, example: float):
-    return _ranged(float, "a number", lo, hi, example)
-
-
-def flag_of(cls, name: str, example):
-    """An argparse type for ``cls``'s field ``name``, with that field's range (:func:`liteship.config.setting`)."""
-    from liteship.config import limits
-
-    lo, hi = limits(cls, name)
-    if isinstance(example, str):
-        return whole_list(lo, hi, example)
-    return (real if isinstance(example, float) else whole)(lo, hi, example)
-
-
-def whole_list(lo: int, hi: int, example: str):
-    def parse(text: str):
-        allowed = f"it takes whole numbers from {lo} to {hi}, separated by commas"
-        try:
-            values = tuple(int(v) for v in text.split(","))
-        except ValueError:
-            return Invalid(text, allowed, f"for example {example}")
-        return values if values and all(lo <= v <= hi for v in values) else Invalid(text, allowed, f"for example {example}")
-    parse.__name__ = "list of whole numbers"
-    return parse
-
-
-def _flag(dest: str) -> str:
-    return dest.upper() if dest in ("run_dir", "target", "base", "new", "variant") else "--" + dest.replace("_", "-")
-
-
-def flag_problems(args) -> list[Problem]:
-    return [Problem(_flag(k), None, describe(v.text), v.allowed, v.fix) for k, v in vars(args).items()
-            if isinstance(v, Invalid)]
+def text(value) -> str | None:
+    """A path a request holds (text, or a ``Path``) as text; anything else (a settings object) as it is."""
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
 
 
 def _as_problems(exc: LiteshipError) -> list[Problem]:
@@ -226,13 +174,13 @@ PATH_ARGS = {"data": "--data", "out": "--out", "target": "TARGET", "labels": "--
 OUTPUT_FLAGS = {"json": "--json", "junit": "--junit", "markdown": "--markdown"}  # files the user names for a report
 
 
-def path_problems(args) -> list[Problem]:
+def path_problems(request) -> list[Problem]:
     """Paths the system cannot even look at (a name over 255 bytes, a link loop): said first, nothing else checked."""
     import errno
 
     found = []
     for name, flag in PATH_ARGS.items():
-        value = getattr(args, name, None)
+        value = text(getattr(request, name, None))
         if value == "" and name in ("config", "budgets", "thresholds", "labels"):  # "" is not "no file given"
             found.append(Problem(flag, None, "", "it is empty", "pass a file path, or drop the flag"))
         if not isinstance(value, str) or value in ("", "-", "digits"):
@@ -345,28 +293,29 @@ def _side_inputs(where: str, value: str | None) -> tuple[list, list]:
     return files, folders
 
 
-def inputs(args) -> tuple[list, list]:
+def inputs(request) -> tuple[list, list]:
     """(files, folders), each (where, path): everything the command reads, which no output of it may overwrite."""
     files, folders = [], []
     sides = {"bench": ("target", "data", "labels"), "gate": ("run_dir", "budgets"),
-             "compare": ("base", "new", "thresholds")}.get(args.command, ())
+             "compare": ("base", "new", "thresholds")}.get(request.command, ())
     for name in sides:
-        more_files, more_folders = _side_inputs(PATH_ARGS[name], getattr(args, name, None))
+        value = text(getattr(request, name, None))
+        more_files, more_folders = _side_inputs(PATH_ARGS[name], value if isinstance(value, str) else None)
         files, folders = files + more_files, folders + more_folders
-    target = getattr(args, "target", None)
-    if args.command == "bench" and target is not None and not Path(target).is_dir():
+    target = text(getattr(request, "target", None))
+    if request.command == "bench" and target is not None and not Path(target).is_dir():
         files.append(("the labels beside TARGET", str(Path(target).with_name("labels.txt"))))
     return files, folders
 
 
-def alias_problems(args, files: list, folders: list) -> list[Problem]:
-    """Every output flag of ``args`` that would overwrite what the command reads: ``files`` and ``folders`` are
+def alias_problems(request, files: list, folders: list) -> list[Problem]:
+    """Every output flag of ``request`` that would overwrite what the command reads: ``files`` and ``folders`` are
     (where, path) of its inputs. The one rule for every command with output flags; nothing is written."""
     from liteship.files import output_stream
 
     found, taken, streams = [], {}, {}
     for name, flag in OUTPUT_FLAGS.items():
-        out = getattr(args, name, None)
+        out = text(getattr(request, name, None))
         if not isinstance(out, str) or out == "" or "\0" in out:
             continue
         stream = {"-": "standard output", "/dev/stdout": "standard output", "/dev/stderr": "standard error"}.get(
@@ -379,7 +328,7 @@ def alias_problems(args, files: list, folders: list) -> list[Problem]:
             continue
         how = _alias(out, files, folders)
         if how is not None:
-            found.append(Problem(flag, None, describe(out), f"{how}, which liteship {args.command} reads: "
+            found.append(Problem(flag, None, describe(out), f"{how}, which liteship {request.command} reads: "
                                  "the output would overwrite it", "pass a new file path for the output, outside the "
                                  "run directories and data folders the command reads (or - for standard output)"))
         else:

@@ -7,18 +7,18 @@ import shutil
 
 import pytest
 
-from liteship.app import commands
 from liteship.workflow import resources
 from liteship.workflow.checks import check
+from liteship.workflow.estimate import sweep_plan
 from liteship.app.cli import build_parser
+from liteship.app.requests import build_request
 
 
 def planned(cfg, out, workers=1):
-    args = build_parser().parse_args(["sweep", "--data", "digits", "--config", str(cfg), "--out", str(out),
-                                      "--workers", str(workers)])
-    check(args)  # as the CLI does: the config and its estimates are left on args
-    costs, seconds = commands._sweep_plan(args)
-    return costs, seconds
+    request = build_request(build_parser().parse_args(["sweep", "--data", "digits", "--config", str(cfg), "--out",
+                                                       str(out), "--workers", str(workers)]))
+    checked = check(request)  # as execute does: the config, its estimates and the workers come back checked
+    return sweep_plan(out, "digits", checked.sweep_config, checked.estimates, checked.workers)
 
 
 @pytest.fixture()

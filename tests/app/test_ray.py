@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from liteship.app.cli import main
-from liteship.workflow.sweep import sweep
+from tests.conftest import run_sweep as sweep
 from liteship.workflow.sweep_config import load_sweep_config
 from tests.conftest import CONFIG
 from liteship.progress import Progress

@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from liteship.app.cli import build_parser, main
-from liteship.app.commands import _bench_options
+from liteship.app.requests import build_request
 from liteship.workflow.sweep_config import BenchTable, TrainTable, bench_options, load_sweep_config
 from liteship.bench import BenchOptions
 from liteship.config import Problems
@@ -36,7 +36,7 @@ def test_flags_and_the_bench_table_give_equal_options(tmp_path):
     cfg = tmp_path / "sweep.toml"
     cfg.write_text(TABLE)
     from_table = bench_options(load_sweep_config(cfg).bench, Progress(quiet=True))
-    assert _bench_options(args) == from_table
+    assert build_request(args).options == from_table
     assert from_table == BenchOptions(backends=("xnnpack", "gpu"), threads=(1, 2), runs=12, rounds=3, warmup=2,
                                       instructions=True)
 

@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from liteship.workflow.sweep import sweep
+from tests.conftest import run_sweep as sweep
 from liteship.workflow.sweep_config import load_sweep_config
 from liteship.errors import LiteshipError
 from liteship.progress import Progress

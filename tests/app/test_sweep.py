@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from liteship.app.cli import main
-from liteship.workflow.sweep import sweep
+from tests.conftest import run_sweep as sweep
 from liteship.workflow.sweep_config import load_sweep_config
 from liteship.progress import Progress
 
@@ -74,7 +74,7 @@ def test_sweep_config_errors_exit_2(tmp_path, capsys, text, expected):
 
 def test_every_step_of_the_sweep_has_its_estimated_cost(swept, monkeypatch):
     """The remaining time weighs steps by the estimate's unit costs: each step the sweep counts must find its own."""
-    from liteship.workflow.checks import sweep_estimates
+    from liteship.workflow.estimate import sweep_estimates
     from liteship.progress import Steps
 
     out, cfg, _ = swept

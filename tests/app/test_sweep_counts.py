@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from liteship.app.executors import LocalExecutor
-from liteship.app.sweep import sweep
-from liteship.app.sweep_config import load_sweep_config
+from liteship.workflow.executors import LocalExecutor
+from tests.conftest import run_sweep as sweep
+from liteship.workflow.sweep_config import load_sweep_config
 from liteship.bench import instructions as ins
 from liteship.progress import Progress
 

@@ -19,6 +19,7 @@ def test_an_arm_backend_without_the_environment_is_exit_2_with_the_install_comma
 def test_missing_debian_packages_are_named(monkeypatch):
     from liteship.workflow.checks import check
     from liteship.app.cli import build_parser
+    from liteship.app.requests import build_request
     from liteship.config import Problems
 
     import liteship.bench
@@ -26,7 +27,7 @@ def test_missing_debian_packages_are_named(monkeypatch):
     monkeypatch.setattr(liteship.bench, "missing_tools", lambda: ["qemu-user", "debootstrap"])  # what checks calls
     args = build_parser().parse_args(["runtimes", "install", "arm64"])
     try:
-        check(args)
+        check(build_request(args))
         raise AssertionError("not refused")
     except Problems as exc:
         assert "qemu-user debootstrap" in exc.message and "apt-get install qemu-user debootstrap gcc" in exc.message

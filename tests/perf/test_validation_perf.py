@@ -13,6 +13,7 @@ import pytest
 
 from liteship.workflow.checks import check
 from liteship.app.cli import build_parser
+from liteship.app.requests import build_request
 from liteship.config import Problems
 
 pytestmark = pytest.mark.perf
@@ -23,7 +24,7 @@ SWEEP = ("[train]\nbatch_size = 0\nepochz = 1\n[[models]]\narch = 'mobilenet_v2'
 
 def _refuse(argv):
     try:
-        check(build_parser().parse_args(argv))
+        check(build_request(build_parser().parse_args(argv)))
     except Problems as exc:
         return len(exc.problems)
     raise AssertionError("accepted")

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 
 from liteship.workflow.checks import check
 from liteship.app.cli import build_parser, main
+from liteship.app.requests import build_request
 from liteship.rundir import claim
 from tests.robustness import fuzz_inputs as fz
 
@@ -77,9 +78,9 @@ def _refused(argv: list[str], name: str, written: Path | None = None) -> tuple[s
 
 
 def _accepted(argv: list[str]) -> float:
-    args = build_parser().parse_args(argv)
+    request = build_request(build_parser().parse_args(argv))
     started = time.perf_counter()
-    check(args)  # raises Problems when it would refuse
+    check(request)  # raises Problems when it would refuse
     return time.perf_counter() - started
 
 

@@ -171,7 +171,7 @@ def test_report_markdown_escapes_html_from_class_names():
 
 
 def test_the_sweep_estimate_grows_with_runs_and_rounds():
-    from liteship.workflow.checks import sweep_estimates
+    from liteship.workflow.estimate import sweep_estimates
     from liteship.workflow.sweep_config import DEFAULT_SWEEP
     from dataclasses import replace
 

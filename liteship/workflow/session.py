@@ -1,0 +1,79 @@
+"""What surrounds a command's work, whoever runs it (the CLI, a script, a notebook): the same safety everywhere.
+
+- SIGTERM is taken as Ctrl-C (:func:`liteship.signals.sigterm_as_interrupt`) where Python lets it be: in the main
+  thread, which a notebook's kernel runs cells in; from another thread nothing changes.
+- The run directory the command writes is held for it alone (:func:`liteship.rundir.exclusive`): a second writer
+  is refused at once, naming the first.
+- TensorFlow's, LiteRT's and the converter's messages go to ``RUN_DIR/logs/frameworks.log``
+  (:func:`liteship.logs.frameworks_to_file`; ``verbose`` leaves them where they are).
+- Ctrl-C leaves what is finished (every write is atomic) and a run the same request resumes.
+
+:func:`open_session` is used by :func:`liteship.workflow.execute.execute` after the checks; the sweep's driver
+runs only inside one (:func:`liteship.workflow.sweep.sweep` takes the :class:`Session`), so no caller reaches the
+work without the lock by accident.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from liteship.logs import PRIVATE_TEMP, frameworks_to_file
+from liteship.rundir import LOG, exclusive
+from liteship.signals import sigterm_as_interrupt
+from liteship.workflow.requests import LOGGED
+
+
+def log_path(request) -> Path | None:
+    """Where the request's framework logs go: RUN_DIR/logs/frameworks.log, or a private temp folder's for one
+    .tflite benched; None for the commands that run no framework."""
+    if request.command not in LOGGED or getattr(request, "list_only", False):
+        return None
+    run_dir = request.written_run_dir()
+    if run_dir is not None:
+        return run_dir / LOG
+    if request.command == "bench" and request.target is not None:  # one .tflite: no run directory to keep it in
+        return PRIVATE_TEMP  # a new private folder (mkdtemp), made only if there is something to keep
+    return None
+
+
+class Session:
+    """A command's hold on its run directory while its work runs; made only by :func:`open_session`."""
+
+    def __init__(self, command: str, run_dir: Path | None):
+        self.command, self.run_dir, self.open, self._log = command, run_dir, True, None
+
+    @property
+    def framework_log(self) -> Path | None:
+        """Where the frameworks' messages went (known once the session has ended), or None."""
+        return None if self._log is None else self._log.path
+
+    def holds(self, run_dir) -> bool:
+        """Whether this open session holds ``run_dir`` for its command."""
+        return self.open and self.run_dir is not None and os.path.realpath(self.run_dir) == os.path.realpath(run_dir)
+
+
+def require_session(session, run_dir, request: str) -> None:
+    """Refuse to work on ``run_dir`` outside an open session that holds it (a caller that skipped the checks)."""
+    from liteship.errors import LiteshipError
+
+    if not isinstance(session, Session) or not session.holds(run_dir):
+        raise LiteshipError(f"this work on {run_dir} ran outside a session that holds the run directory",
+                            "it runs after the request's checks, with the run directory locked for it alone",
+                            f"call liteship.workflow.execute.execute({request}(...)), or the liteship command")
+
+
+@contextlib.contextmanager
+def open_session(request):
+    """Hold ``request``'s run directory, send the frameworks' logs to it, take SIGTERM as Ctrl-C; yield the
+    :class:`Session`. The request must have been checked (:func:`liteship.workflow.checks.check`)."""
+    run_dir = request.written_run_dir()
+    session = Session(request.command, run_dir)
+    held = contextlib.nullcontext() if run_dir is None else exclusive(run_dir, request.command)
+    try:
+        with sigterm_as_interrupt(), held, frameworks_to_file(log_path(request), request.verbose) as log:
+            session._log = log
+            yield session
+    finally:
+        session.open = False

@@ -3,9 +3,9 @@
 A sweep counts beside its other jobs and benches after them; the counts reach the bench through these files, not
 through the sweep's memory, so a sweep stopped after counting does not count again when it resumes. A file holds
 the count (or why it failed) and its key: everything the count depends on, all of which must be the same for it to
-be reused: the variant file's sha256, the kind (``x86`` or a count backend), the tools that would count now
-(valgrind's version; or QEMU's, the plugin's and the aarch64 wheels'), this LiteRT and liteship, and for an ARM
-count the images it ran. A failed count is kept, with its reason, for the bench that follows, and tried again by
+be reused: the variant file's sha256, the kind (the count backend's name: ``x86`` for valgrind's, or an ARM one),
+the tools that would count now (the backend's ``tools``: valgrind's version; or QEMU's, the plugin's and the
+aarch64 wheels'), this LiteRT and liteship, and the images it ran for a backend that runs them (an ARM count). A failed count is kept, with its reason, for the bench that follows, and tried again by
 the next sweep (as a failed variant is made again). A damaged file is counted again.
 """
 
@@ -22,29 +22,23 @@ from liteship.rundir import COUNTS
 
 
 def tools_now(kind: str) -> dict:
-    """The tools a count of ``kind`` would be made with here, now (QEMU's version asked of its binary)."""
-    from liteship.bench.measure import X86_COUNT
+    """The tools a count of ``kind`` (a count backend) would be made with here, now (QEMU's version asked of its
+    binary)."""
+    from liteship.bench import backends
     from liteship.versions import system_info
 
     versions = system_info()["versions"]
-    tools = {"ai-edge-litert": versions.get("ai-edge-litert"), "liteship": versions.get("liteship")}
-    if kind == X86_COUNT:
-        from liteship.bench.instructions import valgrind
-
-        return {**tools, "valgrind": valgrind()}
-    from liteship.bench.arm64_env import status
-
-    arm = status() or {}
-    return {**tools, "qemu": arm.get("qemu"), "plugin_sha256": arm.get("plugin_sha256"), "wheels": arm.get("wheels")}
+    return {"ai-edge-litert": versions.get("ai-edge-litert"), "liteship": versions.get("liteship"),
+            **backends.get(kind).tools()}
 
 
 def count_key(sha256: str, kind: str, pixels: np.ndarray | None, scored: bool) -> dict:
     """What a count of the file of ``sha256`` depends on; ``pixels``/``scored``: what an ARM count runs
     (:func:`~liteship.bench.measure.arm_pixels`); valgrind's count feeds its own mid-grey image."""
-    from liteship.bench.measure import X86_COUNT
+    from liteship.bench import backends
 
     key = {"sha256": sha256, "kind": kind, "tools": tools_now(kind)}
-    if kind != X86_COUNT:
+    if backends.get(kind).inputs:
         images = None
         if scored and pixels is not None:
             x = np.ascontiguousarray(pixels)

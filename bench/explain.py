@@ -133,7 +133,7 @@ def explain(path: Path, records: list) -> Explained:
     data = read_regular(path, "Model file")  # a link to /proc/kmsg or a FIFO is refused, never waited on
     first = records[0]
     counted = next((r.instructions for r in records if r.instructions), None)
-    timed = next((r for r in records if r.kind == "run" and r.status == "ok" and r.latency_ms), None)
+    timed = next((r for r in records if r.kind.times and r.status == "ok" and r.latency_ms), None)
     return Explained(first.variant, first.model, first.recipe, len(data), op_groups(data, str(path)),
                      counted,
                      timed.latency_ms.p50 if timed else None, timed.backend if timed else None)

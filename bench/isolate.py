@@ -20,7 +20,7 @@ PROBE_TIMEOUT_S = 120
 
 
 def probe(path: Path, names: tuple[str, ...], timeout: float = PROBE_TIMEOUT_S) -> None:
-    runnable = [b for b in names if b in backends.names("run")]
+    runnable = [b for b in names if getattr(backends.find(b), "open", None) is not None]
     if not runnable:
         return
     cmd = [sys.executable, "-m", "liteship.bench.isolate", str(path), *runnable]

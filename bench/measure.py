@@ -70,7 +70,8 @@ class EvalSet:
 class BenchOptions:
     """How to measure; each setting's default and range here are the only ones (flags and [bench] take them)."""
 
-    backends: tuple[str, ...] = backends.names("run", "coverage")
+    # every backend measured here but the counts (they need their tools installed, and are asked for by name)
+    backends: tuple[str, ...] = backends.names(lambda b: b.kind.here and not b.kind.counts)
     threads: tuple[int, ...] = setting((1,), lo=1, hi=256, non_empty=True)
     runs: int = setting(50, lo=1, hi=100_000)
     warmup: int = setting(5, lo=0, hi=10_000)
@@ -117,17 +118,17 @@ def load_model_file(path: Path):
     return data, read_model(data, str(path))
 
 
-def _record(target: Target, backend: str, threads, runtime: str, kind: str, status: str, facts: dict,
-            **fields) -> BenchRecord:
+def _record(target: Target, backend: str, threads, runtime: str, status: str, facts: dict, **fields) -> BenchRecord:
+    """A record of ``backend``, of its kind."""
     return BenchRecord(variant=target.variant, model=target.group, recipe=target.recipe, arch=target.arch, alpha=target.alpha,
-                       size=target.size, backend=backend, threads=threads, runtime=runtime, kind=kind,
+                       size=target.size, backend=backend, threads=threads, runtime=runtime, kind=backends.get(backend).kind,
                        status=status, system=system_info(), model_path=str(target.path), node=platform.node(),
                        **facts, **fields)
 
 
 def _coverage_record(target: Target, backend: str, model, facts: dict) -> BenchRecord:
     runtime, status, fields = backends.get(backend).analyse(target.path, model, facts)
-    return _record(target, backend, None, runtime, "coverage", status, facts, **fields)
+    return _record(target, backend, None, runtime, status, facts, **fields)
 
 
 def _static_facts(target: Target, data: bytes, model, labels, options: BenchOptions,
@@ -151,7 +152,7 @@ def _open_sessions(target: Target, options: BenchOptions, evalset: EvalSet | Non
     A backend that cannot run the model gets an ``n/a`` record saying why, in ``failed``.
     """
     sessions, probs, failed = {}, {}, []
-    for backend in [b for b in options.backends if backends.get(b).kind == "run"]:
+    for backend in [b for b in options.backends if backends.get(b).open is not None]:
         for threads in options.threads:
             try:
                 with PeakRss() as rss:
@@ -161,7 +162,7 @@ def _open_sessions(target: Target, options: BenchOptions, evalset: EvalSet | Non
                     session.set_input(session.feed(_probe_pixels(session, evalset)))
                     session.invoke()
             except Exception as exc:  # a backend that cannot run this model says why
-                failed.append(_record(target, backend, threads, backends.get(backend).summary, "run", "n/a", facts,
+                failed.append(_record(target, backend, threads, backends.get(backend).summary, "n/a", facts,
                                       notes=(f"n/a: {type(exc).__name__}: {exc}"[:500],)))
                 continue
             sessions[(backend, threads)] = (session, init_ns, rss.growth_mb)
@@ -198,8 +199,8 @@ class Prepared:
     sessions: dict  # (backend, threads) -> (session, init_ns, rss_mb)
     probs: dict  # (backend, threads) -> probabilities on the evalset
     failed: list  # n/a records of backends that cannot run it
-    instructions: dict | str | None = None  # counted under valgrind for the reference backend's records, or why not
-    counts: dict = field(default_factory=dict)  # ARM backend -> count_arm64's answer, or why it failed (str)
+    instructions: dict | str | None = None  # the count that goes on the reference backend's records, or why not
+    counts: dict = field(default_factory=dict)  # count backend with records of its own -> its answer, or why not
 
 
 def _grey(model) -> np.ndarray:
@@ -209,48 +210,40 @@ def _grey(model) -> np.ndarray:
 
 
 
-
-X86_COUNT = "x86"  # the key of the valgrind count (XNNPACK's instructions on this CPU) among a variant's counts
-
-
 # What a count that fails raises: its tool's exit or time limit (RuntimeError), a tool gone or broken since the checks
 # (LiteshipError, OSError, a hung --version), unreadable output (ValueError): each is kept as the count's reason.
 COUNT_FAILURES = (RuntimeError, LiteshipError, OSError, ValueError, subprocess.SubprocessError)
 
 
 def count_kinds(options: BenchOptions) -> list[str]:
-    """The instruction counts ``options`` ask of each variant: ``x86`` (valgrind, on the reference backend's
-    records) and each count backend (an ISA under QEMU). Each is independent of the others and of timing."""
-    x86 = [X86_COUNT] if options.instructions and backends.reference().name in options.backends else []
-    return x86 + [b for b in options.backends if backends.get(b).kind == "count"]
+    """The count backends ``options`` ask of each variant (a sweep's ``counts/<ID>.<name>.json``): those whose
+    count goes on the reference backend's records (valgrind's ``x86``, asked by ``instructions``), then those
+    named in ``backends`` (an ISA under QEMU). Each is independent of the others and of timing."""
+    on_reference = [n for n, b in backends.registry().items() if b.on_reference and b.asked(options)]
+    return on_reference + [n for n in options.backends if backends.get(n).asked(options)]
 
 
 def count_target(path: Path, kinds: list[str], pixels: np.ndarray | None, scored: bool,
                  progress: Progress | None = None) -> dict:
-    """Each asked count of the file: valgrind's (``x86``) and each count backend's (with its outputs on ``pixels``,
-    the first scored images, or a mid-grey image); a failure is kept as its reason (a string)."""
+    """Each asked count of the file, by count backend (valgrind's ``x86`` feeds its own image; the others run
+    ``pixels``, the first scored images, or a mid-grey image); a failure is kept as its reason (a string), which
+    the record says as why it has no count."""
     from liteship.contract import feed
 
     model = read_model(Path(path).read_bytes())
     out: dict = {}
     for kind in kinds:
         (progress or Progress(quiet=True)).log(f"{Path(path).stem}: counting on {kind}")
-        if kind == X86_COUNT:
-            from liteship.bench.instructions import count_instructions
-
-            try:
-                out[kind] = count_instructions(path)
-            except COUNT_FAILURES as exc:  # kept as its reason: the record says why it has no count
-                out[kind] = f"instructions not counted: {exc}"[:500]
-            continue
-        spec = io_specs(model)[0][0]
-        x = feed(pixels if scored and pixels is not None else _grey(model), spec.dtype,
-                 *(spec.scale[:1] or (0.0,)), *(spec.zero_point[:1] or (0,)))
+        counter = backends.get(kind)
+        x = None
+        if counter.inputs:
+            spec = io_specs(model)[0][0]
+            x = feed(pixels if scored and pixels is not None else _grey(model), spec.dtype,
+                     *(spec.scale[:1] or (0.0,)), *(spec.zero_point[:1] or (0,)))
         try:
-            out[kind] = backends.get(kind).count(path, x, bool(scored),
-                                                 "the first scored image" if scored else "a mid-grey image")
+            out[kind] = counter.count(path, x, bool(scored), "the first scored image" if scored else "a mid-grey image")
         except COUNT_FAILURES as exc:
-            out[kind] = f"n/a: {exc}"[:500]
+            out[kind] = f"{counter.not_counted}: {exc}"[:500]
     return out
 
 
@@ -278,8 +271,8 @@ def prepare_target(target: Target, options: BenchOptions, evalset: EvalSet | Non
     missing = [k for k in kinds if k not in counted]
     if missing:
         counted.update(count_target(target.path, missing, *arm_pixels(evalset), progress))
-    return Prepared(target, model, facts, labels, evalset, sessions, probs, failed, counted.pop(X86_COUNT, None),
-                    counted)
+    on_reference = next((counted.pop(k) for k in kinds if backends.get(k).on_reference and k in counted), None)
+    return Prepared(target, model, facts, labels, evalset, sessions, probs, failed, on_reference, counted)
 
 
 def _task_api(target: Target, evalset: EvalSet, probs: np.ndarray, progress) -> dict:
@@ -329,10 +322,10 @@ def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
             notes.append(prep.instructions)
         elif backend == ref.name and options.instructions_note:
             notes.append(options.instructions_note)
-        records.append(_record(prep.target, backend, threads, session.runtime, "run", "ok", prep.facts,
+        records.append(_record(prep.target, backend, threads, session.runtime, "ok", prep.facts,
                                notes=tuple(notes), **fields))
     for backend in options.backends:
-        if backends.get(backend).kind == "coverage":
+        if backends.get(backend).analyse is not None:
             records.append(_coverage_record(prep.target, backend, prep.model, prep.facts))
     records += [_count_record(prep, backend, counted, reference_top1) for backend, counted in prep.counts.items()]
     return records
@@ -348,7 +341,7 @@ def _versus(probs: np.ndarray, base: np.ndarray, reference: str) -> dict:
 def _count_record(prep: Prepared, backend: str, counted, reference_top1) -> BenchRecord:
     """An ARM backend's record: its instruction count, what it emulated, and its answers on the subset."""
     if isinstance(counted, str):
-        return _record(prep.target, backend, 1, backends.get(backend).summary, "count", "n/a", prep.facts,
+        return _record(prep.target, backend, 1, backends.get(backend).summary, "n/a", prep.facts,
                        notes=(counted,))
     fields, notes = {"instructions": counted["instructions"], "emulation": counted["emulation"]}, [counted["note"]]
     outputs, evalset = counted["outputs"], prep.evalset
@@ -367,7 +360,7 @@ def _count_record(prep: Prepared, backend: str, counted, reference_top1) -> Benc
         if x86 is not None:
             fields.update(_versus(outputs, x86, ref))
             notes.append(f"top-1 agreement with x86 {ref} on the same {n} images: {fields['reference_agreement']:.4f}")
-    return _record(prep.target, backend, 1, counted["runtime"], "count", "ok",
+    return _record(prep.target, backend, 1, counted["runtime"], "ok",
                    {**prep.facts, "data": fields.pop("data", prep.facts.get("data"))}, notes=tuple(notes), **fields)
 
 

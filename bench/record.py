@@ -117,7 +117,7 @@ class BenchRecord:
     backend: str
     threads: int | None
     runtime: str
-    kind: str  # "run" (measured here), "count" (instructions on an emulated ISA) or "coverage" (op analysis only)
+    kind: str  # its backend's kind (a backends.Kind, its name on disk: "run", "count", "coverage")
     status: str  # "ok" or "n/a"
     size_bytes: int
     gzip_bytes: int
@@ -153,6 +153,9 @@ class BenchRecord:
     reference_max_diff: float | None = None  # max |probability difference| vs the same file on it
 
     def __post_init__(self):
+        from liteship.bench.backends import kind_of
+
+        object.__setattr__(self, "kind", kind_of(self.kind))  # the one place a stored kind string is parsed
         if isinstance(self.instructions, dict):  # a count as its tool returns it, or as a counts file holds it
             object.__setattr__(self, "instructions", Instructions.from_dict(self.instructions))
 

@@ -95,10 +95,8 @@ def run_targets(run_dir: Path) -> list[Target]:
 
 def result_keys(variant: str, options: BenchOptions) -> list[tuple]:
     """The (variant, backend, threads) records a bench of ``variant`` with ``options`` makes."""
-    kind = {b: backends.get(b).kind for b in options.backends}
-    return [(variant, b, t) for b in options.backends if kind[b] == "run" for t in options.threads] + \
-           [(variant, b, 1) for b in options.backends if kind[b] == "count"] + \
-           [(variant, b, None) for b in options.backends if kind[b] == "coverage"]
+    return [(variant, b, t) for b in sorted(options.backends, key=lambda b: not backends.get(b).kind.per_thread)
+            for t in backends.get(b).record_threads(options.threads)]
 
 
 @dataclass(frozen=True)
@@ -183,7 +181,7 @@ def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
 
 def _reference_top1(target: Target, targets: list[Target], options: BenchOptions, x: np.ndarray) -> np.ndarray | None:
     """The float32 variant's top-1 on these images, for a variant benched without its float32 in the same call."""
-    run_backends = [b for b in options.backends if backends.get(b).kind == "run"]
+    run_backends = [b for b in options.backends if backends.get(b).open is not None]
     f32 = next((t for t in targets if t.group == target.group and t.recipe == "float32"), None)
     if f32 is None or not run_backends:
         return None

@@ -1,15 +1,19 @@
 """The backend registry: every way liteship runs or analyses a model, each an object that says what it is.
 
-A backend is one of three kinds:
+A backend has a :class:`Kind`, and what depends on the kind is said by the kind, never by its name:
 
-- ``run``: loaded, scored and timed on this machine (:attr:`Backend.open` gives a session);
-- ``count``: instructions per invoke on an emulated instruction set (:attr:`Backend.count`), not timed;
-- ``coverage``: an analysis of which ops a delegate takes (:attr:`Backend.analyse`), nothing run.
+- ``run`` (:attr:`Kind.RUN`): loaded, scored and timed on this machine (:attr:`Backend.open` gives a session);
+- ``count`` (:attr:`Kind.COUNT`): instructions per invoke (:attr:`Backend.count`), not timed: valgrind's count of
+  the reference backend's kernels on this CPU (its count goes on the reference backend's records), or an
+  instruction set emulated under QEMU (records of its own);
+- ``coverage`` (:attr:`Kind.COVERAGE`): an analysis of which ops a delegate takes (:attr:`Backend.analyse`).
 
 The registry is every module of this package: each defines ``BACKENDS``, a tuple of :class:`Backend`.
 Adding a backend is adding one module here, or, outside liteship, one module of the namespace package
-``liteship_backends`` (a folder of that name on ``sys.path``). Measurement, findings, budgets, the report
-and the release ask the objects (:func:`get`, :func:`names`, :func:`reference`) and never compare names.
+``liteship_backends`` (a folder of that name on ``sys.path``). A new kind is a member of :class:`Kind` (or, in
+the backend's own module, a :class:`KindBase` of its own). Measurement, findings, budgets, the report and the
+release ask the objects (:func:`get`, :func:`names`, :func:`reference`, a kind's traits) and never compare names
+or kinds; ``tests/test_architecture.py`` fails on a comparison with a kind's name outside this package.
 """
 
 from __future__ import annotations
@@ -19,9 +23,64 @@ import importlib
 import importlib.util
 import pkgutil
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Callable
 
-KINDS = ("run", "count", "coverage")
+EACH = "each"  # a kind's threads: one record per thread count asked
+
+
+class KindBase(StrEnum):
+    """What a backend yields, and everything that depends on it. A member is its name (the records' ``kind``
+    string on disk) with its traits:
+
+    - ``times``: its records carry a latency (they are timed);
+    - ``counts``: its records carry instructions per invoke;
+    - ``analyses``: its records carry op coverage, nothing run;
+    - ``here``: bench makes its records on this machine, so it can measure them again (a phone's own
+      measurements, brought in from elsewhere, could not be);
+    - ``threads``: the threads of its records: ``EACH`` thread count asked, or the one value they all have
+      (1 for a count, None for an analysis).
+    """
+
+    def __new__(cls, name: str, times: bool = False, counts: bool = False, analyses: bool = False,
+                here: bool = True, threads: int | str | None = None):
+        kind = str.__new__(cls, name)
+        kind._value_ = name
+        kind.times, kind.counts, kind.analyses, kind.here, kind.threads = times, counts, analyses, here, threads
+        return kind
+
+    @property
+    def per_thread(self) -> bool:
+        """A record per thread count: its records are told apart by their threads (``xnnpack_t4``)."""
+        return self.threads == EACH
+
+    def record_threads(self, asked: tuple[int, ...]) -> tuple:
+        """The threads of the records a bench asked for ``asked`` thread counts makes (none when not ``here``)."""
+        if not self.here:
+            return ()
+        return tuple(asked) if self.per_thread else (self.threads,)
+
+    def label(self, backend: str, threads: int | None) -> str:
+        """How a record of this kind is named among a variant's metrics: ``xnnpack_t1``, or ``arm64-a15`` alone."""
+        return f"{backend}_t{threads}" if self.per_thread else backend
+
+
+class Kind(KindBase):
+    RUN = "run", True, False, False, True, EACH
+    COUNT = "count", False, True, False, True, 1
+    COVERAGE = "coverage", False, False, True, True, None
+
+
+def kind_of(name) -> KindBase:
+    """The kind a record's ``kind`` string names: the one place a stored kind is parsed (a kind of a backend
+    module of its own included); ValueError, in words, for a name this liteship does not know."""
+    if isinstance(name, KindBase):
+        return name
+    known = {k.value: k for k in Kind} | {b.kind.value: b.kind for b in registry().values()}
+    if name not in known:
+        raise ValueError(f"kind = {name!r} is not a kind of backend this liteship knows ({', '.join(known)}); "
+                         "it was written by another liteship")
+    return known[name]
 
 
 @dataclass(frozen=True)
@@ -29,7 +88,7 @@ class Backend:
     """A way to run or analyse a model: what it yields, how to open it, and where its numbers come from."""
 
     name: str
-    kind: str  # one of KINDS
+    kind: KindBase  # a Kind (its name is taken too: "run", "count", "coverage")
     summary: str  # what it is, for `liteship bench --list` and the records' runtime when it fails
     rank: int  # its place in listings, tables and the "first backend" rules: lower first
     isa: str = "x86_64"  # the instruction set its numbers were measured on
@@ -42,15 +101,40 @@ class Backend:
     available: Callable[[], bool] = lambda: True  # installed on this machine (count: its emulator environment)
     unavailable: str = ""  # what to run when it is not available
     release_note: str = ""  # Classifier.swift's comment when a budget requires this delegate
+    source: str = ""  # where its numbers come from, as the report says it ("x86 CPU, LiteRT's builtin kernels")
+    measures: str = ""  # what its numbers are, as the report names them ("latency", "ARM instructions")
+    on_reference: bool = False  # a count that goes on the reference backend's one-thread records, none of its
+    # own (valgrind's): asked by BenchOptions.instructions, never named in --backends
+    inputs: bool = True  # a count runs the images it is given (valgrind feeds its own mid-grey image)
+    tools: Callable[[], dict] = dict  # a count: the tools it would be made with here now (its reuse key)
+    not_counted: str = "n/a"  # a failed count's reason starts so
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", self.kind if isinstance(self.kind, KindBase) else Kind(self.kind))
 
     @property
     def times(self) -> bool:
-        return self.kind == "run"
+        return self.kind.times
 
     @property
     def time_stands(self) -> bool:
         """Its latency stands for something: timed, and not an emulation's time."""
         return self.times and not self.emulated_time
+
+    @property
+    def own_records(self) -> bool:
+        """It makes records of its own (valgrind's count goes on the reference backend's)."""
+        return not self.on_reference
+
+    def record_threads(self, asked: tuple[int, ...]) -> tuple:
+        """The threads of its records in a bench asked for ``asked`` (none: it has no records of its own here)."""
+        return self.kind.record_threads(asked) if self.own_records else ()
+
+    def asked(self, options) -> bool:
+        """A count that bench ``options`` (a BenchOptions) ask for."""
+        if self.on_reference:
+            return bool(options.instructions) and reference().name in options.backends
+        return self.kind.counts and self.name in options.backends
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,8 +144,9 @@ def registry() -> dict[str, Backend]:
     for module in _modules():
         found += getattr(module, "BACKENDS", ())
     names = [b.name for b in found]
-    if len(set(names)) != len(names) or sum(b.reference for b in found) != 1:
-        raise RuntimeError(f"backend registry: names must be unique and exactly one must be the reference: {names}")
+    if len(set(names)) != len(names) or sum(b.reference for b in found) != 1 or \
+            any(b.on_reference and not b.kind.counts for b in found):
+        raise RuntimeError(f"backend registry: names must be unique exactly one must be the reference, and only a count goes on its records: {names}")
     return {b.name: b for b in sorted(found, key=lambda b: (b.rank, b.name))}
 
 
@@ -81,9 +166,24 @@ def get(name: str) -> Backend:
     return registry()[name]
 
 
-def names(*kinds: str) -> tuple[str, ...]:
-    """The backends of these kinds (all, without any), in rank order."""
-    return tuple(n for n, b in registry().items() if not kinds or b.kind in kinds)
+def names(where: Callable[[Backend], bool] | None = None) -> tuple[str, ...]:
+    """The backends with records of their own (those --backends names) for which ``where`` holds (all without
+    it), in rank order."""
+    return tuple(n for n, b in registry().items() if b.own_records and (where is None or where(b)))
+
+
+def on_reference() -> tuple[Backend, ...]:
+    """The counts that go on the reference backend's records (valgrind's), in rank order."""
+    return tuple(b for b in registry().values() if b.on_reference)
+
+
+def measured_by(record) -> tuple[Backend, ...]:
+    """The backends whose numbers a record holds: its own, and a count that went on it (valgrind's on the
+    reference backend's records); none for a backend this liteship does not know."""
+    own = find(record.backend)
+    counted = record.instructions is not None and not record.kind.counts
+    return ((own,) if own is not None else ()) + tuple(
+        c for c in on_reference() if counted and c.isa == getattr(record.instructions, "isa", c.isa))
 
 
 def reference() -> Backend:
@@ -92,13 +192,13 @@ def reference() -> Backend:
 
 
 def default_backends() -> tuple[str, ...]:
-    """What `liteship bench` measures unless told: every run and coverage backend, and the available counts."""
-    return tuple(n for n, b in registry().items() if b.kind != "count" or b.available())
+    """What `liteship bench` measures unless told: every backend it measures here that is available."""
+    return names(lambda b: b.kind.here and b.available())
 
 
-def sweep_defaults(*kinds: str) -> tuple[str, ...]:
-    """The default sweep's backends of these kinds (all kinds when none is named), in the registry's order."""
-    return tuple(n for n, b in registry().items() if b.in_default and (not kinds or b.kind in kinds))
+def sweep_defaults(where: Callable[[Backend], bool] | None = None) -> tuple[str, ...]:
+    """The default sweep's backends for which ``where`` holds (all without it), in the registry's order."""
+    return tuple(n for n in names(where) if get(n).in_default)
 
 
 def rank(name: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liteship.bench.backends import Backend
+from liteship.bench.backends import Backend, Kind
 
 
 def _gpu(path, model, facts: dict):
@@ -28,14 +28,16 @@ def _coreml(path, model, facts: dict):
 
 
 BACKENDS = (
-    Backend("gpu", "coverage", "GPU delegate op coverage from its documented ops and versions (and a GPU run tried)",
-            rank=20, in_default=True, analyse=_gpu,
+    Backend("gpu", Kind.COVERAGE, "GPU delegate op coverage from its documented ops and versions (and a GPU run tried)",
+            rank=20, in_default=True, analyse=_gpu, measures="GPU op coverage",
+            source="the GPU delegate's documented ops and versions, not run",
             release_note="\n// The budgets required the GPU (Metal) delegate's op coverage; it was checked from the "
                          "delegate's\n// documented ops, not run. To use it: options plus `delegates: "
                          "[MetalDelegate()]` in Interpreter(...),\n// and time it on the phone: nothing here measured "
                          "a GPU."),
-    Backend("coreml", "coverage", "Core ML delegate op coverage from its documented ops and constraints", rank=21,
-            in_default=True, analyse=_coreml,
+    Backend("coreml", Kind.COVERAGE, "Core ML delegate op coverage from its documented ops and constraints", rank=21,
+            in_default=True, analyse=_coreml, measures="Core ML op coverage",
+            source="the Core ML delegate's documented ops and constraints; no Apple device here",
             release_note="\n// The budgets required the Core ML delegate's op coverage; it was checked from the "
                          "delegate's\n// documented ops, not run. To use it: `delegates: [CoreMLDelegate()]."
                          "compactMap { $0 }` in\n// Interpreter(...), and time it on the phone: nothing here measured "

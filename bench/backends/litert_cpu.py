@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from liteship.bench.backends import Backend
+from liteship.bench.backends import Backend, Kind
 
+SOURCE = "wall-clock on this x86 CPU (LiteRT's Python API)"
 XNNPACK_FORCE_FP16 = 4  # TfLiteXNNPackDelegateOptions flag: run every op in half precision
 
 
@@ -25,17 +26,18 @@ def _compiled(flags: int | None, path: str, threads: int):
 
 
 BACKENDS = (
-    Backend("xnnpack", "run", "LiteRT Interpreter, default op resolver: XNNPACK kernels (TensorFlowLiteSwift with "
+    Backend("xnnpack", Kind.RUN, "LiteRT Interpreter, default op resolver: XNNPACK kernels (TensorFlowLiteSwift with "
                               "isXNNPackEnabled), on this machine's x86 CPU", rank=0, reference=True, in_default=True,
-            open=partial(_interpreter, "AUTO")),
-    Backend("xnnpack-cm", "run", "LiteRT CompiledModel on CPU (XNNPACK): the newer API path", rank=1,
-            open=partial(_compiled, None)),
-    Backend("builtin", "run", "LiteRT Interpreter, builtin kernels without the XNNPACK delegate", rank=2,
-            open=partial(_interpreter, "BUILTIN_WITHOUT_DEFAULT_DELEGATES")),
-    Backend("reference", "run", "LiteRT Interpreter, reference kernels: slow canonical numerics", rank=3,
-            open=partial(_interpreter, "BUILTIN_REF")),
-    Backend("fp16", "run", "LiteRT CompiledModel, XNNPACK forced to fp16 (emulates GPU / Core ML numerics)", rank=4,
+            open=partial(_interpreter, "AUTO"), measures="latency", source=SOURCE),
+    Backend("xnnpack-cm", Kind.RUN, "LiteRT CompiledModel on CPU (XNNPACK): the newer API path", rank=1,
+            open=partial(_compiled, None), measures="latency", source=SOURCE),
+    Backend("builtin", Kind.RUN, "LiteRT Interpreter, builtin kernels without the XNNPACK delegate", rank=2,
+            open=partial(_interpreter, "BUILTIN_WITHOUT_DEFAULT_DELEGATES"), measures="latency",
+            source=SOURCE),
+    Backend("reference", Kind.RUN, "LiteRT Interpreter, reference kernels: slow canonical numerics", rank=3,
+            open=partial(_interpreter, "BUILTIN_REF"), measures="latency", source=SOURCE),
+    Backend("fp16", Kind.RUN, "LiteRT CompiledModel, XNNPACK forced to fp16 (emulates GPU / Core ML numerics)", rank=4,
             emulated_time="half precision is emulated on a CPU without fp16 arithmetic, so the time says nothing of "
                           "a GPU's or the Neural Engine's; only the numerics are the point here",
-            in_default=True, open=partial(_compiled, XNNPACK_FORCE_FP16)),
+            in_default=True, open=partial(_compiled, XNNPACK_FORCE_FP16), measures="latency", source=SOURCE),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from liteship.bench.backends import Backend
+from liteship.bench.backends import Backend, Kind
 
 
 def _count(name: str, path, inputs, score: bool, input_note: str) -> dict:
@@ -25,13 +25,22 @@ def _installed() -> bool:
 
 
 INSTALL = "`liteship runtimes install arm64 --with-system-packages` (as root; about a minute)"
+SOURCE = "the aarch64 LiteRT's XNNPACK kernels counted under QEMU with the phone's ISA features"
+
+
+def _tools() -> dict:
+    from liteship.bench.arm64_env import status
+
+    arm = status() or {}
+    return {"qemu": arm.get("qemu"), "plugin_sha256": arm.get("plugin_sha256"), "wheels": arm.get("wheels")}
 
 BACKENDS = (
-    Backend("arm64-a14", "count", "aarch64 LiteRT (XNNPACK) under QEMU as a Cortex-A76: instructions per invoke on "
+    Backend("arm64-a14", Kind.COUNT, "aarch64 LiteRT (XNNPACK) under QEMU as a Cortex-A76: instructions per invoke on "
                                   "Apple A14's ISA features (NEON, dot product, fp16); not timed", rank=31,
-            isa="aarch64", count=partial(_count, "arm64-a14"), available=_installed, unavailable=INSTALL),
-    Backend("arm64-a15", "count", "aarch64 LiteRT (XNNPACK) under QEMU, max CPU without SVE/SME: instructions per "
+            isa="aarch64", count=partial(_count, "arm64-a14"), available=_installed, unavailable=INSTALL,
+            tools=_tools, measures="ARM instructions", source=SOURCE),
+    Backend("arm64-a15", Kind.COUNT, "aarch64 LiteRT (XNNPACK) under QEMU, max CPU without SVE/SME: instructions per "
                                   "invoke on A15-A17's ISA features (adds i8mm); not timed", rank=30,
             isa="aarch64", in_default=True, count=partial(_count, "arm64-a15"), available=_installed,
-            unavailable=INSTALL),
+            unavailable=INSTALL, tools=_tools, measures="ARM instructions", source=SOURCE),
 )

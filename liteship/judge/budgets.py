@@ -27,7 +27,7 @@ class Budgets:
     max_instructions_m: float | None = None  # millions of instructions per invoke on the budget's backend (exact)
     latency_stat: Literal["p50", "p90", "p99"] = "p50"
     # the backend every run budget is judged on: a run backend, or an ARM one for instructions and accuracy
-    backend: str = setting(backends.reference().name, choices=lambda: backends.names("run", "count"))
+    backend: str = setting(backends.reference().name, choices=lambda: backends.names(lambda b: b.kind.times or b.kind.counts))
     threads: int = setting(1, lo=1, hi=256)
     min_accuracy: float | None = setting(None, hi=1.0)
     max_accuracy_drop: float | None = setting(None, hi=1.0)  # vs the float32 variant of the same model (0.01 = 1 pt)
@@ -36,7 +36,7 @@ class Budgets:
     target_runtime: str | None = None
     min_runtime_agreement: float = setting(0.99, hi=1.0)  # target_runtime's or task_api's top-1 vs LiteRT's
     task_api: str | None = setting(None, choices=("mediapipe",))  # the variant must load and agree there too
-    require_delegate: str | None = setting(None, choices=lambda: backends.names("coverage"))  # a delegate whose op coverage counts
+    require_delegate: str | None = setting(None, choices=lambda: backends.names(lambda b: b.kind.analyses))  # a delegate whose op coverage counts
     min_delegated: float = setting(1.0, hi=1.0)  # with require_delegate: the share of ops it must take (1.0: all)
 
     def to_dict(self) -> dict:

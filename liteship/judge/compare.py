@@ -85,7 +85,7 @@ def read_side(where: str | Path, role: str) -> list[BenchRecord]:
     else:
         every = one_variant_each(parse_results(path), path)
     refuse_half_written(where)  # began while compare read: what it read may be half-made
-    records = [r for r in every if r.kind == "run" or r.instructions]
+    records = [r for r in every if r.kind.times or r.instructions]
     if not records:
         raise LiteshipError(f"The {role} results {path} hold no measured variant", "there is nothing to compare",
                             f"bench the run first: `liteship bench {path.parent}`")

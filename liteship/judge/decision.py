@@ -97,11 +97,11 @@ def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> 
     return Option(vv, run.top1 if run else None, run.top1_ci if run else None, drop.value if drop else None,
                   (drop.low, drop.high) if drop else None, recs[0].size_bytes,
                   getattr(lat, budgets.latency_stat) if lat else None, lat.interval(budgets.latency_stat) if lat else None,
-                  {r.backend: r.delegated for r in recs if r.kind == "coverage" and r.status == "ok"
+                  {r.backend: r.delegated for r in recs if r.kind.analyses and r.status == "ok"
                    and r.delegated is not None},
                   run.instructions.per_invoke if run and run.instructions and run.instructions.counted else None,
                   run.instructions.isa if run and run.instructions else None,
-                  {r.backend: r.instructions.per_invoke for r in recs if r.kind == "count" and r.status == "ok"
+                  {r.backend: r.instructions.per_invoke for r in recs if r.kind.counts and r.status == "ok"
                    and r.instructions and r.instructions.counted}, run)
 
 
@@ -155,7 +155,7 @@ def _tie(passing: list[Option], best: Option) -> Tie | None:
     tied = [best, *(o for o in passing if o is not best and _inseparable(o, best))]
     if len(tied) < 2:
         return None
-    arm = next((b for b in backends.names("count") if all(b in o.phone for o in tied)), None)
+    arm = next((b for b in backends.names(lambda b: b.kind.counts) if all(b in o.phone for o in tied)), None)
     latency = (lambda o: o.latency_ms if o.latency_ms is not None else float("inf"))
     tied.sort(key=lambda o: (o.phone[arm] if arm else 0, o.size_bytes, latency(o)))
     by = (f"the fewest aarch64 instructions per invoke on {arm} (the phone's instruction set), then the smaller file"

@@ -36,7 +36,7 @@ class Finding:
 
 
 def _runs(records: list[BenchRecord], backend: str | None = None) -> list[BenchRecord]:
-    return [r for r in records if r.kind == "run" and r.status == "ok" and (backend is None or r.backend == backend)]
+    return [r for r in records if r.kind.times and r.status == "ok" and (backend is None or r.backend == backend)]
 
 
 def _primary_backend(records: list[BenchRecord], budgets: Budgets) -> tuple[str, int]:
@@ -97,7 +97,7 @@ def _slowdowns(records: list[BenchRecord]) -> list[tuple[BenchRecord, BenchRecor
 
 def _phone_ratio(records: list[BenchRecord], variant: str, base: str) -> tuple[str, float] | None:
     """(ARM backend, variant's aarch64 count over base's) on the registry's first ARM backend that counted both."""
-    for arm in backends.names("count"):
+    for arm in backends.names(lambda b: b.kind.counts):
         ratio = _arm_ratio(records, variant, base, arm)
         if ratio is not None:
             return arm, ratio
@@ -203,7 +203,7 @@ FLIP_MARGIN = 0.03  # ratios within 3 % of 1 are not called an order
 
 
 def _arm_ratio(records: list[BenchRecord], variant: str, base: str, backend: str) -> float | None:
-    counts = {r.variant: r.instructions.per_invoke for r in records if r.backend == backend and r.kind == "count"
+    counts = {r.variant: r.instructions.per_invoke for r in records if r.backend == backend and r.kind.counts
               and r.status == "ok" and r.instructions and r.instructions.counted}
     return counts[variant] / counts[base] if variant in counts and base in counts else None
 
@@ -230,7 +230,7 @@ def isa_order_flips(records: list[BenchRecord], used: str | None = None) -> list
     """Variants that x86 ranks against their float32 the other way round from the phone's ISA (ARM counts):
     one warning per model and ARM backend, listing each such variant with its ratios."""
     out = []
-    arms = list(dict.fromkeys(r.backend for r in records if r.kind == "count" and r.status == "ok"))
+    arms = list(dict.fromkeys(r.backend for r in records if r.kind.counts and r.status == "ok"))
     for model in dict.fromkeys(r.model for r in records):
         base = next((r.variant for r in records if r.model == model and r.recipe == "float32"), None)
         for arm in arms:
@@ -258,16 +258,16 @@ def arm_disagrees(records: list[BenchRecord]) -> list[Finding]:
                     f"{r.reference_agreement:.4f} of {r.images} images (max probability difference "
                     f"{r.reference_max_diff:.3g}): the phone's kernels may not answer as the x86 numbers say",
                     (r.variant,))
-            for r in records if r.kind == "count" and r.status == "ok" and r.reference_agreement is not None
+            for r in records if r.kind.counts and r.status == "ok" and r.reference_agreement is not None
             and r.reference_agreement < 1.0]
 
 
 def counts_failed(records: list[BenchRecord]) -> list[Finding]:
     """Instruction counts asked for that failed: the variant has no count on that ISA, and the reason it failed."""
     failed = [(r, n) for r in records for n in r.notes
-              if (r.kind == "run" and n.startswith("instructions not counted") and "not installed" not in n)
-              or (r.kind == "count" and r.status == "n/a")]
-    return [Finding("count_failed", r.model, f"{r.model} {r.recipe}: no {r.backend if r.kind == 'count' else 'x86'} "
+              if (not r.kind.counts and n.startswith("instructions not counted") and "not installed" not in n)
+              or (r.kind.counts and r.status == "n/a")]
+    return [Finding("count_failed", r.model, f"{r.model} {r.recipe}: no {r.backend if r.kind.counts else 'x86'} "
                     f"instruction count ({note}); an instruction budget on it is not measured", (r.variant,))
             for r, note in failed]
 

@@ -134,6 +134,12 @@ def _ci(ci) -> str:
     return "" if not ci else f" (95 % interval {ci[0] * 100:.2f}–{ci[1] * 100:.2f} %)"
 
 
+def _none_on_a_phone(recs: list[BenchRecord]) -> str:
+    """Said while every number was measured on this machine (a phone's own measurements are not)."""
+    return " No number here was measured on a phone." if all(b.kind.here for r in recs
+                                                              for b in backends.measured_by(r)) else ""
+
+
 def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels: list[str], where: str,
              task: dict | None = None, kernels: dict | None = None) -> str:
     """MODEL.md: what the model expects and returns, how good and how big it is, where that was measured."""
@@ -167,27 +173,27 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
     lines += ["## Size and speed", "",
               f"- {recs[0].size_bytes:,} bytes ({recs[0].size_bytes / 1024:.1f} KB), gzip {recs[0].gzip_bytes / 1024:.1f} KB"]
     for r in recs:
-        if r.kind == "run" and r.status == "ok" and r.instructions and r.instructions.counted:
+        if not r.kind.counts and r.status == "ok" and r.instructions and r.instructions.counted:
             lines.append(f"- {r.backend}, {r.threads} thread(s): {millions(r.instructions.per_invoke)} x86 "
                          "instructions per invoke (valgrind, this CPU's AVX2/FMA3 kernels)")
-        if r.kind == "run" and r.status == "ok" and r.latency_ms:
+        if r.kind.times and r.status == "ok" and r.latency_ms:
             lat = r.latency_ms
             lines.append(f"- {r.backend}, {r.threads} thread(s): p50 {lat.p50:.3f} ms [{lat.ci_low:.3f}, "
                          f"{lat.ci_high:.3f}], p90 {lat.p90:.3f} ms ({r.runtime})"
                          + (f": {emulated}" if (emulated := getattr(backends.find(r.backend), "emulated_time", ""))
                             else ""))
-        elif r.kind == "count" and r.status == "ok" and r.instructions:
+        elif r.kind.counts and r.status == "ok" and r.instructions:
             lines.append(f"- {r.backend}: {r.instructions.formatted()} "
                          f"instructions per invoke, counted in {r.runtime} ({(r.emulation or {}).get('phones')}); "
                          "the phone's instruction set, not its time")
-        elif r.kind == "coverage":
+        elif r.kind.analyses:
             lines.append(f"- {r.backend} delegate: " + (f"{r.delegated * 100:.0f} % of ops by its documented op list"
                          if r.status == "ok" and r.delegated is not None else "; ".join(r.notes)[:200]))
     if opts:
         lines.append(f"- how: p50 is the median of {opts.get('rounds')} round medians of {opts.get('runs')} invokes "
                      f"each after {opts.get('warmup')} warm-up invokes, with a 95 % bootstrap interval; "
                      "one image per invoke")
-    lines += ["", f"Where: {where.rstrip('.')}. No number here was measured on a phone.", "",
+    lines += ["", f"Where: {where.rstrip('.')}.{_none_on_a_phone(recs)}", "",
               "## Budgets", ""] + [f"- {v.message}" for v in vv.verdicts] + [
               "", "## Use it in the app", "", "Two ways; every number above was measured through LiteRT's Interpreter "
               "(the first).", "", "1. `Classifier.swift` in this folder: TensorFlowLiteSwift's `Interpreter`, "

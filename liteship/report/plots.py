@@ -75,7 +75,7 @@ def plot_png(records: list[BenchRecord], budgets=None, judged: list[BenchRecord]
     counted = any(r.instructions_m is not None for r in rs)
     from liteship.bench import backends
 
-    arm = next((b for b in backends.names("count") if any(r.arm(b) is not None for r in rs)), None)
+    arm = next((b for b in backends.names(lambda b: b.kind.counts) if any(r.arm(b) is not None for r in rs)), None)
     panels = 2 + counted + (arm is not None)
     # A Figure of its own, never pyplot: the caller's backend, open figures and current figure stay as they were.
     (nrows, ncols), size = ((1, 3), (17, 5.5)) if panels == 2 else ((2, 2), (13, 10)) if panels == 3 else \

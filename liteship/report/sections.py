@@ -47,16 +47,18 @@ def _option_line(o: Option, decision: Decision) -> str:
 
 
 def costs_line(variant: str | None, records: list[BenchRecord]) -> str:
-    """Which cost came from which instruction set: said beside every decision."""
-    arms = sorted({r.backend for r in records if r.kind == "count" and r.status == "ok"})
-    x86 = any(r.instructions and r.instructions.on_x86 for r in records)
-    said = ["latency: wall-clock on this x86 CPU (LiteRT's Python API)"]
-    if x86:
-        said.append("x86 instructions: valgrind's count on this x86 CPU's kernels (AVX2/FMA3)")
-    if arms:
-        said.append(f"ARM instructions ({', '.join(arms)}): the aarch64 LiteRT's XNNPACK kernels counted under "
-                    "QEMU with the phone's ISA features")
-    return "Where the costs come from: " + "; ".join(said) + ". None is a phone's milliseconds."
+    """Which cost came from where, in each backend's own words (``measures``, ``source``): said beside every
+    decision; "none is a phone's milliseconds" while every one was measured on this machine."""
+    shown = {b.name: b for r in records if r.status == "ok" for b in backends.measured_by(r)
+             if b.kind.times or b.kind.counts}
+    groups: dict[tuple[str, str], list] = {}
+    for b in sorted(shown.values(), key=lambda b: b.rank):
+        groups.setdefault((b.measures, b.source), []).append(b)
+    said = [what + (f" ({', '.join(b.name for b in group)})" if group[0].own_records else "") + f": {source}"
+            for (what, source), group in groups.items()]
+    here = all(b.kind.here for b in shown.values())
+    return ("Where the costs come from: " + ("; ".join(said) or "nothing measured") + "."
+            + (" None is a phone's milliseconds." if here else ""))
 
 
 def _why_chosen(decision: Decision) -> str:
@@ -183,8 +185,8 @@ def _pivot_row(recs: list[BenchRecord], run_backends: list[str], cov_backends: l
 
 
 def backends_section(records: list[BenchRecord]) -> Section:
-    runs = [r for r in records if r.kind == "run"]
-    cov = [r for r in records if r.kind == "coverage"]
+    runs = [r for r in records if r.kind.times]
+    cov = [r for r in records if r.kind.analyses]
     run_backends = list(dict.fromkeys(r.backend for r in runs))
     cov_backends = list(dict.fromkeys(r.backend for r in cov))
     reference = backends.reference().name
@@ -201,7 +203,7 @@ def backends_section(records: list[BenchRecord]) -> Section:
     threads = {r.variant: r.threads for r in sorted(runs, key=lambda r: r.threads or 0)[::-1]}
     groups: dict[str, list[BenchRecord]] = {}
     for r in records:
-        if r.kind == "coverage" or r.threads == threads.get(r.variant):
+        if r.kind.analyses or r.threads == threads.get(r.variant):
             groups.setdefault(r.variant, []).append(r)
     blocks.append(Table(tuple(head), tuple(_pivot_row(g, run_backends, cov_backends, reference)
                                                   for g in groups.values()),
@@ -219,7 +221,7 @@ def _confusion(rec: BenchRecord, names: list[str], title: str) -> Table:
 
 
 def classes_section(records: list[BenchRecord], decision: Decision | None) -> Section | None:
-    runs = [r for r in records if r.kind == "run" and r.status == "ok" and r.per_class_top1]
+    runs = [r for r in records if r.kind.times and r.status == "ok" and r.per_class_top1]
     if not runs:
         return None
     b = decision.budgets if decision else None
@@ -245,7 +247,7 @@ def classes_section(records: list[BenchRecord], decision: Decision | None) -> Se
 
 
 def machine_section(records: list[BenchRecord]) -> Section:
-    rec = next((r for r in records if r.kind == "run" and r.status == "ok"), records[0] if records else None)
+    rec = next((r for r in records if r.kind.times and r.kind.here and r.status == "ok"), records[0] if records else None)
     if rec is None:
         return Section("Machine and versions", "machine", (Para("No records."),))
     s = rec.system

@@ -41,7 +41,7 @@ def primary(records: list[BenchRecord], backend: str | None = None, threads: int
     from liteship.bench import backends
 
     backend = backend or backends.reference().name
-    runs = [r for r in records if r.status == "ok" and (r.kind == "run" or (r.backend, r.threads) == (backend, threads))]
+    runs = [r for r in records if r.status == "ok" and (r.kind.times or (r.backend, r.threads) == (backend, threads))]
     best = {}
     for r in sorted(runs, key=lambda r: ((r.backend, r.threads) != (backend, threads), backends.rank(r.backend),
                                          r.threads or 0)):
@@ -95,5 +95,5 @@ def _instructions_m(record: BenchRecord, records: list[BenchRecord]) -> float | 
 def arm_counts(variant: str, records: list[BenchRecord]) -> tuple[tuple[str, float], ...]:
     """Each ARM backend's count of the variant, in millions of aarch64 instructions per invoke."""
     return tuple((r.backend, round(r.instructions.millions, 3)) for r in records
-                 if r.variant == variant and r.kind == "count" and r.status == "ok" and r.instructions
+                 if r.variant == variant and r.kind.counts and r.status == "ok" and r.instructions
                  and r.instructions.counted)

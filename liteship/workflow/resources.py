@@ -186,9 +186,12 @@ def _bench_seconds(run_backends: int, invokes: int) -> float:
 
 
 def _count_seconds(kind: str, arch: str, size: int, recipe: str) -> float:
-    """One count of one variant: valgrind's (``x86``) or an ARM backend's under QEMU."""
+    """One count of one variant by the count backend ``kind``: valgrind's on this x86 CPU, or an ARM backend's
+    under QEMU."""
+    from liteship.bench import backends
+
     known = arch if arch in X86_COUNT_SECONDS else "mobilenet_v2"
-    if kind == "x86":
+    if backends.get(kind).isa == "x86_64":
         return X86_COUNT_SECONDS[known](size)
     kernels = ARM_KERNELS.get(recipe)
     factor = ARM_FLOAT[known] if kernels == "float" else ARM_HYBRID if kernels == "hybrid" else 1.0

@@ -46,7 +46,7 @@ class OptimizeTable:
 class BenchTable:
     """[bench]: BenchOptions' settings, with their defaults and ranges, and the sweep's own backend defaults."""
 
-    backends: tuple[str, ...] = setting(registry.sweep_defaults("run", "coverage"), choices=registry.names, non_empty=True)
+    backends: tuple[str, ...] = setting(registry.sweep_defaults(lambda b: not b.kind.counts), choices=registry.names, non_empty=True)
     threads: tuple[int, ...] = field_of(BenchOptions, "threads")
     runs: int = field_of(BenchOptions, "runs")
     warmup: int = field_of(BenchOptions, "warmup")
@@ -219,12 +219,12 @@ NO_ARM64 = ("ARM instruction counts off: the arm64 environment is not installed 
 
 def sweep_backends(bench: BenchTable, progress: Progress) -> tuple[str, ...]:
     """[bench] backends, plus the default count backends as [bench] arm64 asks (unset: where they are installed)."""
-    counts = registry.sweep_defaults("count")
+    counts = registry.sweep_defaults(lambda b: b.kind.counts)
     installed = all(registry.get(b).available() for b in counts)
     wanted = bench.arm64 if bench.arm64 is not None else installed
     if wanted:
         return tuple(dict.fromkeys(bench.backends + counts))
-    if bench.arm64 is None and not any(registry.get(b).kind == "count" for b in bench.backends):
+    if bench.arm64 is None and not any(registry.get(b).kind.counts for b in bench.backends):
         progress.log(NO_ARM64)
     return tuple(bench.backends)
 

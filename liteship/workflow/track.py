@@ -161,7 +161,7 @@ def flatten(value, prefix: str = "") -> dict[str, str]:
 
 def metric_prefix(rec: BenchRecord) -> str:
     """``xnnpack_t1`` for a measured run; the backend alone for a count or coverage backend (``arm64-a15``)."""
-    return f"{rec.backend}_t{rec.threads}" if rec.kind == "run" else rec.backend
+    return rec.kind.label(rec.backend, rec.threads)
 
 
 _LATENCY = ("init", "first", "p50", "p90", "p99", "mean", "std", "min")
@@ -259,7 +259,7 @@ def _parent_tags(run_dir: Path, records: list[BenchRecord], variant_versions: di
     from liteship.versions import TRAIN_DISTS, system_info, versions
 
     have = {**versions(TRAIN_DISTS), **{k: v for k, v in variant_versions.items() if v}}
-    measured = next((r.system for r in records if r.kind == "run" and r.system), None) or system_info()
+    measured = next((r.system for r in records if r.kind.times and r.kind.here and r.system), None) or system_info()
     split = read_json(run_dir / SPLIT, "liteship train (or sweep)") if (run_dir / SPLIT).is_file() else {}
     tags = {"liteship.kind": "sweep", "liteship.version": have.get("liteship"),
             "tensorflow.version": have.get("tensorflow"), "litert.version": have.get("ai-edge-litert"),

@@ -10,6 +10,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from liteship.bench.backends import Kind
 from liteship.bench.explain import differences, explain, op_groups
 
 
@@ -67,7 +68,7 @@ class _FakeRecord:
 
     def __init__(self, made: dict):
         self.variant, self.model, self.recipe = made["id"], made["model"], made["recipe"]
-        self.instructions, self.kind, self.status, self.latency_ms, self.backend = None, "run", "ok", None, None
+        self.instructions, self.kind, self.status, self.latency_ms, self.backend = None, Kind.RUN, "ok", None, None
 
 
 def test_the_explain_command_on_a_run(swept, capsys):

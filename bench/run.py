@@ -23,6 +23,7 @@ from liteship.bench.accuracy import ARM_SUBSET_RULE
 from liteship.bench.measure import (BenchOptions, EvalSet, Target, finish_target, options_record, prepare_target,
                                     time_sessions)
 from liteship.bench.record import BenchRecord
+from liteship.baseline import is_baseline
 from liteship.bench.results import one_variant_each, read_results, records_by_key, results_path, write_results
 from liteship.errors import LiteshipError
 from liteship.files import sha256_file
@@ -90,7 +91,7 @@ def run_targets(run_dir: Path) -> list[Target]:
         raise LiteshipError(f"No current variants in {run_dir / VARIANTS}", "bench measures the variants optimize made",
                             f"run `liteship optimize {run_dir}` first, or pass a .tflite file")
     # float32 first in each group: its predictions are the reference for agreement.
-    return sorted(targets, key=lambda t: (t.group or "", t.recipe != "float32", t.recipe or "", t.variant))
+    return sorted(targets, key=lambda t: (t.group or "", not is_baseline(t.recipe), t.recipe or "", t.variant))
 
 
 def result_keys(variant: str, options: BenchOptions) -> list[tuple]:
@@ -182,7 +183,7 @@ def plan_bench(run_dir: Path, options: BenchOptions) -> list[PlannedBench]:
 def _reference_top1(target: Target, targets: list[Target], options: BenchOptions, x: np.ndarray) -> np.ndarray | None:
     """The float32 variant's top-1 on these images, for a variant benched without its float32 in the same call."""
     run_backends = [b for b in options.backends if backends.get(b).open is not None]
-    f32 = next((t for t in targets if t.group == target.group and t.recipe == "float32"), None)
+    f32 = next((t for t in targets if t.group == target.group and is_baseline(t.recipe)), None)
     if f32 is None or not run_backends:
         return None
     session = backends.get(run_backends[0]).open(str(f32.path), options.threads[0])
@@ -240,7 +241,7 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
             progress.log(f"bench {target.group} {target.recipe} ({target.variant}): load and score")
             preps.append(prepare_target(target, options, evalset, timer, progress,
                                         (counted or {}).get(target.variant)))
-        f32 = next((p for p in preps if p.target.recipe == "float32" and p.probs), None)
+        f32 = next((p for p in preps if is_baseline(p.target.recipe) and p.probs), None)
         # The float32 variant's top-1 on the first run backend is what agreement compares with.
         reference = np.argmax(next(iter(f32.probs.values())), axis=1) if f32 else _reference_top1(mine[0], targets,
                                                                                                    options, x)

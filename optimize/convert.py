@@ -7,6 +7,7 @@ from typing import Literal
 
 import numpy as np
 
+from liteship.baseline import BASELINE_RECIPE
 from liteship.config import setting
 from liteship.contract import pixels_to_float
 
@@ -88,7 +89,7 @@ def fix_input_scale(data: bytes, io: str) -> bytes:
     return set_input_quantization(data, *CONTRACT_INPUT[io], dtype=io)
 
 
-@recipe("float32", NoConfig, "plain conversion, float32 weights and math")
+@recipe(BASELINE_RECIPE, NoConfig, "plain conversion, float32 weights and math: every model's baseline")
 def float32(model, data: RecipeData, config: NoConfig) -> RecipeOutput:
     return RecipeOutput(_converter(model).convert())
 

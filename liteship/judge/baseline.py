@@ -15,12 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from liteship.bench import BenchRecord
+from liteship.baseline import is_baseline
 from liteship.stats import paired
 
 
 def float_record(records: list[BenchRecord], model: str | None, backend: str, threads: int | None) -> BenchRecord | None:
     """The float32 record of ``model`` on ``backend`` with ``threads``, if it was measured with accuracy."""
-    return next((r for r in records if r.model == model and r.recipe == "float32" and r.backend == backend
+    return next((r for r in records if r.model == model and is_baseline(r.recipe) and r.backend == backend
                  and r.threads == threads and r.status == "ok" and r.top1 is not None), None)
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from liteship.bench import BenchRecord
+from liteship.baseline import BASELINE_RECIPE, is_baseline
 from liteship.bench import one_variant_each, parse_results, results_path
 from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
@@ -189,7 +190,7 @@ def _accuracy(key, b: BenchRecord, n: BenchRecord, t: Thresholds) -> Change | No
 
 def _float32(records: dict, key: tuple) -> BenchRecord | None:
     """The float32 variant of the same model, backend and threads, timed in the same rounds as ``key``'s."""
-    return records.get((key[0], "float32", *key[2:]))
+    return records.get((key[0], BASELINE_RECIPE, *key[2:]))
 
 
 def _latency(key, b: BenchRecord, n: BenchRecord, t: Thresholds, b_f32: BenchRecord | None = None,
@@ -204,8 +205,8 @@ def _latency(key, b: BenchRecord, n: BenchRecord, t: Thresholds, b_f32: BenchRec
         return Change(key, "p50_ms", base.p50, new.p50, wall, "not judged: measured on other CPUs",
                       f"base {b.system.get('cpu')}, new {n.system.get('cpu')}")
     refs = (b_f32, n_f32)
-    if key[1] == "float32" or not all(r is not None and r.latency_ms and r.latency_ms.p50 for r in refs):
-        why = "the reference itself" if key[1] == "float32" else "no float32 timed beside it in both runs"
+    if is_baseline(key[1]) or not all(r is not None and r.latency_ms and r.latency_ms.p50 for r in refs):
+        why = "the reference itself" if is_baseline(key[1]) else "no float32 timed beside it in both runs"
         return Change(key, "p50_ms", base.p50, new.p50, wall, "not judged: two runs' wall time",
                       f"{why}; wall time between two runs moves with the machine (A/A in README)")
     b_ratio, n_ratio = base.p50 / b_f32.latency_ms.p50, new.p50 / n_f32.latency_ms.p50

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from liteship.baseline import BASELINE_RECIPE, is_baseline
 from liteship.rundir import VARIANTS, read_variant_record
 from liteship.bench import backends
 from liteship.bench import BenchRecord
@@ -22,8 +23,7 @@ from liteship.judge.baseline import drop_with_interval, float_record
 from liteship.judge.budgets import Budgets
 from liteship.number_formats import change_pt, points, pt, pt_interval
 
-NOT_COMPRESSED = ("float32",)
-PLAIN = ("int8", "float32")
+PLAIN_INT8 = "int8"  # the plain integer variant a quantized one is timed against before the baseline
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ def beats_float(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
         base = float_record(records, model, backend, threads)
         better = []
         for r in _runs(records, backend):
-            if r.model == model and r.threads == threads and r.recipe not in NOT_COMPRESSED and base is not None:
+            if r.model == model and r.threads == threads and not is_baseline(r.recipe) and base is not None:
                 drop = drop_with_interval(r, records)
                 if drop is not None and drop.high < 0:
                     better.append((r, drop))
@@ -83,9 +83,9 @@ def _slowdowns(records: list[BenchRecord]) -> list[tuple[BenchRecord, BenchRecor
     dynamic) against float32; slower outside both intervals and by more than SLOWER_MARGIN."""
     out = []
     for r in _runs(records):
-        if not backends.time_stands(r.backend) or r.recipe in PLAIN or not r.latency_ms:
+        if not backends.time_stands(r.backend) or r.recipe == PLAIN_INT8 or is_baseline(r.recipe) or not r.latency_ms:
             continue
-        for plain in (PLAIN if _integer(r) else ("float32",)):
+        for plain in ((PLAIN_INT8, BASELINE_RECIPE) if _integer(r) else (BASELINE_RECIPE,)):
             ref = next((q for q in _runs(records, r.backend) if q.model == r.model and q.recipe == plain
                         and q.threads == r.threads and q.latency_ms), None)
             if ref is not None and r.latency_ms.ci_low > ref.latency_ms.ci_high and \
@@ -141,7 +141,7 @@ def inside_noise(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
     for model in dict.fromkeys(r.model for r in records):
         tied = []
         for r in _runs(records, backend):
-            if r.model == model and r.threads == threads and r.recipe != "float32":
+            if r.model == model and r.threads == threads and not is_baseline(r.recipe):
                 drop = drop_with_interval(r, records)
                 if drop is not None and drop.value != 0 and drop.low <= 0 <= drop.high:
                     tied.append((r, drop))
@@ -160,7 +160,7 @@ def split_too_small(records: list[BenchRecord], budgets: Budgets) -> list[Findin
     backend, threads = _primary_backend(records, budgets)
     undecided, images = [], None
     for r in _runs(records, backend):
-        if r.threads == threads and r.recipe != "float32":
+        if r.threads == threads and not is_baseline(r.recipe):
             drop = drop_with_interval(r, records)
             if drop is not None:
                 images = drop.images
@@ -232,7 +232,7 @@ def isa_order_flips(records: list[BenchRecord], used: str | None = None) -> list
     out = []
     arms = list(dict.fromkeys(r.backend for r in records if r.kind.counts and r.status == "ok"))
     for model in dict.fromkeys(r.model for r in records):
-        base = next((r.variant for r in records if r.model == model and r.recipe == "float32"), None)
+        base = next((r.variant for r in records if r.model == model and is_baseline(r.recipe)), None)
         for arm in arms:
             listed, ids = [], []
             for vid, recipe in dict.fromkeys((r.variant, r.recipe) for r in records if r.model == model):

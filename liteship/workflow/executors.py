@@ -25,6 +25,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from liteship.errors import LiteshipError
+from liteship.baseline import is_baseline
 from liteship.files import atomic_write_bytes
 from liteship.progress import Progress
 from liteship.workflow.schedule import Job, next_job
@@ -273,7 +274,7 @@ class RayExecutor:
         refs = {}
         for unit in units:
             target = unit.target
-            f32 = next((t for t in targets if t.group == target.group and t.recipe == "float32"), None)
+            f32 = next((t for t in targets if t.group == target.group and is_baseline(t.recipe)), None)
             rels = [SPLIT, *files_under(out, f"{FLOAT}/{target.group}")]
             for t in {target, f32} - {None}:
                 rels += [f"{VARIANTS}/{t.variant}.json", f"{VARIANTS}/{t.variant}.tflite"]

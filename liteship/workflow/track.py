@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from liteship.bench import BenchRecord, current_results
+from liteship.baseline import is_baseline
 from liteship.rundir import MANIFEST, MARKER, RELEASE, RESULTS, RUN_JSON, SPLIT, VARIANTS, read_json, read_variant_record
 
 TRACK_JSON = "track.json"  # where the sweep logged: the tracking URI and experiment, for pick and `liteship track`
@@ -191,7 +192,7 @@ def record_metrics(rec: BenchRecord, records: list[BenchRecord]) -> dict[str, fl
             out[f"{p}.first_invoke_instructions_m"] = rec.instructions.first_millions
     task = rec.task_api or {}
     out.update({f"{p}.task_api_{k}": task[k] for k in ("top1", "agreement") if isinstance(task.get(k), (int, float))})
-    drop = drop_with_interval(rec, records) if rec.recipe != "float32" else None
+    drop = drop_with_interval(rec, records) if not is_baseline(rec.recipe) else None
     if drop is not None:
         out.update({f"{p}.drop_vs_float_pt": drop.value * 100, f"{p}.drop_vs_float_pt_ci_low": drop.low * 100,
                     f"{p}.drop_vs_float_pt_ci_high": drop.high * 100})

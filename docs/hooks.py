@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import re
 import shutil
 import tempfile
 import tomllib
@@ -18,6 +19,9 @@ from pathlib import Path
 from mkdocs.plugins import event_priority
 
 MARKER = "<!-- cli-reference -->"
+# The docstrings cross-reference in Sphinx's roles (:class:`~liteship.x.Y`), which Markdown leaves as text
+# before the code span: the role goes, and a leading ~ keeps only the last name, as Sphinx shows it.
+ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|exc|obj):<code>(~?)([^<]*)</code>")
 WIDTH = 100  # usage lines wrap here, whatever the terminal that builds the site
 
 
@@ -91,6 +95,15 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     from liteship.app.cli import build_parser
 
     return markdown.replace(MARKER, render_cli(build_parser()))
+
+
+def _role(match: re.Match) -> str:
+    name = match.group(2).rsplit(".", 1)[-1] if match.group(1) else match.group(2)
+    return f"<code>{name}</code>"
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    return ROLE.sub(_role, html)
 
 
 def package_tree(root: Path, dest: Path) -> Path:

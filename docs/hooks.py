@@ -22,7 +22,7 @@ MARKER = "<!-- cli-reference -->"
 # The docstrings cross-reference in Sphinx's roles (:class:`~liteship.x.Y`), which Markdown leaves as text
 # before the code span: the role goes, and a leading ~ keeps only the last name, as Sphinx shows it.
 ROLE = re.compile(r":(?:class|func|meth|mod|attr|data|exc|obj):<code>(~?)([^<]*)</code>")
-WIDTH = 100  # usage lines wrap here, whatever the terminal that builds the site
+WIDTH = 76  # usage lines wrap here (the page's code blocks hold about 80 columns), whatever the terminal that builds the site
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> tuple[dict, dict]:

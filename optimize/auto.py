@@ -25,7 +25,7 @@ from liteship.stats import paired
 
 from liteship.optimize.convert import Int8Config, int8_once
 from liteship.optimize.qat import QatConfig, qat_int8
-from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
+from liteship.optimize.registry import RecipeCosts, RecipeData, RecipeOutput, recipe
 from liteship.optimize.selective import debug_layers, quantize_keeping
 
 
@@ -97,7 +97,7 @@ class _Search:
 
 @recipe("auto_int8", AutoInt8Config,
         "the first of int8, int8 with float fallback, QAT int8 whose validation drop vs float meets a budget",
-        reuses=("int8", "qat_int8"))
+        reuses=("int8", "qat_int8"), costs=RecipeCosts(convert_factor=2.0))  # judges its int8 step on the validation images
 def auto_int8(model, data: RecipeData, config: AutoInt8Config) -> RecipeOutput:
     search = _Search(model, data, config)
     # The int8 recipe's conversion with these settings: made once per optimize call (see RecipeData.shared).

@@ -11,7 +11,7 @@ from liteship.baseline import BASELINE_RECIPE
 from liteship.config import setting
 from liteship.contract import pixels_to_float
 
-from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
+from liteship.optimize.registry import RecipeCosts, RecipeData, RecipeOutput, recipe
 from liteship.tflite_file import set_input_quantization
 
 IO = Literal["uint8", "int8", "float"]
@@ -89,12 +89,14 @@ def fix_input_scale(data: bytes, io: str) -> bytes:
     return set_input_quantization(data, *CONTRACT_INPUT[io], dtype=io)
 
 
-@recipe(BASELINE_RECIPE, NoConfig, "plain conversion, float32 weights and math: every model's baseline")
+@recipe(BASELINE_RECIPE, NoConfig, "plain conversion, float32 weights and math: every model's baseline",
+        costs=RecipeCosts(arm_kernels="float"))
 def float32(model, data: RecipeData, config: NoConfig) -> RecipeOutput:
     return RecipeOutput(_converter(model).convert())
 
 
-@recipe("float16", NoConfig, "float16 weights (dequantized to float32 at load, or run in fp16 on a GPU)")
+@recipe("float16", NoConfig, "float16 weights (dequantized to float32 at load, or run in fp16 on a GPU)",
+        costs=RecipeCosts(arm_kernels="float"))
 def float16(model, data: RecipeData, config: NoConfig) -> RecipeOutput:
     import tensorflow as tf
 
@@ -104,7 +106,8 @@ def float16(model, data: RecipeData, config: NoConfig) -> RecipeOutput:
     return RecipeOutput(conv.convert())
 
 
-@recipe("dynamic", NoConfig, "dynamic-range quantization: int8 weights, float activations")
+@recipe("dynamic", NoConfig, "dynamic-range quantization: int8 weights, float activations",
+        costs=RecipeCosts(arm_kernels="hybrid"))
 def dynamic(model, data: RecipeData, config: NoConfig) -> RecipeOutput:
     import tensorflow as tf
 
@@ -122,7 +125,8 @@ def int8_once(model, data: RecipeData, calibration_images: int, io: str) -> byte
     return data.shared[key]
 
 
-@recipe("int8", Int8Config, "full-integer post-training quantization, calibrated on training images")
+@recipe("int8", Int8Config, "full-integer post-training quantization, calibrated on training images",
+        costs=RecipeCosts())
 def int8(model, data: RecipeData, config: Int8Config) -> RecipeOutput:
     tflite = int8_once(model, data, config.calibration_images, config.io)
     return RecipeOutput(tflite, {"calibration_images": len(data.calibration(config.calibration_images))})

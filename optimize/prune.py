@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from liteship.config import setting
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
 from liteship.optimize.finetune import fine_tune, kernel_layer, steps_per_epoch
-from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
+from liteship.optimize.registry import RecipeCosts, RecipeData, RecipeOutput, recipe
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,8 @@ def pruned_once(model, data: RecipeData, config: PruneConfig):
     return fresh_copy(pruned), dict(facts)
 
 
-@recipe("prune_int8", PruneConfig, "magnitude pruning to a target sparsity, fine-tuned, then int8")
+@recipe("prune_int8", PruneConfig, "magnitude pruning to a target sparsity, fine-tuned, then int8",
+        costs=RecipeCosts())
 def prune_int8(model, data: RecipeData, config: PruneConfig) -> RecipeOutput:
     pruned, facts = pruned_once(model, data, config)
     calibration = data.calibration(config.calibration_images)

@@ -8,7 +8,7 @@ from liteship.config import setting
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
 from liteship.optimize.finetune import fine_tune
 from liteship.optimize.prune import PruneConfig, pruned_once
-from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
+from liteship.optimize.registry import RecipeCosts, RecipeData, RecipeOutput, recipe
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ def quantize_aware(model, scheme=None):
     return qat, unknown
 
 
-@recipe("qat_int8", QatConfig, "quantization-aware training from the float model, then int8")
+@recipe("qat_int8", QatConfig, "quantization-aware training from the float model, then int8",
+        costs=RecipeCosts())
 def qat_int8(model, data: RecipeData, config: QatConfig) -> RecipeOutput:
     """QAT from the float model; the result is kept in ``data.shared`` for auto_int8's QAT step."""
     if config in data.shared:
@@ -99,7 +100,7 @@ def qat_int8(model, data: RecipeData, config: QatConfig) -> RecipeOutput:
 
 
 @recipe("pqat_int8", PqatConfig, "sparsity-preserving QAT on the pruned model (collaborative optimization), then int8",
-        reuses=("prune_int8",))
+        reuses=("prune_int8",), costs=RecipeCosts())
 def pqat_int8(model, data: RecipeData, config: PqatConfig) -> RecipeOutput:
     import tensorflow_model_optimization as tfmot
 

@@ -38,25 +38,34 @@ class RecipeOutput:
 
 
 @dataclass(frozen=True)
+class RecipeCosts:
+    """What a recipe costs beyond its fine-tuning, for the sweep's estimate (:mod:`liteship.workflow.resources`)."""
+
+    convert_factor: float = 1.0  # its conversion and checks against a plain conversion's (selective_int8 also debugs)
+    arm_kernels: str = "int8"  # the kernels an ARM count runs: "int8", "float" (emulated floating point) or "hybrid"
+
+
+@dataclass(frozen=True)
 class RecipeSpec:
     name: str
     run: Callable  # run(model, data: RecipeData, config) -> RecipeOutput
     config_cls: type
     summary: str
     reuses: tuple[str, ...] = ()  # recipes whose results this one reuses (through ``RecipeData.shared``)
+    costs: RecipeCosts | None = None  # for the sweep's estimate; None: the estimate says it knows nothing of it
 
 
 _RECIPES: dict[str, RecipeSpec] = {}
 
 
-def recipe(name: str, config_cls: type, summary: str, reuses: tuple[str, ...] = ()):
+def recipe(name: str, config_cls: type, summary: str, reuses: tuple[str, ...] = (), costs: RecipeCosts | None = None):
     """Decorator: register ``fn(model, data, config) -> RecipeOutput`` as recipe ``name``; ``reuses``: the recipes
     whose work it takes from ``RecipeData.shared`` when they ran first in the same optimize call."""
 
     def deco(fn):
         if name in _RECIPES:
             raise ValueError(f"recipe {name!r} is registered twice")
-        _RECIPES[name] = RecipeSpec(name, fn, config_cls, summary, tuple(reuses))
+        _RECIPES[name] = RecipeSpec(name, fn, config_cls, summary, tuple(reuses), costs)
         return fn
 
     return deco

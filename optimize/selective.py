@@ -20,7 +20,7 @@ from liteship.contract import pixels_to_float
 
 from liteship.optimize.convert import Int8Config, fix_input_scale, representative
 from liteship.runtime import predict
-from liteship.optimize.registry import RecipeData, RecipeOutput, recipe
+from liteship.optimize.registry import RecipeCosts, RecipeData, RecipeOutput, recipe
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,8 @@ def _quantize(calibrated: bytes, io: str, denylist: list[str]) -> bytes:
 
 
 @recipe("selective_int8", SelectiveConfig,
-        "int8 with the worst-quantizing layers kept in float until agreement with float reaches a target")
+        "int8 with the worst-quantizing layers kept in float until agreement with float reaches a target",
+        costs=RecipeCosts(convert_factor=2.5))  # the quantization debugger too: 2.7 and 20 s
 def selective_int8(model, data: RecipeData, config: SelectiveConfig) -> RecipeOutput:
     debugger, ranked = debug_layers(model, data, config.calibration_images, config.debug_images)
 

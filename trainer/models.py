@@ -50,6 +50,21 @@ MOBILENET_V2_IMAGENET_SIZES = (96, 128, 160, 192, 224)
 
 
 @dataclass(frozen=True)
+class ArchCosts:
+    """What one model of an architecture costs, measured on the reference machine (a 2-core AMD EPYC; how:
+    :mod:`liteship.workflow.resources`). The sweep's estimate reads them; an architecture that declares none is
+    estimated as unknown, never as another's."""
+
+    activations: tuple[float, float]  # activation values per input pixel of one forward pass: a + b * alpha
+    params: tuple[float, float]  # weights: a + b * alpha²
+    train_seconds: float  # training, per training image per epoch per 1,000 pixels
+    convert_seconds: float  # one conversion and its checks (metadata, contract); grows with the graph's layers
+    x86_count: tuple[float, float]  # one valgrind count of three invokes: a + b * size² seconds
+    arm_work: float  # an ARM count's int8 kernels on the 100-image subset, seconds per px² (after QEMU's start)
+    arm_float: float  # float kernels under QEMU (floating point emulated in software), times the int8 ones
+
+
+@dataclass(frozen=True)
 class ArchSpec:
     """How to build one architecture and which inputs it accepts."""
 
@@ -61,6 +76,7 @@ class ArchSpec:
     max_size: int | None
     alphas: tuple[float, ...] = ()
     transfer: bool = False  # has a pretrained base to freeze, then fine-tune
+    costs: ArchCosts | None = None  # for the sweep's estimate; None: the estimate says it knows nothing of it
 
     def problems(self, size: int, alpha: float | None, weights: str, names: dict) -> list[Problem]:
         """What is wrong with these inputs for this architecture; ``names``: where each setting was given."""
@@ -102,13 +118,13 @@ _REGISTRY: dict[str, ArchSpec] = {}
 
 
 def register(name: str, *, summary: str, default_size: int, min_size: int, max_size: int | None = None,
-             alphas: tuple[float, ...] = (), transfer: bool = False):
+             alphas: tuple[float, ...] = (), transfer: bool = False, costs: ArchCosts | None = None):
     """Decorator: add a builder ``f(num_classes, size, alpha, weights) -> tf_keras.Model``."""
 
     def deco(fn):
         if name in _REGISTRY:
             raise ValueError(f"architecture {name!r} is registered twice")
-        _REGISTRY[name] = ArchSpec(name, fn, summary, default_size, min_size, max_size, alphas, transfer)
+        _REGISTRY[name] = ArchSpec(name, fn, summary, default_size, min_size, max_size, alphas, transfer, costs)
         return fn
 
     return deco
@@ -129,8 +145,12 @@ def list_archs() -> list[ArchSpec]:
     return [_REGISTRY[k] for k in sorted(_REGISTRY)]
 
 
+# Measured: activations 183 per pixel at width 1; training 26 s at 32 px for 20 epochs; a conversion 1.4 to 2.4 s
+# with its job's start; valgrind 6.3 s at 16 px, 7 s at 32 px; QEMU's int8 kernels 0.3 s at 16 px, 1.1 s at 32 px.
 @register("small_cnn", summary="three conv-BN-ReLU blocks and a softmax head; for tiny inputs, fast on CPU",
-          default_size=32, min_size=8)
+          default_size=32, min_size=8,
+          costs=ArchCosts(activations=(0.0, 183.0), params=(0.0, 95_000.0), train_seconds=0.95e-3, convert_seconds=0.6,
+                          x86_count=(5.8, 1.2e-3), arm_work=1.1e-3, arm_float=9.0))
 def small_cnn(num_classes: int, size: int, alpha: float | None = None, weights: str = "none"):
     import tf_keras as keras
 
@@ -150,8 +170,12 @@ def small_cnn(num_classes: int, size: int, alpha: float | None = None, weights: 
     return keras.Model(inputs, outputs, name="small_cnn")
 
 
+# Measured: activations 194 per pixel at alpha 0.35, 440 at 1.0, 629 at 1.4; training at 0.35 and 64 px 135 s for 20
+# epochs; a conversion 8.7 to 11.6 s; valgrind 5.4 to 9.3 s at 64 px; QEMU's int8 kernels 1.7 s at 64 px.
 @register("mobilenet_v2", summary="MobileNetV2 transfer learning: frozen base + new head, then fine-tuning",
-          default_size=96, min_size=32, alphas=MOBILENET_V2_ALPHAS, transfer=True)
+          default_size=96, min_size=32, alphas=MOBILENET_V2_ALPHAS, transfer=True,
+          costs=ArchCosts(activations=(50.0, 415.0), params=(1.5e5, 2.25e6), train_seconds=1.25e-3, convert_seconds=8.5,
+                          x86_count=(3.2, 1.1e-3), arm_work=4.2e-4, arm_float=5.0))
 def mobilenet_v2(num_classes: int, size: int, alpha: float | None = 0.35, weights: str = "imagenet"):
     """A flat functional graph: the base's layers sit directly in the model.
 

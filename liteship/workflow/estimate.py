@@ -14,7 +14,8 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     """(where, TrainConfig, Estimate) for each model of a checked sweep config, in this machine's seconds."""
     import dataclasses
 
-    from liteship.workflow.resources import image_count, machine_pace, train_estimate, tune_epochs, unit_seconds
+    from liteship.workflow.resources import (image_count, machine_pace, train_estimate, tune_epochs, unit_seconds,
+                                             unknown_costs)
     from liteship.workflow.sweep_config import bench_options, train_config
     from liteship.progress import Progress
     from liteship.optimize import parse_recipes, with_defaults
@@ -35,7 +36,8 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
                              runs, kinds, invokes)
         units = {k: v * pace for k, v in units.items()}
         out.append((f"{source} [[models]] #{i + 1} ({tc.model_dir_name})", tc,
-                    dataclasses.replace(estimate, seconds=sum(units.values()), units=units)))
+                    dataclasses.replace(estimate, seconds=sum(units.values()), units=units,
+                                        unknown=unknown_costs(tc.arch, recipes))))
     return out
 
 

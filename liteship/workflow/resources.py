@@ -5,7 +5,11 @@ activations of one batch (forward and backward) and the model's weights with
 their gradients and optimizer slots, plus the frameworks' own footprint. The
 run directory's disk from the float model and one file per variant. A sweep's
 time from per-image costs measured on a 2-core x86 machine (rough: a
-different machine or data set moves it). Every constant is named here.
+different machine or data set moves it). What an architecture or a recipe
+costs is declared with it (``ArchSpec.costs`` in :mod:`liteship.trainer.models`,
+``RecipeSpec.costs`` in :mod:`liteship.optimize.registry`); one that declares
+none is left out of the estimate, which says so (:func:`unknown_costs`), never
+costed as another. Every other constant is named here.
 """
 
 from __future__ import annotations
@@ -20,17 +24,14 @@ from liteship.config import Problem
 from liteship.files import existing_ancestor
 
 FRAMEWORK_BYTES = 1.2e9  # TensorFlow, Keras and LiteRT loaded, before any data
-# Activation values per input pixel in one forward pass (measured from the Keras models: sum of every layer's
-# output elements / size²): small_cnn 183; MobileNetV2 194 at alpha 0.35, 440 at 1.0, 629 at 1.4.
-ACTIVATIONS_PER_PIXEL = {"small_cnn": lambda alpha: 183 * (alpha or 1.0), "mobilenet_v2": lambda a: 50 + 415 * a}
-PARAMS = {"small_cnn": lambda alpha: 95_000 * (alpha or 1.0) ** 2, "mobilenet_v2": lambda a: 2.25e6 * a * a + 1.5e5}
+# Activation values per input pixel in one forward pass (ArchCosts.activations) were measured from the Keras models:
+# the sum of every layer's output elements / size².
 
 # Seconds of each job alone on the reference machine (a 2-core AMD EPYC, where a job alone may use both cores),
 # measured with --workers 1 in the default sweep and tests/perf's sweeps (RUN_DIR/logs/jobs.json). Side by side,
 # jobs share the cores by JOB_CPUS (:func:`liteship.workflow.schedule.simulate`).
-# Training, per training image per epoch per 1,000 pixels: small_cnn at 32 px 20 epochs 26 s; MobileNetV2 0.35
-# at 64 px 20 epochs 135 s. TRAIN_START: building, evaluating and saving the model.
-TRAIN_SECONDS = {"small_cnn": 0.95e-3, "mobilenet_v2": 1.25e-3}
+# Training (ArchCosts.train_seconds): per training image per epoch per 1,000 pixels. TRAIN_START: building,
+# evaluating and saving the model.
 TRAIN_START = 2.5
 JOB_START = 1.0  # a job loads its model and images
 WORKER_START = 6.0  # a worker process (or the sweep's own, with one worker) starts and imports TensorFlow, once
@@ -39,26 +40,15 @@ WORKER_START = 6.0  # a worker process (or the sweep's own, with one worker) sta
 # auto_int8 92 s, cluster_int8 38 s; small_cnn at 32 px 29, 13 and 5.6 s.
 TUNE_FACTOR = {"prune": 1.0, "qat": 2.5, "cluster": 2.0}
 TUNE_START = 2.0
-# A conversion and its checks (metadata, contract), per variant: it grows with the graph's layers, not the data.
-# small_cnn 1.4 to 2.4 s with its job's start, MobileNetV2 0.35 at 64 px 8.7 to 11.6 s; selective_int8 runs the
-# quantization debugger too (2.7 and 20 s), auto_int8 judges its int8 step on the validation images.
-RECIPE_SECONDS = {"small_cnn": 0.6, "mobilenet_v2": 8.5}
-RECIPE_FACTOR = {"selective_int8": 2.5, "auto_int8": 2.0}
+# A conversion and its checks, per variant: ArchCosts.convert_seconds times RecipeCosts.convert_factor.
 BENCH_SECONDS = 0.9  # scoring and timing one variant on one run backend (alone), at the default 50 runs x 10 rounds
 TIMED_SHARE = 0.4  # of BENCH_SECONDS, the part that grows with the timed invokes (runs x rounds)
 DEFAULT_INVOKES = 500
-# An x86 count: one valgrind run of three invokes, mostly the runtime's start under valgrind: small_cnn 6.3 s at
-# 16 px, 7 s at 32 px; MobileNetV2 0.35 at 64 px 5.4 to 9.3 s.
-X86_COUNT_SECONDS = {"small_cnn": lambda size: 5.8 + 1.2e-3 * size * size,
-                     "mobilenet_v2": lambda size: 3.2 + 1.1e-3 * size * size}
-# An ARM count: QEMU's start, then the int8 kernels on the 100-image subset (small_cnn 0.3 s at 16 px, 1.1 s at
-# 32 px; MobileNetV2 0.35 at 64 px 1.7 s); float kernels run ARM_FLOAT times as long under QEMU (its floating
-# point is emulated in software), dynamic-range ones about twice.
+# An x86 count (ArchCosts.x86_count): one valgrind run of three invokes, mostly the runtime's start under valgrind.
+# An ARM count: QEMU's start, then the kernels on the 100-image subset (ArchCosts.arm_work); float kernels
+# (RecipeCosts.arm_kernels) run ArchCosts.arm_float times as long under QEMU, dynamic-range ones about twice.
 ARM_START = 1.5
-ARM_WORK = {"small_cnn": lambda size: 1.1e-3 * size * size, "mobilenet_v2": lambda size: 4.2e-4 * size * size}
-ARM_FLOAT = {"small_cnn": 9.0, "mobilenet_v2": 5.0}
 ARM_HYBRID = 2.0
-ARM_KERNELS = {"float32": "float", "float16": "float", "dynamic": "hybrid"}
 # The cores a job keeps busy alone: TensorFlow's threads (training, converting) about one and a quarter (side by
 # side on two cores, two small trainings ran at 0.83 of their speed alone, a chain of recipes beside a training
 # at 0.67, MobileNetV2's training beside the small CNN's jobs at 0.97); a count (valgrind's or QEMU's) one.
@@ -137,6 +127,7 @@ class Estimate:
     disk_bytes: float
     seconds: float
     units: dict | None = None  # seconds per unit of work, by its progress label ("train M", "optimize M R", ...)
+    unknown: tuple[str, ...] = ()  # what it left out, in words (:func:`unknown_costs`)
 
 
 def image_count(data: str) -> int | None:
@@ -167,12 +158,48 @@ def free_disk(out: Path) -> float:
     return float(shutil.disk_usage(existing_ancestor(out)).free)
 
 
+def arch_costs(arch: str):
+    """The costs ``arch`` declares (:class:`~liteship.trainer.models.ArchCosts`), or None: not known."""
+    from liteship.errors import LiteshipError
+    from liteship.trainer.models import get_arch
+
+    try:
+        return get_arch(arch).costs
+    except LiteshipError:
+        return None
+
+
+def recipe_costs(recipe: str):
+    """The costs ``recipe`` declares (:class:`~liteship.optimize.registry.RecipeCosts`), or None: not known."""
+    from liteship.errors import LiteshipError
+    from liteship.optimize import get_recipe
+
+    try:
+        return get_recipe(recipe).costs
+    except LiteshipError:
+        return None
+
+
+def unknown_costs(arch: str, recipes=()) -> tuple[str, ...]:
+    """What the estimate leaves out, in words: an architecture or recipe that declares no costs."""
+    out = [] if arch_costs(arch) is not None else [f"no cost measured for architecture {arch}: not counted"]
+    return tuple(out + [f"no cost measured for recipe {r}: not counted" for r in recipes if recipe_costs(r) is None])
+
+
+def unknown_note(unknown) -> str:
+    """What the printed estimate adds for the work it left out: "" when it knows every cost."""
+    said = list(dict.fromkeys(unknown))
+    return f"; {'; '.join(said)} (the estimate is short by that work)" if said else ""
+
+
 def _epoch_seconds(arch: str, size: int, images: int) -> float:
-    return 0.7 * images * size * size / 1000 * TRAIN_SECONDS.get(arch, TRAIN_SECONDS["mobilenet_v2"])
+    costs = arch_costs(arch)
+    return 0.0 if costs is None else 0.7 * images * size * size / 1000 * costs.train_seconds
 
 
 def _recipe_seconds(arch: str, recipe: str = "") -> float:
-    return RECIPE_SECONDS.get(arch, RECIPE_SECONDS["mobilenet_v2"]) * RECIPE_FACTOR.get(recipe, 1.0)
+    a, r = arch_costs(arch), recipe_costs(recipe)
+    return 0.0 if a is None or r is None else a.convert_seconds * r.convert_factor
 
 
 def _tune_seconds(per_epoch: float, epochs: dict[str, int]) -> float:
@@ -188,14 +215,15 @@ def _bench_seconds(run_backends: int, invokes: int) -> float:
 def _count_seconds(kind: str, arch: str, size: int, recipe: str) -> float:
     """One count of one variant by the count backend ``kind``: valgrind's on this x86 CPU, or an ARM backend's
     under QEMU."""
-    from liteship.bench import backends
+    from liteship.bench import X86_64, backends
 
-    known = arch if arch in X86_COUNT_SECONDS else "mobilenet_v2"
-    if backends.get(kind).isa == "x86_64":
-        return X86_COUNT_SECONDS[known](size)
-    kernels = ARM_KERNELS.get(recipe)
-    factor = ARM_FLOAT[known] if kernels == "float" else ARM_HYBRID if kernels == "hybrid" else 1.0
-    return ARM_START + ARM_WORK[known](size) * factor
+    a, r = arch_costs(arch), recipe_costs(recipe)
+    if backends.get(kind).isa == X86_64:
+        return 0.0 if a is None else a.x86_count[0] + a.x86_count[1] * size * size
+    if a is None or r is None:  # not known: QEMU's start alone
+        return ARM_START
+    factor = a.arm_float if r.arm_kernels == "float" else ARM_HYBRID if r.arm_kernels == "hybrid" else 1.0
+    return ARM_START + a.arm_work * size * size * factor
 
 
 def job_cpus(label: str) -> float:
@@ -205,15 +233,16 @@ def job_cpus(label: str) -> float:
 
 def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, recipes: int) -> Estimate:
     """Rough memory and disk of training one model and making its variants (its time is the sweep's plan:
-    :func:`unit_seconds`)."""
+    :func:`unit_seconds`); an architecture that declares no costs counts the images and frameworks alone."""
     pixels = size * size
-    acts = ACTIVATIONS_PER_PIXEL.get(arch, ACTIVATIONS_PER_PIXEL["mobilenet_v2"])(alpha or 1.0)
-    params = PARAMS.get(arch, PARAMS["mobilenet_v2"])(alpha or 1.0)
+    costs, a = arch_costs(arch), alpha or 1.0
+    acts = costs.activations[0] + costs.activations[1] * a if costs else 0.0
+    params = costs.params[0] + costs.params[1] * a * a if costs else 0.0
     data = images * pixels * 3 * (1 + 4)  # uint8 pixels, and a float32 copy of each batch's worth in flight
     batch_bytes = batch * pixels * acts * 4 * 3  # forward activations, their gradients, workspace
     memory = FRAMEWORK_BYTES + data + batch_bytes + params * 4 * 4  # weights, gradients, two Adam slots
     disk = params * 4 * 4 + recipes * params * 4 + images * 200
-    return Estimate(memory, disk, 0.0)
+    return Estimate(memory, disk, 0.0, unknown=unknown_costs(arch))
 
 
 def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, recipe_epochs: dict[str, dict[str, int]],

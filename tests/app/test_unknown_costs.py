@@ -1,0 +1,59 @@
+"""The sweep's estimate takes an architecture's and a recipe's costs from the spec that declares them, and says so
+when one declares none: never MobileNetV2's numbers, never a crash."""
+
+from dataclasses import dataclass
+
+import pytest
+
+from liteship.optimize import registry
+from liteship.trainer import models
+from liteship.workflow import resources
+
+FAKE_ARCH, FAKE_RECIPE = "fake_arch_for_costs", "fake_recipe_for_costs"
+
+
+@dataclass(frozen=True)
+class NoSettings:
+    pass
+
+
+@pytest.fixture()
+def fakes():
+    """A throw-away architecture and recipe, registered as a plugin would, without costs; removed after."""
+    models.register(FAKE_ARCH, summary="a test's", default_size=32, min_size=8)(lambda *a, **k: None)
+    registry.recipe(FAKE_RECIPE, NoSettings, "a test's")(lambda *a, **k: None)
+    yield
+    del models._REGISTRY[FAKE_ARCH], registry._RECIPES[FAKE_RECIPE]
+
+
+def test_an_architecture_without_costs_is_not_costed_as_mobilenet(fakes):
+    images, size, epochs = 1000, 64, 20
+    mine = resources.unit_seconds("m", FAKE_ARCH, size, images, epochs, {"int8": {}}, 1, ["x86", "arm64-a15"])
+    mnv2 = resources.unit_seconds("m", "mobilenet_v2", size, images, epochs, {"int8": {}}, 1, ["x86", "arm64-a15"])
+    # by hand: the parts that depend on no architecture, and nothing else
+    assert mine["train m"] == resources.JOB_START + resources.TRAIN_START
+    assert mine["optimize m int8"] == resources.JOB_START
+    assert mine["count m int8 x86"] == 0.0 and mine["count m int8 arm64-a15"] == resources.ARM_START
+    assert mine["bench m int8"] == mnv2["bench m int8"]  # the bench costs no architecture's numbers
+    assert all(mine[k] < mnv2[k] for k in mine if not k.startswith("bench "))
+    e = resources.train_estimate(FAKE_ARCH, size, 1.0, 32, images, 3)
+    assert e.memory_bytes == resources.FRAMEWORK_BYTES + images * size * size * 3 * 5  # frameworks and images only
+    assert e.unknown == (f"no cost measured for architecture {FAKE_ARCH}: not counted",)
+    assert resources.train_estimate("mobilenet_v2", size, 1.0, 32, images, 3).unknown == ()
+
+
+def test_a_recipe_without_costs_is_said_and_not_costed_as_another(fakes):
+    mine = resources.unit_seconds("m", "small_cnn", 32, 500, 5, {FAKE_RECIPE: {}, "int8": {}}, 1, ["arm64-a15"])
+    assert mine[f"optimize m {FAKE_RECIPE}"] == resources.JOB_START  # int8's conversion is not borrowed
+    assert mine["optimize m int8"] == resources.JOB_START + 0.6  # small_cnn's declared conversion, by hand
+    assert mine[f"count m {FAKE_RECIPE} arm64-a15"] == resources.ARM_START
+    unknown = resources.unknown_costs("small_cnn", [FAKE_RECIPE, "int8"])
+    assert unknown == (f"no cost measured for recipe {FAKE_RECIPE}: not counted",)
+    note = resources.unknown_note(unknown + resources.unknown_costs(FAKE_ARCH))
+    assert f"recipe {FAKE_RECIPE}: not counted" in note and f"architecture {FAKE_ARCH}: not counted" in note
+    assert resources.unknown_note(()) == ""
+
+
+def test_every_registered_architecture_and_recipe_declares_its_costs():
+    assert all(a.costs is not None for a in models.list_archs())
+    assert all(r.costs is not None for r in registry.list_recipes())

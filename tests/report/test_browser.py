@@ -41,5 +41,5 @@ def test_report_renders_offline_with_decision_table_and_plots(swept, tmp_path):
     assert blue[rows[-1]:].sum() > 200, "no plot drawn in the page"
     dom = _chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
     assert "id=\"decision\"" in dom and "Ship" in dom
-    assert dom.count("<table class=\"sortable\">") >= 1 and "float32" in dom
+    assert dom.count("<table class=\"sortable\"") >= 1 and "float32" in dom
     assert "data:image/png;base64," in dom

@@ -36,6 +36,9 @@ JOBS = "logs/jobs.json"  # the sweep's jobs: when each started and ended
 LOCK = ".liteship.lock"  # held by the one command writing the run directory: its PID, host, command
 COUNTS = "counts"  # counts/<variant ID>.<kind>.json: instruction counts, each written as it finishes
 CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the latest optimize or sweep planned
+TRACK_JSON = "track.json"  # where the sweep logged: the tracking URI and experiment, for pick and `liteship track`
+MLFLOW_DB = "mlflow.db"  # the MLflow store a sweep with --track mlflow logs to by default
+MLARTIFACTS = "mlartifacts"  # that store's artifacts, beside it
 
 
 MARKER = ".liteship-run"  # written when liteship makes a run directory: the proof that the folder is liteship's
@@ -44,6 +47,7 @@ REBUILT_BY = {  # which command writes each file again, for the message when one
     CARD: "liteship train (or sweep) into a new run directory",
     VARIANTS: "liteship optimize RUN_DIR",
     CURRENT: "liteship optimize RUN_DIR",
+    MANIFEST: "liteship pick RUN_DIR",
 }
 
 
@@ -173,6 +177,12 @@ def read_json(path: Path, rebuild: str, kind: type = dict):
     if not isinstance(value, kind):
         raise damaged(path, f"it holds a JSON {type(value).__name__}, not an object", rebuild)
     return value
+
+
+def read_manifest(release: Path) -> dict:
+    """``release/manifest.json`` (``release``: the release folder): what pick shipped and how it was checked. The one
+    reader of it; a damaged one is exit 2 naming it and pick, which writes it again."""
+    return read_json(Path(release) / MANIFEST, REBUILT_BY[MANIFEST])
 
 
 def read_card(model_dir: Path) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -11,7 +10,7 @@ from liteship.contract import InputContract, label_problem, read_labels
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, is_temp, sha256_file, staged
 from liteship.rundir import (FLOAT, LABELS, MANIFEST, MODEL_MD, MODEL_TFLITE, RELEASE, RELEASE_FILES, SWIFT_CODE,
-                             VARIANTS, read_variant_record)
+                             VARIANTS, read_manifest, read_variant_record)
 from liteship.judge.decision import Decision
 from liteship.judge.release_docs import model_md, swift
 from liteship.versions import measured_where, system_info
@@ -27,8 +26,8 @@ def _check_ours(final: Path) -> None:
     if final.is_symlink() or not final.is_dir():
         raise LiteshipError(f"{final} is not a release folder liteship wrote", "it is a file or a link", fix)
     try:
-        manifest = json.loads((final / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = read_manifest(final)
+    except (LiteshipError, OSError):  # none, or damaged: not one liteship wrote, as below
         manifest = None
     if not (isinstance(manifest, dict) and manifest.get("app_code") == "Classifier.swift" and "variant" in manifest):
         raise LiteshipError(f"{final} is not a release folder liteship wrote", "it has no liteship manifest.json, "

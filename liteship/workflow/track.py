@@ -15,11 +15,10 @@ from pathlib import Path
 
 from liteship.bench import BenchRecord, current_results
 from liteship.baseline import is_baseline
-from liteship.rundir import MANIFEST, MARKER, RELEASE, RESULTS, RUN_JSON, SPLIT, VARIANTS, read_json, read_variant_record
+from liteship.rundir import (MANIFEST, MARKER, MLARTIFACTS, MLFLOW_DB, RELEASE, RESULTS, RUN_JSON, SPLIT, TRACK_JSON,
+                             VARIANTS, read_json, read_manifest, read_variant_record)
 
-TRACK_JSON = "track.json"  # where the sweep logged: the tracking URI and experiment, for pick and `liteship track`
-DEFAULT_DB = "mlflow.db"
-ARTIFACTS = "mlartifacts"
+DEFAULT_DB, ARTIFACTS = MLFLOW_DB, MLARTIFACTS  # the run directory's own store (its names: liteship.rundir)
 INSTALL = "pip install 'liteship[mlflow]' (in a clone of liteship: pip install -e '.[mlflow]')"
 PARENT_ARTIFACTS = ("report.html", "report.md", "pareto.png", "results.jsonl")
 
@@ -272,10 +271,9 @@ def _parent_tags(run_dir: Path, records: list[BenchRecord], variant_versions: di
 
 def _released(run_dir: Path) -> tuple[str | None, str | None]:
     """The variant ID and model sha256 of ``release/``, when pick wrote one."""
-    path = run_dir / RELEASE / MANIFEST
-    if not path.is_file():
+    if not (run_dir / RELEASE / MANIFEST).is_file():
         return None, None
-    manifest = read_json(path, "liteship pick RUN_DIR")
+    manifest = read_manifest(run_dir / RELEASE)
     return manifest.get("variant"), (manifest.get("model") or {}).get("sha256")
 
 

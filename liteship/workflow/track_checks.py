@@ -8,6 +8,7 @@ from pathlib import Path
 
 from liteship.workflow.validate import collect, run_dir_problems, runs_holding
 from liteship.config import Problem, describe
+from liteship.rundir import TRACK_JSON
 
 
 def mlflow_problems(where: str, key: str | None, value) -> list[Problem]:
@@ -88,7 +89,7 @@ def track_command(request) -> tuple[list[Problem], object]:
     if found:
         return found, None
     tracking = collect(found, tracking_for, Path(run_dir), uri, experiment)
-    saved = Path(run_dir) / "track.json"
+    saved = Path(run_dir) / TRACK_JSON
     uri_from = "--uri" if uri else f"{saved} uri" if saved.is_file() else "MLFLOW_TRACKING_URI"
     found += [] if tracking is None else store_place_problems(tracking, run_dir, data_sources(Path(run_dir)), uri_from)
     found += [] if tracking is None or found else tracking_problems(
@@ -110,7 +111,7 @@ def pick_tracking(run_dir) -> tuple[list[Problem], object]:
     saved = collect(found := [], saved_tracking, Path(run_dir))
     if saved is None or not mlflow_installed():
         return found, None
-    where = Path(run_dir) / "track.json"
+    where = Path(run_dir) / TRACK_JSON
     found += store_place_problems(saved, run_dir, data_sources(Path(run_dir)), f"{where} uri")
     found += [] if found else tracking_problems(saved, run_dir, f"{where} uri", f"{where} experiment")
     return found, None if found else saved

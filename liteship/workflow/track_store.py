@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from liteship.errors import LiteshipError
+from liteship.rundir import MLARTIFACTS
 from liteship.files import default_mode, kernel_tree, temp_name
 
 SQLITE = "sqlite:///"
@@ -253,7 +254,7 @@ def ensure_store(path: Path, artifacts_uri: str | None) -> None:
         try:
             from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-            store = SqlAlchemyStore(f"{SQLITE}{tmp}", artifacts_uri or (path.parent / "mlartifacts").as_uri())
+            store = SqlAlchemyStore(f"{SQLITE}{tmp}", artifacts_uri or (path.parent / MLARTIFACTS).as_uri())
             store.engine.dispose()
             try:
                 os.link(tmp, path)  # never replaces a store that appeared meanwhile

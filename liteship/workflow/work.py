@@ -85,9 +85,9 @@ def gate(request, checked, progress) -> GateResult:
 
 def mediapipe_check(release: Path) -> MediaPipeCheck:
     """What the release's check in MediaPipe Tasks found, read from its manifest."""
-    from liteship.rundir import MANIFEST, read_json
+    from liteship.rundir import read_manifest
 
-    manifest = read_json(release / MANIFEST, "liteship pick")
+    manifest = read_manifest(release)
     found, kernels = manifest.get("task_api") or {}, manifest.get("resize_kernels") or {}
     change = found.get("change_vs_contract") or {}
     beyond = bool(change.get("beyond_interval"))

@@ -1,0 +1,36 @@
+"""The release manifest has one reader (rundir.read_manifest), and the tracker's files are named in rundir."""
+
+import json
+
+import pytest
+
+from liteship.errors import LiteshipError
+from liteship.rundir import MLARTIFACTS, MLFLOW_DB, TRACK_JSON, read_manifest
+
+
+def test_a_manifest_written_by_hand_reads_back(tmp_path):
+    written = {"variant": "abcd1234", "app_code": "Classifier.swift", "model": {"sha256": "ff"}}
+    (tmp_path / "manifest.json").write_text(json.dumps(written))
+    assert read_manifest(tmp_path) == written
+
+
+def test_a_damaged_manifest_names_the_file_and_pick(tmp_path):
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(LiteshipError) as err:
+        read_manifest(tmp_path)
+    assert str(tmp_path / "manifest.json") in str(err.value) and "liteship pick" in str(err.value)
+
+
+def test_pick_refuses_to_replace_a_release_whose_manifest_is_damaged(tmp_path):
+    from liteship.judge.release import _check_ours
+
+    (tmp_path / "manifest.json").write_text("[1, 2]")  # JSON, but not liteship's manifest
+    with pytest.raises(LiteshipError, match="no liteship manifest.json"):
+        _check_ours(tmp_path)
+
+
+def test_the_tracker_files_are_the_run_directory_names():
+    from liteship.workflow import track
+
+    assert (TRACK_JSON, MLFLOW_DB, MLARTIFACTS) == ("track.json", "mlflow.db", "mlartifacts")  # as ARCHITECTURE draws
+    assert (track.TRACK_JSON, track.DEFAULT_DB, track.ARTIFACTS) == (TRACK_JSON, MLFLOW_DB, MLARTIFACTS)

@@ -9,7 +9,8 @@ from liteship.bench.measure import (arm_pixels, bench_target, BenchOptions, coun
                                     Target)
 from liteship.bench.accuracy import subset_words
 from liteship.bench.record import AARCH64, BenchRecord, Instructions, LatencyStats, to_json, X86_64
-from liteship.bench.results import one_variant_each, parse_results, read_results, results_path, write_results
+from liteship.bench.results import (one_variant_each, parse_results, read_results, record_line, results_path,
+                                    same_records, write_results)
 from liteship.bench.run import bench_run, current_results, plan_bench, run_targets, variant_status
 from liteship.bench.single import bench_file
 from liteship.bench.arm64_env import missing_tools, SYSTEM_PACKAGES
@@ -22,5 +23,5 @@ from liteship.bench.legacy import missing_op
 __all__ = ["AARCH64", "Instructions", "X86_64", "arm_pixels", "bench_file", "bench_run", "bench_target", "BenchOptions", "BenchRecord", "check_contract",
            "check_runtime", "count_kinds", "count_target", "current_results", "differences", "explain", "Explained", "LatencyStats", "missing_op",
            "missing_tools", "one_variant_each", "parse_backends", "parse_results", "plan_bench", "read_results",
-           "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "SYSTEM_PACKAGES",
+           "record_line", "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "same_records", "SYSTEM_PACKAGES",
            "subset_words", "Target", "to_json", "valgrind", "variant_status", "write_results"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from dataclasses import fields
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def parse_results(path: Path) -> list[BenchRecord]:
             continue
         try:
             records.append(BenchRecord.from_dict(json.loads(line)))
-        except (json.JSONDecodeError, ValueError, TypeError) as exc:
+        except (json.JSONDecodeError, ValueError, TypeError, RecursionError) as exc:  # nested too deep: RecursionError
             why = f"it is not JSON ({exc.msg} at column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else exc
             raise LiteshipError(f"{path} line {n} is not a liteship bench record: {why}",
                                 "liteship writes that file whole, so the line was changed by hand or another program",
@@ -80,6 +81,16 @@ def one_variant_each(records: list[BenchRecord], path: Path) -> list[BenchRecord
     return records
 
 
+def record_line(record: BenchRecord) -> str:
+    """A record as results.jsonl holds it: one line of JSON, keys sorted (without its newline)."""
+    return json.dumps(record.to_dict(), sort_keys=True)
+
+
+def same_records(a: list[BenchRecord], b: list[BenchRecord]) -> bool:
+    """``a`` and ``b`` hold the same records to the digit, as many times each, in any order."""
+    return Counter(map(record_line, a)) == Counter(map(record_line, b))
+
+
 def csv_columns() -> list[str]:
     """results.csv's header: every field of a record in its order, the latency statistics one column each
     (``latency_ms.p50``, ...)."""
@@ -118,5 +129,5 @@ def write_results(run_dir: str | Path, records: list[BenchRecord]) -> None:
     ids = current_ids(Path(run_dir))
     ordered = [r for r in kept.values() if ids is None or r.variant in ids]
     path = results_path(run_dir)
-    atomic_write_text(path, "".join(json.dumps(r.to_dict(), sort_keys=True) + "\n" for r in ordered))
+    atomic_write_text(path, "".join(record_line(r) + "\n" for r in ordered))
     atomic_write_text(path.with_suffix(".csv"), to_csv(ordered))

@@ -11,15 +11,12 @@ counts) are listed as not comparable and not judged.
 
 from __future__ import annotations
 
-import json
 import os
-from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from liteship.bench import BenchRecord
 from liteship.baseline import BASELINE_RECIPE, is_baseline
-from liteship.bench import one_variant_each, parse_results, results_path
+from liteship.bench import BenchRecord, one_variant_each, parse_results, results_path, same_records
 from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import paired_drop, same_images
@@ -100,18 +97,13 @@ def _results_file(where: str | Path) -> Path:
     return results_path(Path(where)) if Path(where).is_dir() else Path(where)
 
 
-def _record_set(path: Path) -> Counter | None:
-    """The records of a results file, each as canonical JSON, counted; None when it cannot be read as such."""
-    from liteship.files import read_regular
-
+def _records(where: str | Path) -> list[BenchRecord] | None:
+    """Every record of a side's results file, read by bench's one reader; None when it cannot be read (read_side says
+    what is wrong with it)."""
     try:
-        lines = read_regular(path, "Results file").decode("utf-8").split("\n")
-        records = [json.loads(line) for line in lines if line.strip()]
-    except (LiteshipError, OSError, ValueError, RecursionError):
-        return None  # a damaged or unreadable file: read_side says what is wrong with it
-    if not all(isinstance(r, dict) for r in records):
+        return parse_results(_results_file(where))
+    except (LiteshipError, OSError, ValueError):
         return None
-    return Counter(json.dumps(r, sort_keys=True) for r in records)
 
 
 def same_run(base: str | Path, new: str | Path) -> str | None:
@@ -137,12 +129,11 @@ def same_measurements(base: str | Path, new: str | Path) -> bool:
     re-run that measured nothing again because no variant's bytes changed (a record is reused only for the same
     file, options, machine and tools). Compared all the same, since "nothing changed" is then true; said, so that
     nobody reads it as two measurements agreeing."""
-    try:
-        records = _record_set(_results_file(base))
-        timed = records is not None and any(isinstance(json.loads(r).get("latency_ms"), dict) for r in records)
-        return bool(timed and records == _record_set(_results_file(new)))
-    except (OSError, ValueError):
+    base_records = _records(base)
+    if not base_records or not any(r.latency_ms for r in base_records):
         return False
+    new_records = _records(new)
+    return new_records is not None and same_records(base_records, new_records)
 
 
 def refuse_half_written(*sides: str | Path) -> None:

@@ -25,3 +25,9 @@ __all__ = ["AARCH64", "Instructions", "X86_64", "arm_pixels", "bench_file", "ben
            "missing_tools", "one_variant_each", "parse_backends", "parse_results", "plan_bench", "read_results",
            "record_line", "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "same_records", "SYSTEM_PACKAGES",
            "subset_words", "Target", "to_json", "valgrind", "variant_status", "write_results"]
+
+# liteship.bench(...) is the Python API's bench step (liteship.workflow.api.bench), imported only when called:
+# see liteship.callable_module for why the package is also a function.
+from liteship.callable_module import callable_module as _callable_module  # noqa: E402
+
+_callable_module(__name__, "liteship.workflow.api", "bench")

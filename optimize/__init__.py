@@ -10,3 +10,9 @@ from liteship.optimize.run import (optimize_run, parse_recipes, plan_variants, r
 
 __all__ = ["get_recipe", "list_recipes", "optimize_run", "parse_recipes", "plan_variants", "recipe", "recipe_configs",
            "recipe_chains", "RecipeData", "RecipeOutput", "resolve_configs", "run_recipe", "with_defaults"]
+
+# liteship.optimize(...) is the Python API's optimize step (liteship.workflow.api.optimize), imported only when called:
+# see liteship.callable_module for why the package is also a function.
+from liteship.callable_module import callable_module as _callable_module  # noqa: E402
+
+_callable_module(__name__, "liteship.workflow.api", "optimize")

@@ -10,6 +10,7 @@ the environment pins 0.10.21, the last release whose writers import. One child p
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -104,9 +105,12 @@ class Worker:
                                 "metadata and the MediaPipe check run in MediaPipe's own environment",
                                 f"run `{INSTALL}`")
         if self._proc is None or self._proc.poll() is not None:
+            # without MPLBACKEND: Jupyter's kernel sets it to its inline backend, which MediaPipe's own venv has not
+            # got, and its matplotlib refuses to import (every variant made in a notebook failed)
+            env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
             self._proc = subprocess.Popen([str(_python(env_dir())), str(CHILD)], stdin=subprocess.PIPE,
                                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                          preexec_fn=preexec())
+                                          preexec_fn=preexec(), env=env)
         self._proc.stdin.write(json.dumps(request) + "\n")
         self._proc.stdin.flush()
         while True:

@@ -70,8 +70,10 @@ class EvalSet:
 class BenchOptions:
     """How to measure; each setting's default and range here are the only ones (flags and [bench] take them)."""
 
-    # every backend measured here but the counts (they need their tools installed, and are asked for by name)
-    backends: tuple[str, ...] = backends.names(lambda b: b.kind.here and not b.kind.counts)
+    # the registry's default backends (``in_default``) but the counts (they need their tools installed: a sweep adds
+    # them where they are, by [bench] arm64); the one default of `liteship bench` and the sweep's [bench] table
+    backends: tuple[str, ...] = setting(backends.sweep_defaults(lambda b: not b.kind.counts), choices=backends.names,
+                                        non_empty=True)
     threads: tuple[int, ...] = setting((1,), lo=1, hi=256, non_empty=True)
     runs: int = setting(50, lo=1, hi=100_000)
     warmup: int = setting(5, lo=0, hi=10_000)
@@ -92,8 +94,11 @@ def options_record(options: BenchOptions) -> dict:
 
 
 def parse_backends(text: str | None) -> tuple[str, ...]:
-    """--backends: names separated by commas; "all": every x86 backend, and the ARM ones where installed."""
-    if not text or text == "all":
+    """--backends: names separated by commas; unset, BenchOptions' default; "all": every backend measured here
+    that is available (the ARM counts where installed)."""
+    if text is None:
+        return BenchOptions().backends
+    if text == "all":
         return backends.default_backends()
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     unknown = [n for n in names if n not in backends.registry()]

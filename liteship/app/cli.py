@@ -78,7 +78,8 @@ def _bench_parser(sub) -> None:
     p.add_argument("--list", action="store_true", help="list the backends and exit")
     p.add_argument("--data", help="class-folder path or 'digits' (for a .tflite); a run uses its test split")
     p.add_argument("--labels", help="labels file (default: labels.txt beside the model)")
-    p.add_argument("--backends", default="all", help="comma-separated; default: all (see --list)")
+    p.add_argument("--backends", help="comma-separated, or all (every backend available here); default: "
+                   + ",".join(BenchOptions().backends) + " (see --list)")
     d = BenchOptions()  # the one home of the bench defaults (the sweep's [bench] takes them too)
     p.add_argument("--threads", type=flag_of(BenchOptions, "threads", "1,2"), default=d.threads,
                    help="comma-separated thread counts, e.g. 1,2 (default 1)")

@@ -325,6 +325,7 @@ def finish_target(prep: Prepared, timings: dict, options: BenchOptions,
             fields["instructions"] = prep.instructions
         elif backend == ref.name and isinstance(prep.instructions, str) and threads == 1:
             notes.append(prep.instructions)
+            fields["count_failed"] = prep.instructions
         elif backend == ref.name and options.instructions_note:
             notes.append(options.instructions_note)
         records.append(_record(prep.target, backend, threads, session.runtime, "ok", prep.facts,
@@ -347,7 +348,7 @@ def _count_record(prep: Prepared, backend: str, counted, reference_top1) -> Benc
     """An ARM backend's record: its instruction count, what it emulated, and its answers on the subset."""
     if isinstance(counted, str):
         return _record(prep.target, backend, 1, backends.get(backend).summary, "n/a", prep.facts,
-                       notes=(counted,))
+                       notes=(counted,), count_failed=counted)
     fields, notes = {"instructions": counted["instructions"], "emulation": counted["emulation"]}, [counted["note"]]
     outputs, evalset = counted["outputs"], prep.evalset
     subset = arm_subset(evalset.labels) if outputs is not None and len(outputs) else None

@@ -151,6 +151,8 @@ class BenchRecord:
     reference_backend: str | None = None  # the backend the two below compare with: the registry's reference
     reference_agreement: float | None = None  # top-1 agreement with the same file on the reference backend
     reference_max_diff: float | None = None  # max |probability difference| vs the same file on it
+    count_failed: str | None = None  # a count asked of this record that failed, and why (valgrind's on the reference
+    # backend's one-thread record; a count backend's own n/a record); None when counted, or not asked
 
     def __post_init__(self):
         from liteship.bench.backends import kind_of

@@ -5,13 +5,13 @@ from liteship.judge.budgets import (backend_problem, Budgets, DEFAULT_BUDGETS, j
 from liteship.judge.gate import gate, select, VariantVerdict
 from liteship.judge.pick import NothingPasses, pick
 from liteship.judge.baseline import drop_vs_float, drop_with_interval, float_record
-from liteship.judge.compare import (Change, compare, load_thresholds, read_side, SAME_MEASUREMENTS, same_measurements,
-                                   Thresholds, to_json)
+from liteship.judge.compare import (Change, compare, load_thresholds, read_side, refuse_half_written, SAME_MEASUREMENTS,
+                                   same_measurements, same_run, SAME_RUN_FIX, Thresholds, to_json)
 from liteship.judge.decision import BEST, decide, Decision, Option, PREFER_FIX, prefer_problem, PREFERENCES
-from liteship.judge.findings import Finding, findings
+from liteship.judge.findings import checked as checked_findings, Finding, findings
 
-__all__ = ["backend_problem", "BEST", "Budgets", "Change", "compare", "decide", "Decision", "DEFAULT_BUDGETS",
+__all__ = ["backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "decide", "Decision", "DEFAULT_BUDGETS",
            "drop_vs_float", "drop_with_interval", "Finding", "findings", "float_record", "gate", "judge",
            "load_budgets", "load_thresholds", "NothingPasses", "Option", "pick", "PREFER_FIX", "prefer_problem",
-           "PREFERENCES", "read_side", "runtime_blocked", "runtime_failures", "runtime_notes", "SAME_MEASUREMENTS",
-           "same_measurements", "select", "Thresholds", "to_json", "VariantVerdict", "Verdict"]
+           "PREFERENCES", "read_side", "refuse_half_written", "runtime_blocked", "runtime_failures", "runtime_notes",
+           "SAME_MEASUREMENTS", "same_measurements", "same_run", "SAME_RUN_FIX", "select", "Thresholds", "to_json", "VariantVerdict", "Verdict"]

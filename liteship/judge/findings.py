@@ -9,10 +9,14 @@
 
 Findings of one kind are one finding listing every variant it concerns, ranked by how much each should weigh
 on the decision, so a report says a thing once.
+
+A new warning is one function here, registered with :func:`finder` and the line that says what it checked (a
+report with no warnings lists those lines, :func:`checked`); :func:`findings` calls every one.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 from liteship.baseline import BASELINE_RECIPE, is_baseline
@@ -35,6 +39,24 @@ class Finding:
     explain: str | None = None  # a command that says more
 
 
+FINDERS: list = []  # every finding function, in the order a report lists its warnings
+
+
+def finder(checked: str):
+    """Register a finding function with what it checks, in one line ("no ... ", said when it found nothing).
+    :func:`findings` calls it with those of ``records``, ``budgets``, ``run_dir`` and ``used`` it takes."""
+    def register(fn):
+        fn.checked = checked
+        FINDERS.append(fn)
+        return fn
+    return register
+
+
+def checked() -> list[str]:
+    """What :func:`findings` checks, one line per finding function: what a report with no warnings lists."""
+    return [fn.checked for fn in FINDERS]
+
+
 def _runs(records: list[BenchRecord], backend: str | None = None) -> list[BenchRecord]:
     return [r for r in records if r.kind.times and r.status == "ok" and (backend is None or r.backend == backend)]
 
@@ -46,6 +68,7 @@ def _primary_backend(records: list[BenchRecord], budgets: Budgets) -> tuple[str,
     return (runs[0].backend, runs[0].threads) if runs else (budgets.backend, budgets.threads)
 
 
+@finder("no compressed variant beats its float32 model by more than the 95 % paired interval")
 def beats_float(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
     backend, threads = _primary_backend(records, budgets)
     out = []
@@ -104,6 +127,7 @@ def _phone_ratio(records: list[BenchRecord], variant: str, base: str) -> tuple[s
     return None
 
 
+@finder("no quantized variant is slower than plain int8 or float32 of its model on the same backend")
 def slower_than_plain(records: list[BenchRecord], run_dir: str = "RUN", used: str | None = None) -> list[Finding]:
     """One finding listing every slowdown, those the phone's instruction set confirms (or did not count) first,
     the largest first; where the phone's ISA orders a pair the other way, it says which order ``used``."""
@@ -135,6 +159,7 @@ def slower_than_plain(records: list[BenchRecord], run_dir: str = "RUN", used: st
                     f"liteship explain {run_dir} {r.variant} --vs {ref.variant}")]
 
 
+@finder("no variant's change in top-1 vs float32 lies inside its 95 % paired interval")
 def inside_noise(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
     backend, threads = _primary_backend(records, budgets)
     out = []
@@ -154,6 +179,7 @@ def inside_noise(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
     return out
 
 
+@finder("the test split decides max_accuracy_drop for every variant")
 def split_too_small(records: list[BenchRecord], budgets: Budgets) -> list[Finding]:
     if budgets.max_accuracy_drop is None:
         return []
@@ -176,6 +202,7 @@ def split_too_small(records: list[BenchRecord], budgets: Budgets) -> list[Findin
                     tuple(r.variant for r, _ in undecided))]
 
 
+@finder("every auto_int8 search met its accuracy budget")
 def search_unmet(records: list[BenchRecord], run_dir: str) -> list[Finding]:
     """auto_int8 variants whose search ended without meeting its budget: which step was kept, and why."""
     from pathlib import Path
@@ -226,6 +253,7 @@ def _x86_ratios(records: list[BenchRecord], variant: str, base: str) -> list[tup
     return out
 
 
+@finder("x86 and the phone's instruction set order every variant against float32 the same way")
 def isa_order_flips(records: list[BenchRecord], used: str | None = None) -> list[Finding]:
     """Variants that x86 ranks against their float32 the other way round from the phone's ISA (ARM counts):
     one warning per model and ARM backend, listing each such variant with its ratios."""
@@ -251,6 +279,7 @@ def isa_order_flips(records: list[BenchRecord], used: str | None = None) -> list
     return out
 
 
+@finder("the emulated ARM kernels answer as x86 LiteRT does on the same images")
 def arm_disagrees(records: list[BenchRecord]) -> list[Finding]:
     """Emulated ARM kernels that answer differently from x86 LiteRT on the same images."""
     return [Finding("arm_agreement", r.model, f"{r.model} {r.recipe} on {r.backend}: top-1 agrees with x86 "
@@ -262,14 +291,20 @@ def arm_disagrees(records: list[BenchRecord]) -> list[Finding]:
             and r.reference_agreement < 1.0]
 
 
+@finder("every instruction count asked for was made")
 def counts_failed(records: list[BenchRecord]) -> list[Finding]:
-    """Instruction counts asked for that failed: the variant has no count on that ISA, and the reason it failed."""
-    failed = [(r, n) for r in records for n in r.notes
-              if (not r.kind.counts and n.startswith("instructions not counted") and "not installed" not in n)
-              or (r.kind.counts and r.status == "n/a")]
-    return [Finding("count_failed", r.model, f"{r.model} {r.recipe}: no {r.backend if r.kind.counts else 'x86'} "
-                    f"instruction count ({note}); an instruction budget on it is not measured", (r.variant,))
-            for r, note in failed]
+    """Instruction counts asked for that failed (the record's ``count_failed``): the variant has no count on that
+    ISA, and the reason it failed. A count not asked for, or whose tool is not installed, is no failure."""
+    return [Finding("count_failed", r.model, f"{r.model} {r.recipe}: no {_counter(r)} instruction count "
+                    f"({r.count_failed}); an instruction budget on it is not measured", (r.variant,))
+            for r in records if r.count_failed]
+
+
+def _counter(r: BenchRecord) -> str:
+    """The count backend a record's count failed on: its own, or the one that counts on the reference's records."""
+    if r.kind.counts:
+        return r.backend
+    return next((b.name for b in backends.on_reference()), r.backend)
 
 
 def decision_used(budgets: Budgets, decision=None) -> str:
@@ -312,8 +347,6 @@ def _grouped(found: list[Finding]) -> list[Finding]:
 def findings(records: list[BenchRecord], budgets: Budgets, run_dir: str = "RUN", decision=None) -> list[Finding]:
     """Every warning of the run, one finding per kind; ``decision``: the one the report opens with, so that a
     finding where x86 and the phone's ISA disagree says which order it used."""
-    used = decision_used(budgets, decision)
-    return _grouped([*beats_float(records, budgets), *slower_than_plain(records, run_dir, used),
-                     *inside_noise(records, budgets), *split_too_small(records, budgets),
-                     *search_unmet(records, run_dir), *isa_order_flips(records, used), *arm_disagrees(records),
-                     *counts_failed(records)])
+    given = {"records": records, "budgets": budgets, "run_dir": run_dir, "used": decision_used(budgets, decision)}
+    return _grouped([f for fn in FINDERS
+                     for f in fn(**{k: v for k, v in given.items() if k in inspect.signature(fn).parameters})])

@@ -201,3 +201,23 @@ def test_valgrind_past_its_time_limit_is_a_count_kept_as_its_reason(int8_input, 
     found = count_target(int8_input, ["x86"], None, False)
     assert time.monotonic() - started < 30  # stopped at its limit, not waited for
     assert found["x86"].startswith("instructions not counted: valgrind took over its limit of 2 s")
+
+
+def test_a_failed_count_is_typed_on_the_record_it_was_asked_of(int8_input, tmp_path, monkeypatch):
+    """valgrind exits 1: the reference backend's one-thread record says so in ``count_failed`` (and its note), the
+    finding is decided from that field; another backend's record, and a bench that did not ask, have none."""
+    from liteship.bench import BenchOptions, bench_target, Target
+    from liteship.judge.findings import counts_failed
+
+    bin_dir = _fake_valgrind(tmp_path / "bin", 'echo "fake valgrind: cannot start the tool" >&2\nexit 1\n')
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    target = Target(int8_input, "v1", recipe="int8", group="m")
+    quick = dict(backends=("xnnpack", "builtin"), runs=2, warmup=0, rounds=1, min_round_ms=0.0)
+    records = {r.backend: r for r in bench_target(target, BenchOptions(instructions=True, **quick))[0]}
+    failed = records["xnnpack"].count_failed
+    assert failed.startswith("instructions not counted: valgrind exited with code 1") and failed in records["xnnpack"].notes
+    assert records["xnnpack"].instructions is None and records["builtin"].count_failed is None
+    (f,) = counts_failed(list(records.values()))
+    assert f.variants == ("v1",) and "no x86 instruction count" in f.message
+    unasked = bench_target(target, BenchOptions(**quick))[0]
+    assert [r.count_failed for r in unasked] == [None, None] and counts_failed(unasked) == []

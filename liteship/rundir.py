@@ -1,8 +1,7 @@
 """The run directory: the files through which the stages talk (ARCHITECTURE.md has the tree).
 
-Every stage reads and writes its inputs and outputs here, never hidden
-process state, so any stage can be re-run alone and a sweep resumes after a
-crash. The names of its folders and files live here, once.
+Every stage reads and writes its inputs and outputs here, never hidden process state, so any stage can be re-run
+alone and a sweep resumes after a crash. The names of its folders and files live here, once.
 """
 
 from __future__ import annotations
@@ -36,17 +35,13 @@ JOBS = "logs/jobs.json"  # the sweep's jobs: when each started and ended
 LOCK = ".liteship.lock"  # held by the one command writing the run directory: its PID, host, command
 COUNTS = "counts"  # counts/<variant ID>.<kind>.json: instruction counts, each written as it finishes
 CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the latest optimize or sweep planned
-TRACK_JSON = "track.json"  # where the sweep logged: the tracking URI and experiment, for pick and `liteship track`
-MLFLOW_DB = "mlflow.db"  # the MLflow store a sweep with --track mlflow logs to by default
-MLARTIFACTS = "mlartifacts"  # that store's artifacts, beside it
+TRACK_JSON, MLFLOW_DB, MLARTIFACTS = "track.json", "mlflow.db", "mlartifacts"  # where it logged; the MLflow store
 
 
 MARKER = ".liteship-run"  # written when liteship makes a run directory: the proof that the folder is liteship's
 REBUILT_BY = {  # which command writes each file again, for the message when one is damaged
-    SPLIT: "liteship train (or sweep) into a new run directory",
-    CARD: "liteship train (or sweep) into a new run directory",
-    VARIANTS: "liteship optimize RUN_DIR",
-    CURRENT: "liteship optimize RUN_DIR",
+    **dict.fromkeys((SPLIT, CARD), "liteship train (or sweep) into a new run directory"),
+    **dict.fromkeys((VARIANTS, CURRENT), "liteship optimize RUN_DIR"),
     MANIFEST: "liteship pick RUN_DIR",
 }
 
@@ -180,8 +175,7 @@ def read_json(path: Path, rebuild: str, kind: type = dict):
 
 
 def read_manifest(release: Path) -> dict:
-    """``release/manifest.json`` (``release``: the release folder): what pick shipped and how it was checked. The one
-    reader of it; a damaged one is exit 2 naming it and pick, which writes it again."""
+    """The one reader of ``release/manifest.json`` (``release``: the folder): what pick shipped, and how checked."""
     return read_json(Path(release) / MANIFEST, REBUILT_BY[MANIFEST])
 
 

@@ -50,6 +50,18 @@ class Explained:
     def macs(self) -> int:
         return sum(g.macs for g in self.groups)
 
+    def mac_share(self, macs: int) -> float | None:
+        """``macs`` as a fraction of the variant's multiply-adds; None when it computes none."""
+        return macs / self.macs if self.macs else None
+
+    def instruction_share(self, n: int) -> float | None:
+        """``n`` instructions per invoke as a fraction of the variant's count; None when it was not counted."""
+        return n / self.instructions.per_invoke if self.instructions and self.instructions.counted else None
+
+    def latency_ratio(self, other: "Explained") -> float | None:
+        """This variant's p50 over ``other``'s (2.0: twice as slow); None unless both were timed."""
+        return self.p50_ms / other.p50_ms if self.p50_ms is not None and other.p50_ms else None
+
     def op_counts(self) -> Counter:
         """How many ops of each type, whatever their dtypes."""
         counts: Counter = Counter()

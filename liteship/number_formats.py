@@ -60,6 +60,11 @@ def with_interval(value: float | None, ci, spec: str = ".4f") -> str:
     return format(value, spec) + ("" if not ci else f" [{ci[0]:{spec}}, {ci[1]:{spec}}]")
 
 
+def percent(fraction: float | None, spec: str = ".1f") -> str:
+    """A fraction as a percentage: 0.1234 is "12.3 %"."""
+    return DASH if fraction is None else f"{fraction * 100:{spec}} %"
+
+
 def millions(n: float | None, spec: str = ".3f") -> str:
     """A count in millions: "12.345 M"."""
     return DASH if n is None else f"{n / 1e6:{spec}} M"

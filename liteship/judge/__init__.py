@@ -7,11 +7,13 @@ from liteship.judge.pick import NothingPasses, pick
 from liteship.judge.baseline import drop_vs_float, drop_with_interval, float_record
 from liteship.judge.compare import (Change, compare, load_thresholds, read_side, refuse_half_written, SAME_MEASUREMENTS,
                                    same_measurements, same_run, SAME_RUN_FIX, Thresholds, to_json)
-from liteship.judge.decision import BEST, decide, Decision, Option, PREFER_FIX, prefer_problem, PREFERENCES
+from liteship.judge.decision import (BEST, decide, Decision, on_front, Option, PREFER_FIX, prefer_problem,
+                                     PREFERENCES, shown_record)
 from liteship.judge.findings import checked as checked_findings, Finding, findings
 
-__all__ = ["backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "decide", "Decision", "DEFAULT_BUDGETS",
-           "drop_vs_float", "drop_with_interval", "Finding", "findings", "float_record", "gate", "judge",
-           "load_budgets", "load_thresholds", "NothingPasses", "Option", "pick", "PREFER_FIX", "prefer_problem",
-           "PREFERENCES", "read_side", "refuse_half_written", "runtime_blocked", "runtime_failures", "runtime_notes",
-           "SAME_MEASUREMENTS", "same_measurements", "same_run", "SAME_RUN_FIX", "select", "Thresholds", "to_json", "VariantVerdict", "Verdict"]
+__all__ = ["backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "decide", "Decision",
+           "DEFAULT_BUDGETS", "drop_vs_float", "drop_with_interval", "Finding", "findings", "float_record", "gate",
+           "judge", "load_budgets", "load_thresholds", "NothingPasses", "on_front", "Option", "pick", "PREFER_FIX",
+           "prefer_problem", "PREFERENCES", "read_side", "refuse_half_written", "runtime_blocked",
+           "runtime_failures", "runtime_notes", "SAME_MEASUREMENTS", "same_measurements", "same_run", "SAME_RUN_FIX",
+           "select", "shown_record", "Thresholds", "to_json", "VariantVerdict", "Verdict"]

@@ -23,6 +23,34 @@ BEST = {"accuracy": "most accurate", "size": "smallest", "latency": "fastest",
         "instructions": "fewest instructions per invoke on the budget's backend"}  # the words for each preference
 
 
+def on_front(records: list[BenchRecord]) -> frozenset[str]:
+    """The variants on their own model's size-vs-top-1 Pareto front (a small model does not hide a big one's): no
+    other variant of the model is at least as small and at least as accurate, and better in one. ``records``: one
+    per variant (the record a table shows); a top-1 not measured is the worst."""
+    out = set()
+    for model in dict.fromkeys(r.model for r in records):
+        points = {r.variant: (r.size_bytes, r.top1 if r.top1 is not None else -1.0) for r in records
+                  if r.model == model}
+        out.update(v for v, (size, acc) in points.items()
+                   if not any(s <= size and a >= acc and (s < size or a > acc) for w, (s, a) in points.items() if w != v))
+    return frozenset(out)
+
+
+def shown_record(records: list[BenchRecord], decision: "Decision | None") -> BenchRecord | None:
+    """The record whose per-class results a report shows: the chosen variant's, on the budgets' backend and threads
+    where measured there; with no variant chosen (no decision, or none passes), the most accurate variant's (the
+    first of equals). Only timed records with per-class results count; None when there are none."""
+    runs = [r for r in records if r.kind.times and r.status == "ok" and r.per_class_top1]
+    if not runs:
+        return None
+    chosen = decision.chosen.variant if decision is not None and decision.chosen is not None else None
+    if chosen is None or not any(r.variant == chosen for r in runs):
+        chosen = max(runs, key=lambda r: r.top1 or 0).variant
+    mine = [r for r in runs if r.variant == chosen]
+    b = decision.budgets if decision is not None else None
+    return next((r for r in mine if b is not None and (r.backend, r.threads) == (b.backend, b.threads)), mine[0])
+
+
 @dataclass(frozen=True)
 class Option:
     """One variant as the decision weighs it: the numbers of its budget record."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from liteship.bench import Explained, differences
-from liteship.number_formats import millions
+from liteship.report.format import millions, percent
 
 
 def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[int, ...]) -> list[str]:
@@ -19,14 +19,13 @@ def describe(e: Explained) -> list[str]:
         if counted and counted.counted else ""
     lines = [f"{e.variant}: {e.model} {e.recipe}, {e.size_bytes / 1024:.1f} KB, "
              f"{e.macs / 1e6:.2f} M multiply-adds per invoke{lat}{instr}", ""]
-    total = e.macs or 1
     rows = [(g.op, str(g.count), g.inputs or "–", g.weights or "–", g.outputs or "–",
-             f"{g.macs / 1e6:.3f}" if g.macs else "–", f"{100 * g.macs / total:.1f} %" if g.macs else "–")
+             f"{g.macs / 1e6:.3f}" if g.macs else "–", percent(e.mac_share(g.macs)) if g.macs else "–")
             for g in sorted(e.groups, key=lambda g: (-g.macs, g.op))]
     lines += _table(("op", "count", "inputs", "weights", "outputs", "M MACs", "MAC share"), rows, (1, 5, 6))
     if e.by_family:
         lines += ["", "instructions per invoke by kernel family (callgrind, XNNPACK interpreter):"]
-        fam = [(name, f"{n / 1e6:.3f}", f"{100 * n / max(e.instructions.per_invoke, 1):.1f} %")
+        fam = [(name, f"{n / 1e6:.3f}", percent(e.instruction_share(n)))
                for name, n in e.by_family.items()]
         lines += _table(("kernel family", "M instr", "share"), fam, (1, 2))
     else:
@@ -41,6 +40,7 @@ def render(e: Explained, other: Explained | None = None) -> str:
         lines += ["", "-" * 72, *describe(other), "", f"what differs ({e.recipe} vs {other.recipe}):"]
         diffs = differences(e, other)
         lines += [f"  - {d}" for d in diffs] or ["  - nothing in the graph: the same ops with the same dtypes"]
-        if e.p50_ms is not None and other.p50_ms is not None:
-            lines.append(f"  - p50 {e.p50_ms:.3f} ms vs {other.p50_ms:.3f} ms ({e.p50_ms / other.p50_ms:.2f}×)")
+        ratio = e.latency_ratio(other)
+        if ratio is not None:
+            lines.append(f"  - p50 {e.p50_ms:.3f} ms vs {other.p50_ms:.3f} ms ({ratio:.2f}×)")
     return "\n".join(lines) + "\n"

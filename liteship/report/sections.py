@@ -6,7 +6,7 @@ from __future__ import annotations
 from liteship.bench import backends
 from liteship.bench import BenchRecord, subset_words
 from liteship.judge import float_record
-from liteship.judge import BEST, Decision, Option
+from liteship.judge import BEST, Decision, Option, shown_record
 from liteship.judge import checked_findings, Finding
 from liteship.report.document import Image, Para, Section, Table
 from liteship.report.format import change_pt, change_with_interval, interval, num, with_interval
@@ -219,15 +219,9 @@ def _confusion(rec: BenchRecord, names: list[str], title: str) -> Table:
 
 
 def classes_section(records: list[BenchRecord], decision: Decision | None) -> Section | None:
-    runs = [r for r in records if r.kind.times and r.status == "ok" and r.per_class_top1]
-    if not runs:
+    chosen = shown_record(records, decision)  # the judge's choice of what to show
+    if chosen is None:
         return None
-    b = decision.budgets if decision else None
-    chosen_id = decision.chosen.variant if decision and decision.chosen else \
-        max(runs, key=lambda r: r.top1 or 0).variant
-    chosen = next((r for r in runs if r.variant == chosen_id and (b is None or (r.backend, r.threads) == (b.backend,
-                                                                                            b.threads))), None) or \
-        next(r for r in runs if r.variant == chosen_id)
     base = float_record(records, chosen.model, chosen.backend, chosen.threads)
     names = list(chosen.per_class_top1)
     head = ("class", f"{chosen.recipe} top-1") + (("float32 top-1", "change") if base else ())

@@ -1,13 +1,14 @@
 """The rows of the variants table, one per variant, from the record its verdicts judge: the budget's backend and
 threads (a re-measured latency included). No new numbers: the change vs float comes from
-:mod:`liteship.judge.baseline`."""
+:mod:`liteship.judge.baseline`, the Pareto front from :func:`liteship.judge.on_front`, the counts in millions from
+:class:`~liteship.bench.Instructions`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from liteship.bench import BenchRecord
-from liteship.judge import drop_vs_float, drop_with_interval
+from liteship.judge import drop_vs_float, drop_with_interval, on_front
 
 
 @dataclass(frozen=True)
@@ -49,34 +50,20 @@ def primary(records: list[BenchRecord], backend: str | None = None, threads: int
     return [best[v] for v in dict.fromkeys(r.variant for r in runs)]
 
 
-def pareto(points: list[tuple[float, float]]) -> list[bool]:
-    """True where no other point is at least as small and at least as accurate, and better in one."""
-    out = []
-    for i, (size, acc) in enumerate(points):
-        dominated = any((s <= size and a >= acc) and (s < size or a > acc) for j, (s, a) in enumerate(points) if j != i)
-        out.append(not dominated)
-    return out
-
-
 def rows(records: list[BenchRecord], budgets=None, judged: list[BenchRecord] = ()) -> list[Row]:
     """One row per variant, from the record the budgets judge (``budgets``: their backend and threads; None: the
     default budgets'), or ``judged``'s record of it: the one its verdicts judged, a re-measured latency included."""
     prim = primary(records, *((budgets.backend, budgets.threads) if budgets is not None else ()))
     mine = {r.variant: r for r in judged if r is not None}
     prim = [mine.get(r.variant, r) for r in prim]
-    front = [False] * len(prim)  # each model's own size-vs-top-1 front: a small model does not hide a big one's
-    for model in dict.fromkeys(r.model for r in prim):
-        idx = [i for i, r in enumerate(prim) if r.model == model]
-        for i, f in zip(idx, pareto([(prim[i].size_bytes, prim[i].top1 if prim[i].top1 is not None else -1.0)
-                                     for i in idx])):
-            front[i] = f
+    front = on_front(prim)  # the judge's: each model's own size-vs-top-1 front
     out = []
-    for r, f in zip(prim, front):
+    for r in prim:
         drop = drop_with_interval(r, records)
         out.append(Row(r.model or "-", r.recipe or "-", r.variant, r.top1, drop_vs_float(r, records), r.agreement,
                        round(r.size_bytes / 1024, 1), round(r.gzip_bytes / 1024, 1),
                        r.latency_ms.p50 if r.latency_ms else None,
-                       (r.latency_ms.ci_low, r.latency_ms.ci_high) if r.latency_ms else None, r.sparsity, f,
+                       (r.latency_ms.ci_low, r.latency_ms.ci_high) if r.latency_ms else None, r.sparsity, r.variant in front,
                        r.top1_ci, (drop.low, drop.high) if drop else None, _instructions_m(r, records),
                        arm_counts(r.variant, records), f"{r.backend}@{r.threads}"))
     return sorted(out, key=lambda row: (-(row.top1 or -1), row.size_kb))
@@ -89,11 +76,11 @@ def _instructions_m(record: BenchRecord, records: list[BenchRecord]) -> float | 
     ref = backends.reference().name
     counted = next((r.instructions for r in records if r.variant == record.variant and r.backend == ref
                     and r.threads == 1 and r.instructions and r.instructions.on_x86), None)
-    return round(counted.millions, 3) if counted and counted.counted else None
+    return counted.millions if counted and counted.counted else None
 
 
 def arm_counts(variant: str, records: list[BenchRecord]) -> tuple[tuple[str, float], ...]:
     """Each ARM backend's count of the variant, in millions of aarch64 instructions per invoke."""
-    return tuple((r.backend, round(r.instructions.millions, 3)) for r in records
+    return tuple((r.backend, r.instructions.millions) for r in records
                  if r.variant == variant and r.kind.counts and r.status == "ok" and r.instructions
                  and r.instructions.counted)

@@ -245,3 +245,20 @@ def test_the_run_handle_reads_the_run(two_runs):
     assert {(v, b): t for v, b, t in zip(frame["variant"], frame["backend"], frame["top1"])} == by_key
     reopened = liteship.open_run(str(cli))
     assert reopened.decision.variant == json.loads((cli / "release" / "manifest.json").read_text())["variant"]
+
+
+def _cli(*args, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "liteship", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.mark.slow
+def test_gate_and_explain_say_what_the_cli_says(two_runs):
+    _, api, run, _ = two_runs
+    gated = liteship.gate(run, variant="int8")
+    said = _cli("gate", str(api), "--variant", "int8", cwd=api.parent)
+    assert gated.exit_code == said.returncode
+    judged = [w[1] for w in map(str.split, said.stdout.splitlines()) if len(w) > 1 and w[1] in run.variants]
+    assert [v.variant for v in gated.verdicts] == judged and len(judged) == 1
+    explained = liteship.explain(run, "int8", vs="float32")
+    assert str(explained) == _cli("explain", str(api), "int8", "--vs", "float32", cwd=api.parent).stdout

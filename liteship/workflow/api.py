@@ -147,7 +147,8 @@ def bench(target, options=None, **settings):
     Args:
         target: A run directory, a :class:`Run`, or a ``.tflite`` file.
         options: A :class:`~liteship.bench.BenchOptions`; the keyword settings below replace its fields.
-        **settings: ``BenchOptions`` fields (``backends=("xnnpack", "fp16")``, ``threads=(1, 2)``, ``runs``,
+        **settings: ``BenchOptions`` fields (``backends=("xnnpack", "fp16")`` or ``"xnnpack,fp16"`` or ``"all"``,
+            ``threads=(1, 2)`` or ``1``, ``runs``,
             ``rounds``, ``warmup``, ``target_runtime="2.14"``, ``instructions``, ``task_api``), and for one file
             ``data`` (the images to score on) and ``labels``; ``json`` (also write the records there),
             ``verbose``, ``quiet``.
@@ -166,9 +167,33 @@ def bench(target, options=None, **settings):
     option_fields = {f.name for f in dataclasses.fields(BenchOptions)}
     named = {k: settings.pop(k) for k in list(settings) if k in option_fields}
     fields, problems = _settings(BenchRequest, "liteship.bench()", settings, ("target", "options"))
+    named, found = _bench_lists(named)
     options = dataclasses.replace(options if options is not None else BenchOptions(), **named)
+    problems += found
     request = BenchRequest(target=_path(target), options=options, **fields)
     return _execute(request, problems, quiet)
+
+
+def _bench_lists(named: dict) -> tuple[dict, list[Problem]]:
+    """``backends`` and ``threads`` as ``liteship bench`` takes them too: a list, or text with commas
+    (``"xnnpack,fp16"``, ``"all"``), or one thread count; the problems of unknown backend names."""
+    from liteship.bench import parse_backends
+    from liteship.config import Problems
+
+    named, found = dict(named), []
+    if isinstance(named.get("backends"), str):
+        try:
+            named["backends"] = parse_backends(named["backends"])
+        except Problems as exc:
+            found += exc.problems
+            del named["backends"]
+    for key in ("backends", "threads"):
+        value = named.get(key)
+        if isinstance(value, list):
+            named[key] = tuple(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            named[key] = (value,)
+    return named, found
 
 
 def sweep(data, out, config=None, **settings) -> Run:

@@ -26,7 +26,7 @@ class Decision:
         self._records, self._run_dir = records, Path(run_dir)  # records None: the run's current ones, when shown
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):
+        if name.startswith("__") or name == "judged":  # "judged" unset: a copy being made, not a decision
             raise AttributeError(name)
         return getattr(self.judged, name)
 

@@ -134,6 +134,14 @@ def test_train_settings_are_checked_like_flags(tmp_path):
     assert not out.exists()
 
 
+def test_bench_settings_take_lists_or_text_and_are_checked_together(tmp_path):
+    with pytest.raises(Problems) as caught:
+        liteship.bench(tmp_path / "missing.tflite", backends="xnnpack,no_such_backend", runs=0, threads=[0])
+    text = caught.value.message
+    assert "no_such_backend" in text and "runs" in text and "threads" in text and "missing.tflite" in text, text
+    assert not list(tmp_path.iterdir())
+
+
 def test_open_run_refuses_a_folder_liteship_did_not_make(tmp_path):
     (tmp_path / "photos").mkdir()
     with pytest.raises(liteship.LiteshipError, match="not a liteship run directory"):

@@ -216,11 +216,11 @@ def _run(args) -> int:
     from liteship.workflow.execute import execute
 
     quiet = getattr(args, "quiet", False)
-    result = execute(build_request(args), Progress(quiet=quiet), on_estimate=None if quiet else print_estimate)
-    code = show(result)
+    result = execute(build_request(args), Progress(quiet=quiet), on_estimate=None if quiet else print_estimate,
+                     on_result=show)
     if not quiet:
         print_framework_log(result)
-    return code
+    return result.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

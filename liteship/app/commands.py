@@ -209,7 +209,6 @@ PRINTERS = {"train": _train, "optimize": _optimize, "bench": _bench, "sweep": _s
             "compare": _compare, "explain": _explain, "track": _tracked, "runtimes": _runtimes}
 
 
-def show(result) -> int:
-    """Print ``result`` as its command does; return its exit code."""
+def show(result) -> None:
+    """Print ``result`` as its command does (its exit code is ``result.exit_code``)."""
     PRINTERS[result.command](result)
-    return result.exit_code

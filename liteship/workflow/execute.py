@@ -60,15 +60,18 @@ def _work(request, checked, progress, session, on_estimate) -> Result:
     return getattr(work, request.command)(request, checked, progress)
 
 
-def execute(request, progress: Progress | None = None,
-            on_estimate: Callable[[SweepEstimate], None] | None = None) -> Result:
+def execute(request, progress: Progress | None = None, on_estimate: Callable[[SweepEstimate], None] | None = None,
+            on_result: Callable[[Result], None] | None = None) -> Result:
     """Check ``request``, run its work inside a session, and return its result (``result.exit_code``: 0 done, 1
     the work's answer is no). ``progress``: where progress goes (default: the console). ``on_estimate``: called
-    with the sweep's estimate before its work starts (the CLI prints it).
+    with the sweep's estimate before its work starts (the CLI prints it). ``on_result``: called with the result
+    before the files the request names for a report (``json``, ``junit``, ``markdown``) are written, so a summary
+    shown there comes before such a file sent to standard output ("-").
 
     Raises :class:`~liteship.config.Problems` (every problem at once, nothing written) or another
     :class:`~liteship.errors.LiteshipError`; ``KeyboardInterrupt`` on Ctrl-C or SIGTERM, with finished work kept.
     """
+    from liteship.files import write_output
     from liteship.signals import sigterm_as_interrupt
 
     progress = progress or Progress()
@@ -76,4 +79,8 @@ def execute(request, progress: Progress | None = None,
         checked = check(request)  # every problem at once, before anything is written
         with open_session(request) as session:
             result = _work(request, checked, progress, session, on_estimate)
+            if on_result is not None:
+                on_result(result)
+            for path, content in work.outputs(request, result):
+                write_output(path, content)
     return dataclasses.replace(result, framework_log=session.framework_log)

@@ -47,8 +47,7 @@ def stale_variants(run_dir: Path) -> tuple[StaleVariant, ...]:
 
 
 def bench(request, checked, progress) -> BenchResult:
-    from liteship.bench import backends, bench_file, bench_run, to_json
-    from liteship.files import write_output
+    from liteship.bench import backends, bench_file, bench_run
     from liteship.judge import runtime_blocked, runtime_failures, runtime_notes
 
     if request.list_only:
@@ -58,8 +57,6 @@ def bench(request, checked, progress) -> BenchResult:
         records = bench_run(target, options, progress)  # also merged into RUN_DIR/results.jsonl
     else:
         records = bench_file(target, options, text(request.data), text(request.labels), progress)
-    if request.json:
-        write_output(text(request.json), to_json(records))
     runtime = options.target_runtime
     return BenchResult(records=tuple(records), run_dir=target if target.is_dir() else None,
                        stale=stale_variants(target) if target.is_dir() else (), target_runtime=runtime,
@@ -69,16 +66,10 @@ def bench(request, checked, progress) -> BenchResult:
 
 
 def gate(request, checked, progress) -> GateResult:
-    from liteship.files import write_output
     from liteship.judge import gate as judge_gate
-    from liteship.report.verdicts import junit_xml, markdown_summary
 
     run_dir = Path(text(request.run_dir))
     verdicts = judge_gate(run_dir, checked.budgets, request.variant)
-    if request.junit:
-        write_output(text(request.junit), junit_xml(verdicts))
-    if request.markdown:
-        write_output(text(request.markdown), markdown_summary(verdicts))
     return GateResult(run_dir=run_dir, verdicts=tuple(verdicts), every=bool(request.all or request.variant),
                       stale=stale_variants(run_dir))
 
@@ -118,20 +109,39 @@ def pick(request, checked, progress, log_to_tracker) -> PickResult:
 
 
 def compare(request, checked, progress) -> CompareResult:
-    import json
-
-    from liteship.files import write_output
-    from liteship.judge import compare as judge_compare, read_side, same_measurements, to_json
-    from liteship.report.compare import markdown
+    from liteship.judge import compare as judge_compare, read_side, same_measurements
 
     base, new, thresholds = text(request.base), text(request.new), checked.thresholds
     changes, added, removed = judge_compare(read_side(base, "base"), read_side(new, "new"), thresholds)
-    if request.markdown:
-        write_output(text(request.markdown), markdown(changes, added, removed))
-    if request.json:
-        write_output(text(request.json), json.dumps(to_json(changes, added, removed, thresholds), indent=2) + "\n")
     return CompareResult(changes=tuple(changes), added=tuple(added), removed=tuple(removed), thresholds=thresholds,
                          same_measurements=same_measurements(base, new))
+
+
+def outputs(request, result) -> list[tuple[str, str]]:
+    """(path, text) of each file the request names for a report (--json, --junit, --markdown), rendered from the
+    result; written after the result is shown, so standard output ("-") holds the summary first."""
+    import json
+
+    if request.command == "bench" and request.json:
+        from liteship.bench import to_json
+
+        return [(text(request.json), to_json(list(result.records)))]
+    found = []
+    if request.command == "gate":
+        from liteship.report.verdicts import junit_xml, markdown_summary
+
+        verdicts = list(result.verdicts)
+        found += [(text(request.junit), junit_xml(verdicts))] if request.junit else []
+        found += [(text(request.markdown), markdown_summary(verdicts))] if request.markdown else []
+    if request.command == "compare":
+        from liteship.judge import to_json
+        from liteship.report.compare import markdown
+
+        parts = (list(result.changes), list(result.added), list(result.removed))
+        found += [(text(request.markdown), markdown(*parts))] if request.markdown else []
+        found += [(text(request.json), json.dumps(to_json(*parts, result.thresholds), indent=2) + "\n")] \
+            if request.json else []
+    return found
 
 
 def variant_records(records, run_dir: Path, wanted: str, flag: str):

@@ -47,6 +47,13 @@ def _settings(cls, where: str, settings: dict, taken: tuple[str, ...]) -> tuple[
     return known, unknown
 
 
+def _with(settings, named: dict):
+    """``settings`` (a settings dataclass) with the fields ``named`` replaced; anything else as it is, for the
+    checks to refuse by name ("it takes a TrainConfig")."""
+    ok = dataclasses.is_dataclass(settings) and not isinstance(settings, type)
+    return dataclasses.replace(settings, **named) if ok and named else settings
+
+
 def _estimate_line(progress: Progress):
     """The sweep's estimate, said through ``progress`` before its work starts (as the CLI prints it)."""
     from liteship.workflow.resources import duration
@@ -103,7 +110,7 @@ def train(data, out, config=None, **settings):
     config_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     named = {k: settings.pop(k) for k in list(settings) if k in config_fields}
     fields, problems = _settings(TrainRequest, "liteship.train()", settings, ("data", "out", "config"))
-    config = dataclasses.replace(config if config is not None else TrainConfig(), **named)
+    config = _with(config if config is not None else TrainConfig(), named)
     request = TrainRequest(data=data, out=out, config=config, given=frozenset(named), **fields)
     return _execute(request, problems, quiet).trained
 
@@ -118,7 +125,8 @@ def optimize(run, recipes="all", config=None, **settings):
         run: A run directory with a trained model (from :func:`train`), or a :class:`Run`.
         recipes: ``"all"``, or recipe names (``"int8"``, ``["float16", "int8"]``; ``liteship optimize --list``).
         config: A TOML file with one ``[<recipe>]`` table of settings per recipe (their classes:
-            ``liteship.Int8Config``, ``liteship.PruneConfig``, ...).
+            ``liteship.Int8Config``, ``liteship.PruneConfig``, ...). Recipe settings built in Python go in a
+            sweep: ``SweepConfig(recipe_configs={"prune_int8": PruneConfig(target_sparsity=0.8)})``.
         **settings: ``deterministic`` (default True), ``verbose``, ``quiet``.
 
     Returns:
@@ -168,7 +176,7 @@ def bench(target, options=None, **settings):
     named = {k: settings.pop(k) for k in list(settings) if k in option_fields}
     fields, problems = _settings(BenchRequest, "liteship.bench()", settings, ("target", "options"))
     named, found = _bench_lists(named)
-    options = dataclasses.replace(options if options is not None else BenchOptions(), **named)
+    options = _with(options if options is not None else BenchOptions(), named)
     problems += found
     request = BenchRequest(target=_path(target), options=options, **fields)
     return _execute(request, problems, quiet)

@@ -44,7 +44,23 @@ def roi_of(width: int, height: int) -> list[float]:
     return [left / width, top / height, right / width, bottom / height]
 
 
+NO_SKLEARN = ("the built-in digits need scikit-learn, which is not installed here (it is in the train extra: "
+              "pip install 'liteship[train]'), so the app's paths were not checked")
+
+
+def _sklearn_missing() -> bool:
+    try:
+        import sklearn.datasets  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
 def _digits_photos(items: list[str]) -> Iterator[np.ndarray]:
+    if _sklearn_missing():  # guarded as dataset.load_digits is; photos_gone says so before any work
+        raise LiteshipError("The built-in 'digits' data set needs scikit-learn, which is not installed",
+                            "scikit-learn ships the digits inside its package (no download)",
+                            "pip install 'liteship[train]' or pip install scikit-learn")
     from sklearn.datasets import load_digits
 
     grey = np.clip(np.rint(load_digits().images * (255.0 / 16.0)), 0, 255).astype(np.uint8)
@@ -70,13 +86,16 @@ def _file_photos(root: Path, items: list[str]) -> Iterator[np.ndarray]:
 
 def photos_gone(run_dir: Path, model: str | None) -> str | None:
     """Why the test photos cannot be fed again, when the run was moved or copied without the data folder it was
-    made from (gate and pick judge a run from its own files; this check alone needs the photos); else None."""
+    made from, or its data are the built-in digits and scikit-learn is not installed (gate and pick judge a run from
+    its own files; this check alone needs the photos); else None."""
     from liteship.rundir import EXTRACTED, has_split, read_split
 
     if not has_split(run_dir, model) or (Path(run_dir) / EXTRACTED).is_dir():
         return None
     source = read_split(run_dir, model).source
-    if source == "digits" or Path(source).is_dir():
+    if source == "digits":
+        return NO_SKLEARN if _sklearn_missing() else None
+    if Path(source).is_dir():
         return None
     return (f"the test photos are not at {source} (the run was moved or copied without its data), so the app's "
             "paths were not checked; run pick where the data is to check them")

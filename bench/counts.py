@@ -71,9 +71,12 @@ def read_count(run_dir: Path, variant: str, kind: str, key: dict, failures: bool
     ``failures``)."""
     if _linked(run_dir, variant, kind):
         return None
-    try:
-        doc = json.loads(count_path(run_dir, variant, kind).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    from liteship.errors import LiteshipError
+    from liteship.files import read_regular
+
+    try:  # read_regular: a FIFO planted there is refused (and counted again), never waited on
+        doc = json.loads(read_regular(count_path(run_dir, variant, kind), "Count file").decode("utf-8"))
+    except (OSError, ValueError, RecursionError, LiteshipError):
         return None
     if not isinstance(doc, dict) or doc.get("key") != key:
         return None

@@ -116,13 +116,16 @@ def run_recipe(name: str, model, data: RecipeData, config=None) -> tuple[bytes, 
 
 
 def made_variant(variants: Path, vid: str) -> dict | None:
-    """The record of variant ``vid`` if it was made and its .tflite still matches; None otherwise."""
+    """The record of variant ``vid`` if it was made and its .tflite still matches; None otherwise: a cache, so a
+    record that cannot be read as one (damaged, not UTF-8, not a JSON object) is made again, never exit 2."""
     rec_path, tfl_path = variants / f"{vid}.json", variants / f"{vid}.tflite"
     if not (rec_path.is_file() and tfl_path.is_file()):
         return None
     try:
         record = json.loads(read_regular(rec_path, "Variant record"))  # never a FIFO or a link to /proc/kmsg
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
+        return None
+    if not isinstance(record, dict):
         return None
     if record.get("status") == "ok" and record.get("sha256") == sha256_file(tfl_path):
         return record

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from liteship.bench.counts import count_key, count_path, read_count, write_count
 
@@ -57,3 +58,20 @@ def test_a_damaged_file_or_a_link_is_counted_again_and_nothing_is_written_throug
     (run / "counts").symlink_to(elsewhere)
     assert write_count(run, "v1", "x86", key, {"per_invoke": 7}) is None
     assert list(elsewhere.iterdir()) == [] and read_count(run, "v1", "x86", key) is None
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe not utf-8", b"[1, 2]", b"[" * 100_000 + b"]" * 100_000, "fifo"])
+def test_a_count_file_that_is_no_count_is_counted_again_never_waited_on_or_a_crash(tmp_path, content):
+    """A cache: anything but a count written for this key reads as none (a FIFO is refused, not waited on)."""
+    import os
+
+    key = count_key("a" * 64, "x86", None, False)
+    path = count_path(tmp_path, "v1", "x86")
+    path.parent.mkdir(parents=True)
+    if content == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_bytes(content)
+    assert read_count(tmp_path, "v1", "x86", key) is None
+    assert write_count(tmp_path, "v1", "x86", key, {"per_invoke": 7}) is not None  # the next count replaces it
+    assert read_count(tmp_path, "v1", "x86", key) == {"per_invoke": 7}

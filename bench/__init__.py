@@ -5,9 +5,10 @@ Needs only ai-edge-litert and numpy (no TensorFlow). Judging the records is
 :mod:`liteship.judge`'s job, rendering them :mod:`liteship.report`'s.
 """
 
-from liteship.bench.measure import (arm_pixels, bench_target, BenchOptions, count_kinds, count_target, parse_backends,
-                                    Target)
+from liteship.bench.measure import (arm_pixels, bench_target, BenchOptions, count_kinds, count_target, EvalSet,
+                                    parse_backends, Target)
 from liteship.bench.accuracy import subset_words
+from liteship.bench.counts import count_key, read_count, write_count
 from liteship.bench.record import AARCH64, BenchRecord, Instructions, LatencyStats, to_json, X86_64
 from liteship.bench.results import (one_variant_each, parse_results, read_results, record_line, results_path,
                                     same_records, write_results)
@@ -21,10 +22,10 @@ from liteship.bench.instructions import require_valgrind, valgrind
 from liteship.bench.legacy import missing_op
 
 __all__ = ["AARCH64", "Instructions", "X86_64", "arm_pixels", "bench_file", "bench_run", "bench_target", "BenchOptions", "BenchRecord", "check_contract",
-           "check_runtime", "count_kinds", "count_target", "current_results", "differences", "explain", "Explained", "LatencyStats", "missing_op",
-           "missing_tools", "one_variant_each", "parse_backends", "parse_results", "plan_bench", "read_results",
+           "check_runtime", "count_key", "count_kinds", "count_target", "current_results", "differences", "EvalSet", "explain", "Explained", "LatencyStats", "missing_op",
+           "missing_tools", "one_variant_each", "parse_backends", "parse_results", "plan_bench", "read_count", "read_results",
            "record_line", "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "same_records", "SYSTEM_PACKAGES",
-           "subset_words", "Target", "to_json", "valgrind", "variant_status", "write_results"]
+           "subset_words", "Target", "to_json", "valgrind", "variant_status", "write_count", "write_results"]
 
 # liteship.bench(...) is the Python API's bench step (liteship.workflow.api.bench), imported only when called:
 # see liteship.callable_module for why the package is also a function.

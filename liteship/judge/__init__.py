@@ -1,7 +1,7 @@
 """judge: budgets, the gate, the pick and the release bundle. Works on bench records alone."""
 
-from liteship.judge.budgets import (backend_problem, Budgets, DEFAULT_BUDGETS, judge, load_budgets, runtime_blocked,
-                                    runtime_failures, runtime_notes, Verdict)
+from liteship.judge.budgets import (backend_problem, Budgets, DEFAULT_BUDGETS, judge, LIMITS, load_budgets,
+                                    runtime_blocked, runtime_failures, runtime_notes, Verdict)
 from liteship.judge.gate import gate, select, VariantVerdict
 from liteship.judge.pick import NothingPasses, pick
 from liteship.judge.baseline import drop_vs_float, drop_with_interval, float_record
@@ -13,7 +13,7 @@ from liteship.judge.findings import checked as checked_findings, Finding, findin
 
 __all__ = ["backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "decide", "Decision",
            "DEFAULT_BUDGETS", "drop_vs_float", "drop_with_interval", "Finding", "findings", "float_record", "gate",
-           "judge", "load_budgets", "load_thresholds", "NothingPasses", "on_front", "Option", "pick", "PREFER_FIX",
+           "judge", "LIMITS", "load_budgets", "load_thresholds", "NothingPasses", "on_front", "Option", "pick", "PREFER_FIX",
            "prefer_problem", "PREFERENCES", "read_side", "refuse_half_written", "runtime_blocked",
            "runtime_failures", "runtime_notes", "SAME_MEASUREMENTS", "same_measurements", "same_run", "SAME_RUN_FIX",
            "select", "shown_record", "Thresholds", "to_json", "VariantVerdict", "Verdict"]

@@ -151,7 +151,7 @@ class SweepWork:
     def _counts(self, model: str) -> list[Job]:
         """A count job per (variant, kind) the bench still needs; the counts of benched variants are skipped, and
         so are counts already in the run directory (a resumed sweep)."""
-        from liteship.bench.counts import read_count
+        from liteship.bench import read_count
         from liteship.errors import LiteshipError
 
         if not self.kinds:
@@ -182,7 +182,7 @@ class SweepWork:
     def _keys(self, target, pixels, scored: bool) -> list[dict]:
         """Each kind's count key for ``target`` (:func:`liteship.bench.counts.count_key`), in ``self.kinds``'s order;
         kept for :meth:`stored_counts`."""
-        from liteship.bench.counts import count_key
+        from liteship.bench import count_key
         from liteship.files import sha256_file
 
         sha = target.sha256 or sha256_file(target.path)
@@ -194,7 +194,7 @@ class SweepWork:
         """The counts in the run directory for the bench ``units``' variants, by variant and kind, read with the keys
         they were planned with: what the bench uses instead of counting (a failed count's reason too, so the record
         says why it has none)."""
-        from liteship.bench.counts import read_count
+        from liteship.bench import read_count
 
         out: dict[str, dict] = {}
         for unit in units:
@@ -206,7 +206,7 @@ class SweepWork:
     def _subset(self, model: str, size: int | None) -> tuple:
         """The images an ARM count runs: a stratified subset of the model's own test split."""
         from liteship.bench import arm_pixels
-        from liteship.bench.measure import EvalSet
+        from liteship.bench import EvalSet
         from liteship.dataset import load_run_split
 
         if (model, size) not in self._pixels:
@@ -215,7 +215,7 @@ class SweepWork:
         return self._pixels[model, size]
 
     def _counted(self, variant: str, kind: str, label: str, key: dict, found: dict) -> list[Job]:
-        from liteship.bench.counts import write_count
+        from liteship.bench import write_count
 
         write_count(self.out, variant, kind, key, found.get(kind))  # written as it finishes: a resumed sweep keeps it
         self.steps.step(f"{label}: {_said(found.get(kind))}", key=label)

@@ -161,7 +161,7 @@ def free_disk(out: Path) -> float:
 def arch_costs(arch: str):
     """The costs ``arch`` declares (:class:`~liteship.trainer.models.ArchCosts`), or None: not known."""
     from liteship.errors import LiteshipError
-    from liteship.trainer.models import get_arch
+    from liteship.trainer import get_arch
 
     try:
         return get_arch(arch).costs

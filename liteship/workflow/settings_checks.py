@@ -88,7 +88,7 @@ def checked_budgets(budgets):
     file's: a Budgets that sets no limit judges with the default limits, as a table that sets none does."""
     from liteship.bench import runtime_problem
     from liteship.judge import DEFAULT_BUDGETS, Budgets, load_budgets
-    from liteship.judge.budgets import LIMITS
+    from liteship.judge import LIMITS
 
     value = _settings(Budgets, budgets, BUDGETS, load_budgets, "a Budgets")
     if isinstance(budgets, Budgets):
@@ -136,7 +136,7 @@ def train_config_problems(config) -> list[Problem]:
     """A TrainConfig's problems, named by the flags that set each setting (as `liteship train`'s are)."""
     from liteship.trainer import TrainConfig
 
-    from liteship.trainer.models import FLAG_NAMES
+    from liteship.trainer import FLAG_NAMES
 
     if not isinstance(config, TrainConfig):
         return [Problem("config", None, describe(config), "it takes a TrainConfig", "pass one")]

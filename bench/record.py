@@ -159,7 +159,8 @@ class BenchRecord:
 
         object.__setattr__(self, "kind", kind_of(self.kind))  # the one place a stored kind string is parsed
         if isinstance(self.instructions, dict):  # a count as its tool returns it, or as a counts file holds it
-            object.__setattr__(self, "instructions", Instructions.from_dict(self.instructions))
+            object.__setattr__(self, "instructions", Instructions.from_dict(self.instructions) if self.instructions
+                               else None)  # {}: no count, as it always read
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -183,7 +184,8 @@ class BenchRecord:
             lat = {k: tuple(v) if isinstance(v, list) else v for k, v in d["latency_ms"].items()}
             d["latency_ms"] = check_mapping(LatencyStats, lat, "latency_ms", problems, non_negative=False)
         if isinstance(d.get("instructions"), dict):
-            d["instructions"] = Instructions.from_dict(d["instructions"], "instructions", problems)
+            d["instructions"] = Instructions.from_dict(d["instructions"], "instructions", problems) \
+                if d["instructions"] else None
         for key in ("top1_ci",):
             if isinstance(d.get(key), list):
                 d[key] = tuple(d[key])

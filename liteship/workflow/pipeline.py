@@ -6,10 +6,10 @@ a variant's ID hashes the trained weights. Making a chain unlocks counting each
 new variant's instructions: one job per count (valgrind's x86, each ISA under
 QEMU), which need no quiet machine. Jobs of different models, chains and
 counts are independent, so an executor may run them side by side
-(:mod:`liteship.app.executors`). Each model's jobs are planned from the run
+(:mod:`liteship.workflow.executors`). Each model's jobs are planned from the run
 directory when its training is there, with the stages' own skip checks
-(:mod:`liteship.app.plan`), so a resumed sweep only does what is missing.
-Scoring and timing come after every job here (:func:`liteship.app.sweep.sweep`).
+(:mod:`liteship.workflow.plan`), so a resumed sweep only does what is missing.
+Scoring and timing come after every job here (:func:`liteship.workflow.sweep.sweep`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
-from liteship.app.executors import count_unit, files_under, optimize_unit, pack, train_unit, write_outputs
-from liteship.app.plan import TrainUnit, plan_benches, plan_optimize
-from liteship.app.schedule import Job, Node, ranks, simulate
+from liteship.workflow.executors import count_unit, files_under, optimize_unit, pack, train_unit, write_outputs
+from liteship.workflow.plan import TrainUnit, plan_benches, plan_optimize
+from liteship.workflow.schedule import Job, Node, ranks, simulate
 from liteship.rundir import FLOAT, SPLIT, VARIANTS, update_current
 
 
@@ -35,8 +35,8 @@ def count_label(model: str, recipe: str, kind: str) -> str:
 def plan_nodes(models: list[str], chains: list[tuple[str, ...]], kinds: list[str],
                costs: dict[str, float]) -> tuple[list[Node], list[Node]]:
     """The whole sweep as estimated nodes: train, chains and counts (side by side, each keeping
-    :func:`~liteship.app.resources.job_cpus` cores busy), then bench (alone)."""
-    from liteship.app.resources import job_cpus
+    :func:`~liteship.workflow.resources.job_cpus` cores busy), then bench (alone)."""
+    from liteship.workflow.resources import job_cpus
 
     nodes, alone = [], []
     for m in models:

@@ -2,7 +2,7 @@
 
 Everything here is read from the run directory's files (``run.json``, ``data/split.json``, ``variants/<ID>.json``,
 ``results.jsonl``, ``release/manifest.json``), never from a process's state, so logging during the sweep and
-``liteship track RUN_DIR`` afterwards log the same thing. :mod:`liteship.app.mlflow_log` writes it to MLflow.
+``liteship track RUN_DIR`` afterwards log the same thing. :mod:`liteship.workflow.mlflow_log` writes it to MLflow.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def run_dir_store(run_dir: Path, experiment: str | None = None) -> Tracking:
 def _custom(uri: str, experiment: str) -> Tracking:
     """A tracking URI the user named; a SQLite file's artifacts go beside it (mlartifacts/), never to the working
     directory's ./mlruns, MLflow's default."""
-    from liteship.app.track_store import sqlite_file, uri_problem
+    from liteship.workflow.track_store import sqlite_file, uri_problem
 
     db = sqlite_file(uri)
     if db is None or uri_problem(uri) is not None:  # as given: the checks name what is wrong with it
@@ -98,7 +98,7 @@ def tracking_problems(tracking: Tracking, run_dir, uri_from: str, experiment_fro
     """Whether MLflow can log where ``tracking`` says, checked before any work: the URI, the experiment's name,
     the run directory's path in a sqlite URI, links planted where the store writes, a damaged store.
     ``uri_from``, ``experiment_from``: where each was given (a flag, a config key, track.json)."""
-    from liteship.app.track_store import experiment_problem, sqlite_file, uri_problem
+    from liteship.workflow.track_store import experiment_problem, sqlite_file, uri_problem
     from liteship.config import Problem, describe
 
     found = []
@@ -117,7 +117,7 @@ def tracking_problems(tracking: Tracking, run_dir, uri_from: str, experiment_fro
 
 def _store_problems(tracking: Tracking, db: Path, run_dir, uri_from: str) -> list:
     """Links planted where a run directory's store writes, and a store that is damaged or no MLflow store."""
-    from liteship.app.track_store import damaged, links_in, store_damage
+    from liteship.workflow.track_store import damaged, links_in, store_damage
     from liteship.config import Problem, describe
 
     if tracking.in_run_dir:

@@ -22,7 +22,7 @@ import json
 import os
 from pathlib import Path
 
-from liteship.bench.device_logs import parse_log
+from liteship.bench.device_logs import log_context, parse_log
 from liteship.bench.device_measurement import checked, DeviceFormat, Measurement, refuse
 from liteship.bench.device_results import (from_leaderboard, from_python_json, from_results_pb, NotProto, text)
 from liteship.errors import LiteshipError
@@ -59,7 +59,7 @@ def _read(source: str) -> bytes:
         raise LiteshipError(f"{WHAT} {source} cannot be read", why, "pass a file a benchmark tool wrote")
     size = os.stat(source).st_size
     if size > MAX_BYTES:
-        raise LiteshipError(f"{WHAT} {source} is {size / 1024**2:.0f} MB", f"over {MAX_BYTES // 1024**2} MB is not "
+        raise LiteshipError(f"{WHAT} {source} is {size:,} bytes", f"over {MAX_BYTES // 1024**2} MB is not "
                             "one benchmark's output (a whole device log, or the wrong file)",
                             "pass the benchmark's own output (adb logcat -s tflite litert, or its stdout)")
     return read_regular(source, WHAT, limit=MAX_BYTES)
@@ -186,19 +186,15 @@ def _job(job: Path, meta: dict, session: str) -> list[Measurement]:
             raise refuse(str(job), f"the job is of device {device_id}, session.json of {context['device_id']}",
                          "one session is one device's", "collect each device's session on its own")
         context["device_id"] = device_id
-    logged = []
-    if (job / "stdout.txt").exists():
-        source = str(job / "stdout.txt")
-        data = _read(source)
-        logged = parse_log(data.decode("utf-8", "replace"), source, sha256_bytes(data))
+    log = job / "stdout.txt"
     if not (job / "results.pb").exists():
-        return [dataclasses.replace(m, **{k: v for k, v in context.items() if v is not None}) for m in logged]
+        data = _read(str(log))
+        found = parse_log(data.decode("utf-8", "replace"), str(log), sha256_bytes(data))
+        return [dataclasses.replace(m, **{k: v for k, v in context.items() if v is not None}) for m in found]
+    if log.exists():
+        context.update(log_context(_read(str(log)).decode("utf-8", "replace")))
     source = str(job / "results.pb")
     data = _read(source)
-    if logged:
-        run = logged[-1]
-        context.update({k: getattr(run, k) for k in ("model", "threads", "delegate", "model_size_mb")
-                        if getattr(run, k) is not None})
     try:
         return [from_results_pb(data, source, sha256_bytes(data), **context)]
     except NotProto as exc:

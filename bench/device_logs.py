@@ -221,6 +221,16 @@ def parse_log(text: str, source: str, sha: str) -> list[Measurement]:
     return sorted(found, key=lambda m: m.line or 0)
 
 
+def log_context(text: str) -> dict:
+    """What the log says of the run it measured (model, threads, delegate, accelerator, model size), results or not:
+    the facts a results.pb beside it has not got."""
+    run = _Run()
+    for stream in messages(text)[1]:
+        for _, msg in stream:
+            _context(run, msg)
+    return run.context
+
+
 def _stream(stream: list[tuple[int, str]], source: str, sha: str, logcat: bool) -> list[Measurement]:
     runs, run, last = [], _Run(), 0
     for number, msg in stream:

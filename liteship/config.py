@@ -37,11 +37,12 @@ class Problem:
     allowed: str  # what would be accepted
     fix: str
     count: int = 1  # how many problems this line stands for ("and 1,499,980 more unknown keys": one line)
+    python: bool = False  # a Python call's argument: ``where`` its name (workers, config.epochs), said ``where=given``
 
     def line(self) -> str:
         place = f"{self.where} {self.key}" if self.key else self.where
         fix = self.fix if self.fix.endswith(("?", ".")) else self.fix + "."
-        head = f"{place} = {self.given}" if self.given else place
+        head = f"{place}{'=' if self.python else ' = '}{self.given}" if self.given else place
         body = f": {self.allowed.rstrip('.')}" if self.allowed else ""
         return f"{head}{body}. Fix: {fix}"
 

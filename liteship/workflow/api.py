@@ -24,27 +24,38 @@ An argument named ``run`` takes a run directory's path or a :class:`~liteship.wo
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from pathlib import Path
 
-from liteship.config import Problem, describe
+from liteship.config import Problem, Problems
 from liteship.progress import Progress
+from liteship.workflow.api_words import REQUEST_ONLY, Caller, in_python_words, spell
 from liteship.workflow.run import Decision, Explanation, Release, Run
-
-_REQUEST_ONLY = ("command", "writes", "flag_problems", "list_only", "given")  # fields a caller never sets
 
 
 def _path(run) -> Path:
     return run.path if isinstance(run, Run) else Path(run)
 
 
-def _settings(cls, where: str, settings: dict, taken: tuple[str, ...]) -> tuple[dict, list[Problem]]:
+def _settings(cls, where: str, settings: dict, taken: tuple[str, ...], more=()) -> tuple[dict, list[Problem]]:
     """``settings`` that are fields of ``cls`` (but those the function's own arguments fill, ``taken``), and a
-    problem for each that is not: said with every other problem of the request, never a TypeError first."""
-    names = [f.name for f in dataclasses.fields(cls) if f.name not in _REQUEST_ONLY + taken]
+    problem for each that is not: said with every other problem of the request, never a TypeError first.
+    ``more``: the other keywords the function takes (a settings object's fields, quiet), for the message."""
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in REQUEST_ONLY + taken]
+    valid = sorted({*names, *more, "quiet"})
     known = {k: v for k, v in settings.items() if k in names}
-    unknown = [Problem(where, k, describe(v), f"{where} takes: {', '.join(sorted(names))}",
-                       "check the name (a typo?)") for k, v in settings.items() if k not in names]
+    unknown = [Problem(str(k), None, spell(v), f"{where} has no such setting; it takes {', '.join(valid)}",
+                       f"did you mean {close[0]}={spell(v)}?" if close else "check the name (a typo?)", python=True)
+               for k, v in settings.items() if k not in names
+               for close in [difflib.get_close_matches(str(k), valid, n=1)]]
     return known, unknown
+
+
+def _renames(prefix: str, cls, named: dict, passed) -> dict[str, str]:
+    """A settings object's fields as the caller names them: a keyword given (``epochs``) by its name; a field of
+    the object the caller passed as ``prefix`` by ``prefix.field``; one neither set by the keyword that would."""
+    return {f"{prefix}.{f.name}": f"{prefix}.{f.name}" if passed is not None and f.name not in named else f.name
+            for f in dataclasses.fields(cls)}
 
 
 def _with(settings, named: dict):
@@ -65,16 +76,19 @@ def _estimate_line(progress: Progress):
     return say
 
 
-def _execute(request, problems: list[Problem] = (), quiet: bool = False):
+def _execute(request, problems: list[Problem] = (), quiet: bool = False, caller: Caller | None = None):
     """Run ``request`` through the one entry every command takes (checks, session, work), its settings' problems
-    added to those the checks find."""
+    added to those the checks find; the problems said in the ``caller``'s words (:mod:`.api_words`)."""
     from liteship.workflow.execute import execute
     from liteship.workflow.requests import with_problems
 
     if problems:
         request = with_problems(request, list(problems))
     progress = Progress(quiet=quiet)
-    return execute(request, progress, on_estimate=None if quiet else _estimate_line(progress))
+    try:
+        return execute(request, progress, on_estimate=None if quiet else _estimate_line(progress))
+    except Problems as exc:
+        raise Problems(in_python_words(exc.problems, caller or Caller(request, {}))) from None
 
 
 def train(data, out, config=None, **settings):
@@ -109,10 +123,12 @@ def train(data, out, config=None, **settings):
     quiet = settings.pop("quiet", False)
     config_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     named = {k: settings.pop(k) for k in list(settings) if k in config_fields}
-    fields, problems = _settings(TrainRequest, "liteship.train()", settings, ("data", "out", "config"))
-    config = _with(config if config is not None else TrainConfig(), named)
-    request = TrainRequest(data=data, out=out, config=config, given=frozenset(named), **fields)
-    return _execute(request, problems, quiet).trained
+    fields, problems = _settings(TrainRequest, "liteship.train()", settings, ("data", "out", "config"), named)
+    request = TrainRequest(data=data, out=out, config=_with(config if config is not None else TrainConfig(), named),
+                           given=frozenset(named), **fields)
+    caller = Caller(request, {"data": data, "out": out, "config": config, **fields, **named},
+                    _renames("config", TrainConfig, named, config))
+    return _execute(request, problems, quiet, caller).trained
 
 
 def optimize(run, recipes="all", config=None, **settings):
@@ -124,9 +140,10 @@ def optimize(run, recipes="all", config=None, **settings):
     Args:
         run: A run directory with a trained model (from :func:`train`), or a :class:`Run`.
         recipes: ``"all"``, or recipe names (``"int8"``, ``["float16", "int8"]``; ``liteship optimize --list``).
-        config: A TOML file with one ``[<recipe>]`` table of settings per recipe (their classes:
-            ``liteship.Int8Config``, ``liteship.PruneConfig``, ...). Recipe settings built in Python go in a
-            sweep: ``SweepConfig(recipe_configs={"prune_int8": PruneConfig(target_sparsity=0.8)})``.
+        config: The recipes' settings: a TOML file with one ``[<recipe>]`` table per recipe, or built in Python,
+            a dict recipe -> its config (``{"prune_int8": liteship.PruneConfig(target_sparsity=0.8)}``) or a list of
+            configs (``[liteship.Int8Config(...)]``, each for the recipes asked that take its class); checked as
+            the TOML's tables are. A recipe not named keeps its defaults.
         **settings: ``deterministic`` (default True), ``verbose``, ``quiet``.
 
     Returns:
@@ -138,11 +155,16 @@ def optimize(run, recipes="all", config=None, **settings):
     """
     from liteship.workflow.requests import OptimizeRequest
 
+    from liteship.workflow.api_words import recipe_tables
+
     quiet = settings.pop("quiet", False)
     fields, problems = _settings(OptimizeRequest, "liteship.optimize()", settings, ("run_dir", "recipes", "config"))
     names = recipes if isinstance(recipes, str) else tuple(recipes)
-    request = OptimizeRequest(run_dir=_path(run), recipes=names, config=config, **fields)
-    return _execute(request, problems, quiet)
+    settings_given = tuple(config) if isinstance(config, list) else config
+    request = OptimizeRequest(run_dir=_path(run), recipes=names, config=settings_given, **fields)
+    caller = Caller(request, {"run": run, "recipes": recipes, "config": config, **fields}, {"run_dir": "run"},
+                    recipe_tables(config))
+    return _execute(request, problems, quiet, caller)
 
 
 def bench(target, options=None, **settings):
@@ -173,20 +195,21 @@ def bench(target, options=None, **settings):
 
     quiet = settings.pop("quiet", False)
     option_fields = {f.name for f in dataclasses.fields(BenchOptions)}
-    named = {k: settings.pop(k) for k in list(settings) if k in option_fields}
-    fields, problems = _settings(BenchRequest, "liteship.bench()", settings, ("target", "options"))
-    named, found = _bench_lists(named)
-    options = _with(options if options is not None else BenchOptions(), named)
-    problems += found
-    request = BenchRequest(target=_path(target), options=options, **fields)
-    return _execute(request, problems, quiet)
+    given = {k: settings.pop(k) for k in list(settings) if k in option_fields}
+    fields, problems = _settings(BenchRequest, "liteship.bench()", settings, ("target", "options"), given)
+    named, found = _bench_lists(given)
+    request = BenchRequest(target=_path(target), options=_with(options if options is not None else BenchOptions(),
+                                                                named), **fields)
+    caller = Caller(request, {"target": target, "options": options, **fields, **given},
+                    _renames("options", BenchOptions, given, options))
+    return _execute(request, problems + found, quiet, caller)
 
 
 def _bench_lists(named: dict) -> tuple[dict, list[Problem]]:
     """``backends`` and ``threads`` as ``liteship bench`` takes them too: a list, or text with commas
-    (``"xnnpack,fp16"``, ``"all"``), or one thread count; the problems of unknown backend names."""
+    (``"xnnpack,fp16"``, ``"all"``; ``"1,2"``), or one thread count; the problems of unknown backend names and of
+    thread counts that are not whole numbers (their range is checked with every other setting's)."""
     from liteship.bench import parse_backends
-    from liteship.config import Problems
 
     named, found = dict(named), []
     if isinstance(named.get("backends"), str):
@@ -195,6 +218,14 @@ def _bench_lists(named: dict) -> tuple[dict, list[Problem]]:
         except Problems as exc:
             found += exc.problems
             del named["backends"]
+    if isinstance(named.get("threads"), str):
+        counts = [t.strip() for t in named["threads"].split(",")]
+        if all(t.isascii() and t.isdigit() for t in counts):
+            named["threads"] = tuple(int(t) for t in counts)
+        else:
+            found.append(Problem("threads", None, spell(named.pop("threads")), "it takes thread counts: whole "
+                                 "numbers, as a list, one number, or text with commas", "for example threads=(1, 2), "
+                                 "threads=1 or threads='1,2'", python=True))
     for key in ("backends", "threads"):
         value = named.get(key)
         if isinstance(value, list):
@@ -230,10 +261,13 @@ def sweep(data, out, config=None, **settings) -> Run:
     """
     from liteship.workflow.requests import SweepRequest
 
+    from liteship.workflow.api_words import sweep_tables
+
     quiet = settings.pop("quiet", False)
     fields, problems = _settings(SweepRequest, "liteship.sweep()", settings, ("data", "out", "config"))
     request = SweepRequest(data=data, out=out, config=config, **fields)
-    result = _execute(request, problems, quiet)
+    caller = Caller(request, {"data": data, "out": out, "config": config, **fields}, tables=sweep_tables)
+    result = _execute(request, problems, quiet, caller)
     return Run(result.out, result)
 
 
@@ -261,7 +295,9 @@ def gate(run, budgets=None, variant=None, all=False, **settings):  # noqa: A002 
     quiet = settings.pop("quiet", False)
     fields, problems = _settings(GateRequest, "liteship.gate()", settings, ("run_dir", "budgets", "variant", "all"))
     request = GateRequest(run_dir=_path(run), budgets=budgets, variant=variant, all=all, **fields)
-    return _execute(request, problems, quiet)
+    caller = Caller(request, {"run": run, "budgets": budgets, "variant": variant, "all": all, **fields},
+                    {"run_dir": "run"})
+    return _execute(request, problems, quiet, caller)
 
 
 def pick(run, budgets=None, prefer: str = "accuracy", **settings):
@@ -290,7 +326,8 @@ def pick(run, budgets=None, prefer: str = "accuracy", **settings):
     quiet = settings.pop("quiet", False)
     fields, problems = _settings(PickRequest, "liteship.pick()", settings, ("run_dir", "budgets", "prefer"))
     request = PickRequest(run_dir=_path(run), budgets=budgets, prefer=prefer, **fields)
-    result = _execute(request, problems, quiet)
+    caller = Caller(request, {"run": run, "budgets": budgets, "prefer": prefer, **fields}, {"run_dir": "run"})
+    result = _execute(request, problems, quiet, caller)
     decision = Decision(result.decision, None, result.run_dir)
     return decision if result.release is None else Release(result.release, decision)
 
@@ -317,7 +354,8 @@ def compare(base, new, thresholds=None, **settings):
     quiet = settings.pop("quiet", False)
     fields, problems = _settings(CompareRequest, "liteship.compare()", settings, ("base", "new", "thresholds"))
     request = CompareRequest(base=_path(base), new=_path(new), thresholds=thresholds, **fields)
-    return _execute(request, problems, quiet)
+    return _execute(request, problems, quiet, Caller(request, {"base": base, "new": new, "thresholds": thresholds,
+                                                               **fields}))
 
 
 def explain(run, variant: str, vs: str | None = None) -> Explanation:
@@ -336,7 +374,8 @@ def explain(run, variant: str, vs: str | None = None) -> Explanation:
     """
     from liteship.workflow.requests import ExplainRequest
 
-    result = _execute(ExplainRequest(run_dir=_path(run), variant=variant, vs=vs))
+    request = ExplainRequest(run_dir=_path(run), variant=variant, vs=vs)
+    result = _execute(request, caller=Caller(request, {"run": run, "variant": variant, "vs": vs}, {"run_dir": "run"}))
     return Explanation(result.explained, result.vs)
 
 

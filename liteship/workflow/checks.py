@@ -15,7 +15,8 @@ from liteship.workflow.validate import (OUTPUT_FLAGS, alias_problems, collect, d
                                         flag_problems, inputs, out_problems, output_problems, path_problems,
                                         run_dir_problems, text)
 from liteship.workflow.settings_checks import (BUDGETS, SWEEP_CONFIG, bench_option_problems, checked_budgets,
-                                               checked_sweep_config, checked_thresholds, train_config_problems)
+                                               checked_sweep_config, checked_thresholds, recipe_settings,
+                                               train_config_problems)
 from liteship.workflow.track_checks import pick_tracking, sweep_tracking, track_command
 from liteship.config import Problem, Problems, describe
 from liteship.contract import read_labels_file
@@ -104,7 +105,7 @@ def _kernel_run_dir(run_dir: str | None, flag: str = "RUN_DIR") -> list[Problem]
 
 
 def _optimize(request) -> list[Problem]:
-    from liteship.optimize import parse_recipes, resolve_configs
+    from liteship.optimize import parse_recipes
 
     if request.list_only:
         return []
@@ -119,7 +120,7 @@ def _optimize(request) -> list[Problem]:
     recipes = request.recipes if isinstance(request.recipes, str) else list(request.recipes)
     names = collect(found, parse_recipes, recipes)
     if names is not None:
-        collect(found, resolve_configs, names, text(request.config))
+        collect(found, recipe_settings, names, text(request.config))
     return found
 
 

@@ -82,13 +82,14 @@ class TrainRequest(Request):
 @dataclass(frozen=True, kw_only=True)
 class OptimizeRequest(Request):
     """``liteship optimize``: make ``recipes`` ("all", or names) of every float model in ``run_dir``; ``config``: a
-    TOML with one table per recipe."""
+    TOML with one table per recipe, or (from Python) a dict recipe -> its config object, or a tuple of config
+    objects, each for the recipes asked that take its class."""
 
     command: ClassVar[str] = "optimize"
     writes: ClassVar[str | None] = "run_dir"
     run_dir: PathLike | None = None
     recipes: str | tuple[str, ...] = "all"
-    config: PathLike | None = None
+    config: PathLike | dict | tuple | None = None
     deterministic: bool = True
     list_only: bool = False
 

@@ -1,7 +1,7 @@
 """The run handle: a run directory as Python objects, for a notebook or a script.
 
 :class:`Run` reads the run directory each time a property is asked (so it follows a later ``pick`` or sweep),
-through the readers every command uses (:func:`liteship.bench.current_results`, :func:`liteship.rundir.read_json`,
+through the readers every command uses (:func:`liteship.bench.current_results`, :func:`liteship.rundir.read_manifest`,
 :mod:`liteship.judge`), never a parser of its own. In Jupyter a run, a decision and a release show themselves as
 HTML: the same decision, variants table and plot as ``report.html`` (:mod:`liteship.report`'s notebook fragment).
 """
@@ -13,7 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from liteship.errors import LiteshipError
-from liteship.rundir import MANIFEST, RELEASE, RELEASE_FILES, RESULTS, is_marked, read_json
+from liteship.rundir import MANIFEST, RELEASE, RELEASE_FILES, RESULTS, is_marked, read_manifest
 
 
 class Decision:
@@ -58,7 +58,7 @@ class Release:
 
     def __init__(self, path: str | Path, decision: Decision | None = None):
         self.path = Path(path)
-        self.manifest: dict = read_json(self.path / MANIFEST, "liteship pick")
+        self.manifest: dict = read_manifest(self.path)
         self.decision = decision
 
     def __getattr__(self, name: str):

@@ -148,3 +148,44 @@ def train_config_problems(config) -> list[Problem]:
     if typed:
         return typed
     return config.problems()
+
+
+def recipe_settings(names: list[str], config) -> dict[str, object]:
+    """Each recipe of ``names``' typed config for optimize. ``config``: None (the defaults), a TOML's path (a table a
+    recipe), or built in Python: a dict recipe -> config object, or a list of config objects, each for the recipes
+    asked that take its class. An object is checked as its table would be; every problem raised together."""
+    from liteship.optimize import get_recipe, list_recipes, resolve_configs
+
+    if config is None or isinstance(config, (str, Path)):
+        return resolve_configs(names, config)
+    valid = [r.name for r in list_recipes()]
+    problems: list[Problem] = []
+    if isinstance(config, dict):
+        given = [(f"[{name}]", [name] if name in valid else [], value) for name, value in config.items()]
+        problems += [Problem(SWEEP_CONFIG, label, describe(value), "there is no recipe of that name; recipes: "
+                             + ", ".join(valid), "rename or remove it") for label, takes, value in given if not takes]
+    elif isinstance(config, (list, tuple)):
+        given = [(f"[{i}]", [n for n in names if type(v) is get_recipe(n).config_cls], v)
+                 for i, v in enumerate(config)]
+        problems += [Problem(SWEEP_CONFIG, label, describe(value), "no recipe asked takes a "
+                             f"{type(value).__name__}; recipes asked: {', '.join(names)}",
+                             "pass the config of a recipe asked (Int8Config for int8, ...), or ask for its recipe")
+                     for label, takes, value in given if not takes]
+    else:
+        raise Problems([Problem(SWEEP_CONFIG, None, describe(config), "it takes a TOML's path, a dict recipe -> its "
+                                "config, a list of configs, or None (the defaults)", "pass one of those")])
+    configs = {}
+    for label, takes, value in given:
+        for name in takes:
+            cls = get_recipe(name).config_cls
+            if type(value) is not cls:  # exactly: a PruneConfig is an Int8Config too
+                problems.append(Problem(SWEEP_CONFIG, label, describe(value), f"it takes a {cls.__name__}, the "
+                                        f"{name} recipe's settings", f"pass {cls.__name__}(...)"))
+            elif name in configs:
+                problems.append(Problem(SWEEP_CONFIG, label, describe(value), f"an earlier config is {name}'s too",
+                                        "pass one config a recipe"))
+            elif (built := check_mapping(cls, table(value), f"{SWEEP_CONFIG} {label}", problems)) is not None:
+                configs[name] = built
+    if problems:
+        raise Problems(problems)
+    return {n: configs.get(n) or get_recipe(n).config_cls() for n in names}

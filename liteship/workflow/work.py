@@ -26,12 +26,13 @@ def train(request, checked, progress) -> TrainResult:
 
 
 def optimize(request, checked, progress) -> OptimizeResult:
-    from liteship.optimize import list_recipes, optimize_run, parse_recipes, resolve_configs
+    from liteship.optimize import list_recipes, optimize_run, parse_recipes
+    from liteship.workflow.settings_checks import recipe_settings
 
     if request.list_only:
         return OptimizeResult(recipes=tuple(list_recipes()))
     names = parse_recipes(request.recipes if isinstance(request.recipes, str) else list(request.recipes))
-    records = optimize_run(text(request.run_dir), names, resolve_configs(names, text(request.config)), progress,
+    records = optimize_run(text(request.run_dir), names, recipe_settings(names, text(request.config)), progress,
                            deterministic=request.deterministic)
     return OptimizeResult(records=tuple(records))
 

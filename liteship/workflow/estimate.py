@@ -41,8 +41,8 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     return out
 
 
-def done_units(out: Path, data: str, config, recipes: list[str], options) -> set[str]:
-    """The progress labels of the units the run directory already holds, found by the sweep's own plan
+def done_units(out: Path, data: str, config, recipes: list[str], options) -> set:
+    """The keys of the units the run directory already holds, found by the sweep's own plan
     (:mod:`liteship.workflow.plan`): trainings done, variants made, and the benches (with their counts) of variants
     measured with these options. Nothing when the run directory is new."""
     from liteship.workflow.plan import plan_benches, plan_optimize, plan_train
@@ -56,18 +56,17 @@ def done_units(out: Path, data: str, config, recipes: list[str], options) -> set
     if not is_marked(out) or not (out / FLOAT).is_dir():
         return set()
     trains = plan_train(out, data, [train_config(config, m) for m in config.models])
-    done = {u.label for u in trains if u.done}
+    done = {u.key for u in trains if u.done}
     trained = [u.config.model_dir_name for u in trains if u.done]
     if trained:
-        done |= {u.label for u in plan_optimize(out, trained, recipes, with_defaults(recipes, config.recipe_configs))
+        done |= {u.key for u in plan_optimize(out, trained, recipes, with_defaults(recipes, config.recipe_configs))
                  if u.done}
     try:
         benches = [u for u in plan_benches(out, options) if u.done and u.target.group in trained]
     except LiteshipError:  # no variant made yet
         benches = []
     kinds = count_kinds(options)
-    return done | {f"{lead} {u.target.group} {u.target.recipe}{tail}" for u in benches
-                   for lead, tail in (("bench", ""), *(("count", f" {k}") for k in kinds))}
+    return done | {u.key for u in benches} | {key for u in benches for key in u.count_keys(kinds)}
 
 
 def sweep_plan(out, data: str, config, estimates, workers: int) -> tuple[dict, float]:

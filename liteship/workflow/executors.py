@@ -131,12 +131,12 @@ class LocalExecutor:
 
     def __init__(self, workers: int = 1):
         self.workers = max(1, int(workers))
-        self.timeline: list[dict] = []  # each job's key, and when it started and ended (seconds from the first)
+        self.timeline: list[dict] = []  # each job's label, and when it started and ended (seconds from the first)
         self._zero: float | None = None
 
     def _timed(self, job: Job, started: float) -> None:
         self._zero = started if self._zero is None else self._zero
-        self.timeline.append({"key": job.key, "start_s": round(started - self._zero, 2),
+        self.timeline.append({"key": job.key.label(), "start_s": round(started - self._zero, 2),
                               "end_s": round(time.perf_counter() - self._zero, 2)})
 
     def run(self, jobs: list[Job]) -> None:
@@ -169,7 +169,7 @@ class LocalExecutor:
                     try:
                         result = future.result()
                     except BrokenProcessPool as exc:
-                        raise LiteshipError(f"A worker process died while running {job.key}",
+                        raise LiteshipError(f"A worker process died while running {job.key.label()}",
                                             "it was killed from outside, most often by the kernel when memory ran "
                                             "out; everything finished before it is kept in the run directory",
                                             "run the same command again to resume, with --workers 1 to use less "

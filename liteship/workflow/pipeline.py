@@ -19,43 +19,37 @@ from functools import partial
 from pathlib import Path
 
 from liteship.workflow.executors import count_unit, files_under, optimize_unit, pack, train_unit, write_outputs
-from liteship.workflow.plan import TrainUnit, plan_benches, plan_optimize
+from liteship.workflow.plan import (BenchKey, ChainKey, CountKey, TrainKey, TrainUnit, UnitKey, plan_benches,
+                                    plan_optimize)
 from liteship.workflow.schedule import Job, Node, ranks, simulate
 from liteship.rundir import FLOAT, SPLIT, VARIANTS, update_current
 
 
-def chain_key(model: str, chain: tuple[str, ...]) -> str:
-    return f"optimize {model} {'+'.join(chain)}"
-
-
-def count_label(model: str, recipe: str, kind: str) -> str:
-    return f"count {model} {recipe} {kind}"
-
-
 def plan_nodes(models: list[str], chains: list[tuple[str, ...]], kinds: list[str],
-               costs: dict[str, float]) -> tuple[list[Node], list[Node]]:
+               costs: dict[UnitKey, float]) -> tuple[list[Node], list[Node]]:
     """The whole sweep as estimated nodes: train, chains and counts (side by side, each keeping
     :func:`~liteship.workflow.resources.job_cpus` cores busy), then bench (alone)."""
     from liteship.workflow.resources import job_cpus
 
     nodes, alone = [], []
     for m in models:
-        nodes.append(Node(f"train {m}", costs.get(f"train {m}", 0.0), cpus=job_cpus(f"train {m}")))
+        train = TrainKey(m)
+        nodes.append(Node(train, costs.get(train, 0.0), cpus=job_cpus(train)))
         for chain in chains:
-            key = chain_key(m, chain)
-            labels = tuple(f"optimize {m} {r}" for r in chain)
-            nodes.append(Node(key, sum(costs.get(label, 0.0) for label in labels), (f"train {m}",), labels,
-                              tuple(costs.get(label, 0.0) for label in labels), job_cpus(key)))
-            nodes += [Node(count_label(m, r, k), costs.get(count_label(m, r, k), 0.0), (key,),
-                           cpus=job_cpus(count_label(m, r, k))) for r in chain for k in kinds]
-        alone += [Node(f"bench {m} {r}", costs.get(f"bench {m} {r}", 0.0)) for chain in chains for r in chain]
+            key = ChainKey(m, tuple(chain))
+            steps = key.steps()
+            nodes.append(Node(key, sum(costs.get(step, 0.0) for step in steps), (train,), steps,
+                              tuple(costs.get(step, 0.0) for step in steps), job_cpus(key)))
+            counts = [CountKey(m, r, k) for r in chain for k in kinds]
+            nodes += [Node(count, costs.get(count, 0.0), (key,), cpus=job_cpus(count)) for count in counts]
+        alone += [Node(BenchKey(m, r), costs.get(BenchKey(m, r), 0.0)) for chain in chains for r in chain]
     return nodes, alone
 
 
-def simulate_sweep(models: list[str], recipes: list[str], options, costs: dict[str, float], workers: int,
+def simulate_sweep(models: list[str], recipes: list[str], options, costs: dict[UnitKey, float], workers: int,
                    cores: int | None = None):
-    """The sweep's estimated time on ``workers`` workers and ``cores`` cores (default: this machine's), each progress
-    label's share of it, and each job's rank."""
+    """The sweep's estimated time on ``workers`` workers and ``cores`` cores (default: this machine's), each unit's
+    share of it (by its key), and each job's rank."""
     import os
 
     from liteship.bench import count_kinds
@@ -69,13 +63,13 @@ class SweepWork:
     """Hands the executor the jobs that are ready, and writes each finished job's outputs into the run directory.
 
     ``steps``: the sweep's progress (one step per training, variant made and count); ``ranks``: each job's
-    estimated longest path of work, by key, which ready jobs start by. Each count is written to the run directory
+    estimated longest path of work, by key (:mod:`liteship.workflow.plan`'s unit keys), which ready jobs start by. Each count is written to the run directory
     as it finishes (:mod:`liteship.bench.counts`); one written before for the same file, tools and images is not
     made again, and the bench that follows reads them (:meth:`stored_counts`).
     """
 
     def __init__(self, out: Path, data: str, trains: list[TrainUnit], recipes: list[str], configs: dict, options,
-                 steps, ranks: dict[str, float] | None = None):
+                 steps, ranks: dict[UnitKey, float] | None = None):
         from liteship.bench import count_kinds
         from liteship.optimize import recipe_chains
 
@@ -88,17 +82,17 @@ class SweepWork:
         self._skips_said = False
         self._pixels: dict[tuple, tuple] = {}
 
-    def _job(self, key: str, fn, args: tuple, then) -> Job:
+    def _job(self, key: UnitKey, fn, args: tuple, then) -> Job:
         return Job(key, fn, args, then, self.ranks.get(key, 0.0))
 
     def start(self) -> list[Job]:
         jobs = []
         for unit in self.trains:
             if unit.done:
-                self.steps.step(unit.label, " (done before, skipped)", key=unit.label, skipped=True)
+                self.steps.step(unit.key.label(), " (done before, skipped)", key=unit.key, skipped=True)
                 jobs += self._optimize(unit.config.model_dir_name)
             else:
-                jobs.append(self._job(unit.label, train_unit, (self.data, asdict(unit.config), pack(self.out, [SPLIT])),
+                jobs.append(self._job(unit.key, train_unit, (self.data, asdict(unit.config), pack(self.out, [SPLIT])),
                                       partial(self._trained, unit)))
         return jobs
 
@@ -115,7 +109,7 @@ class SweepWork:
             self._skips_said = True
             for line in skipped_lines(card.get("skipped", []), card["data"]["images"]):
                 self.steps.progress.log(line)
-        self.steps.step(unit.label + (f": test top-1 {top1:.4f}" if top1 is not None else ""), key=unit.label)
+        self.steps.step(unit.key.label() + (f": test top-1 {top1:.4f}" if top1 is not None else ""), key=unit.key)
         return self._optimize(unit.config.model_dir_name)
 
     def _optimize(self, model: str) -> list[Job]:
@@ -123,7 +117,7 @@ class SweepWork:
         update_current(self.out, [(u.model, u.recipe, u.variant) for u in makes])  # what this sweep makes is current
         for unit in makes:
             if unit.done:
-                self.steps.step(f"{unit.label}: {unit.made['status']}", " (done before, skipped)", key=unit.label,
+                self.steps.step(f"{unit.key.label()}: {unit.made['status']}", " (done before, skipped)", key=unit.key,
                                 skipped=True)
         todo = {u.recipe for u in makes if not u.done}
         chains = [tuple(r for r in chain if r in todo) for chain in self.chains]
@@ -132,7 +126,7 @@ class SweepWork:
         if not chains:
             return self._counts(model)
         files = pack(self.out, [SPLIT, *files_under(self.out, f"{FLOAT}/{model}")])
-        return [self._job(chain_key(model, chain), optimize_unit,
+        return [self._job(ChainKey(model, chain), optimize_unit,
                           (model, list(chain), {r: self.configs[r] for r in chain}, files),
                           partial(self._made, model)) for chain in chains]
 
@@ -141,10 +135,10 @@ class SweepWork:
 
         write_outputs(self.out, files)
         made = [json.loads(data) for rel, data in sorted(files.items()) if rel.endswith(".json")]
-        labels = [f"optimize {r['model']} {r['recipe']}" for r in made]
-        self.steps.finished(labels)  # one job: its steps are done together
-        for label, r in zip(labels, made):
-            self.steps.step(f"{label}: {r['status']}", key=label)
+        keys = [ChainKey(r["model"], (r["recipe"],)) for r in made]
+        self.steps.finished(keys)  # one job: its steps are done together
+        for key, r in zip(keys, made):
+            self.steps.step(f"{key.label()}: {r['status']}", key=key)
         self._waiting[model] -= 1
         return self._counts(model) if self._waiting[model] == 0 else []
 
@@ -163,20 +157,20 @@ class SweepWork:
         jobs = []
         for unit in planned:
             t = unit.target
-            labels = [count_label(model, t.recipe, k) for k in self.kinds]
+            units = unit.count_keys(self.kinds)
             if unit.done:
-                for label in labels:
-                    self.steps.step(None, key=label, skipped=True)
+                for done in units:
+                    self.steps.step(None, key=done, skipped=True)
                 continue
             pixels, scored = self._subset(model, t.size)
             files = None
-            for kind, label, key in zip(self.kinds, labels, self._keys(t, pixels, scored)):
+            for kind, count, key in zip(self.kinds, units, self._keys(t, pixels, scored)):
                 if read_count(self.out, t.variant, kind, key, failures=False) is not None:
-                    self.steps.step(label, " (done before, skipped)", key=label, skipped=True)
+                    self.steps.step(count.label(), " (done before, skipped)", key=count, skipped=True)
                     continue
                 files = files or pack(self.out, [f"{VARIANTS}/{t.variant}.tflite"])
-                jobs.append(self._job(label, count_unit, (t.variant, [kind], pixels, scored, files),
-                                      partial(self._counted, t.variant, kind, label, key)))
+                jobs.append(self._job(count, count_unit, (t.variant, [kind], pixels, scored, files),
+                                      partial(self._counted, t.variant, kind, count, key)))
         return jobs
 
     def _keys(self, target, pixels, scored: bool) -> list[dict]:
@@ -214,11 +208,11 @@ class SweepWork:
             self._pixels[model, size] = arm_pixels(EvalSet(x, y, [], self.data))
         return self._pixels[model, size]
 
-    def _counted(self, variant: str, kind: str, label: str, key: dict, found: dict) -> list[Job]:
+    def _counted(self, variant: str, kind: str, unit: CountKey, key: dict, found: dict) -> list[Job]:
         from liteship.bench import write_count
 
         write_count(self.out, variant, kind, key, found.get(kind))  # written as it finishes: a resumed sweep keeps it
-        self.steps.step(f"{label}: {_said(found.get(kind))}", key=label)
+        self.steps.step(f"{unit.label()}: {_said(found.get(kind))}", key=unit)
         return []
 
 

@@ -20,13 +20,64 @@ from liteship.rundir import CARD, FLOAT, MODEL_KERAS, read_card
 
 
 @dataclass(frozen=True)
+class TrainKey:
+    """Training one model (a job, a progress step)."""
+
+    model: str
+
+    def label(self) -> str:
+        return f"train {self.model}"
+
+
+@dataclass(frozen=True)
+class ChainKey:
+    """Making a chain of recipes of one model (one job; :func:`liteship.optimize.recipe_chains`). Each recipe's
+    variant is a progress step of its own: the chain of that recipe alone (:meth:`steps`)."""
+
+    model: str
+    recipes: tuple[str, ...]
+
+    def label(self) -> str:
+        return f"optimize {self.model} {'+'.join(self.recipes)}"
+
+    def steps(self) -> tuple[ChainKey, ...]:
+        return tuple(ChainKey(self.model, (r,)) for r in self.recipes)
+
+
+@dataclass(frozen=True)
+class CountKey:
+    """Counting one variant's instructions with one count backend (valgrind's x86, an ARM backend)."""
+
+    model: str
+    recipe: str
+    backend: str
+
+    def label(self) -> str:
+        return f"count {self.model} {self.recipe} {self.backend}"
+
+
+@dataclass(frozen=True)
+class BenchKey:
+    """Scoring and timing one variant."""
+
+    model: str
+    recipe: str
+
+    def label(self) -> str:
+        return f"bench {self.model} {self.recipe}"
+
+
+UnitKey = TrainKey | ChainKey | CountKey | BenchKey  # the keys of costs, done units, ranks and the simulated plan
+
+
+@dataclass(frozen=True)
 class TrainUnit:
     config: object  # liteship.trainer.TrainConfig, resolved
     done: bool
 
     @property
-    def label(self) -> str:
-        return f"train {self.config.model_dir_name}"
+    def key(self) -> TrainKey:
+        return TrainKey(self.config.model_dir_name)
 
 
 @dataclass(frozen=True)
@@ -41,8 +92,8 @@ class OptimizeUnit:
         return self.made is not None
 
     @property
-    def label(self) -> str:
-        return f"optimize {self.model} {self.recipe}"
+    def key(self) -> ChainKey:
+        return ChainKey(self.model, (self.recipe,))
 
 
 @dataclass(frozen=True)
@@ -55,8 +106,12 @@ class BenchUnit:
         return self.records is not None
 
     @property
-    def label(self) -> str:
-        return f"bench {self.target.group} {self.target.recipe}"
+    def key(self) -> BenchKey:
+        return BenchKey(self.target.group, self.target.recipe)
+
+    def count_keys(self, kinds) -> list[CountKey]:
+        """The counts of this variant by each count backend of ``kinds``, which its bench reads."""
+        return [CountKey(self.target.group, self.target.recipe, kind) for kind in kinds]
 
 
 def trained(model_dir: Path, config, data: str, fingerprint: str) -> bool:

@@ -126,7 +126,7 @@ class Estimate:
     memory_bytes: float
     disk_bytes: float
     seconds: float
-    units: dict | None = None  # seconds per unit of work, by its progress label ("train M", "optimize M R", ...)
+    units: dict | None = None  # seconds per unit of work, by its key (TrainKey, ChainKey, ... of workflow.plan)
     unknown: tuple[str, ...] = ()  # what it left out, in words (:func:`unknown_costs`)
 
 
@@ -226,9 +226,11 @@ def _count_seconds(kind: str, arch: str, size: int, recipe: str) -> float:
     return ARM_START + a.arm_work * size * size * factor
 
 
-def job_cpus(label: str) -> float:
-    """The cores the job of a progress label keeps busy alone (JOB_CPUS)."""
-    return JOB_CPUS["count" if label.startswith("count ") else "tf"]
+def job_cpus(key) -> float:
+    """The cores the job of a unit ``key`` (:mod:`liteship.workflow.plan`) keeps busy alone (JOB_CPUS)."""
+    from liteship.workflow.plan import CountKey
+
+    return JOB_CPUS["count" if isinstance(key, CountKey) else "tf"]
 
 
 def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, recipes: int) -> Estimate:
@@ -246,33 +248,38 @@ def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images
 
 
 def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, recipe_epochs: dict[str, dict[str, int]],
-                 run_backends: int, kinds: list[str], invokes: int = DEFAULT_INVOKES) -> dict[str, float]:
-    """Each unit's seconds, keyed by the sweep's progress labels: training, making each variant, each count
+                 run_backends: int, kinds: list[str], invokes: int = DEFAULT_INVOKES) -> dict:
+    """Each unit's seconds, by its key (:mod:`liteship.workflow.plan`): training, making each variant, each count
     (``kinds``: x86, an ARM backend), benching each variant. The sweep's plan puts them on its workers
     (:func:`liteship.workflow.pipeline.simulate_sweep`), and the progress line's remaining time weighs finished units by
     them."""
+    from liteship.workflow.plan import BenchKey, ChainKey, CountKey, TrainKey
+
     per_epoch = _epoch_seconds(arch, size, images)
-    out = {f"train {model}": JOB_START + TRAIN_START + per_epoch * epochs}
+    out = {TrainKey(model): JOB_START + TRAIN_START + per_epoch * epochs}
     for recipe, tune in recipe_epochs.items():
-        out[f"optimize {model} {recipe}"] = JOB_START + _recipe_seconds(arch, recipe) + _tune_seconds(per_epoch, tune)
-        out[f"bench {model} {recipe}"] = _bench_seconds(run_backends, invokes)
+        out[ChainKey(model, (recipe,))] = JOB_START + _recipe_seconds(arch, recipe) + _tune_seconds(per_epoch, tune)
+        out[BenchKey(model, recipe)] = _bench_seconds(run_backends, invokes)
         for kind in kinds:
-            out[f"count {model} {recipe} {kind}"] = _count_seconds(kind, arch, size, recipe)
+            out[CountKey(model, recipe, kind)] = _count_seconds(kind, arch, size, recipe)
     return out
 
 
-def pending_seconds(costs: dict[str, float], done: set[str]) -> dict[str, float]:
-    """``costs`` with the units already done at 0 s: the estimate counts only the work that will run."""
-    return {label: 0.0 if label in done else seconds for label, seconds in costs.items()}
+def pending_seconds(costs: dict, done: set) -> dict:
+    """``costs`` with the units already done (their keys in ``done``) at 0 s: the estimate counts only the work that
+    will run."""
+    return {key: 0.0 if key in done else seconds for key, seconds in costs.items()}
 
 
-def fixed_seconds(pending: dict[str, float]) -> float:
+def fixed_seconds(pending: dict) -> float:
     """The sweep's fixed costs on this machine: with nothing left to run, NOTHING_TO_RUN; else the driver's start,
     planning and reports, and a worker's start (TensorFlow's import) when a training, a variant or a count will
     run (the bench runs in the driver)."""
     if not any(seconds > 0 for seconds in pending.values()):
         return NOTHING_TO_RUN * machine_pace()
-    work = any(seconds > 0 for label, seconds in pending.items() if not label.startswith("bench "))
+    from liteship.workflow.plan import BenchKey
+
+    work = any(seconds > 0 for key, seconds in pending.items() if not isinstance(key, BenchKey))
     return (SWEEP_OVERHEAD + (WORKER_START if work else 0.0)) * machine_pace()
 
 

@@ -20,15 +20,16 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 
 @dataclass(eq=False)
 class Job:
     """One unit of work: ``fn(*args)`` runs in a worker (both picklable); ``then(result)`` runs in the driver,
-    writes the outputs and returns the jobs this one unlocks."""
+    writes the outputs and returns the jobs this one unlocks. ``key``: the unit's key
+    (:mod:`liteship.workflow.plan`), whose ``label()`` the timeline in ``logs/jobs.json`` shows."""
 
-    key: str
+    key: Hashable
     fn: Callable
     args: tuple
     then: Callable[[Any], list["Job"]] = field(default=lambda result: [])
@@ -43,24 +44,24 @@ def next_job(ready: list[Job]) -> Job:
 
 @dataclass(frozen=True)
 class Node:
-    """A job of the plan, for the estimate: its key, estimated seconds, the keys it waits for, the progress
-    labels it stands for (a chain of recipes is one job and several progress steps)."""
+    """A job of the plan, for the estimate: its key, estimated seconds, the keys it waits for, the keys of the
+    progress steps it stands for (a chain of recipes is one job and several progress steps; default: its own)."""
 
-    key: str
+    key: Hashable
     cost: float
-    after: tuple[str, ...] = ()
-    labels: tuple[str, ...] = ()
-    weights: tuple[float, ...] = ()  # each label's part of the cost (default: equal parts)
+    after: tuple[Hashable, ...] = ()
+    steps: tuple[Hashable, ...] = ()
+    weights: tuple[float, ...] = ()  # each step's part of the cost (default: equal parts)
     cpus: float = 1.0  # the cores it keeps busy when it runs alone
 
 
-def ranks(nodes: list[Node]) -> dict[str, float]:
+def ranks(nodes: list[Node]) -> dict[Hashable, float]:
     """Each node's cost plus the longest path of costs among the nodes waiting for it."""
-    children: dict[str, list[Node]] = {}
+    children: dict[Hashable, list[Node]] = {}
     for n in nodes:
         for parent in n.after:
             children.setdefault(parent, []).append(n)
-    out: dict[str, float] = {}
+    out: dict[Hashable, float] = {}
 
     def rank(n: Node) -> float:
         if n.key not in out:
@@ -75,7 +76,7 @@ def ranks(nodes: list[Node]) -> dict[str, float]:
 @dataclass(frozen=True)
 class Simulated:
     seconds: float  # the makespan
-    shares: dict[str, float]  # by progress label: the wall-clock seconds the unit accounts for
+    shares: dict[Hashable, float]  # by progress step's key: the wall-clock seconds the unit accounts for
 
 
 def simulate(nodes: list[Node], workers: int, alone: list[Node] = (), cores: int | None = None) -> Simulated:
@@ -88,14 +89,14 @@ def simulate(nodes: list[Node], workers: int, alone: list[Node] = (), cores: int
     rank = ranks(nodes)
     waiting = {n.key: set(n.after) & {m.key for m in nodes} for n in nodes}
     by_key = {n.key: n for n in nodes}
-    ready = [(-rank[k], i, k) for i, k in enumerate(by_key) if not waiting[k]]
+    ready = [(-rank[k], i, i, k) for i, k in enumerate(by_key) if not waiting[k]]  # (rank, order, unique, key)
     heapq.heapify(ready)
-    running: dict[str, float] = {}  # key -> seconds of work left
-    shares: dict[str, float] = {}
-    now = 0.0
+    running: dict[Hashable, float] = {}  # key -> seconds of work left
+    shares: dict[Hashable, float] = {}
+    now, pushed = 0.0, len(by_key)
     while ready or running:
         while ready and len(running) < max(workers, 1):
-            key = heapq.heappop(ready)[2]
+            key = heapq.heappop(ready)[-1]
             running[key] = by_key[key].cost
         rate = min(1.0, cores / sum(by_key[k].cpus for k in running))
         step = min(running.values()) / rate
@@ -109,14 +110,15 @@ def simulate(nodes: list[Node], workers: int, alone: list[Node] = (), cores: int
                 if key in deps:
                     deps.discard(key)
                     if not deps:
-                        heapq.heappush(ready, (-rank[other], len(shares) + len(ready), other))
+                        pushed += 1  # ties never reach the keys, which have no order
+                        heapq.heappush(ready, (-rank[other], len(shares) + len(ready), pushed, other))
     for n in alone:
         shares[n.key] = n.cost
         now += n.cost
-    labelled: dict[str, float] = {}
+    by_step: dict[Hashable, float] = {}
     for n in [*nodes, *alone]:
-        labels = n.labels or (n.key,)
-        weights = n.weights if len(n.weights) == len(labels) and sum(n.weights) > 0 else (1.0,) * len(labels)
-        for label, weight in zip(labels, weights):
-            labelled[label] = labelled.get(label, 0.0) + shares.get(n.key, 0.0) * weight / sum(weights)
-    return Simulated(now, labelled)
+        steps = n.steps or (n.key,)
+        weights = n.weights if len(n.weights) == len(steps) and sum(n.weights) > 0 else (1.0,) * len(steps)
+        for step, weight in zip(steps, weights):
+            by_step[step] = by_step.get(step, 0.0) + shares.get(n.key, 0.0) * weight / sum(weights)
+    return Simulated(now, by_step)

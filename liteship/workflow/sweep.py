@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from liteship.workflow.plan import pending, plan_benches, plan_train
+from liteship.workflow.plan import BenchKey, pending, plan_benches, plan_train
 from liteship.workflow.reports import write_reports
 from liteship.workflow.sweep_config import DEFAULT_SWEEP, SweepConfig, bench_options, train_config
 from liteship.bench import BenchRecord
@@ -21,17 +21,17 @@ from liteship.rundir import JOBS, RUN_JSON, claim, remove_stale_temps
 
 
 def _step_done(steps, unit, note: str = "") -> None:
-    steps.step(unit.label + note, " (done before, skipped)", key=unit.label, skipped=True)
+    steps.step(unit.key.label() + note, " (done before, skipped)", key=unit.key, skipped=True)
 
 
 def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progress: Progress | None = None,
-          executor=None, costs: dict[str, float] | None = None, *, session) -> list[BenchRecord]:
+          executor=None, costs: dict | None = None, *, session) -> list[BenchRecord]:
     """Run (or resume) the sweep on ``executor`` (default: here, one job at a time); return every bench record.
 
     ``session``: the open :class:`~liteship.workflow.session.Session` holding ``out``, so no caller skips the
     checks and the lock (the entry is :func:`liteship.workflow.execute.execute` with a ``SweepRequest``). Training, making variants and counting instructions are jobs the executor may run side by side
     (:mod:`liteship.workflow.pipeline`); then the variants are scored and timed, with nothing else of the sweep
-    running. ``costs``: each unit's estimated seconds by its progress label
+    running. ``costs``: each unit's estimated seconds by its key (:mod:`liteship.workflow.plan`)
     (:func:`liteship.workflow.resources.unit_seconds`): which jobs start first, and what the progress line's remaining
     time weighs finished units with.
     """
@@ -69,8 +69,8 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
 
         def benched(target, recs):
             top1 = next((r.top1 for r in recs if r.top1 is not None), None)
-            label = f"bench {target.group} {target.recipe}"
-            steps.step(label + (f": top-1 {top1:.4f}" if top1 is not None else ""), key=label)
+            key = BenchKey(target.group, target.recipe)
+            steps.step(key.label() + (f": top-1 {top1:.4f}" if top1 is not None else ""), key=key)
 
         benches = plan_benches(out, options)
         # Every job has ended, and each bench is one step: also a current model of an earlier sweep that this

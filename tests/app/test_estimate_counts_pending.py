@@ -10,6 +10,7 @@ import pytest
 from liteship.workflow import resources
 from liteship.workflow.checks import check
 from liteship.workflow.estimate import sweep_plan
+from liteship.workflow.plan import BenchKey, CountKey, TrainKey
 from liteship.app.cli import build_parser
 from liteship.app.requests import build_request
 
@@ -31,7 +32,7 @@ def test_a_finished_run_estimates_only_the_fixed_cost(swept, tmp_path, pace_one)
     out = tmp_path / "run"
     shutil.copytree(src, out, ignore=shutil.ignore_patterns(".liteship.lock"))
     costs, fresh = planned(cfg, tmp_path / "new")
-    assert fresh >= sum(c for label, c in costs.items() if label.startswith(("train ", "bench ")))
+    assert fresh >= sum(c for key, c in costs.items() if isinstance(key, (TrainKey, BenchKey)))
     _, seconds = planned(cfg, out)
     assert seconds == pytest.approx(resources.NOTHING_TO_RUN)  # nothing runs: no training, variant, count, bench
 
@@ -46,7 +47,7 @@ def test_one_missing_record_estimates_that_bench_alone(swept, tmp_path, pace_one
                                                if (json.loads(line)["variant"], json.loads(line)["backend"])
                                                != (gone["variant"], gone["backend"])))
     costs, seconds = planned(cfg, out)
-    bench = costs[f"bench {gone['model']} int8"]
+    bench = costs[BenchKey(gone["model"], "int8")]
     assert bench > 0
     assert seconds == pytest.approx(resources.SWEEP_OVERHEAD + bench)  # the bench runs in the driver: no worker
 
@@ -79,8 +80,8 @@ def test_a_finished_run_with_counts_estimates_no_count(swept, tmp_path, pace_one
     shutil.copytree(src, out, ignore=shutil.ignore_patterns(".liteship.lock"))
     counting, counted = _counted(out, cfg, tmp_path)
     costs, fresh = planned(counting, tmp_path / "new")
-    counts = {label: c for label, c in costs.items() if label.startswith("count ")}
-    assert sorted(counts) == [f"count small_cnn_16 {r} x86" for r in ("float32", "int8", "prune_int8")], costs
+    counts = {key: c for key, c in costs.items() if isinstance(key, CountKey)}
+    assert set(counts) == {CountKey("small_cnn_16", r, "x86") for r in ("float32", "int8", "prune_int8")}, costs
     assert all(c > 0 for c in counts.values()) and fresh >= sum(counts.values())
     _, uncounted = planned(counting, out)  # the records have no count: each variant's bench and count run again
     assert uncounted >= resources.SWEEP_OVERHEAD + sum(counts.values())

@@ -4,6 +4,7 @@ recipe chains against the recipes' own reuse."""
 import pytest
 
 from liteship.workflow.pipeline import plan_nodes
+from liteship.workflow.plan import BenchKey, ChainKey, CountKey, TrainKey
 from liteship.workflow.schedule import Job, Node, next_job, ranks, simulate
 
 
@@ -40,9 +41,17 @@ def test_jobs_that_want_more_cores_than_there_are_share_them_by_hand():
     assert sim.shares == pytest.approx({"a": 4.5 / 2 + 3, "b": 4.5 / 2})
 
 
-def test_a_chain_shares_its_time_among_its_labels_by_their_costs():
-    sim = simulate([Node("optimize m p+q", 30, labels=("optimize m p", "optimize m q"), weights=(10, 20))], 2)
+def test_a_chain_shares_its_time_among_its_steps_by_their_costs():
+    sim = simulate([Node("optimize m p+q", 30, steps=("optimize m p", "optimize m q"), weights=(10, 20))], 2)
     assert sim.shares == pytest.approx({"optimize m p": 10, "optimize m q": 20})
+
+
+def test_equal_ranks_never_compare_the_keys():
+    # Unit keys have no order: ties among ready nodes are broken by when they became ready, never by the key.
+    # d (ready at the start, 4th node) and c (ready when a ends) have the same rank and the same place in line.
+    a, b, c, d = (object() for _ in range(4))
+    nodes = [Node(a, 1), Node(b, 2, (a,)), Node(c, 2, (a,)), Node(d, 2)]
+    assert simulate(nodes, 1).seconds == pytest.approx(7)
 
 
 def test_ready_jobs_start_longest_path_first_and_equals_in_order():
@@ -63,12 +72,18 @@ def test_recipes_that_reuse_work_share_one_chain():
 
 
 def test_the_sweep_plan_waits_for_training_and_counts_wait_for_their_chain():
-    costs = {"train m": 100, "optimize m int8": 5, "optimize m qat_int8": 50, "count m int8 x86": 3,
-             "count m qat_int8 x86": 3, "bench m int8": 2, "bench m qat_int8": 2}
+    costs = {TrainKey("m"): 100, ChainKey("m", ("int8",)): 5, ChainKey("m", ("qat_int8",)): 50,
+             CountKey("m", "int8", "x86"): 3, CountKey("m", "qat_int8", "x86"): 3, BenchKey("m", "int8"): 2,
+             BenchKey("m", "qat_int8"): 2}
     nodes, alone = plan_nodes(["m"], [("int8", "qat_int8")], ["x86"], costs)
     by_key = {n.key: n for n in nodes}
-    assert by_key["optimize m int8+qat_int8"].after == ("train m",) and by_key["optimize m int8+qat_int8"].cost == 55
-    assert by_key["count m qat_int8 x86"].after == ("optimize m int8+qat_int8",)
-    assert [n.key for n in alone] == ["bench m int8", "bench m qat_int8"]
+    chain = ChainKey("m", ("int8", "qat_int8"))
+    assert by_key[chain].after == (TrainKey("m"),) and by_key[chain].cost == 55
+    assert by_key[CountKey("m", "qat_int8", "x86")].after == (chain,)
+    assert [n.key for n in alone] == [BenchKey("m", "int8"), BenchKey("m", "qat_int8")]
+    # the labels users see (the progress line, logs/jobs.json), written out by hand
+    assert [n.key.label() for n in nodes] == ["train m", "optimize m int8+qat_int8", "count m int8 x86",
+                                              "count m qat_int8 x86"]
+    assert [n.key.label() for n in alone] == ["bench m int8", "bench m qat_int8"]
     # the two x86 counts (3 s each alone, one core each) side by side: 3 s; the chain alone before them
     assert simulate(nodes, 2, alone, cores=2).seconds == pytest.approx(100 + 55 + 3 + 4)

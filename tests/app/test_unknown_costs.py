@@ -8,6 +8,7 @@ import pytest
 from liteship.optimize import registry
 from liteship.trainer import models
 from liteship.workflow import resources
+from liteship.workflow.plan import BenchKey, ChainKey, CountKey, TrainKey
 
 FAKE_ARCH, FAKE_RECIPE = "fake_arch_for_costs", "fake_recipe_for_costs"
 
@@ -31,11 +32,11 @@ def test_an_architecture_without_costs_is_not_costed_as_mobilenet(fakes):
     mine = resources.unit_seconds("m", FAKE_ARCH, size, images, epochs, {"int8": {}}, 1, ["x86", "arm64-a15"])
     mnv2 = resources.unit_seconds("m", "mobilenet_v2", size, images, epochs, {"int8": {}}, 1, ["x86", "arm64-a15"])
     # by hand: the parts that depend on no architecture, and nothing else
-    assert mine["train m"] == resources.JOB_START + resources.TRAIN_START
-    assert mine["optimize m int8"] == resources.JOB_START
-    assert mine["count m int8 x86"] == 0.0 and mine["count m int8 arm64-a15"] == resources.ARM_START
-    assert mine["bench m int8"] == mnv2["bench m int8"]  # the bench costs no architecture's numbers
-    assert all(mine[k] < mnv2[k] for k in mine if not k.startswith("bench "))
+    assert mine[TrainKey("m")] == resources.JOB_START + resources.TRAIN_START
+    assert mine[ChainKey("m", ("int8",))] == resources.JOB_START
+    assert mine[CountKey("m", "int8", "x86")] == 0.0 and mine[CountKey("m", "int8", "arm64-a15")] == resources.ARM_START
+    assert mine[BenchKey("m", "int8")] == mnv2[BenchKey("m", "int8")]  # the bench costs no architecture's numbers
+    assert all(mine[k] < mnv2[k] for k in mine if not isinstance(k, BenchKey))
     e = resources.train_estimate(FAKE_ARCH, size, 1.0, 32, images, 3)
     assert e.memory_bytes == resources.FRAMEWORK_BYTES + images * size * size * 3 * 5  # frameworks and images only
     assert e.unknown == (f"no cost measured for architecture {FAKE_ARCH}: not counted",)
@@ -44,9 +45,9 @@ def test_an_architecture_without_costs_is_not_costed_as_mobilenet(fakes):
 
 def test_a_recipe_without_costs_is_said_and_not_costed_as_another(fakes):
     mine = resources.unit_seconds("m", "small_cnn", 32, 500, 5, {FAKE_RECIPE: {}, "int8": {}}, 1, ["arm64-a15"])
-    assert mine[f"optimize m {FAKE_RECIPE}"] == resources.JOB_START  # int8's conversion is not borrowed
-    assert mine["optimize m int8"] == resources.JOB_START + 0.6  # small_cnn's declared conversion, by hand
-    assert mine[f"count m {FAKE_RECIPE} arm64-a15"] == resources.ARM_START
+    assert mine[ChainKey("m", (FAKE_RECIPE,))] == resources.JOB_START  # int8's conversion is not borrowed
+    assert mine[ChainKey("m", ("int8",))] == resources.JOB_START + 0.6  # small_cnn's declared conversion, by hand
+    assert mine[CountKey("m", FAKE_RECIPE, "arm64-a15")] == resources.ARM_START
     unknown = resources.unknown_costs("small_cnn", [FAKE_RECIPE, "int8"])
     assert unknown == (f"no cost measured for recipe {FAKE_RECIPE}: not counted",)
     note = resources.unknown_note(unknown + resources.unknown_costs(FAKE_ARCH))

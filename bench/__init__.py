@@ -1,8 +1,10 @@
 """bench: measure .tflite files. Static facts, latency, accuracy, memory, contract, runtime
-compatibility and delegate coverage, one :class:`BenchRecord` per (variant, backend, threads).
+compatibility, delegate coverage and instruction counts, one :class:`BenchRecord` per (variant, backend, threads).
 
-Needs only ai-edge-litert and numpy (no TensorFlow). Judging the records is
-:mod:`liteship.judge`'s job, rendering them :mod:`liteship.report`'s.
+Each backend is an object of the registry (:mod:`liteship.bench.backends`) whose kind says what it yields; an
+instruction count is an :class:`Instructions`. Needs only the core install (ai-edge-litert, numpy, Pillow,
+pyelftools; no TensorFlow). Judging the records is :mod:`liteship.judge`'s job, rendering them
+:mod:`liteship.report`'s.
 """
 
 from liteship.bench.measure import (arm_pixels, bench_target, BenchOptions, count_kinds, count_target, EvalSet,

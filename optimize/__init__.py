@@ -1,7 +1,8 @@
 """optimize: a float model -> .tflite variants (float16, dynamic, int8, pruned, QAT, clustered, selective).
 
-TensorFlow and tfmot are imported only inside the recipes, so inspecting a
-.tflite (:mod:`optimize.tflite_file`) works in a light install.
+Recipes register themselves with their config class and costs (:mod:`liteship.optimize.registry`). TensorFlow
+and tfmot are imported only inside the recipes; inspecting a .tflite is core's (:mod:`liteship.tflite_file`), so it
+works in a light install.
 """
 
 from liteship.optimize.registry import get_recipe, list_recipes, recipe, recipe_chains, RecipeData, RecipeOutput

@@ -1,4 +1,6 @@
-"""judge: budgets, the gate, the pick and the release bundle. Works on bench records alone."""
+"""judge: the drop vs float, budgets, the gate, the decision (with each model's front), the pick and the release
+bundle (checked in the app's own paths), the report's warnings, and a run compared with its baseline, from bench
+records and the run directory's files. A latency too close to call is measured again through :mod:`liteship.bench`."""
 
 from liteship.judge.budgets import (backend_problem, Budgets, DEFAULT_BUDGETS, judge, LIMITS, load_budgets,
                                     runtime_blocked, runtime_failures, runtime_notes, Verdict)

@@ -1,4 +1,4 @@
-"""workflow: what a run of liteship does, whoever asked for it (the Python API or the CLI).
+"""workflow (layer 6): what a run of liteship does, whoever asked for it (the Python API or the CLI).
 
 Typed requests, their checks before any work (every problem at once, nothing
 written), the run directory's lock and the framework-log redirect around the

@@ -120,8 +120,8 @@ def test_a_misspelt_setting_is_one_of_the_problems(tmp_path):
     out = tmp_path / "demo"
     with pytest.raises(Problems) as caught:
         liteship.sweep("digits", out, worker=2, executor="nope")
-    keys = [p.key for p in caught.value.problems]
-    assert "worker" in keys and any("nope" in p.line() for p in caught.value.problems), keys
+    wheres = [p.where for p in caught.value.problems]
+    assert "worker" in wheres and any("nope" in p.line() for p in caught.value.problems), wheres
     assert not out.exists()
 
 

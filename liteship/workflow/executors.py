@@ -21,7 +21,7 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 from liteship.errors import LiteshipError
@@ -60,13 +60,14 @@ def files_under(root: Path, sub: str) -> list[str]:
 
 # --------------------------------------------------------------------------- the units, as plain functions
 
-def train_unit(data: str, config: dict, files: dict[str, bytes]) -> dict[str, bytes]:
-    from liteship.trainer import TrainConfig, train
+def train_unit(data: str, config, files: dict[str, bytes]) -> dict[str, bytes]:
+    """``config``: the model's :class:`~liteship.trainer.TrainConfig`, the object the driver planned with (pickled to
+    the worker)."""
+    from liteship.trainer import train
 
     with tempfile.TemporaryDirectory(prefix="liteship-train-") as tmp:
         root = _unpacked(tmp, files)
-        result = train(data, TrainConfig(**config), root, Progress(quiet=True), deterministic=True,
-                       replace_split=True)
+        result = train(data, config, root, Progress(quiet=True), deterministic=True, replace_split=True)
         return pack(root, [SPLIT, *files_under(root, f"{FLOAT}/{result.model_dir.name}")])
 
 
@@ -90,13 +91,13 @@ def count_unit(variant: str, kinds: list[str], pixels, scored: bool, files: dict
         return count_target(root / VARIANTS / f"{variant}.tflite", kinds, pixels, scored)
 
 
-def bench_unit(variant: str, options: dict, files: dict[str, bytes], node: str, counted: dict | None = None) -> list[dict]:
-    from liteship.bench import BenchOptions, bench_run
+def bench_unit(variant: str, options, files: dict[str, bytes], node: str, counted: dict | None = None) -> list[dict]:
+    """``options``: the sweep's :class:`~liteship.bench.BenchOptions`, the object itself (pickled to the worker)."""
+    from liteship.bench import bench_run
 
     with tempfile.TemporaryDirectory(prefix="liteship-bench-") as tmp:
         root = _unpacked(tmp, files)
-        opts = BenchOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()})
-        records = bench_run(root, opts, Progress(quiet=True), only={variant},
+        records = bench_run(root, options, Progress(quiet=True), only={variant},
                             counted={variant: counted} if counted else None)
         return [replace(r, node=node).to_dict() for r in records]
 
@@ -278,7 +279,7 @@ class RayExecutor:
             rels = [SPLIT, *files_under(out, f"{FLOAT}/{target.group}")]
             for t in {target, f32} - {None}:
                 rels += [f"{VARIANTS}/{t.variant}.json", f"{VARIANTS}/{t.variant}.tflite"]
-            refs[self._bench.remote(target.variant, _options_dict(options), pack(out, rels), self.crash_once,
+            refs[self._bench.remote(target.variant, options, pack(out, rels), self.crash_once,
                                     (counted or {}).get(target.variant))] = target
 
         def finished(target, dicts):
@@ -343,7 +344,7 @@ def _give_up(error: LiteshipError) -> None:
     os._exit(error.exit_code)
 
 
-def _bench_on_node(variant: str, options: dict, files: dict[str, bytes], crash_once: str | None = None,
+def _bench_on_node(variant: str, options, files: dict[str, bytes], crash_once: str | None = None,
                    counted: dict | None = None) -> list[dict]:
     import os
 
@@ -355,10 +356,6 @@ def _bench_on_node(variant: str, options: dict, files: dict[str, bytes], crash_o
 
     node = f"{platform.node()} (ray node {ray.get_runtime_context().get_node_id()[:12]})"
     return bench_unit(variant, options, files, node, counted)
-
-
-def _options_dict(options) -> dict:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(options).items()}
 
 
 def write_outputs(out: Path, files: dict[str, bytes]) -> None:

@@ -14,7 +14,6 @@ Scoring and timing come after every job here (:func:`liteship.workflow.sweep.swe
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
@@ -92,8 +91,8 @@ class SweepWork:
                 self.steps.step(unit.key.label(), " (done before, skipped)", key=unit.key, skipped=True)
                 jobs += self._optimize(unit.config.model_dir_name)
             else:
-                jobs.append(self._job(unit.key, train_unit, (self.data, asdict(unit.config), pack(self.out, [SPLIT])),
-                                      partial(self._trained, unit)))
+                jobs.append(self._job(unit.key, train_unit, (self.data, unit.config, pack(self.out, [SPLIT])),
+                                      partial(self._trained, unit)))  # the TrainConfig itself, pickled
         return jobs
 
     def _trained(self, unit: TrainUnit, files: dict[str, bytes]) -> list[Job]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from liteship.config import setting
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
 from liteship.optimize.finetune import fine_tune, kernel_layer
-from liteship.optimize.registry import RecipeCosts, RecipeData, RecipeOutput, recipe
+from liteship.optimize.registry import FineTuning, RecipeCosts, RecipeData, RecipeOutput, recipe
 
 
 @dataclass(frozen=True)
@@ -17,8 +17,11 @@ class ClusterConfig(Int8Config):
     learning_rate: float = setting(1e-4, hi=1.0)
 
 
+CLUSTER_FACTOR = 2.0  # a clustering epoch against a training epoch (the estimate; see liteship.workflow.resources)
+
+
 @recipe("cluster_int8", ClusterConfig, "weight clustering to a few shared values per kernel, fine-tuned, then int8",
-        costs=RecipeCosts())
+        costs=RecipeCosts(fine_tuning=lambda config: (FineTuning(config.epochs, CLUSTER_FACTOR),)))
 def cluster_int8(model, data: RecipeData, config: ClusterConfig) -> RecipeOutput:
     import tensorflow_model_optimization as tfmot
     import tf_keras as keras

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from liteship.config import setting
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
 from liteship.optimize.finetune import fine_tune, kernel_layer, steps_per_epoch
-from liteship.optimize.registry import RecipeCosts, RecipeData, RecipeOutput, recipe
+from liteship.optimize.registry import FineTuning, RecipeCosts, RecipeData, RecipeOutput, recipe
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,24 @@ def prune(model, data: RecipeData, config: PruneConfig):
 
 
 PRUNING = ("target_sparsity", "epochs", "recovery_epochs", "learning_rate", "prune_steps")  # what decides the weights
+PRUNE_FACTOR = 1.0  # a pruning epoch against a training epoch (the estimate; see liteship.workflow.resources)
+
+
+def pruned_key(config: PruneConfig) -> tuple:
+    """What :func:`pruned_once` keeps the pruned model by: the pruning settings."""
+    return ("pruned", tuple(getattr(config, name) for name in PRUNING))
+
+
+def pruning(config: PruneConfig) -> FineTuning:
+    """The pruning's fine-tuning, for the estimate: done once per chain for the same settings."""
+    return FineTuning(config.epochs + config.recovery_epochs, PRUNE_FACTOR, pruned_key(config))
 
 
 def pruned_once(model, data: RecipeData, config: PruneConfig):
     """:func:`prune`, done once per optimize call for the same pruning settings: prune_int8 and pqat_int8's pruning
     step are the same model (fine-tuning is seeded and deterministic, so reuse changes no byte). A copy is returned:
     the caller may train it further."""
-    key = ("pruned", tuple(getattr(config, name) for name in PRUNING))
+    key = pruned_key(config)
     if key not in data.shared:
         data.shared[key] = prune(model, data, config)
     pruned, facts = data.shared[key]
@@ -72,7 +83,7 @@ def pruned_once(model, data: RecipeData, config: PruneConfig):
 
 
 @recipe("prune_int8", PruneConfig, "magnitude pruning to a target sparsity, fine-tuned, then int8",
-        costs=RecipeCosts())
+        costs=RecipeCosts(fine_tuning=lambda config: (pruning(config),)))
 def prune_int8(model, data: RecipeData, config: PruneConfig) -> RecipeOutput:
     pruned, facts = pruned_once(model, data, config)
     calibration = data.calibration(config.calibration_images)

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from liteship.config import setting
 from liteship.optimize.convert import Int8Config, fresh_copy, int8_tflite
 from liteship.optimize.finetune import fine_tune
-from liteship.optimize.prune import PruneConfig, pruned_once
-from liteship.optimize.registry import RecipeCosts, RecipeData, RecipeOutput, recipe
+from liteship.optimize.prune import PruneConfig, pruned_once, pruning
+from liteship.optimize.registry import FineTuning, RecipeCosts, RecipeData, RecipeOutput, recipe
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,11 @@ def quantize_aware(model, scheme=None):
     return qat, unknown
 
 
+QAT_FACTOR = 2.5  # a QAT epoch against a training epoch (the estimate; see liteship.workflow.resources)
+
+
 @recipe("qat_int8", QatConfig, "quantization-aware training from the float model, then int8",
-        costs=RecipeCosts())
+        costs=RecipeCosts(fine_tuning=lambda config: (FineTuning(config.epochs, QAT_FACTOR),)))
 def qat_int8(model, data: RecipeData, config: QatConfig) -> RecipeOutput:
     """QAT from the float model; the result is kept in ``data.shared`` for auto_int8's QAT step."""
     if config in data.shared:
@@ -100,7 +103,8 @@ def qat_int8(model, data: RecipeData, config: QatConfig) -> RecipeOutput:
 
 
 @recipe("pqat_int8", PqatConfig, "sparsity-preserving QAT on the pruned model (collaborative optimization), then int8",
-        reuses=("prune_int8",), costs=RecipeCosts())
+        reuses=("prune_int8",),
+        costs=RecipeCosts(fine_tuning=lambda config: (pruning(config), FineTuning(config.qat_epochs, QAT_FACTOR))))
 def pqat_int8(model, data: RecipeData, config: PqatConfig) -> RecipeOutput:
     import tensorflow_model_optimization as tfmot
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Hashable
 
 import numpy as np
 
@@ -38,11 +38,28 @@ class RecipeOutput:
 
 
 @dataclass(frozen=True)
+class FineTuning:
+    """One fine-tuning a recipe runs, for the sweep's estimate: its epochs, an epoch's cost against a training epoch
+    of the same model (``factor``: the wrappers' extra work), and ``shared``: recipes of one chain whose fine-tunings
+    have the same key other than None run it once (the key the recipe keeps its result by in ``RecipeData.shared``)."""
+
+    epochs: int
+    factor: float = 1.0
+    shared: Hashable = None
+
+
+def no_fine_tuning(config) -> tuple[FineTuning, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
 class RecipeCosts:
-    """What a recipe costs beyond its fine-tuning, for the sweep's estimate (:mod:`liteship.workflow.resources`)."""
+    """What a recipe costs, for the sweep's estimate (:mod:`liteship.workflow.resources`)."""
 
     convert_factor: float = 1.0  # its conversion and checks against a plain conversion's (selective_int8 also debugs)
     arm_kernels: str = "int8"  # the kernels an ARM count runs: "int8", "float" (emulated floating point) or "hybrid"
+    # The fine-tunings it runs, from its typed config (as the sweep resolved it): none for a plain conversion.
+    fine_tuning: Callable[[object], tuple[FineTuning, ...]] = no_fine_tuning
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ ALLOWED = {  # (file, imported module): report's render functions; python -m lit
     ("liteship/app/commands.py", "liteship.workflow.resources"), ("liteship/app/flags.py", "liteship.workflow.requests"),
     ("liteship/app/pytest_plugin.py", "liteship.workflow.validate"), ("liteship/app/pytest_plugin.py", "liteship.judge.compare"),
     ("liteship/app/requests.py", "liteship.workflow.requests"), ("liteship/workflow/checks.py", "liteship.judge.compare"),
-    ("liteship/workflow/resources.py", "liteship.optimize.prune"), ("liteship/workflow/run.py", "liteship.report.notebook"),
+    ("liteship/workflow/run.py", "liteship.report.notebook"),
     ("liteship/workflow/run.py", "liteship.bench.results"), ("liteship/workflow/work.py", "liteship.report.verdicts"),
     ("liteship/workflow/work.py", "liteship.report.compare"),
 }

@@ -14,7 +14,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     """(where, TrainConfig, Estimate) for each model of a checked sweep config, in this machine's seconds."""
     import dataclasses
 
-    from liteship.workflow.resources import (image_count, machine_pace, train_estimate, tune_epochs, unit_seconds,
+    from liteship.workflow.resources import (fine_tunings, image_count, machine_pace, train_estimate, unit_seconds,
                                              unknown_costs)
     from liteship.workflow.sweep_config import bench_options, train_config
     from liteship.progress import Progress
@@ -22,7 +22,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     from liteship.bench import backends, count_kinds
 
     recipes = parse_recipes(list(config.optimize.recipes))
-    epochs = tune_epochs(with_defaults(recipes, config.recipe_configs))  # with its overrides, each done once
+    tunings = fine_tunings(with_defaults(recipes, config.recipe_configs))  # with its overrides, each done once
     runs = sum(1 for b in config.bench.backends if backends.get(b).open is not None) * len(config.bench.threads)
     kinds = count_kinds(bench_options(config.bench, Progress(quiet=True)))
     images = image_count(data) or 0
@@ -32,7 +32,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     for i, m in enumerate(config.models):
         tc = train_config(config, m)
         estimate = train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, len(recipes))
-        units = unit_seconds(tc.model_dir_name, tc.arch, tc.size, images, tc.epochs + tc.fine_tune_epochs, epochs,
+        units = unit_seconds(tc.model_dir_name, tc.arch, tc.size, images, tc.epochs + tc.fine_tune_epochs, tunings,
                              runs, kinds, invokes)
         units = {k: v * pace for k, v in units.items()}
         out.append((f"{source} [[models]] #{i + 1} ({tc.model_dir_name})", tc,

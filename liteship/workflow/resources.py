@@ -35,10 +35,10 @@ FRAMEWORK_BYTES = 1.2e9  # TensorFlow, Keras and LiteRT loaded, before any data
 TRAIN_START = 2.5
 JOB_START = 1.0  # a job loads its model and images
 WORKER_START = 6.0  # a worker process (or the sweep's own, with one worker) starts and imports TensorFlow, once
-# A fine-tuning epoch (pruning, QAT, clustering wrappers) against a training epoch, and the fixed cost of each
-# fine-tuning (wrapping, compiling, evaluating): MobileNetV2's prune_int8 + pqat_int8 173 s, int8 + qat_int8 +
-# auto_int8 92 s, cluster_int8 38 s; small_cnn at 32 px 29, 13 and 5.6 s.
-TUNE_FACTOR = {"prune": 1.0, "qat": 2.5, "cluster": 2.0}
+# A fine-tuning epoch (pruning, QAT, clustering wrappers) against a training epoch is declared by each recipe
+# (RecipeCosts.fine_tuning: 1.0, 2.5 and 2.0), and TUNE_START is the fixed cost of each fine-tuning (wrapping,
+# compiling, evaluating): MobileNetV2's prune_int8 + pqat_int8 173 s, int8 + qat_int8 + auto_int8 92 s,
+# cluster_int8 38 s; small_cnn at 32 px 29, 13 and 5.6 s.
 TUNE_START = 2.0
 # A conversion and its checks, per variant: ArchCosts.convert_seconds times RecipeCosts.convert_factor.
 BENCH_SECONDS = 0.9  # scoring and timing one variant on one run backend (alone), at the default 50 runs x 10 rounds
@@ -95,30 +95,22 @@ def machine_pace(rounds: int = 8) -> float:
     return 1.0 if PACE_NOISE[0] <= pace <= PACE_NOISE[1] else pace
 
 
-def tune_epochs(configs: dict) -> dict[str, dict[str, int]]:
-    """The fine-tuning epochs each recipe runs in a sweep of ``configs`` (typed, by recipe), by kind (prune, qat,
-    cluster): pqat_int8 prunes with prune_int8's pruned model when both run with the same pruning settings (done
-    once), and auto_int8 usually stops at its int8 step."""
-    from liteship.optimize.prune import PRUNING
+def fine_tunings(configs: dict) -> dict[str, tuple]:
+    """The fine-tunings each recipe runs in a sweep of ``configs`` (typed, by recipe), as the recipe declares them
+    (``RecipeCosts.fine_tuning``): one that an earlier recipe of its chain runs with the same ``shared`` key is done
+    once (pqat_int8 prunes with prune_int8's pruned model when their pruning settings agree). A recipe that declares
+    no costs has none here (:func:`unknown_costs` says so)."""
+    from liteship.optimize import recipe_chains
 
-    def get(name: str, field: str) -> int:
-        return int(getattr(configs[name], field, 0) or 0)
-
-    def pruning(name: str) -> tuple:
-        return tuple(getattr(configs[name], f, None) for f in PRUNING)
-
-    out: dict[str, dict[str, int]] = {name: {} for name in configs}
-    for name in ("prune_int8", "pqat_int8"):
-        if name in configs and not (name == "pqat_int8" and "prune_int8" in configs
-                                    and pruning("prune_int8") == pruning("pqat_int8")):
-            out[name]["prune"] = get(name, "epochs") + get(name, "recovery_epochs")
-    if "pqat_int8" in configs:
-        out["pqat_int8"]["qat"] = get("pqat_int8", "qat_epochs")
-    if "qat_int8" in configs:
-        out["qat_int8"]["qat"] = get("qat_int8", "epochs")
-    if "cluster_int8" in configs:
-        out["cluster_int8"]["cluster"] = get("cluster_int8", "epochs")
-    return out
+    out: dict[str, tuple] = {}
+    for chain in recipe_chains(list(configs)):
+        done: set = set()
+        for name in chain:
+            costs = recipe_costs(name)
+            tunings = costs.fine_tuning(configs[name]) if costs is not None else ()
+            out[name] = tuple(t for t in tunings if t.shared is None or t.shared not in done)
+            done |= {t.shared for t in tunings if t.shared is not None}
+    return {name: out[name] for name in configs}
 
 
 @dataclass(frozen=True)
@@ -202,9 +194,9 @@ def _recipe_seconds(arch: str, recipe: str = "") -> float:
     return 0.0 if a is None or r is None else a.convert_seconds * r.convert_factor
 
 
-def _tune_seconds(per_epoch: float, epochs: dict[str, int]) -> float:
-    """Fine-tuning of one recipe: ``epochs`` by kind (:func:`tune_epochs`)."""
-    return sum(TUNE_START + per_epoch * TUNE_FACTOR[kind] * n for kind, n in epochs.items() if n)
+def _tune_seconds(per_epoch: float, tunings) -> float:
+    """Fine-tuning of one recipe: its ``tunings`` (:func:`fine_tunings`)."""
+    return sum(TUNE_START + per_epoch * t.factor * t.epochs for t in tunings if t.epochs)
 
 
 def _bench_seconds(run_backends: int, invokes: int) -> float:
@@ -247,17 +239,17 @@ def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images
     return Estimate(memory, disk, 0.0, unknown=unknown_costs(arch))
 
 
-def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, recipe_epochs: dict[str, dict[str, int]],
+def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, recipe_tunings: dict[str, tuple],
                  run_backends: int, kinds: list[str], invokes: int = DEFAULT_INVOKES) -> dict:
     """Each unit's seconds, by its key (:mod:`liteship.workflow.plan`): training, making each variant, each count
-    (``kinds``: x86, an ARM backend), benching each variant. The sweep's plan puts them on its workers
+    (``kinds``: x86, an ARM backend), benching each variant; ``recipe_tunings``: :func:`fine_tunings`. The sweep's plan puts them on its workers
     (:func:`liteship.workflow.pipeline.simulate_sweep`), and the progress line's remaining time weighs finished units by
     them."""
     from liteship.workflow.plan import BenchKey, ChainKey, CountKey, TrainKey
 
     per_epoch = _epoch_seconds(arch, size, images)
     out = {TrainKey(model): JOB_START + TRAIN_START + per_epoch * epochs}
-    for recipe, tune in recipe_epochs.items():
+    for recipe, tune in recipe_tunings.items():
         out[ChainKey(model, (recipe,))] = JOB_START + _recipe_seconds(arch, recipe) + _tune_seconds(per_epoch, tune)
         out[BenchKey(model, recipe)] = _bench_seconds(run_backends, invokes)
         for kind in kinds:

@@ -58,3 +58,39 @@ def test_a_recipe_without_costs_is_said_and_not_costed_as_another(fakes):
 def test_every_registered_architecture_and_recipe_declares_its_costs():
     assert all(a.costs is not None for a in models.list_archs())
     assert all(r.costs is not None for r in registry.list_recipes())
+
+
+@dataclass(frozen=True)
+class Rounds:
+    rounds: int = 3
+
+
+def test_a_new_fine_tuning_recipe_is_estimated_from_what_it_declares():
+    """A recipe registered as a plugin would, declaring its fine-tuning: the estimate needs no edit to know it."""
+    tuner = "fake_tuner_for_costs"
+    costs = registry.RecipeCosts(fine_tuning=lambda c: (registry.FineTuning(c.rounds, factor=3.0),))
+    registry.recipe(tuner, Rounds, "a test's", costs=costs)(lambda *a, **k: None)
+    try:
+        tunings = resources.fine_tunings({tuner: Rounds(rounds=5), "int8": None})
+        mine = resources.unit_seconds("m", "small_cnn", 32, 500, 5, tunings, 1, [])
+    finally:
+        del registry._RECIPES[tuner]
+    # by hand: small_cnn declares 0.95 ms per training image (0.7 of the images) per epoch per 1,000 pixels and a
+    # 0.6 s conversion; five rounds at three times a training epoch, and one fine-tuning's start
+    epoch = 0.7 * 500 * 32 * 32 / 1000 * 0.95e-3
+    assert mine[ChainKey("m", (tuner,))] == pytest.approx(resources.JOB_START + 0.6 + resources.TUNE_START + 15 * epoch)
+    assert mine[ChainKey("m", ("int8",))] == pytest.approx(resources.JOB_START + 0.6)  # int8 fine-tunes nothing
+
+
+def test_a_pruning_two_recipes_share_is_counted_once_by_the_recipe_that_runs_first():
+    from liteship.optimize.qat import PqatConfig
+    from liteship.optimize.prune import PruneConfig
+
+    same = resources.fine_tunings({"prune_int8": PruneConfig(), "pqat_int8": PqatConfig()})
+    # by hand, from the defaults: pruning 8 + 4 epochs at 1.0, QAT 4 epochs at 2.5
+    assert [(t.epochs, t.factor) for t in same["prune_int8"]] == [(12, 1.0)]
+    assert [(t.epochs, t.factor) for t in same["pqat_int8"]] == [(4, 2.5)]  # pqat reuses prune_int8's pruned model
+    first = resources.fine_tunings({"pqat_int8": PqatConfig(), "prune_int8": PruneConfig()})
+    assert [(t.epochs, t.factor) for t in first["pqat_int8"]] == [(12, 1.0), (4, 2.5)] and first["prune_int8"] == ()
+    apart = resources.fine_tunings({"prune_int8": PruneConfig(), "pqat_int8": PqatConfig(target_sparsity=0.5)})
+    assert [(t.epochs, t.factor) for t in apart["pqat_int8"]] == [(12, 1.0), (4, 2.5)]  # other settings: pruned again

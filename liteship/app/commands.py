@@ -17,12 +17,12 @@ from liteship.rundir import REPORT_HTML
 
 def print_estimate(estimate) -> None:
     """The sweep's estimate, before its work starts."""
-    from liteship.workflow.resources import duration
+    from liteship.workflow.resources import duration, unknown_note
 
     workers = f"{estimate.workers} worker processes" if estimate.workers > 1 else "one worker"
     print(f"estimated: about {duration(estimate.seconds)} with {workers} (from costs measured on a 2-core x86, scaled "
           "by a probe of this machine; only the work still to do is counted), peak memory about "
-          f"{estimate.peak_bytes / 1e9:.1f} GB", file=console())
+          f"{estimate.peak_bytes / 1e9:.1f} GB{unknown_note(estimate.unknown)}", file=console())
 
 
 def print_framework_log(result) -> None:

@@ -67,12 +67,13 @@ def _with(settings, named: dict):
 
 def _estimate_line(progress: Progress):
     """The sweep's estimate, said through ``progress`` before its work starts (as the CLI prints it)."""
-    from liteship.workflow.resources import duration
+    from liteship.workflow.resources import duration, unknown_note
 
     def say(estimate) -> None:
         workers = f"{estimate.workers} worker processes" if estimate.workers > 1 else "one worker"
         progress.log(f"estimated: about {duration(estimate.seconds)} with {workers}, peak memory about "
-                     f"{estimate.peak_bytes / 1e9:.1f} GB (costs measured on a 2-core x86, scaled to this machine)")
+                     f"{estimate.peak_bytes / 1e9:.1f} GB (costs measured on a 2-core x86, scaled to this machine)"
+                     f"{unknown_note(estimate.unknown)}")
     return say
 
 

@@ -86,6 +86,13 @@ def sweep_plan(out, data: str, config, estimates, workers: int) -> tuple[dict, f
     return costs, simulated.seconds + fixed_seconds(todo)
 
 
+def left_out(estimates) -> tuple[str, ...]:
+    """What the estimate of every model leaves out, in words, each once: an architecture or recipe that declares no
+    costs (:func:`liteship.workflow.resources.unknown_costs`); the printed estimate says it
+    (:func:`~liteship.workflow.resources.unknown_note`)."""
+    return tuple(dict.fromkeys(said for _, _, e in estimates for said in e.unknown))
+
+
 def peak_bytes(estimates, workers: int) -> float:
     """The sweep's peak memory with ``workers`` side by side."""
     from liteship.workflow.resources import peak_memory

@@ -33,14 +33,15 @@ def log_to_tracker(run_dir: Path, tracking) -> TrackResult:
 
 
 def _sweep(request, checked, progress, session, on_estimate) -> SweepResult:
-    from liteship.workflow.estimate import peak_bytes, sweep_plan
+    from liteship.workflow.estimate import left_out, peak_bytes, sweep_plan
     from liteship.workflow.executors import make_executor
     from liteship.workflow.sweep import sweep
 
     started = time.perf_counter()
     data, out, config, workers = text(request.data), Path(text(request.out)), checked.sweep_config, checked.workers
     costs, seconds = sweep_plan(out, data, config, checked.estimates, workers)
-    estimate = SweepEstimate(seconds=seconds, workers=workers, peak_bytes=peak_bytes(checked.estimates, workers))
+    estimate = SweepEstimate(seconds=seconds, workers=workers, peak_bytes=peak_bytes(checked.estimates, workers),
+                             unknown=left_out(checked.estimates))
     if on_estimate is not None:
         on_estimate(estimate)
     records = sweep(data, out, config, progress, make_executor(request.executor, request.address, workers), costs,

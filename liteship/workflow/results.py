@@ -90,6 +90,7 @@ class SweepEstimate:
     seconds: float
     workers: int
     peak_bytes: float
+    unknown: tuple[str, ...] = ()  # the work it left out, in words: an architecture or recipe that declares no costs
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -94,3 +94,51 @@ def test_a_pruning_two_recipes_share_is_counted_once_by_the_recipe_that_runs_fir
     assert [(t.epochs, t.factor) for t in first["pqat_int8"]] == [(12, 1.0), (4, 2.5)] and first["prune_int8"] == ()
     apart = resources.fine_tunings({"prune_int8": PruneConfig(), "pqat_int8": PqatConfig(target_sparsity=0.5)})
     assert [(t.epochs, t.factor) for t in apart["pqat_int8"]] == [(12, 1.0), (4, 2.5)]  # other settings: pruned again
+
+
+class Stop(Exception):
+    pass
+
+
+def _estimate_of(recipes: str, tmp_path):
+    """The sweep's estimate as execute hands it out before any work, for a small_cnn sweep of ``recipes``."""
+    from liteship.app.cli import build_parser
+    from liteship.app.requests import build_request
+    from liteship.workflow.execute import execute
+
+    tmp_path.mkdir(exist_ok=True)
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(f"[[models]]\narch = 'small_cnn'\nsize = 16\n[optimize]\nrecipes = {recipes}\n"
+                   "[bench]\nbackends = ['xnnpack']\ninstructions = false\narm64 = false\n")
+    request = build_request(build_parser().parse_args(["sweep", "--data", "digits", "--config", str(cfg), "--out",
+                                                       str(tmp_path / "run"), "--workers", "1"]))
+    said = []
+
+    def stop(estimate):
+        said.append(estimate)
+        raise Stop  # the estimate is all this test needs: no work runs
+
+    with pytest.raises(Stop):
+        execute(request, on_estimate=stop)
+    return said[0]
+
+
+def test_the_printed_estimate_says_what_it_left_out(fakes, tmp_path, capsys):
+    from liteship.app.commands import print_estimate
+    from liteship.progress import Progress
+    from liteship.workflow.api import _estimate_line
+
+    estimate = _estimate_of(f"['float32', '{FAKE_RECIPE}']", tmp_path)
+    assert estimate.unknown == (f"no cost measured for recipe {FAKE_RECIPE}: not counted",)
+    print_estimate(estimate)
+    logged = []
+    progress = Progress(quiet=True)
+    progress.log = logged.append
+    _estimate_line(progress)(estimate)
+    for line in (capsys.readouterr().err, logged[0]):
+        assert line.startswith("estimated: about ") and \
+            f"no cost measured for recipe {FAKE_RECIPE}: not counted (the estimate is short by that work)" in line
+    known = _estimate_of("['float32', 'int8']", tmp_path / "known")
+    assert known.unknown == ()
+    print_estimate(known)
+    assert "not counted" not in capsys.readouterr().err

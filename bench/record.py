@@ -12,27 +12,29 @@ _ISA_SPELLINGS = {"x86-64": X86_64, "x86_64": X86_64, "amd64": X86_64, "aarch64"
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """Milliseconds. ``p50`` is the median of round medians; ``ci`` its 95 % bootstrap interval."""
+    """Milliseconds. ``p50`` is the median of round medians; ``ci`` its 95 % bootstrap interval. A statistic a
+    device's benchmark tool did not give (imported: ``BenchRecord.device``) is None, never made up."""
 
-    init: float
-    first: float
+    init: float | None
+    first: float | None
     p50: float
-    p90: float
-    p99: float
-    mean: float
-    std: float
-    cv: float
-    min: float
-    runs: int
-    rounds: int
-    ci_low: float
-    ci_high: float
+    p90: float | None
+    p99: float | None
+    mean: float | None
+    std: float | None
+    cv: float | None
+    min: float | None
+    runs: int | None
+    rounds: int | None
+    ci_low: float | None
+    ci_high: float | None
     p90_ci: tuple[float, float] | None = None  # 95 % interval of p90 (rounds resampled)
     p99_ci: tuple[float, float] | None = None
 
     def interval(self, stat: str) -> tuple[float, float] | None:
         """The 95 % interval of ``stat`` (p50, p90 or p99), each its own."""
-        return {"p50": (self.ci_low, self.ci_high), "p90": self.p90_ci, "p99": self.p99_ci}.get(stat)
+        p50 = None if self.ci_low is None or self.ci_high is None else (self.ci_low, self.ci_high)
+        return {"p50": p50, "p90": self.p90_ci, "p99": self.p99_ci}.get(stat)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,8 @@ class BenchRecord:
     reference_max_diff: float | None = None  # max |probability difference| vs the same file on it
     count_failed: str | None = None  # a count asked of this record that failed, and why (valgrind's on the reference
     # backend's one-thread record; a count backend's own n/a record); None when counted, or not asked
+    device: dict | None = None  # imported from a device (liteship device import): its provenance, and which of the
+    # tool's statistics stands for p50, p90 and p99
 
     def __post_init__(self):
         from liteship.bench.backends import kind_of
@@ -219,7 +223,8 @@ class BenchRecord:
                 not self.top1_ci[0] - 1e-6 <= self.top1 <= self.top1_ci[1] + 1e-6:
             return f"top1 = {self.top1} lies outside its own interval {list(self.top1_ci)}"
         lat = self.latency_ms
-        if lat is not None and not (lat.min <= lat.p50 and lat.p90 <= lat.p99):
+        if lat is not None and not ((lat.min is None or lat.min <= lat.p50) and
+                                    (lat.p90 is None or lat.p99 is None or lat.p90 <= lat.p99)):
             return f"its latency percentiles are out of order (min {lat.min}, p50 {lat.p50}, p90 {lat.p90}, p99 {lat.p99})"
         return None
 

@@ -82,11 +82,20 @@ def render_cli(parser: argparse.ArgumentParser) -> str:
            "| --- | --- |"]
     out += [f"| [`{parser.prog} {name}`](#{parser.prog}-{name}) | {_cell(helps.get(name, ''))} |" for name in subs]
     for name, sub in subs.items():
-        out += ["", f"## `{parser.prog} {name}` {{#{parser.prog}-{name}}}", ""]
-        if sub.description:
-            out += [_cell(sub.description), ""]
-        out += [f"```\n{_usage(sub)}\n```", "", *_argument_rows(sub)]
+        out += _section(f"{parser.prog} {name}", sub)
+        actions, action_helps = _subparsers(sub)  # a command of commands (`liteship device kit`): a section each
+        out += [f"- [`{parser.prog} {name} {a}`](#{parser.prog}-{name}-{a}): {_cell(action_helps.get(a, ''))}"
+                for a in actions]
+        for action, each in actions.items():
+            out += _section(f"{parser.prog} {name} {action}", each, "###")
     return "\n".join(out) + "\n"
+
+
+def _section(title: str, sub: argparse.ArgumentParser, level: str = "##") -> list[str]:
+    out = ["", f"{level} `{title}` {{#{title.replace(' ', '-')}}}", ""]
+    if sub.description:
+        out += [_cell(sub.description), ""]
+    return out + [f"```\n{_usage(sub)}\n```", "", *_argument_rows(sub), ""]
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:

@@ -66,8 +66,13 @@ def test_cli_reference_names_every_subcommand_and_every_option(site):
         section = page.split(f'id="liteship-{name}"', 1)[-1].split('<h2 id="liteship-', 1)[0]
         missing += [f"liteship {name} {o}" for o in sorted(_options(sub)) if o not in ("-h", "--help")
                     and f"<code>{o}</code>" not in section]
-        missing += [f"liteship {name} {a.dest}" for a in sub._actions
-                    if not a.option_strings and f"<code>{a.dest}</code>" not in section]
+        missing += [f"liteship {name} {a.dest}" for a in sub._actions if not a.option_strings
+                    and not isinstance(a, argparse._SubParsersAction) and f"<code>{a.dest}</code>" not in section]
+        for action, each in next((dict(a.choices) for a in sub._actions  # `liteship device kit`: its own section
+                                  if isinstance(a, argparse._SubParsersAction)), {}).items():
+            part = page.split(f'id="liteship-{name}-{action}"', 1)[-1].split('<h', 1)[0]
+            missing += [f"liteship {name} {action} {a.dest}" for a in each._actions if a.dest != "help" and not
+                        any(f"<code>{o}</code>" in part for o in a.option_strings or [a.dest])]
     assert not missing, missing
 
 

@@ -76,7 +76,8 @@ def kind_of(name) -> KindBase:
     module of its own included); ValueError, in words, for a name this liteship does not know."""
     if isinstance(name, KindBase):
         return name
-    known = {k.value: k for k in Kind} | {b.kind.value: b.kind for b in registry().values()}
+    known = {k.value: k for k in Kind} | {b.kind.value: b.kind for b in registry().values()} | \
+        {k.value: k for m in _families() for k in getattr(m, "KINDS", ())}
     if name not in known:
         raise ValueError(f"kind = {name!r} is not a kind of backend this liteship knows ({', '.join(known)}); "
                          "it was written by another liteship")
@@ -162,8 +163,43 @@ def _namespace_path() -> list[str]:
     return list(spec.submodule_search_locations or []) if spec is not None else []
 
 
+@functools.lru_cache(maxsize=1)
+def _families() -> tuple:
+    """The modules that make backends from their names (``resolve``): ``device:iphone-13``, a backend a run's
+    results name that no module declares."""
+    return tuple(m for m in _modules() if callable(getattr(m, "resolve", None)))
+
+
+def _resolved(name) -> Backend | None:
+    return next((b for m in _families() if (b := m.resolve(name)) is not None), None)
+
+
 def get(name: str) -> Backend:
-    return registry()[name]
+    found = find(name)
+    if found is None:
+        raise KeyError(name)
+    return found
+
+
+class Names(tuple):
+    """Backend names that also hold every name a family of backends makes (``device:iphone-13``) for which
+    ``where`` holds: what a budget may name."""
+
+    where: Callable[[Backend], bool] | None = None
+
+    def __contains__(self, name) -> bool:
+        if tuple.__contains__(self, name):
+            return True
+        b = _resolved(name) if isinstance(name, str) else None
+        return b is not None and (self.where is None or self.where(b))
+
+
+def judged(where: Callable[[Backend], bool] | None = None) -> Names:
+    """:func:`names`, and any backend a family makes from its name (a device's imported measurements), for which
+    ``where`` holds: the names a budget may judge on."""
+    found = Names(names(where))
+    found.where = where
+    return found
 
 
 def names(where: Callable[[Backend], bool] | None = None) -> tuple[str, ...]:
@@ -203,13 +239,15 @@ def sweep_defaults(where: Callable[[Backend], bool] | None = None) -> tuple[str,
 
 def rank(name: str) -> int:
     """Its place in the registry's order; unknown names last."""
-    b = registry().get(name)
+    b = find(name)
     return b.rank if b is not None else 10_000
 
 
 def find(name: str) -> Backend | None:
-    """The backend of that name, or None (a record written by a liteship with other backends)."""
-    return registry().get(name)
+    """The backend of that name (one a family makes from its name included), or None (a record written by a
+    liteship with other backends)."""
+    found = registry().get(name)
+    return found if found is not None else _resolved(name)
 
 
 def time_stands(name: str) -> bool:

@@ -182,6 +182,28 @@ def _track_parser(sub) -> None:
     p.add_argument("--experiment", help="experiment name; default: the sweep's, else the run directory's name")
 
 
+def _device_parser(sub) -> None:
+    p = sub.add_parser("device", help="measure on a phone: a kit of the variants out, the phone's numbers back in",
+                       description="A device kit of a run's current variants, and the phone's measurements of them "
+                                   "imported as records of a device backend (device:iphone-13) that budgets judge.")
+    actions = p.add_subparsers(dest="device_action", metavar="ACTION", required=True)
+    kit = actions.add_parser("kit", help="write each current variant's .tflite and how to measure it on a phone",
+                             description="Write the .tflite files (the variant ID in each name), benchmark_params.json "
+                                         "for the iOS benchmark app, an adb script and a README into --out.")
+    kit.add_argument("run_dir", help="run directory with current variants")
+    kit.add_argument("--out", help="folder to write the kit into (new, empty, or a kit liteship wrote)")
+    imp = actions.add_parser("import", help="bring a device's measurements into the run as records",
+                             description="Read benchmark_model's stdout or logcat, results.pb, the LiteRT Python tool's "
+                                         "JSON or stdout, leaderboard rows or a session folder; match each to a current "
+                                         "variant; merge them into results.jsonl.")
+    imp.add_argument("run_dir", help="run directory whose variants were measured")
+    imp.add_argument("files", nargs="+", metavar="FILE", help="a measurement file or a litert-samples session folder")
+    imp.add_argument("--device", help='the device measured on, e.g. "iPhone 13" (its backend: device:iphone-13)')
+    imp.add_argument("--model", action="append", metavar="FILE=VARIANT",
+                     help="the variant a measured model file is (when its name holds no variant ID); repeatable")
+    imp.add_argument("--chip", help="the device's chip, e.g. A15, kept with the records")
+
+
 class _Version(argparse.Action):
     """``--version``: liteship's, Python's and the tools' it trains and measures with, read from the installed
     packages' metadata (nothing is imported: no TensorFlow start-up), then exit 0."""
@@ -204,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_train_parser, _optimize_parser, _bench_parser, _sweep_parser, _gate_parser, _pick_parser,
-                _compare_parser, _explain_parser, _runtimes_parser, _track_parser):
+                _compare_parser, _explain_parser, _runtimes_parser, _track_parser, _device_parser):
         add(sub)
     return parser
 

@@ -205,8 +205,20 @@ def _runtimes(result) -> None:
               f"no {result.name} {result.version} in the cache")
 
 
+def _device(result) -> None:
+    if result.command == "device kit":
+        print(f"device kit: {len(result.files)} files in {result.out} (read {result.out}/README.md)")
+        return
+    from liteship.bench import measured_on
+
+    for r in result.records:
+        print(f"{r.variant} ({r.model} {r.recipe}) as {r.backend}: {measured_on(r)}")
+    print(f"merged {len(result.records)} device record(s) into {result.run_dir}/results.jsonl")
+
+
 PRINTERS = {"train": _train, "optimize": _optimize, "bench": _bench, "sweep": _sweep, "gate": _gate, "pick": _pick,
-            "compare": _compare, "explain": _explain, "track": _tracked, "runtimes": _runtimes}
+            "compare": _compare, "explain": _explain, "track": _tracked, "runtimes": _runtimes,
+            "device import": _device, "device kit": _device}
 
 
 def show(result) -> None:

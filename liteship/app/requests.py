@@ -79,7 +79,16 @@ BUILDERS = {
     "explain": _plain("ExplainRequest", "run_dir", "variant", "vs"),
     "track": _plain("TrackRequest", "run_dir", "uri", "experiment"),
     "runtimes": _plain("RuntimesRequest", "action", "version", "with_system_packages"),
+    "device": lambda v, found: (_plain("DeviceKitRequest", "run_dir", "out")(v, found) if v["device_action"] == "kit"
+                                else _device_import(v)),
 }
+
+
+def _device_import(v: dict):
+    from liteship.workflow.requests import DeviceImportRequest
+
+    return DeviceImportRequest(run_dir=v["run_dir"], files=tuple(v["files"]), device=v["device"],
+                               model=tuple(v["model"] or ()), chip=v["chip"])
 
 
 def _optimize(v: dict):

@@ -27,7 +27,7 @@ class Budgets:
     max_instructions_m: float | None = None  # millions of instructions per invoke on the budget's backend (exact)
     latency_stat: Literal["p50", "p90", "p99"] = "p50"
     # the backend every run budget is judged on: a run backend, or an ARM one for instructions and accuracy
-    backend: str = setting(backends.reference().name, choices=lambda: backends.names(lambda b: b.kind.times or b.kind.counts))
+    backend: str = setting(backends.reference().name, choices=lambda: backends.judged(lambda b: b.kind.times or b.kind.counts))
     threads: int = setting(1, lo=1, hi=256)
     min_accuracy: float | None = setting(None, hi=1.0)
     max_accuracy_drop: float | None = setting(None, hi=1.0)  # vs the float32 variant of the same model (0.01 = 1 pt)

@@ -111,7 +111,8 @@ def _slowdowns(records: list[BenchRecord]) -> list[tuple[BenchRecord, BenchRecor
         for plain in ((PLAIN_INT8, BASELINE_RECIPE) if _integer(r) else (BASELINE_RECIPE,)):
             ref = next((q for q in _runs(records, r.backend) if q.model == r.model and q.recipe == plain
                         and q.threads == r.threads and q.latency_ms), None)
-            if ref is not None and r.latency_ms.ci_low > ref.latency_ms.ci_high and \
+            if ref is not None and None not in (r.latency_ms.ci_low, ref.latency_ms.ci_high) and \
+                    r.latency_ms.ci_low > ref.latency_ms.ci_high and \
                     r.latency_ms.p50 > ref.latency_ms.p50 * (1 + SLOWER_MARGIN):
                 out.append((r, ref, r.latency_ms.p50 / ref.latency_ms.p50))
                 break  # slower than int8 says it; float32 is named only when int8 is not beaten

@@ -95,6 +95,10 @@ def _with_remeasure(run_dir: Path, budgets: Budgets, vid: str, recs: list[BenchR
                     records: list[BenchRecord], why: str) -> list[Verdict]:
     """Judge again after re-measuring a latency that is too close to call or over the limit, saying so."""
     run = budget_record(budgets, recs)
+    if not run.kind.here:  # a device's own number, imported: nothing on this machine can time that device again
+        note = f" [not re-measured: {budgets.backend} is a device's imported measurement; measure it there again]"
+        return [replace(v, message=v.message + note) if v.id == "max_latency_ms" else v
+                for v in judge(budgets, vid, recs, records)]
     low, high = run.latency_ms.interval(budgets.latency_stat)
     first = f"{budgets.latency_stat} {getattr(run.latency_ms, budgets.latency_stat):.3f} ms, 95 % CI {low:.3f}-{high:.3f}"
     model_path = run_dir / VARIANTS / f"{vid}.tflite"

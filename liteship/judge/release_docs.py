@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from liteship.bench import backends
-from liteship.bench import BenchRecord
+from liteship.bench import BenchRecord, measured_on
 from liteship.judge.budgets import budget_record
 from liteship.judge.decision import BEST, Decision
 from liteship.number_formats import change_pt, millions, points, pt, pt_interval
@@ -140,12 +140,39 @@ def _none_on_a_phone(recs: list[BenchRecord]) -> str:
                                                               for b in backends.measured_by(r)) else ""
 
 
+def _speed_lines(recs: list[BenchRecord]) -> list[str]:
+    """A line per record of how fast (or how many instructions) and where it was measured."""
+    out = []
+    for r in recs:
+        if not r.kind.counts and r.status == "ok" and r.instructions and r.instructions.counted:
+            out.append(f"- {r.backend}, {r.threads} thread(s): {millions(r.instructions.per_invoke)} x86 "
+                       "instructions per invoke (valgrind, this CPU's AVX2/FMA3 kernels)")
+        if r.kind.times and r.status == "ok" and r.device:  # imported from a device: its tool's own numbers
+            out.append(f"- {r.backend}: {measured_on(r)}")
+        elif r.kind.times and r.status == "ok" and r.latency_ms:
+            lat = r.latency_ms
+            out.append(f"- {r.backend}, {r.threads} thread(s): p50 {lat.p50:.3f} ms [{lat.ci_low:.3f}, "
+                       f"{lat.ci_high:.3f}], p90 {lat.p90:.3f} ms ({r.runtime})"
+                       + (f": {emulated}" if (emulated := getattr(backends.find(r.backend), "emulated_time", ""))
+                          else ""))
+        elif r.kind.counts and r.status == "ok" and r.instructions:
+            out.append(f"- {r.backend}: {r.instructions.formatted()} "
+                       f"instructions per invoke, counted in {r.runtime} ({(r.emulation or {}).get('phones')}); "
+                       "the phone's instruction set, not its time")
+        elif r.kind.analyses:
+            out.append(f"- {r.backend} delegate: " + (f"{r.delegated * 100:.0f} % of ops by its documented op list"
+                       if r.status == "ok" and r.delegated is not None else "; ".join(r.notes)[:200]))
+    return out
+
+
 def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels: list[str], where: str,
              task: dict | None = None, kernels: dict | None = None) -> str:
     """MODEL.md: what the model expects and returns, how good and how big it is, where that was measured."""
     o, b = decision.chosen, decision.budgets
     vv = o.verdict
     run = vv.judged or budget_record(b, recs)  # the record every budget was judged on, a re-measure included
+    if run is not None and run.top1 is None:  # a device's imported record has no accuracy: a scored one says it
+        run = next((r for r in recs if r.top1 is not None), run)
     inp, out = contract["input"], contract["output"]
     size = int(inp["shape"][1])
     lines = [f"# {vv.model} · {vv.recipe} (`{vv.variant}`)", "",
@@ -172,23 +199,7 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
     opts = (run.options if run is not None else None) or {}
     lines += ["## Size and speed", "",
               f"- {recs[0].size_bytes:,} bytes ({recs[0].size_bytes / 1024:.1f} KB), gzip {recs[0].gzip_bytes / 1024:.1f} KB"]
-    for r in recs:
-        if not r.kind.counts and r.status == "ok" and r.instructions and r.instructions.counted:
-            lines.append(f"- {r.backend}, {r.threads} thread(s): {millions(r.instructions.per_invoke)} x86 "
-                         "instructions per invoke (valgrind, this CPU's AVX2/FMA3 kernels)")
-        if r.kind.times and r.status == "ok" and r.latency_ms:
-            lat = r.latency_ms
-            lines.append(f"- {r.backend}, {r.threads} thread(s): p50 {lat.p50:.3f} ms [{lat.ci_low:.3f}, "
-                         f"{lat.ci_high:.3f}], p90 {lat.p90:.3f} ms ({r.runtime})"
-                         + (f": {emulated}" if (emulated := getattr(backends.find(r.backend), "emulated_time", ""))
-                            else ""))
-        elif r.kind.counts and r.status == "ok" and r.instructions:
-            lines.append(f"- {r.backend}: {r.instructions.formatted()} "
-                         f"instructions per invoke, counted in {r.runtime} ({(r.emulation or {}).get('phones')}); "
-                         "the phone's instruction set, not its time")
-        elif r.kind.analyses:
-            lines.append(f"- {r.backend} delegate: " + (f"{r.delegated * 100:.0f} % of ops by its documented op list"
-                         if r.status == "ok" and r.delegated is not None else "; ".join(r.notes)[:200]))
+    lines += _speed_lines(recs)
     if opts:
         lines.append(f"- how: p50 is the median of {opts.get('rounds')} round medians of {opts.get('runs')} invokes "
                      f"each after {opts.get('warmup')} warm-up invokes, with a 95 % bootstrap interval; "

@@ -63,7 +63,7 @@ def rows(records: list[BenchRecord], budgets=None, judged: list[BenchRecord] = (
         out.append(Row(r.model or "-", r.recipe or "-", r.variant, r.top1, drop_vs_float(r, records), r.agreement,
                        round(r.size_bytes / 1024, 1), round(r.gzip_bytes / 1024, 1),
                        r.latency_ms.p50 if r.latency_ms else None,
-                       (r.latency_ms.ci_low, r.latency_ms.ci_high) if r.latency_ms else None, r.sparsity, r.variant in front,
+                       r.latency_ms.interval("p50") if r.latency_ms else None, r.sparsity, r.variant in front,
                        r.top1_ci, (drop.low, drop.high) if drop else None, _instructions_m(r, records),
                        arm_counts(r.variant, records), f"{r.backend}@{r.threads}"))
     return sorted(out, key=lambda row: (-(row.top1 or -1), row.size_kb))

@@ -18,7 +18,7 @@ def bench_table(records: list[BenchRecord]) -> str:
     lines = [head]
     for r in records:
         lat = r.latency_ms
-        ci = f"[{lat.ci_low:.3f}, {lat.ci_high:.3f}]" if lat else ""
+        ci = f"[{lat.ci_low:.3f}, {lat.ci_high:.3f}]" if lat and lat.ci_low is not None else ""
         counted = r.instructions
         instr = f"{counted.millions:.3f} {'x86' if counted.on_x86 else 'arm'}" if counted and counted.counted else ""
         lines.append(f"{r.variant[:14]:14s} {(r.recipe or '-')[:14]:14s} {r.backend:10s} {r.threads or '':>3} "

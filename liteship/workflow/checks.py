@@ -33,6 +33,7 @@ class Checked:
     tracking: object = None  # where the command logs to MLflow (a Tracking), or None
     budgets: object = None  # gate's and pick's Budgets
     thresholds: object = None  # compare's Thresholds
+    prepared: tuple = ()  # device import: the records read and matched, to merge
 
 
 def _given(request, name: str, value) -> bool:
@@ -368,13 +369,19 @@ def _track(request) -> tuple[list[Problem], Checked]:
     return found, Checked(tracking=tracking)
 
 
+def _device(request) -> tuple[list[Problem], Checked]:
+    from liteship.workflow.device import device_checks
+
+    return device_checks(request, Checked)
+
+
 def _plain(check):
     return lambda request: (check(request), Checked())
 
 
 CHECKS = {"train": _plain(_train), "optimize": _plain(_optimize), "bench": _plain(_bench), "sweep": _sweep,
           "gate": _judge, "pick": _judge, "compare": _compare, "explain": _plain(_explain),
-          "runtimes": _plain(_runtimes), "track": _track}
+          "runtimes": _plain(_runtimes), "track": _track, "device import": _device, "device kit": _device}
 
 
 def check(request) -> Checked:

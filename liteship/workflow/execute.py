@@ -58,6 +58,10 @@ def _work(request, checked, progress, session, on_estimate) -> Result:
         return log_to_tracker(Path(text(request.run_dir)), checked.tracking)
     if request.command == "pick":
         return work.pick(request, checked, progress, log_to_tracker)
+    if request.command.startswith("device "):
+        from liteship.workflow import device
+
+        return getattr(device, request.command.replace(" ", "_"))(request, checked, progress)
     return getattr(work, request.command)(request, checked, progress)
 
 

@@ -204,8 +204,35 @@ class RuntimesRequest(Request):
     with_system_packages: bool = False
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeviceImportRequest(Request):
+    """``liteship device import``: bring a device's measurements (``files``: benchmark tools' outputs) into
+    ``run_dir`` as records of the device's backend. ``device``: its name ("iPhone 13"); ``model``: FILE=VARIANT
+    for a measurement whose file name holds no variant ID (a tuple of such strings, or a dict FILE -> VARIANT);
+    ``chip``: the device's chip (A15), kept with the records."""
+
+    command: ClassVar[str] = "device import"
+    writes: ClassVar[str | None] = "run_dir"
+    run_dir: PathLike | None = None
+    files: tuple[PathLike, ...] = ()
+    device: str | None = None
+    model: tuple[str, ...] | dict | None = None
+    chip: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceKitRequest(Request):
+    """``liteship device kit``: write what a person with a phone needs to measure ``run_dir``'s current variants
+    into the folder ``out`` (new, empty, or one liteship made)."""
+
+    command: ClassVar[str] = "device kit"
+    run_dir: PathLike | None = None
+    out: PathLike | None = None
+
+
 REQUESTS = {cls.command: cls for cls in (TrainRequest, OptimizeRequest, BenchRequest, SweepRequest, GateRequest,
-                                         PickRequest, CompareRequest, ExplainRequest, TrackRequest, RuntimesRequest)}
+                                         PickRequest, CompareRequest, ExplainRequest, TrackRequest, RuntimesRequest,
+                                         DeviceImportRequest, DeviceKitRequest)}
 LOGGED = ("train", "sweep", "optimize", "bench", "pick", "track")  # the commands that run TensorFlow or LiteRT
 
 
@@ -214,6 +241,6 @@ def with_problems(request: Request, found: list[Problem]) -> Request:
     return dataclasses.replace(request, flag_problems=tuple(request.flag_problems) + tuple(found))
 
 
-__all__ = ["BenchRequest", "CompareRequest", "ExplainRequest", "GateRequest", "LOGGED", "OptimizeRequest",
+__all__ = ["BenchRequest", "CompareRequest", "DeviceImportRequest", "DeviceKitRequest", "ExplainRequest", "GateRequest", "LOGGED", "OptimizeRequest",
            "PickRequest", "REQUESTS", "Request", "RuntimesRequest", "SweepRequest", "TrackRequest", "TrainRequest",
            "WORKERS_LIMITS", "with_problems"]

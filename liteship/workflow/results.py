@@ -250,5 +250,20 @@ class RuntimesResult(Result):
                              "cache (or delete them yourself if they are yours to delete)")
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeviceImportResult(Result):
+    command: ClassVar[str] = "device import"
+    run_dir: Path
+    records: tuple[BenchRecord, ...] = ()  # the device records merged into results.jsonl
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceKitResult(Result):
+    command: ClassVar[str] = "device kit"
+    out: Path
+    files: tuple[str, ...] = ()  # the kit's files, relative to out
+
+
 RESULTS = {cls.command: cls for cls in (TrainResult, OptimizeResult, BenchResult, SweepResult, GateResult, PickResult,
-                                        CompareResult, ExplainResult, TrackResult, RuntimesResult)}
+                                        CompareResult, ExplainResult, TrackResult, RuntimesResult, DeviceImportResult,
+                                        DeviceKitResult)}

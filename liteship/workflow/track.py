@@ -176,8 +176,8 @@ def record_metrics(rec: BenchRecord, records: list[BenchRecord]) -> dict[str, fl
     p, out = metric_prefix(rec), {}
     lat = rec.latency_ms
     if lat is not None:
-        out.update({f"{p}.{s}_ms": getattr(lat, s) for s in _LATENCY})
-        out.update({f"{p}.cv": lat.cv, f"{p}.runs": lat.runs, f"{p}.rounds": lat.rounds})
+        out.update({f"{p}.{s}_ms": getattr(lat, s) for s in _LATENCY if getattr(lat, s) is not None})
+        out.update({f"{p}.{s}": getattr(lat, s) for s in ("cv", "runs", "rounds") if getattr(lat, s) is not None})
         for stat in ("p50", "p90", "p99"):
             bounds = lat.interval(stat)
             if bounds is not None:

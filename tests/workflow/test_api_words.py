@@ -160,7 +160,11 @@ def test_recipe_configs_built_in_python_are_the_tomls_configs(tmp_path):
 def test_the_flag_table_matches_the_parser():
     """Every flag and positional of every command names the request field the table says (read from the parser)."""
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    for command, parser in sub.choices.items():
+    commands = []
+    for command, parser in sub.choices.items():  # `device kit` and `device import`: a request each
+        nested = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        commands += [(f"{command} {k}", p) for k, p in nested.choices.items()] if nested else [(command, parser)]
+    for command, parser in commands:
         table = flag_fields(REQUESTS[command])
         for action in parser._actions:
             if action.dest in ("help", "list", "quiet", "nondeterministic"):  # no field of their own

@@ -1,0 +1,134 @@
+"""``liteship device import`` and ``liteship device kit``: their checks (every problem at once, nothing written) and
+their work, reached through :func:`liteship.workflow.execute.execute` like every command's.
+
+Import reads and matches every measurement in the checks, so a file that cannot be read, a measurement that
+matches no current variant, or two measurements of one record refuse the whole import before results.jsonl is
+touched; the work then merges the records the checks made (:func:`liteship.bench.write_results`), under the run
+directory's lock. The kit is staged whole and then put in place (:func:`liteship.files.staged`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from liteship.config import Problem, describe
+from liteship.errors import LiteshipError
+from liteship.workflow.validate import collect, run_dir_problems, text
+
+MISSING_DEVICE = "name the device the measurements were made on"
+
+
+def _as_problem(exc: LiteshipError) -> Problem:
+    return Problem(exc.what, None, "", exc.why, exc.fix or "check it")
+
+
+def model_pairs(models, found: list[Problem]) -> dict[str, str]:
+    """--model FILE=VARIANT (each given once), or a dict FILE -> VARIANT from Python."""
+    if models is None:
+        return {}
+    if isinstance(models, dict):
+        return {str(k): str(v) for k, v in models.items()}
+    out = {}
+    for pair in ([models] if isinstance(models, str) else models):
+        file, sep, variant = str(pair).partition("=")
+        if not sep or not file.strip() or not variant.strip():
+            found.append(Problem("--model", None, describe(pair), "it takes FILE=VARIANT",
+                                 "for example --model mobilenet.tflite=0570e9475661"))
+        else:
+            out[file.strip()] = variant.strip()
+    return out
+
+
+def _run_problems(run_dir: str | None, writes: bool) -> list[Problem]:
+    from liteship.rundir import VARIANTS
+
+    if not run_dir:
+        return [Problem("RUN_DIR", None, "missing", "the run directory whose variants were measured",
+                        "for example runs/demo")]
+    found = run_dir_problems(run_dir, needs="", writes=writes)
+    if not found and not (Path(run_dir) / VARIANTS).is_dir():
+        found.append(Problem("RUN_DIR", None, describe(run_dir), "it has no variants/",
+                             f"run `liteship optimize {run_dir}` first"))
+    return found
+
+
+def import_checks(request) -> tuple[list[Problem], tuple]:
+    """Problems, and the records to merge (made here, once, from what was read)."""
+    from liteship.bench import import_records
+
+    run_dir, device = text(request.run_dir), request.device
+    found = _run_problems(run_dir, writes=True)
+    if not isinstance(device, str) or not device.strip():
+        found.append(Problem("--device", None, describe(device) if device else "missing", MISSING_DEVICE,
+                             'for example --device "iPhone 13"'))
+    if not request.files:
+        found.append(Problem("FILE", None, "missing", "the benchmark tool's output to import",
+                             "pass benchmark_model's stdout, results.pb, a leaderboard row or a session folder"))
+    models = model_pairs(request.model, found)
+    if found:
+        return found, ()
+    made = collect(found, import_records, Path(run_dir), [text(f) for f in request.files], device.strip(),
+                   request.chip, models)
+    records, refused = made or ([], [])
+    found += [Problem(r.where, None, "", f"{r.what}: {r.why}" if r.why else r.what, r.fix) for r in refused]
+    return found, tuple(records)
+
+
+def device_checks(request, checked_cls) -> tuple[list[Problem], object]:
+    """The checks of ``device import`` (with the records to merge) and ``device kit``, as checks.CHECKS takes them."""
+    if request.command == "device kit":
+        return kit_checks(request), checked_cls()
+    found, records = import_checks(request)
+    return found, checked_cls(prepared=records)
+
+
+def kit_checks(request) -> list[Problem]:
+    from liteship.rundir import out_refusal, refuse_if_written
+
+    run_dir, out = text(request.run_dir), text(request.out)
+    found = _run_problems(run_dir, writes=False)
+    if not out:
+        return found + [Problem("--out", None, "missing", "the folder to write the kit into", "e.g. --out kit")]
+    refusal = out_refusal(out)
+    if refusal is not None:
+        return found + [Problem("--out", None, describe(out), *refusal)]
+    if not found:
+        refuse_if_written(run_dir, "device kit")
+        found += _out_is_input(out, run_dir)
+    return found
+
+
+def _out_is_input(out: str, run_dir: str) -> list[Problem]:
+    """--out that is, is inside, or holds the run directory or the data it was made from (written over: refused)."""
+    from liteship.rundir import data_sources
+
+    def inside(a: str, b: str) -> bool:
+        return a == b or a.startswith(b.rstrip(os.sep) + os.sep)
+
+    mine = (os.path.abspath(out), os.path.realpath(out))
+    for where, folder in [("the run directory", run_dir)] + [("the data", d) for d in data_sources(Path(run_dir))]:
+        theirs = (os.path.abspath(folder), os.path.realpath(folder))
+        if any(inside(a, b) or inside(b, a) for a in mine for b in theirs):
+            return [Problem("--out", None, describe(out), f"it is, is inside or holds {where} ({folder}), which "
+                            "device kit reads: the kit would be written over it", "pass a new folder outside them,"
+                            " e.g. --out device-kit")]
+    return []
+
+
+def device_import(request, checked, progress):
+    from liteship.bench import write_results
+    from liteship.workflow.results import DeviceImportResult
+
+    run_dir, records = Path(text(request.run_dir)), list(checked.prepared)
+    write_results(run_dir, records)
+    return DeviceImportResult(run_dir=run_dir, records=tuple(records))
+
+
+def device_kit(request, checked, progress):
+    from liteship.bench import write_kit
+    from liteship.workflow.results import DeviceKitResult
+
+    out = write_kit(Path(text(request.run_dir)), Path(text(request.out)))
+    return DeviceKitResult(out=out, files=tuple(sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                                                       if p.is_file())))

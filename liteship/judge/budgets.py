@@ -228,9 +228,25 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
     run = budget_record(budgets, records)
     ordered = sorted(records, key=lambda r: (r is not run, backends.rank(r.backend), r.threads or 0, r.kind))
     on_run = (*RUN_BUDGETS, "max_instructions_m")  # judged on the budget record; the rest on the file's facts
-    return [replace(v, id=key, record=run if key in on_run else (v.record or ordered[0]),
-                    message=v.message + (subset_words(run) if key in ON_SUBSET and v.measured is not None else ""))
-            for key, v in _checks(budgets, variant, records, all_records, run, ordered)]
+    scored = scored_record(budgets, records, run)
+    return [replace(v, id=key, record=(scored if key in ON_SUBSET else run) if key in on_run else
+                    (v.record or ordered[0]), message=v.message + (subset_words(scored) + _scored_words(run, scored)
+                                                                   if key in ON_SUBSET and v.measured is not None else ""))
+            for key, v in _checks(budgets, variant, records, all_records, run, ordered, scored)]
+
+
+def scored_record(budgets: Budgets, records: list[BenchRecord], run: BenchRecord | None) -> BenchRecord | None:
+    """The record accuracy budgets judge: the budget record, or, for a device's imported times (no accuracy of
+    their own), the reference backend's at the same threads."""
+    if run is None or run.kind.here or run.top1 is not None:
+        return run
+    ref = backends.reference().name
+    return next((r for r in records if r.backend == ref and r.threads == run.threads and r.status == "ok"), None)
+
+
+def _scored_words(run: BenchRecord | None, scored: BenchRecord | None) -> str:
+    return "" if scored is run or scored is None else \
+        f" [scored on {scored.backend}, {scored.threads} thread(s): {run.backend} brought times only]"
 
 
 # A file fact's evidence in a record: 2 a real check (a real load, MediaPipe's), 1 a table's, 0 none.
@@ -253,7 +269,7 @@ def _on_fact(key: str, check, records: list[BenchRecord]) -> Verdict:
     return replace(check(record), record=record)
 
 
-def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered) -> list[tuple[str, Verdict]]:
+def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered, scored=None) -> list[tuple[str, Verdict]]:
     """(budget key, verdict) for every budget that is set, in a fixed order."""
     out, any_rec = [], ordered[0]  # size and gzip: the file's bytes, the same in every record of it
     if budgets.max_size_kb is not None:
@@ -275,11 +291,11 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered) 
             f"max_instructions_m ({budgets.backend}, {isa})", variant, value, budgets.max_instructions_m, True, " M",
             ".3f"))))
     if budgets.min_accuracy is not None:
-        out.append(("min_accuracy", _accuracy_verdict(budgets, variant, run)))
+        out.append(("min_accuracy", _accuracy_verdict(budgets, variant, scored)))
     if budgets.max_accuracy_drop is not None:
-        out.append(("max_accuracy_drop", _drop_verdict(budgets, variant, run, all_records)))
+        out.append(("max_accuracy_drop", _drop_verdict(budgets, variant, scored, all_records)))
     if budgets.min_agreement is not None:
-        out.append(("min_agreement", _num("min_agreement", variant, run.agreement if run else None,
+        out.append(("min_agreement", _num("min_agreement", variant, scored.agreement if scored else None,
                                           budgets.min_agreement, False, "", ".4f")))
     if budgets.require_contract:
         out.append(("require_contract", _on_fact("require_contract", lambda r: _contract_verdict(variant, r), ordered)))

@@ -14,7 +14,7 @@ import numpy as np
 from liteship.bench import BenchRecord, backends
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import drop_with_interval, same_images
-from liteship.judge.budgets import Budgets, budget_record
+from liteship.judge.budgets import Budgets, budget_record, scored_record
 from liteship.judge.gate import VariantVerdict
 from liteship.stats import paired
 
@@ -120,9 +120,12 @@ class Decision:
 def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> Option:
     recs = [r for r in records if r.variant == vv.variant]
     run = vv.judged or budget_record(budgets, recs)  # the record the verdicts judged, a re-measure included
-    drop = drop_with_interval(run, records)
+    if run is not None and run.backend != budgets.backend:  # accuracy's record, scored here for a device's times
+        run = budget_record(budgets, recs)
+    acc = scored_record(budgets, recs, run)  # a device's imported times have no accuracy: the reference's
+    drop = drop_with_interval(acc, records)
     lat = run.latency_ms if run is not None else None
-    return Option(vv, run.top1 if run else None, run.top1_ci if run else None, drop.value if drop else None,
+    return Option(vv, acc.top1 if acc else None, acc.top1_ci if acc else None, drop.value if drop else None,
                   (drop.low, drop.high) if drop else None, recs[0].size_bytes,
                   getattr(lat, budgets.latency_stat) if lat else None, lat.interval(budgets.latency_stat) if lat else None,
                   {r.backend: r.delegated for r in recs if r.kind.analyses and r.status == "ok"

@@ -102,9 +102,12 @@ def parse_backends(text: str | None) -> tuple[str, ...]:
         return backends.default_backends()
     names = tuple(n.strip() for n in text.split(",") if n.strip())
     unknown = [n for n in names if n not in backends.registry()]
+    elsewhere = [n for n in unknown if backends.find(n) is not None]  # device:iphone-13: imported, never run here
     if unknown or not names:
         raise Problems([Problem("--backends", None, describe(text), (f"{', '.join(unknown)}: no such backend; "
-                                if unknown else "no backend named; ") + "backends: " + ", ".join(backends.names()),
+                                if unknown and not elsewhere else f"{', '.join(elsewhere)}: a device's own "
+                                "measurements, brought in by liteship device import: nothing here can run them; "
+                                if elsewhere else "no backend named; ") + "backends: " + ", ".join(backends.names()),
                                 "pass names from that list, separated by commas (or all)")])
     return names
 

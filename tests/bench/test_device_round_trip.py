@@ -168,3 +168,18 @@ def test_refusals_name_the_file_and_write_nothing(run, tmp_path, capsys):
     assert f"{cut}, line 3" in err
     assert "good.txt" not in err  # the good file is not refused, and not imported either: nothing is written
 
+
+
+def test_a_device_backend_is_made_from_its_name_judged_but_never_run_here():
+    from liteship.bench import backends, parse_backends
+    from liteship.config import Problems, from_mapping
+    from liteship.judge import Budgets
+
+    made = backends.get("device:iphone-13-gpu")
+    assert made.times and not made.kind.here and made.kind.per_thread  # timed, on the phone, a record per thread count
+    assert "device:iphone-13" not in backends.names() and "device:iphone-13" not in parse_backends("all")
+    with pytest.raises(Problems, match="device:iphone-13: a device's own measurements"):
+        parse_backends("xnnpack,device:iphone-13")
+    assert from_mapping(Budgets, {"backend": "device:iphone-13"}, "[budgets]").backend == "device:iphone-13"
+    with pytest.raises(Problems, match="device:iPhone 13"):  # names are the slug: lower case, dashes
+        from_mapping(Budgets, {"backend": "device:iPhone 13"}, "[budgets]")

@@ -3,7 +3,7 @@ bundle (checked in the app's own paths), the report's warnings, and a run compar
 records and the run directory's files. A latency too close to call is measured again through :mod:`liteship.bench`."""
 
 from liteship.judge.budgets import (backend_problem, Budgets, DEFAULT_BUDGETS, judge, LIMITS, load_budgets,
-                                    runtime_blocked, runtime_failures, runtime_notes, Verdict)
+                                    runtime_blocked, runtime_failures, runtime_notes, scored_record, Verdict)
 from liteship.judge.gate import gate, select, VariantVerdict
 from liteship.judge.pick import NothingPasses, pick
 from liteship.judge.baseline import drop_vs_float, drop_with_interval, float_record
@@ -18,4 +18,4 @@ __all__ = ["backend_problem", "BEST", "Budgets", "Change", "checked_findings", "
            "judge", "LIMITS", "load_budgets", "load_thresholds", "NothingPasses", "on_front", "Option", "pick", "PREFER_FIX",
            "prefer_problem", "PREFERENCES", "read_side", "refuse_half_written", "runtime_blocked",
            "runtime_failures", "runtime_notes", "SAME_MEASUREMENTS", "same_measurements", "same_run", "SAME_RUN_FIX",
-           "select", "shown_record", "Thresholds", "to_json", "VariantVerdict", "Verdict"]
+           "scored_record", "select", "shown_record", "Thresholds", "to_json", "VariantVerdict", "Verdict"]

@@ -228,20 +228,21 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
     run = budget_record(budgets, records)
     ordered = sorted(records, key=lambda r: (r is not run, backends.rank(r.backend), r.threads or 0, r.kind))
     on_run = (*RUN_BUDGETS, "max_instructions_m")  # judged on the budget record; the rest on the file's facts
-    scored = scored_record(budgets, records, run)
+    scored = scored_record(records, run)
     return [replace(v, id=key, record=(scored if key in ON_SUBSET else run) if key in on_run else
                     (v.record or ordered[0]), message=v.message + (subset_words(scored) + _scored_words(run, scored)
                                                                    if key in ON_SUBSET and v.measured is not None else ""))
             for key, v in _checks(budgets, variant, records, all_records, run, ordered, scored)]
 
 
-def scored_record(budgets: Budgets, records: list[BenchRecord], run: BenchRecord | None) -> BenchRecord | None:
-    """The record accuracy budgets judge: the budget record, or, for a device's imported times (no accuracy of
-    their own), the reference backend's at the same threads."""
+def scored_record(records: list[BenchRecord], run: BenchRecord | None) -> BenchRecord | None:
+    """The record a variant's accuracy is read from, ``run`` its budget record: ``run``, or, for a device's
+    imported times (no accuracy of their own), the reference backend's at the same threads among ``records``."""
     if run is None or run.kind.here or run.top1 is not None:
         return run
     ref = backends.reference().name
-    return next((r for r in records if r.backend == ref and r.threads == run.threads and r.status == "ok"), None)
+    return next((r for r in records if r.variant == run.variant and r.backend == ref and r.threads == run.threads
+                 and r.status == "ok"), None)
 
 
 def _scored_words(run: BenchRecord | None, scored: BenchRecord | None) -> str:

@@ -122,7 +122,7 @@ def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> 
     run = vv.judged or budget_record(budgets, recs)  # the record the verdicts judged, a re-measure included
     if run is not None and run.backend != budgets.backend:  # accuracy's record, scored here for a device's times
         run = budget_record(budgets, recs)
-    acc = scored_record(budgets, recs, run)  # a device's imported times have no accuracy: the reference's
+    acc = scored_record(recs, run)  # a device's imported times have no accuracy: the reference's
     drop = drop_with_interval(acc, records)
     lat = run.latency_ms if run is not None else None
     return Option(vv, acc.top1 if acc else None, acc.top1_ci if acc else None, drop.value if drop else None,

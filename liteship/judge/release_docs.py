@@ -6,7 +6,7 @@ import html
 
 from liteship.bench import backends
 from liteship.bench import BenchRecord, measured_on
-from liteship.judge.budgets import budget_record
+from liteship.judge.budgets import budget_record, scored_record
 from liteship.judge.decision import BEST, Decision
 from liteship.number_formats import change_pt, millions, points, pt, pt_interval
 from liteship.stats import wilson
@@ -171,8 +171,7 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
     o, b = decision.chosen, decision.budgets
     vv = o.verdict
     run = vv.judged or budget_record(b, recs)  # the record every budget was judged on, a re-measure included
-    if run is not None and run.top1 is None:  # a device's imported record has no accuracy: a scored one says it
-        run = next((r for r in recs if r.top1 is not None), run)
+    run = scored_record(recs, run) or run  # a device's imported times have no accuracy: the record scored here
     inp, out = contract["input"], contract["output"]
     size = int(inp["shape"][1])
     lines = [f"# {vv.model} · {vv.recipe} (`{vv.variant}`)", "",

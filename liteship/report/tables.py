@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from liteship.bench import BenchRecord
-from liteship.judge import drop_vs_float, drop_with_interval, on_front
+from liteship.judge import drop_vs_float, drop_with_interval, on_front, scored_record
 
 
 @dataclass(frozen=True)
@@ -56,16 +56,19 @@ def rows(records: list[BenchRecord], budgets=None, judged: list[BenchRecord] = (
     prim = primary(records, *((budgets.backend, budgets.threads) if budgets is not None else ()))
     mine = {r.variant: r for r in judged if r is not None}
     prim = [mine.get(r.variant, r) for r in prim]
-    front = on_front(prim)  # the judge's: each model's own size-vs-top-1 front
+    scored = {r.variant: scored_record(records, r) or r for r in prim}  # a device's times: top-1 scored here
+    front = on_front([scored[r.variant] for r in prim])  # the judge's: each model's own size-vs-top-1 front
     out = []
     for r in prim:
-        drop = drop_with_interval(r, records)
-        out.append(Row(r.model or "-", r.recipe or "-", r.variant, r.top1, drop_vs_float(r, records), r.agreement,
+        a = scored[r.variant]
+        drop = drop_with_interval(a, records)
+        out.append(Row(r.model or "-", r.recipe or "-", r.variant, a.top1, drop_vs_float(a, records), a.agreement,
                        round(r.size_bytes / 1024, 1), round(r.gzip_bytes / 1024, 1),
                        r.latency_ms.p50 if r.latency_ms else None,
                        r.latency_ms.interval("p50") if r.latency_ms else None, r.sparsity, r.variant in front,
-                       r.top1_ci, (drop.low, drop.high) if drop else None, _instructions_m(r, records),
-                       arm_counts(r.variant, records), f"{r.backend}@{r.threads}"))
+                       a.top1_ci, (drop.low, drop.high) if drop else None, _instructions_m(r, records),
+                       arm_counts(r.variant, records),
+                       f"{r.backend}@{r.threads}" + ("" if a is r else f", top-1 {a.backend}@{a.threads}")))
     return sorted(out, key=lambda row: (-(row.top1 or -1), row.size_kb))
 
 

@@ -78,3 +78,13 @@ def test_the_python_api_refuses_every_problem_at_once_and_writes_nothing(run, tm
     assert (run / "results.jsonl").read_bytes() == before
     with pytest.raises(liteship.Problems, match="device"):
         liteship.device_import(run, [bad], quiet=True)
+
+
+def test_the_variants_table_shows_the_phone_s_median_beside_the_top1_scored_here(imported):
+    from liteship.bench import read_results
+    from liteship.report.tables import rows
+
+    got = {r.variant: r for r in rows(read_results(imported), Budgets(backend="device:iphone-13"))}
+    # the phone's medians (3.100, 1.850 ms), and top-1 150 of 200 = 0.75 from the x86 records
+    assert (got[F32].p50_ms, got[I8].p50_ms) == (3.1, 1.85) and got[I8].ci is None
+    assert got[I8].top1 == 0.75 and got[I8].backend == "device:iphone-13@1, top-1 xnnpack@1"

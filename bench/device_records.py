@@ -113,16 +113,20 @@ def _accelerator(m: Measurement) -> str:
     return m.accelerator or ("gpu" if any(g in delegate for g in GPU_DELEGATES) else "cpu")
 
 
-def refusal(m: Measurement) -> Refused | None:
-    """What a measurement lacks that a record needs: a median (p50) and the threads it ran on."""
+def refusal(m: Measurement, threads: int | None = None) -> Refused | None:
+    """What a measurement lacks that a record needs: a median (p50) and the threads it ran on (``threads``: what
+    the caller says of a source that does not say it; one that says another number is refused)."""
     if m.median_ms is None:
         return Refused(m.where, "the measurement has no median", f"{m.format.value} gave an average "
                        f"({m.avg_ms:g} ms) only, and an average is not a median: a p50 budget would judge another "
                        "number", "measure with a benchmark_model that prints the median (count=... median=...)")
-    if m.threads is None:
+    if m.threads is None and threads is None:
         return Refused(m.where, "the measurement does not say how many threads ran",
                        "budgets judge a backend at a thread count", "pass the tool's whole output, which says"
-                       " Num threads, or its results with the session's stdout")
+                       " Num threads, or say it: --threads N (benchmark_model's default is one)")
+    if m.threads is not None and threads is not None and m.threads != threads:
+        return Refused(m.where, f"it ran on {m.threads} thread(s), --threads says {threads}",
+                       "a measurement's threads are its own", "drop --threads, or import this file on its own")
     return None
 
 
@@ -175,8 +179,8 @@ def measured_on(record: BenchRecord) -> str:
         f"{median}"
 
 
-def import_records(run_dir: Path, files, device: str, chip: str | None,
-                   models: dict[str, str]) -> tuple[list[BenchRecord], list[Refused]]:
+def import_records(run_dir: Path, files, device: str, chip: str | None, models: dict[str, str],
+                   threads: int | None = None) -> tuple[list[BenchRecord], list[Refused]]:
     """The device records of every measurement in ``files``, and every one refused (all read before any is
     written): a file that cannot be read, a measurement that matches no current variant, two of one record."""
     from liteship.bench.device_import import read_measurements
@@ -190,7 +194,8 @@ def import_records(run_dir: Path, files, device: str, chip: str | None,
             refused.append(Refused(exc.what, exc.why, "", exc.fix or "check the file"))
             continue
         for m in found:
-            matched = refusal(m) or match(m, source, run, models)
+            matched = refusal(m, threads) or match(dataclasses.replace(m, threads=m.threads or threads), source, run,
+                                                   models)
             if isinstance(matched, Refused):
                 refused.append(matched)
                 continue

@@ -88,7 +88,7 @@ def _device_import(v: dict):
     from liteship.workflow.requests import DeviceImportRequest
 
     return DeviceImportRequest(run_dir=v["run_dir"], files=tuple(v["files"]), device=v["device"],
-                               model=tuple(v["model"] or ()), chip=v["chip"])
+                               model=tuple(v["model"] or ()), chip=v["chip"], threads=v["threads"])
 
 
 def _optimize(v: dict):

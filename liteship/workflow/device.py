@@ -66,10 +66,14 @@ def import_checks(request) -> tuple[list[Problem], tuple]:
         found.append(Problem("FILE", None, "missing", "the benchmark tool's output to import",
                              "pass benchmark_model's stdout, results.pb, a leaderboard row or a session folder"))
     models = model_pairs(request.model, found)
+    threads = request.threads
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024):
+        found.append(Problem("--threads", None, describe(threads), "it takes a whole number from 1 to 1024",
+                             "for example --threads 1"))
     if found:
         return found, ()
     made = collect(found, import_records, Path(run_dir), [text(f) for f in request.files], device.strip(),
-                   request.chip, models)
+                   request.chip, models, request.threads)
     records, refused = made or ([], [])
     found += [Problem(r.where, None, "", f"{r.what}: {r.why}" if r.why else r.what, r.fix) for r in refused]
     return found, tuple(records)

@@ -34,7 +34,7 @@ def device_kit(run, out, quiet: bool = False) -> Path:
 
 
 def device_import(run, files, device: str | None = None, models: dict | None = None, chip: str | None = None,
-                  quiet: bool = False):
+                  threads: int | None = None, quiet: bool = False):
     """Bring a device's measurements of ``run``'s variants into its results, as records of ``device:<device>``.
 
     Args:
@@ -44,6 +44,7 @@ def device_import(run, files, device: str | None = None, models: dict | None = N
         device: The device measured on ("iPhone 13"): its records are of the backend ``device:iphone-13``.
         models: FILE -> VARIANT, for measurements whose model file's name holds no variant ID.
         chip: The device's chip ("A15"), kept with the records.
+        threads: The threads the measurements ran on, for a source that does not say (a leaderboard row).
 
     Returns:
         tuple[BenchRecord, ...]: the records merged into ``results.jsonl``.
@@ -55,7 +56,9 @@ def device_import(run, files, device: str | None = None, models: dict | None = N
     from liteship.workflow.requests import DeviceImportRequest
 
     listed = (files,) if isinstance(files, (str, Path)) else tuple(files)
-    request = DeviceImportRequest(run_dir=_path(run), files=listed, device=device, model=models, chip=chip)
-    caller = Caller(request, {"run": run, "files": files, "device": device, "models": models, "chip": chip},
+    request = DeviceImportRequest(run_dir=_path(run), files=listed, device=device, model=models, chip=chip,
+                                  threads=threads)
+    caller = Caller(request, {"run": run, "files": files, "device": device, "models": models, "chip": chip,
+                              "threads": threads},
                     {"run_dir": "run", "model": "models"})
     return _execute(request, quiet=quiet, caller=caller).records

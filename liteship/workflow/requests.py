@@ -209,7 +209,8 @@ class DeviceImportRequest(Request):
     """``liteship device import``: bring a device's measurements (``files``: benchmark tools' outputs) into
     ``run_dir`` as records of the device's backend. ``device``: its name ("iPhone 13"); ``model``: FILE=VARIANT
     for a measurement whose file name holds no variant ID (a tuple of such strings, or a dict FILE -> VARIANT);
-    ``chip``: the device's chip (A15), kept with the records."""
+    ``chip``: the device's chip (A15), kept with the records; ``threads``: the threads of measurements whose
+    source does not say (a leaderboard row)."""
 
     command: ClassVar[str] = "device import"
     writes: ClassVar[str | None] = "run_dir"
@@ -218,6 +219,7 @@ class DeviceImportRequest(Request):
     device: str | None = None
     model: tuple[str, ...] | dict | None = None
     chip: str | None = None
+    threads: int | None = setting(None, lo=1, hi=1024)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -183,3 +183,23 @@ def test_a_device_backend_is_made_from_its_name_judged_but_never_run_here():
     assert from_mapping(Budgets, {"backend": "device:iphone-13"}, "[budgets]").backend == "device:iphone-13"
     with pytest.raises(Problems, match="device:iPhone 13"):  # names are the slug: lower case, dashes
         from_mapping(Budgets, {"backend": "device:iPhone 13"}, "[budgets]")
+
+
+LEADERBOARD = Path(__file__).parent / "device_fixtures" / "leaderboard_measurements.jsonl"
+
+
+def test_a_leaderboard_row_says_no_threads_so_the_import_is_told(run, tmp_path, capsys):
+    argv = ["device", "import", str(run), str(LEADERBOARD), "--device", "Pixel 9 Pro", "--model",
+            f"mobilenet_v2.tflite={I8}"]
+    assert main(argv) == 2 and f"{LEADERBOARD}, line 1: the measurement does not say how many threads ran" in \
+        capsys.readouterr().err
+    assert main(argv + ["--threads", "1"]) == 0
+    (got,) = [r for r in map(json.loads, (run / "results.jsonl").read_text().splitlines())
+              if r["backend"] == "device:pixel-9-pro"]
+    # line 1 of the fixture, by hand: median 9.847 ms over 101 runs, Android 15 (API 35), LiteRT 2.2.0
+    assert (got["variant"], got["threads"], got["latency_ms"]["p50"], got["latency_ms"]["runs"]) == (I8, 1, 9.847, 101)
+    assert (got["device"]["os"], got["device"]["runtime_version"]) == ("Android 15 (API 35)", "2.2.0")
+    # a log that says its own threads is never overridden
+    log = _phone(tmp_path, "one.txt", f"/x/mnv2-int8-{I8}.tflite", 1850)
+    assert main(["device", "import", str(run), str(log), "--device", "Pixel 9 Pro", "--threads", "4"]) == 2
+    assert "it ran on 1 thread(s), --threads says 4" in capsys.readouterr().err

@@ -21,10 +21,11 @@ def test_a_damaged_manifest_names_the_file_and_pick(tmp_path):
     assert str(tmp_path / "manifest.json") in str(err.value) and "liteship pick" in str(err.value)
 
 
-def test_pick_refuses_to_replace_a_release_whose_manifest_is_damaged(tmp_path):
+@pytest.mark.parametrize("text", ["[1, 2]", '{"name": "my app", "version": 3}'])  # JSON, but not liteship's
+def test_pick_refuses_to_replace_a_release_whose_manifest_is_damaged(tmp_path, text):
     from liteship.judge.release import _check_ours
 
-    (tmp_path / "manifest.json").write_text("[1, 2]")  # JSON, but not liteship's manifest
+    (tmp_path / "manifest.json").write_text(text)
     with pytest.raises(LiteshipError, match="no liteship manifest.json"):
         _check_ours(tmp_path)
 

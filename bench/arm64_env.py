@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from liteship.cache import runtimes_dir
@@ -41,13 +41,18 @@ BASE_FEATURES = ("fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc3
 
 @dataclass(frozen=True)
 class Emulation:
-    """What one ARM backend emulates: QEMU's CPU model and the MIDR its fake CPU files carry."""
+    """One ARM backend, whole: QEMU's CPU model, the MIDR its fake CPU files carry, the ISA features, and the
+    words and place of its backend (``bench/backends/qemu_arm64.py`` makes one backend per emulation here, so
+    another phone CPU is one more entry of :data:`EMULATIONS`)."""
 
     backend: str
     qemu_cpu: str
     midr: int  # implementer, variant, architecture, part, revision
     features: tuple[str, ...]
-    phones: str
+    phones: str  # the phones' ISA features it stands for, as records and MODEL.md say them
+    cpu: str  # the emulated CPU as its backend's summary names it ("a Cortex-A76")
+    rank: int  # its backend's place in listings (Backend.rank)
+    in_default: bool = False  # its backend is in the default sweep when the environment is installed
 
     @property
     def implementer(self) -> int:
@@ -64,10 +69,11 @@ class Emulation:
 
 EMULATIONS = {e.backend: e for e in (
     Emulation("arm64-a14", "cortex-a76", 0x410FD0B0, BASE_FEATURES,
-              "Apple A14's ISA features: NEON, dot product, fp16 arithmetic; no i8mm"),
+              "Apple A14's ISA features: NEON, dot product, fp16 arithmetic; no i8mm",
+              cpu="a Cortex-A76", rank=31),
     Emulation("arm64-a15", "max,sve=off,sme=off", 0x610F0230, BASE_FEATURES + ("i8mm", "bf16"),
               "Apple A15-A17's ISA features: NEON, dot product, fp16 arithmetic and int8 matrix multiply (i8mm); "
-              "no SVE or SME"),
+              "no SVE or SME", cpu="its max CPU without SVE or SME", rank=30, in_default=True),
 )}
 
 
@@ -326,4 +332,4 @@ def describe_environment() -> dict:
     """For `liteship runtimes list`."""
     record = status()
     return {} if record is None else {"path": str(env_dir()), **record, "backends": {
-        b: asdict(e) | {"midr": f"0x{e.midr:08x}"} for b, e in EMULATIONS.items()}}
+        b: {"backend": b, **e.describe()} for b, e in EMULATIONS.items()}}

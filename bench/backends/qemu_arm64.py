@@ -1,9 +1,13 @@
-"""The phone's instruction set: aarch64 LiteRT under QEMU, instructions per invoke counted by a TCG plugin."""
+"""The phone's instruction set: aarch64 LiteRT under QEMU, instructions per invoke counted by a TCG plugin.
+
+One backend per :data:`liteship.bench.arm64_env.EMULATIONS` entry, which says what it emulates, its words and
+its rank: another phone CPU is an entry there, not an edit here."""
 
 from __future__ import annotations
 
 from functools import partial
 
+from liteship.bench.arm64_env import EMULATIONS, Emulation
 from liteship.bench.backends import Backend, Kind
 
 
@@ -34,13 +38,12 @@ def _tools() -> dict:
     arm = status() or {}
     return {"qemu": arm.get("qemu"), "plugin_sha256": arm.get("plugin_sha256"), "wheels": arm.get("wheels")}
 
-BACKENDS = (
-    Backend("arm64-a14", Kind.COUNT, "aarch64 LiteRT (XNNPACK) under QEMU as a Cortex-A76: instructions per invoke on "
-                                  "Apple A14's ISA features (NEON, dot product, fp16); not timed", rank=31,
-            isa="aarch64", count=partial(_count, "arm64-a14"), available=_installed, unavailable=INSTALL,
-            tools=_tools, measures="ARM instructions", source=SOURCE),
-    Backend("arm64-a15", Kind.COUNT, "aarch64 LiteRT (XNNPACK) under QEMU, max CPU without SVE/SME: instructions per "
-                                  "invoke on A15-A17's ISA features (adds i8mm); not timed", rank=30,
-            isa="aarch64", in_default=True, count=partial(_count, "arm64-a15"), available=_installed,
-            unavailable=INSTALL, tools=_tools, measures="ARM instructions", source=SOURCE),
-)
+
+def _backend(e: Emulation) -> Backend:
+    return Backend(e.backend, Kind.COUNT, f"aarch64 LiteRT (XNNPACK) under QEMU emulating {e.cpu}: instructions "
+                   f"per invoke, not timed ({e.phones})", rank=e.rank, isa="aarch64", in_default=e.in_default,
+                   count=partial(_count, e.backend), available=_installed, unavailable=INSTALL, tools=_tools,
+                   measures="ARM instructions", source=SOURCE)
+
+
+BACKENDS = tuple(_backend(e) for e in EMULATIONS.values())

@@ -47,3 +47,29 @@ def test_the_fake_cpuinfo_says_what_linux_says_on_that_core():
     text = arm64_env.cpuinfo_text(e)
     assert "CPU implementer\t: 0x41\n" in text and "CPU part\t: 0xd0b\n" in text and "CPU architecture: 8\n" in text
     assert " asimddp" in text and "i8mm" not in text
+
+
+def test_another_phone_cpu_is_one_emulation(monkeypatch):
+    # One more entry in EMULATIONS: the registry then has its count backend, with the entry's rank and words,
+    # and its fake CPU files name its MIDR (0x410FD4B0: ARM, part 0xd4b, a Cortex-A78C).
+    import importlib
+
+    from liteship.bench import backends
+    from liteship.bench.backends import Kind, qemu_arm64
+
+    phone = arm64_env.Emulation("arm64-x1", "cortex-a78c", 0x410FD4B0, arm64_env.BASE_FEATURES, "a test phone's ISA",
+                                cpu="a Cortex-A78C", rank=32)
+    monkeypatch.setitem(arm64_env.EMULATIONS, "arm64-x1", phone)
+    try:
+        importlib.reload(qemu_arm64)
+        backends.registry.cache_clear()
+        b = backends.get("arm64-x1")
+        assert (b.kind, b.rank, b.isa, b.in_default) == (Kind.COUNT, 32, "aarch64", False)
+        assert "a Cortex-A78C" in b.summary and "a test phone's ISA" in b.summary
+        assert list(backends.registry())[-1] == "arm64-x1"  # rank 32 lists after arm64-a14 (31)
+        assert "CPU part\t: 0xd4b\n" in arm64_env.cpuinfo_text(phone)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(qemu_arm64)
+        backends.registry.cache_clear()
+    assert "arm64-x1" not in backends.registry()

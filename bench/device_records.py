@@ -90,7 +90,7 @@ def match(m: Measurement, source: str, run: tuple[dict, dict], models: dict[str,
     if named is None:
         named, how = _id_in_name(m.model_file, every), "file name"
     if named is None:
-        sha = _named_sha(m, Path(source).parent)
+        sha = _named_sha(m, Path(m.source).parent)
         named = next((i for i, v in every.items() if sha and v.get("sha256") == sha), None)
         how = "sha256"
     if named in current:

@@ -22,10 +22,11 @@ def test_each_models_front_by_hand():
         _v("int8", "small", 100, 140),  # smallest of small: on it
         _v("float16", "small", 200, 140),  # as accurate as int8 and bigger: dominated
         _v("prune_int8", "small", 100, 120),  # as small as int8 and worse: dominated
+        _v("dynamic_int8", "small", 100, 140),  # int8's equal, better in nothing: both stay on the front
         _v("float32", "big", 900, 190),  # big is better and bigger than all of small: its own front, hides none
         _v("int8", "big", 300, 100),  # smaller than big float32, worse: on big's front though small beats it
     ]
-    assert on_front(records) == {"small-float32", "small-int8", "big-float32", "big-int8"}
+    assert on_front(records) == {"small-float32", "small-int8", "small-dynamic_int8", "big-float32", "big-int8"}
     front = {row.variant: row.front for row in rows(records)}
     assert front == {r.variant: r.variant in on_front(records) for r in records}
 

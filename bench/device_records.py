@@ -199,11 +199,13 @@ def import_records(run_dir: Path, files, device: str, chip: str | None, models: 
             if isinstance(matched, Refused):
                 refused.append(matched)
                 continue
-            record = to_record(matched, device, chip)
+            record, same = to_record(matched, device, chip), (m.source_sha256, m.line)
+            if record.key in seen and seen[record.key][1] == same:
+                continue  # the same file named twice: one record
             if record.key in seen:
                 refused.append(Refused(m.where, f"it measures {record.variant} on {record.backend} at "
-                                       f"{record.threads} thread(s) again ({seen[record.key]} did too)", "",
+                                       f"{record.threads} thread(s) again ({seen[record.key][0]} did too)", "",
                                        "import one measurement per variant, device and thread count"))
-            seen.setdefault(record.key, m.where)
+            seen.setdefault(record.key, (m.where, same))
             records.append(record)
     return records, refused

@@ -203,3 +203,15 @@ def test_a_leaderboard_row_says_no_threads_so_the_import_is_told(run, tmp_path, 
     log = _phone(tmp_path, "one.txt", f"/x/mnv2-int8-{I8}.tflite", 1850)
     assert main(["device", "import", str(run), str(log), "--device", "Pixel 9 Pro", "--threads", "4"]) == 2
     assert "it ran on 1 thread(s), --threads says 4" in capsys.readouterr().err
+
+
+def test_one_file_named_twice_is_one_record_two_measurements_of_one_record_are_refused(run, tmp_path, capsys):
+    a = _phone(tmp_path, "a.txt", f"/x/mnv2-int8-{I8}.tflite", 1850)
+    b = _phone(tmp_path, "b.txt", f"/x/mnv2-int8-{I8}.tflite", 1900)
+    before = (run / "results.jsonl").read_bytes()
+    assert main(["device", "import", str(run), str(a), str(b), "--device", "iPhone 13"]) == 2
+    assert f"{b}, line 13: it measures {I8} on device:iphone-13 at 1 thread(s) again ({a}, line 13 did too)" in \
+        capsys.readouterr().err
+    assert (run / "results.jsonl").read_bytes() == before
+    assert main(["device", "import", str(run), str(a), str(a), "--device", "iPhone 13"]) == 0
+    assert len((run / "results.jsonl").read_text().splitlines()) == 3  # two x86 records and one of the phone

@@ -58,6 +58,11 @@ class Problems(LiteshipError):
         self.problems = list(problems)
         super().__init__("")
 
+    def __reduce__(self):
+        """Pickled and copied with its problems (a process pool, joblib or Ray sends it back to the parent):
+        rebuilt from them, not from ``args`` (the message), which this ``__init__`` does not take."""
+        return type(self), (self.problems,), self.__dict__
+
     @property
     def message(self) -> str:
         n = sum(p.count for p in self.problems)

@@ -99,8 +99,27 @@ def kit_checks(request) -> list[Problem]:
         return found + [Problem("--out", None, describe(out), *refusal)]
     if not found:
         refuse_if_written(run_dir, "device kit")
-        found += _out_is_input(out, run_dir)
+        found += _out_is_input(out, run_dir) or _not_a_kit(out)
     return found
+
+
+def _not_a_kit(out: str) -> list[Problem]:
+    """A marked folder that holds files but is not a kit liteship wrote (a run directory): replacing it whole, as
+    a kit is replaced, would delete that run."""
+    import json
+
+    from liteship.rundir import MARKER
+
+    marker, path = Path(out) / MARKER, Path(out)
+    if not marker.is_file() or not any(p.name != MARKER for p in path.iterdir()):
+        return []
+    try:
+        kit = json.loads(marker.read_text(encoding="utf-8")).get("what") == "device kit"
+    except (OSError, ValueError, AttributeError):
+        kit = False
+    return [] if kit else [Problem("--out", None, describe(out), "it is a folder liteship made for something else "
+                                   "(a run directory): the kit replaces its folder whole, which would delete it",
+                                   "pass a new folder, e.g. --out device-kit")]
 
 
 def _out_is_input(out: str, run_dir: str) -> list[Problem]:

@@ -89,9 +89,13 @@ def test_the_kit_names_each_current_variant_by_its_id_with_the_benchmark_flags(r
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-@pytest.mark.parametrize("where", ["run", "data", "inside"])
+@pytest.mark.parametrize("where", ["run", "data", "inside", "another run"])
 def test_the_kit_is_never_written_over_what_it_reads(run, tmp_path, capsys, where):
-    out = {"run": run, "data": tmp_path / "photos", "inside": run / "kit"}[where]
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / ".liteship-run").write_text("{}\n")  # another run directory liteship made, with its results
+    (other / "results.jsonl").write_text("")
+    out = {"run": run, "data": tmp_path / "photos", "inside": run / "kit", "another run": other}[where]
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     assert main(["device", "kit", str(run), "--out", str(out)]) == 2
     assert "--out" in capsys.readouterr().err

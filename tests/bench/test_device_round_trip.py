@@ -219,3 +219,13 @@ def test_one_file_named_twice_is_one_record_two_measurements_of_one_record_are_r
     assert (run / "results.jsonl").read_bytes() == before
     assert main(["device", "import", str(run), str(a), str(a), "--device", "iPhone 13"]) == 0
     assert len((run / "results.jsonl").read_text().splitlines()) == 3  # two x86 records and one of the phone
+
+
+def test_the_python_api_writes_the_same_kit_and_refuses_the_same_outs(run, tmp_path):
+    import liteship
+
+    out = liteship.device_kit(run, tmp_path / "kit", quiet=True)
+    assert sorted(p.name for p in (out / "models").iterdir()) == [f"mnv2-float32-{F32}.tflite",
+                                                                 f"mnv2-int8-{I8}.tflite"]
+    with pytest.raises(liteship.Problems, match="out="):  # said in Python's words: out=, not --out
+        liteship.device_kit(run, run, quiet=True)

@@ -173,7 +173,7 @@ def _family_differences(a: Explained, b: Explained) -> list[str]:
     for fam in sorted(set(a.by_family) | set(b.by_family), key=lambda f: -(a.by_family.get(f, 0))):
         x, y = a.by_family.get(fam, 0), b.by_family.get(fam, 0)
         if abs(x - y) >= 0.05 * max(a.instructions.per_invoke, 1):
-            out.append(f"instructions in {fam}: {millions(x)} vs {millions(y)} ({(x - y) / 1e6:+.3f} M)")
+            out.append(f"instructions in {fam}: {millions(x)} vs {millions(y)} ({millions(x - y, '+.3f')})")
     return out
 
 
@@ -192,6 +192,7 @@ def differences(a: Explained, b: Explained) -> list[str]:
                       "over each activation tensor that the other variant folded into its convolution weights")
     pa, pb = a.macs_by_precision(), b.macs_by_precision()
     if pa != pb:
-        out.append("multiply-adds by precision: " + "; ".join(
-            f"{k} {pa.get(k, 0) / 1e6:.2f} M vs {pb.get(k, 0) / 1e6:.2f} M" for k in sorted(set(pa) | set(pb))))
+        out.append("multiply-adds by precision: " + "; ".join(f"{k} {millions(pa.get(k, 0), '.2f')} vs "
+                                                           f"{millions(pb.get(k, 0), '.2f')}"
+                                                           for k in sorted(set(pa) | set(pb))))
     return out + _family_differences(a, b)

@@ -14,10 +14,18 @@ def num(value, spec: str) -> str:
     return DASH if value is None else format(value, spec)
 
 
+def signed(value: float | None, spec: str = ".2f") -> str:
+    """A number with its sign: "+0.74", "-1.20"; one that rounds to zero reads "+0.00", never "-0.00"."""
+    if value is None:
+        return DASH
+    text = format(value, "+" + spec)
+    return "+" + text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
+
+
 def points(change: float | None) -> str:
     """A change in a fraction (0.0074 = 0.74 points better) in signed points without the unit: "+0.74"; never
     "-0.00"."""
-    return DASH if change is None else f"{round(change * 100, 2) + 0.0:+.2f}"  # -0.001 pt reads +0.00
+    return DASH if change is None else signed(change * 100)  # -0.001 pt reads +0.00
 
 
 def pt(change: float | None) -> str:
@@ -63,6 +71,11 @@ def with_interval(value: float | None, ci, spec: str = ".4f") -> str:
 def percent(fraction: float | None, spec: str = ".1f") -> str:
     """A fraction as a percentage: 0.1234 is "12.3 %"."""
     return DASH if fraction is None else f"{fraction * 100:{spec}} %"
+
+
+def percent_change(change: float | None, spec: str = ".2f") -> str:
+    """A relative change in signed percent: 0.1234 is "+12.34 %"; never "-0.00 %"."""
+    return DASH if change is None else f"{signed(change * 100, spec)} %"
 
 
 def millions(n: float | None, spec: str = ".3f") -> str:

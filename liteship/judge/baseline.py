@@ -16,6 +16,7 @@ import numpy as np
 
 from liteship.bench import BenchRecord
 from liteship.baseline import is_baseline
+from liteship.number_formats import pt_interval
 from liteship.stats import paired
 
 
@@ -54,7 +55,7 @@ class Drop:
         how = f"paired, {self.images} images" if self.paired else f"unpaired, {self.images} images"
         p = f"; McNemar p={self.p_value:.3g}" if self.p_value is not None else ""
         # the change's interval (negative: the variant is worse), as every output writes the change
-        return f"95 % interval [{-self.high * 100 + 0.0:+.2f}, {-self.low * 100 + 0.0:+.2f}] pt ({how}{p})"
+        return f"95 % interval {pt_interval(-self.high, -self.low)} pt ({how}{p})"
 
 
 def same_images(a: BenchRecord, b: BenchRecord) -> bool:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Literal
+from typing import Callable, Literal
 
 from liteship.config import Problem, Problems, describe, from_mapping, liteship_table, setting
 from liteship.errors import LiteshipError
+from liteship.number_formats import signed
 
 from liteship.bench import backends
 from liteship.bench import runtime_problem, runtime_verdict, subset_words
@@ -88,16 +89,19 @@ class Verdict:
     record: BenchRecord | None = field(default=None, compare=False, repr=False)  # the record judged
 
 
-def _num(check, variant, measured, limit, upper: bool, unit: str, fmt: str = ".3f") -> Verdict:
+def _num(check, variant, measured, limit, upper: bool, unit: str, fmt: str | Callable = ".3f") -> Verdict:
+    """A verdict on one number; ``fmt`` is a format spec, or a number format (``number_formats.signed``) that
+    writes the measured value, the limit and the margin alike."""
+    show = fmt if callable(fmt) else (lambda v: format(v, fmt))
     if measured is None:
-        return Verdict(variant, check, None, limit, None, False, f"{check}: not measured (limit {limit:{fmt}}{unit})")
+        return Verdict(variant, check, None, limit, None, False, f"{check}: not measured (limit {show(limit)}{unit})")
     margin = (limit - measured) if upper else (measured - limit)
     passed = margin >= 0
     op = ("<=" if passed else ">") if upper else (">=" if passed else "<")
     word = "ok" if passed else "FAILED"
     return Verdict(variant, check, measured, limit, round(margin, 6), passed,
-                   f"{check} {word}: {measured:{fmt}}{unit} {op} {limit:{fmt}}{unit}"
-                   f" (margin {margin:+{fmt.lstrip('+')}}{unit})")
+                   f"{check} {word}: {show(measured)}{unit} {op} {show(limit)}{unit}"
+                   f" (margin {fmt(margin) if callable(fmt) else format(margin, '+' + fmt)}{unit})")
 
 
 def budget_record(budgets: Budgets, records: list[BenchRecord]) -> BenchRecord | None:
@@ -175,7 +179,7 @@ def _drop_verdict(budgets: Budgets, variant: str, run: BenchRecord | None, all_r
     drop = drop_with_interval(run, all_records)
     value = drop.value if drop else drop_vs_float(run, all_records)
     v = _num("max_accuracy_drop", variant, None if value is None else round(-value * 100, 4) + 0.0,
-             round(-budgets.max_accuracy_drop * 100, 4), False, " pt", "+.2f")
+             round(-budgets.max_accuracy_drop * 100, 4), False, " pt", signed)
     # The check keeps the budget's name (JUnit case names, CI filters); the line says which number it shows.
     v = replace(v, message=v.message.replace("max_accuracy_drop ", "max_accuracy_drop (change vs float32) ", 1))
     if drop is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from liteship.judge import Change
-from liteship.number_formats import change_pt
+from liteship.number_formats import DASH, change_pt, millions, percent_change
 
 
 def _name(key: tuple) -> str:
@@ -13,9 +13,9 @@ def _name(key: tuple) -> str:
 
 def _value(metric: str, v) -> str:
     if v is None:
-        return "–"
+        return DASH
     if metric == "instructions":
-        return f"{v / 1e6:.3f} M"
+        return millions(v)
     if metric == "top1":
         return f"{v:.4f}"
     if metric == "p50_ms":
@@ -26,11 +26,9 @@ def _value(metric: str, v) -> str:
 
 
 def _change(c: Change) -> str:
-    if c.change is None:
-        return "–"
     if c.metric == "top1":
         return change_pt(c.change)
-    return f"{c.change * 100 + 0.0:+.2f} %"
+    return percent_change(c.change)
 
 
 def summary(changes: list[Change], added: list, removed: list) -> str:

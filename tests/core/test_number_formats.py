@@ -1,6 +1,7 @@
 """The number formats every layer writes with (liteship.number_formats), against strings written by hand."""
 
-from liteship.number_formats import change_pt, change_with_interval, millions, num, points, pt, pt_interval
+from liteship.number_formats import change_pt, change_with_interval, millions, num, percent_change, points, pt, \
+    pt_interval, signed
 
 
 def test_points_carry_their_sign_and_never_read_minus_zero():
@@ -20,6 +21,13 @@ def test_intervals_and_millions():
     assert pt_interval(-0.0223, 0.0037) == "[-2.23, +0.37]" and pt_interval(None, 0.1) == "–"
     assert millions(1_234_567) == "1.235 M" and millions(2_500_000, ".1f") == "2.5 M" and millions(None) == "–"
     assert num(None, ".3f") == "–" and num(1.23456, ".2f") == "1.23"
+
+
+def test_signed_numbers_and_percent_changes_never_read_minus_zero():
+    assert signed(0.74) == "+0.74" and signed(-1.2) == "-1.20" and signed(-0.004) == "+0.00" and signed(None) == "–"
+    assert signed(-0.0) == "+0.00" and signed(-1234.5, ",.1f") == "-1,234.5" and signed(-0.04, ".1f") == "+0.0"
+    assert percent_change(0.1234) == "+12.34 %" and percent_change(-0.05) == "-5.00 %"
+    assert percent_change(-0.0) == "+0.00 %" and percent_change(-0.004, ".0f") == "+0 %" and percent_change(None) == "–"
 
 
 def test_report_format_is_the_same_functions():

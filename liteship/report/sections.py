@@ -9,8 +9,9 @@ from liteship.judge import float_record
 from liteship.judge import BEST, Decision, Option, shown_record
 from liteship.judge import checked_findings, Finding
 from liteship.report.document import Image, Para, Section, Table
-from liteship.report.format import change_pt, change_with_interval, interval, num, with_interval
+from liteship.report.format import change_pt, change_with_interval, interval, num, percent_change, with_interval
 from liteship.report.tables import rows
+from liteship.rundir import PARETO
 from liteship.versions import measured_where
 
 
@@ -25,7 +26,7 @@ def _n(value, spec: str):
 
 
 def _rel(x: float | None) -> str:
-    return "–" if x is None else f"{x * 100:+.0f} %"
+    return percent_change(x, ".0f")
 
 
 def _budgets_line(decision: Decision) -> str:
@@ -257,7 +258,7 @@ def machine_section(records: list[BenchRecord]) -> Section:
 
 def report_sections(records: list[BenchRecord], decision: Decision | None, findings: list[Finding],
                     png: bytes | None, run_dir: str) -> list[Section]:
-    plots = Section("Plots", "plots", (Image("pareto.png", "size, latency and instructions vs top-1", png),
+    plots = Section("Plots", "plots", (Image(PARETO, "size, latency and instructions vs top-1", png),
                                        Para("Colour: model; marker: recipe; bars: 95 % intervals; dashed: each "
                                             "model's size-vs-top-1 Pareto front. Latency on this x86 CPU.")))
     classes = classes_section(records, decision)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from liteship.rundir import REPORT_HTML
+from liteship.rundir import PARETO, REPORT_HTML, REPORT_MD
+from liteship.rundir import RESULTS as RESULTS_JSONL
 
 if TYPE_CHECKING:
     from liteship.bench import BenchRecord
@@ -123,7 +124,7 @@ class SweepResult(Result):
 
     @property
     def files(self) -> tuple[Path, ...]:
-        return tuple(self.out / name for name in ("report.md", "report.html", "pareto.png", "results.jsonl"))
+        return tuple(self.out / name for name in (REPORT_MD, REPORT_HTML, PARETO, RESULTS_JSONL))
 
 
 @dataclass(frozen=True, kw_only=True)

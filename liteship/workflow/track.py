@@ -15,12 +15,12 @@ from pathlib import Path
 
 from liteship.bench import BenchRecord, current_results
 from liteship.baseline import is_baseline
-from liteship.rundir import (MANIFEST, MARKER, MLARTIFACTS, MLFLOW_DB, RELEASE, RESULTS, RUN_JSON, SPLIT, TRACK_JSON,
-                             VARIANTS, read_json, read_manifest, read_variant_record)
+from liteship.rundir import (MANIFEST, MARKER, MLARTIFACTS, MLFLOW_DB, PARETO, RELEASE, REPORT_HTML, REPORT_MD, RESULTS,
+                             RUN_JSON, SPLIT, TRACK_JSON, VARIANTS, read_json, read_manifest, read_variant_record)
 
 DEFAULT_DB, ARTIFACTS = MLFLOW_DB, MLARTIFACTS  # the run directory's own store (its names: liteship.rundir)
 INSTALL = "pip install 'liteship[mlflow]' (in a clone of liteship: pip install -e '.[mlflow]')"
-PARENT_ARTIFACTS = ("report.html", "report.md", "pareto.png", "results.jsonl")
+PARENT_ARTIFACTS = (REPORT_HTML, REPORT_MD, PARETO, RESULTS)
 
 
 @dataclass(frozen=True)

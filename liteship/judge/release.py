@@ -126,8 +126,8 @@ def write_release(run_dir: Path, decision: Decision, records) -> Path:
                          "tfmot": variant_json.get("versions", {}).get("tensorflow-model-optimization"),
                          "ai-edge-litert": system_info()["versions"].get("ai-edge-litert")},
             "measured_on": {k: v for k, v in recs[0].system.items() if k != "versions"},
-            "where": measured_where(recs[0].system, next((r.runtime for r in recs if r.backend == budgets.backend),
-                                                         None)),
+            "where": measured_where(recs[0].system, next((r.runtime for r in recs if r.backend == budgets.backend
+                                                          and r.kind.here), None)),  # a device's: MODEL.md says it
             "app_code": SWIFT_CODE,
         }
         manifest["task_api"], manifest["resize_kernels"] = in_mediapipe(run_dir, staging / MODEL_TFLITE, contract,

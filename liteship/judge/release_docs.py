@@ -136,6 +136,8 @@ def _ci(ci) -> str:
 
 def _none_on_a_phone(recs: list[BenchRecord]) -> str:
     """Said while every number was measured on this machine (a phone's own measurements are not)."""
+    if any(r.device for r in recs):
+        return " The device lines above were measured on the device, by its own tool, and imported."
     return " No number here was measured on a phone." if all(b.kind.here for r in recs
                                                               for b in backends.measured_by(r)) else ""
 

@@ -118,14 +118,28 @@ def test_the_fragment_says_what_report_html_says(nothing_passes):
 
 
 def test_the_plot_is_the_reports_png_inline():
+    """Each variant timed at 1 and 2 threads, three times slower at 2, and the budgets judge 2 threads: both plots
+    draw the records judged, so the fragment's is the report's, and not the plot of the 1-thread records."""
+    from dataclasses import replace
+
     from PIL import Image
 
-    records, decision, found = _run()
+    from liteship.report.plots import plot_png
+
+    one, _, found = _run()
+    two = [replace(r, threads=2, latency_ms=replace(r.latency_ms, p50=3 * r.latency_ms.p50)) for r in one]
+    records, budgets = one + two, Budgets(max_accuracy_drop=0.02, threads=2, require_contract=False)
+    decision = decide(records, budgets, "accuracy", _gate(two, budgets))
     report = build(records, decision, found, "runs/nb")
     (src,) = _parse(notebook_html(records, decision, found, "runs/nb")).images
     assert src.startswith("data:image/png;base64,")
-    drawn = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"))
-    assert np.array_equal(drawn, np.asarray(Image.open(io.BytesIO(report.png)).convert("RGB")))
+
+    def pixels(png: bytes):
+        return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+    drawn = pixels(base64.b64decode(src.split(",", 1)[1]))
+    assert np.array_equal(drawn, pixels(report.png))
+    assert not np.array_equal(drawn, pixels(plot_png(records))), "the plot should be of the 2-thread records judged"
 
 
 def test_a_fragment_restyles_nothing_around_it():

@@ -1,10 +1,16 @@
-"""The input contract: how the iOS app turns a camera frame into model input.
+"""The input contract: how the iOS app turns a camera frame into model input, and how it reads the output.
 
-ARCHITECTURE.md: centre-crop to a square, resize to the model's input size with a
-bilinear filter, drop alpha, then raw RGB bytes for a ``uint8`` input or
-bytes / 255 for a ``float32`` input. Training, calibration and every accuracy
-measurement go through :func:`to_model_pixels`, so all stages feed a model
-exactly the same numbers.
+ARCHITECTURE.md: centre-crop to a square, resize to the model's input size with a bilinear filter, drop alpha,
+then, by the input tensor's type:
+
+- ``float32``: bytes / 255, in [0, 1];
+- ``uint8``: the raw RGB bytes (scale 1/255, zero point 0);
+- ``int8``: bytes - 128 (scale 1/255, zero point -128).
+
+Training, calibration and every accuracy measurement read images through :func:`to_model_pixels`, and a
+measurement fills an input tensor through :func:`feed`, so all stages feed a model exactly the same numbers. The one output is probabilities over ``labels.txt``, as ``float32``,
+``uint8`` or ``int8``; a quantized one is read with its own scale and zero point (``liteship.runtime.dequantize``).
+bench's ``contract`` check fails a variant whose tensors break this.
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ class InputContract:
     channels: str = "RGB"
     float_input: str = "float32 = uint8 / 255.0, range [0, 1]"
     uint8_input: str = "raw RGB bytes 0..255, scale 1/255, zero point 0"
-    output: str = "probabilities over labels.txt, in its line order"
+    int8_input: str = "RGB bytes - 128, -128..127, scale 1/255, zero point -128"
+    output: str = ("probabilities over labels.txt, in its line order: float32, or uint8 / int8 read as "
+                   "scale * (value - zero point) with the tensor's own scale and zero point")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -101,7 +109,8 @@ def feed(pixels: np.ndarray, dtype, scale: float = 0.0, zero_point: int = 0) -> 
 
     float32: bytes / 255. uint8 with scale 1/255 and zero point 0: the raw
     bytes. Any other quantized input: the value bytes / 255, quantized with
-    the tensor's own scale and zero point.
+    the tensor's own scale and zero point, which for the contract's int8
+    (scale 1/255, zero point -128) is bytes - 128.
     """
     dtype = np.dtype(dtype)
     if dtype == np.float32:

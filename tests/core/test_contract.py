@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from liteship.contract import InputContract, pixels_to_float, to_model_pixels
+from liteship.contract import InputContract, feed, pixels_to_float, to_model_pixels
 
 
 def test_center_square_crop_keeps_the_middle():
@@ -62,3 +62,16 @@ def test_exif_rotation_is_applied():
 def test_contract_record_names_the_numbers():
     c = InputContract(96).to_dict()
     assert c["size"] == 96 and "1/255" in c["uint8_input"] and "bilinear" in c["resize"]
+
+
+def test_each_input_type_is_fed_as_the_contract_says_by_hand():
+    # Bytes 0, 1, 127, 128, 254, 255 fed to each input type the contract names (scale 1/255 for both quantized):
+    pixels = np.array([0, 1, 127, 128, 254, 255], np.uint8)
+    one_over_255 = float(np.float32(1 / 255))
+    assert feed(pixels, np.uint8, one_over_255, 0).tolist() == [0, 1, 127, 128, 254, 255]  # the raw bytes
+    assert feed(pixels, np.int8, one_over_255, -128).tolist() == [-128, -127, -1, 0, 126, 127]  # bytes - 128
+    assert np.allclose(feed(pixels, np.float32), [0, 1 / 255, 127 / 255, 128 / 255, 254 / 255, 1.0])
+    every = np.arange(256, dtype=np.uint8)
+    assert (feed(every, np.int8, one_over_255, -128).astype(int) == np.arange(256) - 128).all()
+    c = InputContract(96).to_dict()
+    assert "- 128" in c["int8_input"] and "-128" in c["int8_input"] and "zero point" in c["output"]

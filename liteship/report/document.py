@@ -7,6 +7,7 @@ import base64
 import html
 import re
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,9 @@ def _html_block(block) -> str:
         return f"<p class='{block.kind}'>{_inline(block.text)}</p>"
     if isinstance(block, Image):
         if block.png is None:
-            return f"<p>({html.escape(block.alt)}: not drawn, matplotlib is not installed)</p>"
+            why = "matplotlib is not installed" if find_spec("matplotlib") is None else \
+                "nothing to plot yet: no variant has a measured top-1"
+            return f"<p>({html.escape(block.alt)}: not drawn, {why})</p>"
         return f"<img alt='{html.escape(block.alt)}' src='data:image/png;base64,{base64.b64encode(block.png).decode()}'>"
     head = "".join(f"<th>{html.escape(h)}</th>" for h in block.header)
     body = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from liteship.bench import BenchRecord
 from liteship.judge import Decision, Finding
-from liteship.report.document import html_fragment
+from liteship.report.document import html_fragment, Para, Section
 from liteship.report.plots import plot_png
 from liteship.report.sections import judged_on, report_sections
 
@@ -28,3 +28,9 @@ def notebook_html(records: list[BenchRecord], decision: Decision | None, finding
         sections = [s for s in sections if s.anchor in parts]
     css = "none" if decision is not None and decision.chosen is None else ""
     return html_fragment(title, sections, css)
+
+
+def notice_html(title: str, text: str) -> str:
+    """A fragment in the same scoped style holding one message where the decision goes, in the box of a decision
+    that ships nothing: what a run that cannot be read now shows instead of its report."""
+    return html_fragment(title, [Section("Decision", "decision", (Para(text),))], "none")

@@ -4,16 +4,48 @@
 through the readers every command uses (:func:`liteship.bench.current_results`, :func:`liteship.rundir.read_manifest`,
 :mod:`liteship.judge`), never a parser of its own. In Jupyter a run, a decision and a release show themselves as
 HTML: the same decision, variants table and plot as ``report.html`` (:mod:`liteship.report`'s notebook fragment).
+
+A run that cannot be read now (a damaged file, its folder moved or deleted, a command writing it) still shows
+itself, with what is wrong written in it; its properties raise the :class:`LiteshipError` that says so.
 """
 
 from __future__ import annotations
 
 import html
+import json
+import os
 from dataclasses import fields
 from pathlib import Path
 
 from liteship.errors import LiteshipError
-from liteship.rundir import MANIFEST, RELEASE, RELEASE_FILES, RESULTS, is_marked, read_manifest
+from liteship.rundir import (MANIFEST, MARKER, RELEASE, RELEASE_FILES, REPORT_HTML, RESULTS, damaged, is_marked,
+                             read_json, read_manifest, writer)
+
+PICKED = "pick.json"  # the budgets and preference the last pick judged with, and the report.html it wrote
+TITLE = "liteship sweep"  # the notebook fragment's heading, as a run's report has it
+
+
+class Unavailable(LiteshipError):
+    """A run that cannot be read now, and the words its ``repr`` and notebook HTML show instead (``shown``)."""
+
+    def __init__(self, what: str, why: str, fix: str, shown: str):
+        super().__init__(what, why, fix)
+        self.shown = shown
+
+
+def _said(exc: Exception) -> str:
+    """What a run, decision or release that cannot be read shows in place of itself."""
+    if isinstance(exc, Unavailable):
+        return exc.shown
+    if isinstance(exc, LiteshipError):
+        return f"this run cannot be read: {exc.what.rstrip('.')}; {exc.fix.rstrip('.') or exc.why.rstrip('.')}"
+    return f"this run cannot be read: {type(exc).__name__}: {exc}"
+
+
+def _notice_html(exc: Exception, run_dir: Path) -> str:
+    from liteship.report.notebook import notice_html
+
+    return notice_html(TITLE, f"`{run_dir}`: {_said(exc)}")
 
 
 class Decision:
@@ -46,8 +78,11 @@ class Decision:
         from liteship.bench import current_results
         from liteship.report.notebook import notebook_html
 
-        records = self._records if self._records is not None else current_results(self._run_dir)[0]
-        return notebook_html(records, self.judged, (), str(self._run_dir), parts=("decision",))
+        try:
+            records = self._records if self._records is not None else current_results(self._run_dir)[0]
+            return notebook_html(records, self.judged, (), str(self._run_dir), parts=("decision",))
+        except Exception as exc:  # shown, never raised: a notebook shows the object with what is wrong in it
+            return _notice_html(exc, self._run_dir)
 
 
 class Release:
@@ -87,10 +122,19 @@ class Release:
 
     def __repr__(self) -> str:
         m = self.manifest
-        return (f"<Release {self.path}: {m.get('variant')} ({m.get('float_model')} {m.get('recipe')}), "
-                f"{m['model'].get('size_bytes')} bytes, {len(self.classes)} classes>")
+        try:
+            return (f"<Release {self.path}: {m.get('variant')} ({m.get('float_model')} {m.get('recipe')}), "
+                    f"{m['model'].get('size_bytes')} bytes, {len(self.classes)} classes>")
+        except Exception as exc:  # a manifest.json without the fields pick writes: said, never raised
+            return f"<Release {self.path}: its {MANIFEST} cannot be read: {type(exc).__name__}: {exc}>"
 
     def _repr_html_(self) -> str:
+        try:
+            return self._html()
+        except Exception as exc:  # shown, never raised
+            return _notice_html(exc, self.path)
+
+    def _html(self) -> str:
         m = self.manifest
         rows = "".join(f"<tr><td><code>{html.escape(name)}</code></td><td>{path.stat().st_size:,} bytes</td></tr>"
                        for name, path in self.files.items())
@@ -107,17 +151,49 @@ class Run:
     """A run directory (``liteship.sweep``'s, ``liteship.open_run``'s): its records, decision, findings and release.
 
     Every property reads the run directory as it is now: after ``liteship.pick(run)`` the run's ``decision`` and
-    ``release`` are the pick's. Nothing here writes.
+    ``release`` are the pick's. Nothing here writes. The folder is the one opened (its absolute path, so a later
+    ``os.chdir`` changes nothing); moved or deleted, or while a liteship command writes it, the properties raise
+    and the run shows what is wrong.
     """
 
     def __init__(self, path: str | Path, result=None):
-        self.path = Path(path)
+        self.path = Path(os.path.abspath(path))
         self.result = result  # the sweep's result (its estimate, time, tracking) when a sweep made this handle
-        if not self.path.is_dir() or not (is_marked(self.path) or (self.path / RESULTS).is_file()):
+        self._marked = is_marked(self.path)  # what made it a run directory at open: its marker, or results.jsonl
+        if not self.path.is_dir() or not (self._marked or (self.path / RESULTS).is_file()):
             what = "does not exist" if not self.path.exists() else "is not a liteship run directory"
             raise LiteshipError(f"{self.path} {what}", "a run directory is a folder a liteship command made (it "
                                 "holds .liteship-run) or one with a results.jsonl",
-                                "pass the --out of a sweep or train (liteship.sweep(data, out) makes one)")
+                                "pass the folder given as out to liteship.sweep(data, out) or liteship.train(data, "
+                                "out), or to the liteship command")
+
+    def _unavailable(self) -> Unavailable | None:
+        """Why the run cannot be read now: its folder gone (or no longer a run), or a command writing it."""
+        kept = MARKER if self._marked else RESULTS
+        if not self.path.is_dir() or not (self.path / kept).is_file():
+            gone = "no longer exists" if not self.path.is_dir() else f"no longer holds {kept}"
+            return Unavailable(f"{self.path} {gone} (moved or deleted?)", "this handle reads the folder it was "
+                               "opened on, each time it is asked", "open the run where it is now: "
+                               "liteship.open_run(path)", f"this run's folder {gone} (moved or deleted?)")
+        holder = writer(self.path)
+        if holder is not None:
+            return Unavailable(f"{self.path} is being written by {holder}", "a decision judges a finished run, "
+                               "and a verdict on half-made variants and results would be neither passed nor "
+                               "failed", "wait for that command to finish, then ask again (the handle reads the "
+                               "run each time)", f"being written by {holder}: the decision is shown when it ends")
+        return None
+
+    def _check(self) -> None:
+        problem = self._unavailable()
+        if problem is not None:
+            raise problem
+
+    def _read(self, read):
+        """``read()`` of a run that can be read, checked before and after (a command may begin to write it)."""
+        self._check()
+        value = read()
+        self._check()
+        return value
 
     @property
     def records(self):
@@ -126,7 +202,7 @@ class Run:
         from liteship.bench import current_results
         from liteship.bench.results import results_path
 
-        return current_results(self.path)[0] if results_path(self.path).is_file() else []
+        return self._read(lambda: current_results(self.path)[0] if results_path(self.path).is_file() else [])
 
     @property
     def variants(self) -> list[str]:
@@ -134,25 +210,31 @@ class Run:
         return list(dict.fromkeys(r.variant for r in self.records))
 
     def _judged(self):
-        """(records, the judge's decision): the last pick's budgets and preference when the release is of a
-        current variant, else the default budgets, ranked by accuracy (as the sweep's report)."""
+        """(records, the judge's decision) under what ``report.html`` was written with: the last pick's budgets and
+        preference while its report stands (a pick where nothing passes included), else the default budgets,
+        ranked by accuracy (as the sweep's report)."""
         from liteship.judge import DEFAULT_BUDGETS, decide, gate
 
         records = self.records
         if not records:
             return records, None
-        release = self.release
         budgets, prefer, made_by = DEFAULT_BUDGETS, "accuracy", "sweep"
-        if release is not None and release.manifest.get("variant") in {r.variant for r in records}:
-            budgets, prefer, made_by = _release_budgets(release), release.manifest.get("chosen_by"), "pick"
-        verdicts = gate(self.path, budgets, remeasure=False, records=records)
+        picked = self._read(lambda: last_pick(self.path, records))
+        if picked:
+            budgets, prefer, made_by = *picked, "pick"
+        elif picked is None:  # a run picked before pick.json was written: its release says what the pick judged with
+            release = self.release
+            if release is not None and release.manifest.get("variant") in {r.variant for r in records}:
+                budgets = _budgets((release.manifest.get("budgets") or {}).get("limits") or {})
+                prefer, made_by = release.manifest.get("chosen_by"), "pick"
+        verdicts = self._read(lambda: gate(self.path, budgets, remeasure=False, records=records))
         return records, decide(records, budgets, prefer, verdicts, made_by=made_by)
 
     @property
     def decision(self) -> Decision | None:
-        """What ``pick`` chose (the release's budgets and preference), or would choose under the default budgets
-        when there is no release; nothing is re-measured (``pick`` re-times a latency too close to its limit).
-        None before anything is benched."""
+        """What the run's ``report.html`` decides: the last ``pick``'s budgets and preference (nothing passing
+        included), or the default budgets before any pick; nothing is re-measured (``pick`` re-times a latency
+        too close to its limit). None before anything is benched."""
         records, judged = self._judged()
         return None if judged is None else Decision(judged, records, self.path)
 
@@ -167,7 +249,8 @@ class Run:
     @property
     def release(self) -> Release | None:
         """``release/`` when a pick wrote one, else None."""
-        return Release(self.path / RELEASE) if (self.path / RELEASE / MANIFEST).is_file() else None
+        return self._read(lambda: Release(self.path / RELEASE) if (self.path / RELEASE / MANIFEST).is_file()
+                          else None)
 
     def to_pandas(self):
         """The records as a :class:`pandas.DataFrame`, one row per record, the columns of ``results.csv``
@@ -187,11 +270,13 @@ class Run:
         return pandas.DataFrame(rows, columns=csv_columns())
 
     def __repr__(self) -> str:
-        records = self.records
-        decision = self.decision
-        chosen = (f"; ships {decision.variant}" if decision is not None and decision.variant else
-                  "; nothing passes" if decision is not None else "")
-        released = " (released)" if self.release is not None else ""
+        try:
+            records, judged = self._judged()
+            released = " (released)" if self.release is not None else ""
+        except Exception as exc:  # shown, never raised: a notebook shows the run with what is wrong in it
+            return f"<Run {self.path}: {_said(exc)}>"
+        chosen = (f"; ships {judged.chosen.variant}" if judged is not None and judged.chosen is not None else
+                  "; nothing passes" if judged is not None else "")
         return f"<Run {self.path}: {len(dict.fromkeys(r.variant for r in records))} variants, " \
                f"{len(records)} records{chosen}{released}>"
 
@@ -199,9 +284,12 @@ class Run:
         from liteship.judge import findings
         from liteship.report.notebook import notebook_html
 
-        records, judged = self._judged()
-        found = findings(records, judged.budgets, str(self.path), judged) if judged is not None else []
-        return notebook_html(records, judged, found, str(self.path))
+        try:
+            records, judged = self._judged()
+            found = findings(records, judged.budgets, str(self.path), judged) if judged is not None else []
+            return notebook_html(records, judged, found, str(self.path))
+        except Exception as exc:  # shown, never raised
+            return _notice_html(exc, self.path)
 
 
 class Explanation:
@@ -223,9 +311,43 @@ class Explanation:
         return f"<pre>{html.escape(str(self))}</pre>"
 
 
-def _release_budgets(release: Release):
-    """The budgets the release was picked under, as its manifest wrote them (``Budgets.to_dict``)."""
+def _budgets(limits: dict):
+    """Budgets from their ``Budgets.to_dict`` (a release manifest's ``limits``, ``pick.json``'s ``budgets``)."""
     from liteship.judge import Budgets
 
-    limits = (release.manifest.get("budgets") or {}).get("limits") or {}
     return Budgets(**{f.name: limits[f.name] for f in fields(Budgets) if f.name in limits})
+
+
+def record_pick(run_dir: Path, decision, records) -> None:
+    """``RUN/pick.json``, written by ``pick`` after its reports: the budgets and preference it judged with, the
+    variants it judged and the ``report.html`` it wrote. A pick where nothing passes writes no release, so this is
+    how the run handle shows what the report says."""
+    from liteship.files import atomic_write_text, sha256_file
+
+    report = Path(run_dir) / REPORT_HTML
+    atomic_write_text(Path(run_dir) / PICKED, json.dumps({
+        "budgets": decision.budgets.to_dict(), "prefer": decision.prefer,
+        "variants": sorted({r.variant for r in records}),
+        "report_sha256": sha256_file(report) if report.is_file() else None}, indent=2) + "\n")
+
+
+def last_pick(run_dir: Path, records) -> tuple | None | bool:
+    """(budgets, prefer) of the last pick while the report it wrote stands, of the same variants; False when a
+    later command wrote the report again (a sweep: the default budgets); None without ``pick.json``."""
+    from liteship.files import sha256_file
+    from liteship.judge import PREFERENCES
+
+    path = Path(run_dir) / PICKED
+    if not os.path.lexists(path):
+        return None
+    picked = read_json(path, "liteship pick RUN_DIR")
+    report = Path(run_dir) / REPORT_HTML
+    if picked.get("variants") != sorted({r.variant for r in records}) or \
+            (report.is_file() and picked.get("report_sha256") != sha256_file(report)):
+        return False
+    if not isinstance(picked.get("budgets"), dict) or picked.get("prefer") not in PREFERENCES:
+        raise damaged(path, "its budgets or prefer are not what pick writes", "liteship pick RUN_DIR")
+    try:
+        return _budgets(picked["budgets"]), picked["prefer"]
+    except (TypeError, ValueError) as exc:
+        raise damaged(path, f"its budgets are not budgets ({exc})", "liteship pick RUN_DIR") from None

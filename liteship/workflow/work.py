@@ -95,6 +95,7 @@ def pick(request, checked, progress, log_to_tracker) -> PickResult:
     from liteship.bench import current_results
     from liteship.judge import NothingPasses, pick as judge_pick
     from liteship.workflow.reports import write_reports
+    from liteship.workflow.run import record_pick
 
     run_dir = Path(text(request.run_dir))
     records = current_results(run_dir)[0]
@@ -102,8 +103,10 @@ def pick(request, checked, progress, log_to_tracker) -> PickResult:
         decision, release = judge_pick(run_dir, checked.budgets, request.prefer, records)
     except NothingPasses as exc:
         write_reports(run_dir, records, exc.decision)
+        record_pick(run_dir, exc.decision, records)  # no release: this says what the report judged with
         return PickResult(run_dir=run_dir, decision=exc.decision, misses=tuple(exc.misses))
     write_reports(run_dir, records, decision)
+    record_pick(run_dir, decision, records)
     check = mediapipe_check(release)
     tracked = log_to_tracker(run_dir, checked.tracking) if checked.tracking is not None else None
     return PickResult(run_dir=run_dir, decision=decision, release=release, mediapipe=check, tracked=tracked)

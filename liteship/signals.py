@@ -3,7 +3,9 @@
 SIGTERM (what ``timeout``, ``kill`` and CI runners send) raises
 :class:`Terminated` in the main thread, a ``KeyboardInterrupt``, so it takes
 Ctrl-C's path: the workers are ended, finished outputs are kept, the command
-says so and exits 143 (128 + 15) instead of 130.
+says so and exits 143 (128 + 15) instead of 130. A Python program that does
+not catch it ends with 143 too, after its traceback (``sys.excepthook`` is
+stood in front of only from then on, and put back by the next call).
 
 Children: on Linux each asks the kernel for SIGKILL when its parent ends
 (``prctl(PR_SET_PDEATHSIG)``), then checks that the parent has not already
@@ -31,7 +33,14 @@ SIGTERM_EXIT = 128 + signal.SIGTERM  # 143, the shell's code for a process ended
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM arrived: raised where Ctrl-C's ``KeyboardInterrupt`` would be, and handled the same way."""
+    """SIGTERM arrived: raised where Ctrl-C's ``KeyboardInterrupt`` would be, and handled the same way.
+
+    Left uncaught in a Python program, it ends the process with exit code 143 (:func:`sigterm_as_interrupt`), as
+    the CLI does, after the usual traceback, whose last line says what happened."""
+
+    def __init__(self, message: str = "stopped by SIGTERM; finished work is kept; call the same function again "
+                                      "to resume"):
+        super().__init__(message)
 
 
 _received = threading.Event()
@@ -49,16 +58,47 @@ def _raise_terminated(signum, frame) -> None:
     raise Terminated()
 
 
+_hooked_over = None  # the excepthook that :func:`_exit_143` stands in front of, while it does
+
+
+def _exit_143(kind, value, traceback) -> None:
+    """``sys.excepthook`` once a :class:`Terminated` has left liteship: the hook before it says the exception (the
+    traceback); a Terminated then ends the process with 143 (Python's own exit would be 1), atexit handlers run."""
+    _hooked_over(kind, value, traceback)
+    if isinstance(value, Terminated):
+        raise SystemExit(SIGTERM_EXIT)  # Python exits with this code when the hook raises it
+
+
+def _hook_exit(terminated: bool) -> None:
+    """Stand in front of the caller's excepthook while a Terminated is on its way out of liteship; otherwise (a
+    new call: the last Terminated was caught) put theirs back, if nobody has replaced ours since."""
+    global _hooked_over
+    if terminated and sys.excepthook is not _exit_143:
+        _hooked_over, sys.excepthook = sys.excepthook, _exit_143
+    elif not terminated and sys.excepthook is _exit_143:
+        sys.excepthook, _hooked_over = _hooked_over, None
+
+
 @contextlib.contextmanager
 def sigterm_as_interrupt():
-    """While inside: SIGTERM raises :class:`Terminated` (main thread only; elsewhere nothing changes)."""
+    """While inside: SIGTERM raises :class:`Terminated` (main thread only; elsewhere nothing changes). A
+    Terminated (or Ray's plain ``KeyboardInterrupt`` in its place) leaves as a Terminated, and if nothing catches
+    it, the process ends with 143 (:func:`_exit_143`)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     _received.clear()
+    _hook_exit(False)
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         yield
+    except KeyboardInterrupt as exc:
+        if not stopped_by_sigterm(exc):
+            raise
+        _hook_exit(True)
+        if isinstance(exc, Terminated):
+            raise
+        raise Terminated() from exc
     finally:
         signal.signal(signal.SIGTERM, previous)
 

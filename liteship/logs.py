@@ -4,13 +4,16 @@ TensorFlow, absl, XLA, oneDNN and the TFLite converter write their notices
 from C++ straight to file descriptor 2, and from Python through ``logging``
 and ``warnings``; none of that is liteship's to show. While
 :func:`frameworks_to_file` is active, descriptor 2 and ``sys.stderr`` go to a
-log file in the run directory, and liteship writes its progress and messages
-to :func:`console`, the terminal the command was started from.
+log file in the run directory, and so do the records of TensorFlow's and
+absl's Python loggers, whatever handlers they have (in Jupyter TensorFlow's
+writes INFO to ``sys.stdout``); liteship writes its progress and messages to
+:func:`console`, the terminal the command was started from.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import stat
 import sys
@@ -83,6 +86,24 @@ def _terminal_stream(real):
     return stream, fd
 
 
+FRAMEWORK_LOGGERS = ("tensorflow", "absl")  # their records go to the log while it is active
+
+
+class _ToLog(logging.Filter):
+    """On a framework's logger for the block: each record it logs is written to the log, and to none of its
+    handlers or its ancestors' (a logger's filter runs before them, also those added during the block, as
+    TensorFlow adds its own on first use). Removing it leaves the logger as it was: handlers, level, propagation."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self.handler = logging.StreamHandler(stream)
+        self.handler.setFormatter(logging.Formatter(logging.BASIC_FORMAT))  # TensorFlow's: INFO:tensorflow:...
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        self.handler.handle(record)
+        return False
+
+
 class FrameworkLog:
     """Where the block's framework output ended up: ``path`` once it is saved there, else None."""
 
@@ -123,7 +144,8 @@ def _save(tmp: Path, final: Path, log: FrameworkLog) -> None:
 
 @contextmanager
 def frameworks_to_file(path: Path | None, verbose: bool = False):
-    """Send fd 2 and ``sys.stderr`` to a log for the block; afterwards append it to ``path`` (in a run directory).
+    """Send fd 2, ``sys.stderr`` and the framework loggers' records to a log for the block; afterwards append it to
+    ``path`` (in a run directory).
 
     Yields a :class:`FrameworkLog` (None when nothing is redirected: with
     ``verbose``, without a ``path``, or when already redirected). The block
@@ -145,10 +167,15 @@ def frameworks_to_file(path: Path | None, verbose: bool = False):
     os.dup2(log_fd, 2)
     os.close(log_fd)
     sys.stderr, _console = proxy, terminal
+    to_log = _ToLog(log)
+    for name in FRAMEWORK_LOGGERS:
+        logging.getLogger(name).addFilter(to_log)
     outcome = FrameworkLog()
     try:
         yield outcome
     finally:
+        for name in FRAMEWORK_LOGGERS:
+            logging.getLogger(name).removeFilter(to_log)
         proxy.log = None
         sys.stderr, _console = real, None
         os.dup2(saved_fd2, 2)

@@ -29,6 +29,7 @@ from liteship.baseline import is_baseline
 from liteship.files import atomic_write_bytes
 from liteship.progress import Progress
 from liteship.workflow.schedule import Job, next_job
+from liteship.workflow.workers import WorkerContext, died, end_workers, worker_started
 from liteship.rundir import FLOAT, SPLIT, VARIANTS, claim
 
 LATENCY_RESOURCE = "liteship_latency"
@@ -104,27 +105,6 @@ def bench_unit(variant: str, options, files: dict[str, bytes], node: str, counte
 
 # --------------------------------------------------------------------------- executors
 
-def _worker_started(driver: int) -> None:
-    """A worker process: it dies with the driver (kill -9 included); Ctrl-C and SIGTERM are the driver's to
-    handle (it ends the workers), so a signal to the whole process group does not end a worker mid-job first."""
-    from liteship.signals import die_with_parent
-
-    die_with_parent(driver)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def _end_workers() -> None:
-    """Stop every worker now (SIGKILL: they ignore SIGTERM), and wait until each is gone."""
-    import multiprocessing
-
-    children = multiprocessing.active_children()
-    for child in children:
-        child.kill()
-    for child in children:
-        child.join(timeout=10)
-
-
 class LocalExecutor:
     """Jobs on this machine: one after another in this process (``workers=1``), or on ``workers`` processes."""
 
@@ -151,12 +131,12 @@ class LocalExecutor:
                 self._timed(job, started)
                 ready += job.then(result)
             return
-        import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
         from concurrent.futures.process import BrokenProcessPool
 
-        pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_started, initargs=(os.getpid(),))
+        context = WorkerContext()
+        pool = ProcessPoolExecutor(self.workers, mp_context=context, initializer=worker_started,
+                                   initargs=(os.getpid(),))
         running: dict = {}
         try:
             while ready or running:
@@ -170,14 +150,10 @@ class LocalExecutor:
                     try:
                         result = future.result()
                     except BrokenProcessPool as exc:
-                        raise LiteshipError(f"A worker process died while running {job.key.label()}",
-                                            "it was killed from outside, most often by the kernel when memory ran "
-                                            "out; everything finished before it is kept in the run directory",
-                                            "run the same command again to resume, with --workers 1 to use less "
-                                            "memory") from exc
+                        raise died(job, exc, [p.exitcode for p in context.started]) from exc
                     ready += job.then(result)
         except BaseException:  # Ctrl-C, SIGTERM (liteship.signals.Terminated) or an error: a job mid-way is lost
-            _end_workers()
+            end_workers()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()

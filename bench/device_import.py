@@ -100,7 +100,7 @@ def _loads(doc: str, where: str, line_offset: int = 0):
     except json.JSONDecodeError as exc:
         cut = exc.pos >= len(doc.rstrip())
         raise refuse(f"{where}, line {exc.lineno + line_offset}", "the JSON is cut short" if cut else
-                     f"it is not JSON: {exc.msg} at column {exc.colno}",
+                     f"it is not JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}",
                      "the file ends in the middle of a value" if cut else "the file was damaged or edited") from None
     except RecursionError:
         raise refuse(where, "the JSON nests too deep", "no benchmark tool writes such a file") from None

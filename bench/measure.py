@@ -78,8 +78,8 @@ class BenchOptions:
     runs: int = setting(50, lo=1, hi=100_000)
     warmup: int = setting(5, lo=0, hi=10_000)
     rounds: int = setting(10, lo=1, hi=1_000)
-    min_round_ms: float = 20.0
-    batch: int | None = None  # None: as many images as fit in about 8 MB of input
+    min_round_ms: float = setting(20.0, lo=0.0, hi=60_000.0)  # a round's least time: invokes repeat to fill it
+    batch: int | None = setting(None, lo=1, hi=4096)  # None: as many images as fit in about 8 MB of input
     target_runtime: str | None = None
     task_api: str | None = setting(None, choices=("mediapipe",))  # also classify in that Task API (MediaPipe)
     instructions: bool = False  # count instructions per invoke under valgrind (xnnpack records)

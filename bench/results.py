@@ -41,7 +41,7 @@ def parse_results(path: Path) -> list[BenchRecord]:
         try:
             records.append(BenchRecord.from_dict(json.loads(line)))
         except (json.JSONDecodeError, ValueError, TypeError, RecursionError) as exc:  # nested too deep: RecursionError
-            why = f"it is not JSON ({exc.msg} at column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else exc
+            why = f"it is not JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})" if isinstance(exc, json.JSONDecodeError) else exc
             raise LiteshipError(f"{path} line {n} is not a liteship bench record: {why}",
                                 "liteship writes that file whole, so the line was changed by hand or another program",
                                 f"restore the file, or delete it and re-run `liteship bench {path.parent}`") from exc

@@ -33,7 +33,8 @@ def _may_be_photo(path: Path, root: Path) -> bool:
 def data_folder_problems(root: Path) -> list[tuple[str, str, str]]:
     """(what, why, fix) for a data folder that cannot be split, found with ``stat`` alone before any work: a
     liteship run directory; a class folder that is another one (a link: its photos would be two classes and land
-    in train of one and test of the other); a class with fewer than two image files (training needs two a class).
+    in train of one and test of the other); class folders holding no image file at all; a class with fewer than two
+    image files (training needs two a class).
     A class of two files of which one cannot be decoded is still found only while reading."""
     if is_marked(root):
         return [("it is a liteship run directory, not a data folder",
@@ -49,7 +50,14 @@ def data_folder_problems(root: Path) -> list[tuple[str, str, str]]:
                         "the same photos would be two classes, and the test split would hold photos trained on "
                         "under the other label", f"remove the link {printable(folder.name)}, or give it photos of "
                         "its own"))
-    counts = {d: sum(_may_be_photo(p, root) for p in _class_files(d)) for d in folders if d not in linked}
+    files = {d: _class_files(d) for d in folders if d not in linked}
+    if files and not any(p.suffix.lower() in IMAGE_SUFFIXES for found in files.values() for p in found):
+        n = sum(map(len, files.values()))
+        return out + [("no class folder holds an image file", f"its {len(files)} class folders hold "
+                       f"{'no files at all' if n == 0 else f'{n} files, none named as an image'} "
+                       f"({', '.join(IMAGE_SUFFIXES)}), so there is nothing to train on",
+                       "put the photos in the class folders (one folder a class), or pass the folder that has them")]
+    counts = {d: sum(_may_be_photo(p, root) for p in found) for d, found in files.items()}
     thin = [f"{printable(d.name)} ({n})" for d, n in counts.items() if n < 2]
     if thin and any(counts.values()):  # none at all: the reader says why each file is not a photo (a FIFO, /proc...)
         out.append(("too few image files in class " + ", ".join(thin), "every class needs at least 2 images to be "

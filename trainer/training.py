@@ -47,11 +47,11 @@ class TrainConfig:
     fine_tune_epochs: int | None = setting(None, lo=0, hi=10_000)
     fine_tune_at: int | str = 100  # index into the base's layers, or a layer name
     batch_size: int = setting(32, lo=1, hi=4096)
-    learning_rate: float = 1e-3
-    fine_tune_learning_rate: float = 1e-4
+    learning_rate: float = setting(1e-3, lo=1e-7, hi=1.0)
+    fine_tune_learning_rate: float = setting(1e-4, lo=1e-7, hi=1.0)
     seed: int = setting(0, lo=0, hi=2**32 - 1)
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
+    val_fraction: float = setting(0.15, lo=0.0, hi=0.5)  # 0: no validation split (val_top1 is None)
+    test_fraction: float = setting(0.15, lo=0.01, hi=0.5)  # their sum leaves training at least 10%
 
     def problems(self, names: dict | None = None) -> list[Problem]:
         """Every problem with these settings at once; ``names``: where each was given (default: the CLI flags)."""

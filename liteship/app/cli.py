@@ -110,7 +110,7 @@ def _sweep_parser(sub) -> None:
     p.add_argument("--workers", type=workers_flag, default="auto", help="worker processes of the local executor: training, making "
                    "variants and counting instructions run side by side; scoring and timing run after them, alone "
                    "(default auto: one per core, as many as memory allows, at most 4)")
-    p.add_argument("--track", choices=("mlflow",), help="log the sweep to MLflow: a parent run and a run per variant "
+    p.add_argument("--track", metavar="mlflow", help="log the sweep to MLflow: a parent run and a run per variant "
                                                        "(default store: RUN_DIR/mlflow.db; [track] in the config)")
     p.add_argument("--quiet", action="store_true")
     _framework_args(p, determinism=False)

@@ -34,7 +34,7 @@ from liteship.workflow.run import Decision, Explanation, Release, Run
 
 
 def _path(run) -> Path:
-    return run.path if isinstance(run, Run) else Path(run)
+    return run.path if isinstance(run, Run) else Path(run) if isinstance(run, str) else run  # else: the checks say
 
 
 def _settings(cls, where: str, settings: dict, taken: tuple[str, ...], more=()) -> tuple[dict, list[Problem]]:
@@ -83,6 +83,8 @@ def _execute(request, problems: list[Problem] = (), quiet: bool = False, caller:
     from liteship.workflow.execute import execute
     from liteship.workflow.requests import with_problems
 
+    problems = [*problems] + ([] if isinstance(quiet, bool) else [Problem("quiet", None, spell(quiet), "it takes "
+                                                                          "True or False", "pass it", python=True)])
     if problems:
         request = with_problems(request, list(problems))
     progress = Progress(quiet=quiet)
@@ -160,7 +162,7 @@ def optimize(run, recipes="all", config=None, **settings):
 
     quiet = settings.pop("quiet", False)
     fields, problems = _settings(OptimizeRequest, "liteship.optimize()", settings, ("run_dir", "recipes", "config"))
-    names = recipes if isinstance(recipes, str) else tuple(recipes)
+    names = tuple(recipes) if isinstance(recipes, list) else recipes  # anything but text or a list: the checks say
     settings_given = tuple(config) if isinstance(config, list) else config
     request = OptimizeRequest(run_dir=_path(run), recipes=names, config=settings_given, **fields)
     caller = Caller(request, {"run": run, "recipes": recipes, "config": config, **fields}, {"run_dir": "run"},

@@ -8,15 +8,18 @@ read from their files) comes back as a :class:`Checked`, for the work to use.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from liteship.workflow.validate import (OUTPUT_FLAGS, alias_problems, collect, data_problems, file_problems,
-                                        flag_problems, inputs, out_problems, output_problems, path_problems,
-                                        run_dir_problems, text)
+                                        flag_problems, inputs, out_problems, output_problems, path_kind_problems,
+                                        path_problems, run_dir_problems, text, tilde_problems)
+from liteship.workflow.requests import field_problems
 from liteship.workflow.settings_checks import (BUDGETS, SWEEP_CONFIG, bench_option_problems, checked_budgets,
                                                checked_sweep_config, checked_thresholds, recipe_settings,
-                                               train_config_problems)
+                                               runtime_problems, task_api_problems, train_config_problems,
+                                               unavailable_problems)
 from liteship.workflow.track_checks import pick_tracking, sweep_tracking, track_command
 from liteship.config import Problem, Problems, describe
 from liteship.contract import read_labels_file
@@ -48,8 +51,7 @@ def _train(request) -> list[Problem]:
     if request.list_only:
         return []
     data, out = text(request.data), text(request.out)
-    found = [Problem(f, None, "missing", "liteship train needs it", f"for example {f} {ex}")
-             for f, v, ex in (("--data", data, "digits"), ("--out", out, "runs/demo")) if v is None]
+    found = _missing("train", ("--data", data, "--data digits"), ("--out", out, "--out runs/demo"))
     found += _data_problems(data) + out_problems(out, data=data)
     config = request.config
     config_problems = train_config_problems(config)
@@ -120,8 +122,8 @@ def _optimize(request) -> list[Problem]:
                              f"run `liteship train --out {run_dir}` first"))
     recipes = request.recipes if isinstance(request.recipes, str) else list(request.recipes)
     names = collect(found, parse_recipes, recipes)
-    if names is not None:
-        collect(found, recipe_settings, names, text(request.config))
+    if names is not None or not isinstance(request.config, (list, tuple)):  # a list's configs need the recipes
+        collect(found, recipe_settings, names or [], text(request.config))
     return found
 
 
@@ -156,9 +158,9 @@ def _bench(request) -> list[Problem]:
     found += wrong
     if not wrong:
         found += unavailable_problems(options.backends, "--backends")
-        found += _runtime_problems(options.target_runtime, "--target-runtime")
+        found += runtime_problems(options.target_runtime, "--target-runtime")
         found += task_api_problems(options.task_api, "--task-api")
-    if getattr(options, "instructions", False):
+    if getattr(options, "instructions", False) is True:
         from liteship.bench import require_valgrind
 
         collect(found, require_valgrind)
@@ -166,15 +168,8 @@ def _bench(request) -> list[Problem]:
     return found
 
 
-def _runtime_problems(version: str | None, where: str, key: str | None = None) -> list[Problem]:
-    from liteship.bench import runtime_problem
-
-    why = None if version is None else runtime_problem(version)
-    return [] if why is None else [Problem(where, key, describe(version), why, 'for example "2.14"')]
-
-
 def _sweep_source(config) -> str:
-    return "the built-in sweep" if config is None else SWEEP_CONFIG if not isinstance(config, (str, Path)) else str(config)
+    return "the built-in sweep" if config is None else text(config) if isinstance(text(config), str) else SWEEP_CONFIG
 
 
 def _sweep(request) -> tuple[list[Problem], Checked]:
@@ -184,13 +179,14 @@ def _sweep(request) -> tuple[list[Problem], Checked]:
     from liteship.progress import Progress
 
     data, out = text(request.data), text(request.out)
-    found = _data_problems(data) + out_problems(out, data=data)
+    found = _missing("sweep", ("--data", data, "--data digits"), ("--out", out, "--out runs/demo"))
+    found += _data_problems(data) + out_problems(out, data=data)
     if request.executor not in ("local", "ray"):
         found.append(Problem("--executor", None, describe(request.executor), "executors: local, ray",
                              "pass local (the default) or ray"))
     config, tracking, where = collect(found, checked_sweep_config, request.config), None, _sweep_source(request.config)
     if config is not None:
-        found += _runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
+        found += runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
         found += task_api_problems(config.bench.task_api, f"{where} [bench]", "task_api")
         found += unavailable_problems(sweep_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
         more, tracking = sweep_tracking(request.track, out, data, config.track, where)
@@ -234,7 +230,8 @@ def _judge(request) -> tuple[list[Problem], Checked]:
 
     run_dir = text(request.run_dir)
     refuse_if_written(run_dir, request.command)  # a sweep writing it: exit 2 naming it, before any reading
-    found = _kernel_run_dir(run_dir) or run_dir_problems(run_dir, writes=request.command == "pick")
+    found = _missing(request.command, ("RUN_DIR", run_dir, "runs/demo")) or _kernel_run_dir(run_dir) or \
+        run_dir_problems(run_dir, writes=request.command == "pick")
     if not found:
         collect(found, _unchanged_data, Path(run_dir))
     budgets = collect(found, checked_budgets, request.budgets)
@@ -247,7 +244,7 @@ def _judge(request) -> tuple[list[Problem], Checked]:
     for flag in ("junit", "markdown"):
         found += output_problems(text(getattr(request, flag, None)), f"--{flag}")
     tracking = None
-    if request.command == "pick":
+    if request.command == "pick" and run_dir is not None:
         more, tracking = pick_tracking(run_dir)
         found += more
     return found, Checked(budgets=budgets, tracking=tracking)
@@ -272,7 +269,7 @@ def _budget_backend_problems(budgets, request, prefer: str) -> list[Problem]:
     records = collect(problems := [], read_results, Path(text(request.run_dir)))
     why = backend_problem(budgets, records or [])
     given = request.budgets
-    where = "the default budgets" if given is None else text(given) if isinstance(given, (str, Path)) else BUDGETS
+    where = "the default budgets" if given is None else text(given) if isinstance(text(given), str) else BUDGETS
     why_prefer = prefer_problem(budgets, prefer, records or [])
     problems += [] if why_prefer is None else [Problem("--prefer", None, "instructions", why_prefer, PREFER_FIX)]
     return problems + ([] if why is None else [Problem(where, None, "", why,
@@ -286,9 +283,11 @@ def _compare(request) -> tuple[list[Problem], Checked]:
     from liteship.judge.compare import SAME_RUN_FIX, refuse_half_written, same_run
 
     base, new = text(request.base), text(request.new)
-    refuse_half_written(base, new)  # a sweep writing either: exit 2 naming it, before any reading
-    found, read = [], []
+    found, read = _missing("compare", ("BASE", base, "runs/main"), ("NEW", new, "runs/pr")), []
+    refuse_half_written(*(side for side in (base, new) if side is not None))  # a sweep writing either: exit 2
     for flag, value in (("BASE", base), ("NEW", new)):
+        if value is None:
+            continue
         path = Path(value)
         path = path / RESULTS if path.is_dir() else path
         if not path.is_file():
@@ -308,7 +307,8 @@ def _compare(request) -> tuple[list[Problem], Checked]:
 def _explain(request) -> list[Problem]:
     found = [Problem("VARIANT", None, "missing", "liteship explain needs the variant to explain",
                      "pass a variant ID or a recipe")] if not request.variant else []
-    return found + (_kernel_run_dir(text(request.run_dir)) or run_dir_problems(text(request.run_dir)))
+    return found + (_missing("explain", ("RUN_DIR", text(request.run_dir), "runs/demo")) or
+                    _kernel_run_dir(text(request.run_dir)) or run_dir_problems(text(request.run_dir)))
 
 
 def _arm64_tools() -> list[Problem]:
@@ -319,28 +319,6 @@ def _arm64_tools() -> list[Problem]:
                     "environment needs a dynamic qemu-aarch64 (qemu-user; qemu-user-static loads no plugins), "
                     "debootstrap and gcc", f"apt-get install {' '.join(SYSTEM_PACKAGES)} as root, or add "
                     "--with-system-packages")] if missing else []
-
-
-def unavailable_problems(names, where: str) -> list[Problem]:
-    """A backend asked for that is not available on this machine (an ARM one whose environment is not installed)."""
-    from liteship.bench import backends
-
-    asked = [backends.get(b) for b in names or () if b in backends.registry()]
-    missing = [b for b in asked if not b.available()]
-    if not missing:
-        return []
-    return [Problem(where, "backends", ", ".join(b.name for b in missing), "not available on this machine",
-                    f"run {missing[0].unavailable}, or drop these backends")]
-
-
-def task_api_problems(value: str | None, where: str, key: str | None = None) -> list[Problem]:
-    """A Task API check needs its environment, found before any work starts."""
-    from liteship import task_api
-
-    if value is None or task_api.installed():
-        return []
-    return [Problem(where, key, describe(value), "the MediaPipe environment is not installed",
-                    f"run `{task_api.INSTALL}` (needs PyPI), or drop it")]
 
 
 def _runtimes(request) -> list[Problem]:
@@ -384,14 +362,28 @@ CHECKS = {"train": _plain(_train), "optimize": _plain(_optimize), "bench": _plai
           "runtimes": _plain(_runtimes), "track": _track, "device import": _device, "device kit": _device}
 
 
+def _default(request, name: str):
+    f = next(f for f in fields(request) if f.name == name)
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+def _missing(command: str, *given: tuple[str, object, str]) -> list[Problem]:
+    """(where, value, an example) of each path the command needs that was given as None."""
+    return [Problem(where, None, "missing", f"liteship {command} needs it", f"for example {example}")
+            for where, value, example in given if value is None]
+
+
 def check(request) -> Checked:
     """Raise every problem with ``request`` at once (:class:`~liteship.config.Problems`, exit 2 from the CLI), or
     return what the checks resolved for the work. ``request`` is not changed."""
     found = path_problems(request)
     if found:
         raise Problems(found)
+    wrong = {**field_problems(request), **tilde_problems(request), **path_kind_problems(request)}
+    request = dataclasses.replace(request, **{name: _default(request, name) for name in wrong})  # checked as unset
     more, checked = CHECKS[request.command](request)
-    found = flag_problems(request) + more
+    said = {p.where for p in wrong.values()} | {name.upper() for name in wrong}  # said once: what is wrong with it
+    found = list(wrong.values()) + flag_problems(request) + [p for p in more if p.where not in said]
     if any(isinstance(text(getattr(request, name, None)), str) for name in OUTPUT_FLAGS):
         aliased = alias_problems(request, *inputs(request))  # says more than "a folder; give a file inside it"
         found = [p for p in found if p.where not in {a.where for a in aliased}] + aliased

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Union
 
-from liteship.config import Problem, setting
+from liteship.config import Problem, describe, setting
 
 if TYPE_CHECKING:  # imported when a request is built, not with this module: ``import liteship`` stays cheap
     from liteship.bench import BenchOptions
@@ -238,6 +238,27 @@ REQUESTS = {cls.command: cls for cls in (TrainRequest, OptimizeRequest, BenchReq
 LOGGED = ("train", "sweep", "optimize", "bench", "pick", "track")  # the commands that run TensorFlow or LiteRT
 
 
+_KINDS = {"bool": ((bool,), "True or False"), "str": ((str,), "text"), "str | None": ((str, type(None)), "text"),
+          "str | tuple[str, ...]": ((str, tuple, list), "text or a list of text")}
+
+
+def field_problems(request: Request) -> dict[str, Problem]:
+    """Each of the request's own settings of the wrong kind (verbose="no", track=1: the CLI's flags are never) or
+    not one of its choices (track="wandb"), named by its flag: field -> its problem. Paths and settings objects are
+    the checks' (:mod:`liteship.workflow.validate`, :mod:`liteship.workflow.settings_checks`)."""
+    out = {}
+    for f in dataclasses.fields(request):
+        value, kinds, flag = getattr(request, f.name), _KINDS.get(f.type), f"--{f.name.replace('_', '-')}"
+        items = value if isinstance(value, (tuple, list)) else ()
+        choices = f.metadata.get("choices")
+        if choices is not None and value is not None and (not isinstance(value, str) or value not in choices):
+            out[f.name] = Problem(flag, None, describe(value), f"it takes {', '.join(choices)}, or nothing",
+                                  f"pass {flag} {choices[0]}, or leave it out")
+        elif kinds is not None and (not isinstance(value, kinds[0]) or not all(isinstance(v, str) for v in items)):
+            out[f.name] = Problem(flag, None, describe(value), f"it takes {kinds[1]}", f"pass {kinds[1]}")
+    return out
+
+
 def with_problems(request: Request, found: list[Problem]) -> Request:
     """``request`` with ``found`` added to its flag problems (a new object: requests are frozen)."""
     return dataclasses.replace(request, flag_problems=tuple(request.flag_problems) + tuple(found))
@@ -245,4 +266,4 @@ def with_problems(request: Request, found: list[Problem]) -> Request:
 
 __all__ = ["BenchRequest", "CompareRequest", "DeviceImportRequest", "DeviceKitRequest", "ExplainRequest", "GateRequest", "LOGGED", "OptimizeRequest",
            "PickRequest", "REQUESTS", "Request", "RuntimesRequest", "SweepRequest", "TrackRequest", "TrainRequest",
-           "WORKERS_LIMITS", "with_problems"]
+           "WORKERS_LIMITS", "field_problems", "with_problems"]

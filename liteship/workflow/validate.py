@@ -174,6 +174,37 @@ PATH_ARGS = {"data": "--data", "out": "--out", "target": "TARGET", "labels": "--
 OUTPUT_FLAGS = {"json": "--json", "junit": "--junit", "markdown": "--markdown"}  # files the user names for a report
 
 
+SETTINGS_ARGS = ("config", "budgets", "thresholds")  # a path, or a settings object: their own checks say which
+PATH_WORDS = {"data": "a folder of class folders, an archive of one or 'digits'", "out": "the run directory to write",
+              "run_dir": "a run directory", "target": "a .tflite file or a run directory",
+              "base": "a run directory or its results.jsonl", "new": "a run directory or its results.jsonl"}
+
+
+def path_kind_problems(request) -> dict[str, Problem]:
+    """Each path argument that is not a path at all (None where one is needed is each command's "missing"; bytes,
+    a number): field -> its problem. The CLI gives text; a Python caller may pass anything."""
+    out = {}
+    for name, flag in PATH_ARGS.items():
+        value = text(getattr(request, name, None))
+        if name not in SETTINGS_ARGS and value is not None and not isinstance(value, str):
+            out[name] = Problem(flag, None, describe(value), f"it takes a path: {PATH_WORDS.get(name, 'a file')}",
+                                "pass it as text or a pathlib.Path")
+    return out
+
+
+def tilde_problems(request) -> dict[str, Problem]:
+    """Each path starting with ~: Python (and a quoted ~ on the command line) takes it literally, a folder named ~
+    here, not the home folder: field -> its problem."""
+    out = {}
+    for name, flag in PATH_ARGS.items():
+        value = text(getattr(request, name, None))
+        if isinstance(value, str) and value.startswith("~"):
+            out[name] = Problem(flag, None, describe(value), "~ is not expanded in Python (nor when quoted on the "
+                                "command line): it would be a folder named ~ here, not your home folder",
+                                f"use os.path.expanduser({value!r}), or write the home folder's path")
+    return out
+
+
 def path_problems(request) -> list[Problem]:
     """Paths the system cannot even look at (a name over 255 bytes, a link loop): said first, nothing else checked."""
     import errno

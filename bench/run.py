@@ -29,7 +29,7 @@ from liteship.errors import LiteshipError
 from liteship.files import sha256_file
 from liteship.progress import Progress
 from liteship.rundir import (FLOAT, SPLIT, VARIANTS, current_ids, has_split, read_card, read_split,
-                             read_variant_record, split_path)
+                             read_variant_record, split_path, writing)
 from liteship.bench import backends
 from liteship.versions import system_info
 
@@ -218,38 +218,48 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
     comparison between variants is not a comparison between two moments of a noisy machine. Results
     are written after each model.
     """
-    from liteship.dataset import load_run_split
-
     progress = progress or Progress()
     run_dir = Path(run_dir)
-    targets = run_targets(run_dir)
-    records, splits = [], {}
-    for group in dict.fromkeys(t.group for t in targets):
-        mine = [t for t in targets if t.group == group and (only is None or t.variant in only)]  # float32 first
-        if not mine:
-            continue
-        # Each model is scored on its own test split, the one it was trained with (float/<model>/split.json).
-        split = read_split(run_dir, group) if has_split(run_dir, group) else None
-        key = (mine[0].size, split and split.content_hash, split and split.members("test"))
-        if key not in splits:  # models of the same input size and split share the decoded images
-            splits[key] = load_run_split(run_dir, mine[0].size, group)["test"]
-        x, y = splits[key]
-        evalset = EvalSet(x, y, list(mine[0].labels or ()), split and split.source, "test",
-                          split and split.content_hash, split and split.members("test"), split and split.seed)
-        preps = []
-        for target in mine:
-            progress.log(f"bench {target.group} {target.recipe} ({target.variant}): load and score")
-            preps.append(prepare_target(target, options, evalset, timer, progress,
-                                        (counted or {}).get(target.variant)))
-        f32 = next((p for p in preps if is_baseline(p.target.recipe) and p.probs), None)
-        # The float32 variant's top-1 on the first run backend is what agreement compares with.
-        reference = np.argmax(next(iter(f32.probs.values())), axis=1) if f32 else _reference_top1(mine[0], targets,
-                                                                                                   options, x)
-        for target, recs in zip(mine, _group_records(mine, preps, options, reference, progress, timer)):
-            records.extend(recs)
-            if on_variant:
-                on_variant(target, recs)
-        write_results(run_dir, [r for r in records if r.model == group])
+    with writing(run_dir, "bench"):  # a run liteship made, held while it is written
+        targets = run_targets(run_dir)
+        records, splits = [], {}
+        for group in dict.fromkeys(t.group for t in targets):
+            mine = [t for t in targets if t.group == group and (only is None or t.variant in only)]  # float32 first
+            if mine:
+                records += _bench_group(run_dir, mine, targets, options, splits, progress, timer, on_variant,
+                                        counted)
+                write_results(run_dir, [r for r in records if r.model == group])
+        return records
+
+
+def _bench_group(run_dir: Path, mine: list[Target], targets: list[Target], options: BenchOptions, splits: dict,
+                 progress: Progress, timer, on_variant, counted: dict | None) -> list[BenchRecord]:
+    """One model's variants ``mine``: loaded and scored one by one, then timed together; their records.
+    ``splits``: the decoded test images by (size, split), shared by models of the same input size and split."""
+    from liteship.dataset import load_run_split
+
+    group = mine[0].group
+    # Each model is scored on its own test split, the one it was trained with (float/<model>/split.json).
+    split = read_split(run_dir, group) if has_split(run_dir, group) else None
+    key = (mine[0].size, split and split.content_hash, split and split.members("test"))
+    if key not in splits:
+        splits[key] = load_run_split(run_dir, mine[0].size, group)["test"]
+    x, y = splits[key]
+    evalset = EvalSet(x, y, list(mine[0].labels or ()), split and split.source, "test",
+                      split and split.content_hash, split and split.members("test"), split and split.seed)
+    preps = []
+    for target in mine:
+        progress.log(f"bench {target.group} {target.recipe} ({target.variant}): load and score")
+        preps.append(prepare_target(target, options, evalset, timer, progress, (counted or {}).get(target.variant)))
+    f32 = next((p for p in preps if is_baseline(p.target.recipe) and p.probs), None)
+    # The float32 variant's top-1 on the first run backend is what agreement compares with.
+    reference = np.argmax(next(iter(f32.probs.values())), axis=1) if f32 else _reference_top1(mine[0], targets,
+                                                                                               options, x)
+    records = []
+    for target, recs in zip(mine, _group_records(mine, preps, options, reference, progress, timer)):
+        records.extend(recs)
+        if on_variant:
+            on_variant(target, recs)
     return records
 
 

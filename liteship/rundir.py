@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -17,6 +16,8 @@ from pathlib import Path
 
 from liteship.errors import LiteshipError
 from liteship.files import kernel_tree, read_regular
+from liteship.rundir_lock import (LOCK, REPORTS, exclusive, held_here, refuse_if_written,  # noqa: F401  (re-exported)
+                                  writer)
 
 RUN_JSON = "run.json"  # what was asked: the command, its resolved config
 SPLIT = "data/split.json"  # the latest training's split; each model's own is float/<model>/split.json
@@ -32,7 +33,6 @@ MANIFEST, MODEL_MD, SWIFT_CODE = "manifest.json", "MODEL.md", "Classifier.swift"
 RELEASE_FILES = (MODEL_TFLITE, LABELS, MANIFEST, MODEL_MD, SWIFT_CODE)
 LOG = "logs/frameworks.log"  # what TensorFlow, absl and the converter print
 JOBS = "logs/jobs.json"  # the sweep's jobs: when each started and ended
-LOCK = ".liteship.lock"  # held by the one command writing the run directory: its PID, host, command
 COUNTS = "counts"  # counts/<variant ID>.<kind>.json: instruction counts, each written as it finishes
 CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the latest optimize or sweep planned
 TRACK_JSON, MLFLOW_DB, MLARTIFACTS = "track.json", "mlflow.db", "mlartifacts"  # where it logged; the MLflow store
@@ -281,91 +281,26 @@ def _check_shared_split(split: Split, model: str, card: dict) -> None:
                             f"train {model} again (liteship train, or a sweep), so that it keeps its own split")
 
 
-def _holder(path: Path) -> str:
-    try:
-        h = json.loads(path.read_text(encoding="utf-8"))
-        since = time.strftime("%H:%M:%S", time.localtime(h["since"]))
-        return f"`liteship {h['command']}` (PID {h['pid']} on {h['host']}, since {since})"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another liteship command"
-
-
-def writer(run_dir: str | Path) -> str | None:
-    """Who writes ``run_dir`` now (holds :func:`exclusive`), named as its refusal names them; None if no one. A shared
-    ``flock`` tried without waiting and let go at once: a reader writes nothing and makes no writer wait."""
-    import fcntl
-    import stat
-
-    try:
-        fd = os.open(Path(run_dir) / LOCK, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError:
-        return None  # no lock file (or a link): no writer
-    try:
-        if stat.S_ISREG(os.fstat(fd).st_mode):
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return _holder(Path(run_dir) / LOCK)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return None
-
-
-def refuse_if_written(run_dir: str | Path | None, reader: str) -> None:
-    """Exit 2 while a liteship command writes ``run_dir``: until it ends, its variants and results are half-made."""
-    holder = writer(run_dir) if run_dir is not None and Path(run_dir).is_dir() else None
-    if holder is not None:
-        raise LiteshipError(f"{run_dir} is being written by {holder}", f"{reader} judges a finished run, and a "
-                            "verdict on half-made variants and results would be neither passed nor failed",
-                            f"wait for that command to finish, then run {reader} again")
-
-
 @contextmanager
-def exclusive(run_dir: str | Path, command: str):
-    """Hold the run directory for one writer; a second one is refused at once, naming the holder.
+def writing(run_dir: str | Path, command: str, *, makes: bool = False):
+    """Hold ``run_dir`` for ``command`` while it writes (:func:`exclusive`, re-entered inside its session); yield it.
 
-    An ``flock`` on RUN_DIR/.liteship.lock: the kernel releases it when the holder exits or is killed,
-    so a crashed run never leaves the directory locked (its file may stay, unlocked, until the next run
-    ends). The file says who holds it, for the message; the holder removes it when done.
+    A writer writes only into a run directory liteship made (its :data:`MARKER`); ``makes``: the command that makes
+    runs (train into ``out``), which also takes a new or empty folder and marks it (:func:`claim`). Either is refused
+    before anything is written.
     """
-    import fcntl
-
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path, patience = run_dir / LOCK, time.monotonic() + 0.25
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            if time.monotonic() < patience:  # a reader's look (:func:`writer`) holds a shared lock for an instant
-                time.sleep(0.01)
-                continue
-            raise LiteshipError(f"{run_dir} is in use by {_holder(path)}",
-                                "two commands writing one run directory would overwrite each other's files",
-                                "wait for it to finish (re-running then skips what it did), or pass another run "
-                                "directory") from None
-        try:
-            same = os.stat(path).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            break
-        os.close(fd)  # the holder removed the file between our open and our lock: take the new one
-    try:
-        os.ftruncate(fd, 0)
-        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "command": command,
-                                 "since": time.time()}).encode())
-        from liteship.files import holding
-
-        with holding(run_dir):  # moved while held: writes stop, and never make the old path again
-            yield
-    finally:
-        path.unlink(missing_ok=True)  # removed while still held, so no one can lock a file that is going away
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+    if makes:
+        refusal = out_refusal(run_dir)
+        if refusal is not None:
+            raise LiteshipError(f"--out {run_dir!s} cannot be a run directory", *refusal)
+    elif not is_marked(run_dir):
+        why = ("there is no such run directory" if not Path(run_dir).exists() else
+               f"it has no {MARKER}, so liteship did not make it, and {command} writes into it")
+        raise LiteshipError(f"{run_dir} is not a liteship run directory", why,
+                            "pass a run directory a sweep or train made; if an older liteship made this one, mark "
+                            f"it with `touch {Path(run_dir) / MARKER}`")
+    with exclusive(run_dir, command):
+        yield claim(run_dir) if makes else Path(run_dir)
 
 
 def read_current(run_dir: Path) -> dict[str, dict[str, str]] | None:

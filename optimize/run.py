@@ -20,7 +20,7 @@ from liteship.config import Problem, Problems, check_mapping, load_toml
 from liteship.config import describe as said
 from liteship.dataset import load_run_split
 from liteship.errors import LiteshipError
-from liteship.rundir import CARD, FLOAT, MODEL_KERAS, VARIANTS, read_card, update_current
+from liteship.rundir import CARD, FLOAT, MODEL_KERAS, VARIANTS, read_card, update_current, writing
 from liteship.trainer import op_determinism
 from liteship.versions import TRAIN_DISTS, versions
 from liteship import task_api
@@ -189,33 +189,34 @@ def optimize_run(run_dir: str | Path, recipes=None, configs: dict | None = None,
     run_dir = Path(run_dir)
     names = parse_recipes(recipes)
     configs = with_defaults(names, configs)
-    records = []
-    report = on_variant or (lambda record, skipped: None)
-    todo: dict[str, list[PlannedVariant]] = {}
-    planned = plan_variants(run_dir, names, configs, models)
-    update_current(run_dir, [(pv.model, pv.recipe, pv.id) for pv in planned])
-    for pv in planned:
-        if pv.made:
-            progress.log(f"{pv.model} {pv.recipe}: {pv.id} already made, skipped")
-            records.append(pv.made)
-            report(pv.made, True)
-        else:
-            todo.setdefault(pv.model, []).append(pv)
-    for model_name, pending in todo.items():
-        model_dir = run_dir / FLOAT / model_name
-        card = read_card(model_dir)
-        base = {"model": model_name, "arch": card["arch"], "alpha": card["config"].get("alpha"),
-                "size": card["config"]["size"], "classes": len(card["classes"]),
-                "source_sha256": source_hash(model_dir, card), "versions": versions(TRAIN_DISTS)}
-        model, data = _load(model_dir, card, run_dir, deterministic)
-        with task_api.Worker() as worker:
-            meta = MetadataFor(worker, list(card["classes"]))
-            for pv in pending:
-                record = _make_variant(run_dir, {**base, "id": pv.id}, pv.recipe, configs[pv.recipe], model, data,
-                                       progress, meta)
-                records.append(record)
-                report(record, False)
-    return records
+    with writing(run_dir, "optimize"):  # a run liteship made, held while it is written
+        records = []
+        report = on_variant or (lambda record, skipped: None)
+        todo: dict[str, list[PlannedVariant]] = {}
+        planned = plan_variants(run_dir, names, configs, models)
+        update_current(run_dir, [(pv.model, pv.recipe, pv.id) for pv in planned])
+        for pv in planned:
+            if pv.made:
+                progress.log(f"{pv.model} {pv.recipe}: {pv.id} already made, skipped")
+                records.append(pv.made)
+                report(pv.made, True)
+            else:
+                todo.setdefault(pv.model, []).append(pv)
+        for model_name, pending in todo.items():
+            model_dir = run_dir / FLOAT / model_name
+            card = read_card(model_dir)
+            base = {"model": model_name, "arch": card["arch"], "alpha": card["config"].get("alpha"),
+                    "size": card["config"]["size"], "classes": len(card["classes"]),
+                    "source_sha256": source_hash(model_dir, card), "versions": versions(TRAIN_DISTS)}
+            model, data = _load(model_dir, card, run_dir, deterministic)
+            with task_api.Worker() as worker:
+                meta = MetadataFor(worker, list(card["classes"]))
+                for pv in pending:
+                    record = _make_variant(run_dir, {**base, "id": pv.id}, pv.recipe, configs[pv.recipe], model, data,
+                                           progress, meta)
+                    records.append(record)
+                    report(record, False)
+        return records
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from liteship.contract import InputContract
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, RUN_JSON, SPLIT, Split, claim, read_split
+from liteship.rundir import FLOAT, RUN_JSON, SPLIT, Split, read_split, writing
 from liteship.trainer.card import publish_model
 from liteship.data_checks import cross_class_duplicates
 from liteship.dataset import Dataset, data_fingerprint, load_dataset, split_indices, split_record
@@ -313,19 +313,20 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
     """
     progress = progress or Progress()
     config = config.resolved()
-    out = claim(out)  # a new, empty or liteship-made folder; anything else is refused before any work
-    ensure_writable(out)
-    started = time.perf_counter()
-    prep = prepare_data(data, config, out, progress, replace_split)
-    with op_determinism(when(deterministic)):
-        model = build_model(config, len(prep.dataset.class_names))
-        history = fit_model(model, config, prep, progress)
-    seconds = time.perf_counter() - started
-    val_top1, test_top1 = _top1(model, *prep.splits["val"]), _top1(model, *prep.splits["test"])
-    model.trainable = True  # saved fully trainable: optimize's fine-tuning sees every layer
-    final = out / FLOAT / config.model_dir_name
-    card = make_card(config, prep, history, val_top1, test_top1, seconds, final.name)
-    card = publish_model(final, model, prep.dataset.class_names, history, card, prep.record.to_dict())
-    if not (out / RUN_JSON).exists():
-        atomic_write_json(out / RUN_JSON, {"command": "train", "config": asdict(config), "versions": card["versions"]})
-    return TrainResult(final, val_top1, test_top1, seconds, card)
+    # a new, empty or liteship-made folder (anything else is refused before any work), held while it is written
+    with writing(out, "train", makes=True) as out:
+        ensure_writable(out)
+        started = time.perf_counter()
+        prep = prepare_data(data, config, out, progress, replace_split)
+        with op_determinism(when(deterministic)):
+            model = build_model(config, len(prep.dataset.class_names))
+            history = fit_model(model, config, prep, progress)
+        seconds = time.perf_counter() - started
+        val_top1, test_top1 = _top1(model, *prep.splits["val"]), _top1(model, *prep.splits["test"])
+        model.trainable = True  # saved fully trainable: optimize's fine-tuning sees every layer
+        final = out / FLOAT / config.model_dir_name
+        card = make_card(config, prep, history, val_top1, test_top1, seconds, final.name)
+        card = publish_model(final, model, prep.dataset.class_names, history, card, prep.record.to_dict())
+        if not (out / RUN_JSON).exists():
+            atomic_write_json(out / RUN_JSON, {"command": "train", "config": asdict(config), "versions": card["versions"]})
+        return TrainResult(final, val_top1, test_top1, seconds, card)

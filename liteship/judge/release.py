@@ -10,7 +10,7 @@ from liteship.contract import InputContract, label_problem, read_labels
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, is_temp, sha256_file, staged
 from liteship.rundir import (FLOAT, LABELS, MANIFEST, MODEL_MD, MODEL_TFLITE, RELEASE, RELEASE_FILES, SWIFT_CODE,
-                             VARIANTS, read_manifest, read_variant_record)
+                             VARIANTS, read_manifest, read_variant_record, writing)
 from liteship.judge.decision import Decision
 from liteship.judge.release_docs import model_md, swift
 from liteship.versions import measured_where, system_info
@@ -82,7 +82,13 @@ def in_mediapipe(run_dir: Path, model_path: Path, contract: dict, labels: str,
 
 
 def write_release(run_dir: Path, decision: Decision, records) -> Path:
-    """release/: model.tflite, labels.txt, manifest.json, MODEL.md and Classifier.swift, made whole or not at all."""
+    """release/: model.tflite, labels.txt, manifest.json, MODEL.md and Classifier.swift, made whole or not at all;
+    only in a run liteship made, held while it is written (re-entered inside pick's session)."""
+    with writing(run_dir, "pick"):
+        return _write_release(Path(run_dir), decision, records)
+
+
+def _write_release(run_dir: Path, decision: Decision, records) -> Path:
     from liteship.tflite_file import read_model
 
     from liteship.bench import check_runtime

@@ -12,10 +12,12 @@ from liteship.rundir import VARIANTS
 from liteship.workflow.results import (BenchResult, CompareResult, ExplainResult, GateResult, MediaPipeCheck,
                                        OptimizeResult, PickResult, RuntimeEnv, RuntimesResult, StaleVariant,
                                        TrainResult)
+from liteship.workflow.session import require_held
 from liteship.workflow.validate import text
 
 
 def train(request, checked, progress) -> TrainResult:
+    require_held(request)  # its session holds the run directory it writes: the checks ran
     from liteship.trainer import list_archs, train as train_model
 
     if request.list_only:
@@ -26,6 +28,7 @@ def train(request, checked, progress) -> TrainResult:
 
 
 def optimize(request, checked, progress) -> OptimizeResult:
+    require_held(request)  # its session holds the run directory it writes: the checks ran
     from liteship.optimize import list_recipes, optimize_run, parse_recipes
     from liteship.workflow.settings_checks import recipe_settings
 
@@ -48,6 +51,7 @@ def stale_variants(run_dir: Path) -> tuple[StaleVariant, ...]:
 
 
 def bench(request, checked, progress) -> BenchResult:
+    require_held(request)  # its session holds the run directory it writes: the checks ran
     from liteship.bench import backends, bench_file, bench_run
     from liteship.judge import runtime_blocked, runtime_failures, runtime_notes
 
@@ -92,6 +96,7 @@ def mediapipe_check(release: Path) -> MediaPipeCheck:
 
 
 def pick(request, checked, progress, log_to_tracker) -> PickResult:
+    require_held(request)  # its session holds the run directory it writes: the checks ran
     from liteship.bench import current_results
     from liteship.judge import NothingPasses, pick as judge_pick
     from liteship.workflow.reports import write_reports

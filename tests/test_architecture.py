@@ -135,6 +135,10 @@ def kind_comparisons(source: str) -> list[str]:
         elif isinstance(node, ast.Call) and ast.unparse(node.func).split(".")[-1] in KIND_FILTERS and \
                 any(_kind_strings(a) for a in node.args):
             found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, ast.Match) and "kind" in ast.unparse(node.subject).lower() and \
+                any(isinstance(p, ast.MatchValue) and _kind_strings(p.value) for c in node.cases
+                    for p in ast.walk(c.pattern)):  # match r.kind: case "run": ...
+            found.append(f"line {node.lineno}: match {ast.unparse(node.subject)}")
     return found
 
 
@@ -151,13 +155,15 @@ def test_no_string_comparison_with_a_backend_kind_outside_the_registry():
                                      'backends.get(b).kind == "coverage"', 'kind[b] == "run"',
                                      'b.kind.value == "count"', 'if kind == "x86": pass',
                                      'backends.names("run", "coverage")', 'registry.sweep_defaults("count")',
-                                     'a < record_kind(r) == "run"'])
+                                     'a < record_kind(r) == "run"',
+                                     'match r.kind:\n    case "count" | "x86": pass'])
 def test_the_kind_check_catches_a_string_comparison(snippet):
     assert len(kind_comparisons(snippet)) == 1, snippet
 
 
 @pytest.mark.parametrize("snippet", ['r.kind.times', 'status == "ok"', 'mode == "run"', 'label.startswith("count ")',
                                      'doc.get("count") == kind', 'backends.names(lambda b: b.kind.counts)',
-                                     'f(kind, "run")', 'r.kind is Kind.RUN', '"x86" if isa == "x86_64" else "arm"'])
+                                     'f(kind, "run")', 'r.kind is Kind.RUN', '"x86" if isa == "x86_64" else "arm"',
+                                     'match mode:\n    case "run": pass'])
 def test_the_kind_check_leaves_other_strings_alone(snippet):
     assert kind_comparisons(snippet) == [], snippet

@@ -149,7 +149,8 @@ class LocalExecutor:
                     self._timed(job, started)
                     try:
                         result = future.result()
-                    except BrokenProcessPool as exc:
+                    except BrokenProcessPool as exc:  # the pool's own thread reaps the dead worker: wait for it,
+                        pool.shutdown(wait=True)       # or its exit code can still read as unknown (None)
                         raise died(job, exc, [p.exitcode for p in context.started]) from exc
                     ready += job.then(result)
         except BaseException:  # Ctrl-C, SIGTERM (liteship.signals.Terminated) or an error: a job mid-way is lost

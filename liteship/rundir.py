@@ -167,6 +167,8 @@ def read_json(path: Path, rebuild: str, kind: type = dict):
         raise damaged(path, "it is not UTF-8 text", rebuild) from None
     except ValueError as exc:
         raise damaged(path, f"it is not valid JSON ({exc})", rebuild) from None
+    except RecursionError:  # [[[...]]] nested deeper than Python's parser goes: damaged, never a traceback
+        raise damaged(path, "it is nested too deep to be liteship's", rebuild) from None
     except IsADirectoryError:
         raise damaged(path, "it is a folder", rebuild) from None
     if not isinstance(value, kind):

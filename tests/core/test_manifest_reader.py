@@ -35,3 +35,14 @@ def test_the_tracker_files_are_the_run_directory_names():
 
     assert (TRACK_JSON, MLFLOW_DB, MLARTIFACTS) == ("track.json", "mlflow.db", "mlartifacts")  # as ARCHITECTURE draws
     assert (track.TRACK_JSON, track.DEFAULT_DB, track.ARTIFACTS) == (TRACK_JSON, MLFLOW_DB, MLARTIFACTS)
+
+
+def test_a_manifest_nested_too_deep_is_damaged_not_a_traceback(tmp_path):
+    """100,000 nested lists exceed Python's JSON parser's recursion: the reader says the file is damaged (exit 2)."""
+    from liteship.errors import LiteshipError
+    from liteship.rundir import read_manifest
+
+    (tmp_path / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(LiteshipError) as caught:
+        read_manifest(tmp_path)
+    assert "manifest.json" in str(caught.value) and "nested too deep" in str(caught.value)

@@ -201,3 +201,14 @@ def test_help_shows_how_to_call_optimize_and_bench_without_importing_the_workflo
     from liteship.workflow import api
 
     assert inspect.signature(liteship.optimize) == inspect.signature(api.optimize)
+
+
+@pytest.mark.parametrize("value", [None, 5, b"runs/demo"])
+def test_open_run_of_what_is_not_a_path_is_a_problem_not_a_type_error(value):
+    """Written by hand: the one problem names the argument as Python does, and no TypeError escapes."""
+    import liteship
+
+    with pytest.raises(liteship.Problems) as caught:
+        liteship.open_run(value)
+    assert [p.where for p in caught.value.problems] == ["path"]
+    assert f"path={value!r}: it takes the path of a run directory" in str(caught.value)

@@ -23,8 +23,6 @@ An argument named ``run`` takes a run directory's path or a :class:`~liteship.wo
 
 from __future__ import annotations
 
-import os
-
 import dataclasses
 import difflib
 from pathlib import Path
@@ -397,9 +395,4 @@ def open_run(path) -> Run:
         LiteshipError: ``path`` is not a run directory.
         Problems: ``path`` is not a path (None, a number, bytes).
     """
-    from liteship.config import Problem, Problems
-
-    if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
-        raise Problems([Problem("path", None, repr(path), "it takes the path of a run directory (text or a "
-                                "pathlib.Path)", "pass the folder given as out to liteship.sweep(data, out)", python=True)])
     return Run(path)

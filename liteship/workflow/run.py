@@ -157,6 +157,12 @@ class Run:
     """
 
     def __init__(self, path: str | Path, result=None):
+        if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):  # None, 5, b"..."
+            from liteship.config import Problem, Problems
+
+            raise Problems([Problem("path", None, repr(path), "it takes the path of a run directory (text or a "
+                                    "pathlib.Path)", "pass the folder given as out to liteship.sweep(data, out)",
+                                    python=True)])
         self.path = Path(os.path.abspath(path))
         self.result = result  # the sweep's result (its estimate, time, tracking) when a sweep made this handle
         self._marked = is_marked(self.path)  # what made it a run directory at open: its marker, or results.jsonl

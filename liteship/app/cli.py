@@ -17,7 +17,7 @@ import errno
 import os
 import sys
 
-from liteship.app.flags import flag_of, real, whole, workers_flag
+from liteship.app.flags import flag_of, real, request_flag, whole, workers_flag
 from liteship.bench import BenchOptions
 from liteship.trainer import TrainConfig
 from liteship.trainer.models import ALPHA_LIMITS, SIZE_LIMITS
@@ -183,8 +183,6 @@ def _track_parser(sub) -> None:
 
 
 def _device_parser(sub) -> None:
-    from liteship.workflow.requests import DeviceImportRequest
-
     p = sub.add_parser("device", help="measure on a phone: a kit of the variants out, the phone's numbers back in",
                        description="A device kit of a run's current variants, and the phone's measurements of them "
                                    "imported as records of a device backend (device:iphone-13) that budgets judge.")
@@ -204,7 +202,7 @@ def _device_parser(sub) -> None:
     imp.add_argument("--model", action="append", metavar="FILE=VARIANT",
                      help="the variant a measured model file is (when its name holds no variant ID); repeatable")
     imp.add_argument("--chip", help="the device's chip, e.g. A15, kept with the records")
-    imp.add_argument("--threads", type=flag_of(DeviceImportRequest, "threads", 1), help="the threads the measurements ran on, for a source "
+    imp.add_argument("--threads", type=request_flag("device import", "threads", 1), help="the threads the measurements ran on, for a source "
                      "that does not say (a leaderboard row; benchmark_model's default is one)")
 
 

@@ -89,3 +89,10 @@ def flag_name(dest: str) -> str:
 def problem_of(dest: str, value: Invalid) -> Problem:
     """The problem a flag's value that could not be parsed makes (``dest``: argparse's name of the flag)."""
     return Problem(flag_name(dest), None, describe(value.text), value.allowed, value.fix)
+
+
+def request_flag(command: str, name: str, example):
+    """An argparse type for the field ``name`` of ``command``'s request, with that field's range."""
+    from liteship.workflow.requests import REQUESTS
+
+    return flag_of(REQUESTS[command], name, example)

@@ -36,6 +36,7 @@ JOBS = "logs/jobs.json"  # the sweep's jobs: when each started and ended
 COUNTS = "counts"  # counts/<variant ID>.<kind>.json: instruction counts, each written as it finishes
 CURRENT = "current_variants.json"  # model -> recipe -> the variant ID the latest optimize or sweep planned
 TRACK_JSON, MLFLOW_DB, MLARTIFACTS = "track.json", "mlflow.db", "mlartifacts"  # where it logged; the MLflow store
+PICKED = "pick.json"  # the budgets and preference the last pick judged with, and the report.html it wrote
 
 
 MARKER = ".liteship-run"  # written when liteship makes a run directory: the proof that the folder is liteship's

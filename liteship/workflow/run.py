@@ -18,10 +18,9 @@ from dataclasses import fields
 from pathlib import Path
 
 from liteship.errors import LiteshipError
-from liteship.rundir import (MANIFEST, MARKER, RELEASE, RELEASE_FILES, REPORT_HTML, RESULTS, damaged, is_marked,
+from liteship.rundir import (MANIFEST, MARKER, PICKED, RELEASE, RELEASE_FILES, REPORT_HTML, RESULTS, damaged, is_marked,
                              read_json, read_manifest, writer)
 
-PICKED = "pick.json"  # the budgets and preference the last pick judged with, and the report.html it wrote
 TITLE = "liteship sweep"  # the notebook fragment's heading, as a run's report has it
 
 

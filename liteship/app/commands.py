@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from liteship.logs import console
+from liteship.number_formats import pt, pt_interval
 from liteship.rundir import REPORT_HTML
 
 
@@ -117,9 +118,9 @@ def mediapipe_line(check) -> str:
     warning = f"\nwarning: {check.kernels_warning}" if check.kernels_warning else ""
     if check.change is not None:
         lo, hi = check.interval
-        warning += (f"\nwarning: MediaPipe's top-1 differs from liteship's LiteRT path by {check.change * 100:+.2f} pt "
-                    f"(95 % paired interval [{lo * 100:+.2f}, {hi * 100:+.2f}] pt): its own resize is not the "
-                    "contract's; see MODEL.md")
+        warning += (f"\nwarning: MediaPipe's top-1 differs from liteship's LiteRT path by {pt(check.change)} "
+                    f"(95 % paired interval {pt_interval(lo, hi)} pt): its own resize is not the contract's; see "
+                    "MODEL.md")
     if check.loaded:
         stretched = float("nan") if check.stretched_top1 is None else check.stretched_top1
         return (f"MediaPipe: model.tflite carries TFLite metadata and loads in {check.runtime}: top-1 "

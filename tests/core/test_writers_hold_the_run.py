@@ -11,35 +11,14 @@ refused as another process is. A Session made by hand never passes for one that 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from liteship.errors import LiteshipError
 from liteship.rundir import LOCK, MARKER, claim, exclusive, writer
-
-HOLD = ("import sys, time\nfrom liteship.rundir import exclusive\nwith exclusive(sys.argv[1], 'sweep'):\n"
-        "    print('held', flush=True)\n    time.sleep(300)\n")
-
-
-@contextmanager
-def held_by_another_process(run_dir: Path):
-    """``run_dir`` held by another process as `liteship sweep` holds it; yields that process's PID."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE, text=True,
-                              stdin=subprocess.DEVNULL)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        yield holder.pid
-    finally:
-        os.kill(holder.pid, signal.SIGKILL)
-        holder.wait(timeout=30)
-        holder.stdout.close()
-
+from tests.robustness.hostile import held_by_a_sweep
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file under ``root`` (the lock file aside: the holder's own) by path, with its bytes."""
@@ -98,7 +77,7 @@ WRITERS = {"bench_run": _bench, "optimize_run": _optimize, "write_release": _rel
 @pytest.mark.parametrize("name", list(WRITERS))
 def test_a_writer_called_from_python_is_refused_while_another_process_holds_the_run(run, name):
     before = snapshot(run)
-    with held_by_another_process(run) as pid:
+    with held_by_a_sweep(run) as pid:
         with pytest.raises(LiteshipError) as caught:
             WRITERS[name](run)
         assert snapshot(run) == before  # byte for byte, while the holder still holds it
@@ -114,7 +93,7 @@ def test_the_bypass_of_the_hostile_pass_is_refused(run):
     from liteship.workflow.requests import PickRequest
 
     before = snapshot(run)
-    with held_by_another_process(run) as pid:
+    with held_by_a_sweep(run) as pid:
         with pytest.raises(LiteshipError, match=f"in use by `liteship sweep` \\(PID {pid} "):
             _bench(run)
         with pytest.raises(LiteshipError, match="outside a session that holds the run directory"):

@@ -8,9 +8,11 @@ instead of hanging (``/proc/kmsg`` blocks a reader for ever, and as root consume
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 INTERNALS = ("Traceback", "Ellipsis", "<class", "__init__(", "NoneType", "RecursionError", "UnicodeEncodeError",
@@ -111,3 +113,22 @@ def snapshot(root: Path) -> dict:
             else:
                 out[rel] = (stat.S_IFMT(info.st_mode),)
     return out
+
+
+HOLD = ("import sys, time\nfrom liteship.rundir import exclusive\nwith exclusive(sys.argv[1], 'sweep'):\n"
+        "    print('held', flush=True)\n    time.sleep(300)\n")
+
+
+@contextmanager
+def held_by_a_sweep(run_dir: Path):
+    """``run_dir`` held for writing by another process, as `liteship sweep` holds it; yields that process's PID.
+    The holder is killed with SIGKILL at the end: its lock file stays, unlocked, as a crashed sweep leaves it."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE, text=True,
+                              stdin=subprocess.DEVNULL)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield holder.pid
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait(timeout=30)
+        holder.stdout.close()

@@ -10,36 +10,12 @@ file left behind) the same command judges the run again.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.robustness.hostile import first_line, run, snapshot
-
-HOLD = ("import sys, time\nfrom liteship.rundir import exclusive\nwith exclusive(sys.argv[1], 'sweep'):\n"
-        "    print('held', flush=True)\n    time.sleep(300)\n")
-
-
-@contextmanager
-def held_by_a_sweep(run_dir: Path):
-    """``run_dir`` held for writing by another process, as `liteship sweep` holds it; yields that process's PID.
-    The holder is killed with SIGKILL at the end: its lock file stays, unlocked, as a crashed sweep leaves it."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(run_dir)], stdout=subprocess.PIPE, text=True,
-                              stdin=subprocess.DEVNULL)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        yield holder.pid
-    finally:
-        os.kill(holder.pid, signal.SIGKILL)
-        holder.wait(timeout=30)
-        holder.stdout.close()
-
+from tests.robustness.hostile import first_line, held_by_a_sweep, run, snapshot
 
 def remeasured(run_dir: Path, copy: Path) -> Path:
     """A copy of ``run_dir`` whose first timed record was measured again (its timings 1 % slower), the others kept:

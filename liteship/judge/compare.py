@@ -20,6 +20,7 @@ from liteship.bench import BenchRecord, one_variant_each, parse_results, results
 from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import paired_drop, same_images
+from liteship.number_formats import percent_change
 from liteship.rundir import RESULTS, refuse_if_written
 
 
@@ -32,7 +33,7 @@ class Thresholds:
     max_instructions_increase: float = 0.01
     max_accuracy_drop: float = 0.005  # in top-1, 0.005 = half a point
     # the p50 relative to the same run's float32, timed beside it; 0.30, not 0.10: the A/A benchmark
-    # (tests/perf/test_false_alarms.py, README) measured up to 16 % false alarms at 0.10 and 5 % at 0.25
+    # (tests/perf/test_false_alarms.py, docs/how-to/compare.md) measured up to 16 % false alarms at 0.10 and 5 % at 0.25
     # on a shared 2-core VM
     max_latency_increase: float = 0.30
 
@@ -199,12 +200,12 @@ def _latency(key, b: BenchRecord, n: BenchRecord, t: Thresholds, b_f32: BenchRec
     if is_baseline(key[1]) or not all(r is not None and r.latency_ms and r.latency_ms.p50 for r in refs):
         why = "the reference itself" if is_baseline(key[1]) else "no float32 timed beside it in both runs"
         return Change(key, "p50_ms", base.p50, new.p50, wall, "not judged: two runs' wall time",
-                      f"{why}; wall time between two runs moves with the machine (A/A in README)")
+                      f"{why}; wall time between two runs moves with the machine (the A/A sessions in docs/how-to/compare.md)")
     b_ratio, n_ratio = base.p50 / b_f32.latency_ms.p50, new.p50 / n_f32.latency_ms.p50
     change = round(n_ratio / b_ratio - 1, 6)
     return Change(key, "p50_vs_float32", round(b_ratio, 6), round(n_ratio, 6), change,
                   "FAILED" if change > t.max_latency_increase else "ok",
-                  f"p50 {base.p50:.3f} -> {new.p50:.3f} ms ({wall * 100 + 0.0:+.1f} % wall time, not judged)")
+                  f"p50 {base.p50:.3f} -> {new.p50:.3f} ms ({percent_change(wall, '.1f')} wall time, not judged)")
 
 
 def compare(base: list[BenchRecord], new: list[BenchRecord], t: Thresholds) -> tuple[list[Change], list, list]:

@@ -286,7 +286,7 @@ def check_mapping(cls, mapping, where: str, problems: list[Problem], non_negativ
             coerced = _coerce(value, hints[key])
         except _Wrong as exc:  # a whole number written 0.0 that is out of range anyway: its range said too
             span = _range_problem(int(value), value, dict(fields[key].metadata), non_negative, key, None) \
-                if exc.fix.startswith("write it without a decimal point") else None
+                if isinstance(value, float) and exc.fix.startswith("write it without a decimal point") else None
             found.append(Problem(where, key, describe(value), f"it takes {_words(hints[key])}" +
                                  (f"; {span[0]}" if span else ""), span[1] if span else
                                  exc.fix or f"give {key} {_words(hints[key])}"))

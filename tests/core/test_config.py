@@ -63,3 +63,18 @@ def test_a_table_that_takes_a_setting_takes_its_default_and_range():
 def test_range_problems_name_where_each_value_was_given():
     found = range_problems(Knobs(runs=0, ratio=2.0), {"runs": ("--runs", None), "ratio": ("f.toml [k]", "ratio")})
     assert [(p.where, p.key) for p in found] == [("--runs", None), ("f.toml [k]", "ratio")]
+
+
+@dataclass(frozen=True)
+class Counts:
+    threads: tuple[int, ...] = setting((1,), lo=1, hi=256)
+
+
+@pytest.mark.parametrize("given", [[0.0], [1.5, 2]])
+def test_a_list_of_floats_for_whole_numbers_is_a_problem_never_a_type_error(given):
+    """Found by the fuzz test: threads = [0.0] in a [bench] table raised TypeError (int() of the list) while the
+    message for a scalar 0.0 was being built. Hand reading: one problem, at threads, with the value as written."""
+    found = []
+    assert check_mapping(Counts, {"threads": given}, "sweep.toml [bench]", found) is None
+    assert [(p.where, p.key) for p in found] == [("sweep.toml [bench]", "threads")]
+    assert found[0].given == describe(given)

@@ -89,7 +89,7 @@ def _our_p50_ms(path, threads: int, runs: int, backend: str = "xnnpack-cm") -> f
 # xnnpack-cm, and the same kernels as xnnpack (the Interpreter with XNNPACK). It has no equivalent of the
 # builtin, reference or fp16 backends, so those have no peer to be checked against.
 @pytest.mark.skipif(QUICK, reason="two processes' wall times moved by up to 50 % on the shared CI machines (the A/A in "
-                    "the README), which this 10 % check cannot tell from a fault: run it on a quiet machine")
+                    "docs/how-to/compare.md), which this 10 % check cannot tell from a fault: run it on a quiet machine")
 @pytest.mark.parametrize("backend", ["xnnpack", "xnnpack-cm"])
 @pytest.mark.parametrize("alpha, size", SIZES)
 def test_latency_matches_the_peer_benchmark(benchmark, mobilenets, alpha, size, backend):

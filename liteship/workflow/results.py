@@ -30,9 +30,14 @@ class Result:
     framework_log: Path | None = None
 
     @property
+    def ok(self) -> bool:
+        """Whether the work's answer is yes; a result whose answer can be no says when."""
+        return True
+
+    @property
     def exit_code(self) -> int:
         """0: done; 1: the work ran and its answer is no (ARCHITECTURE.md's exit codes)."""
-        return 0
+        return 0 if self.ok else 1
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,8 @@ class OptimizeResult(Result):
         return [r for r in self.records if r.get("status") != "ok"]
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
+    def ok(self) -> bool:
+        return not self.failed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,8 +85,8 @@ class BenchResult(Result):
     blocked: tuple[str, ...] = ()  # the variants the app's runtime cannot load
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.blocked else 0
+    def ok(self) -> bool:
+        return not self.blocked
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,6 @@ class TrackResult(Result):
 
     def lines(self) -> list[str]:
         return self.logged.lines(self.run_dir)
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,10 +143,6 @@ class GateResult(Result):
     @property
     def ok(self) -> bool:
         return len(self.passed) == len(self.verdicts) if self.every else bool(self.passed)
-
-    @property
-    def exit_code(self) -> int:
-        return 0 if self.ok else 1
 
 
 @dataclass(frozen=True)
@@ -183,8 +180,8 @@ class PickResult(Result):
         return None if self.decision.chosen is None else self.decision.chosen.verdict
 
     @property
-    def exit_code(self) -> int:
-        return 0 if self.release is not None else 1
+    def ok(self) -> bool:
+        return self.release is not None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,8 +198,8 @@ class CompareResult(Result):
         return [c for c in self.changes if c.failed]
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.failed else 0
+    def ok(self) -> bool:
+        return not self.failed
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from liteship.config import Problem, describe
 from liteship.errors import LiteshipError
-from liteship.workflow.validate import collect, run_dir_problems, text
+from liteship.workflow.validate import collect, inside, out_problems, run_dir_problems, text
 
 MISSING_DEVICE = "name the device the measurements were made on"
 
@@ -88,15 +88,15 @@ def device_checks(request, checked_cls) -> tuple[list[Problem], object]:
 
 
 def kit_checks(request) -> list[Problem]:
-    from liteship.rundir import out_refusal, refuse_if_written
+    from liteship.rundir import refuse_if_written
 
     run_dir, out = text(request.run_dir), text(request.out)
     found = _run_problems(run_dir, writes=False)
     if not out:
         return found + [Problem("--out", None, "missing", "the folder to write the kit into", "e.g. --out kit")]
-    refusal = out_refusal(out)
-    if refusal is not None:
-        return found + [Problem("--out", None, describe(out), *refusal)]
+    refused = out_problems(out)  # as every folder liteship makes: /proc, a file, read-only, not writable, not UTF-8
+    if refused:
+        return found + refused
     if not found:
         refuse_if_written(run_dir, "device kit")
         found += _out_is_input(out, run_dir) or _not_a_kit(out)
@@ -125,9 +125,6 @@ def _not_a_kit(out: str) -> list[Problem]:
 def _out_is_input(out: str, run_dir: str) -> list[Problem]:
     """--out that is, is inside, or holds the run directory or the data it was made from (written over: refused)."""
     from liteship.rundir import data_sources
-
-    def inside(a: str, b: str) -> bool:
-        return a == b or a.startswith(b.rstrip(os.sep) + os.sep)
 
     mine = (os.path.abspath(out), os.path.realpath(out))
     for where, folder in [("the run directory", run_dir)] + [("the data", d) for d in data_sources(Path(run_dir))]:

@@ -151,7 +151,7 @@ def run_dir_problems(run_dir: str | None, flag: str = "RUN_DIR", needs: str = "r
         why = "it is a file, not a run directory" if path.exists() else "there is no such run directory"
         return [Problem(flag, None, describe(run_dir), why, "pass the folder a sweep or train wrote (--out)")]
     link = path / needs if needs else None
-    if link is not None and link.is_symlink() and not _inside(os.path.realpath(link), os.path.realpath(path)):
+    if link is not None and link.is_symlink() and not inside(os.path.realpath(link), os.path.realpath(path)):
         return [Problem(flag, None, describe(run_dir), f"its {needs} is a link to another place "
                         f"({describe(os.readlink(link))}); liteship reads a run's own files, and would judge that "
                         "place's records as this run's", "pass the run directory the results belong to, or put a "
@@ -239,7 +239,8 @@ def _same(a: os.stat_result | None, b: os.stat_result | None) -> bool:
     return a is not None and b is not None and (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
-def _inside(path: str, folder: str) -> bool:
+def inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or below it (as text: the caller resolves both alike)."""
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
@@ -270,8 +271,8 @@ def _alias(out: str, files: list, folders: list) -> str | None:
     (the path as written or as its links resolve, or the same inode); None when it is none of them."""
     plain, real, info = os.path.abspath(out), os.path.realpath(out), _stat(out)
     if info is not None and stat.S_ISDIR(info.st_mode):  # an input folder: never suggest a file inside it
-        return next((f"it is a folder inside {where} ({folder})" for where, folder in folders if _inside(plain,
-                     os.path.abspath(folder)) or _inside(real, os.path.realpath(folder))), None)
+        return next((f"it is a folder inside {where} ({folder})" for where, folder in folders if inside(plain,
+                     os.path.abspath(folder)) or inside(real, os.path.realpath(folder))), None)
     if info is not None and not stat.S_ISREG(info.st_mode):
         return None  # a FIFO or device (standard output's /dev/stdout): written to, never replaced
     for where, path in files:
@@ -281,7 +282,7 @@ def _alias(out: str, files: list, folders: list) -> str | None:
                    os.path.realpath(path) else "a hard link of")
             return f"it is {how} {where} ({path})"
     for where, folder in folders:
-        if _inside(plain, os.path.abspath(folder)) or _inside(real, os.path.realpath(folder)):
+        if inside(plain, os.path.abspath(folder)) or inside(real, os.path.realpath(folder)):
             return f"it is inside {where} ({folder})"
     for where, folder in folders if info is not None else ():
         held = _held_in(folder, info, real)

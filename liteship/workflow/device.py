@@ -13,14 +13,9 @@ import os
 from pathlib import Path
 
 from liteship.config import Problem, describe
-from liteship.errors import LiteshipError
 from liteship.workflow.validate import collect, inside, out_problems, run_dir_problems, text
 
 MISSING_DEVICE = "name the device the measurements were made on"
-
-
-def _as_problem(exc: LiteshipError) -> Problem:
-    return Problem(exc.what, None, "", exc.why, exc.fix or "check it")
 
 
 def model_pairs(models, found: list[Problem]) -> dict[str, str]:

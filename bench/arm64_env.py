@@ -326,10 +326,3 @@ def require_installed() -> dict:
                             "made once into liteship's cache", f"{tools}run `liteship runtimes install arm64` "
                             "(as root; about a minute and 400 MB)")
     return record
-
-
-def describe_environment() -> dict:
-    """For `liteship runtimes list`."""
-    record = status()
-    return {} if record is None else {"path": str(env_dir()), **record, "backends": {
-        b: {"backend": b, **e.describe()} for b, e in EMULATIONS.items()}}

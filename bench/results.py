@@ -120,10 +120,12 @@ def to_csv(records: list[BenchRecord]) -> str:
     return buf.getvalue()
 
 
-def write_results(run_dir: str | Path, records: list[BenchRecord]) -> None:
+def write_results(run_dir: str | Path, records: list[BenchRecord], replace_backends: tuple[str, ...] = ()) -> None:
     """Merge into results.jsonl / results.csv, one line per (variant, backend, threads), atomically; records of
-    variants that are no longer current (current_variants.json) are dropped, so the file alone says what ships."""
-    kept = records_by_key(read_results(run_dir, missing_ok=True))
+    variants that are no longer current (current_variants.json) are dropped, so the file alone says what ships.
+    ``replace_backends``: backends whose records ``records`` replace whole (a device's predictions: a variant
+    now measured on the device loses its predicted record)."""
+    kept = records_by_key([r for r in read_results(run_dir, missing_ok=True) if r.backend not in replace_backends])
     for rec in records:
         kept[rec.key] = rec
     ids = current_ids(Path(run_dir))

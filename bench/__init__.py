@@ -24,13 +24,17 @@ from liteship.bench.instructions import require_valgrind, valgrind
 from liteship.bench.legacy import missing_op
 from liteship.bench.device_records import import_records, measured_on
 from liteship.bench.device_kit import write_kit
+from liteship.bench.device_chips import chips_taken, from_flag as chip_named
+from liteship.bench.device_predictions import (measured_records, Outcome as PredictionOutcome,
+                                               refresh as refresh_predictions)
 
 __all__ = ["AARCH64", "Instructions", "X86_64", "arm_pixels", "bench_file", "bench_run", "bench_target", "BenchOptions", "BenchRecord", "check_contract",
            "check_runtime", "count_key", "count_kinds", "count_target", "current_results", "differences", "EvalSet", "explain", "Explained", "LatencyStats", "missing_op",
            "missing_tools", "one_variant_each", "parse_backends", "parse_results", "plan_bench", "read_count", "read_results",
            "record_line", "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "same_records", "SYSTEM_PACKAGES",
            "subset_words", "Target", "to_json", "valgrind", "variant_status", "write_count", "write_results",
-           "import_records", "measured_on", "write_kit"]
+           "import_records", "measured_on", "write_kit", "chip_named", "chips_taken", "measured_records",
+           "PredictionOutcome", "refresh_predictions"]
 
 # liteship.bench(...) is the Python API's bench step (liteship.workflow.api.bench), imported only when called:
 # see liteship.callable_module for why the package is also a function.

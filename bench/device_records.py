@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from liteship.bench.backends.device import backend_name, Device
+from liteship.bench.device_chips import chip_of, ChipFound
 from liteship.bench.device_measurement import MEMORY, Measurement, STATISTICS
 from liteship.bench.record import BenchRecord, LatencyStats
 from liteship.bench.run import variant_status
@@ -130,10 +131,11 @@ def refusal(m: Measurement, threads: int | None = None) -> Refused | None:
     return None
 
 
-def provenance(m: Matched, device: str, chip: str | None) -> dict:
-    """Everything the record says of where its numbers came from."""
+def provenance(m: Matched, device: str, chip: ChipFound | None) -> dict:
+    """Everything the record says of where its numbers came from (``chip``: the device's, as resolved, and what
+    said it)."""
     x = m.measurement
-    return {"device": device, "chip": chip, "platform": x.platform, "device_named": x.device or x.device_id,
+    return {"device": device, "chip": chip and chip.chip, "chip_from": chip and chip.chip_from, "platform": x.platform, "device_named": x.device or x.device_id,
             "os": x.os, "runtime_version": x.runtime_version, "threads": x.threads, "accelerator": _accelerator(x),
             "delegate": x.delegate, "runs": x.runs, "warmup_runs": x.warmup_runs, "date": x.date,
             "source": x.source, "source_sha256": x.source_sha256, "line": x.line, "session": x.session,
@@ -141,7 +143,7 @@ def provenance(m: Matched, device: str, chip: str | None) -> dict:
             "measured": {k: getattr(x, k) for k in STATISTICS + MEMORY if getattr(x, k) is not None}}
 
 
-def to_record(m: Matched, device: str, chip: str | None) -> BenchRecord:
+def to_record(m: Matched, device: str, chip: ChipFound | None) -> BenchRecord:
     """The device backend's record of the matched variant."""
     x, v = m.measurement, m.variant
     cv = x.std_ms / x.avg_ms if x.std_ms is not None and x.avg_ms else None
@@ -182,11 +184,33 @@ def measured_on(record: BenchRecord) -> str:
 def import_records(run_dir: Path, files, device: str, chip: str | None, models: dict[str, str],
                    threads: int | None = None) -> tuple[list[BenchRecord], list[Refused]]:
     """The device records of every measurement in ``files``, and every one refused (all read before any is
-    written): a file that cannot be read, a measurement that matches no current variant, two of one record."""
+    written): a file that cannot be read, a measurement that matches no current variant, two of one record.
+    ``chip`` (``--chip``), else a model identifier the sources give, else the device's name, says the chip the
+    records keep (:func:`liteship.bench.device_chips.chip_of`)."""
+    matched, refused = _read_and_match(Path(run_dir), files, device, models, threads)
+    found = chip_of(device, [s for x, _ in matched for s in (x.measurement.device, x.measurement.device_id,
+                                                               x.measurement.session)], chip)
+    records, seen = [], {}
+    for x, m in matched:
+        record, same = to_record(x, device, found), (m.source_sha256, m.line)
+        if record.key in seen and seen[record.key][1] == same:
+            continue  # the same file named twice: one record
+        if record.key in seen:
+            refused.append(Refused(m.where, f"it measures {record.variant} on {record.backend} at "
+                                   f"{record.threads} thread(s) again ({seen[record.key][0]} did too)", "",
+                                   "import one measurement per variant, device and thread count"))
+        seen.setdefault(record.key, (m.where, same))
+        records.append(record)
+    return records, refused
+
+
+def _read_and_match(run_dir: Path, files, device: str, models: dict[str, str], threads: int | None):
+    """Every measurement of ``files`` matched to a current variant (with the measurement as read), and those
+    refused."""
     from liteship.bench.device_import import read_measurements
     from liteship.errors import LiteshipError
 
-    run, records, refused, seen = run_variants(Path(run_dir)), [], [], {}
+    run, matched, refused = run_variants(run_dir), [], []
     for source in map(os.fspath, files):
         try:
             found = read_measurements(source, device)
@@ -194,18 +218,10 @@ def import_records(run_dir: Path, files, device: str, chip: str | None, models: 
             refused.append(Refused(exc.what, exc.why, "", exc.fix or "check the file"))
             continue
         for m in found:
-            matched = refusal(m, threads) or match(dataclasses.replace(m, threads=m.threads or threads), source, run,
-                                                   models)
-            if isinstance(matched, Refused):
-                refused.append(matched)
-                continue
-            record, same = to_record(matched, device, chip), (m.source_sha256, m.line)
-            if record.key in seen and seen[record.key][1] == same:
-                continue  # the same file named twice: one record
-            if record.key in seen:
-                refused.append(Refused(m.where, f"it measures {record.variant} on {record.backend} at "
-                                       f"{record.threads} thread(s) again ({seen[record.key][0]} did too)", "",
-                                       "import one measurement per variant, device and thread count"))
-            seen.setdefault(record.key, (m.where, same))
-            records.append(record)
-    return records, refused
+            made = refusal(m, threads) or match(dataclasses.replace(m, threads=m.threads or threads), source, run,
+                                                models)
+            if isinstance(made, Refused):
+                refused.append(made)
+            else:
+                matched.append((made, m))
+    return matched, refused

@@ -63,7 +63,8 @@ def test_pick_prefer_latency_ranks_on_the_phone_s_median_and_model_md_says_where
     chosen = [r for r in records if r.variant == I8]
     contract = {"input": {"shape": [1, 32, 32, 3], "dtype": "float32"}, "output": {"shape": [1, 2], "dtype": "float32"}}
     text = model_md(decision, chosen, contract, ["a", "b"], "here", None)
-    assert "- device:iphone-13: measured on an iPhone 13 (LiteRT version not given, 1 thread), median 1.850 ms " \
+    # A15: the import reads the chip from the device's name
+    assert "- device:iphone-13: measured on an iPhone 13, A15 (LiteRT version not given, 1 thread), median 1.850 ms " \
            "over 50 runs" in text
     assert "No number here was measured on a phone" not in text
     assert "The device lines above were measured on the device, by its own tool, and imported." in text

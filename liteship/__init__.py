@@ -40,6 +40,7 @@ _SWEEP_CONFIG = "liteship.workflow.sweep_config"
 _LAZY = {
     "train": _API, "sweep": _API, "gate": _API, "pick": _API, "compare": _API, "explain": _API, "open_run": _API,
     "device_kit": "liteship.workflow.device_api", "device_import": "liteship.workflow.device_api",
+    "device_predict": "liteship.workflow.device_api",
     "optimize": None, "bench": None,  # the packages themselves, made callable
     "Run": "liteship.workflow.run", "Release": "liteship.workflow.run", "Decision": "liteship.workflow.run",
     "SweepConfig": _SWEEP_CONFIG, "ModelTable": _SWEEP_CONFIG, "TrainTable": _SWEEP_CONFIG,

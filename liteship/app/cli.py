@@ -184,8 +184,9 @@ def _track_parser(sub) -> None:
 
 def _device_parser(sub) -> None:
     p = sub.add_parser("device", help="measure on a phone: a kit of the variants out, the phone's numbers back in",
-                       description="A device kit of a run's current variants, and the phone's measurements of them "
-                                   "imported as records of a device backend (device:iphone-13) that budgets judge.")
+                       description="A device kit of a run's current variants, the phone's measurements of them "
+                                   "imported as records of a device backend (device:iphone-13) that budgets judge, "
+                                   "and the variants not measured predicted from their counts (predicted:iphone-13).")
     actions = p.add_subparsers(dest="device_action", metavar="ACTION", required=True)
     kit = actions.add_parser("kit", help="write each current variant's .tflite and how to measure it on a phone",
                              description="Write the .tflite files (the variant ID in each name), benchmark_params.json "
@@ -201,9 +202,20 @@ def _device_parser(sub) -> None:
     imp.add_argument("--device", help='the device measured on, e.g. "iPhone 13" (its backend: device:iphone-13)')
     imp.add_argument("--model", action="append", metavar="FILE=VARIANT",
                      help="the variant a measured model file is (when its name holds no variant ID); repeatable")
-    imp.add_argument("--chip", help="the device's chip, e.g. A15, kept with the records")
+    imp.add_argument("--chip", help="the device's chip, e.g. A15 (default: read from a model identifier the source "
+                     "gives, else from the device's name), kept with the records; it says which counts predict it")
     imp.add_argument("--threads", type=request_flag("device import", "threads", 1), help="the threads the measurements ran on, for a source "
                      "that does not say (a leaderboard row; benchmark_model's default is one)")
+    pre = actions.add_parser("predict", help="predict a device's ms for the variants not measured on it, from counts",
+                             description="Calibrate each device's milliseconds on its measured variants' counts on the "
+                                         "ISA profile that stands for its chip (arm64-a15 for A15-A17, M2, M3, ...), "
+                                         "and write predicted:<device> records, with a prediction interval, for the "
+                                         "variants not measured. device import does this after each import; run it "
+                                         "after new counts (liteship bench RUN_DIR --backends arm64-a15).")
+    pre.add_argument("run_dir", help="run directory with imported device measurements")
+    pre.add_argument("--device", help='only this device\'s, e.g. "iPhone 13" (default: every device\'s)')
+    pre.add_argument("--chip", help="the device's chip, e.g. A15, M4 Max, Tensor G4, or its ISA class (neon-dotprod, "
+                     "neon-i8mm, sme2), over what its records keep")
 
 
 class _Version(argparse.Action):

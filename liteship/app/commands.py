@@ -210,16 +210,30 @@ def _device(result) -> None:
     if result.command == "device kit":
         print(f"device kit: {len(result.files)} files in {result.out} (read {result.out}/README.md)")
         return
+    if result.command == "device predict":
+        _predictions(result.outcomes)
+        return
     from liteship.bench import measured_on
 
     for r in result.records:
         print(f"{r.variant} ({r.model} {r.recipe}) as {r.backend}: {measured_on(r)}")
     print(f"merged {len(result.records)} device record(s) into {result.run_dir}/results.jsonl")
+    _predictions(result.predictions)
+
+
+def _predictions(outcomes) -> None:
+    """Each device backend's prediction, or why not and what to do; then each predicted variant with its interval."""
+    for o in outcomes:
+        print(o.said())
+        for r in o.records:
+            lat = r.latency_ms
+            print(f"  {r.variant} ({r.model} {r.recipe}): predicted {lat.p50:.3f} ms, 95 % interval "
+                  f"{lat.ci_low:.3f}-{lat.ci_high:.3f} ms")
 
 
 PRINTERS = {"train": _train, "optimize": _optimize, "bench": _bench, "sweep": _sweep, "gate": _gate, "pick": _pick,
             "compare": _compare, "explain": _explain, "track": _tracked, "runtimes": _runtimes,
-            "device import": _device, "device kit": _device}
+            "device import": _device, "device kit": _device, "device predict": _device}
 
 
 def show(result) -> None:

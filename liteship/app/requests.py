@@ -79,8 +79,9 @@ BUILDERS = {
     "explain": _plain("ExplainRequest", "run_dir", "variant", "vs"),
     "track": _plain("TrackRequest", "run_dir", "uri", "experiment"),
     "runtimes": _plain("RuntimesRequest", "action", "version", "with_system_packages"),
-    "device": lambda v, found: (_plain("DeviceKitRequest", "run_dir", "out")(v, found) if v["device_action"] == "kit"
-                                else _device_import(v)),
+    "device": lambda v, found: {"kit": _plain("DeviceKitRequest", "run_dir", "out"),
+                                "predict": _plain("DevicePredictRequest", "run_dir", "device", "chip"),
+                                "import": lambda v, found: _device_import(v)}[v["device_action"]](v, found),
 }
 
 

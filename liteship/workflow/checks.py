@@ -358,8 +358,8 @@ def _plain(check):
 
 
 CHECKS = {"train": _plain(_train), "optimize": _plain(_optimize), "bench": _plain(_bench), "sweep": _sweep,
-          "gate": _judge, "pick": _judge, "compare": _compare, "explain": _plain(_explain),
-          "runtimes": _plain(_runtimes), "track": _track, "device import": _device, "device kit": _device}
+          "gate": _judge, "pick": _judge, "compare": _compare, "explain": _plain(_explain), "runtimes": _plain(_runtimes),
+          "track": _track, **dict.fromkeys(("device import", "device kit", "device predict"), _device)}
 
 
 def _default(request, name: str):

@@ -1,10 +1,12 @@
-"""``liteship device import`` and ``liteship device kit``: their checks (every problem at once, nothing written) and
-their work, reached through :func:`liteship.workflow.execute.execute` like every command's.
+"""``liteship device import``, ``device predict`` and ``device kit``: their checks (every problem at once, nothing
+written) and their work, reached through :func:`liteship.workflow.execute.execute` like every command's.
 
 Import reads and matches every measurement in the checks, so a file that cannot be read, a measurement that
 matches no current variant, or two measurements of one record refuse the whole import before results.jsonl is
 touched; the work then merges the records the checks made (:func:`liteship.bench.write_results`), under the run
-directory's lock. The kit is staged whole and then put in place (:func:`liteship.files.staged`).
+directory's lock, and predicts the device's variants not measured (:func:`liteship.bench.refresh_predictions`),
+as ``device predict`` does alone after new counts. The kit is staged whole and then put in place
+(:func:`liteship.files.staged`).
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ def import_checks(request) -> tuple[list[Problem], tuple]:
         found.append(Problem("FILE", None, "missing", "the benchmark tool's output to import",
                              "pass benchmark_model's stdout, results.pb, a leaderboard row or a session folder"))
     models = model_pairs(request.model, found)
+    found += chip_problems(request.chip)
     threads = request.threads
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 1024):
         found.append(Problem("--threads", None, describe(threads), "it takes a whole number from 1 to 1024",
@@ -74,10 +77,49 @@ def import_checks(request) -> tuple[list[Problem], tuple]:
     return found, tuple(records)
 
 
+def chip_problems(chip) -> list[Problem]:
+    """--chip: a chip liteship knows, or an ISA class (nothing: the chip is read from the sources)."""
+    from liteship.bench import chip_named, chips_taken
+
+    if chip is None or chip_named(chip) is not None:
+        return []
+    return [Problem("--chip", None, describe(chip), f"it takes {chips_taken()}",
+                    "for example --chip A15; for a chip not listed, the ISA class it has (--chip neon-i8mm)")]
+
+
+def predict_checks(request) -> list[Problem]:
+    """``device predict``: a run with device measurements (of ``--device``, when named) and a chip it knows."""
+    from liteship.bench import measured_records, read_results
+
+    run_dir, device = text(request.run_dir), request.device
+    found = _run_problems(run_dir, writes=True) + chip_problems(request.chip)
+    if device is not None and (not isinstance(device, str) or not device.strip()):
+        found.append(Problem("--device", None, describe(device), MISSING_DEVICE, 'for example --device "iPhone 13"'))
+    if found:
+        return found
+    records = collect(found, read_results, Path(run_dir), True)  # missing_ok: a run with no results yet
+    if records is None:
+        return found
+    names = sorted({str((r.device or {}).get("device") or r.node) for r in measured_records(records)})
+    if not names:
+        found.append(Problem("RUN_DIR", None, describe(run_dir), "it has no device measurements to calibrate on",
+                             f"import them first: liteship device import {run_dir} FILE... --device NAME"))
+    elif device is not None and not measured_records(records, device.strip()):
+        found.append(Problem("--device", None, describe(device), f"the run has no measurements of it; it has "
+                             f"measurements of {', '.join(names)}", f'pass one of them, e.g. --device "{names[0]}"'))
+    elif device is None and request.chip is not None and len(names) > 1:
+        found.append(Problem("--chip", None, describe(request.chip), f"the run has measurements of {len(names)} "
+                             f"devices ({', '.join(names)}), and a chip is one device's", 'say which: --device NAME'))
+    return found
+
+
 def device_checks(request, checked_cls) -> tuple[list[Problem], object]:
-    """The checks of ``device import`` (with the records to merge) and ``device kit``, as checks.CHECKS takes them."""
+    """The checks of ``device import`` (with the records to merge), ``device predict`` and ``device kit``, as
+    checks.CHECKS takes them."""
     if request.command == "device kit":
         return kit_checks(request), checked_cls()
+    if request.command == "device predict":
+        return predict_checks(request), checked_cls()
     found, records = import_checks(request)
     return found, checked_cls(prepared=records)
 
@@ -132,12 +174,24 @@ def _out_is_input(out: str, run_dir: str) -> list[Problem]:
 
 
 def device_import(request, checked, progress):
-    from liteship.bench import write_results
+    """Merge the records the checks made, then predict the device's variants not measured (its old predictions
+    replaced), all under the run's lock."""
+    from liteship.bench import refresh_predictions, write_results
     from liteship.workflow.results import DeviceImportResult
 
     run_dir, records = Path(text(request.run_dir)), list(checked.prepared)
     write_results(run_dir, records)
-    return DeviceImportResult(run_dir=run_dir, records=tuple(records))
+    outcomes = refresh_predictions(run_dir, request.device.strip(), request.chip, command=request.command)
+    return DeviceImportResult(run_dir=run_dir, records=tuple(records), predictions=outcomes)
+
+
+def device_predict(request, checked, progress):
+    from liteship.bench import refresh_predictions
+    from liteship.workflow.results import DevicePredictResult
+
+    run_dir, device = Path(text(request.run_dir)), request.device
+    outcomes = refresh_predictions(run_dir, device.strip() if device else None, request.chip)
+    return DevicePredictResult(run_dir=run_dir, outcomes=outcomes)
 
 
 def device_kit(request, checked, progress):

@@ -1,4 +1,5 @@
-"""The Python API of the device round trip: ``liteship.device_kit`` and ``liteship.device_import``.
+"""The Python API of the device round trip: ``liteship.device_kit``, ``liteship.device_import`` and
+``liteship.device_predict``.
 
 Like every function of :mod:`liteship.workflow.api`, each builds its command's typed request and hands it to
 :func:`liteship.workflow.execute.execute`: every problem is raised at once as :class:`~liteship.config.Problems`
@@ -47,7 +48,8 @@ def device_import(run, files, device: str | None = None, models: dict | None = N
         threads: The threads the measurements ran on, for a source that does not say (a leaderboard row).
 
     Returns:
-        tuple[BenchRecord, ...]: the records merged into ``results.jsonl``.
+        tuple[BenchRecord, ...]: the records merged into ``results.jsonl``. The device's variants not measured are
+        then predicted from their counts, as :func:`device_predict` does (its old predictions replaced).
 
     Raises:
         Problems: Every file that cannot be read and every measurement that matches no current variant, at
@@ -62,3 +64,29 @@ def device_import(run, files, device: str | None = None, models: dict | None = N
                               "threads": threads},
                     {"run_dir": "run", "model": "models"})
     return _execute(request, quiet=quiet, caller=caller).records
+
+
+def device_predict(run, device: str | None = None, chip: str | None = None, quiet: bool = False) -> tuple:
+    """Predict each device's milliseconds for ``run``'s variants not measured on it, from their counts on the ISA
+    profile that stands for its chip, calibrated on the variants that were (records of ``predicted:<device>``,
+    replacing the old ones). ``device import`` does this after each import; call it after new counts
+    (``liteship.bench(run, backends=["arm64-a15"])``).
+
+    Args:
+        run: A run directory or a :class:`~liteship.workflow.run.Run`, with imported device measurements.
+        device: Only this device's ("iPhone 13"); every device's without it.
+        chip: The device's chip ("A15", "M4 Max", "Tensor G4") or ISA class ("neon-i8mm"), over what its records
+            keep (the chip read from the sources at import, or given then).
+
+    Returns:
+        tuple: one outcome per device backend and thread count (``liteship.bench.PredictionOutcome``):
+        ``predicted``, its ``calibration`` and ``records``, or ``why`` not and the ``fix``; ``said()`` in words.
+
+    Raises:
+        Problems: The run has no device measurements (of ``device``), or ``chip`` is not one liteship knows.
+    """
+    from liteship.workflow.requests import DevicePredictRequest
+
+    request = DevicePredictRequest(run_dir=_path(run), device=device, chip=chip)
+    caller = Caller(request, {"run": run, "device": device, "chip": chip}, {"run_dir": "run"})
+    return _execute(request, quiet=quiet, caller=caller).outcomes

@@ -223,6 +223,20 @@ class DeviceImportRequest(Request):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DevicePredictRequest(Request):
+    """``liteship device predict``: predict, from the counts of the ISA profile that stands for each device's chip,
+    the milliseconds of the variants not measured on it, calibrated on those that were (``predicted:<device>``
+    records, replacing the old ones). ``device``: only this device's ("iPhone 13"); ``chip``: its chip (A15), over
+    what its records keep."""
+
+    command: ClassVar[str] = "device predict"
+    writes: ClassVar[str | None] = "run_dir"
+    run_dir: PathLike | None = None
+    device: str | None = None
+    chip: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeviceKitRequest(Request):
     """``liteship device kit``: write what a person with a phone needs to measure ``run_dir``'s current variants
     into the folder ``out`` (new, empty, or one liteship made)."""
@@ -234,7 +248,7 @@ class DeviceKitRequest(Request):
 
 REQUESTS = {cls.command: cls for cls in (TrainRequest, OptimizeRequest, BenchRequest, SweepRequest, GateRequest,
                                          PickRequest, CompareRequest, ExplainRequest, TrackRequest, RuntimesRequest,
-                                         DeviceImportRequest, DeviceKitRequest)}
+                                         DeviceImportRequest, DeviceKitRequest, DevicePredictRequest)}
 LOGGED = ("train", "sweep", "optimize", "bench", "pick", "track")  # the commands that run TensorFlow or LiteRT
 
 
@@ -264,6 +278,7 @@ def with_problems(request: Request, found: list[Problem]) -> Request:
     return dataclasses.replace(request, flag_problems=tuple(request.flag_problems) + tuple(found))
 
 
-__all__ = ["BenchRequest", "CompareRequest", "DeviceImportRequest", "DeviceKitRequest", "ExplainRequest", "GateRequest", "LOGGED", "OptimizeRequest",
+__all__ = ["BenchRequest", "CompareRequest", "DeviceImportRequest", "DeviceKitRequest", "DevicePredictRequest",
+           "ExplainRequest", "GateRequest", "LOGGED", "OptimizeRequest",
            "PickRequest", "REQUESTS", "Request", "RuntimesRequest", "SweepRequest", "TrackRequest", "TrainRequest",
            "WORKERS_LIMITS", "field_problems", "with_problems"]

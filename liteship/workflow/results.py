@@ -253,6 +253,19 @@ class DeviceImportResult(Result):
     command: ClassVar[str] = "device import"
     run_dir: Path
     records: tuple[BenchRecord, ...] = ()  # the device records merged into results.jsonl
+    predictions: tuple = ()  # the device's outcomes after the merge (bench's PredictionOutcome each)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DevicePredictResult(Result):
+    command: ClassVar[str] = "device predict"
+    run_dir: Path
+    outcomes: tuple = ()  # one per device backend and thread count: predicted, or why not and what to do
+
+    @property
+    def ok(self) -> bool:
+        """Some device's milliseconds were predicted."""
+        return any(o.predicted for o in self.outcomes)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -264,4 +277,4 @@ class DeviceKitResult(Result):
 
 RESULTS = {cls.command: cls for cls in (TrainResult, OptimizeResult, BenchResult, SweepResult, GateResult, PickResult,
                                         CompareResult, ExplainResult, TrackResult, RuntimesResult, DeviceImportResult,
-                                        DeviceKitResult)}
+                                        DeviceKitResult, DevicePredictResult)}

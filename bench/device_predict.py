@@ -13,8 +13,9 @@ Each is fitted by least squares on relative error (a 10 % miss on a 1 ms variant
 one), and judged by its leave-one-out errors: each measurement predicted by the fit of the others. A form with
 more terms is kept only where its mean leave-one-out error beats the simpler one's by at least a tenth.
 
-The prediction interval is that of a new measurement on the log scale: the leave-one-out log errors' root mean
-square, times Student's t at 97.5 % with n - 1 degrees of freedom, times sqrt(1 + 1/n). With three measurements it
+The prediction interval is that of a new measurement on the log scale: s, the leave-one-out log errors' spread
+about zero (the square root of their sum of squares over n - 1), times Student's t at 97.5 % with n - 1 degrees
+of freedom, times sqrt(1 + 1/n). With three measurements it
 is wide (t = 4.30): it says how little three measurements show, and narrows as more come in.
 """
 

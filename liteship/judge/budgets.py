@@ -6,6 +6,7 @@ pytest-benchmark's "Field 'mean' has failed PercentageRegressionCheck: 23.33 > 5
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Literal
@@ -14,9 +15,7 @@ from liteship.config import Problem, Problems, describe, from_mapping, liteship_
 from liteship.errors import LiteshipError
 from liteship.number_formats import signed
 
-from liteship.bench import backends
-from liteship.bench import runtime_problem, runtime_verdict, subset_words
-from liteship.bench import BenchRecord
+from liteship.bench import backends, BenchRecord, runtime_problem, runtime_verdict, subset_words
 from liteship.judge.baseline import drop_vs_float, drop_with_interval
 
 
@@ -69,10 +68,6 @@ def load_budgets(path: str | Path | None) -> Budgets:
     return budgets
 
 
-def budget_keys() -> list[str]:
-    return [f.name for f in fields(Budgets)]
-
-
 @dataclass(frozen=True)
 class Verdict:
     """One budget check's outcome, carrying the record it judged: a number shown beside it is that record's."""
@@ -104,10 +99,65 @@ def _num(check, variant, measured, limit, upper: bool, unit: str, fmt: str | Cal
                    f" (margin {fmt(margin) if callable(fmt) else format(margin, '+' + fmt)}{unit})")
 
 
-def budget_record(budgets: Budgets, records: list[BenchRecord]) -> BenchRecord | None:
-    """The record every run budget is judged on: the budget's backend and thread count, measured."""
-    return next((r for r in records if r.backend == budgets.backend and r.threads == budgets.threads
-                 and r.status == "ok"), None)
+def budget_record(budgets: Budgets, records: list[BenchRecord], every=()) -> BenchRecord | None:
+    """The record every run budget is judged on: the budget's backend and thread count, measured. On a backend of
+    predictions (held in ``every``, the run's records), a variant measured on that device has none (none is made
+    for it): its measurement there stands in, a better number than a prediction of it would be."""
+    found = next((r for r in records if r.backend == budgets.backend and r.threads == budgets.threads
+                  and r.status == "ok"), None)
+    devices = {_device_of(r) for r in every if r.backend == budgets.backend and predicted(r)} if found is None else ()
+    return found or next((r for r in records if r.threads == budgets.threads and r.status == "ok" and r.kind.times
+                          and not r.kind.here and not predicted(r) and _device_of(r) in devices), None)
+
+
+def _device_of(record: BenchRecord) -> tuple:
+    return (record.device or {}).get("device"), (record.device or {}).get("accelerator")
+
+
+def predicted(record: BenchRecord | None) -> bool:
+    """A prediction from instruction counts (``predicted:<device>``), never a measurement: a record not measured
+    here whose ``device`` says so (its kind's traits are a device's own)."""
+    return record is not None and not record.kind.here and bool((record.device or {}).get("predicted"))
+
+
+def judged_latency(record: BenchRecord | None, stat: str) -> tuple[float | None, str]:
+    """(the latency a budget on ``stat`` judges, what its verdict adds): the record's ``stat``; a prediction's
+    95 % interval's upper end (p50 only: nothing predicts a p90 or a p99), or None with why when it holds no
+    interval to judge (a prediction is never judged on its median)."""
+    lat = record.latency_ms if record is not None else None
+    if not predicted(record):
+        return (getattr(lat, stat) if lat else None), ""
+    if stat != "p50":
+        return None, f'not predicted: a prediction gives a median and its interval, no {stat}; use latency_stat = "p50"'
+    got = (lat.ci_low, lat.p50, lat.ci_high) if lat else (None,) * 3
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in got) or sorted(got) != list(got):
+        return None, (f"not judged: the prediction's interval is not one (ci_low, p50, ci_high = {', '.join(map(str, got))}"
+                      "), and a prediction is judged on its upper end; predict it again (liteship device import)")
+    return lat.ci_high, f"predicted {lat.p50:.2f} ms, 95 % interval {lat.ci_low:.2f}-{lat.ci_high:.2f} ms, upper end judged"
+
+
+def _where_instead(budgets: Budgets, run: BenchRecord | None, every) -> str:
+    """Where a variant's number is when the budget's backend of predictions has none of it, or why it has none."""
+    if run is not None and run.backend != budgets.backend:
+        return f"measured on the device, not predicted: {run.backend}'s median"
+    named = next((r for r in every if r.backend == budgets.backend and predicted(r)), None)
+    return "" if run is not None or named is None else (
+        f"not predicted: {budgets.backend} holds no prediction of it (one is made for each variant counted on "
+        f"{named.device.get('profile')} and not measured on the device): count it there, then import the device's "
+        "measurements again")
+
+
+def _latency_verdict(budgets: Budgets, variant: str, run: BenchRecord | None, every) -> Verdict:
+    """max_latency_ms on the budget record's statistic, a prediction's on its interval's upper end, saying so."""
+    value, said = judged_latency(run, budgets.latency_stat)
+    stat = budgets.latency_stat + (" upper end" if value is not None and predicted(run) else "")
+    v = _num(f"max_latency_ms ({stat}, {budgets.backend}, {budgets.threads} thr)", variant, value,
+             budgets.max_latency_ms, True, " ms")
+    said = said or _where_instead(budgets, run, every)
+    if value is None and said.startswith("not "):
+        head, why = said.split(": ", 1)
+        return replace(v, message=f"{v.check}: {head} (limit {budgets.max_latency_ms:.3f} ms): {why}")
+    return replace(v, message=v.message + f" [{said}]") if said else v
 
 
 def _not_counted(budgets: Budgets, records, verdict: Verdict) -> Verdict:
@@ -229,7 +279,7 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
     evidence, the worst verdict where several do (a refusal recorded with one backend is never hidden by another
     record's silence), then the registry's order: the same verdicts whatever the order of the records.
     """
-    run = budget_record(budgets, records)
+    run = budget_record(budgets, records, all_records)
     ordered = sorted(records, key=lambda r: (r is not run, backends.rank(r.backend), r.threads or 0, r.kind))
     on_run = (*RUN_BUDGETS, "max_instructions_m")  # judged on the budget record; the rest on the file's facts
     scored = scored_record(records, run)
@@ -284,10 +334,7 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered, 
         out.append(("max_gzip_kb", _num("max_gzip_kb", variant, any_rec.gzip_bytes / 1024, budgets.max_gzip_kb, True,
                                         " KB", ".1f")))
     if budgets.max_latency_ms is not None:
-        value = getattr(run.latency_ms, budgets.latency_stat) if run and run.latency_ms else None
-        out.append(("max_latency_ms", _num(f"max_latency_ms ({budgets.latency_stat}, {budgets.backend}, "
-                                           f"{budgets.threads} thr)", variant, value, budgets.max_latency_ms, True,
-                                           " ms")))
+        out.append(("max_latency_ms", _latency_verdict(budgets, variant, run, all_records)))
     if budgets.max_instructions_m is not None:
         counted = run.instructions if run is not None else None  # the budget record's own count, never another's
         value = counted.millions if counted and counted.counted else None  # 0: not counted
@@ -317,15 +364,17 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered, 
     return out
 
 
+def _runtime_verdicts(records: list[BenchRecord], target: str) -> dict[str, dict]:
+    """Each variant's verdict in the app's runtime ``target``, on the record :func:`_fact_record` chooses."""
+    ok = (lambda r: runtime_verdict(r.compat or {}, target)["ok"])
+    return {v: runtime_verdict(_fact_record("target_runtime", [r for r in records if r.variant == v], ok).compat or {},
+                               target) for v in dict.fromkeys(r.variant for r in records)}
+
+
 def runtime_failures(records: list[BenchRecord], target: str) -> list[str]:
     """Why variants cannot run in the app's runtime ``target``: one line per too-new op and per failing variant."""
-    from liteship.bench import runtime_verdict
-
     lines = []
-    for variant in dict.fromkeys(r.variant for r in records):
-        rec = _fact_record("target_runtime", [r for r in records if r.variant == variant],
-                           lambda r: runtime_verdict(r.compat or {}, target)["ok"])
-        verdict = runtime_verdict(rec.compat or {}, target)
+    for variant, verdict in _runtime_verdicts(records, target).items():
         lines += [f"too new for {target}: {variant}: {op}" for op in verdict["too_new"]]
         if verdict.get("table_bug"):
             lines.append(f"BUG in liteship's op-version table for {variant}: {verdict['table_bug']}")
@@ -337,15 +386,7 @@ def runtime_failures(records: list[BenchRecord], target: str) -> list[str]:
 
 def runtime_blocked(records: list[BenchRecord], target: str) -> list[str]:
     """The variants the app's runtime ``target`` cannot load, by the record :func:`runtime_failures` judges."""
-    from liteship.bench import runtime_verdict
-
-    out = []
-    for variant in dict.fromkeys(r.variant for r in records):
-        rec = _fact_record("target_runtime", [r for r in records if r.variant == variant],
-                           lambda r: runtime_verdict(r.compat or {}, target)["ok"])
-        if not runtime_verdict(rec.compat or {}, target)["ok"]:
-            out.append(variant)
-    return out
+    return [v for v, verdict in _runtime_verdicts(records, target).items() if not verdict["ok"]]
 
 
 def runtime_notes(records: list[BenchRecord]) -> list[str]:

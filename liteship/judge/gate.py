@@ -8,7 +8,7 @@ from pathlib import Path
 from liteship.bench import BenchRecord
 from liteship.bench import current_results
 from liteship.errors import LiteshipError
-from liteship.judge.budgets import RUN_BUDGETS, Budgets, Verdict, budget_record, judge
+from liteship.judge.budgets import RUN_BUDGETS, Budgets, Verdict, judge, predicted
 
 JUDGED_ON_RUN = (*RUN_BUDGETS, "max_instructions_m")
 from liteship.rundir import VARIANTS, refuse_if_written
@@ -91,13 +91,23 @@ def _near_limit(budgets: Budgets, run: BenchRecord | None) -> bool:
     return ci is not None and ci[0] <= budgets.max_latency_ms <= ci[1]
 
 
+def _not_here(run: BenchRecord, run_dir: Path) -> str:
+    """Why a latency of a backend not measured here is not measured again, and how it would be."""
+    d = run.device or {}
+    if predicted(run):
+        return (f" [not re-measured: {run.backend} is a prediction from {d.get('profile')} instruction counts, not a "
+                f"measurement; to make it one, measure the variant on the {d.get('device')} (liteship device kit "
+                f"{run_dir} --out DIR, then liteship device import {run_dir} FILE --device \"{d.get('device')}\"): a "
+                "variant measured there is judged on its measurement]")
+    return f" [not re-measured: {run.backend} is a device's imported measurement; measure it there again]"
+
+
 def _with_remeasure(run_dir: Path, budgets: Budgets, vid: str, recs: list[BenchRecord],
-                    records: list[BenchRecord], why: str) -> list[Verdict]:
-    """Judge again after re-measuring a latency that is too close to call or over the limit, saying so."""
-    run = budget_record(budgets, recs)
-    if not run.kind.here:  # a device's own number, imported: nothing on this machine can time that device again
-        note = f" [not re-measured: {budgets.backend} is a device's imported measurement; measure it there again]"
-        return [replace(v, message=v.message + note) if v.id == "max_latency_ms" else v
+                    records: list[BenchRecord], why: str, run: BenchRecord) -> list[Verdict]:
+    """Judge again after re-measuring a latency (``run``, the record judged) that is too close to call or over the
+    limit, saying so."""
+    if not run.kind.here:  # a device's own number, or one predicted for it: nothing here can time that device
+        return [replace(v, message=v.message + _not_here(run, run_dir)) if v.id == "max_latency_ms" else v
                 for v in judge(budgets, vid, recs, records)]
     low, high = run.latency_ms.interval(budgets.latency_stat)
     first = f"{budgets.latency_stat} {getattr(run.latency_ms, budgets.latency_stat):.3f} ms, 95 % CI {low:.3f}-{high:.3f}"
@@ -114,15 +124,16 @@ def _with_remeasure(run_dir: Path, budgets: Budgets, vid: str, recs: list[BenchR
             for v in verdicts]
 
 
-def _remeasure_why(budgets: Budgets, recs: list[BenchRecord], verdicts: list[Verdict]) -> str | None:
-    """Why a latency verdict needs a second, longer measurement: its interval holds the limit, or it failed
-    (wall time on a shared machine moves between runs: a failure is confirmed before it is reported)."""
+def _remeasure_why(budgets: Budgets, verdicts: list[Verdict]) -> tuple[str, BenchRecord] | None:
+    """Why a latency verdict needs a second, longer measurement, with the record it judged: its interval holds the
+    limit, or it failed (wall time on a shared machine moves between runs: a failure is confirmed before it is
+    reported)."""
     latency = next((v for v in verdicts if v.id == "max_latency_ms"), None)
-    if budgets.max_latency_ms is None or latency is None or latency.measured is None:
+    if budgets.max_latency_ms is None or latency is None or latency.measured is None or latency.record is None:
         return None
-    if _near_limit(budgets, budget_record(budgets, recs)):
-        return "the first result's interval held the limit"
-    return None if latency.passed else "a latency over the limit is confirmed by a second measurement"
+    if _near_limit(budgets, latency.record):
+        return "the first result's interval held the limit", latency.record
+    return None if latency.passed else ("a latency over the limit is confirmed by a second measurement", latency.record)
 
 
 def gate(run_dir: Path, budgets: Budgets, variant: str | None = None, remeasure: bool = True,
@@ -135,8 +146,8 @@ def gate(run_dir: Path, budgets: Budgets, variant: str | None = None, remeasure:
     for vid in select(records, variant):
         recs = [r for r in records if r.variant == vid]
         verdicts = judge(budgets, vid, recs, records)
-        why = _remeasure_why(budgets, recs, verdicts) if remeasure else None
+        why = _remeasure_why(budgets, verdicts) if remeasure else None
         if why is not None:
-            verdicts = _with_remeasure(run_dir, budgets, vid, recs, records, why)
+            verdicts = _with_remeasure(run_dir, budgets, vid, recs, records, *why)
         out.append(VariantVerdict(vid, recs[0].recipe, recs[0].model, tuple(verdicts)))
     return out

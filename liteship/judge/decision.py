@@ -14,7 +14,7 @@ import numpy as np
 from liteship.bench import BenchRecord, backends
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import drop_with_interval, same_images
-from liteship.judge.budgets import Budgets, budget_record, scored_record
+from liteship.judge.budgets import Budgets, budget_record, judged_latency, predicted, scored_record
 from liteship.judge.gate import VariantVerdict
 from liteship.stats import paired
 
@@ -76,6 +76,13 @@ class Option:
     def failing(self) -> list[str]:
         return [v.message for v in self.verdict.verdicts if not v.passed]
 
+    @property
+    def ranked_latency(self) -> float | None:
+        """What ``--prefer latency`` ranks on: the budget's statistic, or, for a prediction, the upper end of its
+        95 % interval, as its budget is judged (None, ranked last, when it holds no interval)."""
+        return judged_latency(self.record, "p50")[0] if predicted(self.record) and self.latency_ms is not None \
+            else self.latency_ms
+
 
 @dataclass(frozen=True)
 class Alternative:
@@ -115,13 +122,14 @@ class Decision:
     total: int  # variants judged
     tie: Tie | None = None  # --prefer accuracy: the variants the paired test cannot tell from the most accurate
     uncounted: tuple[str, ...] = ()  # --prefer instructions: passing variants with no count, ranked last
+    ranked_on: str = ""  # --prefer latency on predictions: what it ranked on, in words ("" for a statistic alone)
 
 
 def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> Option:
     recs = [r for r in records if r.variant == vv.variant]
-    run = vv.judged or budget_record(budgets, recs)  # the record the verdicts judged, a re-measure included
+    run = vv.judged or budget_record(budgets, recs, records)  # the record the verdicts judged, a re-measure included
     if run is not None and run.backend != budgets.backend:  # accuracy's record, scored here for a device's times
-        run = budget_record(budgets, recs)
+        run = budget_record(budgets, recs, records)  # (or the device's measurement, where a prediction has none)
     acc = scored_record(recs, run)  # a device's imported times have no accuracy: the reference's
     drop = drop_with_interval(acc, records)
     lat = run.latency_ms if run is not None else None
@@ -138,7 +146,7 @@ def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> 
 
 def rank(prefer: str, o: Option) -> tuple:
     top1 = o.top1 if o.top1 is not None else -1.0
-    latency = o.latency_ms if o.latency_ms is not None else float("inf")
+    latency = o.ranked_latency if o.ranked_latency is not None else float("inf")
     if prefer == "size":
         return (o.size_bytes, -top1, latency)
     if prefer == "latency":
@@ -187,7 +195,7 @@ def _tie(passing: list[Option], best: Option) -> Tie | None:
     if len(tied) < 2:
         return None
     arm = next((b for b in backends.names(lambda b: b.kind.counts) if all(b in o.phone for o in tied)), None)
-    latency = (lambda o: o.latency_ms if o.latency_ms is not None else float("inf"))
+    latency = (lambda o: o.ranked_latency if o.ranked_latency is not None else float("inf"))
     tied.sort(key=lambda o: (o.phone[arm] if arm else 0, o.size_bytes, latency(o)))
     by = (f"the fewest aarch64 instructions per invoke on {arm} (the phone's instruction set), then the smaller file"
           if arm else "the smaller file (no ARM count covers them all)")
@@ -231,4 +239,15 @@ def decide(records: list[BenchRecord], budgets: Budgets, prefer: str, verdicts: 
         chosen = next(o for o in passing if o.variant == tie.tied[0])
     uncounted = tuple(o.variant for o in passing if o.instructions is None) if prefer == "instructions" else ()
     return Decision(budgets, prefer, made_by, chosen, _alternatives(passing, chosen, prefer), (), len(options), tie,
-                    uncounted)
+                    uncounted, ranked_on(options, budgets) if prefer == "latency" else "")
+
+
+def ranked_on(options: list[Option], budgets: Budgets) -> str:
+    """What --prefer latency ranks predictions on, in words; "" when no option is a prediction."""
+    if not any(predicted(o.record) for o in options):
+        return ""
+    stand_in = {o.record.backend for o in options if o.record is not None and o.record.backend != budgets.backend}
+    return (f"ranked on the upper end of each prediction's 95 % interval on {budgets.backend} (predicted from "
+            "instruction counts, not measured), as its budget is judged"
+            + (f"; a variant measured on the device, on its measured median ({', '.join(sorted(stand_in))})"
+               if stand_in else ""))

@@ -11,8 +11,9 @@ from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, is_temp, sha256_file, staged
 from liteship.rundir import (FLOAT, LABELS, MANIFEST, MODEL_MD, MODEL_TFLITE, RELEASE, RELEASE_FILES, SWIFT_CODE,
                              VARIANTS, read_manifest, read_variant_record, writing)
+from liteship.judge.budgets import predicted
 from liteship.judge.decision import Decision
-from liteship.judge.release_docs import model_md, swift
+from liteship.judge.release_docs import model_md, predicted_for, swift
 from liteship.versions import measured_where, system_info
 
 
@@ -81,6 +82,17 @@ def in_mediapipe(run_dir: Path, model_path: Path, contract: dict, labels: str,
     return found, kernels
 
 
+def _predicted(recs) -> dict:
+    """The manifest's predictions, apart from what was measured: each with its interval, the calibration and the
+    measurements it rests on (none: no key)."""
+    found = {f"{r.backend}@{r.threads}": {
+        "words": predicted_for(r), "p50_ms": r.latency_ms.p50 if r.latency_ms else None,
+        "interval_ms": [r.latency_ms.ci_low, r.latency_ms.ci_high] if r.latency_ms else None, "level": 0.95,
+        "profile": r.device.get("profile"), "fit": r.device.get("fit"), "rests_on": r.device.get("rests_on"),
+        "notes": list(r.notes)} for r in recs if predicted(r)}
+    return {"predicted": found} if found else {}
+
+
 def write_release(run_dir: Path, decision: Decision, records) -> Path:
     """release/: model.tflite, labels.txt, manifest.json, MODEL.md and Classifier.swift, made whole or not at all;
     only in a run liteship made, held while it is written (re-entered inside pick's session)."""
@@ -120,7 +132,8 @@ def _write_release(run_dir: Path, decision: Decision, records) -> Path:
             "measured": {f"{r.backend}" + (f"@{r.threads}" if r.threads else ""): {
                 "runtime": r.runtime, "status": r.status, "top1": r.top1, "top5": r.top5, "agreement": r.agreement,
                 "latency_ms": asdict(r.latency_ms) if r.latency_ms else None, "delegated": r.delegated,
-                "notes": list(r.notes)} for r in recs},
+                "notes": list(r.notes)} for r in recs if not predicted(r)},
+            **_predicted(recs),
             "budgets": {"limits": budgets.to_dict(),
                         "verdicts": [{"check": v.check, "measured": v.measured, "limit": v.limit, "margin": v.margin,
                                       "passed": v.passed, "remeasured": v.remeasured, "message": v.message}

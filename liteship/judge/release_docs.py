@@ -6,9 +6,9 @@ import html
 
 from liteship.bench import backends
 from liteship.bench import BenchRecord, measured_on
-from liteship.judge.budgets import budget_record, scored_record
+from liteship.judge.budgets import budget_record, judged_latency, predicted, scored_record
 from liteship.judge.decision import BEST, Decision
-from liteship.number_formats import change_pt, millions, points, pt, pt_interval
+from liteship.number_formats import change_pt, millions, percent, percent_change, points, pt, pt_interval
 from liteship.stats import wilson
 
 SWIFT = """\
@@ -135,11 +135,49 @@ def _ci(ci) -> str:
 
 
 def _none_on_a_phone(recs: list[BenchRecord]) -> str:
-    """Said while every number was measured on this machine (a phone's own measurements are not)."""
-    if any(r.device for r in recs):
-        return " The device lines above were measured on the device, by its own tool, and imported."
+    """Said while every number was measured on this machine (a phone's own measurements are not, and a prediction
+    of them is no measurement)."""
+    guessed = " The predicted lines were not measured: each is predicted from instruction counts by a calibration " \
+        "fitted on the device's own measurements of other variants, with that calibration's interval and error." \
+        if any(predicted(r) for r in recs) else ""
+    if any(r.device and not predicted(r) for r in recs):
+        return " The device lines above were measured on the device, by its own tool, and imported." + guessed
+    if guessed:
+        return " No number here was measured on a phone." + guessed
     return " No number here was measured on a phone." if all(b.kind.here for r in recs
                                                               for b in backends.measured_by(r)) else ""
+
+
+def _article(name: str) -> str:
+    vowel = name[:1] in "aeiouAEIOU" or (name[:1] in "FHLMNRSX" and name[1:2].isdigit() or name[1:2].isupper())
+    return f"{'an' if vowel else 'a'} {name}"
+
+
+def predicted_for(record: BenchRecord) -> str:
+    """"predicted for an iPhone 13 (A15) from arm64-a15 instructions: 3.10 ms (95 % interval 2.60-3.70 ms) from 4
+    measurements on the device (leave-one-out error median 7 %, worst 16 %); not measured": never "measured"."""
+    d, lat = record.device or {}, record.latency_ms
+    fit = d.get("fit") or {}
+    loo, n = fit.get("loo") or {}, len(d.get("rests_on") or ()) or fit.get("measurements")
+    chip = f" ({d['chip']})" if d.get("chip") else ""
+    value = "no value" if lat is None else f"{lat.p50:.2f} ms" + (
+        f" (95 % interval {lat.ci_low:.2f}-{lat.ci_high:.2f} ms)" if judged_latency(record, "p50")[0] is not None
+        else " (no interval: not judged)")
+    error = "" if not all(isinstance(loo.get(k), (int, float)) for k in ("median", "worst")) else \
+        f" (leave-one-out error median {percent(loo['median'], '.0f')}, worst {percent(loo['worst'], '.0f')})"
+    return (f"predicted for {_article(str(d.get('device') or record.node))}{chip} from {d.get('profile')} "
+            f"instructions: {value} from {n} measurements on the device{error}; not measured")
+
+
+def _rests_on(record: BenchRecord) -> list[str]:
+    """The measurements a prediction rests on, each with its leave-one-out error."""
+    d = record.device or {}
+    errors = ((d.get("fit") or {}).get("loo") or {}).get("errors") or {}
+    said = [f"`{m.get('variant')}` {m['median_ms']:.2f} ms" + (f" ({percent_change(errors[m.get('variant')], '.0f')})"
+            if isinstance(errors.get(m.get("variant")), (int, float)) else "")
+            for m in d.get("rests_on") or () if isinstance(m, dict) and isinstance(m.get("median_ms"), (int, float))]
+    return [f"  - the measurements it rests on (median on the device, leave-one-out error): {', '.join(said)}"] \
+        if said else []
 
 
 def _speed_lines(recs: list[BenchRecord]) -> list[str]:
@@ -149,7 +187,9 @@ def _speed_lines(recs: list[BenchRecord]) -> list[str]:
         if not r.kind.counts and r.status == "ok" and r.instructions and r.instructions.counted:
             out.append(f"- {r.backend}, {r.threads} thread(s): {millions(r.instructions.per_invoke)} x86 "
                        "instructions per invoke (valgrind, this CPU's AVX2/FMA3 kernels)")
-        if r.kind.times and r.status == "ok" and r.device:  # imported from a device: its tool's own numbers
+        if r.kind.times and r.status == "ok" and predicted(r):  # predicted from counts: never said as measured
+            out += [f"- {r.backend}: {predicted_for(r)}", *_rests_on(r)]
+        elif r.kind.times and r.status == "ok" and r.device:  # imported from a device: its tool's own numbers
             out.append(f"- {r.backend}: {measured_on(r)}")
         elif r.kind.times and r.status == "ok" and r.latency_ms:
             lat = r.latency_ms
@@ -172,13 +212,14 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
     """MODEL.md: what the model expects and returns, how good and how big it is, where that was measured."""
     o, b = decision.chosen, decision.budgets
     vv = o.verdict
-    run = vv.judged or budget_record(b, recs)  # the record every budget was judged on, a re-measure included
+    run = vv.judged or o.record or budget_record(b, recs)  # the record the budgets judged, a re-measure included
     run = scored_record(recs, run) or run  # a device's imported times have no accuracy: the record scored here
     inp, out = contract["input"], contract["output"]
     size = int(inp["shape"][1])
     lines = [f"# {vv.model} · {vv.recipe} (`{vv.variant}`)", "",
              f"Chosen by `liteship pick --prefer {decision.prefer}`: the {BEST[decision.prefer]} of the "
-             f"{decision.total} variants judged that passes every budget.", "",
+             f"{decision.total} variants judged that passes every budget"
+             + (f", {decision.ranked_on}." if decision.ranked_on else "."), "",
              "## Input", "",
              f"- one tensor `{inp['shape']}` {inp['dtype']}: an RGB image, {size}×{size}",
              f"- preprocessing: centre square crop, bilinear resize to {size}×{size}, RGB order; "
@@ -207,8 +248,9 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
                      "one image per invoke")
     lines += ["", f"Where: {where.rstrip('.')}.{_none_on_a_phone(recs)}", "",
               "## Budgets", ""] + [f"- {v.message}" for v in vv.verdicts] + [
-              "", "## Use it in the app", "", "Two ways; every number above was measured through LiteRT's Interpreter "
-              "(the first).", "", "1. `Classifier.swift` in this folder: TensorFlowLiteSwift's `Interpreter`, "
+              "", "## Use it in the app", "", "Two ways; every number above was "
+              + ("measured (or predicted from measurements made) " if any(predicted(r) for r in recs) else "measured ")
+              + "through LiteRT's Interpreter (the first).", "", "1. `Classifier.swift` in this folder: TensorFlowLiteSwift's `Interpreter`, "
               "with the preprocessing above written out; it reads `labels.txt`.", *mediapipe_md(task),
               *kernels_md(kernels)]
     return "\n".join(lines)

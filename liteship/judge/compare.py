@@ -20,6 +20,7 @@ from liteship.bench import BenchRecord, one_variant_each, parse_results, results
 from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import paired_drop, same_images
+from liteship.judge.budgets import predicted
 from liteship.number_formats import percent_change
 from liteship.rundir import RESULTS, refuse_if_written
 
@@ -193,6 +194,10 @@ def _latency(key, b: BenchRecord, n: BenchRecord, t: Thresholds, b_f32: BenchRec
         return None
     base, new = b.latency_ms, n.latency_ms
     wall = round((new.p50 - base.p50) / base.p50, 6) if base.p50 else 0.0
+    if predicted(b) or predicted(n):  # moves with its calibration; its count is compared on its profile's records
+        return Change(key, "p50_ms", base.p50, new.p50, wall, "not judged: predicted from counts, not measured",
+                      "a prediction moves with the device measurements it is calibrated on; the instructions it is "
+                      "predicted from are compared, exactly, on the count backend's own records")
     if b.system.get("cpu") != n.system.get("cpu"):
         return Change(key, "p50_ms", base.p50, new.p50, wall, "not judged: measured on other CPUs",
                       f"base {b.system.get('cpu')}, new {n.system.get('cpu')}")

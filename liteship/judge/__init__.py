@@ -12,10 +12,13 @@ from liteship.judge.compare import (Change, compare, load_thresholds, read_side,
 from liteship.judge.decision import (BEST, decide, Decision, on_front, Option, PREFER_FIX, prefer_problem,
                                      PREFERENCES, shown_record)
 from liteship.judge.findings import checked as checked_findings, Finding, findings
+from liteship.judge.costs import (latency_source, phone_columns, PhoneColumn, PhoneCost, predicted as is_predicted,
+                                  stands_in)
 
 __all__ = ["backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "decide", "Decision",
            "DEFAULT_BUDGETS", "drop_vs_float", "drop_with_interval", "Finding", "findings", "float_record", "gate",
-           "judge", "LIMITS", "load_budgets", "load_thresholds", "NothingPasses", "on_front", "Option", "pick", "PREFER_FIX",
+           "is_predicted", "judge", "latency_source", "LIMITS", "load_budgets", "load_thresholds", "NothingPasses", "on_front",
+           "Option", "phone_columns", "PhoneColumn", "PhoneCost", "pick", "PREFER_FIX",
            "prefer_problem", "PREFERENCES", "read_side", "refuse_half_written", "runtime_blocked",
            "runtime_failures", "runtime_notes", "SAME_MEASUREMENTS", "same_measurements", "same_run", "SAME_RUN_FIX",
-           "scored_record", "select", "shown_record", "Thresholds", "to_json", "VariantVerdict", "Verdict"]
+           "scored_record", "select", "shown_record", "stands_in", "Thresholds", "to_json", "VariantVerdict", "Verdict"]

@@ -5,7 +5,9 @@
 - a quantized variant is slower than plain ``int8`` or ``float32`` of the same model on the same backend,
   outside both latency intervals and by more than SLOWER_MARGIN (``liteship explain`` says which ops differ);
 - differences in top-1 between a model's variants that the test split cannot tell from noise;
-- a test split too small to decide the accuracy budgets.
+- a test split too small to decide the accuracy budgets;
+- the order of costs the decision used (its budgets' backend: x86 ms, a phone's measured or predicted ms, or
+  instruction counts), where another order ranks a pair of variants the other way (:mod:`liteship.judge.costs`).
 
 Findings of one kind are one finding listing every variant it concerns, ranked by how much each should weigh
 on the decision, so a report says a thing once.
@@ -25,6 +27,7 @@ from liteship.bench import backends
 from liteship.bench import BenchRecord
 from liteship.judge.baseline import drop_with_interval, float_record
 from liteship.judge.budgets import Budgets
+from liteship.judge.costs import decision_order, Order, orders, predicted
 from liteship.number_formats import change_pt, points, pt, pt_interval
 
 PLAIN_INT8 = "int8"  # the plain integer variant a quantized one is timed against before the baseline
@@ -32,7 +35,7 @@ PLAIN_INT8 = "int8"  # the plain integer variant a quantized one is timed agains
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "baseline", "slower", "noise", "split"
+    kind: str  # "baseline", "slower", "noise", "split", "order", ...
     model: str | None
     message: str
     variants: tuple[str, ...] = ()
@@ -106,7 +109,8 @@ def _slowdowns(records: list[BenchRecord]) -> list[tuple[BenchRecord, BenchRecor
     dynamic) against float32; slower outside both intervals and by more than SLOWER_MARGIN."""
     out = []
     for r in _runs(records):
-        if not backends.time_stands(r.backend) or r.recipe == PLAIN_INT8 or is_baseline(r.recipe) or not r.latency_ms:
+        if not backends.time_stands(r.backend) or predicted(r) or r.recipe == PLAIN_INT8 or is_baseline(r.recipe) \
+                or not r.latency_ms:
             continue
         for plain in ((PLAIN_INT8, BASELINE_RECIPE) if _integer(r) else (BASELINE_RECIPE,)):
             ref = next((q for q in _runs(records, r.backend) if q.model == r.model and q.recipe == plain
@@ -119,44 +123,27 @@ def _slowdowns(records: list[BenchRecord]) -> list[tuple[BenchRecord, BenchRecor
     return out
 
 
-def _phone_ratio(records: list[BenchRecord], variant: str, base: str) -> tuple[str, float] | None:
-    """(ARM backend, variant's aarch64 count over base's) on the registry's first ARM backend that counted both."""
-    for arm in backends.names(lambda b: b.kind.counts):
-        ratio = _arm_ratio(records, variant, base, arm)
-        if ratio is not None:
-            return arm, ratio
-    return None
-
-
 @finder("no quantized variant is slower than plain int8 or float32 of its model on the same backend")
-def slower_than_plain(records: list[BenchRecord], run_dir: str = "RUN", used: str | None = None) -> list[Finding]:
-    """One finding listing every slowdown, those the phone's instruction set confirms (or did not count) first,
-    the largest first; where the phone's ISA orders a pair the other way, it says which order ``used``."""
-    found = []
-    for r, ref, ratio in _slowdowns(records):
-        phone = _phone_ratio(records, r.variant, ref.variant)
-        found.append((phone is not None and phone[1] < 1 - FLIP_MARGIN, -ratio, r, ref, phone))
+def slower_than_plain(records: list[BenchRecord], run_dir: str = "RUN") -> list[Finding]:
+    """One finding listing every slowdown on a backend that times (a prediction from counts is no timing), the
+    largest first. Where another cost (a phone's, an aarch64 count) orders a pair the other way, the one finding
+    on the cost orders says so (:func:`orders_disagree`)."""
+    found = sorted(_slowdowns(records), key=lambda f: -f[2])
     if not found:
         return []
-    found.sort(key=lambda f: f[:2])
     items = []
-    for flips, _, r, ref, phone in found:
+    for r, ref, ratio in found:
         lat, base = r.latency_ms, ref.latency_ms
         items.append(f"{r.model} {r.recipe} is slower than plain {ref.recipe} on {r.backend}, {r.threads} thread(s): "
                      f"p50 {lat.p50:.3f} ms [{lat.ci_low:.3f}, {lat.ci_high:.3f}] vs {base.p50:.3f} ms "
-                     f"[{base.ci_low:.3f}, {base.ci_high:.3f}] ({lat.p50 / base.p50:.2f}×), at "
-                     f"{r.size_bytes / 1024:.1f} KB vs {ref.size_bytes / 1024:.1f} KB"
-                     + ("" if phone is None else f"; {phone[1]:.2f}× by {phone[0]} instructions"
-                        + (", the other way round on the phone's instruction set" if flips else "")))
-    flipped = sum(f[0] for f in found)
-    r, ref = found[0][2], found[0][3]
-    return [Finding("slower", r.model if len({f[2].model for f in found}) == 1 else None,
+                     f"[{base.ci_low:.3f}, {base.ci_high:.3f}] ({ratio:.2f}×), at "
+                     f"{r.size_bytes / 1024:.1f} KB vs {ref.size_bytes / 1024:.1f} KB")
+    r, ref = found[0][0], found[0][1]
+    return [Finding("slower", r.model if len({f[0].model for f in found}) == 1 else None,
                     f"{len(found)} variant(s) slower than a plain variant of the same model on the same backend and "
                     f"threads, outside both 95 % intervals and by more than {SLOWER_MARGIN * 100:.0f} % (largest "
-                    "first; those the phone's instruction set orders the other way last): " + "; ".join(items) + "."
-                    + (f" x86 and the phone's instruction set disagree on {flipped}: {used or 'the decision used neither'}."
-                       if flipped else "") + " `liteship explain RUN VARIANT --vs PLAIN` says which ops differ.",
-                    tuple(dict.fromkeys(v for f in found for v in (f[2].variant, f[3].variant))),
+                    "first): " + "; ".join(items) + ". `liteship explain RUN VARIANT --vs PLAIN` says which ops "
+                    "differ.", tuple(dict.fromkeys(v for f in found for v in (f[0].variant, f[1].variant))),
                     f"liteship explain {run_dir} {r.variant} --vs {ref.variant}")]
 
 
@@ -230,54 +217,75 @@ def search_unmet(records: list[BenchRecord], run_dir: str) -> list[Finding]:
 FLIP_MARGIN = 0.03  # ratios within 3 % of 1 are not called an order
 
 
-def _arm_ratio(records: list[BenchRecord], variant: str, base: str, backend: str) -> float | None:
-    counts = {r.variant: r.instructions.per_invoke for r in records if r.backend == backend and r.kind.counts
-              and r.status == "ok" and r.instructions and r.instructions.counted}
-    return counts[variant] / counts[base] if variant in counts and base in counts else None
-
-
-def _x86_ratios(records: list[BenchRecord], variant: str, base: str) -> list[tuple[str, float]]:
-    """(what, ratio of variant to base) for x86 p50 on the reference backend at 1 thread and x86 instructions
-    (valgrind)."""
-    ref = backends.reference().name
-
-    def one(vid):
-        return next((r for r in records if r.variant == vid and r.backend == ref and r.threads == 1
-                     and r.status == "ok"), None)
-    a, b = one(variant), one(base)
+def _pairs(records: list[BenchRecord]) -> list[tuple[BenchRecord, BenchRecord]]:
+    """The pairs whose order a decision weighs, per model: each variant against its float32, and each integer
+    variant against plain int8 (one record each: the variant's first that holds its contract, else its first)."""
+    first: dict[str, BenchRecord] = {}
+    for r in records:
+        if r.variant not in first or (r.contract and not first[r.variant].contract):
+            first[r.variant] = r
     out = []
-    if a and b and a.latency_ms and b.latency_ms and b.latency_ms.p50 and \
-            (a.latency_ms.ci_low > b.latency_ms.ci_high or a.latency_ms.ci_high < b.latency_ms.ci_low):
-        out.append(("x86 p50 latency", a.latency_ms.p50 / b.latency_ms.p50))
-    if a and b and a.instructions and b.instructions and b.instructions.counted:
-        out.append(("x86 instructions", a.instructions.per_invoke / b.instructions.per_invoke))
+    for model in dict.fromkeys(r.model for r in first.values()):
+        mine = [r for r in first.values() if r.model == model]
+        base = next((r for r in mine if is_baseline(r.recipe)), None)
+        plain = next((r for r in mine if r.recipe == PLAIN_INT8), None)
+        for r in mine:
+            out += [(r, base)] if base is not None and r is not base else []
+            out += [(r, plain)] if plain is not None and r is not plain and _integer(r) and r is not base else []
     return out
 
 
-@finder("x86 and the phone's instruction set order every variant against float32 the same way")
-def isa_order_flips(records: list[BenchRecord], used: str | None = None) -> list[Finding]:
-    """Variants that x86 ranks against their float32 the other way round from the phone's ISA (ARM counts):
-    one warning per model and ARM backend, listing each such variant with its ratios."""
-    out = []
-    arms = list(dict.fromkeys(r.backend for r in records if r.kind.counts and r.status == "ok"))
-    for model in dict.fromkeys(r.model for r in records):
-        base = next((r.variant for r in records if r.model == model and is_baseline(r.recipe)), None)
-        for arm in arms:
-            listed, ids = [], []
-            for vid, recipe in dict.fromkeys((r.variant, r.recipe) for r in records if r.model == model):
-                ratio = None if base is None or vid == base else _arm_ratio(records, vid, base, arm)
-                flips = [(what, x) for what, x in (_x86_ratios(records, vid, base) if ratio is not None else [])
-                         if abs(x - 1) > FLIP_MARGIN and abs(ratio - 1) > FLIP_MARGIN and (x > 1) != (ratio > 1)]
-                if flips:
-                    listed.append(f"{recipe} {' and '.join(f'{x:.2f}x by {what}' for what, x in flips)}, "
-                                  f"{ratio:.2f}x by {arm} instructions")
-                    ids.append(vid)
-            if listed:
-                out.append(Finding("isa", model, f"{model}: x86 orders {len(listed)} variant(s) against float32 the "
-                                   f"other way round from the phone's instruction set ({arm}): "
-                                   + "; ".join(listed) + ". An instruction count is not a phone's time, but it "
-                                   "counts the kernels the phone runs" + (f"; {used}." if used else "."), (*ids, base)))
-    return out
+def _flipped(order: Order, other: Order, a: str, b: str) -> float | None:
+    """``other``'s ratio of a to b where it orders the pair the other way from ``order`` (both beyond the margin)."""
+    x, y = order.ratio(a, b), other.ratio(a, b)
+    if x is None or y is None or abs(x - 1) <= FLIP_MARGIN or abs(y - 1) <= FLIP_MARGIN or (x > 1) == (y > 1):
+        return None
+    return y
+
+
+def _used_words(order: Order, used: str | None, budgets: Budgets, decision) -> str:
+    if used is None:
+        prefer = getattr(decision, "prefer", "accuracy")
+        return (f"the decision used no cost order: it ranked by {prefer} and judged no latency or instruction "
+                f"budget. Its budgets' backend ({budgets.backend}) orders by {order.name}, the order a latency "
+                "budget would judge")
+    return f"the decision used {order.name}: it {used}"
+
+
+@finder("every other cost order (x86 ms and counts, a phone's ms, aarch64 counts) ranks each variant against its "
+        "float32 and plain int8 as the decision's order does")
+def orders_disagree(records: list[BenchRecord], budgets: Budgets, decision=None, run_dir: str = "RUN"
+                    ) -> list[Finding]:
+    """One finding: which order of costs the decision used (its budgets' backend: x86 ms, a device's ms, predicted
+    ms, or counts), and each pair of variants another order ranks the other way, with both ratios."""
+    order, used = decision_order(records, budgets, decision)
+    if order is None:
+        return []
+    others = [o for o in orders(records, budgets.threads)
+              if o.name != order.name and (order.device is None or o.device != order.device)]
+    items, pairs = [], []
+    for r, base in _pairs(records):
+        against = [(o.label(r.variant, base.variant), y) for o in others
+                   if (y := _flipped(order, o, r.variant, base.variant)) is not None]
+        if against:
+            items.append(f"{r.model} {r.recipe} against {base.recipe}: {order.ratio(r.variant, base.variant):.2f}× "
+                         f"by {order.label(r.variant, base.variant)}, but "
+                         + ", ".join(f"{y:.2f}× by {what}" for what, y in against))
+            pairs.append((r, base))
+    if not items:
+        return []
+    r, base = pairs[0]
+    said = _used_words(order, used, budgets, decision)
+    listed = "; ".join(items)
+    notes = [note for words, note in (("aarch64 instructions", "an aarch64 count is the phone's instructions, not its "
+                                       "time"), ("predicted", "a predicted time is an aarch64 count scaled by the "
+                                                 "device's own measurements, not measured"))
+             if words in said + listed]
+    return [Finding("order", r.model if len({p[0].model for p in pairs}) == 1 else None,
+                    f"{said[0].upper()}{said[1:]}. Another order ranks {len(items)} pair(s) of variants the other "
+                    f"way: {listed}." + "".join(f" {n[0].upper()}{n[1:]}." for n in notes),
+                    tuple(dict.fromkeys(v for p in pairs for v in (p[0].variant, p[1].variant))),
+                    f"liteship explain {run_dir} {r.variant} --vs {base.variant}")]
 
 
 @finder("the emulated ARM kernels answer as x86 LiteRT does on the same images")
@@ -308,23 +316,13 @@ def _counter(r: BenchRecord) -> str:
     return next((b.name for b in backends.on_reference()), r.backend)
 
 
-def decision_used(budgets: Budgets, decision=None) -> str:
-    """Which order of costs the decision rested on: x86's (time or count), the phone's ISA's, or neither."""
-    prefer, tie = (decision.prefer, decision.tie) if decision is not None else ("accuracy", None)
-    b = backends.find(budgets.backend)
-    isa = "the phone's (aarch64 instructions)" if b is not None and b.isa == "aarch64" else "x86's"
-    used = []
-    if budgets.max_latency_ms is not None:
-        used.append(f"judged max_latency_ms by x86's time on {budgets.backend}")
-    if prefer == "latency":
-        used.append(f"ranked by x86's time on {budgets.backend}")
-    elif prefer == "instructions":
-        used.append(f"ranked by {isa} order, counted on {budgets.backend}")
-    elif tie is not None and "aarch64" in tie.by:
-        used.append("ranked by accuracy and broke its tie by the phone's order (aarch64 instructions)")
-    else:
-        used.append(f"ranked by {prefer}, which neither order changes")
-    return "the decision " + ", and ".join(used)
+def decision_used(budgets: Budgets, decision=None, records: list[BenchRecord] = ()) -> str:
+    """Which order of costs the decision rested on, in words: "the decision used x86 ms (xnnpack, 1 thread): it
+    judged max_latency_ms (p50) by it"."""
+    order, used = decision_order(list(records), budgets, decision)
+    if order is None:
+        return f"the decision used no cost measured on its budgets' backend ({budgets.backend})"
+    return _used_words(order, used, budgets, decision)
 
 
 def _grouped(found: list[Finding]) -> list[Finding]:
@@ -346,8 +344,9 @@ def _grouped(found: list[Finding]) -> list[Finding]:
 
 
 def findings(records: list[BenchRecord], budgets: Budgets, run_dir: str = "RUN", decision=None) -> list[Finding]:
-    """Every warning of the run, one finding per kind; ``decision``: the one the report opens with, so that a
-    finding where x86 and the phone's ISA disagree says which order it used."""
-    given = {"records": records, "budgets": budgets, "run_dir": run_dir, "used": decision_used(budgets, decision)}
+    """Every warning of the run, one finding per kind; ``decision``: the one the report opens with, so that the
+    finding on the cost orders says which order it used."""
+    given = {"records": records, "budgets": budgets, "run_dir": run_dir, "decision": decision,
+             "used": decision_used(budgets, decision, records)}
     return _grouped([f for fn in FINDERS
                      for f in fn(**{k: v for k, v in given.items() if k in inspect.signature(fn).parameters})])

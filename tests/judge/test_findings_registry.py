@@ -18,7 +18,7 @@ def test_every_finding_function_says_what_it_checked_and_the_empty_section_lists
     # the eight finding functions of the module, each with its line, in the order findings() calls them
     names = [fn.__name__ for fn in findings_module.FINDERS]
     assert names == ["beats_float", "slower_than_plain", "inside_noise", "split_too_small", "search_unmet",
-                     "isa_order_flips", "arm_disagrees", "counts_failed"]
+                     "orders_disagree", "arm_disagrees", "counts_failed"]
     lines = checked()
     assert len(lines) == 8 and all(line and "\n" not in line for line in lines)
     (para,) = warnings_section([]).blocks

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from textwrap import fill
 
 from liteship.bench import BenchRecord
-from liteship.report.tables import Row, rows
+from liteship.report.tables import latency_where, Row, rows
 
 MARKERS = "osD^vP*Xh<>p8d"
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -85,8 +86,10 @@ def plot_png(records: list[BenchRecord], budgets=None, judged: list[BenchRecord]
     _panel(axes[0], rs, "size_kb", lambda r: None, style, "size (KB, log scale)")
     axes[0].set_title("top-1 vs size (dashed: each model's Pareto front)")
     where = ", ".join(dict.fromkeys(r.backend for r in rs))  # the records judged: backend@threads
-    _panel(axes[1], rs, "p50_ms", lambda r: r.ci, style, f"p50 latency, ms, {where} (log scale; bars: 95 % CI)")
-    axes[1].set_title("top-1 vs latency (x86 CPU, not a phone)")
+    _panel(axes[1], rs, "p50_ms", lambda r: r.ci, style,
+           fill(f"p50 latency, ms, {where} (log scale; bars: 95 % intervals)", 70))
+    axes[1].set_title("top-1 vs latency (x86 CPU, not a phone)" if all(r.latency_how == "here" for r in rs)
+                      else fill(f"top-1 vs latency ({latency_where(rs)})", 60))  # a phone's, or predicted
     at = 2
     if counted:
         _panel(axes[at], rs, "instructions_m", lambda r: None, style, "M x86 instructions per invoke (valgrind, log)")

@@ -7,10 +7,11 @@ from liteship.bench import backends
 from liteship.bench import BenchRecord, subset_words
 from liteship.judge import float_record
 from liteship.judge import BEST, Decision, Option, shown_record
-from liteship.judge import checked_findings, Finding
+from liteship.judge import checked_findings, Finding, is_predicted, phone_columns
+from liteship.report import phone
 from liteship.report.document import Image, Para, Section, Table
 from liteship.report.format import change_pt, change_with_interval, interval, num, percent_change, with_interval
-from liteship.report.tables import rows
+from liteship.report.tables import latency_where, rows
 from liteship.rundir import PARETO
 from liteship.versions import measured_where
 
@@ -23,6 +24,11 @@ CHECK_UNITS = {"max_accuracy_drop": "max_accuracy_drop (change vs float32, pt)"}
 def _n(value, spec: str):
     """A numeric cell: its text and its sort key."""
     return (num(value, spec), value)
+
+
+def _ms(value: float | None, guessed: bool) -> tuple:
+    """A latency cell; a prediction's says so, never read as a measurement."""
+    return (num(value, ".3f") + (" predicted" if guessed and value is not None else ""), value)
 
 
 def _rel(x: float | None) -> str:
@@ -38,13 +44,25 @@ def _budgets_line(decision: Decision) -> str:
             + (f", latency {b.latency_stat}" if b.max_latency_ms is not None else "") + ".")
 
 
+def _latency_text(o: Option, stat: str) -> str:
+    """The option's latency, saying a device's measurement and a prediction as such."""
+    if o.latency_ms is None:
+        return "latency not measured"
+    cost = next((c.cells[o.variant] for c in phone_columns([o.record], o.record.threads or 1)
+                 if c.device is not None and o.variant in c.cells), None) if o.record is not None else None
+    return f"{stat} {phone.text(cost)}" if cost is not None else f"{o.latency_ms:.3f} ms {stat}"
+
+
 def _option_line(o: Option, decision: Decision) -> str:
     b = decision.budgets
-    lat = f"{o.latency_ms:.3f} ms {b.latency_stat}" if o.latency_ms is not None else "latency not measured"
+    lat = _latency_text(o, b.latency_stat)
     cov = "".join(f", {k} delegate takes {v * 100:.0f} % of ops" for k, v in o.delegated.items())
     subset = subset_words(o.record) if o.record is not None else ""  # an ARM record scores a subset of the split
+    on = f"{b.backend} ({b.threads} thread(s))"
+    if o.record is not None and o.record.backend != b.backend and o.latency_ms is not None:
+        on = f"{o.record.backend} ({b.threads} thread(s); standing in for {b.backend})"  # the device's own median
     return (f"top-1 {with_interval(o.top1, o.top1_ci)}{subset}, {change_with_interval(o.drop, o.drop_ci)} "
-            f"vs its float32, {o.size_bytes / 1024:.1f} KB, {lat} on {b.backend} ({b.threads} thread(s)){cov}")
+            f"vs its float32, {o.size_bytes / 1024:.1f} KB, {lat} on {on}{cov}")
 
 
 def costs_line(variant: str | None, records: list[BenchRecord]) -> str:
@@ -63,6 +81,11 @@ def costs_line(variant: str | None, records: list[BenchRecord]) -> str:
 
 
 def _why_chosen(decision: Decision) -> str:
+    ranked_on = getattr(decision, "ranked_on", "")  # --prefer latency on predictions: what it ranked on
+    return _why(decision) + (f" It {ranked_on}." if ranked_on else "")
+
+
+def _why(decision: Decision) -> str:
     if decision.tie is None:
         missing = decision.uncounted
         return (f"It is the {BEST[decision.prefer]} of the {decision.total} variants judged that passes every budget "
@@ -91,7 +114,7 @@ def decision_section(decision: Decision | None, run_dir: str, records: list[Benc
         vv = o.verdict
         blocks.append(Para(f"**Ship `{vv.variant}`: {vv.model} {vv.recipe}.** {_option_line(o, decision)}. "
                            + _why_chosen(decision)))
-        blocks.append(Table(("budget", "measured", "limit", "margin", ""), tuple(
+        blocks.append(Table(("budget", "value judged", "limit", "margin", ""), tuple(
             (CHECK_UNITS.get(v.check, v.check), _n(v.measured, ".4g") if isinstance(v.measured, (int, float))
              else str(v.measured),
              _n(v.limit, ".4g") if isinstance(v.limit, (int, float)) else str(v.limit),
@@ -102,7 +125,7 @@ def decision_section(decision: Decision | None, run_dir: str, records: list[Benc
                                  f"{decision.budgets.latency_stat} ms", "vs chosen", "variant"), tuple(
                 (a.why_listed, a.option.verdict.model, a.option.verdict.recipe, _n(a.option.top1, ".4f"),
                  change_pt(None if a.top1_change is None else -a.top1_change), _n(a.option.size_bytes / 1024, ".1f"),
-                 _rel(a.size_change), _n(a.option.latency_ms, ".3f"), _rel(a.latency_change),
+                 _rel(a.size_change), _ms(a.option.latency_ms, is_predicted(a.option.record)), _rel(a.latency_change),
                  f"`{a.option.variant}`") for a in decision.alternatives),
                 caption="The closest alternatives, and what each trades against the choice"))
     else:
@@ -128,28 +151,48 @@ def warnings_section(findings: list[Finding]) -> Section:
     return Section(f"Warnings ({len(findings)})", "warnings", tuple(blocks))
 
 
+def _p50_words(rs: list) -> str:
+    """What the p50 column holds, for each place its numbers come from (each row's "measured on")."""
+    said = {}
+    for r in rs:
+        if r.p50_ms is None or r.latency_from in said:
+            continue
+        if r.predicted:
+            said[r.latency_from] = (f"p50 {r.latency_from}: marked predicted, its 95 % prediction interval in the "
+                                    "CI column")
+        elif r.latency_how == "device":
+            said[r.latency_from] = f"p50 {r.latency_from}: the device's benchmark tool's median, imported"
+        else:
+            said[r.latency_from] = ("p50: median of round medians [95 % bootstrap CI over the rounds] on "
+                                    + r.latency_from)
+    return "; ".join(said.values()) or "p50: median of round medians [95 % bootstrap CI over the rounds]"
+
+
 def variants_section(records: list[BenchRecord], decision: Decision | None = None) -> Section:
-    rs = rows(records, *judged_on(decision))
+    budgets, judged = judged_on(decision)
+    rs = rows(records, budgets, judged)
     arms = [b for b in dict.fromkeys(b for r in rs for b, _ in r.arm_m)]
+    columns = phone_columns(records, budgets.threads if budgets is not None else 1)
     blocks = [Para("Each row is the record the budgets judge (measured on: backend@threads). Top-1 on the test split "
                    "with its 95 % Wilson interval; Δ vs float32: the change in top-1 vs the float32 variant of the "
                    "same model, in pt (negative: the variant is worse; every output of liteship writes it so), with "
-                   "Newcombe's 95 % score interval, paired image by image on the same test images; p50: median of "
-                   "round medians "
-                   "[95 % bootstrap CI over the rounds] on this x86 CPU; "
-                   "M x86: millions of instructions per invoke counted under valgrind (– where not counted)"
+                   "Newcombe's 95 % score interval, paired image by image on the same test images; "
+                   + _p50_words(rs) + "; "
+                   + "".join(f"{phone.described(c)}; " for c in columns)
+                   + "M x86: millions of instructions per invoke counted under valgrind (– where not counted)"
                    + "".join(f"; M {b}: millions of aarch64 instructions per invoke under QEMU, on the phone's "
                              "instruction set (a count, not a phone's time)" for b in arms)
                    + "; ★: on its model's size-vs-top-1 Pareto front. Click a header to sort.")]
     for model in dict.fromkeys(r.model for r in rs):
         blocks.append(Table(("★", "recipe", "measured on", "top-1 [95 %]", "Δ vs float32", "agreement", "size KB",
-                             "gzip KB", "p50 ms", "95 % CI", "M x86", *(f"M {b}" for b in arms), "sparsity",
-                             "variant"), tuple(
+                             "gzip KB", "p50 ms", "95 % CI", *(phone.header(c) for c in columns), "M x86",
+                             *(f"M {b}" for b in arms), "sparsity", "variant"), tuple(
             ("★" if r.front else "", r.recipe, r.backend, (with_interval(r.top1, r.top1_ci), r.top1),
              (change_with_interval(r.drop, r.drop_ci), None if r.drop is None else -r.drop),
-             _n(r.agreement, ".4f"), _n(r.size_kb, ".1f"), _n(r.gzip_kb, ".1f"), _n(r.p50_ms, ".3f"),
-             interval(*(r.ci or (None, None))), _n(r.instructions_m, ".3f"), *(_n(r.arm(b), ".3f") for b in arms),
-             _n(r.sparsity, ".3f"), f"`{r.variant}`")
+             _n(r.agreement, ".4f"), _n(r.size_kb, ".1f"), _n(r.gzip_kb, ".1f"), _ms(r.p50_ms, r.predicted),
+             interval(*(r.ci or (None, None))), *(phone.cell(c, r.variant) for c in columns),
+             _n(r.instructions_m, ".3f"), *(_n(r.arm(b), ".3f") for b in arms), _n(r.sparsity, ".3f"),
+             f"`{r.variant}`")
             for r in rs if r.model == model), caption=model, sortable=True))
     return Section("All variants", "variants", tuple(blocks))
 
@@ -258,9 +301,10 @@ def machine_section(records: list[BenchRecord]) -> Section:
 
 def report_sections(records: list[BenchRecord], decision: Decision | None, findings: list[Finding],
                     png: bytes | None, run_dir: str) -> list[Section]:
+    where = latency_where(rows(records, *judged_on(decision)))
     plots = Section("Plots", "plots", (Image(PARETO, "size, latency and instructions vs top-1", png),
                                        Para("Colour: model; marker: recipe; bars: 95 % intervals; dashed: each "
-                                            "model's size-vs-top-1 Pareto front. Latency on this x86 CPU.")))
+                                            f"model's size-vs-top-1 Pareto front. Latency {where}.")))
     classes = classes_section(records, decision)
     return [decision_section(decision, run_dir, records), warnings_section(findings), plots,
             variants_section(records, decision),

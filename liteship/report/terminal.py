@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from liteship.bench import BenchRecord
+from liteship.judge import is_predicted, phone_columns
+from liteship.report import phone
 from liteship.report.format import change_pt, num
 from liteship.report.tables import rows
 
@@ -19,6 +21,8 @@ def bench_table(records: list[BenchRecord]) -> str:
     for r in records:
         lat = r.latency_ms
         ci = f"[{lat.ci_low:.3f}, {lat.ci_high:.3f}]" if lat and lat.ci_low is not None else ""
+        if is_predicted(r) and ci:  # a prediction's interval, not a measured CI
+            ci = f"pred [{lat.ci_low:.2f}, {lat.ci_high:.2f}]"
         counted = r.instructions
         instr = f"{counted.millions:.3f} {'x86' if counted.on_x86 else 'arm'}" if counted and counted.counted else ""
         lines.append(f"{r.variant[:14]:14s} {(r.recipe or '-')[:14]:14s} {r.backend:10s} {r.threads or '':>3} "
@@ -29,12 +33,15 @@ def bench_table(records: list[BenchRecord]) -> str:
 
 
 def sweep_summary(records: list[BenchRecord]) -> str:
-    """One line per variant: ★ on the Pareto front, top-1 with its change vs float, size, p50."""
+    """One line per variant: ★ on the Pareto front, top-1 with its change vs float, size, p50 and where it was
+    timed, the aarch64 counts, and the phone's cost (measured, else predicted with its interval, else the count)."""
     lines = []
+    columns = phone_columns(records)
     for r in rows(records):
         change = "" if r.drop is None else f" ({change_pt(r.drop)} vs float)"
-        p50 = "" if r.p50_ms is None else f" p50 {r.p50_ms:.3f} ms (x86)"
+        where = "x86" if r.latency_how == "here" else r.latency_from
+        p50 = "" if r.p50_ms is None else f" p50 {r.p50_ms:.3f} ms{' predicted' * r.predicted} ({where})"
         arm = "".join(f", {m:.3f} M instr on {b}" for b, m in r.arm_m)
         lines.append(f"{'*' if r.front else ' '} {r.model:22s} {r.recipe:15s} top-1 {num(r.top1, '.4f')}{change} "
-                     f"{r.size_kb:9.1f} KB{p50}{arm}")
+                     f"{r.size_kb:9.1f} KB{p50}{arm}{phone.terminal(columns, r.variant)}")
     return "\n".join(lines)

@@ -1,0 +1,69 @@
+"""The phone column, in words: per variant, a device's measured milliseconds, else its predicted ones with their
+95 % interval, else the variant's aarch64 count (:func:`liteship.judge.phone_columns` chooses which). Every cell
+says which of the three it is, so a prediction never reads as a measurement and a count never as a time."""
+
+from __future__ import annotations
+
+from liteship.judge import PhoneColumn, PhoneCost
+from liteship.report.format import interval
+
+
+def _threads(n: int | None) -> str:
+    return f"{n} thread{'s' if n != 1 else ''}"
+
+
+def header(column: PhoneColumn) -> str:
+    """"iPhone 13 (1 thread)": the device it is of; "phone: none measured" for a column of counts alone."""
+    if column.device is None:
+        return "phone: none measured (aarch64 count)"
+    threads = column.threads
+    return column.device + (f" ({_threads(threads[0])})" if len(threads) == 1 else "")
+
+
+def text(cost: PhoneCost, threads: bool = False) -> str:
+    """"3.100 ms measured (50 runs)", "3.100 ms predicted [2.600, 3.700] from 4 measurements", "12.345 M instr,
+    count (arm64-a15)"; ``threads``: say the thread count (a column that holds several)."""
+    at = [_threads(cost.threads)] if threads and cost.threads is not None else []
+    if cost.is_measured:
+        said = [f"{cost.runs} runs"] * bool(cost.runs) + at
+        return f"{cost.value:.3f} ms measured" + (f" ({', '.join(said)})" if said else "")
+    if cost.is_predicted:
+        span = f" {interval(*cost.interval)}" if cost.interval else " (no interval)"
+        rests = f" from {cost.rests_on} measurements" if cost.rests_on else ""
+        return f"{cost.value:.3f} ms predicted{span}{rests}" + (f" ({at[0]})" if at else "")
+    return f"{cost.value:.3f} M instr, count ({cost.profile})"
+
+
+def cell(column: PhoneColumn, variant: str) -> tuple:
+    """The table cell of ``variant``: its text and its sort key (times sort by ms; in a device's column a count,
+    which is no time, sorts last; in a column of counts alone, by the count)."""
+    cost = column.cells.get(variant)
+    if cost is None:
+        return ("–", None)
+    key = None if cost.is_count and column.device is not None else cost.value
+    return (text(cost, len(column.threads) > 1), key)
+
+
+def described(column: PhoneColumn) -> str:
+    """What the column holds, for the paragraph above the table."""
+    if column.device is None:
+        profiles = ", ".join(dict.fromkeys(c.profile for c in column.cells.values()))
+        return (f"{header(column)}: no phone measured any variant (none was imported with `liteship device "
+                f"import`), so the column holds each variant's count of millions of aarch64 instructions per invoke "
+                f"under QEMU ({profiles}): a count on the phone's instruction set, not a phone's time")
+    return (f"{header(column)}: the variant's time on the {column.device}'s CPU: measured on it (its benchmark "
+            "tool's median, imported with `liteship device import`), else predicted from the variant's aarch64 "
+            "count by a calibration fitted on the device's own measurements (with its 95 % prediction interval and "
+            "how many measurements it rests on; not measured), else the count itself (millions of aarch64 "
+            "instructions per invoke under QEMU: a count, not a time)")
+
+
+def terminal(columns: list[PhoneColumn], variant: str) -> str:
+    """The phone's part of a terminal line: ", iPhone 13: 3.100 ms measured (50 runs)"."""
+    out = []
+    for column in columns:
+        cost = column.cells.get(variant)
+        if cost is not None:
+            where = column.device or "no phone measured it"
+            out.append(f", {where}: {text(cost, len(column.threads) > 1)}")
+    return "".join(out)

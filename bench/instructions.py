@@ -49,6 +49,8 @@ FAMILIES = (
     (r"xnn_.*(vclamp|vrelu|vlrelu|vhswish|vsigmoid|vtanh)", "activation"),
     (r"xnn_.*(cvt|vcvt|requantiz)", "convert (QUANTIZE, DEQUANTIZE)"),
     (r"tflite::ops::builtin::(\w+)::", None),  # LiteRT's own kernel: named by its op
+    (r"tflite::(?:reference_ops|optimized_ops|reference_integer_ops|optimized_integer_ops)::(\w+)", None),
+    # the shared kernels LiteRT's ops call (reference_ops::HardSwish<signed char> is int8 HARD_SWISH's work)
 )
 
 
@@ -132,7 +134,7 @@ def family(function: str) -> str:
     for pattern, name in FAMILIES:
         found = re.search(pattern, function)
         if found:
-            return name or f"builtin {found.group(1).upper()}"
+            return name or f"builtin {re.sub(r'(?<=[a-z0-9])(?=[A-Z])', '_', found.group(1)).upper()}"
     return "other (runtime bookkeeping, copies)"
 
 

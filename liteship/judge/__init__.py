@@ -12,8 +12,8 @@ from liteship.judge.compare import (Change, compare, load_thresholds, read_side,
 from liteship.judge.decision import (BEST, decide, Decision, on_front, Option, PREFER_FIX, prefer_problem,
                                      PREFERENCES, shown_record)
 from liteship.judge.findings import checked as checked_findings, Finding, findings
-from liteship.judge.costs import (latency_source, phone_columns, PhoneColumn, PhoneCost, predicted as is_predicted,
-                                  stands_in)
+from liteship.judge.budgets import predicted as is_predicted
+from liteship.judge.costs import latency_source, phone_columns, PhoneColumn, PhoneCost, stands_in
 
 __all__ = ["backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "decide", "Decision",
            "DEFAULT_BUDGETS", "drop_vs_float", "drop_with_interval", "Finding", "findings", "float_record", "gate",

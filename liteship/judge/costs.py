@@ -21,11 +21,7 @@ from dataclasses import dataclass, field
 
 from liteship.bench import backends
 from liteship.bench import BenchRecord, X86_64
-
-
-def predicted(record: BenchRecord) -> bool:
-    """A record of a predicted backend: milliseconds computed from a count, never measured."""
-    return bool((record.device or {}).get("predicted"))
+from liteship.judge.budgets import budget_record, Budgets, predicted  # predicted: ms from a count, never measured
 
 
 def on_device(record: BenchRecord) -> bool:
@@ -244,13 +240,14 @@ def _phone_order(column: PhoneColumn | None, name: str = "") -> Order | None:
 
 def stands_in(records: list[BenchRecord], backend: str, threads: int) -> dict[str, BenchRecord]:
     """On a backend of predictions, the device's own measurement of each variant measured on it at ``threads``
-    (none is predicted for such a variant, and a budget there judges the measurement), by variant; empty for any
-    other backend."""
-    guess = next((r for r in records if r.backend == backend and r.status == "ok" and predicted(r)), None)
-    column = None if guess is None else next((c for c in phone_columns(records, threads)
-                                              if c.device == device_name(guess)), None)
-    return {} if column is None else {v: c.record for v, c in column.cells.items()
-                                      if c.is_measured and c.record.threads == threads}
+    (none is predicted for such a variant, and a budget there judges the measurement: the rule of
+    :func:`~liteship.judge.budgets.budget_record`), by variant; empty for any other backend."""
+    if not any(r.backend == backend and predicted(r) for r in records):
+        return {}
+    rule = Budgets(backend=backend, threads=threads)
+    found = {v: budget_record(rule, [r for r in records if r.variant == v], records)
+             for v in dict.fromkeys(r.variant for r in records)}
+    return {v: r for v, r in found.items() if r is not None and r.backend != backend}
 
 
 def _budget_times(records: list[BenchRecord], backend: str, threads: int) -> Order | None:

@@ -20,14 +20,14 @@ import bisect
 import functools
 import json
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from liteship.bench.arm64_env import EMULATIONS, GUEST_PYTHON, METHOD, env_dir, qemu_binary, qemu_version, \
-    require_installed
+from liteship.bench.arm64_env import EMULATIONS, GUEST_PYTHON, METHOD, counter, env_dir, require_backend
 from liteship.bench.record import AARCH64, Instructions
 from liteship.signals import preexec
 
@@ -112,13 +112,22 @@ def _regions(text: str) -> list[tuple[int, dict[tuple[int, int], int]]]:
     return regions
 
 
+GEMM_PARTS = re.compile(r"^kai_|xnn_.*pack_lh")  # KleidiAI's matmuls and their packing, XNNPACK's LHS packing
+
+
+def _family(name: str) -> str:
+    """The TFLite ops a kernel serves: XNNPACK's by name (bench.instructions.family); KleidiAI's (SME2) are the
+    matmuls of CONV_2D and FULLY_CONNECTED."""
+    from liteship.bench.instructions import family
+
+    return "gemm (CONV_2D, FULLY_CONNECTED)" if GEMM_PARTS.search(name) else family(name)
+
+
 KERNEL_COUNT = "per_invoke"  # a kernel row's instructions per invoke (Instructions.by_kernel), in the JSON it always had
 
 
 def _kernels(blocks: dict, empty: dict, region: int, attributor: _Attributor) -> list[dict]:
     """Per function: instructions per invoke, its share, and the TFLite ops it serves (XNNPACK's by name)."""
-    from liteship.bench.instructions import family
-
     by_function: dict[tuple[str, str], int] = {}
     for key, count in blocks.items():
         steady = count - empty.get(key, 0)
@@ -131,7 +140,7 @@ def _kernels(blocks: dict, empty: dict, region: int, attributor: _Attributor) ->
         by_function[label] = by_function.get(label, 0) + steady
     total = sum(by_function.values()) or 1
     rows = [{"kernel": name, "library": library, KERNEL_COUNT: round(count / region),
-             "share": round(count / total, 4), "ops": family(name)}
+             "share": round(count / total, 4), "ops": _family(name)}
             for (library, name), count in sorted(by_function.items(), key=lambda kv: -kv[1])]
     return rows
 
@@ -140,13 +149,12 @@ def run_guest(script: Path, backend: str, workdir: Path, stdin: str = "", timeou
     """Run ``script`` with the aarch64 Python under QEMU as ``backend``'s CPU, counted; (stdout, regions)."""
     e = EMULATIONS[backend]
     env = env_dir()
-    prefix = env / "cpus" / backend
+    qemu, prefix, plugin = counter(backend)
     regions_file = Path(workdir) / f"regions-{os.getpid()}.txt"
-    qemu = qemu_binary()
-    if qemu is None:
+    if not qemu:
         raise RuntimeError("qemu-aarch64 is not on PATH (apt-get install qemu-user)")
-    cmd = [qemu, "-cpu", e.qemu_cpu, "-L", str(prefix), "-plugin",
-           f"{env / 'plugin' / 'count.so'},out={regions_file}", str(prefix / GUEST_PYTHON), str(script)]
+    cmd = [*qemu, "-cpu", e.qemu_cpu, "-L", str(prefix), "-plugin", f"{plugin},out={regions_file}",
+           str(prefix / GUEST_PYTHON), str(script)]
     child_env = {"PYTHONPATH": str(env / "site"), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
                  "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
     try:
@@ -169,13 +177,12 @@ def count_arm64(path: str | Path, backend: str, inputs: np.ndarray, score: bool 
     """
     from liteship.versions import system_info
 
-    record = require_installed()
+    record = require_backend(backend)  # its "qemu" is asked of the binary that runs the count, now
     e = EMULATIONS[backend]
     with tempfile.TemporaryDirectory(prefix="liteship-arm64-") as tmp:
         np.save(Path(tmp) / "inputs.npy", np.ascontiguousarray(inputs))
         request = json.dumps({"model": str(Path(path).resolve()), "inputs": str(Path(tmp) / "inputs.npy"),
                               "score": score})
-        qemu = qemu_version()  # the QEMU that runs the count names it, whatever was installed with the environment
         stdout, regions = run_guest(CHILD, backend, Path(tmp), request, timeout)
         answer = json.loads(stdout.strip().splitlines()[-1])
     if len(regions) != 3:
@@ -193,7 +200,8 @@ def count_arm64(path: str | Path, backend: str, inputs: np.ndarray, score: bool 
         by_op[row["ops"]] = by_op.get(row["ops"], 0) + row[KERNEL_COUNT]
     instructions = Instructions(
         steady_count, AARCH64, first - empty, 1, dict(sorted(by_op.items(), key=lambda kv: -kv[1])),
-        {"qemu": qemu, "plugin_sha256": record["plugin_sha256"],
+        {"qemu": record["qemu"], **({"qemu_source": record["qemu_source"]} if "qemu_source" in record else {}),
+         "plugin_sha256": record["plugin_sha256"],
          "ai-edge-litert (aarch64)": record["wheels"].get("ai-edge-litert"),
          "numpy (aarch64)": record["wheels"].get("numpy"), "liteship": versions.get("liteship")},
         METHOD, kernels[:40], input_note)

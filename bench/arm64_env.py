@@ -37,6 +37,13 @@ METHOD = ("QEMU user mode with liteship's TCG plugin: instructions outside the P
           "(3 invokes - empty region) / 3; one thread")
 BASE_FEATURES = ("fp", "asimd", "evtstrm", "aes", "pmull", "sha1", "sha2", "crc32", "atomics", "fphp", "asimdhp",
                  "cpuid", "asimdrdm", "lrcpc", "dcpop", "asimddp")
+# What QEMU 10.2's max CPU reports (it writes the guest's /proc/cpuinfo itself since QEMU 8.2).
+SME2_FEATURES = tuple(
+    "fp asimd aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm jscvt fcma lrcpc dcpop sha3 sm3 sm4 "
+    "asimddp sha512 sve asimdfhm dit uscat ilrcpc flagm sb paca pacg gcs dcpodp sve2 sveaes svepmull svebitperm "
+    "svesha3 svesm4 flagm2 frint svei8mm svef32mm svef64mm svebf16 i8mm bf16 rng bti mte mte3 sme smei16i64 smef64f64 "
+    "smei8i32 smef16f32 smeb16f32 smef32f32 smefa64 cssc sve2p1 sme2 sme2p1 smei16i32 smebi32i32 smeb16b16 smef16f16 "
+    "mops hbc sveb16b16 lse128".split())
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,8 @@ class Emulation:
     cpu: str  # the emulated CPU as its backend's summary names it ("a Cortex-A76")
     rank: int  # its backend's place in listings (Backend.rank)
     in_default: bool = False  # its backend is in the default sweep when the environment is installed
+    environment: str = NAME  # the runtimes environment whose QEMU counts it: arm64 (Debian's), or arm64-a18's own
+    svl: int = 0  # SME's streaming vector length in bits (0: no SME)
 
     @property
     def implementer(self) -> int:
@@ -63,8 +72,9 @@ class Emulation:
         return (self.midr >> 4) & 0xFFF
 
     def describe(self) -> dict:
+        svl = {"streaming_vector_length_bits": self.svl} if self.svl else {}
         return {"qemu_cpu": self.qemu_cpu, "midr": f"0x{self.midr:08x}", "features": list(self.features),
-                "phones": self.phones}
+                "phones": self.phones, **svl}
 
 
 EMULATIONS = {e.backend: e for e in (
@@ -74,11 +84,21 @@ EMULATIONS = {e.backend: e for e in (
     Emulation("arm64-a15", "max,sve=off,sme=off", 0x610F0230, BASE_FEATURES + ("i8mm", "bf16"),
               "Apple A15-A17's ISA features: NEON, dot product, fp16 arithmetic and int8 matrix multiply (i8mm); "
               "no SVE or SME", cpu="its max CPU without SVE or SME", rank=30, in_default=True),
+    Emulation("arm64-a18", "max,sme-default-vector-length=64", 0x610F0230, SME2_FEATURES,
+              "Apple A18/A19 and M4's ISA features: NEON, dot product, i8mm, bf16 and SME2 (XNNPACK's KleidiAI "
+              "kernels), at M4's 512-bit streaming vector length; QEMU's max CPU also has SVE2, which LiteRT does not "
+              "run outside streaming mode", cpu="its max CPU with SME2 at a 512-bit streaming vector length",
+              rank=32, environment="arm64-a18", svl=512),
 )}
 
 
 def env_dir() -> Path:
     return runtimes_dir() / NAME
+
+
+def own_emulations() -> list[Emulation]:
+    """The emulations Debian's QEMU counts in this environment (arm64-a18 has an environment of its own)."""
+    return [e for e in EMULATIONS.values() if e.environment == NAME]
 
 
 def _run(cmd: list[str], what: str, timeout: float = 1800, **kwargs) -> subprocess.CompletedProcess:
@@ -137,24 +157,27 @@ def qemu_binary() -> str | None:
 
 def qemu_version(exe: str | None = None) -> str | None:
     """The first line of ``exe --version`` (default: :func:`qemu_binary`), asked of the binary itself, not read from
-    the install's record: an upgraded QEMU names itself. Asked once per process and version of the file (its path,
-    device, inode, size and mtime); None when there is no qemu-aarch64."""
+    the install's record: an upgraded QEMU names itself. None when there is no qemu-aarch64."""
     exe = exe or qemu_binary()
-    if exe is None:
-        return None
+    return None if exe is None else command_version([str(exe)])
+
+
+def command_version(command: list[str]) -> str | None:
+    """The first line of ``command --version``, asked once per process and version of the binary (the command's
+    last word: its path, device, inode, size and mtime); None when that file is missing."""
     try:
-        info = os.stat(exe)
+        info = os.stat(command[-1])
     except OSError:
         return None
-    return _version_of(str(exe), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+    return _version_of(tuple(command), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=8)
-def _version_of(exe: str, dev: int, inode: int, size: int, mtime_ns: int) -> str:
+def _version_of(command: tuple[str, ...], dev: int, inode: int, size: int, mtime_ns: int) -> str:
     try:
-        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout
+        out = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60).stdout
     except (OSError, subprocess.SubprocessError) as exc:
-        return f"unknown ({exe} --version failed: {type(exc).__name__})"
+        return f"unknown ({command[-1]} --version failed: {type(exc).__name__})"
     return out.splitlines()[0].strip() if out.strip() else "unknown"
 
 
@@ -176,7 +199,7 @@ def status() -> dict | None:
         return None
     env = env_dir()
     whole = (env / "sysroot" / GUEST_PYTHON).exists() and (env / "plugin" / "count.so").is_file() and \
-        all((env / "cpus" / b / "proc" / "cpuinfo").is_file() for b in EMULATIONS)
+        all((env / "cpus" / e.backend / "proc" / "cpuinfo").is_file() for e in own_emulations())
     if not (whole and isinstance(record, dict)):
         return None
     return {**record, "qemu_at_install": record.get("qemu"), "qemu": qemu_version()}
@@ -295,7 +318,7 @@ def _make(env: Path, log) -> Path:
         _sysroot(staging, log)
         wheels = _site(staging, litert_version(), log)
         so = build_plugin(staging / "plugin")
-        for e in EMULATIONS.values():
+        for e in own_emulations():
             make_prefix(staging / "cpus" / e.backend, staging / "sysroot", e)
         record = {"qemu": qemu_version(), "suite": SUITE, "wheels": wheels,
                   "plugin_sha256": hashlib.sha256(so.read_bytes()).hexdigest(),
@@ -326,3 +349,41 @@ def require_installed() -> dict:
                             "made once into liteship's cache", f"{tools}run `liteship runtimes install arm64` "
                             "(as root; about a minute and 400 MB)")
     return record
+
+
+# --------------------------------------------------------------------------- what counts a backend
+
+
+def counter(backend: str) -> tuple[list[str], Path, Path]:
+    """(the QEMU command, its -L prefix, the plugin) that count ``backend``: Debian's qemu-aarch64 on PATH and this
+    environment's plugin, or the QEMU and plugin of the backend's own environment (arm64-a18's SME2 build)."""
+    e = EMULATIONS[backend]
+    if e.environment == NAME:
+        qemu = qemu_binary()
+        return ([qemu] if qemu else []), env_dir() / "cpus" / backend, env_dir() / "plugin" / "count.so"
+    from liteship.bench import arm64_sme2
+
+    own = arm64_sme2.env_dir()
+    return arm64_sme2.command(own), own / "cpus" / backend, own / "plugin" / "count.so"
+
+
+def backend_status(backend: str) -> dict | None:
+    """The tools that count ``backend`` (``qemu``, ``plugin_sha256``, the aarch64 ``wheels``), or None when an
+    environment it needs is not installed whole."""
+    arm = status()
+    if arm is None or EMULATIONS[backend].environment == NAME:
+        return arm
+    from liteship.bench import arm64_sme2
+
+    own = arm64_sme2.status()
+    return None if own is None else {**own, "wheels": arm["wheels"]}
+
+
+def require_backend(backend: str) -> dict:
+    """:func:`backend_status`, or a LiteshipError naming the install that is missing."""
+    record = require_installed()
+    if EMULATIONS[backend].environment == NAME:
+        return record
+    from liteship.bench import arm64_sme2
+
+    return {**arm64_sme2.require_installed(), "wheels": record["wheels"]}

@@ -122,17 +122,20 @@ def same_machine(record: BenchRecord, here: dict) -> bool:
 
 
 def counting_tools() -> dict:
-    """The tools that would count instructions here now: valgrind's version, QEMU's and the plugin's."""
-    from liteship.bench.arm64_env import status
+    """The tools that would count instructions here now: valgrind's version, QEMU's and the plugin's; and under each
+    ARM backend's name, the QEMU and plugin that count it (arm64-a18 has its own)."""
+    from liteship.bench.arm64_env import EMULATIONS, status
     from liteship.bench.instructions import valgrind
 
     arm = status() or {}
-    return {"valgrind": valgrind(), "qemu": arm.get("qemu"), "plugin_sha256": arm.get("plugin_sha256")}
+    return {"valgrind": valgrind(), "qemu": arm.get("qemu"), "plugin_sha256": arm.get("plugin_sha256"),
+            **{name: backends.get(name).tools() for name in EMULATIONS}}
 
 
 def same_tools(record: BenchRecord, tools: dict) -> bool:
     """A record's instruction count was made with the valgrind, or the QEMU and plugin, that would count now."""
     used = record.instructions.tool if record.instructions else {}
+    tools = tools.get(record.backend, tools)  # an ARM record: its own backend's QEMU and plugin
     return all(used[k] == tools.get(k) for k in ("valgrind", "qemu", "plugin_sha256") if k in used)
 
 

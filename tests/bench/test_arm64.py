@@ -141,7 +141,8 @@ def test_the_kernels_follow_the_features_emulated(optimized_run):
 
 
 def test_cpuinfo_files_match_the_cpu_model():
-    for backend, e in arm64_env.EMULATIONS.items():
+    for e in arm64_env.own_emulations():  # arm64-a18's QEMU writes its /proc/cpuinfo itself
+        backend = e.backend
         text = (arm64_env.env_dir() / "cpus" / backend / "proc" / "cpuinfo").read_text()
         fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
         assert int(fields["CPU implementer\t"], 16) == e.midr >> 24

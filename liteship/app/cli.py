@@ -163,13 +163,15 @@ def _runtimes_parser(sub) -> None:
     p = sub.add_parser("runtimes", help="other runtimes: tflite-runtime releases (real loads), arm64 (the phone's "
                                         "ISA under QEMU) and mediapipe (metadata, Tasks): list, install, remove",
                        description="Isolated environments in liteship's cache: tflite-runtime releases for "
-                                   "--target-runtime, arm64 for the arm64-a14 and arm64-a15 backends, and mediapipe "
-                                   "for TFLite metadata and MediaPipe's ImageClassifier.")
+                                   "--target-runtime, arm64 for the arm64-a14 and arm64-a15 backends, arm64-a18 (an "
+                                   "SME2 QEMU built from Debian's source, about 5 minutes) for the arm64-a18 backend, "
+                                   "and mediapipe for TFLite metadata and MediaPipe's ImageClassifier.")
     p.add_argument("action", choices=("list", "install", "remove"))
-    p.add_argument("version", nargs="?", help="a tflite-runtime release, e.g. 2.14, arm64 or mediapipe (install, "
-                                               "remove)")
+    p.add_argument("version", nargs="?", help="a tflite-runtime release, e.g. 2.14, arm64, arm64-a18 or mediapipe "
+                                               "(install, remove)")
     p.add_argument("--with-system-packages", action="store_true",
-                   help="arm64: install the Debian packages it needs (qemu-user debootstrap gcc) with apt-get, as root")
+                   help="arm64, arm64-a18: install the Debian packages they need (qemu-user debootstrap gcc) with "
+                        "apt-get, as root")
 
 
 def _track_parser(sub) -> None:

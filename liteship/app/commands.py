@@ -169,7 +169,7 @@ def _explain(result) -> None:
 
 
 def _runtimes_list(result) -> None:
-    arm, mediapipe, *legacy = result.envs
+    arm, sme2, mediapipe, *legacy = result.envs
     if arm.path is not None:
         facts = arm.facts
         print(f"arm64  {arm.path}  ({facts['qemu']}; aarch64 ai-edge-litert {facts['wheels'].get('ai-edge-litert')}, "
@@ -181,6 +181,9 @@ def _runtimes_list(result) -> None:
           if mediapipe.path is not None else f"mediapipe  not installed: `{mediapipe.install}` makes it")
     print(f"cache: {result.cache} (LITESHIP_CACHE moves it)")
     for env in legacy:
+    print(f"{sme2.name}  {sme2.path}  ({sme2.facts['qemu']}, built from {sme2.facts.get('qemu_source')}; plugin sha256 "
+          f"{sme2.facts['plugin_sha256'][:12]}; backends {', '.join(sme2.facts['backends'])})" if sme2.path is not None
+          else f"{sme2.name}  not installed: `{sme2.install}` (as root; about 5 minutes) makes its SME2 QEMU")
         print(f"{env.name} {env.version}  {env.path}")
     if not legacy:
         print("no runtime installed: `liteship runtimes install 2.14` makes one (needs PyPI)")
@@ -190,8 +193,8 @@ def _runtimes(result) -> None:
     if result.action == "list":
         return _runtimes_list(result)
     env = result.installed
-    if env is not None and env.name == "arm64":
-        print(f"arm64 ready in {env.path} ({result.seconds:.0f} s): backends {', '.join(env.facts['backends'])}")
+    if env is not None and env.name in ("arm64", "arm64-a18"):
+        print(f"{env.name} ready in {env.path} ({result.seconds:.0f} s): backends {', '.join(env.facts['backends'])}")
     elif env is not None and env.name == "mediapipe":
         print(f"mediapipe {env.version} ready in {env.path}: variants made from now on carry TFLite metadata, and "
               "pick checks the release in MediaPipe's ImageClassifier")
@@ -202,7 +205,7 @@ def _runtimes(result) -> None:
     if result.error is not None:
         raise result.error
     if env is None and not result.removed:
-        print(f"no {result.name} environment in the cache" if result.name in ("arm64", "mediapipe") else
+        print(f"no {result.name} environment in the cache" if result.name in ("arm64", "arm64-a18", "mediapipe") else
               f"no {result.name} {result.version} in the cache")
 
 

@@ -311,14 +311,14 @@ def _explain(request) -> list[Problem]:
                     _kernel_run_dir(text(request.run_dir)) or run_dir_problems(text(request.run_dir)))
 
 
-def _arm64_tools() -> list[Problem]:
-    from liteship.bench import SYSTEM_PACKAGES, missing_tools
+def _arm64_tools(version: str) -> list[Problem]:
+    from liteship.bench import SYSTEM_PACKAGES, arm64_sme2, missing_tools
 
-    missing = missing_tools()
-    return [Problem("arm64", None, "the Debian packages " + " ".join(missing), "are not installed: the arm64 "
-                    "environment needs a dynamic qemu-aarch64 (qemu-user; qemu-user-static loads no plugins), "
-                    "debootstrap and gcc", f"apt-get install {' '.join(SYSTEM_PACKAGES)} as root, or add "
-                    "--with-system-packages")] if missing else []
+    missing, fix = (missing_tools(), SYSTEM_PACKAGES) if version == "arm64" else (arm64_sme2.missing_tools(),) * 2
+    why = ("the arm64 environment needs a dynamic qemu-aarch64 (qemu-user; qemu-user-static loads no plugins), "
+           "debootstrap and gcc") if version == "arm64" else arm64_sme2.NEEDS
+    return [Problem(version, None, "the Debian packages " + " ".join(missing), "are not installed: " + why,
+                    f"apt-get install {' '.join(fix)} as root, or add --with-system-packages")] if missing else []
 
 
 def _runtimes(request) -> list[Problem]:
@@ -329,17 +329,17 @@ def _runtimes(request) -> list[Problem]:
         return [Problem("ACTION", None, describe(action), "it takes list, install or remove", "pick one of those")]
     if action in ("install", "remove") and not version:
         return [Problem("VERSION", None, "missing", f"runtimes {action} needs a version", "for example 2.14, "
-                        "arm64 or mediapipe")]
-    if version == "arm64":
-        return _arm64_tools() if action == "install" and not request.with_system_packages else []
+                        "arm64, arm64-a18 or mediapipe")]
+    if version in ("arm64", "arm64-a18"):
+        return _arm64_tools(version) if action == "install" and not request.with_system_packages else []
     if request.with_system_packages:
-        return [Problem("--with-system-packages", None, "given", "it is for arm64 only", "drop it")]
+        return [Problem("--with-system-packages", None, "given", "it is for arm64 and arm64-a18 only", "drop it")]
     if version == "mediapipe":
         return []
     if version is None or re.fullmatch(r"\d+\.\d+(\.\d+)?", version):
         return []  # which releases exist is the registry's to say (the install lists them)
-    return [Problem("VERSION", None, describe(version), "it takes a tflite-runtime release number, arm64 or "
-                    "mediapipe", "for example 2.14")]
+    return [Problem("VERSION", None, describe(version), "it takes a tflite-runtime release number, arm64, arm64-a18 "
+                    "or mediapipe", "for example 2.14")]
 
 
 def _track(request) -> tuple[list[Problem], Checked]:

@@ -186,12 +186,15 @@ def explain(request, checked, progress) -> ExplainResult:
 
 def _runtimes_list() -> RuntimesResult:
     from liteship import task_api
-    from liteship.bench import arm64_env, legacy
+    from liteship.bench import arm64_env, arm64_sme2, legacy
 
-    arm = arm64_env.status()
+    arm, sme2 = arm64_env.status(), arm64_sme2.status()
     envs = [RuntimeEnv("arm64", None, arm64_env.env_dir() if arm is not None else None,
-                       {**(arm or {}), "backends": tuple(arm64_env.EMULATIONS)},
+                       {**(arm or {}), "backends": tuple(e.backend for e in arm64_env.own_emulations())},
                        "liteship runtimes install arm64 --with-system-packages"),
+            RuntimeEnv(arm64_sme2.NAME, None, arm64_sme2.env_dir() if sme2 is not None else None,
+                       {**(sme2 or {}), "backends": tuple(e.backend for e in arm64_sme2.emulations())},
+                       f"{arm64_sme2.INSTALL} --with-system-packages"),
             RuntimeEnv("mediapipe", task_api.VERSION, task_api.env_dir() if task_api.installed() else None, {},
                        task_api.INSTALL)]
     envs += [RuntimeEnv(legacy.DIST, version, path, {}) for version, path in legacy.cached().items()]
@@ -200,17 +203,20 @@ def _runtimes_list() -> RuntimesResult:
 
 def runtimes(request, checked, progress) -> RuntimesResult:
     from liteship import task_api
-    from liteship.bench import arm64_env, legacy
+    from liteship.bench import arm64_env, arm64_sme2, legacy
 
     action, version = request.action, request.version
     if action == "list":
         return _runtimes_list()
-    name = version if version in ("arm64", "mediapipe") else legacy.DIST
+    name = version if version in ("arm64", "arm64-a18", "mediapipe") else legacy.DIST
     started = time.perf_counter()
     if action == "install":
         if version == "arm64":
             env = RuntimeEnv(name, None, arm64_env.install(request.with_system_packages, log=progress.log),
-                             {"backends": tuple(arm64_env.EMULATIONS)})
+                             {"backends": tuple(e.backend for e in arm64_env.own_emulations())})
+        elif version == "arm64-a18":
+            env = RuntimeEnv(name, None, arm64_sme2.install(request.with_system_packages, log=progress.log),
+                             {"backends": tuple(e.backend for e in arm64_sme2.emulations())})
         elif version == "mediapipe":
             env = RuntimeEnv(name, task_api.VERSION, task_api.install(log=progress.log), {})
         else:
@@ -218,7 +224,7 @@ def runtimes(request, checked, progress) -> RuntimesResult:
             env = RuntimeEnv(name, legacy.resolve(version), path, {})
         return RuntimesResult(action=action, version=version, name=name, installed=env,
                               seconds=time.perf_counter() - started)
-    gone, left = (arm64_env.remove() if version == "arm64" else task_api.remove() if version == "mediapipe" else
-                  legacy.remove(version))
+    remove = {"arm64": arm64_env.remove, "arm64-a18": arm64_sme2.remove, "mediapipe": task_api.remove}
+    gone, left = remove[version]() if version in remove else legacy.remove(version)
     return RuntimesResult(action=action, version=version, name=name, removed=tuple(gone),
                           left=tuple(tuple(x) for x in left))

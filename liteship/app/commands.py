@@ -179,11 +179,11 @@ def _runtimes_list(result) -> None:
         print(f"arm64  not installed: `{arm.install}` (as root) makes it")
     print(f"mediapipe  {mediapipe.path}  (metadata writers and ImageClassifier {mediapipe.version})"
           if mediapipe.path is not None else f"mediapipe  not installed: `{mediapipe.install}` makes it")
-    print(f"cache: {result.cache} (LITESHIP_CACHE moves it)")
-    for env in legacy:
     print(f"{sme2.name}  {sme2.path}  ({sme2.facts['qemu']}, built from {sme2.facts.get('qemu_source')}; plugin sha256 "
           f"{sme2.facts['plugin_sha256'][:12]}; backends {', '.join(sme2.facts['backends'])})" if sme2.path is not None
           else f"{sme2.name}  not installed: `{sme2.install}` (as root; about 5 minutes) makes its SME2 QEMU")
+    print(f"cache: {result.cache} (LITESHIP_CACHE moves it)")
+    for env in legacy:
         print(f"{env.name} {env.version}  {env.path}")
     if not legacy:
         print("no runtime installed: `liteship runtimes install 2.14` makes one (needs PyPI)")

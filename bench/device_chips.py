@@ -39,8 +39,9 @@ ISA_CLASSES = {c.name: c for c in (
     IsaClass("sme2", "arm64-a18", "SME2, where XNNPACK runs KleidiAI's SME2 kernels"),
 )}
 SME2 = "sme2"
-SME2_MISS = ("fitted on arm64-a15 counts, an M4 Max's leave-one-out errors were 43-73 % mean and 89-246 % worst, "
-             "and its int8/float32 time ratio 0.80 against the count's 0.39")
+SME2_MISS = ("fitted on arm64-a15 counts of eight architectures, an M4 Max's published medians were missed by 29 % "
+             "(median) and 106 % (worst) leave-one-model-out, with the best form (tests/perf/device_validation), "
+             "and its int8/float32 time ratio is 0.80 against the count's 0.39")
 
 
 @dataclass(frozen=True)

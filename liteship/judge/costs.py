@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from liteship.bench import backends
-from liteship.bench import BenchRecord, X86_64
+from liteship.bench import BenchRecord, chip_kept, chip_of, profile_for, X86_64
 from liteship.judge.budgets import budget_record, Budgets, predicted  # predicted: ms from a count, never measured
 
 
@@ -48,6 +48,35 @@ def latency_source(record: BenchRecord) -> str:
         return f"{record.backend} (a backend this liteship does not know)"
     where = "this x86 CPU" if b.isa == X86_64 else f"this machine ({b.isa})"
     return where + (" (emulated: its time says nothing of a phone's)" if b.emulated_time else "")
+
+
+@dataclass(frozen=True)
+class CountProfile:
+    """The count backend whose aarch64 counts are a device's instruction set (and what says so), or why none is."""
+
+    backend: str | None
+    chip: str | None = None  # the device's chip, as its records keep it or its name says it
+    said: str = ""  # backend: what says it stands for the device ("the profile its predictions used", ...)
+    why: str = ""  # no backend: why no counted profile stands for the chip
+
+
+def count_profile(records: list[BenchRecord], device: str) -> CountProfile:
+    """The count backend that stands for ``device``'s chip: the ISA profile its predictions used; else the one its
+    chip's ISA class names (:func:`liteship.bench.profile_for`: ``arm64-a15`` for an A15, none for an SME2 chip
+    while the registry holds no SME2 profile); else none, with why."""
+    mine = [r for r in records if (on_device(r) or predicted(r)) and device_name(r) == device]
+    used = next((r.device["profile"] for r in mine if predicted(r) and r.device.get("profile")), None)
+    chip, chip_from = next(((r.device["chip"], r.device.get("chip_from")) for r in mine if r.device.get("chip")),
+                           (None, None))
+    if used is not None:
+        return CountProfile(used, chip, "the profile its predictions used")
+    found = chip_kept(chip, chip_from) if chip else chip_of(device)
+    if found is None:
+        return CountProfile(None, chip, why=f"liteship does not know {f'the chip {chip}' if chip else 'its chip'}, "
+                            "so no ISA profile is known to run the kernels it runs")
+    profile = profile_for(found)
+    return CountProfile(profile.backend, found.chip, f"the ISA profile that stands for its chip, {found.chip}",
+                        profile.why)
 
 
 @dataclass(frozen=True)
@@ -92,6 +121,7 @@ class PhoneColumn:
 
     device: str | None
     cells: dict[str, PhoneCost]  # by variant; a variant with nothing to show has no cell
+    uncounted: str = ""  # a device's: why no counted profile stands for its chip (no count falls back then)
 
     @property
     def threads(self) -> tuple[int, ...]:
@@ -121,11 +151,11 @@ def _timed_cell(records: list[BenchRecord], threads: int) -> PhoneCost | None:
 
 
 def _count_cell(ok: list[BenchRecord], variant: str, profiles: tuple[str, ...]) -> PhoneCost | None:
-    """The variant's aarch64 count: on the profile the device's predictions use, else the registry's first."""
+    """The variant's aarch64 count on the first of ``profiles`` that counted it: a device's column passes its own
+    profile alone (never another profile's count as if it were the device's), a column of counts alone every one."""
     counted = {r.backend: r for r in ok if r.variant == variant and r.kind.counts and r.instructions
                and r.instructions.counted and not r.instructions.on_x86}
-    name = next((b for b in (*profiles, *backends.names(lambda b: b.kind.counts)) if b in counted),
-                next(iter(counted), None))
+    name = next((b for b in profiles if b in counted), None)
     return None if name is None else PhoneCost("count", counted[name].instructions.millions, counted[name],
                                                profile=name)
 
@@ -138,20 +168,22 @@ def _cpu_timed(ok: list[BenchRecord]) -> list[BenchRecord]:
 
 def phone_columns(records: list[BenchRecord], threads: int = 1) -> list[PhoneColumn]:
     """One column per CPU device of the run: per variant, the device's measured milliseconds (at ``threads``
-    where measured at several), else the predicted ones, else the variant's aarch64 count. Without a device, one
-    column of counts (``device`` None); without a count either, none."""
+    where measured at several), else the predicted ones, else the variant's aarch64 count on the profile that
+    stands for the device's chip (:func:`count_profile`; none when no counted profile does, and the column says
+    why). Without a device, one column of counts (``device`` None); without a count either, none."""
     ok = [r for r in records if r.status == "ok"]
     variants = list(dict.fromkeys(r.variant for r in records))
     timed = _cpu_timed(ok)
     columns = []
     for name in dict.fromkeys(device_name(r) for r in timed):
-        mine = [r for r in timed if device_name(r) == name]
-        profiles = tuple(dict.fromkeys(r.device["profile"] for r in mine if predicted(r) and r.device.get("profile")))
+        mine, profile = [r for r in timed if device_name(r) == name], count_profile(timed, name)
+        own = (profile.backend,) if profile.backend else ()
         cells = {v: c for v in variants if (c := _timed_cell([r for r in mine if r.variant == v], threads)
-                                            or _count_cell(ok, v, profiles)) is not None}
-        columns.append(PhoneColumn(name, cells))
+                                            or _count_cell(ok, v, own)) is not None}
+        columns.append(PhoneColumn(name, cells, profile.why if profile.backend is None else ""))
     if not columns:
-        cells = {v: c for v in variants if (c := _count_cell(ok, v, ())) is not None}
+        every = (*backends.names(lambda b: b.kind.counts), *(r.backend for r in ok if r.kind.counts))
+        cells = {v: c for v in variants if (c := _count_cell(ok, v, every)) is not None}
         columns = [PhoneColumn(None, cells)] if cells else []
     return columns
 

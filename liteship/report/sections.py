@@ -7,7 +7,7 @@ from liteship.bench import backends
 from liteship.bench import BenchRecord, subset_words
 from liteship.judge import float_record
 from liteship.judge import BEST, Decision, Option, shown_record
-from liteship.judge import checked_findings, Finding, is_predicted, phone_columns
+from liteship.judge import checked_findings, Finding, is_predicted, PhoneColumn, phone_columns
 from liteship.report import phone
 from liteship.report.document import Image, Para, Section, Table
 from liteship.report.format import change_pt, change_with_interval, interval, num, percent_change, with_interval
@@ -168,6 +168,20 @@ def _p50_words(rs: list) -> str:
     return "; ".join(said.values()) or "p50: median of round medians [95 % bootstrap CI over the rounds]"
 
 
+def _uncounted_words(column: PhoneColumn) -> str:
+    """A device column with no counted profile for its chip: no variant falls back to a count there, and why."""
+    return (f"in the {column.device} column no variant falls back to a count: no counted ISA profile stands for "
+            f"its chip ({column.uncounted}); ") if column.uncounted else ""
+
+
+def _phone_cell(column: PhoneColumn, variant: str) -> tuple:
+    """A phone column's cell; a device's variant neither measured nor predicted, where no counted profile stands
+    for its chip, says so (never another profile's count)."""
+    if variant not in column.cells and column.uncounted:
+        return ("no count: no counted profile stands for its chip", None)
+    return phone.cell(column, variant)
+
+
 def variants_section(records: list[BenchRecord], decision: Decision | None = None) -> Section:
     budgets, judged = judged_on(decision)
     rs = rows(records, budgets, judged)
@@ -178,7 +192,7 @@ def variants_section(records: list[BenchRecord], decision: Decision | None = Non
                    "same model, in pt (negative: the variant is worse; every output of liteship writes it so), with "
                    "Newcombe's 95 % score interval, paired image by image on the same test images; "
                    + _p50_words(rs) + "; "
-                   + "".join(f"{phone.described(c)}; " for c in columns)
+                   + "".join(f"{phone.described(c)}; " + _uncounted_words(c) for c in columns)
                    + "M x86: millions of instructions per invoke counted under valgrind (– where not counted)"
                    + "".join(f"; M {b}: millions of aarch64 instructions per invoke under QEMU, on the phone's "
                              "instruction set (a count, not a phone's time)" for b in arms)
@@ -190,7 +204,7 @@ def variants_section(records: list[BenchRecord], decision: Decision | None = Non
             ("★" if r.front else "", r.recipe, r.backend, (with_interval(r.top1, r.top1_ci), r.top1),
              (change_with_interval(r.drop, r.drop_ci), None if r.drop is None else -r.drop),
              _n(r.agreement, ".4f"), _n(r.size_kb, ".1f"), _n(r.gzip_kb, ".1f"), _ms(r.p50_ms, r.predicted),
-             interval(*(r.ci or (None, None))), *(phone.cell(c, r.variant) for c in columns),
+             interval(*(r.ci or (None, None))), *(_phone_cell(c, r.variant) for c in columns),
              _n(r.instructions_m, ".3f"), *(_n(r.arm(b), ".3f") for b in arms), _n(r.sparsity, ".3f"),
              f"`{r.variant}`")
             for r in rs if r.model == model), caption=model, sortable=True))

@@ -147,3 +147,42 @@ def test_the_terminal_says_which_each_phone_number_is():
     assert bare.endswith("no phone measured it: 2.000 M instr, count (arm64-a15)")
     predicted_line = next(line for line in bench_table(phone_run()).splitlines() if "predicted:iphone" in line)
     assert "pred [2.05, 2.81]" in predicted_line  # a prediction's interval, not a measured CI
+
+
+def _a18(recipe="float32", ms=1.2, name="iPhone 16", chip="A18"):
+    """A device of an SME2 chip (A18): float32 measured on it, 1.200 ms over 30 runs."""
+    r = device(recipe, name, "device:" + "-".join(name.lower().split()), ms=ms, runs=30)
+    return replace(r, device={**r.device, "chip": chip})
+
+
+def test_an_sme2_device_s_column_never_shows_another_profile_s_count(monkeypatch):
+    import liteship.bench.device_chips as chips
+
+    monkeypatch.setattr(chips, "_registered", lambda name: name in ("arm64-a14", "arm64-a15"))  # no arm64-a18
+    records = [*phone_run(), _a18()]
+    page = _report(records).html
+    rows = _variants(page)
+    column = "iPhone 16 (1 thread)"
+    assert rows["float32"][column] == ("1.200 ms measured (30 runs)", "1.2")
+    for recipe in ("int8", "dynamic", "float16", "qat_int8"):  # arm64-a15 counted each: never shown as the A18's
+        assert rows[recipe][column] == ("no count: no counted profile stands for its chip", None)
+    assert rows["qat_int8"]["iPhone 13 (1 thread)"] == ("2.100 M instr, count (arm64-a15)", None)  # the A15's own
+    said = " ".join(page.split())
+    assert "in the iPhone 16 column no variant falls back to a count: no counted ISA profile stands for its chip " \
+           "(A18 has SME2: XNNPACK runs KleidiAI's SME2 kernels there, which arm64-a14 and arm64-a15 (sme=off) never " \
+           "run" in said
+
+
+def test_a_device_s_column_shows_the_count_of_its_own_profile(monkeypatch):
+    import liteship.bench.device_chips as chips
+
+    monkeypatch.setattr(chips, "_registered", lambda name: name in ("arm64-a14", "arm64-a15", "arm64-a18"))
+    records = [*phone_run(), _a18(), arm("int8", backend="arm64-a18", per_invoke=1_500_000),
+               _a18(name="iPhone 12", chip="A14"), arm("dynamic", backend="arm64-a14", per_invoke=3_300_000)]
+    rows = _variants(_report(records).html)
+    assert rows["int8"]["iPhone 16 (1 thread)"] == ("1.500 M instr, count (arm64-a18)", None)
+    assert rows["dynamic"]["iPhone 16 (1 thread)"] == ("–", None)  # counted on arm64-a15 and a14 only
+    assert rows["dynamic"]["iPhone 12 (1 thread)"] == ("3.300 M instr, count (arm64-a14)", None)
+    assert rows["int8"]["iPhone 12 (1 thread)"] == ("–", None)
+    unknown = _variants(_report([*phone_run(), _a18(name="Frobnicator X1", chip=None)]).html)
+    assert unknown["int8"]["Frobnicator X1 (1 thread)"] == ("no count: no counted profile stands for its chip", None)

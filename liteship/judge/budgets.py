@@ -160,11 +160,11 @@ def _latency_verdict(budgets: Budgets, variant: str, run: BenchRecord | None, ev
     return replace(v, message=v.message + f" [{said}]") if said else v
 
 
-def _not_counted(budgets: Budgets, records, verdict: Verdict) -> Verdict:
-    """An instruction budget not measured says why: the reason the count failed with, kept on the records."""
-    notes = [n for r in records if r.backend == budgets.backend for n in r.notes]
-    why = next((n for n in notes if n.startswith(("instructions not counted", "n/a"))), None)
-    return replace(verdict, message=f"{verdict.message}: {why}") if verdict.measured is None and why else verdict
+def _not_counted(budgets: Budgets, records, verdict: Verdict, every) -> Verdict:
+    """An instruction budget not measured says why, or where the counts are (:func:`.costs.why_uncounted`)."""
+    from liteship.judge.costs import why_uncounted  # costs asks this module what a prediction is: imported late
+    why = why_uncounted(budgets.backend, records, every) if verdict.measured is None else None
+    return replace(verdict, message=f"{verdict.message}: {why}") if why else verdict
 
 
 RUN_BUDGETS = ("max_latency_ms", "min_accuracy", "max_accuracy_drop", "min_agreement")
@@ -341,7 +341,7 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered, 
         isa = counted.isa if counted else backends.get(budgets.backend).isa
         out.append(("max_instructions_m", _not_counted(budgets, records, _num(
             f"max_instructions_m ({budgets.backend}, {isa})", variant, value, budgets.max_instructions_m, True, " M",
-            ".3f"))))
+            ".3f"), all_records)))
     if budgets.min_accuracy is not None:
         out.append(("min_accuracy", _accuracy_verdict(budgets, variant, scored)))
     if budgets.max_accuracy_drop is not None:

@@ -79,6 +79,24 @@ def count_profile(records: list[BenchRecord], device: str) -> CountProfile:
                         profile.why)
 
 
+def why_uncounted(backend: str, records: list[BenchRecord], every: list[BenchRecord] = ()) -> str | None:
+    """Why an instruction budget on ``backend`` has no count of a variant (``records``: the variant's; ``every``:
+    the run's): the reason its count failed with, kept on the records; or, on a device's or a prediction's backend
+    (milliseconds, never counts), which count backend holds the device's counts; None when nothing says why."""
+    notes = [n for r in records if r.backend == backend for n in r.notes]
+    why = next((n for n in notes if n.startswith(("instructions not counted", "n/a"))), None)
+    first = next((r for r in every if r.backend == backend and (on_device(r) or predicted(r))), None)
+    if why is not None or first is None:
+        return why
+    device, profile = device_name(first), count_profile(list(every), device_name(first))
+    held = (f"{backend} holds milliseconds predicted from counts, not counts" if predicted(first) else
+            f"{backend} holds milliseconds measured on the device, not counts")
+    if profile.backend is None:
+        return f"{held}, and no count backend stands for the {device}'s chip: {profile.why}"
+    return (f"{held}: counts of the {device}'s instruction set are on {profile.backend} ({profile.said}); judge "
+            f'them there with [budgets] backend = "{profile.backend}"')
+
+
 @dataclass(frozen=True)
 class PhoneCost:
     """One variant's cell of a phone column: what the device measured, else what is predicted for it, else the

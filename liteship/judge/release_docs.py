@@ -7,6 +7,7 @@ import html
 from liteship.bench import backends
 from liteship.bench import BenchRecord, measured_on
 from liteship.judge.budgets import budget_record, judged_latency, predicted, scored_record
+from liteship.judge.costs import device_name
 from liteship.judge.decision import BEST, Decision
 from liteship.number_formats import change_pt, millions, percent, percent_change, points, pt, pt_interval
 from liteship.stats import wilson
@@ -134,18 +135,26 @@ def _ci(ci) -> str:
     return "" if not ci else f" (95 % interval {ci[0] * 100:.2f}–{ci[1] * 100:.2f} %)"
 
 
-def _none_on_a_phone(recs: list[BenchRecord]) -> str:
-    """Said while every number was measured on this machine (a phone's own measurements are not, and a prediction
-    of them is no measurement)."""
-    guessed = " The predicted lines were not measured: each is predicted from instruction counts by a calibration " \
-        "fitted on the device's own measurements of other variants, with that calibration's interval and error." \
-        if any(predicted(r) for r in recs) else ""
-    if any(r.device and not predicted(r) for r in recs):
-        return " The device lines above were measured on the device, by its own tool, and imported." + guessed
-    if guessed:
-        return " No number here was measured on a phone." + guessed
-    return " No number here was measured on a phone." if all(b.kind.here for r in recs
-                                                              for b in backends.measured_by(r)) else ""
+def _where_said(where: str, recs: list[BenchRecord]) -> str:
+    """MODEL.md's closing sentences on where its numbers come from, true of each mix: only this machine's (x86
+    times, valgrind and QEMU counts: "No number here was measured on a phone"); a device's lines, measured on it
+    by its own tool and imported; predicted lines, measured on no phone but fitted on the device's measurements of
+    other variants (listed under each); and this machine's ``where`` for every other number."""
+    shown = [r for r in recs if r.kind.times and r.status == "ok" and r.device]
+    if not shown:
+        here = all(b.kind.here for r in recs for b in backends.measured_by(r))
+        return f"Where: {where.rstrip('.')}." + (" No number here was measured on a phone." if here else "")
+    said = {}
+    for r in shown:
+        d = r.device
+        said.setdefault(r.backend, (
+            f"the {r.backend} line was measured on no phone: it is predicted from the variant's {d.get('profile')} "
+            f"instruction count by a calibration fitted on {len(d.get('rests_on') or ()) or 'the'} measurements of "
+            f"other variants on {_article(device_name(r))} (the medians listed under it, each measured on the "
+            "device by its own benchmark tool and imported)") if predicted(r) else (
+            f"the {r.backend} line was measured on {_article(device_name(r))} by the device's own benchmark tool "
+            "and imported (`liteship device import`), not on this machine"))
+    return f"Where: {'; '.join(said.values())}. Every other number: {where.rstrip('.')}."
 
 
 def _article(name: str) -> str:
@@ -246,7 +255,7 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
         lines.append(f"- how: p50 is the median of {opts.get('rounds')} round medians of {opts.get('runs')} invokes "
                      f"each after {opts.get('warmup')} warm-up invokes, with a 95 % bootstrap interval; "
                      "one image per invoke")
-    lines += ["", f"Where: {where.rstrip('.')}.{_none_on_a_phone(recs)}", "",
+    lines += ["", _where_said(where, recs), "",
               "## Budgets", ""] + [f"- {v.message}" for v in vv.verdicts] + [
               "", "## Use it in the app", "", "Two ways; every number above was "
               + ("measured (or predicted from measurements made) " if any(predicted(r) for r in recs) else "measured ")

@@ -67,7 +67,8 @@ def test_pick_prefer_latency_ranks_on_the_phone_s_median_and_model_md_says_where
     assert "- device:iphone-13: measured on an iPhone 13, A15 (LiteRT version not given, 1 thread), median 1.850 ms " \
            "over 50 runs" in text
     assert "No number here was measured on a phone" not in text
-    assert "The device lines above were measured on the device, by its own tool, and imported." in text
+    assert "Where: the device:iphone-13 line was measured on an iPhone 13 by the device's own benchmark tool and " \
+           "imported (`liteship device import`), not on this machine. Every other number: here." in text.splitlines()
 
 
 def test_the_python_api_refuses_every_problem_at_once_and_writes_nothing(run, tmp_path):  # noqa: F811

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import html
+import textwrap
 
 from liteship.bench import backends
 from liteship.bench import BenchRecord, measured_on
 from liteship.judge.budgets import budget_record, judged_latency, predicted, scored_record
-from liteship.judge.costs import device_name
+from liteship.judge.costs import device_name, latency_source
 from liteship.judge.decision import BEST, Decision
 from liteship.number_formats import change_pt, millions, percent, percent_change, points, pt, pt_interval
 from liteship.stats import wilson
@@ -16,8 +17,7 @@ SWIFT = """\
 // Classifier.swift: written by liteship for {variant} ({model} {recipe}).
 // TensorFlowLiteSwift, set up as liteship measured this model: {threads} thread(s), XNNPACK on
 // (Interpreter.Options leaves XNNPACK off unless asked).{delegate}
-// The numbers in MODEL.md were measured on an x86 CPU ({cpu}) through LiteRT's Python API, not on a
-// phone: time the app on the device it ships to.
+{where}
 import CoreGraphics
 import Foundation
 import TensorFlowLite
@@ -90,12 +90,38 @@ def _delegate_note(name: str | None) -> str:
     return backend.release_note if backend is not None else ""
 
 
+def _budget_where(decision: Decision, cpu: str | None) -> str:
+    """Where the number of the budgets' backend for the chosen variant came from, as Classifier.swift says it: an
+    x86 CPU, measured on the device by its own tool and imported, predicted from counts (not measured), or an
+    aarch64 count."""
+    b, r = decision.budgets, decision.chosen.verdict.judged or decision.chosen.record
+    if r is None:
+        said = f"No number of the budgets' backend ({b.backend}) was judged for this variant."
+    elif predicted(r):
+        said = (f"The milliseconds of the budgets' backend ({r.backend}) were not measured: {predicted_for(r)}. "
+                "Measure it on the device (liteship device kit, then liteship device import).")
+    elif r.kind.times and not r.kind.here and r.device:
+        instead = f", standing in for {b.backend}" if r.backend != b.backend else ""
+        said = (f"The milliseconds of the budgets' backend ({r.backend}{instead}) were {measured_on(r)}, by the "
+                "device's own benchmark tool, and imported (liteship device import); liteship did not time them.")
+    elif r.kind.counts:
+        said = (f"The number of the budgets' backend ({r.backend}) is an aarch64 instruction count under QEMU on an "
+                f"x86 CPU ({cpu}): the phone's instruction set, not a phone's time.")
+    else:
+        said = (f"The numbers of the budgets' backend ({r.backend}, {r.threads} thread(s)) were measured on "
+                + (f"an x86 CPU ({cpu})" if latency_source(r) == "this x86 CPU" else latency_source(r))
+                + " through LiteRT's Python API, not on a phone.")
+    said += " MODEL.md says where each of its numbers comes from; time the app on the device it ships to."
+    return "\n".join(textwrap.wrap(said, 107, initial_indent="// ", subsequent_indent="// ", break_on_hyphens=False))
+
+
 def swift(decision: Decision, contract: dict, cpu: str | None) -> str:
     vv = decision.chosen.verdict
     dtype, out_dtype = contract["input"]["dtype"], contract["output"]["dtype"]
     feed_short, feed_code = FEED[dtype]
     return SWIFT.format(variant=vv.variant, model=vv.model, recipe=vv.recipe, threads=decision.budgets.threads,
-                        delegate=_delegate_note(decision.budgets.require_delegate), cpu=cpu,
+                        delegate=_delegate_note(decision.budgets.require_delegate),
+                        where=_budget_where(decision, cpu),
                         size=int(contract["input"]["shape"][1]), feed_short=feed_short,
                         feed_code=feed_code.replace("{{", "{").replace("}}", "}"),
                         read_code=READ[out_dtype].replace("{{", "{").replace("}}", "}"))

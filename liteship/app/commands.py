@@ -147,6 +147,8 @@ def _pick(result) -> None:
         print(f"    {v.message}")
     if decision.tie is not None:  # --prefer accuracy could not tell the most accurate apart: say how it chose
         print(f"    {decision.tie.describe()}".replace("`", ""))
+    if decision.ranked_on:  # --prefer latency on predictions: a prediction's upper end, a device's median
+        print(f"    --prefer {decision.prefer} {decision.ranked_on}")
     print(f"release: {result.release}/ (model.tflite, labels.txt, manifest.json, MODEL.md, Classifier.swift)")
     print(mediapipe_line(result.mediapipe))
     print(f"report: {report} opens with this decision")

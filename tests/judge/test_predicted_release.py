@@ -66,6 +66,19 @@ def test_pick_ranks_on_the_upper_ends_and_model_md_says_predicted_with_its_inter
     assert "every number above was measured (or predicted from measurements made) through" in text
 
 
+RANKED_ON = ("ranked on the upper end of each prediction's 95 % interval on predicted:iphone-13 (predicted from "
+             "instruction counts, not measured), as its budget is judged; a variant measured on the device, on its "
+             "measured median (device:iphone-13)")
+
+
+def test_pick_s_terminal_lines_and_the_report_say_what_latency_ranked_on(picked):
+    out, ids, _, printed = picked
+    assert f"    --prefer latency {RANKED_ON}" in printed.splitlines()
+    report = (out / "report.md").read_text()
+    decision = report.split("### Decision")[1].split("\n\n")[1]
+    assert decision.startswith(f"**Ship `{ids['prune_int8']}`") and decision.endswith(f" It {RANKED_ON}.")
+
+
 def test_classifier_swift_says_the_budget_s_number_was_predicted_not_measured(picked):
     out, _, _, _ = picked
     swift = (out / "release" / "Classifier.swift").read_text().splitlines()

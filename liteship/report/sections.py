@@ -7,11 +7,11 @@ from liteship.bench import backends
 from liteship.bench import BenchRecord, subset_words
 from liteship.judge import float_record
 from liteship.judge import BEST, Decision, Option, shown_record
-from liteship.judge import checked_findings, Finding, is_predicted, PhoneColumn, phone_columns
+from liteship.judge import checked_findings, Finding, PhoneColumn, phone_columns
 from liteship.report import phone
 from liteship.report.document import Image, Para, Section, Table
 from liteship.report.format import change_pt, change_with_interval, interval, num, percent_change, with_interval
-from liteship.report.tables import latency_where, rows
+from liteship.report.tables import latency_how, latency_where, rows
 from liteship.rundir import PARETO
 from liteship.versions import measured_where
 
@@ -26,9 +26,16 @@ def _n(value, spec: str):
     return (num(value, spec), value)
 
 
-def _ms(value: float | None, guessed: bool) -> tuple:
-    """A latency cell; a prediction's says so, never read as a measurement."""
-    return (num(value, ".3f") + (" predicted" if guessed and value is not None else ""), value)
+def _ms(value: float | None, how: str) -> tuple:
+    """A latency cell; a prediction's says so, never read as a measurement, and a device's says it was measured
+    (``how``: a row's ``latency_how``, "here", "device" or "predicted")."""
+    said = {"predicted": " predicted", "device": " measured"}.get(how, "")
+    return (num(value, ".3f") + (said if value is not None else ""), value)
+
+
+def _option_how(o: Option) -> str:
+    """Where an option's latency comes from, as the variants table's rows say it (``latency_how``)."""
+    return latency_how(o.record) if o.record is not None else "here"
 
 
 def _rel(x: float | None) -> str:
@@ -125,7 +132,7 @@ def decision_section(decision: Decision | None, run_dir: str, records: list[Benc
                                  f"{decision.budgets.latency_stat} ms", "vs chosen", "variant"), tuple(
                 (a.why_listed, a.option.verdict.model, a.option.verdict.recipe, _n(a.option.top1, ".4f"),
                  change_pt(None if a.top1_change is None else -a.top1_change), _n(a.option.size_bytes / 1024, ".1f"),
-                 _rel(a.size_change), _ms(a.option.latency_ms, is_predicted(a.option.record)), _rel(a.latency_change),
+                 _rel(a.size_change), _ms(a.option.latency_ms, _option_how(a.option)), _rel(a.latency_change),
                  f"`{a.option.variant}`") for a in decision.alternatives),
                 caption="The closest alternatives, and what each trades against the choice"))
     else:
@@ -161,7 +168,8 @@ def _p50_words(rs: list) -> str:
             said[r.latency_from] = (f"p50 {r.latency_from}: marked predicted, its 95 % prediction interval in the "
                                     "CI column")
         elif r.latency_how == "device":
-            said[r.latency_from] = f"p50 {r.latency_from}: the device's benchmark tool's median, imported"
+            said[r.latency_from] = (f"p50 {r.latency_from}: marked measured, the device's benchmark tool's median, "
+                                    "imported")
         else:
             said[r.latency_from] = ("p50: median of round medians [95 % bootstrap CI over the rounds] on "
                                     + r.latency_from)
@@ -203,7 +211,7 @@ def variants_section(records: list[BenchRecord], decision: Decision | None = Non
                              *(f"M {b}" for b in arms), "sparsity", "variant"), tuple(
             ("★" if r.front else "", r.recipe, r.backend, (with_interval(r.top1, r.top1_ci), r.top1),
              (change_with_interval(r.drop, r.drop_ci), None if r.drop is None else -r.drop),
-             _n(r.agreement, ".4f"), _n(r.size_kb, ".1f"), _n(r.gzip_kb, ".1f"), _ms(r.p50_ms, r.predicted),
+             _n(r.agreement, ".4f"), _n(r.size_kb, ".1f"), _n(r.gzip_kb, ".1f"), _ms(r.p50_ms, r.latency_how),
              interval(*(r.ci or (None, None))), *(_phone_cell(c, r.variant) for c in columns),
              _n(r.instructions_m, ".3f"), *(_n(r.arm(b), ".3f") for b in arms), _n(r.sparsity, ".3f"),
              f"`{r.variant}`")

@@ -79,11 +79,13 @@ def rows(records: list[BenchRecord], budgets=None, judged: list[BenchRecord] = (
                        a.top1_ci, (drop.low, drop.high) if drop else None, _instructions_m(r, records),
                        arm_counts(r.variant, records),
                        f"{r.backend}@{r.threads}" + ("" if a is r else f", top-1 {a.backend}@{a.threads}"),
-                       latency_source(r) if r.latency_ms else "", _how(r)))
+                       latency_source(r) if r.latency_ms else "", latency_how(r)))
     return sorted(out, key=lambda row: (-(row.top1 or -1), row.size_kb))
 
 
-def _how(r: BenchRecord) -> str:
+def latency_how(r: BenchRecord) -> str:
+    """Where a record's milliseconds come from, as a row says it: "here" (timed on this machine), "device" (measured
+    on a device by its own tool, imported) or "predicted" (from counts, not measured)."""
     return "predicted" if is_predicted(r) else "here" if r.kind.here else "device"
 
 

@@ -149,6 +149,19 @@ def test_the_terminal_says_which_each_phone_number_is():
     assert "pred [2.05, 2.81]" in predicted_line  # a prediction's interval, not a measured CI
 
 
+def test_a_device_measured_p50_cell_says_measured_as_a_predicted_one_says_predicted():
+    budgets = Budgets(backend="predicted:iphone-13", max_latency_ms=5.0, require_contract=False)
+    rows = _variants(_report(phone_run(), budgets, "latency").html)
+    # float32, int8, float16: the iPhone 13's medians stand in; dynamic: predicted; qat_int8: x86's, unmarked
+    assert rows["float32"]["p50 ms"] == ("3.100 measured", "3.1") and rows["float32"]["measured on"][0].startswith(
+        "device:iphone-13@1")
+    assert rows["int8"]["p50 ms"] == ("1.850 measured", "1.85")
+    assert rows["dynamic"]["p50 ms"] == ("2.400 predicted", "2.4")
+    assert rows["qat_int8"]["p50 ms"] == ("0.620", "0.62") and rows["qat_int8"]["measured on"][0] == "xnnpack@1"
+    on_x86 = _variants(_report(phone_run()).html)  # judged on x86: nothing measured elsewhere, nothing marked
+    assert on_x86["float32"]["p50 ms"] == ("0.400", "0.4")
+
+
 def _a18(recipe="float32", ms=1.2, name="iPhone 16", chip="A18"):
     """A device of an SME2 chip (A18): float32 measured on it, 1.200 ms over 30 runs."""
     r = device(recipe, name, "device:" + "-".join(name.lower().split()), ms=ms, runs=30)

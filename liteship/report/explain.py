@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liteship.bench import Explained, differences
+from liteship.bench import backends, differences, Explained, X86_64
 from liteship.report.format import millions, percent
 
 
@@ -12,8 +12,21 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], right: tuple[in
     return [fmt.format(*header), fmt.format(*("-" * w for w in widths)), *(fmt.format(*r) for r in rows)]
 
 
+def timed_where(backend: str | None) -> str:
+    """Where the p50 of ``backend`` was timed, in words true of it: "x86 CPU" (this machine's), or, for a backend
+    that times elsewhere (a device's, imported; a prediction from counts, not measured), its own summary."""
+    b = backends.find(backend) if backend else None
+    if b is None:
+        return "a backend this liteship does not know"
+    if not b.kind.here:
+        return b.summary
+    return ("x86 CPU" if b.isa == X86_64 else f"this machine's {b.isa} CPU") + \
+        (" (emulated: its time says nothing of a phone's)" if b.emulated_time else "")
+
+
 def describe(e: Explained) -> list[str]:
-    lat = f", p50 {e.p50_ms:.3f} ms on {e.latency_backend} (x86 CPU)" if e.p50_ms is not None else ""
+    lat = f", p50 {e.p50_ms:.3f} ms on {e.latency_backend} ({timed_where(e.latency_backend)})" \
+        if e.p50_ms is not None else ""
     counted = e.instructions
     instr = f", {millions(counted.per_invoke)} instructions per invoke ({'valgrind' if counted.on_x86 else 'QEMU'})" \
         if counted and counted.counted else ""
@@ -41,6 +54,9 @@ def render(e: Explained, other: Explained | None = None) -> str:
         diffs = differences(e, other)
         lines += [f"  - {d}" for d in diffs] or ["  - nothing in the graph: the same ops with the same dtypes"]
         ratio = e.latency_ratio(other)
-        if ratio is not None:
+        if ratio is not None and e.latency_backend == other.latency_backend:
             lines.append(f"  - p50 {e.p50_ms:.3f} ms vs {other.p50_ms:.3f} ms ({ratio:.2f}×)")
+        elif ratio is not None:  # two places (a device's and this CPU's, a prediction): no ratio between them
+            lines.append(f"  - p50 not compared: {e.p50_ms:.3f} ms on {e.latency_backend}, {other.p50_ms:.3f} ms on "
+                         f"{other.latency_backend}")
     return "\n".join(lines) + "\n"

@@ -246,6 +246,6 @@ def require_installed() -> dict:
     if record is None:
         raise LiteshipError(f"The {NAME} backend needs liteship's SME2 QEMU, which is not installed",
                             "Debian 12's QEMU emulates no SME2, so liteship builds one from Debian's QEMU source "
-                            "once into its cache", f"run `{INSTALL}` (as root; 5 to 8 minutes and 2.3 GB of "
+                            "once into its cache", f"run `{INSTALL}` (as root; about 5 minutes and 2.3 GB of "
                             "temporary disk; about 15 MB are kept)")
     return record

@@ -32,9 +32,10 @@ SOURCES = (f"deb-src {MIRROR} {SUITE}-backports main\n"  # an expired Release (s
            f"deb-src [check-valid-until=no] {MIRROR} sid main\n")
 BUILD_PACKAGES = ("make", "ninja-build", "meson", "python3", "python3-venv", "pkgconf", "libglib2.0-dev", "flex",
                   "bison", "xz-utils", "dpkg-dev")
-CONFIGURE = ("--prefix=/opt/qemu", "--target-list=aarch64-linux-user", "--enable-plugins", "--disable-system",
+CONFIGURE = ("--target-list=aarch64-linux-user", "--enable-plugins", "--disable-system",
              "--disable-tools", "--disable-docs", "--disable-guest-agent", "--disable-werror", "--disable-debug-info",
              "--without-default-features", "--disable-install-blobs")  # +ds sources have no firmware blobs
+BINARY = "/src/qemu/build/qemu-aarch64"  # in the build root
 CHROOT_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "HOME": "/root",
               "DEBIAN_FRONTEND": "noninteractive"}
 PLUGIN_SOURCE = Path(__file__).with_name("qemu") / "count_v2.c"
@@ -138,12 +139,12 @@ def _compile(build: Path, log) -> None:
     jobs = os.cpu_count() or 1
     log(f"{NAME}: building qemu-aarch64 (linux-user, TCG plugins) on {jobs} cores (about {180 // min(jobs, 4)} s)")
     _chroot(build, f"cd /src/qemu && rm -rf build && mkdir build && cd build && ../configure {' '.join(CONFIGURE)} "
-            f"&& ninja -j{jobs} && ninja install", "QEMU's build", timeout=7200,
+            f"&& ninja -j{jobs} qemu-aarch64", "QEMU's build", timeout=7200,  # the binary only: no tests, no contrib
             fix=f"the log's tail says why; run `{INSTALL}` again (a build from another QEMU source may need "
                 "another build tool: say which in an issue)")
-    shutil.copy(PLUGIN_SOURCE, build / "opt" / "count_v2.c")
-    _chroot(build, "gcc -O2 -shared -fPIC -fvisibility=hidden -I/opt/qemu/include $(pkg-config --cflags glib-2.0) "
-            "-o /opt/count.so /opt/count_v2.c", "gcc (the counting plugin, against this QEMU's qemu-plugin.h)",
+    shutil.copy(PLUGIN_SOURCE, build / "src" / "count_v2.c")
+    _chroot(build, "gcc -O2 -shared -fPIC -fvisibility=hidden -I/src/qemu/include/qemu $(pkg-config --cflags "
+            "glib-2.0) -o /src/count.so /src/count_v2.c", "gcc (the counting plugin, against this QEMU's qemu-plugin.h)",
             fix="the counting plugin does not build against this QEMU's plugin API; say so in an issue with the "
                 "QEMU version")
 
@@ -153,9 +154,9 @@ def _copy_out(build: Path, staging: Path) -> list[str]:
     (staging / "qemu" / "bin").mkdir(parents=True)
     (staging / "qemu" / "lib").mkdir()
     (staging / "plugin").mkdir()
-    shutil.copy(build / "opt" / "qemu" / "bin" / "qemu-aarch64", staging / "qemu" / "bin" / "qemu-aarch64")
-    shutil.copy(build / "opt" / "count.so", staging / "plugin" / "count.so")
-    ldd = _chroot(build, "ldd /opt/qemu/bin/qemu-aarch64", "ldd qemu-aarch64").stdout
+    shutil.copy(build / BINARY.lstrip("/"), staging / "qemu" / "bin" / "qemu-aarch64")
+    shutil.copy(build / "src" / "count.so", staging / "plugin" / "count.so")
+    ldd = _chroot(build, f"ldd {BINARY}", "ldd qemu-aarch64").stdout
     libs = [m.group(1) for m in re.finditer(r"=>\s*(/\S+)", ldd)] + re.findall(r"^\s*(/\S*ld-linux\S*)", ldd, re.M)
     for lib in libs:
         shutil.copyfile(build / lib.lstrip("/"), staging / "qemu" / "lib" / Path(lib).name)  # follows the links

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 from liteship.judge import Budgets, findings
 from liteship.report import build
+from tests.judge.test_findings import FLOAT, rec
 from tests.report.phone_run import arm, decision, phone_run, predicted, x86
 
 X86 = "x86 ms (xnnpack, 1 thread(s))"
@@ -110,3 +111,26 @@ def test_the_report_says_it_once():
     assert warnings.count("> ⚠") == 2 and warnings.count("The decision used") == 1
     assert "mnv2 int8 against float32: 1.50× by x86 ms (xnnpack, 1 thread(s)), but 0.60× by device ms (iPhone 13, " \
            f"measured), 0.40× by {A15}" in warnings
+
+
+def test_the_phone_isa_how_to_quotes_the_finding_as_it_reads_now():
+    """docs/how-to/phone-isa.md quotes the warning on its own table's counts (random-weight MobileNetV2 0.35@96 per
+    invoke: arm64-a15 5.81 M float32, 3.34 M int8; x86 under valgrind 4.13 M, 6.00 M), judged on arm64-a15 with
+    --prefer instructions: 3.34 / 5.81 = 0.57x by the ISA, 6.00 / 4.13 = 1.45x by x86."""
+    from pathlib import Path
+
+    from liteship.bench import Instructions
+
+    model = "mobilenet_v2_0.35_96"
+    x86s = [replace(x86_rec, instructions=Instructions(per_invoke=n, isa="x86_64"))
+            for x86_rec, n in ((rec("float32", FLOAT, model=model), 4_130_000),
+                               (rec("int8", FLOAT, model=model), 6_000_000))]
+    records = [*x86s, arm("float32", model, per_invoke=5_810_000), arm("int8", model, per_invoke=3_340_000)]
+    f = _order(records, Budgets(backend="arm64-a15", require_contract=False), "instructions")
+    assert f.message == (
+        "The decision used counts (arm64-a15, aarch64 instructions): it ranked by it (--prefer instructions). Another "
+        f"order ranks 1 pair(s) of variants the other way: {model} int8 against float32: 0.57× by counts (arm64-a15, "
+        "aarch64 instructions), but 1.45× by counts (x86 instructions, valgrind). An aarch64 count is the phone's "
+        "instructions, not its time.")
+    page = " ".join((Path(__file__).resolve().parents[2] / "docs" / "how-to" / "phone-isa.md").read_text().split())
+    assert f'it reads: "{f.message}"' in page

@@ -192,3 +192,25 @@ def test_a_half_made_environment_is_not_taken_and_the_backend_says_how_to_instal
     assert "liteship runtimes install arm64-a18" in backends.get("arm64-a18").unavailable
     with pytest.raises(LiteshipError, match="run `liteship runtimes install arm64-a18`"):
         arm64_env.require_backend("arm64-a18")
+
+
+def test_a_bench_reuses_an_arm_record_by_its_own_backends_qemu(monkeypatch):
+    """bench.run.same_tools: an arm64-a18 record is current while the SME2 QEMU that made it would count it, an
+    arm64-a15 record while Debian's QEMU would; neither is judged by the other's QEMU."""
+    from liteship.bench.record import BenchRecord
+    from liteship.bench.run import counting_tools, same_tools
+
+    debian, built = "qemu-aarch64 version 7.2.22 (Debian 1:7.2+dfsg-7)", "qemu-aarch64 version 10.2.2"
+    monkeypatch.setattr(arm64_env, "status", lambda: {"qemu": debian, "plugin_sha256": "v1", "wheels": {}})
+    monkeypatch.setattr(arm64_sme2, "status", lambda: {"qemu": built, "plugin_sha256": "v2"})
+
+    def record(backend, qemu, plugin):
+        return BenchRecord(variant="v", model="m", recipe="float32", arch=None, alpha=None, size=32, backend=backend,
+                           threads=1, runtime="aarch64", kind="count", status="ok", size_bytes=1, gzip_bytes=1,
+                           params=None, sparsity=None, instructions={"per_invoke": 1, "tool": {
+                               "qemu": qemu, "plugin_sha256": plugin}})
+
+    tools = counting_tools()
+    assert same_tools(record("arm64-a18", built, "v2"), tools) and same_tools(record("arm64-a15", debian, "v1"), tools)
+    assert not same_tools(record("arm64-a18", debian, "v1"), tools)  # counted by the other QEMU: counted again
+    assert not same_tools(record("arm64-a15", built, "v2"), tools)

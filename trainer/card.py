@@ -1,8 +1,8 @@
 """The float model's card and its publication: ``float/<model>/`` appears whole or not at all.
 
 The folder holds ``model.keras``, ``model.tflite``, ``labels.txt``,
-``card.json`` (config, data, counts, accuracy, history, versions, hashes)
-and ``curves.png``.
+``card.json`` (config, data, the augmentation it was trained with, counts,
+accuracy, history, versions, hashes) and ``curves.png``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 
 from liteship.contract import labels_text
 from liteship.files import atomic_write_json, sha256_file, staged
+from liteship.trainer.augment import Augmentation
 from liteship.trainer.determinism import op_determinism
 from liteship.rundir import CARD, CURVES, LABELS, MODEL_KERAS, MODEL_SPLIT, MODEL_TFLITE
 
@@ -34,6 +35,13 @@ def count_macs(model) -> int:
         elif isinstance(layer, keras.layers.Dense):
             total += layer.input_shape[-1] * layer.units
     return int(total)
+
+
+def augment_entry(augmentation: Augmentation) -> dict:
+    """The card's ``augment``: the steps the training ran on its images, their settings, whose default they are
+    (``default``: "photos", "digits", or None when the config named them) and the same in words (``said``).
+    Optimize's fine-tuning reads it back (:meth:`Augmentation.from_record`): a card without it trained with none."""
+    return {**augmentation.record(), "said": augmentation.words()}
 
 
 def plot_curves(history: list[dict], path: Path) -> None:

@@ -25,7 +25,8 @@ from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
 from liteship.rundir import FLOAT, RUN_JSON, SPLIT, Split, read_split, writing
-from liteship.trainer.card import publish_model
+from liteship.trainer.augment import AUGMENTATIONS, Augmentation, augment_problems, augmentation_of, augmented_dataset
+from liteship.trainer.card import augment_entry, publish_model
 from liteship.data_checks import cross_class_duplicates
 from liteship.dataset import Dataset, data_fingerprint, load_dataset, split_indices, split_record
 from liteship.trainer.determinism import op_determinism, when
@@ -52,6 +53,14 @@ class TrainConfig:
     seed: int = setting(0, lo=0, hi=2**32 - 1)
     val_fraction: float = setting(0.15, lo=0.0, hi=0.5)  # 0: no validation split (val_top1 is None)
     test_fraction: float = setting(0.15, lo=0.01, hi=0.5)  # their sum leaves training at least 10%
+    # Augmentation while training (.augment): the steps; None: the data set's default (photos: crop and flip, as
+    # MediaPipe Model Maker; the built-in digits: none); (): none. A step's settings follow, read only when it runs.
+    augment: tuple[str, ...] | None = setting(None, choices=AUGMENTATIONS)
+    crop_area: tuple[float, float] = setting((0.08, 1.0), lo=0.01, hi=1.0)  # the crop's share of the image
+    crop_aspect_ratio: tuple[float, float] = setting((3 / 4, 4 / 3), lo=0.1, hi=10.0)  # its width / height
+    rotation_degrees: float = setting(15.0, lo=0.0, hi=180.0)  # the largest turn, either way
+    brightness: float = setting(0.2, lo=0.0, hi=1.0)  # the largest shift, of the [0, 1] pixel range
+    contrast: float = setting(0.2, lo=0.0, hi=0.9)  # the factor, from 1 - contrast to 1 + contrast
 
     def problems(self, names: dict | None = None) -> list[Problem]:
         """Every problem with these settings at once; ``names``: where each was given (default: the CLI flags)."""
@@ -63,7 +72,7 @@ class TrainConfig:
             return [Problem(*names["arch"], describe(self.arch), "architectures: " + ", ".join(archs),
                             "pick one of them (liteship train --list describes them)")]
         spec = archs[self.arch]
-        out = range_problems(self, names)
+        out = range_problems(self, names) + augment_problems(self, names)
         size = spec.default_size if self.size is None else int(self.size)
         alpha = 0.35 if self.alpha is None and spec.alphas else self.alpha
         weights = self.weights if spec.transfer else "none"
@@ -88,6 +97,8 @@ class TrainConfig:
         spec = get_arch(self.arch)
         alpha = 0.35 if self.alpha is None and spec.alphas else self.alpha
         return replace(self, size=spec.default_size if self.size is None else int(self.size), alpha=alpha,
+                       augment=None if self.augment is None else tuple(self.augment),
+                       crop_area=tuple(self.crop_area), crop_aspect_ratio=tuple(self.crop_aspect_ratio),
                        weights=self.weights if spec.transfer else "none",
                        epochs=self.epochs if self.epochs is not None else (5 if spec.transfer else 20),
                        fine_tune_epochs=self.fine_tune_epochs if self.fine_tune_epochs is not None else
@@ -119,6 +130,7 @@ class Prepared:
     splits: dict  # split name -> (pixels, labels)
     record: Split
     fractions: dict
+    augmentation: Augmentation  # what training does to its images (evaluation never augments)
 
 
 def _write_split(out: Path, record: Split, replace_split: bool) -> None:
@@ -138,6 +150,8 @@ def _write_split(out: Path, record: Split, replace_split: bool) -> None:
 
 
 def tf_dataset(pixels: np.ndarray, labels: np.ndarray, batch: int, seed: int | None):
+    """The contract's pixels as float batches, shuffled by ``seed`` each epoch (None: in order): what evaluation,
+    validation and every accuracy measurement read, never augmented."""
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((pixels, labels))
@@ -145,6 +159,14 @@ def tf_dataset(pixels: np.ndarray, labels: np.ndarray, batch: int, seed: int | N
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch).map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=1)
     return ds.prefetch(2)
+
+
+def train_dataset(pixels: np.ndarray, labels: np.ndarray, batch: int, seed: int, augmentation: Augmentation | None):
+    """Training batches: :func:`tf_dataset`'s, each image augmented from its own seed; with no augmentation,
+    :func:`tf_dataset` itself (the pixels, order and model bytes of a training before augmentation existed)."""
+    if augmentation is None or not augmentation.steps:
+        return tf_dataset(pixels, labels, batch, seed)
+    return augmented_dataset(pixels, labels, batch, seed, augmentation)
 
 
 def _epoch_callback(progress: Progress, phase: str, total_epochs: int):
@@ -249,7 +271,7 @@ def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: 
     record = split_record(dataset, indices, config.seed, fractions, fingerprint)
     _write_split(out, record, replace_split)
     splits = {s: (dataset.pixels[ix], dataset.labels[ix]) for s, ix in indices.items()}
-    return Prepared(dataset, splits, record, fractions)
+    return Prepared(dataset, splits, record, fractions, augmentation_of(config, dataset.source))
 
 
 def build_model(config: TrainConfig, num_classes: int):
@@ -264,7 +286,7 @@ def fit_model(model, config: TrainConfig, prep: Prepared, progress: Progress) ->
     """Transfer models: head with the base frozen, then fine-tuning from ``fine_tune_at``; others: all layers."""
     import tf_keras as keras
 
-    train_ds = tf_dataset(*prep.splits["train"], config.batch_size, config.seed)
+    train_ds = train_dataset(*prep.splits["train"], config.batch_size, config.seed, prep.augmentation)
     val_ds = tf_dataset(*prep.splits["val"], 256, None) if len(prep.splits["val"][1]) else None
     if not (get_arch(config.arch).transfer and config.weights != "none"):
         # Nothing pretrained to protect: every layer trains for all epochs.
@@ -296,7 +318,7 @@ def make_card(config: TrainConfig, prep: Prepared, history: list[dict], val_top1
         "counts": {s: int(len(lab)) for s, (_, lab) in prep.splits.items()},
         "counts_per_class": {s: {ds.class_names[c]: int((lab == c).sum()) for c in range(len(ds.class_names))}
                              for s, (_, lab) in prep.splits.items()},
-        "skipped": ds.skipped, "skipped_count": len(ds.skipped),
+        "skipped": ds.skipped, "skipped_count": len(ds.skipped), "augment": augment_entry(prep.augmentation),
         "input_contract": InputContract(config.size).to_dict(),
         "history": history, "val_top1": val_top1, "test_top1": test_top1, "train_seconds": round(seconds, 2),
         "versions": versions(TRAIN_DISTS),
@@ -318,6 +340,7 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
         ensure_writable(out)
         started = time.perf_counter()
         prep = prepare_data(data, config, out, progress, replace_split)
+        progress.log(f"augmentation while training: {prep.augmentation.words()}")
         with op_determinism(when(deterministic)):
             model = build_model(config, len(prep.dataset.class_names))
             history = fit_model(model, config, prep, progress)
@@ -328,5 +351,6 @@ def train(data: str | Dataset, config: TrainConfig, out: str | Path, progress: P
         card = make_card(config, prep, history, val_top1, test_top1, seconds, final.name)
         card = publish_model(final, model, prep.dataset.class_names, history, card, prep.record.to_dict())
         if not (out / RUN_JSON).exists():
-            atomic_write_json(out / RUN_JSON, {"command": "train", "config": asdict(config), "versions": card["versions"]})
+            atomic_write_json(out / RUN_JSON, {"command": "train", "config": asdict(config), "augment": card["augment"],
+                                               "versions": card["versions"]})
         return TrainResult(final, val_top1, test_top1, seconds, card)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from liteship.trainer import op_determinism, when
-from liteship.trainer import tf_dataset
+from liteship.trainer import tf_dataset, train_dataset
 
 from liteship.optimize.registry import RecipeData
 
@@ -15,7 +15,8 @@ def steps_per_epoch(data: RecipeData) -> int:
 
 
 def fine_tune(model, data: RecipeData, epochs: int, learning_rate: float, callbacks=()) -> list[dict]:
-    """Train ``model`` in place on the training split; return per-epoch history."""
+    """Train ``model`` in place on the training split, augmented as the float model was trained; return per-epoch
+    history."""
     import tf_keras as keras
 
     if epochs <= 0:
@@ -27,7 +28,8 @@ def fine_tune(model, data: RecipeData, epochs: int, learning_rate: float, callba
                   metrics=["accuracy"])
     val = tf_dataset(data.val_x, data.val_y, 256, None) if len(data.val_y) else None
     with op_determinism(when(data.deterministic)):
-        hist = model.fit(tf_dataset(data.train_x, data.train_y, data.batch_size, data.seed), validation_data=val,
+        train = train_dataset(data.train_x, data.train_y, data.batch_size, data.seed, data.augmentation)
+        hist = model.fit(train, validation_data=val,
                          epochs=epochs, verbose=0, callbacks=list(callbacks))
     return [{k: round(float(v[i]), 5) for k, v in hist.history.items()} | {"epoch": i + 1} for i in range(epochs)]
 

@@ -21,6 +21,8 @@ class RecipeData:
     seed: int = 0
     batch_size: int = 32
     deterministic: bool = False  # TensorFlow's op determinism while fine-tuning
+    augmentation: object = None  # the float model's training augmentation (a trainer Augmentation), which
+    # fine-tuning repeats; None: none. Calibration and every evaluation read the pixels as they are.
     # Results one recipe made that another may reuse within one optimize call, keyed by everything that decides
     # them (e.g. auto_int8's QAT step is qat_int8 with the same settings). Not part of the data's identity.
     shared: dict = field(default_factory=dict, compare=False, repr=False)

@@ -21,7 +21,7 @@ from liteship.config import describe as said
 from liteship.dataset import load_run_split
 from liteship.errors import LiteshipError
 from liteship.rundir import CARD, FLOAT, MODEL_KERAS, VARIANTS, read_card, update_current, writing
-from liteship.trainer import op_determinism
+from liteship.trainer import Augmentation, op_determinism
 from liteship.versions import TRAIN_DISTS, versions
 from liteship import task_api
 from liteship.files import atomic_write_bytes, atomic_write_json, read_regular, sha256_bytes, sha256_file
@@ -273,5 +273,6 @@ def _load(model_dir: Path, card: dict, run_dir: Path, deterministic: bool = Fals
     model = keras.models.load_model(model_dir / MODEL_KERAS, compile=False)
     splits = load_run_split(run_dir, card["config"]["size"], model_dir.name)  # the split it was trained on
     data = RecipeData(*splits["train"], *splits["val"], seed=card["config"]["seed"],
-                      batch_size=card["config"]["batch_size"], deterministic=deterministic)
+                      batch_size=card["config"]["batch_size"], deterministic=deterministic,
+                      augmentation=Augmentation.from_record(card.get("augment")))  # as the float model trained
     return model, data

@@ -19,7 +19,7 @@ import sys
 
 from liteship.app.flags import flag_of, real, request_flag, whole, workers_flag
 from liteship.bench import BenchOptions
-from liteship.trainer import TrainConfig
+from liteship.trainer import AUGMENTATIONS, TrainConfig
 from liteship.trainer.models import ALPHA_LIMITS, SIZE_LIMITS
 from liteship.errors import LiteshipError
 from liteship.logs import replace_unencodable
@@ -34,6 +34,22 @@ def _framework_args(p, determinism: bool = True) -> None:
         p.add_argument("--nondeterministic", action="store_true",
                        help="leave TensorFlow's op determinism off (faster on some machines; "
                             "the same seed may then give slightly different weights)")
+
+
+def _augment_args(p, sweep: bool = False) -> None:
+    p.add_argument("--augment", type=_augment_steps, metavar="STEPS",
+                   help="augmentation while training: steps separated by commas, from " + ", ".join(AUGMENTATIONS)
+                   + ", or none (default: " + ("the config's [train] augment, else " if sweep else "")
+                   + "crop,flip for photos, none for digits; the card says which)")
+
+
+def _augment_steps(text: str) -> tuple[str, ...]:
+    """``--augment crop,flip``: the steps named, in the order given (the checks say an unknown one); none: ()."""
+    steps = tuple(s.strip() for s in text.split(",") if s.strip())
+    return () if steps in ((), ("none",)) else steps
+
+
+_augment_steps.__name__ = "steps"
 
 
 def _train_parser(sub) -> None:
@@ -55,6 +71,7 @@ def _train_parser(sub) -> None:
                                           "architectures only)")
     p.add_argument("--batch-size", type=flag_of(TrainConfig, "batch_size", 32), default=t.batch_size)
     p.add_argument("--seed", type=flag_of(TrainConfig, "seed", 0), default=t.seed)
+    _augment_args(p)
     p.add_argument("--out", help="run directory to write")
     p.add_argument("--quiet", action="store_true", help="print only the result")
     _framework_args(p)
@@ -112,6 +129,7 @@ def _sweep_parser(sub) -> None:
                    "(default auto: one per core, as many as memory allows, at most 4)")
     p.add_argument("--track", metavar="mlflow", help="log the sweep to MLflow: a parent run and a run per variant "
                                                        "(default store: RUN_DIR/mlflow.db; [track] in the config)")
+    _augment_args(p, sweep=True)
     p.add_argument("--quiet", action="store_true")
     _framework_args(p, determinism=False)
 

@@ -35,7 +35,7 @@ def _train(v: dict, found: list):
     config = TrainConfig(arch=v["arch"], size=v["size"], alpha=v["alpha"], weights=_or(v["weights"], d.weights),
                          epochs=v["epochs"], fine_tune_epochs=v["fine_tune_epochs"],
                          fine_tune_at=_or(v["fine_tune_at"], str(d.fine_tune_at)),
-                         batch_size=_or(v["batch_size"], d.batch_size), seed=_or(v["seed"], d.seed))
+                         batch_size=_or(v["batch_size"], d.batch_size), seed=_or(v["seed"], d.seed), augment=v["augment"])
     given = frozenset(name for name in ("weights", "fine_tune_at") if v[name] is not None)
     return TrainRequest(data=v["data"], out=v["out"], config=config, given=given,
                         deterministic=not v["nondeterministic"], list_only=v["list"], verbose=v["verbose"])
@@ -72,7 +72,8 @@ BUILDERS = {
     "train": _train,
     "bench": _bench,
     "optimize": lambda v, found: _optimize(v),
-    "sweep": _plain("SweepRequest", "data", "out", "config", "executor", "address", "workers", "track", "verbose"),
+    "sweep": _plain("SweepRequest", "data", "out", "config", "executor", "address", "workers", "track", "verbose",
+                    "augment"),
     "gate": _plain("GateRequest", "run_dir", "budgets", "variant", "all", "junit", "markdown"),
     "pick": _plain("PickRequest", "run_dir", "budgets", "prefer"),
     "compare": _plain("CompareRequest", "base", "new", "thresholds", "markdown", "json"),

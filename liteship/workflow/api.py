@@ -108,7 +108,8 @@ def train(data, out, config=None, **settings):
         out: The run directory: new, empty, or one liteship made.
         config: A :class:`~liteship.trainer.TrainConfig`; the keyword settings below replace its fields.
         **settings: ``TrainConfig`` fields (``arch="small_cnn"``, ``size=32``, ``epochs=3``, ``alpha``,
-            ``weights``, ``fine_tune_epochs``, ``batch_size``, ``seed``, ...), and ``deterministic`` (default
+            ``weights``, ``fine_tune_epochs``, ``batch_size``, ``seed``, ``augment=["crop", "flip"]`` and its
+            steps' settings such as ``crop_area=(0.08, 1.0)``, ...), and ``deterministic`` (default
             True: the same seed gives the same weights), ``verbose`` (the frameworks' logs on the terminal),
             ``quiet`` (no progress).
 
@@ -252,7 +253,8 @@ def sweep(data, out, config=None, **settings) -> Run:
             sweep: ``small_cnn`` and ``mobilenet_v2`` 0.35, every recipe).
         **settings: ``workers`` (the local executor's processes; default: one per core, as memory allows),
             ``executor`` (``"local"`` or ``"ray"``), ``address`` (a Ray cluster's), ``track`` (``"mlflow"``: log
-            the sweep there), ``verbose``, ``quiet``.
+            the sweep there), ``augment`` (the training augmentation's steps, replacing the config's [train]
+            augment: ``["crop", "flip"]``, ``[]`` for none), ``verbose``, ``quiet``.
 
     Returns:
         Run: the run directory, with its records, decision, findings and the estimate and time of this sweep

@@ -184,7 +184,8 @@ def _sweep(request) -> tuple[list[Problem], Checked]:
     if request.executor not in ("local", "ray"):
         found.append(Problem("--executor", None, describe(request.executor), "executors: local, ray",
                              "pass local (the default) or ray"))
-    config, tracking, where = collect(found, checked_sweep_config, request.config), None, _sweep_source(request.config)
+    config, tracking, where = (collect(found, checked_sweep_config, request.config, request.augment), None,
+                               _sweep_source(request.config))
     if config is not None:
         found += runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
         found += task_api_problems(config.bench.task_api, f"{where} [bench]", "task_api")

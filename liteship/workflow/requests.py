@@ -121,6 +121,7 @@ class SweepRequest(Request):
 
     ``config``: a sweep TOML's path, a :class:`~liteship.workflow.sweep_config.SweepConfig`, or None (the built-in
     sweep). ``workers``: the local executor's processes (None: auto). ``track``: "mlflow" to log the sweep there.
+    ``augment``: the training augmentation's steps, replacing the config's [train] augment (None: the config's).
     """
 
     command: ClassVar[str] = "sweep"
@@ -132,6 +133,7 @@ class SweepRequest(Request):
     address: str | None = None
     workers: int | None = setting(None, lo=WORKERS_LIMITS[0], hi=WORKERS_LIMITS[1])
     track: str | None = setting(None, choices=("mlflow",))
+    augment: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -57,11 +57,14 @@ def sweep_doc(config) -> dict:
     return doc
 
 
-def checked_sweep_config(config):
+def checked_sweep_config(config, augment=None):
     """The sweep config a request names: None, the built-in sweep; a path, its file; a SweepConfig, itself, checked
-    as its TOML would be (every problem raised together)."""
+    as its TOML would be (every problem raised together). ``augment`` (``--augment``; None: not given) replaces its
+    [train] augment, checked as that key is."""
     from liteship.workflow.sweep_config import SweepConfig, load_sweep_config, sweep_config_from
 
+    if augment is not None:
+        return _with_augment(config, augment)
     if config is None or isinstance(config, (str, os.PathLike)):
         return load_sweep_config(None if config is None else os.fspath(config))
     if not isinstance(config, SweepConfig):
@@ -76,6 +79,20 @@ def checked_sweep_config(config):
     if found:
         raise Problems(found)
     return config
+
+
+def _with_augment(config, augment):
+    """The sweep config ``config`` names, checked, with ``augment`` (``--augment``) as its [train] augment: a step
+    that does not exist or is named twice said with the config's own problems, all raised together."""
+    from liteship.trainer import TrainConfig, augment_problems
+    from liteship.workflow.validate import collect
+
+    steps = tuple(augment) if isinstance(augment, list) else augment
+    found = augment_problems(TrainConfig(augment=steps), {})  # named --augment
+    checked = collect(found, checked_sweep_config, config)
+    if found:
+        raise Problems(found)
+    return dataclasses.replace(checked, train=dataclasses.replace(checked.train, augment=steps))
 
 
 def _table_kinds(config) -> list[Problem]:

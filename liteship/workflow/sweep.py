@@ -13,7 +13,7 @@ from pathlib import Path
 
 from liteship.workflow.plan import BenchKey, pending, plan_benches, plan_train
 from liteship.workflow.reports import write_reports
-from liteship.workflow.sweep_config import DEFAULT_SWEEP, SweepConfig, bench_options, train_config
+from liteship.workflow.sweep_config import DEFAULT_SWEEP, SweepConfig, augmentations, bench_options, train_config
 from liteship.bench import BenchRecord
 from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
@@ -52,9 +52,9 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     options = bench_options(config.bench, progress)
     train_configs = [train_config(config, m) for m in config.models]
     recipe_configs = with_defaults(recipes, config.recipe_configs)
-    atomic_write_json(out / RUN_JSON, {"command": "sweep", "data": data, "config": config.to_dict(),
-                                         "executor": executor.name, "workers": executor.workers,
-                                         "train_configs": [asdict(c) for c in train_configs]})
+    atomic_write_json(out / RUN_JSON, {"command": "sweep", "data": data, "config": config.to_dict(), "executor":
+                                         executor.name, "workers": executor.workers, "train_configs":
+                                         [asdict(c) for c in train_configs], "augment": augmentations(train_configs, data)})
     models = [tc.model_dir_name for tc in train_configs]
     cores = executor.workers if executor.name == "ray" else None  # a cluster's CPUs, or this machine's cores
     simulated, ranks = simulate_sweep(models, recipes, options, costs or {}, executor.workers, cores)

@@ -23,6 +23,15 @@ class TrainTable:
     seed: int = field_of(TrainConfig, "seed")
     batch_size: int = field_of(TrainConfig, "batch_size")
     weights: str = field_of(TrainConfig, "weights")
+    augment: tuple[str, ...] | None = field_of(TrainConfig, "augment")  # unset: the data set's default; []: none
+    crop_area: tuple[float, float] = field_of(TrainConfig, "crop_area")
+    crop_aspect_ratio: tuple[float, float] = field_of(TrainConfig, "crop_aspect_ratio")
+    rotation_degrees: float = field_of(TrainConfig, "rotation_degrees")
+    brightness: float = field_of(TrainConfig, "brightness")
+    contrast: float = field_of(TrainConfig, "contrast")
+
+
+AUGMENT_SETTINGS = ("augment", "crop_area", "crop_aspect_ratio", "rotation_degrees", "brightness", "contrast")
 
 
 @dataclass(frozen=True)
@@ -142,11 +151,12 @@ def _models(doc: dict, path, train: TrainTable | None, problems: list[Problem]) 
                  "weights": (where if built.weights is not None else tw, "weights"),
                  "epochs": (where if built.epochs is not None else tw, "epochs"),
                  "fine_tune_epochs": (where if built.fine_tune_epochs is not None else tw, "fine_tune_epochs"),
-                 "batch_size": (tw, "batch_size"), "seed": (tw, "seed")}
+                 "batch_size": (tw, "batch_size"), "seed": (tw, "seed"),
+                 **{name: (tw, name) for name in AUGMENT_SETTINGS}}
         found = _train_config_raw(train, built).problems(names)
-        problems.extend(found)
+        problems.extend(p for p in found if p not in problems)  # a [train] setting's problem once, not per model
         folder = None if found else _train_config_raw(train, built).resolved().model_dir_name
-        if folder in folders:
+        if folder is not None and folder in folders:  # None: the model's settings are wrong, and said
             problems.append(Problem(where, None, "", f"it trains the same model as [[models]] #{folders[folder]} "
                                     f"(both would train float/{folder}, at the same time, into one folder)",
                                     "remove one of the two, or give them different arch, size or alpha"))
@@ -194,11 +204,20 @@ def _train_config_raw(train: TrainTable, m: ModelTable):
                        weights=m.weights if m.weights is not None else train.weights,
                        epochs=m.epochs if m.epochs is not None else train.epochs,
                        fine_tune_epochs=m.fine_tune_epochs if m.fine_tune_epochs is not None else train.fine_tune_epochs,
-                       batch_size=train.batch_size, seed=train.seed)
+                       batch_size=train.batch_size, seed=train.seed,
+                       **{name: getattr(train, name) for name in AUGMENT_SETTINGS})
 
 
 def train_config(cfg: SweepConfig, m: ModelTable):
     return _train_config_raw(cfg.train, m).resolved()
+
+
+def augmentations(configs: list, data: str) -> dict:
+    """Each model's augmentation on ``data`` as its card will say it (the data set's default where [train] names
+    none), for run.json."""
+    from liteship.trainer import augment_entry, augmentation_of
+
+    return {c.model_dir_name: augment_entry(augmentation_of(c, data)) for c in configs}
 
 
 NO_VALGRIND = "instructions not counted: valgrind is not installed (apt-get install valgrind, then re-run)"

@@ -52,7 +52,7 @@ def test_resume_benches_only_what_is_missing(swept):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("[train]\nepoch = 3\n[[models]]\narch='small_cnn'\n", "epoch = 3: there is no such key; valid keys: batch_size, epochs"),
+    ("[train]\nepoch = 3\n[[models]]\narch='small_cnn'\n", "epoch = 3: there is no such key; valid keys: augment, batch_size, brightness"),
     ("[trian]\n", "[trian] = a table: valid tables: [train], [[models]], [optimize], [bench]"),
     ("[bench]\nruns = -5\n[[models]]\narch='small_cnn'\n", "runs = -5: -5 is out of range: values from 1 to 100000"),
     ("[bench]\nthreads = 'two'\n[[models]]\narch='small_cnn'\n", 'threads = "two": it takes a list of whole numbers'),

@@ -113,8 +113,8 @@ def test_budgets_built_in_python_and_the_run_argument(tmp_path):
 
 def test_a_misspelt_keyword_says_the_one_meant(tmp_path):
     found = refused(lambda: liteship.sweep("digits", tmp_path / "x", worker=2))
-    assert found[0].line() == ("worker=2: liteship.sweep() has no such setting; it takes address, executor, quiet, "
-                               "track, verbose, workers. Fix: did you mean workers=2?")
+    assert found[0].line() == ("worker=2: liteship.sweep() has no such setting; it takes address, augment, executor, "
+                               "quiet, track, verbose, workers. Fix: did you mean workers=2?")
 
 
 PRUNE_TOML = "[prune_int8]\ntarget_sparsity = 1.5\n[nope]\nx = 1\n"

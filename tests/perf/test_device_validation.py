@@ -267,3 +267,30 @@ def test_the_rows_imported_through_liteship_predict_the_two_models_left_out(benc
     benchmark.extra_info.update(report)
     print(json.dumps(report, indent=1))
     assert not m4.predicted and not m4.records and m4.profile != "arm64-a15"
+
+
+def test_the_m4_max_from_its_own_profile_arm64_a18(benchmark):
+    """The M4 Max's rows against the same files counted on arm64-a18 (SME2 at M4's 512-bit streaming vector
+    length; counts_arm64-a18.json, made by make_counts.py --backend arm64-a18): reported as they come out, with the
+    chosen form's leave-one-out errors recomputed here with numpy (two unknowns: milliseconds per G instructions in
+    SME kernels and elsewhere, each kernel's family read from its name in by_kernel)."""
+    a18 = json.loads((HERE / "counts_arm64-a18.json").read_text())["models"]
+    points = _points(M4, ISSUE_SET, _rows(), a18)
+    cal = benchmark.pedantic(fit, args=(points,), rounds=5, iterations=1)
+    sme = np.array([sum(k["per_invoke"] for k in a18[p.variant]["instructions"]["by_kernel"]
+                        if "sme" in k["kernel"].lower()) for p in points]) / 1e9
+    g = np.array([p.instructions.per_invoke for p in points]) / 1e9
+    ms = np.array([p.ms for p in points])
+    x = np.stack([sme / ms, (g - sme) / ms], axis=1) if cal.form == "families" else None
+    if x is not None:
+        errors = []
+        for i in range(len(ms)):
+            keep = np.arange(len(ms)) != i
+            w = np.linalg.lstsq(x[keep], np.ones(keep.sum()), rcond=None)[0]
+            errors.append((w @ [sme[i], g[i] - sme[i]] - ms[i]) / ms[i])
+        assert [cal.loo_errors[p.variant] for p in points] == pytest.approx(errors, rel=1e-9, abs=1e-12)
+    benchmark.extra_info.update({**_summary(points, cal), "profile": "arm64-a18", "considered": cal.considered})
+    print(f"{M4} from arm64-a18 counts: {cal.formula()}; leave-one-model-out error median {cal.loo_median:.1%}, "
+          f"mean {cal.loo_mean:.1%}, worst {cal.loo_worst:.1%} (forms: {cal.considered})")
+    assert sme.min() > 0, "arm64-a18 ran no SME kernel: the counts are not of M4's kernels"
+    assert cal.form == "families", cal.considered  # a matrix engine's rate differs from the NEON core's

@@ -33,8 +33,30 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("liteship_case", cases, ids=ids)
 
 
+def _not_timed_here(request, budgets, verdict) -> bool:
+    """A backend this machine cannot run (a phone's imported measurement, a prediction from counts; its kind is not
+    ``here``) is never timed in pytest-benchmark: the item keeps the number the gate judged, and says why it has no
+    timing of its own, in its JUnit properties and its report section. True when so."""
+    from liteship.bench import backends
+
+    backend = backends.find(budgets.backend)
+    if backend is None or backend.kind.here:
+        return False
+    why = (f"not timed here: {budgets.backend} is no backend this machine runs ({backend.summary}); the verdict is "
+           "the gate's, on the number it names, and pytest-benchmark timed nothing")
+    for name, value in (("liteship_backend", budgets.backend), ("liteship_judged_ms", verdict.measured),
+                        ("liteship_limit_ms", verdict.limit), ("liteship_verdict", verdict.message),
+                        ("liteship_timing", why)):
+        request.node.user_properties.append((name, value))
+    request.node.add_report_section("call", "liteship", f"{verdict.message}\n{why}")
+    return True
+
+
 def _time_in_benchmark(request, variant: str, verdict) -> None:
     """pytest-benchmark's own timing of the model, for its storage and compare; the verdict stays liteship's."""
+    budgets = load_budgets(request.config.getoption("liteship_budgets"))
+    if _not_timed_here(request, budgets, verdict):
+        return
     try:
         benchmark = request.getfixturevalue("benchmark")
     except pytest.FixtureLookupError:
@@ -43,7 +65,6 @@ def _time_in_benchmark(request, variant: str, verdict) -> None:
 
     from liteship.bench import backends
 
-    budgets = load_budgets(request.config.getoption("liteship_budgets"))
     path = Path(request.config.getoption("liteship_run")) / VARIANTS / f"{variant}.tflite"
     if not path.is_file():
         return

@@ -9,7 +9,10 @@ metric of ``liteship compare BASE RUN`` is an item too. Every item asserts the v
 gives (same record, same statistic, the same re-measure near a latency
 limit); with pytest-benchmark installed (``pip install 'liteship[gate]'``),
 latency items also time the model in its ``benchmark`` fixture, for its
-history and ``--benchmark-compare``, with liteship's numbers in ``extra_info``.
+history and ``--benchmark-compare``, with liteship's numbers in ``extra_info``. A backend this machine cannot
+run (a phone's imported measurements, ``device:<slug>``; a prediction from counts, ``predicted:<slug>``) is never
+timed there: its item asserts the gate's verdict on the device's (or the prediction's) number, and its JUnit
+properties and report section give that number and say it was not timed here.
 
 An option given means a gate was asked for: an empty value, a missing run directory or budgets file, or a file
 liteship cannot read is pytest's usage error (exit 4) with liteship's message, checked before any item is

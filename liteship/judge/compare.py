@@ -5,7 +5,10 @@ Variants are matched by (model, recipe, backend, threads). Size, gzip size and i
 exact, so any change beyond the threshold is real; top-1 is compared on the same images when both runs
 scored the same ones (paired), else unpaired; wall-clock latency is judged as the variant's p50 relative
 to its float32 timed beside it in the same interleaved rounds, so the machine's drift between the two runs
-cancels; two runs' absolute wall times are shown, not judged. Numbers from different tools (another valgrind or LiteRT for instruction
+cancels; two runs' absolute wall times are shown, not judged. A device's imported median (``device:<slug>``) is
+measured on the phone, not here: its change between two runs moves with the phone session, and its ratio to float32
+is to float32 measured on the same device; a prediction's (``predicted:<slug>``) moves with the measurements it is
+calibrated on, and is never judged. Numbers from different tools (another valgrind or LiteRT for instruction
 counts) are listed as not comparable and not judged.
 """
 
@@ -21,6 +24,7 @@ from liteship.config import from_mapping, liteship_table
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import paired_drop, same_images
 from liteship.judge.budgets import predicted
+from liteship.judge.costs import device_name, on_device
 from liteship.number_formats import percent_change
 from liteship.rundir import RESULTS, refuse_if_written
 
@@ -201,16 +205,29 @@ def _latency(key, b: BenchRecord, n: BenchRecord, t: Thresholds, b_f32: BenchRec
     if b.system.get("cpu") != n.system.get("cpu"):
         return Change(key, "p50_ms", base.p50, new.p50, wall, "not judged: measured on other CPUs",
                       f"base {b.system.get('cpu')}, new {n.system.get('cpu')}")
-    refs = (b_f32, n_f32)
+    refs, phone = (b_f32, n_f32), on_device(b) or on_device(n)
     if is_baseline(key[1]) or not all(r is not None and r.latency_ms and r.latency_ms.p50 for r in refs):
         why = "the reference itself" if is_baseline(key[1]) else "no float32 timed beside it in both runs"
+        if phone:
+            return Change(key, "p50_ms", base.p50, new.p50, wall, "not judged: a device's time in two runs",
+                          f"{why}; {_device_words(n if on_device(n) else b)}")
         return Change(key, "p50_ms", base.p50, new.p50, wall, "not judged: two runs' wall time",
                       f"{why}; wall time between two runs moves with the machine (the A/A sessions in docs/how-to/compare.md)")
     b_ratio, n_ratio = base.p50 / b_f32.latency_ms.p50, new.p50 / n_f32.latency_ms.p50
     change = round(n_ratio / b_ratio - 1, 6)
+    said = (f"p50 {base.p50:.3f} -> {new.p50:.3f} ms on the {device_name(n)} ({percent_change(wall, '.1f')}, not "
+            "judged: measured on the device and imported, it moves with the phone session), each against float32 "
+            "measured on the same device") if phone else \
+        f"p50 {base.p50:.3f} -> {new.p50:.3f} ms ({percent_change(wall, '.1f')} wall time, not judged)"
     return Change(key, "p50_vs_float32", round(b_ratio, 6), round(n_ratio, 6), change,
-                  "FAILED" if change > t.max_latency_increase else "ok",
-                  f"p50 {base.p50:.3f} -> {new.p50:.3f} ms ({percent_change(wall, '.1f')} wall time, not judged)")
+                  "FAILED" if change > t.max_latency_increase else "ok", said)
+
+
+def _device_words(record: BenchRecord) -> str:
+    """What a device's number is, and what its change between two runs moves with."""
+    return (f"measured on the {device_name(record)} by its own benchmark tool and imported (liteship device import), "
+            "not on this machine: its change between two runs moves with the phone session (the phone's "
+            "temperature, power state and background load), which liteship neither controls nor measures")
 
 
 def compare(base: list[BenchRecord], new: list[BenchRecord], t: Thresholds) -> tuple[list[Change], list, list]:

@@ -48,8 +48,8 @@ def test_pick_ranks_on_the_upper_ends_and_model_md_says_predicted_with_its_inter
     # the hand-made record's numbers: arm64-a15, 3.10 (2.60-3.70), 4 measurements, median 6 %, worst 16 %
     assert words.groups() == ("arm64-a15", "3.10", "2.60", "3.70", "4", "6", "16")
     rests = text.splitlines()[text.splitlines().index(line) + 1]
-    assert rests == ("  - the measurements it rests on (median on the device, leave-one-out error): `m1` 3.10 ms "
-                     "(+5 %), `m2` 1.85 ms (-16 %), `m3` 6.00 ms (+7 %), `m4` 2.20 ms (-2 %)")
+    assert rests == ("  - the measurements it rests on (median on the device, leave-one-out error): `m1` 3.100 ms "
+                     "(+5 %), `m2` 1.850 ms (-16 %), `m3` 6.000 ms (+7 %), `m4` 2.200 ms (-2 %)")
     speed = text[text.index("## Size and speed"):text.index("## Budgets")]
     assert not [s for s in speed.splitlines() if s.startswith("- ") and "measured on" in s]  # float32's is not shown
     # the rests-on medians were measured on a phone: no sentence says none was; the prediction is said as one

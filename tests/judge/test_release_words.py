@@ -47,7 +47,7 @@ def test_model_md_with_a_prediction_says_it_was_measured_on_no_phone_and_what_it
                     "iPhone 13 (the medians listed under it, each measured on the device by its own benchmark tool "
                     "and imported). Every other number: HERE.")
     # the medians it rests on were measured on a phone: nothing says no number here was
-    assert "No number here was measured on a phone" not in text and "`m2` 1.85 ms (-16 %)" in text
+    assert "No number here was measured on a phone" not in text and "`m2` 1.850 ms (-16 %)" in text
 
 
 def test_model_md_with_a_prediction_and_another_device_s_measurement_says_both():

@@ -116,10 +116,12 @@ def _num(text: str, where: str) -> float:
 
 
 def _count_line(msg: str, where: str) -> dict:
-    """``count=N first=X curr=X min=X max=X avg=X std=X p5=X median=X p95=X`` (or ``count=N curr=X(all same)``)."""
-    pairs = dict(re.findall(r"(\w+)=(\S+)", msg))
-    same = pairs.get("curr", "").endswith("(all same)") or pairs.get("count") == "1"
-    pairs["curr"] = pairs.get("curr", "").removesuffix("(all same)")
+    """``count=N first=X curr=X min=X max=X avg=X std=X [p5=X median=X p95=X]``, or, when every run took the same
+    time, ``count=N curr=X(all same)`` (``count=1 curr=X`` for one run) with the same percentiles after it: then
+    every statistic is that time and the deviation 0 (``Stat::OutputToStream``, xla/tsl/util/stats_calculator.h)."""
+    same = re.search(r"(?:^|\s)curr=[^\s(]+\(all same\)(?=\s|$)", msg) is not None
+    pairs = dict(re.findall(r"(\w+)=(\S+)", msg.replace("(all same)", "", 1) if same else msg))
+    same = same or pairs.get("count") == "1"
     if "count" not in pairs or not pairs["count"].isdigit() or ("curr" not in pairs and pairs["count"] != "0"):
         raise refuse(where, "the count= line is cut short or altered", "it reads count=N curr=X ... as LiteRT prints it")
     needed = ("curr",) if same else ("first", "curr", "min", "max", "avg", "std")
@@ -130,7 +132,8 @@ def _count_line(msg: str, where: str) -> dict:
         if pairs.get(key):
             out[key] = _num(pairs[key], where) / 1000.0
     if same and out["count"]:
-        out.update({"min": out["curr"], "max": out["curr"], "avg": out["curr"], "std": 0.0})
+        every = {k: out["curr"] for k in ("first", "min", "max", "avg", "p5", "median", "p95")}
+        out = {**every, **out, "std": 0.0}  # percentiles printed after it are kept as printed (the order check)
     return out
 
 
@@ -218,7 +221,28 @@ def parse_log(text: str, source: str, sha: str) -> list[Measurement]:
     """Every run's measurement in the text, in the order of their result lines; [] when it holds none."""
     logcat, streams = messages(text)
     found = [m for stream in streams for m in _stream(stream, source, sha, logcat)]
+    if not found:
+        _refuse_failed(text, source)
     return sorted(found, key=lambda m: m.line or 0)
+
+
+FAILED = "Benchmarking failed."  # benchmark_main.cc's ERROR line when the run did not finish
+ERROR_LINE = re.compile(r"(?:^|\s)(?:(?:ERROR|FATAL): |[EF]\s+(?:tflite|litert)\s*: ?|[EF]/(?:tflite|litert)\s*"
+                        r"\(\s*\d+\): ?)(?:\[[\w.]+:\d+\] )?(?P<msg>.*)$")
+
+
+def _refuse_failed(text: str, source: str) -> None:
+    """A log with no result whose tool said the run failed: refused naming its first error line (the cause;
+    ``Benchmarking failed.`` itself only when no other error was logged)."""
+    errors = [(n, m["msg"].strip()) for n, m in ((n, ERROR_LINE.search(line)) for n, line in
+                                                 enumerate(text.splitlines(), 1)) if m]
+    if FAILED not in text and not (errors and "STARTING!" in text):
+        return  # no sign that a benchmark tool ran and failed: the caller says the file holds no measurement
+    line, said = next(((n, msg) for n, msg in errors if msg != FAILED), errors[0] if errors else
+                      next((n, FAILED) for n, x in enumerate(text.splitlines(), 1) if FAILED in x))
+    raise refuse(f"{source}, line {line}", f"the benchmark run failed: {said[:200]}",
+                 "the tool stopped before it timed the model, so the file holds no measurement",
+                 "fix what the error says (the model, the delegate, the flags) and measure again")
 
 
 def log_context(text: str) -> dict:

@@ -5,7 +5,8 @@ from (file, sha256, line, format), what the source says was measured (model file
 threads, accelerator, runs, date) and the statistics in milliseconds as the source gave them. A statistic the
 source has not got is None, never derived from another (the old ``benchmark_model`` prints only an average, so a
 measurement from it has no median). :func:`checked` refuses what cannot be a measurement: NaN, negative or absurd
-values, percentiles out of order.
+values, a median or average of 0 or under the microsecond benchmark_model counts in, percentiles out of order, an
+accelerator that is no word (``../../x``); it writes the accelerator in one case (``CPU`` is ``cpu``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import re
 
 from liteship.errors import LiteshipError
 
@@ -20,6 +22,9 @@ HOUR_MS = 3_600_000.0  # a latency, an init or a warm-up over an hour is not a p
 MAX_MEMORY_MB = 65_536.0  # 64 GB: more than any phone or laptop has
 MAX_RUNS = 100_000_000
 MAX_THREADS = 1024
+MIN_TIME_MS = 0.001  # benchmark_model times whole microseconds: a median or average under 1 us is not a measurement
+TIMES = ("median_ms", "avg_ms")  # the statistics that stand for the run's time
+ACCELERATOR = re.compile(r"[a-z][a-z0-9_]*")  # cpu, gpu, npu, as the sources write them (one case)
 
 
 class DeviceFormat(str, enum.Enum):
@@ -119,11 +124,41 @@ def checked(m: Measurement) -> Measurement:
             raise refuse(m.where, f"the {label} is {value:g} {unit}",
                          f"over {limit:g} {unit} is not a measurement of a classifier (a unit mistaken, or a damaged"
                          " file)")
+    _check_times(m)
     _check_counts(m)
     _check_order(m)
     if m.median_ms is None and m.avg_ms is None:
         raise refuse(m.where, "it has no inference time", "neither a median nor an average was found for the run")
-    return m
+    return _accelerator(m)
+
+
+def _check_times(m: Measurement) -> None:
+    """A median or average of 0, or under the microsecond benchmark_model counts in (1e-300 ms in a row), is no
+    run of a model: it would pass every budget."""
+    for name in TIMES:
+        value = getattr(m, name)
+        if value is None or value >= MIN_TIME_MS:
+            continue
+        if value == 0 and m.format in (DeviceFormat.PYTHON_JSON, DeviceFormat.PYTHON_STDOUT):
+            raise refuse(m.where, f"the {name[:-3]} is 0 ms", "the LiteRT Python tool rounds to 0.01 ms, so a model "
+                         "that runs in under 0.005 ms reads 0: too fast for that tool to time, and 0 ms would pass "
+                         "every budget", "time it with benchmark_model, which prints microseconds (count=... median=...)")
+        raise refuse(m.where, f"the {name[:-3]} is {value:g} ms", f"a time under {MIN_TIME_MS:g} ms (1 us, the least "
+                     "benchmark_model prints) is no model's run, and would pass every budget: a damaged or edited "
+                     "file, or a unit mistaken")
+
+
+def _accelerator(m: Measurement) -> Measurement:
+    """``m`` with its accelerator in one case (``CPU`` is the CPU); one that is no word (``../../x``) refused."""
+    if m.accelerator is None:
+        return m
+    word = m.accelerator.strip().casefold()
+    if not word:
+        return dataclasses.replace(m, accelerator=None)
+    if not ACCELERATOR.fullmatch(word):
+        raise refuse(m.where, f"the accelerator is {m.accelerator!r}", "an accelerator is a word such as cpu, gpu "
+                     "or npu, as the benchmark tools write it; it names the device's backend (device:NAME-gpu)")
+    return dataclasses.replace(m, accelerator=word) if word != m.accelerator else m
 
 
 def _check_counts(m: Measurement) -> None:

@@ -10,9 +10,10 @@
   ``results.pb`` and ``stdout.txt``, as ``benchmark/ios/run_ios.sh`` writes them) or one job folder of one.
 
 Anything that cannot be read is a LiteshipError naming the file and, for text, the line: not a regular file,
-over 50 MB (refused from its size, before it is read), not UTF-8 and not a BenchmarkResult, cut short, NaN,
-negative or absurd numbers, percentiles out of order, and measurements of two devices in one file (unless
-``device`` says which one to read).
+over 50 MB (refused from its size, before it is read), not UTF-8 and not a BenchmarkResult, cut short, a run the
+tool says failed (with its error line), NaN, negative, zero or absurd numbers, percentiles out of order, a session
+job whose stdout.txt and results.pb are not of one run, liteship's own results.jsonl, and measurements of two
+devices in one file (unless ``device`` says which one to read).
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ def _parse_json(content: str, source: str, sha: str) -> list[Measurement]:
     obj = _loads(content, source)
     if not isinstance(obj, dict):
         raise refuse(source, "the JSON is not an object", f"expected one of: {FORMATS}")
+    _not_ours(obj, f"{source}, line 1")
     if "latency" in obj:
         return [from_python_json(obj, source, sha)]
     if "latency_ms" in obj:
@@ -136,11 +138,22 @@ def _json_lines(lines: list[str], source: str, sha: str) -> list[Measurement]:
             continue
         where = f"{source}, line {number}"
         row = _loads(line, source, number - 1)
+        _not_ours(row, where)
         if not isinstance(row, dict) or "latency_ms" not in row:
             raise refuse(where, "the line is not a leaderboard row", "each line of a JSON-lines file must be an"
                          " object with latency_ms, as litert-samples' measurements.jsonl has")
         out.append(from_leaderboard(row, source, sha, number, where))
     return out
+
+
+def _not_ours(row, where: str) -> None:
+    """A record of liteship's own results.jsonl (it has a variant and a backend) is refused as what it is."""
+    if isinstance(row, dict) and "variant" in row and "backend" in row:
+        raise refuse(where, "it is liteship's own results file (a record of variant "
+                     f"{row.get('variant')} on {row.get('backend')}), not a benchmark tool's output",
+                     "device import reads what the phone's benchmark tool wrote; a run's results.jsonl is where "
+                     "the import writes its records", "pass the files the benchmark tool wrote on the phone "
+                     f"({FORMATS})")
 
 
 # ------------------------------------------------------------------------------------- litert-samples session folders
@@ -177,7 +190,13 @@ def _session_json(path: Path) -> dict:
 
 
 def _job(job: Path, meta: dict, session: str) -> list[Measurement]:
-    """The job's results.pb with what its stdout.txt says of the run; its stdout alone without a results.pb."""
+    """The job's results.pb with what its stdout.txt says of the run; its stdout alone without a results.pb.
+
+    results.pb wins every field it holds: it is the tool's own record of the run (the model size a float32 of the
+    double stdout prints to six significant digits). stdout.txt adds what results.pb has not got (the model file,
+    threads, delegate), and session.json and the job folder's name what neither says (device, OS, accelerator). A
+    field two of them hold must agree to their rounding, else the files are not of one run and the job is refused.
+    """
     accelerator, _, device_id = job.name.partition("-")
     context = {**meta, "session": session}
     if accelerator in ACCELERATORS and device_id:
@@ -186,19 +205,56 @@ def _job(job: Path, meta: dict, session: str) -> list[Measurement]:
             raise refuse(str(job), f"the job is of device {device_id}, session.json of {context['device_id']}",
                          "one session is one device's", "collect each device's session on its own")
         context["device_id"] = device_id
+    context = {k: v for k, v in context.items() if v is not None}
     log = job / "stdout.txt"
     if not (job / "results.pb").exists():
         data = _read(str(log))
         found = parse_log(data.decode("utf-8", "replace"), str(log), sha256_bytes(data))
-        return [dataclasses.replace(m, **{k: v for k, v in context.items() if v is not None}) for m in found]
-    if log.exists():
-        context.update(log_context(_read(str(log)).decode("utf-8", "replace")))
+        return [_merged(m, context, str(log), f"the job folder's name or session.json ({job.name})") for m in found]
     source = str(job / "results.pb")
     data = _read(source)
     try:
-        return [from_results_pb(data, source, sha256_bytes(data), **context)]
+        m = from_results_pb(data, source, sha256_bytes(data), **context)
     except NotProto as exc:
         raise refuse(source, "it is not a BenchmarkResult", str(exc), "pull results.pb from the phone again") from None
+    if not log.exists():
+        return [m]
+    said = log_context(_read(str(log)).decode("utf-8", "replace"))
+    return [_merged(m, said, str(log), "results.pb", more_is_log=True)]
+
+
+SAID = {"model_size_mb": "the model file size (MB)", "accelerator": "the accelerator", "threads": "the threads",
+        "model": "the model file", "delegate": "the delegate"}
+
+
+def _merged(m: Measurement, more: dict, log: str, holder: str, more_is_log: bool = False) -> Measurement:
+    """``m`` with the fields of ``more`` it has not got; a field both hold must agree (numbers to 1e-5, the
+    rounding of six printed digits), else a LiteshipError naming the stdout.txt ``log``: the sources (the log and
+    ``holder``) are not of one run."""
+    add = {}
+    for key, value in more.items():
+        held = getattr(m, key)
+        if held is None:
+            add[key] = value
+        elif not _agree(held, value):
+            raise _disagree(log, key, value if more_is_log else held, held if more_is_log else value, holder)
+    return dataclasses.replace(m, **add) if add else m
+
+
+def _agree(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(a - b) <= 1e-5 * max(abs(a), abs(b)) + 1e-9
+    return str(a).casefold() == str(b).casefold()
+
+
+def _disagree(where: str, key: str, log_value, other_value, holder: str):
+    def said(v) -> str:
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    return refuse(where, f"{Path(where).name} says {SAID.get(key, key)} is {said(log_value)}, {holder} "
+                  f"{said(other_value)}", "the two are not of one run (a results.pb or stdout.txt left from "
+                  "another run in this job folder?), so which model the numbers are of cannot be said",
+                  "measure again into a new session folder, or import the file of the run you mean on its own")
 
 
 def _one_device(found: list[Measurement], source: str, device: str | None) -> list[Measurement]:

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from liteship.config import Problem, describe
-from liteship.workflow.validate import collect, inside, out_problems, run_dir_problems, text
+from liteship.workflow.validate import collect, inside, run_dir_problems, text
 
 MISSING_DEVICE = "name the device the measurements were made on"
 
@@ -125,19 +125,86 @@ def device_checks(request, checked_cls) -> tuple[list[Problem], object]:
 
 
 def kit_checks(request) -> list[Problem]:
-    from liteship.rundir import refuse_if_written
+    """``device kit``: a run with current variants whose files are the variants' own bytes, no command writing it,
+    and a kit folder (``--out``) that is new, empty, or a kit liteship wrote holding nothing else: the kit replaces
+    its folder whole, so a folder holding anything the kit did not write is refused, naming those files."""
+    from liteship.bench import kit_problems
 
     run_dir, out = text(request.run_dir), text(request.out)
     found = _run_problems(run_dir, writes=False)
     if not out:
-        return found + [Problem("--out", None, "missing", "the folder to write the kit into", "e.g. --out kit")]
-    refused = out_problems(out)  # as every folder liteship makes: /proc, a file, read-only, not writable, not UTF-8
+        return found + [Problem("--out", None, "missing", "the folder to write the kit into", "e.g. --out device-kit")]
+    refused = kit_out_problems(out)
     if refused:
         return found + refused
+    if found:
+        return found
+    found += _kit_lock(run_dir) or _out_is_input(out, run_dir) or _not_a_kit(out)
     if not found:
-        refuse_if_written(run_dir, "device kit")
-        found += _out_is_input(out, run_dir) or _not_a_kit(out)
+        found += [Problem(flag, None, describe(value), why, fix) for flag, value, why, fix in kit_problems(
+            Path(run_dir), Path(out))]
     return found
+
+
+def _kit_lock(run_dir: str) -> list[Problem]:
+    from liteship.rundir import writer
+
+    holder = writer(run_dir)
+    if holder is None:
+        return []
+    return [Problem("RUN_DIR", None, describe(run_dir), f"it is being written by {holder}: device kit copies the "
+                    "run's current variants, which that command may still be making or replacing, so the kit could "
+                    "hold variants the run no longer has", "wait for that command to finish, then run device kit "
+                    "again")]
+
+
+def kit_out_problems(out: str) -> list[Problem]:
+    """--out of the kit, said of a kit folder: a path of text, outside /proc, /sys and /dev, a folder (new, empty
+    or liteship's) on a disk that can be written."""
+    from liteship.files import existing_ancestor, kernel_tree, printable, read_only
+
+    def problem(why: str, fix: str = "pass a new folder for the kit, e.g. --out device-kit") -> list[Problem]:
+        return [Problem("--out", None, describe(printable(out)), why, fix)]
+
+    if not out.strip():
+        return problem("the path is empty (an unset variable?)")
+    if printable(os.path.abspath(out)) != os.path.abspath(out):
+        return problem("its path is not UTF-8 text: the kit's README and scripts name it")
+    if kernel_tree(out) is not None:
+        return problem(f"a kit folder cannot be under {kernel_tree(out)}: liteship never writes among the "
+                       "kernel's own files (/proc, /sys, /dev)")
+    return _kit_folder(Path(out), problem) or _writable(existing_ancestor(out), problem, read_only)
+
+
+def _kit_folder(path: Path, problem) -> list[Problem]:
+    from liteship.rundir import is_marked, LOCK
+
+    try:
+        if path.is_symlink() and not path.exists():
+            return problem(f"it is a symbolic link to {os.readlink(path)}, which does not exist (a dangling link)",
+                           "pass a new folder path, or remove the link")
+        if not path.exists() or is_marked(path):
+            return []
+        if not path.is_dir():
+            return problem("it is a file; the kit is a folder", "pass a new folder path")
+        entries = sorted(p.name for p in path.iterdir() if p.name != LOCK)
+    except OSError as exc:
+        return problem(f"it cannot be read: {exc.strerror}", "pass a folder you can read and write")
+    if not entries:
+        return []
+    shown = ", ".join(entries[:6]) + (f" and {len(entries) - 6} more" if len(entries) > 6 else "")
+    return problem(f"it is a folder liteship did not make, holding {shown}: the kit replaces its folder whole, "
+                   "which would delete them", "pass a new or empty folder for the kit, e.g. --out device-kit")
+
+
+def _writable(probe: Path, problem, read_only) -> list[Problem]:
+    if not probe.is_dir():
+        return problem(f"{probe} is a file, so no folder can be made inside it", "pass a folder path")
+    if read_only(probe):
+        return problem(f"{probe} is on a read-only file system", "pass a folder on a writable disk")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return problem(f"{probe} cannot be written to (permission denied)", "pass a folder you can write to")
+    return []
 
 
 def _not_a_kit(out: str) -> list[Problem]:
@@ -174,14 +241,15 @@ def _out_is_input(out: str, run_dir: str) -> list[Problem]:
 
 
 def device_import(request, checked, progress):
-    """Merge the records the checks made, then predict the device's variants not measured (its old predictions
-    replaced), all under the run's lock."""
-    from liteship.bench import refresh_predictions, write_results
+    """Merge the records the checks made and predict the device's variants not measured from the merged records,
+    in memory, then write both at once (its old predictions replaced), under the run's lock: an interruption leaves
+    results.jsonl as it was or whole, never a variant measured beside its old prediction."""
+    from liteship.bench import refresh_predictions
     from liteship.workflow.results import DeviceImportResult
 
     run_dir, records = Path(text(request.run_dir)), list(checked.prepared)
-    write_results(run_dir, records)
-    outcomes = refresh_predictions(run_dir, request.device.strip(), request.chip, command=request.command)
+    outcomes = refresh_predictions(run_dir, request.device.strip(), request.chip, command=request.command,
+                                   adding=tuple(records))
     return DeviceImportResult(run_dir=run_dir, records=tuple(records), predictions=outcomes)
 
 

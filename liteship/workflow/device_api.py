@@ -19,14 +19,17 @@ def device_kit(run, out, quiet: bool = False) -> Path:
 
     Args:
         run: A run directory or a :class:`~liteship.workflow.run.Run`.
-        out: A new or empty folder, or a kit liteship wrote (replaced whole).
+        out: A new or empty folder, or a kit liteship wrote (replaced whole) holding nothing it did not write.
 
     Returns:
         Path: ``out``, holding ``models/<model>-<recipe>-<ID>.tflite``, ``ios/<name>/benchmark_params.json``,
         ``android_adb.sh``, ``run_ios_list.sh``, ``kit.json`` and ``README.md``.
 
     Raises:
-        Problems: ``out`` is not new, empty or liteship's, or is or holds the run or its data.
+        Problems: ``out`` is not new, empty or liteship's, is or holds the run or its data, or is a kit folder
+            holding files the kit did not write (the phone's outputs in ``results/``, notes) or changed since; a
+            current variant's file is missing, not a regular file or not the variant's bytes; a command writes
+            ``run``. Nothing is written.
     """
     from liteship.workflow.requests import DeviceKitRequest
 

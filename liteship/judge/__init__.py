@@ -13,9 +13,9 @@ from liteship.judge.decision import (BEST, decide, Decision, on_front, Option, P
                                      PREFERENCES, shown_record)
 from liteship.judge.findings import checked as checked_findings, Finding, findings
 from liteship.judge.budgets import predicted as is_predicted
-from liteship.judge.costs import latency_source, phone_columns, PhoneColumn, PhoneCost, stands_in
+from liteship.judge.costs import count_profile, latency_source, phone_columns, PhoneColumn, PhoneCost, stands_in
 
-__all__ = ["backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "decide", "Decision",
+__all__ = ["backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "count_profile", "decide", "Decision",
            "DEFAULT_BUDGETS", "drop_vs_float", "drop_with_interval", "Finding", "findings", "float_record", "gate",
            "is_predicted", "judge", "latency_source", "LIMITS", "load_budgets", "load_thresholds", "NothingPasses", "on_front",
            "Option", "phone_columns", "PhoneColumn", "PhoneCost", "pick", "PREFER_FIX",

@@ -7,13 +7,13 @@ from liteship.bench import backends
 from liteship.bench import BenchRecord, subset_words
 from liteship.judge import float_record
 from liteship.judge import BEST, Decision, Option, shown_record
-from liteship.judge import checked_findings, Finding, PhoneColumn, phone_columns
+from liteship.judge import checked_findings, count_profile, Finding, PhoneColumn, phone_columns
 from liteship.report import phone
 from liteship.report.document import Image, Para, Section, Table
+from liteship.report.machine import machine_section
 from liteship.report.format import change_pt, change_with_interval, interval, num, percent_change, with_interval
 from liteship.report.tables import latency_how, latency_where, rows
 from liteship.rundir import PARETO
-from liteship.versions import measured_where
 
 
 
@@ -176,17 +176,28 @@ def _p50_words(rs: list) -> str:
     return "; ".join(said.values()) or "p50: median of round medians [95 % bootstrap CI over the rounds]"
 
 
-def _uncounted_words(column: PhoneColumn) -> str:
-    """A device column with no counted profile for its chip: no variant falls back to a count there, and why."""
-    return (f"in the {column.device} column no variant falls back to a count: no counted ISA profile stands for "
-            f"its chip ({column.uncounted}); ") if column.uncounted else ""
+def _uncounted_words(column: PhoneColumn, profile, variants: list[str]) -> str:
+    """A device column whose variants fall back to no count, and why: no counted profile stands for its chip, or the
+    profile that stands for it has not counted them (so nothing is predicted for them either)."""
+    if column.uncounted:
+        return (f"in the {column.device} column no variant falls back to a count: no counted ISA profile stands for "
+                f"its chip ({column.uncounted}); ")
+    missing = [v for v in variants if v not in column.cells]
+    if not missing or profile is None or profile.backend is None:
+        return ""
+    return (f"in the {column.device} column {len(missing)} of the {len(variants)} variants have no count: "
+            f"{profile.backend}, {profile.said}, has not counted them, so no count and no prediction stands for "
+            f"them (`liteship bench RUN_DIR --backends {profile.backend}` counts them; `liteship device predict "
+            "RUN_DIR` then predicts them from the device's measurements); ")
 
 
-def _phone_cell(column: PhoneColumn, variant: str) -> tuple:
-    """A phone column's cell; a device's variant neither measured nor predicted, where no counted profile stands
-    for its chip, says so (never another profile's count)."""
+def _phone_cell(column: PhoneColumn, variant: str, profile) -> tuple:
+    """A phone column's cell; a device's variant neither measured nor predicted says why it has no count (no counted
+    profile stands for its chip, or that profile has not counted it), never another profile's count."""
     if variant not in column.cells and column.uncounted:
         return ("no count: no counted profile stands for its chip", None)
+    if variant not in column.cells and profile is not None and profile.backend is not None:
+        return (f"no count: {profile.backend} has not counted it", None)
     return phone.cell(column, variant)
 
 
@@ -195,12 +206,14 @@ def variants_section(records: list[BenchRecord], decision: Decision | None = Non
     rs = rows(records, budgets, judged)
     arms = [b for b in dict.fromkeys(b for r in rs for b, _ in r.arm_m)]
     columns = phone_columns(records, budgets.threads if budgets is not None else 1)
+    profiles = {c.device: count_profile(records, c.device) for c in columns if c.device is not None}  # its ISA's
+    variants = list(dict.fromkeys(r.variant for r in rs))
     blocks = [Para("Each row is the record the budgets judge (measured on: backend@threads). Top-1 on the test split "
                    "with its 95 % Wilson interval; Δ vs float32: the change in top-1 vs the float32 variant of the "
                    "same model, in pt (negative: the variant is worse; every output of liteship writes it so), with "
                    "Newcombe's 95 % score interval, paired image by image on the same test images; "
                    + _p50_words(rs) + "; "
-                   + "".join(f"{phone.described(c)}; " + _uncounted_words(c) for c in columns)
+                   + "".join(f"{phone.described(c)}; " + _uncounted_words(c, profiles.get(c.device), variants) for c in columns)
                    + "M x86: millions of instructions per invoke counted under valgrind (– where not counted)"
                    + "".join(f"; M {b}: millions of aarch64 instructions per invoke under QEMU, on the phone's "
                              "instruction set (a count, not a phone's time)" for b in arms)
@@ -212,7 +225,7 @@ def variants_section(records: list[BenchRecord], decision: Decision | None = Non
             ("★" if r.front else "", r.recipe, r.backend, (with_interval(r.top1, r.top1_ci), r.top1),
              (change_with_interval(r.drop, r.drop_ci), None if r.drop is None else -r.drop),
              _n(r.agreement, ".4f"), _n(r.size_kb, ".1f"), _n(r.gzip_kb, ".1f"), _ms(r.p50_ms, r.latency_how),
-             interval(*(r.ci or (None, None))), *(_phone_cell(c, r.variant) for c in columns),
+             interval(*(r.ci or (None, None))), *(_phone_cell(c, r.variant, profiles.get(c.device)) for c in columns),
              _n(r.instructions_m, ".3f"), *(_n(r.arm(b), ".3f") for b in arms), _n(r.sparsity, ".3f"),
              f"`{r.variant}`")
             for r in rs if r.model == model), caption=model, sortable=True))
@@ -233,13 +246,24 @@ def _fallback_text(r: BenchRecord) -> str:
         (f"; falls back: {'; '.join(parts)}" if parts else "")
 
 
+def _scored_here(name: str) -> bool:
+    """A backend whose records this machine makes, so they carry top-1 and agreement; a device's imported times
+    and a prediction's (kinds not ``here``) never do, and the table leaves those columns out for them."""
+    b = backends.find(name)
+    return b is None or b.kind.here
+
+
 def _pivot_row(recs: list[BenchRecord], run_backends: list[str], cov_backends: list[str], reference: str) -> tuple:
     by = {r.backend: r for r in recs}
     cells = [recs[0].model, recs[0].recipe]
     for b in run_backends:
         r = by.get(b)
         ok = r is not None and r.status == "ok"
-        cells += [_n(r.latency_ms.p50 if ok and r.latency_ms else None, ".3f"), _n(r.top1 if ok else None, ".4f")]
+        p50 = r.latency_ms.p50 if ok and r.latency_ms else None
+        if not _scored_here(b):  # a phone's time: said measured (on the device) or predicted, as the variants table
+            cells.append(_ms(p50, latency_how(r)) if ok else _n(None, ".3f"))
+            continue
+        cells += [_n(p50, ".3f"), _n(r.top1 if ok else None, ".4f")]
         if b != reference:
             cells += [_n(r.reference_agreement if ok else None, ".4f"), _n(r.reference_max_diff if ok else None, ".3g")]
     for b in cov_backends:
@@ -256,13 +280,19 @@ def backends_section(records: list[BenchRecord]) -> Section:
     reference = backends.reference().name
     said = [f"{b.name}: {b.summary}" + (f" ({b.emulated_time})" if b.emulated_time else "")
             for b in map(backends.find, run_backends + cov_backends) if b is not None]
+    phones = [b for b in run_backends if not _scored_here(b)]
     blocks = [Para("One row per variant, first thread count. " + "; ".join(said) + f". agreement: top-1 agreement "
                    f"with the same file on {reference}; max |Δp|: the largest probability difference from {reference}"
+                   + (f". {' and '.join(phones)}: a p50 column only, marked measured (the device's benchmark tool's "
+                      "median, imported) or predicted (from counts, not measured): a phone's benchmark tool times the "
+                      "model and scores no image, and a prediction is of a time, so top-1 and agreement are this "
+                      f"machine's alone ({reference})" if phones else "")
                    + (". ops: the share of ops the delegate takes, from its documented ops and constraints (no Apple "
                       "hardware ran them); n/a: the delegate does not take this model" if cov_backends else "") + ".")]
     head = ["model", "recipe"]
     for b in run_backends:
-        head += [f"{b} p50 ms", f"{b} top-1"] + ([f"{b} agreement", f"{b} max |Δp|"] if b != reference else [])
+        head += [f"{b} p50 ms"] + ([f"{b} top-1"] if _scored_here(b) else []) + (
+            [f"{b} agreement", f"{b} max |Δp|"] if b != reference and _scored_here(b) else [])
     head += [f"{b} ops" for b in cov_backends]
     threads = {r.variant: r.threads for r in sorted(runs, key=lambda r: r.threads or 0)[::-1]}
     groups: dict[str, list[BenchRecord]] = {}
@@ -302,23 +332,6 @@ def classes_section(records: list[BenchRecord], decision: Decision | None) -> Se
     if base is not None and base.variant != chosen.variant:
         blocks.append(_confusion(base, names, "Confusion matrix: float32"))
     return Section("Per class", "classes", tuple(blocks), folded=True)
-
-
-def machine_section(records: list[BenchRecord]) -> Section:
-    rec = next((r for r in records if r.kind.times and r.kind.here and r.status == "ok"), records[0] if records else None)
-    if rec is None:
-        return Section("Machine and versions", "machine", (Para("No records."),))
-    s = rec.system
-    opts = rec.options or {}
-    blocks = [Para(measured_where(s, rec.runtime)),
-              Table(("what", "value"), (("CPU", str(s.get("cpu"))), ("cores", str(s.get("cores"))),
-                                        ("OS", str(s.get("os"))), ("node", str(rec.node)),
-                                        *((f"{k}", str(v)) for k, v in sorted(opts.items())),
-                                        *((k, str(v)) for k, v in sorted((s.get("versions") or {}).items()))))]
-    if rec.data:
-        blocks.append(Para(f"Accuracy scored on {rec.data.get('images')} images of the {rec.data.get('split')} split "
-                           f"of {rec.data.get('source')} (content hash {str(rec.data.get('content_hash'))[:12]})."))
-    return Section("Machine and versions", "machine", tuple(blocks), folded=True)
 
 
 def report_sections(records: list[BenchRecord], decision: Decision | None, findings: list[Finding],

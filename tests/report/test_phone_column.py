@@ -194,8 +194,9 @@ def test_a_device_s_column_shows_the_count_of_its_own_profile(monkeypatch):
                _a18(name="iPhone 12", chip="A14"), arm("dynamic", backend="arm64-a14", per_invoke=3_300_000)]
     rows = _variants(_report(records).html)
     assert rows["int8"]["iPhone 16 (1 thread)"] == ("1.500 M instr, count (arm64-a18)", None)
-    assert rows["dynamic"]["iPhone 16 (1 thread)"] == ("–", None)  # counted on arm64-a15 and a14 only
+    # counted on arm64-a15 and a14 only: no count of its own profile, and the cell says so
+    assert rows["dynamic"]["iPhone 16 (1 thread)"] == ("no count: arm64-a18 has not counted it", None)
     assert rows["dynamic"]["iPhone 12 (1 thread)"] == ("3.300 M instr, count (arm64-a14)", None)
-    assert rows["int8"]["iPhone 12 (1 thread)"] == ("–", None)
+    assert rows["int8"]["iPhone 12 (1 thread)"] == ("no count: arm64-a14 has not counted it", None)
     unknown = _variants(_report([*phone_run(), _a18(name="Frobnicator X1", chip=None)]).html)
     assert unknown["int8"]["Frobnicator X1 (1 thread)"] == ("no count: no counted profile stands for its chip", None)

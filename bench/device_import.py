@@ -21,8 +21,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 
+from liteship.bench.device_chips import from_identifier, from_name
 from liteship.bench.device_logs import log_context, parse_log
 from liteship.bench.device_measurement import checked, DeviceFormat, Measurement, refuse
 from liteship.bench.device_results import (from_leaderboard, from_python_json, from_results_pb, NotProto, text)
@@ -34,6 +36,7 @@ WHAT = "Device measurements"
 FORMATS = ("benchmark_model's stdout or logcat, results.pb, the LiteRT Python tool's --result_json or stdout, "
            "litert-samples' leaderboard rows, or a litert-samples session folder")
 ACCELERATORS = ("cpu", "gpu", "npu")
+IDENTIFIER = re.compile(r"(?:iPhone|iPad|iPod|Mac|MacBookPro|MacBookAir|Macmini|iMac)\d+,\d+")  # Apple's model identifiers
 
 __all__ = ["DeviceFormat", "Measurement", "read_measurements"]
 
@@ -262,6 +265,8 @@ def _one_device(found: list[Measurement], source: str, device: str | None) -> li
     if device is not None:
         keep = [m for m in found if not (m.device or m.device_id) or _is(device, m)]
         if named and not any(_is(device, m) for m in named):
+            if _named_by_identifier(named, source, device):
+                return found
             raise refuse(source, f"it holds no measurement of {device}",
                          f"it has measurements of {_devices(named)}", "pass one of those devices, or another file")
         return keep
@@ -270,6 +275,24 @@ def _one_device(found: list[Measurement], source: str, device: str | None) -> li
         raise refuse(source, f"it holds measurements of {len(names)} devices: {_devices(named)}",
                      "one import is one device's measurements", "say which device to import (--device NAME)")
     return found
+
+
+def _named_by_identifier(named: list[Measurement], source: str, device: str) -> bool:
+    """Whether ``device`` names the one device of ``named``, which its source names only by Apple's model
+    identifier (a session.json's "iPhone17,3"): a person calls it by its name ("iPhone 16"), and the identifier
+    stays in the records (it says the chip). Refused when the name's chip is not the identifier's."""
+    ids = {m.device for m in named}
+    ident = next(iter(ids)) if len(ids) == 1 and len({m.device_id for m in named}) == 1 else None
+    if not ident or not IDENTIFIER.fullmatch(ident):
+        return False
+    theirs, yours = from_identifier(ident), from_name(device)
+    if theirs is not None and yours is not None and theirs.chip != yours.chip:
+        a = "an" if ident[0] == "i" else "a"
+        raise refuse(source, f"it is of {a} {ident} (chip {theirs.chip}), and {device}'s chip is {yours.chip}",
+                     "the measurements are of another device than --device names",
+                     f"pass the name of the device that ran them ({a} {ident}'s chip is {theirs.chip}), or "
+                     f'--device "{ident}"')
+    return True
 
 
 def _key(name: str) -> str:

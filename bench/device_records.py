@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 
-from liteship.bench.backends.device import backend_name, Device
+from liteship.bench.backends.device import backend_name, Device, name_problem, same_device
 from liteship.bench.device_chips import chip_of, ChipFound
-from liteship.bench.device_measurement import MEMORY, Measurement, STATISTICS
+from liteship.bench.device_measurement import DeviceFormat, MEMORY, Measurement, STATISTICS
 from liteship.bench.record import BenchRecord, LatencyStats
 from liteship.bench.run import variant_status
-from liteship.files import sha256_file
+from liteship.files import sha256_file, unreadable_reason
 from liteship.rundir import VARIANTS
 
 STATISTIC_OF = {"p50": "median", "p90": None, "p99": None}  # which of the tool's statistics each record field is
@@ -54,44 +55,82 @@ def run_variants(run_dir: Path) -> tuple[dict[str, dict], dict[str, tuple[dict, 
     return {v["id"]: v for v in current}, {v["id"]: (v, why) for v, why in stale}
 
 
+def _stem(name: str) -> str:
+    """A file's name without its folders and its extension (``/x/mnv2-int8-<ID>.tflite`` -> ``mnv2-int8-<ID>``)."""
+    base = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return re.sub(r"\.[A-Za-z][A-Za-z0-9]{0,7}$", "", base)  # .tflite, .txt; not the .35_64 of 0.35_64-int8-<ID>
+
+
 def _id_in_name(name: str | None, ids) -> str | None:
-    """The variant ID a model file's name carries: ``<ID>.tflite`` or ``...-<ID>.tflite``."""
+    """The variant ID a file's name carries: ``<ID>.tflite`` or ``...-<ID>.tflite`` (any extension)."""
     if not name:
         return None
-    stem = name.rsplit("/", 1)[-1].removesuffix(".tflite")
+    stem = _stem(name)
     return next((i for i in ids if stem == i or stem.endswith(f"-{i}")), None)
 
 
-def _named_sha(m: Measurement, base: Path) -> str | None:
+def _id_like(name: str | None) -> str | None:
+    """An ID of liteship's shape (12 hex digits) that ``name`` ends with, of this run or not."""
+    found = re.search(r"(?:^|-)([0-9a-f]{12})$", _stem(name)) if name else None
+    return found.group(1) if found else None
+
+
+def _model_paths(m: Measurement) -> list[Path]:
+    """Where the model file a measurement names may be here: as written, or beside the measurement file."""
+    return [Path(m.model), Path(m.source).parent / m.model_file] if m.model and m.model_file else []
+
+
+def _named_sha(m: Measurement) -> str | None:
     """The sha256 the source gives for its model, or that of the model file it names where that file is here
-    (as written, or beside the measurement file)."""
+    and is a regular file liteship reads (never one in /proc, a FIFO, a device)."""
     if m.model_sha256:
         return m.model_sha256.lower()
-    if not m.model:
-        return None
-    for path in (Path(m.model), base / m.model_file):
-        if path.is_file():
+    for path in _model_paths(m):
+        if path.is_file() and unreadable_reason(path) is None:
             return sha256_file(path)
     return None
 
 
-def _explicit(m: Measurement, source: str, models: dict[str, str]) -> str | None:
-    for key in (m.model, m.model_file, source, os.path.basename(source)):
-        if key and key in models:
-            return models[key]
-    return None
+def _unread(m: Measurement) -> str:
+    """The model files the measurement names that are here but liteship does not read, said for a refusal."""
+    said = [f"; the model file it names, {p}, is here but {why}" for p in _model_paths(m)
+            if os.path.lexists(p) and (why := unreadable_reason(p)) is not None]
+    return said[0] if said else ""
 
 
-def match(m: Measurement, source: str, run: tuple[dict, dict], models: dict[str, str]) -> Matched | Refused:
-    """The current variant ``m`` measured, or why it cannot be said."""
+def model_keys(m: Measurement, source: str, models: dict[str, str]) -> list[str]:
+    """The ``--model`` FILEs that name ``m``: the model file it names (as written, or its file name), or the file it
+    was read from (as given, or its name)."""
+    return [k for k in dict.fromkeys((m.model, m.model_file, source, os.path.basename(source))) if k and k in models]
+
+
+def _explicit(m: Measurement, source: str, models: dict[str, str], used: set) -> str | Refused | None:
+    """The variant ``--model`` gives ``m`` (by the model file it names, or the measurement file), or a Refused
+    when two of its keys give it two variants."""
+    keys = model_keys(m, source, models)
+    used.update(keys)
+    given = {models[k] for k in keys}
+    if len(given) > 1:
+        return Refused(m.where, f"--model gives it {len(given)} variants: "
+                       f"{', '.join(f'{k}={models[k]}' for k in keys)}", "one measurement is of one variant",
+                       "give it one --model FILE=VARIANT")
+    return next(iter(given), None)
+
+
+def match(m: Measurement, source: str, run: tuple[dict, dict], models: dict[str, str],
+          used: set | None = None) -> Matched | Refused:
+    """The current variant ``m`` measured, or why it cannot be said. ``used`` collects the ``models`` keys that
+    named a measurement."""
     current, stale = run
     every = {**{i: v for i, (v, _) in stale.items()}, **current}
-    named = _explicit(m, source, models)
+    named = _explicit(m, source, models, set() if used is None else used)
+    if isinstance(named, Refused):
+        return named
     how = "--model"
     if named is None:
         named, how = _id_in_name(m.model_file, every), "file name"
     if named is None:
-        sha = _named_sha(m, Path(m.source).parent)
+        sha = _named_sha(m)
         named = next((i for i, v in every.items() if sha and v.get("sha256") == sha), None)
         how = "sha256"
     if named in current:
@@ -103,10 +142,40 @@ def match(m: Measurement, source: str, run: tuple[dict, dict], models: dict[str,
     if named is not None:
         return Refused(m.where, f"{what}: --model names {named}", "the run has no such variant",
                        f"pass one of: {', '.join(sorted(current))}")
+    foreign = _id_like(m.model_file)
+    if foreign is not None:
+        return Refused(m.where, f"{what} matches no variant of the run", f"its file name holds the variant ID "
+                       f"{foreign}, which is not a variant of this run (a kit made from another run?), and no "
+                       f"variant's sha256 is the model's{_unread(m)}", "import it into the run whose kit it came "
+                       "from, or, if it is one of this run's variants, say which: --model FILE=VARIANT")
     return Refused(m.where, f"{what} matches no variant of the run",
-                   "its file name holds no variant ID, and no variant's sha256 is the model's",
+                   f"its file name holds no variant ID, and no variant's sha256 is the model's{_unread(m)}",
                    "measure the files liteship device kit writes (their names hold the ID), or say which variant "
                    "it is: --model FILE=VARIANT")
+
+
+def model_refusals(models: dict[str, str], run: tuple[dict, dict]) -> list[Refused]:
+    """Each ``--model FILE=VARIANT`` that cannot be right: VARIANT not a current variant of the run, or FILE's
+    name holding another variant's ID (the kit names each file by its variant: the pair would measure one variant
+    as another)."""
+    current, stale = run
+    every = {**{i: v for i, (v, _) in stale.items()}, **current}
+    out = []
+    for file, variant in models.items():
+        pair = f"{file}={variant}"
+        if variant in stale:
+            out.append(Refused("--model", f"{pair}: variant {variant} is not current", stale[variant][1],
+                               "measure the current variants (liteship device kit RUN_DIR --out DIR)"))
+        elif variant not in current:
+            out.append(Refused("--model", f"{pair}: the run has no variant {variant}", "",
+                               f"pass one of: {', '.join(sorted(current))}"))
+        carried = _id_in_name(file, every)
+        if carried is not None and carried != variant:
+            out.append(Refused("--model", f"{pair}: the name {file} holds the ID of variant {carried}",
+                               "the kit names each file by the variant it is; this pair would import a measurement of "
+                               f"{carried} as one of {variant}", f"drop this --model (the file name says "
+                               f"{carried}), or name the file by the variant it is"))
+    return out
 
 
 def _accelerator(m: Measurement) -> str:
@@ -118,9 +187,13 @@ def refusal(m: Measurement, threads: int | None = None) -> Refused | None:
     """What a measurement lacks that a record needs: a median (p50) and the threads it ran on (``threads``: what
     the caller says of a source that does not say it; one that says another number is refused)."""
     if m.median_ms is None:
+        fix = ("keep what the app logs to Xcode's console instead (its `count=... median=...` lines), or measure "
+               "with litert-samples' iOS app and import its session folder (results.pb)"
+               if m.format is DeviceFormat.IOS_APP else
+               "measure with a benchmark_model that prints the median (count=... median=...)")
         return Refused(m.where, "the measurement has no median", f"{m.format.value} gave an average "
                        f"({m.avg_ms:g} ms) only, and an average is not a median: a p50 budget would judge another "
-                       "number", "measure with a benchmark_model that prints the median (count=... median=...)")
+                       "number", fix)
     if m.threads is None and threads is None:
         return Refused(m.where, "the measurement does not say how many threads ran",
                        "budgets judge a backend at a thread count", "pass the tool's whole output, which says"
@@ -184,10 +257,19 @@ def measured_on(record: BenchRecord) -> str:
 def import_records(run_dir: Path, files, device: str, chip: str | None, models: dict[str, str],
                    threads: int | None = None) -> tuple[list[BenchRecord], list[Refused]]:
     """The device records of every measurement in ``files``, and every one refused (all read before any is
-    written): a file that cannot be read, a measurement that matches no current variant, two of one record.
-    ``chip`` (``--chip``), else a model identifier the sources give, else the device's name, says the chip the
-    records keep (:func:`liteship.bench.device_chips.chip_of`)."""
-    matched, refused = _read_and_match(Path(run_dir), files, device, models, threads)
+    written): a device name that cannot name a backend, a file that cannot be read, a measurement that matches no
+    current variant, a ``--model`` that is wrong or names no measurement, two of one record, a backend that holds
+    another device's records. ``chip`` (``--chip``), else a model identifier the sources give, else the device's
+    name, says the chip the records keep (:func:`liteship.bench.device_chips.chip_of`). A name equal but for case
+    and spaces to one the run's device records hold ("iphone 13" after "iPhone 13") is that device: the records
+    keep the name held, so every record of the device says it alike."""
+    why = name_problem(device)
+    if why is not None:
+        return [], [Refused("--device", repr(device), why, 'pass the device\'s name, e.g. --device "iPhone 13"')]
+    run_dir = Path(run_dir)
+    held = _held(run_dir)
+    device = next((name for name, _ in held.values() if same_device(name, device)), device)
+    matched, refused = _read_and_match(run_dir, files, device, models, threads)
     found = chip_of(device, [s for x, _ in matched for s in (x.measurement.device, x.measurement.device_id,
                                                                x.measurement.session)], chip)
     records, seen = [], {}
@@ -201,27 +283,70 @@ def import_records(run_dir: Path, files, device: str, chip: str | None, models: 
                                    "import one measurement per variant, device and thread count"))
         seen.setdefault(record.key, (m.where, same))
         records.append(record)
-    return records, refused
+    return records, refused + _clashes(records, held)
+
+
+def _held(run_dir: Path) -> dict[str, tuple[str, str]]:
+    """Each device backend of the run's results -> (the device its records name, their accelerator)."""
+    from liteship.bench.results import read_results
+
+    held: dict[str, tuple[str, str]] = {}
+    for r in read_results(run_dir, missing_ok=True):
+        if r.kind is Device.MEASURED:
+            d = r.device or {}
+            held.setdefault(r.backend, (str(d.get("device") or r.node), str(d.get("accelerator") or "cpu").casefold()))
+    return held
+
+
+def _clashes(records: list[BenchRecord], held: dict[str, tuple[str, str]]) -> list[Refused]:
+    """A backend of the import that already holds records of another device or accelerator: the backend's name
+    keeps only ASCII letters and digits of the device's ("Pixel 8 GPU" on the CPU and "Pixel 8" on the GPU are
+    both device:pixel-8-gpu; "小米 14" and "华为 14" both device:14), and two devices' numbers in one backend would
+    be judged, ranked and fitted as one device's."""
+    out, said = [], set()
+    for r in records:
+        d = r.device or {}
+        name, accelerator = str(d.get("device")), str(d.get("accelerator"))
+        if r.backend not in held or r.backend in said:
+            continue
+        theirs, their_accelerator = held[r.backend]
+        if not same_device(theirs, name) or their_accelerator != accelerator:
+            said.add(r.backend)
+            out.append(Refused("--device", f"{name!r}: its {accelerator.upper()} records would be of "
+                               f"{r.backend}, which holds the {their_accelerator.upper()} records of {theirs}",
+                               "a backend's name keeps only the letters A-Z and digits of the device's, so two "
+                               "devices' names can make one; their numbers in one backend would be judged as one "
+                               "device's", f"pass another --device name for this device (one whose backend is "
+                               f"not {r.backend}), or, if it is {theirs}, --device {theirs!r}"))
+    return out
 
 
 def _read_and_match(run_dir: Path, files, device: str, models: dict[str, str], threads: int | None):
     """Every measurement of ``files`` matched to a current variant (with the measurement as read), and those
-    refused."""
+    refused: with each ``--model`` that is wrong, or that no measurement read (when every file was read)."""
     from liteship.bench.device_import import read_measurements
     from liteship.errors import LiteshipError
 
-    run, matched, refused = run_variants(run_dir), [], []
+    run, matched, used, unread = run_variants(run_dir), [], set(), False
+    refused = model_refusals(models, run)
     for source in map(os.fspath, files):
         try:
             found = read_measurements(source, device)
         except LiteshipError as exc:
             refused.append(Refused(exc.what, exc.why, "", exc.fix or "check the file"))
+            unread = True
             continue
         for m in found:
+            used.update(model_keys(m, source, models))
             made = refusal(m, threads) or match(dataclasses.replace(m, threads=m.threads or threads), source, run,
-                                                models)
+                                                models, used)
             if isinstance(made, Refused):
                 refused.append(made)
             else:
                 matched.append((made, m))
+    if not unread:
+        refused += [Refused("--model", f"{file}={variant}: no measurement imported names {file}",
+                            "FILE is the model file a measurement names (as the tool printed it, or its file name) "
+                            "or the name of the measurement file", "check its spelling against the files given, or "
+                            "drop it") for file, variant in models.items() if file not in used]
     return matched, refused

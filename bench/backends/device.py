@@ -9,6 +9,7 @@ lists one (bench cannot run a phone), and gate says a device's number is not re-
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from liteship.bench.backends import EACH, Backend, KindBase
 
@@ -29,6 +30,29 @@ BACKENDS: tuple[Backend, ...] = ()  # made from their names: resolve()
 def slug(text: str) -> str:
     """"iPhone 13" -> "iphone-13": lower case, letters and digits, one dash between words."""
     return "-".join(re.findall(r"[a-z0-9]+", text.casefold()))
+
+
+def name_problem(device: str) -> str | None:
+    """Why ``device`` cannot name a device backend, or None: a control character (a NUL, a newline, a bidi
+    override) in it, or no letter or digit A-Z/0-9 to make the backend's name of ("📱" would be ``device:``)."""
+    bad = next((ch for ch in device if unicodedata.category(ch)[0] == "C" or unicodedata.category(ch) in ("Zl", "Zp")),
+               None)
+    if bad is not None:
+        return (f"it holds the control character U+{ord(bad):04X}, which no device's name has (a name pasted with "
+                "a newline, or damaged)")
+    if not slug(device):
+        return ("it has no letter A-Z or digit 0-9, of which its backend's name is made (device: and the name in "
+                "lower case with dashes): its records would be of a backend with no name")
+    return None
+
+
+def same_device(a: str, b: str) -> bool:
+    """Whether two names are of one device: equal but for case and spaces ("iphone 13" is "iPhone 13"); names
+    that differ otherwise ("Pixel 8 GPU", "Galaxy S25+") are other devices, even where their backends' names
+    agree."""
+    def key(name: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+    return key(a) == key(b)
 
 
 def backend_name(device: str, accelerator: str | None = None) -> str:

@@ -21,20 +21,36 @@ MISSING_DEVICE = "name the device the measurements were made on"
 
 
 def model_pairs(models, found: list[Problem]) -> dict[str, str]:
-    """--model FILE=VARIANT (each given once), or a dict FILE -> VARIANT from Python."""
+    """--model FILE=VARIANT, or a dict FILE -> VARIANT from Python: each FILE and VARIANT text, each FILE given
+    one variant (twice with two is a contradiction, never the last one kept)."""
     if models is None:
         return {}
     if isinstance(models, dict):
-        return {str(k): str(v) for k, v in models.items()}
-    out = {}
-    for pair in ([models] if isinstance(models, str) else models):
-        file, sep, variant = str(pair).partition("=")
-        if not sep or not file.strip() or not variant.strip():
-            found.append(Problem("--model", None, describe(pair), "it takes FILE=VARIANT",
+        pairs = [(k, v, f"{k!r}: {v!r}") for k, v in models.items()]
+    elif isinstance(models, (str, list, tuple)):
+        pairs = [(*_split(p), p) for p in ([models] if isinstance(models, str) else models)]
+    else:
+        found.append(Problem("--model", None, describe(models), "it takes FILE=VARIANT pairs",
+                             "for example --model mobilenet.tflite=0570e9475661"))
+        return {}
+    out: dict[str, str] = {}
+    for file, variant, given in pairs:
+        if not (isinstance(file, str) and isinstance(variant, str) and file.strip() and variant.strip()):
+            found.append(Problem("--model", None, describe(given), "it takes FILE=VARIANT, each a name (text): the "
+                                 "model file a measurement names, and the ID of the variant it is",
                                  "for example --model mobilenet.tflite=0570e9475661"))
+        elif out.get(file.strip(), variant.strip()) != variant.strip():
+            found.append(Problem("--model", None, describe(given), f"it names {file.strip()} again, which an earlier "
+                                 f"--model gave the variant {out[file.strip()]}: one file is of one variant",
+                                 f"keep the one pair that is right for {file.strip()}"))
         else:
             out[file.strip()] = variant.strip()
     return out
+
+
+def _split(pair) -> tuple:
+    file, sep, variant = pair.partition("=") if isinstance(pair, str) else (None, "", None)
+    return (file, variant) if sep else (None, None)
 
 
 def _run_problems(run_dir: str | None, writes: bool) -> list[Problem]:
@@ -62,6 +78,9 @@ def import_checks(request) -> tuple[list[Problem], tuple]:
     if not request.files:
         found.append(Problem("FILE", None, "missing", "the benchmark tool's output to import",
                              "pass benchmark_model's stdout, results.pb, a leaderboard row or a session folder"))
+    found += [Problem("FILE", None, describe(f) if not isinstance(f, bytes) else repr(f), "it takes the path of a "
+                      "file or session folder, as text or a pathlib.Path", "pass the path the benchmark tool's "
+                      "output is at") for f in request.files if not _is_path(f)]
     models = model_pairs(request.model, found)
     found += chip_problems(request.chip)
     threads = request.threads
@@ -75,6 +94,10 @@ def import_checks(request) -> tuple[list[Problem], tuple]:
     records, refused = made or ([], [])
     found += [Problem(r.where, None, "", f"{r.what}: {r.why}" if r.why else r.what, r.fix) for r in refused]
     return found, tuple(records)
+
+
+def _is_path(value) -> bool:
+    return isinstance(value, str) or (isinstance(value, os.PathLike) and isinstance(os.fspath(value), str))
 
 
 def chip_problems(chip) -> list[Problem]:

@@ -8,6 +8,7 @@ before anything is written, and the run directory is held for the import alone.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from liteship.workflow.api import _execute, _path
@@ -60,13 +61,21 @@ def device_import(run, files, device: str | None = None, models: dict | None = N
     """
     from liteship.workflow.requests import DeviceImportRequest
 
-    listed = (files,) if isinstance(files, (str, Path)) else tuple(files)
+    listed = (files,) if isinstance(files, (str, bytes, os.PathLike)) or not _iterable(files) else tuple(files)
     request = DeviceImportRequest(run_dir=_path(run), files=listed, device=device, model=models, chip=chip,
                                   threads=threads)
     caller = Caller(request, {"run": run, "files": files, "device": device, "models": models, "chip": chip,
                               "threads": threads},
                     {"run_dir": "run", "model": "models"})
     return _execute(request, quiet=quiet, caller=caller).records
+
+
+def _iterable(value) -> bool:
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
 
 
 def device_predict(run, device: str | None = None, chip: str | None = None, quiet: bool = False) -> tuple:

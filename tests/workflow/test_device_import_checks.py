@@ -184,3 +184,14 @@ def test_the_ios_apps_screen_is_refused_with_the_ios_fix(run, tmp_path, capsys):
                   "--model", f"ios_app_screen.txt={I8}")
     assert "the measurement has no median: iOS benchmark app gave an average (3.1502 ms) only" in err
     assert "Xcode's console" in err and "session folder" in err and "benchmark_model that prints" not in err
+
+
+def test_the_how_to_page_tells_ios_users_to_keep_what_the_import_reads(run, tmp_path, capsys):  # noqa: F811
+    page = (Path(__file__).parents[2] / "docs" / "how-to" / "phone-ms.md").read_text()
+    ios = page[page.index("- **iOS**"):page.index("## 3. The import")]
+    err = refused(run, capsys, str(FIXTURES / "ios_app_screen.txt"), "--device", "iPhone 13", "--threads", "1",
+                  "--model", f"ios_app_screen.txt={I8}")
+    # the page and the refusal name the same two things to keep, and the page says the screen is refused
+    for keep in ("Xcode's console", "session folder"):
+        assert keep in " ".join(ios.split()) and keep in err
+    assert "averages only" in ios and "refuses" in ios

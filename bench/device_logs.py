@@ -115,6 +115,16 @@ def _num(text: str, where: str) -> float:
         raise refuse(where, f"{text!r} is not a number", "the line does not read as the tool prints it") from None
 
 
+def _time(text: str, where: str) -> float:
+    """A time of the `Inference timings in us` line: never negative (a count= line's number may stand for it, so
+    a negative one would be lost, never refused, without this)."""
+    value = _num(text, where)
+    if value < 0:
+        raise refuse(where, f"the line gives a time of {value:g} us", "a time is never negative: the file is "
+                     "damaged or edited")
+    return value
+
+
 def _count_line(msg: str, where: str) -> dict:
     """``count=N first=X curr=X min=X max=X avg=X std=X [p5=X median=X p95=X]``, or, when every run took the same
     time, ``count=N curr=X(all same)`` (``count=1 curr=X`` for one run) with the same percentiles after it: then
@@ -162,12 +172,12 @@ def _result(run: _Run, msg: str, number: int, where: str) -> bool:
     """Reads one result line into ``run``; False when ``msg`` is none."""
     m = TIMINGS.match(msg)
     if m:
-        run.timings = {f: _num(v, where) / 1000.0 for f, v in zip(US.values(), m.groups())}
+        run.timings = {f: _time(v, where) / 1000.0 for f, v in zip(US.values(), m.groups())}
         run.result("timings", number)
         return True
     m = TIMINGS_OLD.match(msg)
     if m:
-        warm, init, inference = (_num(v, where) / 1000.0 for v in m.groups())
+        warm, init, inference = (_time(v, where) / 1000.0 for v in m.groups())
         run.timings = {"warmup_avg_ms": warm, "init_ms": init, "avg_ms": inference}
         run.old = True
         run.result("timings", number)

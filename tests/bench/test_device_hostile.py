@@ -168,3 +168,10 @@ def test_the_python_tools_zero_is_too_fast_for_it_not_a_time(tmp_path):
                        "p95_ms": 0.0, "num_runs": 20}}
     with pytest.raises(LiteshipError, match=r"out.json, line 1: the median is 0 ms.*rounds to 0.01 ms.*benchmark_model"):
         read_measurements(write(tmp_path, json.dumps(doc), "out.json"))
+
+
+def test_a_negative_time_on_the_timings_line_is_refused_not_overwritten(tmp_path):
+    # the count= line's average (2020 us) would stand for the run's, and the -2020 beside it was dropped unread
+    text = stdout("/x/m-aaaaaaaaaaa1.tflite", 2000).replace("Inference (avg): 2020", "Inference (avg): -2020")
+    with pytest.raises(LiteshipError, match=r"log.txt, line 13: the line gives a time of -2020 us"):
+        read_measurements(write(tmp_path, text))

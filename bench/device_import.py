@@ -93,9 +93,20 @@ def _parse(data: bytes, source: str, sha: str) -> list[Measurement]:
 
 
 def _parse_text(content: str, source: str, sha: str) -> list[Measurement]:
-    if content.lstrip().startswith("{"):
+    if content.lstrip().startswith("{") or (content.lstrip().startswith("[") and _is_json(content)):
         return _parse_json(content, source, sha)
     return parse_log(content, source, sha)
+
+
+def _is_json(doc: str) -> bool:
+    """Whether ``doc`` is JSON (or nests too deep to tell): a log line may start with "[" too."""
+    try:
+        json.loads(doc)
+    except RecursionError:
+        return True
+    except ValueError:
+        return False
+    return True
 
 
 def _loads(doc: str, where: str, line_offset: int = 0):
@@ -128,6 +139,9 @@ def _parse_json(content: str, source: str, sha: str) -> list[Measurement]:
     if "latency_ms" in obj:
         return [from_leaderboard(obj, source, sha, 1, f"{source}, line 1")]
     rows = obj.get("rows")
+    if rows == []:
+        raise refuse(source, "its rows are empty", "a leaderboard's board.json holds one row per measurement",
+                     "pass a board.json with rows, or measurements.jsonl")
     if isinstance(rows, list) and all(isinstance(r, dict) for r in rows):
         return [from_leaderboard(r, source, sha, None, f"{source}, rows[{i}]") for i, r in enumerate(rows)]
     raise refuse(source, "the JSON object has none of latency, latency_ms or rows",

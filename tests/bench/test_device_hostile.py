@@ -175,3 +175,12 @@ def test_a_negative_time_on_the_timings_line_is_refused_not_overwritten(tmp_path
     text = stdout("/x/m-aaaaaaaaaaa1.tflite", 2000).replace("Inference (avg): 2020", "Inference (avg): -2020")
     with pytest.raises(LiteshipError, match=r"log.txt, line 13: the line gives a time of -2020 us"):
         read_measurements(write(tmp_path, text))
+
+
+@pytest.mark.parametrize("doc, said", [('{"rows": []}', "its rows are empty"),
+                                       ("[" * 5000 + "]" * 5000, "the JSON nests too deep"),
+                                       ('[{"latency_ms": {"median": 1.0}}]', "the JSON is not an object")])
+def test_json_that_holds_no_measurement_is_said_as_json_not_as_a_results_pb(tmp_path, doc, said):
+    with pytest.raises(LiteshipError, match=said) as caught:
+        read_measurements(write(tmp_path, doc, "board.json"))
+    assert "wire type" not in str(caught.value)

@@ -69,13 +69,27 @@ def _points(rows, timing: str) -> list[Point]:
 # ----------------------------------------------------------------- the recomputation: numpy, from the documented rules
 
 
+def _count_groups(g: np.ndarray) -> np.ndarray:
+    """Each point's point of evidence: counts within 1 % of a group's smallest are one (the documented rule)."""
+    group, first = np.empty(len(g), dtype=int), []
+    for i in np.argsort(g, kind="stable"):
+        if first and g[i] <= g[first[-1]] * 1.01:
+            group[i] = len(first) - 1
+        else:
+            first.append(i)
+            group[i] = len(first) - 1
+    return group
+
+
 def _loo(g: np.ndarray, ms: np.ndarray, form: str) -> np.ndarray | None:
     """Signed relative errors (pred - ms) / ms, each point predicted by the least-squares-on-relative-error fit of
-    the others; None when a fold predicts zero or less."""
+    the points at other counts (leave one count out: counts within 1 % are one point of evidence); None when a
+    fold predicts zero or less."""
     x = np.stack([g] if form == "scale" else [g, np.ones_like(g)], axis=1)
+    groups = _count_groups(g)
     errors = []
     for i in range(len(ms)):
-        keep = np.arange(len(ms)) != i
+        keep = groups != groups[i]
         a = x[keep] / ms[keep, None]
         w = np.linalg.solve(a.T @ a, a.T @ np.ones(keep.sum()))  # the normal equations of min sum(rel. error^2)
         pred = float(x[i] @ w)
@@ -91,7 +105,7 @@ def _numpy_choice(points: list[Point]) -> tuple[str, np.ndarray]:
     g = np.array([p.instructions.per_invoke / 1e9 for p in points])
     ms = np.array([p.ms for p in points])
     best = ("scale", _loo(g, ms, "scale"))
-    if len(points) >= 4:
+    if len(set(_count_groups(g))) >= 4:
         other = _loo(g, ms, "scale+intercept")
         if other is not None and np.abs(other).mean() < BETTER_BY * np.abs(best[1]).mean():
             best = ("scale+intercept", other)

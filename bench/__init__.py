@@ -26,7 +26,7 @@ from liteship.bench.device_records import import_records, measured_on
 from liteship.bench.device_kit import kit_problems, write_kit
 from liteship.bench.device_chips import (chip_of, chips_taken, from_flag as chip_named, from_kept as chip_kept,
                                          profile_for)
-from liteship.bench.device_predictions import (measured_records, Outcome as PredictionOutcome,
+from liteship.bench.device_predictions import (chip_contradictions, measured_records, Outcome as PredictionOutcome,
                                                refresh as refresh_predictions)
 
 __all__ = ["AARCH64", "Instructions", "X86_64", "arm_pixels", "bench_file", "bench_run", "bench_target", "BenchOptions", "BenchRecord", "check_contract",
@@ -35,7 +35,7 @@ __all__ = ["AARCH64", "Instructions", "X86_64", "arm_pixels", "bench_file", "ben
            "record_line", "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "same_records", "SYSTEM_PACKAGES",
            "subset_words", "Target", "to_json", "valgrind", "variant_status", "write_count", "write_results",
            "import_records", "measured_on", "kit_problems", "write_kit", "chip_kept", "chip_named", "chip_of", "chips_taken",
-           "measured_records", "PredictionOutcome", "profile_for", "refresh_predictions"]
+           "chip_contradictions", "measured_records", "PredictionOutcome", "profile_for", "refresh_predictions"]
 
 # liteship.bench(...) is the Python API's bench step (liteship.workflow.api.bench), imported only when called:
 # see liteship.callable_module for why the package is also a function.

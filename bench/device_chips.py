@@ -283,3 +283,47 @@ def from_kept(chip: str | None, chip_from: str | None) -> ChipFound | None:
     if not all(parts) or len({p.isa for p in parts}) != 1:
         return None
     return ChipFound(str(chip), parts[0].isa, chip_from or "the device's records")
+
+
+def _chips_named(chip: str) -> set[str] | None:
+    """The chips (their own names) a kept or given chip names: "M4 Max" -> {M4} (a variant is its chip's cores),
+    "Snapdragon 8 Gen 3 or Exynos 2400" -> both; None for an ISA class, which names no chip."""
+    if _key(chip) in {_key(name) for name in ISA_CLASSES}:
+        return None
+    named = _chip_names()
+    return {named[_key(p)][1].names[0] for p in str(chip).split(" or ") if _key(p) in named}
+
+
+def agrees(a: ChipFound, b: ChipFound) -> bool:
+    """Two statements of one device's chip agree: the same ISA class and, where both name chips, a chip in common
+    (an ISA class agrees with every chip of its class; "Galaxy S24" names two chips, and either agrees)."""
+    if a.isa != b.isa:
+        return False
+    ca, cb = _chips_named(a.chip), _chips_named(b.chip)
+    return ca is None or cb is None or bool(ca & cb)
+
+
+def contradiction(flag: str | None, device: str, said: Iterable[str | None] = (),
+                  kept: Iterable[tuple[str | None, str | None]] = ()) -> tuple[str, str] | None:
+    """(why, fix) when ``--chip flag`` contradicts what is known of ``device``'s chip; None when it agrees, or when
+    nothing is known (then ``--chip`` is how the chip is said). Known: the chip a model identifier in what the
+    sources ``said`` names, else the device's name (:func:`chip_of` without the flag); and the chips the device's
+    records already keep (``kept``: (chip, chip_from) pairs), so one device's records never name two chips."""
+    told = from_flag(flag) if flag else None
+    if told is None:
+        return None
+    known = chip_of(device, said)
+    if known is not None and not agrees(told, known):
+        other = ": its milliseconds would be predicted from the counts of another chip's kernels" \
+            if told.isa != known.isa else ""
+        return (f"--chip {flag} says {told.chip} ({told.isa}), and the {known.chip_from} says {device} has "
+                f"{known.chip} ({known.isa}){other}",
+                f"drop --chip (the {known.chip_from} says the chip), or correct --device if the measurements were "
+                "made on another device")
+    for chip, how in kept:
+        found = from_kept(chip, how)
+        if found is not None and not agrees(told, found):
+            return (f"--chip {flag} says {told.chip} ({told.isa}), and {device}'s records already hold {chip} "
+                    f"({found.isa}, from {how or 'an earlier import'}): one device's records would name two chips",
+                    "drop --chip, or import these measurements as another device (--device NAME)")
+    return None

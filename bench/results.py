@@ -120,16 +120,26 @@ def to_csv(records: list[BenchRecord]) -> str:
     return buf.getvalue()
 
 
+def merged_results(run_dir: str | Path, records: list[BenchRecord], replace_backends: tuple[str, ...] = (),
+                   existing: list[BenchRecord] | None = None) -> list[BenchRecord]:
+    """What :func:`write_results` would write, without writing: the run's records (``existing``, when the caller
+    has read them) with ``records`` merged in, one per (variant, backend, threads), ``replace_backends`` replaced
+    whole, and only current variants'. A command that derives records from others (a device's predictions from
+    its measurements) derives them from this, in memory, and writes both at once."""
+    existing = read_results(run_dir, missing_ok=True) if existing is None else existing
+    kept = records_by_key([r for r in existing if r.backend not in replace_backends])
+    for rec in records:
+        kept[rec.key] = rec
+    ids = current_ids(Path(run_dir))
+    return [r for r in kept.values() if ids is None or r.variant in ids]
+
+
 def write_results(run_dir: str | Path, records: list[BenchRecord], replace_backends: tuple[str, ...] = ()) -> None:
     """Merge into results.jsonl / results.csv, one line per (variant, backend, threads), atomically; records of
     variants that are no longer current (current_variants.json) are dropped, so the file alone says what ships.
     ``replace_backends``: backends whose records ``records`` replace whole (a device's predictions: a variant
     now measured on the device loses its predicted record)."""
-    kept = records_by_key([r for r in read_results(run_dir, missing_ok=True) if r.backend not in replace_backends])
-    for rec in records:
-        kept[rec.key] = rec
-    ids = current_ids(Path(run_dir))
-    ordered = [r for r in kept.values() if ids is None or r.variant in ids]
+    ordered = merged_results(run_dir, records, replace_backends)
     path = results_path(run_dir)
     atomic_write_text(path, "".join(record_line(r) + "\n" for r in ordered))
     atomic_write_text(path.with_suffix(".csv"), to_csv(ordered))

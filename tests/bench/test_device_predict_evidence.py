@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 from scipy.stats import t as student_t
 
+from liteship.bench import read_results
 from liteship.bench.device_predict import fit, Point
+from liteship.bench.device_predictions import predictions, refresh
 from liteship.bench.record import Instructions
+from tests.bench.test_device_predictions import iphone, make_run, NO_SME2
 
 
 def _p(variant: str, ms: float, g: float) -> Point:
@@ -111,3 +114,39 @@ def test_a_count_below_every_measured_one_is_extrapolated_and_its_interval_widen
     inside = cal.predict_at(Instructions(3_000_000, "aarch64"))
     assert inside.extrapolated is None and (inside.low, inside.high) == pytest.approx(
         (inside.ms / factor, inside.ms * factor), rel=1e-9)
+
+
+def test_a_run_whose_measurements_share_one_count_says_so_and_what_to_measure(tmp_path):
+    counts = {"v1aaaaaaaaaa": 0.12, "v2bbbbbbbbbb": 0.12, "v3cccccccccc": 0.1205, "v4dddddddddd": 0.60,
+              "v5eeeeeeeeee": 0.20, "v6ffffffffff": 0.08}
+    run, _ = make_run(tmp_path, lambda shas: iphone(shas), counts=counts)
+    (o,) = predictions(run, registered=NO_SME2)
+    assert not o.predicted and not o.records
+    assert o.why.startswith("the 3 variants measured at 1 thread have 1 distinct arm64-a15 count (120.000 M "
+                            "(v1aaaaaaaaaa, v2bbbbbbbbbb, v3cccccccccc)): counts within 1 % of each other are one "
+                            "point of evidence")
+    # what to measure, farthest in log count first: v4 (ln 5 = 1.61 from 0.12), then v5 (min(ln 1.67, ln 3) = 0.51)
+    # over v6 (min(ln 1.5, ln 7.5) = 0.41)
+    assert o.fix.startswith("measure 2 variants whose count differs on the device at 1 thread and import them: "
+                            "v4dddddddddd (mnv2 float16, 600.000 M), v5eeeeeeeeee (mnv2 prune_int8, 200.000 M)")
+
+
+def test_an_extrapolated_prediction_is_marked_in_its_record_and_note(tmp_path):
+    run, _ = make_run(tmp_path, lambda shas: iphone(shas))  # measured: 0.30, 0.12, 0.05 G
+    (o,) = refresh(run, registered=NO_SME2)
+    got = {r.variant: r for r in read_results(run) if r.backend == "predicted:iphone-13"}
+    # v4 (0.60 G) is 2x above the largest measured (v1, 0.30 G at 27.1 ms); v5 (0.20) and v6 (0.08) are inside
+    assert o.extrapolated == ("v4dddddddddd",) and "1 extrapolated beyond the counts measured" in o.said()
+    far = got["v4dddddddddd"].device["extrapolated"]
+    assert far["side"] == "above" and far["ratio"] == pytest.approx(2.0) and far["nearest"] == ["v1aaaaaaaaaa"]
+    assert far["proportional_ms"] == pytest.approx(27.1 * 2.0)
+    note = got["v4dddddddddd"].notes[0]
+    assert note.startswith("predicted from arm64-a15 instructions, not measured, extrapolated 2.00x above the counts "
+                           "measured: ms = ")
+    assert note.endswith("; the interval widened to hold ms in proportion to the count from the nearest measured "
+                         "(54.200 ms) too: no measurement on the device is near its count (600.000 M; measured "
+                         "50.000-300.000 M)")
+    assert "extrapolated" not in got["v5eeeeeeeeee"].device and "extrapolated" not in got["v5eeeeeeeeee"].notes[0]
+    lat, factor = got["v4dddddddddd"].latency_ms, o.calibration.factor
+    assert lat.ci_high == pytest.approx(max(lat.p50, 54.2) * factor) and lat.ci_low == pytest.approx(
+        min(lat.p50, 54.2) / factor)

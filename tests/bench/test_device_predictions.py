@@ -186,8 +186,10 @@ def test_gpu_measurements_fewer_than_three_unknown_chips_and_mixed_threads_are_n
     assert not nokia.predicted and nokia.why == "liteship does not know the chip of Nokia 3310"
     assert "--chip CHIP" in nokia.fix and "Snapdragon 8 Elite" in nokia.fix and "neon-i8mm" in nokia.fix
     galaxy, at4 = said[("device:galaxy-s25-ultra", 1)], said[("device:galaxy-s25-ultra", 4)]
-    # v4 and v5 are measured on the Galaxy (at 4 threads): a variant measured on the device is never predicted
-    assert galaxy.predicted and [r.variant for r in galaxy.records] == ["v6ffffffffff"]
+    # v4 and v5 are measured on the Galaxy at 4 threads only: a measurement replaces the prediction at its own
+    # thread count, so at 1 thread they are predicted like v6
+    assert galaxy.predicted and [r.variant for r in galaxy.records] == ["v4dddddddddd", "v5eeeeeeeeee",
+                                                                        "v6ffffffffff"]
     assert not at4.predicted and "2 variants measured at 4 threads" in at4.why
     # an unknown device told its chip is predicted
     (told,) = predictions(run, device="Nokia 3310", chip="neon-i8mm", registered=NO_SME2)

@@ -256,8 +256,17 @@ def test_the_rows_imported_through_liteship_predict_the_two_models_left_out(benc
         predicted = {names[r.variant]: r.latency_ms for r in o.records}
         assert sorted(predicted) == sorted(set(EXTENDED) - set(ISSUE_SET))
         report[device] = {"said": o.said(), "left out": {}}
+        top = max(ISSUE_SET, key=lambda f: counts[f]["instructions"]["per_invoke"])  # InceptionV3, 1.878 G
         for file, lat in predicted.items():
-            ms, low, high = cal.predict(Instructions.from_dict(counts[file]["instructions"]))
+            instr = Instructions.from_dict(counts[file]["instructions"])
+            ms, low, high = cal.predict(instr)
+            # EfficientNetV2-S (3.09 G) and ConvNeXt-Tiny (2.33 G) are counted above every imported model by more
+            # than 1 %: extrapolated, their interval widened to hold ms in proportion to the count from InceptionV3
+            # (its median on the device times the count ratio), with the fit's factor
+            g, g_top = instr.per_invoke, counts[top]["instructions"]["per_invoke"]
+            assert g > 1.01 * g_top
+            proportional = rows[(device, top)]["latency_ms"]["median"] * g / g_top
+            low, high = min(low, proportional / cal.factor), max(high, proportional * cal.factor)
             assert (lat.p50, lat.ci_low, lat.ci_high) == pytest.approx((ms, low, high), rel=1e-9)
             measured = rows[(device, file)]["latency_ms"]["median"]
             report[device]["left out"][file] = {"predicted_ms": round(ms, 2), "interval": [round(low, 2),

@@ -6,7 +6,6 @@ pytest-benchmark's "Field 'mean' has failed PercentageRegressionCheck: 23.33 > 5
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Literal
@@ -17,6 +16,8 @@ from liteship.number_formats import signed
 
 from liteship.bench import backends, BenchRecord, runtime_problem, runtime_verdict, subset_words
 from liteship.judge.baseline import drop_vs_float, drop_with_interval
+from liteship.judge.phone_verdicts import (judged_latency, latency_judged, missing_phone, phone_backend,  # noqa: F401
+                                           predicted, stand_in, unscored_words)  # (judged_latency, predicted: decision's too)
 
 
 @dataclass(frozen=True)
@@ -101,59 +102,20 @@ def _num(check, variant, measured, limit, upper: bool, unit: str, fmt: str | Cal
 
 def budget_record(budgets: Budgets, records: list[BenchRecord], every=()) -> BenchRecord | None:
     """The record every run budget is judged on: the budget's backend and thread count, measured. On a backend of
-    predictions (held in ``every``, the run's records), a variant measured on that device has none (none is made
-    for it): its measurement there stands in, a better number than a prediction of it would be."""
+    predictions (held in ``every``, the run's records), a variant measured on that device at those threads is
+    judged on its measurement there, a better number than a prediction of it, whether or not one is in the run
+    (:func:`.phone_verdicts.stand_in`)."""
     found = next((r for r in records if r.backend == budgets.backend and r.threads == budgets.threads
                   and r.status == "ok"), None)
-    devices = {_device_of(r) for r in every if r.backend == budgets.backend and predicted(r)} if found is None else ()
-    return found or next((r for r in records if r.threads == budgets.threads and r.status == "ok" and r.kind.times
-                          and not r.kind.here and not predicted(r) and _device_of(r) in devices), None)
+    return stand_in(budgets.backend, budgets.threads, records, every, found) or found
 
 
-def _device_of(record: BenchRecord) -> tuple:
-    return (record.device or {}).get("device"), (record.device or {}).get("accelerator")
-
-
-def predicted(record: BenchRecord | None) -> bool:
-    """A prediction from instruction counts (``predicted:<device>``), never a measurement: a record not measured
-    here whose ``device`` says so (its kind's traits are a device's own)."""
-    return record is not None and not record.kind.here and bool((record.device or {}).get("predicted"))
-
-
-def judged_latency(record: BenchRecord | None, stat: str) -> tuple[float | None, str]:
-    """(the latency a budget on ``stat`` judges, what its verdict adds): the record's ``stat``; a prediction's
-    95 % interval's upper end (p50 only: nothing predicts a p90 or a p99), or None with why when it holds no
-    interval to judge (a prediction is never judged on its median)."""
-    lat = record.latency_ms if record is not None else None
-    if not predicted(record):
-        return (getattr(lat, stat) if lat else None), ""
-    if stat != "p50":
-        return None, f'not predicted: a prediction gives a median and its interval, no {stat}; use latency_stat = "p50"'
-    got = (lat.ci_low, lat.p50, lat.ci_high) if lat else (None,) * 3
-    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in got) or sorted(got) != list(got):
-        return None, (f"not judged: the prediction's interval is not one (ci_low, p50, ci_high = {', '.join(map(str, got))}"
-                      "), and a prediction is judged on its upper end; predict it again (liteship device import)")
-    return lat.ci_high, f"predicted {lat.p50:.2f} ms, 95 % interval {lat.ci_low:.2f}-{lat.ci_high:.2f} ms, upper end judged"
-
-
-def _where_instead(budgets: Budgets, run: BenchRecord | None, every) -> str:
-    """Where a variant's number is when the budget's backend of predictions has none of it, or why it has none."""
-    if run is not None and run.backend != budgets.backend:
-        return f"measured on the device, not predicted: {run.backend}'s median"
-    named = next((r for r in every if r.backend == budgets.backend and predicted(r)), None)
-    return "" if run is not None or named is None else (
-        f"not predicted: {budgets.backend} holds no prediction of it (one is made for each variant counted on "
-        f"{named.device.get('profile')} and not measured on the device): count it there, then import the device's "
-        "measurements again")
-
-
-def _latency_verdict(budgets: Budgets, variant: str, run: BenchRecord | None, every) -> Verdict:
+def _latency_verdict(budgets: Budgets, variant: str, run: BenchRecord | None, every, run_dir=None) -> Verdict:
     """max_latency_ms on the budget record's statistic, a prediction's on its interval's upper end, saying so."""
-    value, said = judged_latency(run, budgets.latency_stat)
+    value, said = latency_judged(budgets, variant, run, every, run_dir)
     stat = budgets.latency_stat + (" upper end" if value is not None and predicted(run) else "")
     v = _num(f"max_latency_ms ({stat}, {budgets.backend}, {budgets.threads} thr)", variant, value,
              budgets.max_latency_ms, True, " ms")
-    said = said or _where_instead(budgets, run, every)
     if value is None and said.startswith("not "):
         head, why = said.split(": ", 1)
         return replace(v, message=f"{v.check}: {head} (limit {budgets.max_latency_ms:.3f} ms): {why}")
@@ -175,6 +137,9 @@ def backend_problem(budgets: Budgets, records: list[BenchRecord]) -> str | None:
     """Why ``budgets`` cannot be judged on ``records`` at all: their backend and threads were never measured. Says
     the [budgets] keys that name the missing record (threads alone when the backend was measured with others)."""
     have = sorted({f"{r.backend}@{r.threads}" if r.threads else r.backend for r in records})
+    phone = missing_phone(budgets, records) if any(getattr(budgets, k) is not None for k in RUN_BUDGETS) else None
+    if phone is not None:  # a device's backend the run holds no record of: its devices, and how one is imported
+        return phone[0]
     wanted = []
     if any(getattr(budgets, k) is not None for k in RUN_BUDGETS) and \
             not any(r.backend == budgets.backend and r.threads == budgets.threads for r in records):
@@ -271,8 +236,10 @@ def _contract_verdict(variant: str, record: BenchRecord) -> Verdict:
                    not problems, "require_contract " + ("ok" if not problems else "FAILED: " + "; ".join(problems)))
 
 
-def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_records: list[BenchRecord]) -> list[Verdict]:
-    """Every budget that is set, for one variant's ``records`` (``all_records``: the run's, for the float baseline).
+def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_records: list[BenchRecord],
+          run_dir=None) -> list[Verdict]:
+    """Every budget that is set, for one variant's ``records`` (``all_records``: the run's, for the float baseline;
+    ``run_dir``: where it is, for the commands a verdict tells to run).
 
     Latency and accuracy come from one record, the budget's backend and thread count, never the best of several.
     The file's facts (size, contract, the app's runtime, the Task API) come from the record holding that fact's
@@ -282,26 +249,40 @@ def judge(budgets: Budgets, variant: str, records: list[BenchRecord], all_record
     run = budget_record(budgets, records, all_records)
     ordered = sorted(records, key=lambda r: (r is not run, backends.rank(r.backend), r.threads or 0, r.kind))
     on_run = (*RUN_BUDGETS, "max_instructions_m")  # judged on the budget record; the rest on the file's facts
-    scored = scored_record(records, run)
+    scored = scored_record(records, run, budgets)
     return [replace(v, id=key, record=(scored if key in ON_SUBSET else run) if key in on_run else
-                    (v.record or ordered[0]), message=v.message + (subset_words(scored) + _scored_words(run, scored)
-                                                                   if key in ON_SUBSET and v.measured is not None else ""))
-            for key, v in _checks(budgets, variant, records, all_records, run, ordered, scored)]
+                    (v.record or ordered[0]), message=_accuracy_words(key, v, budgets, run, scored, run_dir))
+            for key, v in _checks(budgets, variant, records, all_records, run, ordered, scored, run_dir)]
 
 
-def scored_record(records: list[BenchRecord], run: BenchRecord | None) -> BenchRecord | None:
+def _accuracy_words(key: str, v: Verdict, budgets: Budgets, run, scored, run_dir) -> str:
+    """An accuracy verdict's message, saying which record scored it; on a phone's backend (times only) without
+    the record scored here, why not measured (:func:`.phone_verdicts.unscored_words`)."""
+    if key not in ON_SUBSET:
+        return v.message
+    if v.measured is not None:
+        return v.message + subset_words(scored) + _scored_words(run, scored, budgets.backend)
+    if scored is None and phone_backend(budgets.backend):
+        head, _, limit = v.message.partition(": not measured ")
+        return f"{head}: {unscored_words(budgets, run_dir).replace(': ', f' {limit}: ', 1)}"
+    return v.message
+
+
+def scored_record(records: list[BenchRecord], run: BenchRecord | None, budgets: Budgets | None = None):
     """The record a variant's accuracy is read from, ``run`` its budget record: ``run``, or, for a device's
-    imported times (no accuracy of their own), the reference backend's at the same threads among ``records``."""
-    if run is None or run.kind.here or run.top1 is not None:
+    imported times or a prediction (no accuracy of their own), the reference backend's at the same threads among
+    ``records`` (at the budget's threads, where the variant has no record of the phone's backend)."""
+    phone = budgets is not None and phone_backend(budgets.backend)
+    if (run is None and not phone) or (run is not None and (run.kind.here or run.top1 is not None)):
         return run
-    ref = backends.reference().name
-    return next((r for r in records if r.variant == run.variant and r.backend == ref and r.threads == run.threads
-                 and r.status == "ok"), None)
+    ref, threads = backends.reference().name, run.threads if run is not None else budgets.threads
+    return next((r for r in records if (run is None or r.variant == run.variant) and r.backend == ref
+                 and r.threads == threads and r.status == "ok"), None)
 
 
-def _scored_words(run: BenchRecord | None, scored: BenchRecord | None) -> str:
+def _scored_words(run: BenchRecord | None, scored: BenchRecord | None, backend: str) -> str:
     return "" if scored is run or scored is None else \
-        f" [scored on {scored.backend}, {scored.threads} thread(s): {run.backend} brought times only]"
+        f" [scored on {scored.backend}, {scored.threads} thread(s): {run.backend if run else backend} brought times only]"
 
 
 # A file fact's evidence in a record: 2 a real check (a real load, MediaPipe's), 1 a table's, 0 none.
@@ -324,7 +305,8 @@ def _on_fact(key: str, check, records: list[BenchRecord]) -> Verdict:
     return replace(check(record), record=record)
 
 
-def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered, scored=None) -> list[tuple[str, Verdict]]:
+def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered, scored=None,
+            run_dir=None) -> list[tuple[str, Verdict]]:
     """(budget key, verdict) for every budget that is set, in a fixed order."""
     out, any_rec = [], ordered[0]  # size and gzip: the file's bytes, the same in every record of it
     if budgets.max_size_kb is not None:
@@ -334,7 +316,7 @@ def _checks(budgets: Budgets, variant: str, records, all_records, run, ordered, 
         out.append(("max_gzip_kb", _num("max_gzip_kb", variant, any_rec.gzip_bytes / 1024, budgets.max_gzip_kb, True,
                                         " KB", ".1f")))
     if budgets.max_latency_ms is not None:
-        out.append(("max_latency_ms", _latency_verdict(budgets, variant, run, all_records)))
+        out.append(("max_latency_ms", _latency_verdict(budgets, variant, run, all_records, run_dir)))
     if budgets.max_instructions_m is not None:
         counted = run.instructions if run is not None else None  # the budget record's own count, never another's
         value = counted.millions if counted and counted.counted else None  # 0: not counted

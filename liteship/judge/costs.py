@@ -158,10 +158,15 @@ def _rests_on(record: BenchRecord) -> int | None:
 
 
 def _timed_cell(records: list[BenchRecord], threads: int) -> PhoneCost | None:
-    measured = _at([r for r in records if not predicted(r) and r.latency_ms], threads)
-    if measured is not None:
-        return PhoneCost("measured", measured.latency_ms.p50, measured)
-    guess = _at([r for r in records if predicted(r) and r.latency_ms], threads)
+    """A measurement at ``threads``, else a prediction at ``threads`` (a measurement replaces the prediction at its
+    own thread count only), else a measurement at another thread count, else a prediction at one."""
+    timed = [r for r in records if r.latency_ms]
+    same = [r for r in timed if r.threads == threads]
+    chosen = next((r for r in same if not predicted(r)), None) or next((r for r in same if predicted(r)), None) \
+        or _at([r for r in timed if not predicted(r)], threads) or _at([r for r in timed if predicted(r)], threads)
+    if chosen is not None and not predicted(chosen):
+        return PhoneCost("measured", chosen.latency_ms.p50, chosen)
+    guess = chosen
     if guess is None:
         return None
     return PhoneCost("predicted", guess.latency_ms.p50, guess, guess.latency_ms.interval("p50"), _rests_on(guess),

@@ -15,6 +15,7 @@ from liteship.bench import BenchRecord, backends
 from liteship.errors import LiteshipError
 from liteship.judge.baseline import drop_with_interval, same_images
 from liteship.judge.budgets import Budgets, budget_record, judged_latency, predicted, scored_record
+from liteship.judge.phone_verdicts import stale
 from liteship.judge.gate import VariantVerdict
 from liteship.stats import paired
 
@@ -68,6 +69,7 @@ class Option:
     isa: str | None = None  # which instruction set counted them
     phone: dict = field(default_factory=dict)  # ARM count backend -> aarch64 instructions per invoke
     record: BenchRecord | None = field(default=None, compare=False, repr=False)  # the budget record it weighs
+    stale: bool = False  # its record is a prediction made before its count or its measurements changed
 
     @property
     def variant(self) -> str:
@@ -79,7 +81,9 @@ class Option:
     @property
     def ranked_latency(self) -> float | None:
         """What ``--prefer latency`` ranks on: the budget's statistic, or, for a prediction, the upper end of its
-        95 % interval, as its budget is judged (None, ranked last, when it holds no interval)."""
+        95 % interval, as its budget is judged (None, ranked last, when it holds no interval or is stale)."""
+        if self.stale:
+            return None
         return judged_latency(self.record, "p50")[0] if predicted(self.record) and self.latency_ms is not None \
             else self.latency_ms
 
@@ -130,7 +134,7 @@ def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> 
     run = vv.judged or budget_record(budgets, recs, records)  # the record the verdicts judged, a re-measure included
     if run is not None and run.backend != budgets.backend:  # accuracy's record, scored here for a device's times
         run = budget_record(budgets, recs, records)  # (or the device's measurement, where a prediction has none)
-    acc = scored_record(recs, run)  # a device's imported times have no accuracy: the reference's
+    acc = scored_record(recs, run, budgets)  # a device's imported times have no accuracy: the reference's
     drop = drop_with_interval(acc, records)
     lat = run.latency_ms if run is not None else None
     return Option(vv, acc.top1 if acc else None, acc.top1_ci if acc else None, drop.value if drop else None,
@@ -141,7 +145,7 @@ def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> 
                   run.instructions.per_invoke if run and run.instructions and run.instructions.counted else None,
                   run.instructions.isa if run and run.instructions else None,
                   {r.backend: r.instructions.per_invoke for r in recs if r.kind.counts and r.status == "ok"
-                   and r.instructions and r.instructions.counted}, run)
+                   and r.instructions and r.instructions.counted}, run, stale(run, records) is not None)
 
 
 def rank(prefer: str, o: Option) -> tuple:

@@ -108,18 +108,18 @@ def _with_remeasure(run_dir: Path, budgets: Budgets, vid: str, recs: list[BenchR
     limit, saying so."""
     if not run.kind.here:  # a device's own number, or one predicted for it: nothing here can time that device
         return [replace(v, message=v.message + _not_here(run, run_dir)) if v.id == "max_latency_ms" else v
-                for v in judge(budgets, vid, recs, records)]
+                for v in judge(budgets, vid, recs, records, run_dir)]
     low, high = run.latency_ms.interval(budgets.latency_stat)
     first = f"{budgets.latency_stat} {getattr(run.latency_ms, budgets.latency_stat):.3f} ms, 95 % CI {low:.3f}-{high:.3f}"
     model_path = run_dir / VARIANTS / f"{vid}.tflite"
     if not model_path.is_file():
         note = f" [{why} ({first}), and {model_path} is not here to re-measure]"
-        verdicts, remeasured = judge(budgets, vid, recs, records), False
+        verdicts, remeasured = judge(budgets, vid, recs, records, run_dir), False
     else:
         fresh = remeasure_latency(run, budgets, model_path)
         recs = [fresh if r is run else r for r in recs]
         note = f" [re-measured: {why} ({first})]"
-        verdicts, remeasured = judge(budgets, vid, recs, records), True
+        verdicts, remeasured = judge(budgets, vid, recs, records, run_dir), True
     return [replace(v, remeasured=remeasured, message=v.message + note) if v.id == "max_latency_ms" else v
             for v in verdicts]
 
@@ -145,7 +145,7 @@ def gate(run_dir: Path, budgets: Budgets, variant: str | None = None, remeasure:
     out = []
     for vid in select(records, variant):
         recs = [r for r in records if r.variant == vid]
-        verdicts = judge(budgets, vid, recs, records)
+        verdicts = judge(budgets, vid, recs, records, run_dir)
         why = _remeasure_why(budgets, verdicts) if remeasure else None
         if why is not None:
             verdicts = _with_remeasure(run_dir, budgets, vid, recs, records, *why)

@@ -226,7 +226,7 @@ def _workers_problems(request) -> list[Problem]:
 
 
 def _judge(request) -> tuple[list[Problem], Checked]:
-    from liteship.judge import PREFERENCES
+    from liteship.judge import named_in_run, PREFERENCES
     from liteship.rundir import refuse_if_written
 
     run_dir = text(request.run_dir)
@@ -236,6 +236,7 @@ def _judge(request) -> tuple[list[Problem], Checked]:
     if not found:
         collect(found, _unchanged_data, Path(run_dir))
     budgets = collect(found, checked_budgets, request.budgets)
+    found = named_in_run(found, run_dir)  # a device's backend misspelt: said with the run's own device backends
     prefer = getattr(request, "prefer", "accuracy")
     if budgets is not None and not found:
         found += _budget_backend_problems(budgets, request, prefer)
@@ -265,7 +266,7 @@ def _unchanged_data(run_dir: Path) -> None:
 
 def _budget_backend_problems(budgets, request, prefer: str) -> list[Problem]:
     from liteship.bench import read_results
-    from liteship.judge import PREFER_FIX, backend_problem, prefer_problem
+    from liteship.judge import PREFER_FIX, backend_fix, backend_problem, prefer_problem
 
     records = collect(problems := [], read_results, Path(text(request.run_dir)))
     why = backend_problem(budgets, records or [])
@@ -273,7 +274,7 @@ def _budget_backend_problems(budgets, request, prefer: str) -> list[Problem]:
     where = "the default budgets" if given is None else text(given) if isinstance(text(given), str) else BUDGETS
     why_prefer = prefer_problem(budgets, prefer, records or [])
     problems += [] if why_prefer is None else [Problem("--prefer", None, "instructions", why_prefer, PREFER_FIX)]
-    return problems + ([] if why is None else [Problem(where, None, "", why,
+    return problems + ([] if why is None else [Problem(where, None, "", why, backend_fix(budgets, records or []) or
                                                         "bench that backend and thread count (liteship bench RUN_DIR "
                                                         "--backends ...), or set backend and threads in [budgets] to "
                                                         "one the results hold")])

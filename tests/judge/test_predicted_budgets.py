@@ -81,7 +81,7 @@ def test_a_prediction_is_judged_on_its_upper_end_3_5_fails_4_0_passes():
     assert not over.passed and over.measured == 3.7 and over.margin == pytest.approx(-0.2)
     assert over.check == "max_latency_ms (p50 upper end, predicted:iphone-13, 1 thr)"
     assert "FAILED: 3.700 ms > 3.500 ms (margin -0.200 ms)" in over.message
-    assert "[predicted 3.10 ms, 95 % interval 2.60-3.70 ms, upper end judged]" in over.message
+    assert "[predicted 3.100 ms, 95 % interval 2.600-3.700 ms, upper end judged]" in over.message
     under = _latency(Budgets(max_latency_ms=4.0, **ON), records, "v")
     assert under.passed and under.margin == pytest.approx(0.3)  # 4.0 - 3.7
     assert "ok: 3.700 ms <= 4.000 ms (margin +0.300 ms)" in under.message

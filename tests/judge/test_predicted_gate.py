@@ -56,7 +56,7 @@ def test_a_measured_and_a_predicted_variant_judged_in_one_gate(mixed, tmp_path, 
                            "+0.200 ms) [measured on the device, not predicted: device:iphone-13's median]")
     i8 = next(line for line in lines if "3.700 ms" in line)
     assert "max_latency_ms (p50 upper end, predicted:iphone-13, 1 thr) FAILED: 3.700 ms > 3.500 ms (margin " \
-           "-0.200 ms) [predicted 3.10 ms, 95 % interval 2.60-3.70 ms, upper end judged]" in i8
+           "-0.200 ms) [predicted 3.100 ms, 95 % interval 2.600-3.700 ms, upper end judged]" in i8
     # never re-measured (the fixture fails the test if gate tries); says what it is and how to make it a measurement
     assert "[not re-measured: predicted:iphone-13 is a prediction from arm64-a15 instruction counts, not a " \
            "measurement; to make it one, measure the variant on the iPhone 13 (liteship device kit" in i8

@@ -61,7 +61,7 @@ def test_pick_ranks_on_the_upper_ends_and_model_md_says_predicted_with_its_inter
         "listed under it, each measured on the device by its own benchmark tool and imported). Every other number: "
         "Measured on this machine's CPU")
     budgets = text[text.index("## Budgets"):text.index("## Use it in the app")]
-    assert "[predicted 3.10 ms, 95 % interval 2.60-3.70 ms, upper end judged]" in budgets
+    assert "[predicted 3.100 ms, 95 % interval 2.600-3.700 ms, upper end judged]" in budgets
     assert "3.700 ms <= 4.500 ms (margin +0.800 ms)" in budgets
     assert "every number above was measured (or predicted from measurements made) through" in text
 

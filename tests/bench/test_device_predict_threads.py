@@ -55,3 +55,16 @@ def test_a_budget_at_four_threads_judges_the_measurement_and_at_one_the_predicti
             assert v.measured == value
         else:  # judged on the upper end of its interval
             assert v.record.latency_ms.p50 == pytest.approx(value) and v.measured == v.record.latency_ms.ci_high
+
+
+def test_the_phone_column_at_one_thread_shows_the_prediction_at_one_thread_not_a_measurement_at_four(tmp_path):
+    from liteship.judge import phone_columns
+
+    run, _ = make_run(tmp_path, lambda shas: iphone(shas) + iphone(shas, AT4, threads=4))
+    refresh(run, registered=NO_SME2)
+    records = read_results(run)
+    (one,), (four,) = phone_columns(records, threads=1), phone_columns(records, threads=4)
+    v4 = one.cells["v4dddddddddd"]
+    assert v4.is_predicted and v4.threads == 1 and v4.value == pytest.approx(by_hand_scale(IPHONE)[0] * 0.60)
+    assert four.cells["v4dddddddddd"].is_measured and four.cells["v4dddddddddd"].value == 21.0
+    assert one.cells["v1aaaaaaaaaa"].is_measured and one.cells["v1aaaaaaaaaa"].value == 27.1  # measured at both

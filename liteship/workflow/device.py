@@ -93,6 +93,10 @@ def import_checks(request) -> tuple[list[Problem], tuple]:
                    request.chip, models, request.threads)
     records, refused = made or ([], [])
     found += [Problem(r.where, None, "", f"{r.what}: {r.why}" if r.why else r.what, r.fix) for r in refused]
+    if not refused:  # a --chip the device's name, identifier or records contradict: said with the rest, before work
+        from liteship.bench import chip_contradictions
+
+        found += chip_contradictions(Path(run_dir), device.strip(), request.chip, records)
     return found, tuple(records)
 
 

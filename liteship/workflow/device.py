@@ -3,10 +3,12 @@ written) and their work, reached through :func:`liteship.workflow.execute.execut
 
 Import reads and matches every measurement in the checks, so a file that cannot be read, a measurement that
 matches no current variant, or two measurements of one record refuse the whole import before results.jsonl is
-touched; the work then merges the records the checks made (:func:`liteship.bench.write_results`), under the run
-directory's lock, and predicts the device's variants not measured (:func:`liteship.bench.refresh_predictions`),
-as ``device predict`` does alone after new counts. The kit is staged whole and then put in place
-(:func:`liteship.files.staged`).
+touched. The work is then one write, under the run directory's lock (:func:`liteship.bench.refresh_predictions`
+with the records as ``adding``): the records the checks made are merged with results.jsonl in memory, the
+device's variants not measured are predicted from the merged records, and both are written together, the device's
+old predictions replaced; an interruption leaves results.jsonl as it was or whole, never a variant measured beside
+its old prediction. ``device predict`` predicts (and writes) the same way with nothing to merge, as after new
+counts. The kit is staged whole and then put in place (:func:`liteship.files.staged`).
 """
 
 from __future__ import annotations

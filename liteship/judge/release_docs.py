@@ -188,16 +188,29 @@ def _article(name: str) -> str:
     return f"{'an' if vowel else 'a'} {name}"
 
 
+def _extrapolated(device: dict) -> str:
+    """", extrapolated: its count is 1.50x above the counts measured on the device" for a prediction beyond the
+    counts its calibration was fitted on (its interval widened), ", extrapolated" where the record gives no ratio;
+    "" inside them."""
+    far = device.get("extrapolated")
+    if not far:
+        return ""
+    if isinstance(far, dict) and isinstance(far.get("ratio"), (int, float)) and far.get("side"):
+        return f", extrapolated: its count is {far['ratio']:.2f}x {far['side']} the counts measured on the device"
+    return ", extrapolated"
+
+
 def predicted_for(record: BenchRecord) -> str:
     """"predicted for an iPhone 13 (A15) from arm64-a15 instructions: 3.10 ms (95 % interval 2.60-3.70 ms) from 4
-    measurements on the device (leave-one-out error median 7 %, worst 16 %); not measured": never "measured"."""
+    measurements on the device (leave-one-out error median 7 %, worst 16 %); not measured": never "measured"; one
+    beyond the counts measured says "extrapolated" beside its interval."""
     d, lat = record.device or {}, record.latency_ms
     fit = d.get("fit") or {}
     loo, n = fit.get("loo") or {}, len(d.get("rests_on") or ()) or fit.get("measurements")
     chip = f" ({d['chip']})" if d.get("chip") else ""
     value = "no value" if lat is None else f"{lat.p50:.2f} ms" + (
-        f" (95 % interval {lat.ci_low:.2f}-{lat.ci_high:.2f} ms)" if judged_latency(record, "p50")[0] is not None
-        else " (no interval: not judged)")
+        f" (95 % interval {lat.ci_low:.2f}-{lat.ci_high:.2f} ms{_extrapolated(d)})"
+        if judged_latency(record, "p50")[0] is not None else f" (no interval: not judged{_extrapolated(d)})")
     error = "" if not all(isinstance(loo.get(k), (int, float)) for k in ("median", "worst")) else \
         f" (leave-one-out error median {percent(loo['median'], '.0f')}, worst {percent(loo['worst'], '.0f')})"
     return (f"predicted for {_article(str(d.get('device') or record.node))}{chip} from {d.get('profile')} "

@@ -14,7 +14,7 @@ from liteship.judge.decision import (BEST, decide, Decision, on_front, Option, P
 from liteship.judge.findings import checked as checked_findings, Finding, findings
 from liteship.judge.budgets import predicted as is_predicted
 from liteship.judge.costs import count_profile, latency_source, phone_columns, PhoneColumn, PhoneCost, stands_in
-from liteship.judge.phone_verdicts import backend_fix, named_in_run
+from liteship.judge.phone_verdicts import backend_fix, named_in_run, stale as stale_prediction
 
 __all__ = ["backend_fix", "backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "count_profile", "decide", "Decision",
            "DEFAULT_BUDGETS", "drop_vs_float", "drop_with_interval", "Finding", "findings", "float_record", "gate",
@@ -22,4 +22,4 @@ __all__ = ["backend_fix", "backend_problem", "BEST", "Budgets", "Change", "check
            "Option", "phone_columns", "PhoneColumn", "PhoneCost", "pick", "PREFER_FIX",
            "prefer_problem", "PREFERENCES", "read_side", "refuse_half_written", "runtime_blocked",
            "runtime_failures", "runtime_notes", "SAME_MEASUREMENTS", "same_measurements", "same_run", "SAME_RUN_FIX",
-           "scored_record", "select", "shown_record", "stands_in", "Thresholds", "to_json", "VariantVerdict", "Verdict"]
+           "scored_record", "select", "shown_record", "stale_prediction", "stands_in", "Thresholds", "to_json", "VariantVerdict", "Verdict"]

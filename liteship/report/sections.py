@@ -191,14 +191,14 @@ def _uncounted_words(column: PhoneColumn, profile, variants: list[str]) -> str:
             "RUN_DIR` then predicts them from the device's measurements); ")
 
 
-def _phone_cell(column: PhoneColumn, variant: str, profile) -> tuple:
+def _phone_cell(column: PhoneColumn, variant: str, profile, every=()) -> tuple:
     """A phone column's cell; a device's variant neither measured nor predicted says why it has no count (no counted
     profile stands for its chip, or that profile has not counted it), never another profile's count."""
     if variant not in column.cells and column.uncounted:
         return ("no count: no counted profile stands for its chip", None)
     if variant not in column.cells and profile is not None and profile.backend is not None:
         return (f"no count: {profile.backend} has not counted it", None)
-    return phone.cell(column, variant)
+    return phone.cell(column, variant, every)
 
 
 def variants_section(records: list[BenchRecord], decision: Decision | None = None) -> Section:
@@ -225,7 +225,7 @@ def variants_section(records: list[BenchRecord], decision: Decision | None = Non
             ("★" if r.front else "", r.recipe, r.backend, (with_interval(r.top1, r.top1_ci), r.top1),
              (change_with_interval(r.drop, r.drop_ci), None if r.drop is None else -r.drop),
              _n(r.agreement, ".4f"), _n(r.size_kb, ".1f"), _n(r.gzip_kb, ".1f"), _ms(r.p50_ms, r.latency_how),
-             interval(*(r.ci or (None, None))), *(_phone_cell(c, r.variant, profiles.get(c.device)) for c in columns),
+             interval(*(r.ci or (None, None))), *(_phone_cell(c, r.variant, profiles.get(c.device), records) for c in columns),
              _n(r.instructions_m, ".3f"), *(_n(r.arm(b), ".3f") for b in arms), _n(r.sparsity, ".3f"),
              f"`{r.variant}`")
             for r in rs if r.model == model), caption=model, sortable=True))

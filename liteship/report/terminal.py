@@ -43,5 +43,5 @@ def sweep_summary(records: list[BenchRecord]) -> str:
         p50 = "" if r.p50_ms is None else f" p50 {r.p50_ms:.3f} ms{' predicted' * r.predicted} ({where})"
         arm = "".join(f", {m:.3f} M instr on {b}" for b, m in r.arm_m)
         lines.append(f"{'*' if r.front else ' '} {r.model:22s} {r.recipe:15s} top-1 {num(r.top1, '.4f')}{change} "
-                     f"{r.size_kb:9.1f} KB{p50}{arm}{phone.terminal(columns, r.variant)}")
+                     f"{r.size_kb:9.1f} KB{p50}{arm}{phone.terminal(columns, r.variant, records)}")
     return "\n".join(lines)

@@ -226,14 +226,26 @@ def _device(result) -> None:
     _predictions(result.predictions)
 
 
+def _extrapolated(record) -> str:
+    """", extrapolated (1.80x below the counts measured; interval widened)" for a prediction beyond the counts its
+    calibration was fitted on, "" inside them."""
+    far = (record.device or {}).get("extrapolated")
+    if not far:
+        return ""
+    how = f"{far['ratio']:.2f}x {far.get('side')} the counts measured; " if isinstance(far, dict) and \
+        isinstance(far.get("ratio"), (int, float)) else ""
+    return f", extrapolated ({how}interval widened)"
+
+
 def _predictions(outcomes) -> None:
-    """Each device backend's prediction, or why not and what to do; then each predicted variant with its interval."""
+    """Each device backend's prediction, or why not and what to do; then each predicted variant with its interval
+    (and "extrapolated" where its count lies outside the counts measured)."""
     for o in outcomes:
         print(o.said())
         for r in o.records:
             lat = r.latency_ms
             print(f"  {r.variant} ({r.model} {r.recipe}): predicted {lat.p50:.3f} ms, 95 % interval "
-                  f"{lat.ci_low:.3f}-{lat.ci_high:.3f} ms")
+                  f"{lat.ci_low:.3f}-{lat.ci_high:.3f} ms{_extrapolated(r)}")
 
 
 PRINTERS = {"train": _train, "optimize": _optimize, "bench": _bench, "sweep": _sweep, "gate": _gate, "pick": _pick,

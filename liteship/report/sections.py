@@ -55,6 +55,8 @@ def _latency_text(o: Option, stat: str) -> str:
     """The option's latency, saying a device's measurement and a prediction as such."""
     if o.latency_ms is None:
         return "latency not measured"
+    if o.stale:  # a prediction made before its count or its measurements changed: no number to show
+        return f"{stat} stale: run liteship device predict RUN_DIR"
     cost = next((c.cells[o.variant] for c in phone_columns([o.record], o.record.threads or 1)
                  if c.device is not None and o.variant in c.cells), None) if o.record is not None else None
     return f"{stat} {phone.text(cost)}" if cost is not None else f"{o.latency_ms:.3f} ms {stat}"

@@ -203,7 +203,8 @@ def _track_parser(sub) -> None:
 
 
 def _device_parser(sub) -> None:
-    p = sub.add_parser("device", help="measure on a phone: a kit of the variants out, the phone's numbers back in",
+    p = sub.add_parser("device", help="a phone's milliseconds: a kit of the variants out, the phone's numbers back "
+                       "in, the rest predicted",
                        description="A device kit of a run's current variants, the phone's measurements of them "
                                    "imported as records of a device backend (device:iphone-13) that budgets judge, "
                                    "and the variants not measured predicted from their counts (predicted:iphone-13).")

@@ -83,7 +83,8 @@ def terminal(columns: list[PhoneColumn], variant: str, every=()) -> str:
     out = []
     for column in columns:
         cost = column.cells.get(variant)
-        if cost is not None:
-            where = column.device or "no phone measured it"
-            out.append(f", {where}: {text(cost, len(column.threads) > 1, every)}")
+        if column.device is None:  # no phone in the run: the line already gives the count, said once
+            out.append(", no phone measured it" if cost is not None else "")
+        elif cost is not None:
+            out.append(f", {column.device}: {text(cost, len(column.threads) > 1, every)}")
     return "".join(out)

@@ -232,10 +232,11 @@ def bench_run(run_dir: Path, options: BenchOptions, progress: Progress | None = 
                 records += _bench_group(run_dir, mine, targets, options, splits, progress, timer, on_variant,
                                         counted)
                 write_results(run_dir, [r for r in records if r.model == group])
-        from liteship.bench.device_predictions import refresh  # (it imports this module: imported here)
+        counts_on = tuple(sorted({r.backend for r in records if r.kind.counts}))
+        if counts_on:  # counts on a profile a device's predictions use: those predictions again, in this hold
+            from liteship.bench.device_predictions import refresh  # (it imports this module: imported here)
 
-        # counts on a profile a device's predictions use: those predictions again, in this hold (else no write)
-        refresh(run_dir, command="bench", on_counts=tuple(sorted({r.backend for r in records if r.kind.counts})))
+            refresh(run_dir, command="bench", on_counts=counts_on)
         return records
 
 

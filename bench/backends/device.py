@@ -61,11 +61,19 @@ def backend_name(device: str, accelerator: str | None = None) -> str:
     return PREFIX + slug(device) + ("" if accel in ("", "cpu") else f"-{accel}")
 
 
+def named(name, prefix: str = PREFIX) -> str | None:
+    """The device slug a backend name of this family (``prefix``: ``device:``, ``predicted:``) carries, or None
+    for any other name: ``named("device:iphone-13") == "iphone-13"``."""
+    if not isinstance(name, str) or not name.startswith(prefix) or not _SLUG.fullmatch(name[len(prefix):]):
+        return None
+    return name[len(prefix):]
+
+
 def resolve(name: str) -> Backend | None:
     """The device backend ``name`` names (``device:<slug>``), or None for any other name."""
-    if not isinstance(name, str) or not name.startswith(PREFIX) or not _SLUG.fullmatch(name[len(PREFIX):]):
+    what = named(name)
+    if what is None:
         return None
-    what = name[len(PREFIX):]
     return Backend(name, Device.MEASURED, f"LiteRT on {what}, timed on the device and imported (liteship device "
                    "import); not measured here", rank=60, isa="aarch64", measures="device latency",
                    source=f"timed on the device ({what}) by LiteRT's benchmark tool, imported")

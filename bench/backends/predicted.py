@@ -10,12 +10,10 @@ nothing here can measure it again; a budget on it is judged on the interval's up
 
 from __future__ import annotations
 
-import re
-
 from liteship.bench.backends import EACH, Backend, KindBase
+from liteship.bench.backends.device import named
 
 PREFIX = "predicted:"
-_SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
 
 class Predicted(KindBase):
@@ -40,9 +38,9 @@ def measured_backend(name: str) -> str:
 
 def resolve(name: str) -> Backend | None:
     """The predicted backend ``name`` names (``predicted:<slug>``), or None for any other name."""
-    if not isinstance(name, str) or not name.startswith(PREFIX) or not _SLUG.fullmatch(name[len(PREFIX):]):
+    what = named(name, PREFIX)
+    if what is None:
         return None
-    what = name[len(PREFIX):]
     return Backend(name, Predicted.FROM_COUNTS, f"milliseconds on {what} predicted from aarch64 instruction counts "
                    "by a calibration fitted on its own imported measurements; not measured", rank=61,
                    isa="aarch64", measures="predicted device latency",

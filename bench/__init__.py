@@ -22,7 +22,7 @@ from liteship.bench.contract import check_contract
 from liteship.bench.explain import differences, explain, Explained
 from liteship.bench.instructions import require_valgrind, valgrind
 from liteship.bench.legacy import missing_op
-from liteship.bench.device_records import import_records, measured_on
+from liteship.bench.device_records import import_records, measured_on, with_article
 from liteship.bench.device_kit import kit_problems, write_kit
 from liteship.bench.device_chips import (chip_of, chips_taken, from_flag as chip_named, from_kept as chip_kept,
                                          profile_for)
@@ -34,7 +34,7 @@ __all__ = ["AARCH64", "Instructions", "X86_64", "arm_pixels", "bench_file", "ben
            "missing_tools", "one_variant_each", "parse_backends", "parse_results", "plan_bench", "read_count", "read_results",
            "record_line", "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "same_records", "SYSTEM_PACKAGES",
            "subset_words", "Target", "to_json", "valgrind", "variant_status", "write_count", "write_results",
-           "import_records", "measured_on", "kit_problems", "write_kit", "chip_kept", "chip_named", "chip_of", "chips_taken",
+           "import_records", "measured_on", "with_article", "kit_problems", "write_kit", "chip_kept", "chip_named", "chip_of", "chips_taken",
            "chip_contradictions", "measured_records", "PredictionOutcome", "profile_for", "refresh_predictions"]
 
 # liteship.bench(...) is the Python API's bench step (liteship.workflow.api.bench), imported only when called:

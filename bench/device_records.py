@@ -235,7 +235,8 @@ def to_record(m: Matched, device: str, chip: ChipFound | None) -> BenchRecord:
                "tool gives no p90, p99 or interval",))
 
 
-def _article(name: str) -> str:
+def with_article(name: str) -> str:
+    """"an iPhone 13", "a Pixel 9 Pro", "an M4 Max": the device's name as a sentence says it."""
     vowel = name[:1] in "aeiouAEIOU" or (name[:1] in "FHLMNRSX" and name[1:2].isdigit() or name[1:2].isupper())
     return f"{'an' if vowel else 'a'} {name}"
 
@@ -250,7 +251,7 @@ def measured_on(record: BenchRecord) -> str:
     runs = f" over {lat.runs} runs" if lat and lat.runs else ""
     median = f", median {lat.p50:.3f} ms{runs}" if lat else ""
     chip = f", {d['chip']}" if d.get("chip") else ""
-    return f"measured on {_article(str(d.get('device') or record.node))}{chip} ({', '.join(s for s in said if s)})" \
+    return f"measured on {with_article(str(d.get('device') or record.node))}{chip} ({', '.join(s for s in said if s)})" \
         f"{median}"
 
 

@@ -6,7 +6,7 @@ import html
 import textwrap
 
 from liteship.bench import backends
-from liteship.bench import BenchRecord, measured_on
+from liteship.bench import BenchRecord, measured_on, with_article
 from liteship.judge.budgets import budget_record, judged_latency, predicted, scored_record
 from liteship.judge.costs import device_name, latency_source
 from liteship.judge.decision import BEST, Decision
@@ -176,16 +176,11 @@ def _where_said(where: str, recs: list[BenchRecord]) -> str:
         said.setdefault(r.backend, (
             f"the {r.backend} line was measured on no phone: it is predicted from the variant's {d.get('profile')} "
             f"instruction count by a calibration fitted on {len(d.get('rests_on') or ()) or 'the'} measurements of "
-            f"other variants on {_article(device_name(r))} (the medians listed under it, each measured on the "
+            f"other variants on {with_article(device_name(r))} (the medians listed under it, each measured on the "
             "device by its own benchmark tool and imported)") if predicted(r) else (
-            f"the {r.backend} line was measured on {_article(device_name(r))} by the device's own benchmark tool "
+            f"the {r.backend} line was measured on {with_article(device_name(r))} by the device's own benchmark tool "
             "and imported (`liteship device import`), not on this machine"))
     return f"Where: {'; '.join(said.values())}. Every other number: {where.rstrip('.')}."
-
-
-def _article(name: str) -> str:
-    vowel = name[:1] in "aeiouAEIOU" or (name[:1] in "FHLMNRSX" and name[1:2].isdigit() or name[1:2].isupper())
-    return f"{'an' if vowel else 'a'} {name}"
 
 
 def _extrapolated(device: dict) -> str:
@@ -213,7 +208,7 @@ def predicted_for(record: BenchRecord) -> str:
         if judged_latency(record, "p50")[0] is not None else f" (no interval: not judged{_extrapolated(d)})")
     error = "" if not all(isinstance(loo.get(k), (int, float)) for k in ("median", "worst")) else \
         f" (leave-one-out error median {percent(loo['median'], '.0f')}, worst {percent(loo['worst'], '.0f')})"
-    return (f"predicted for {_article(str(d.get('device') or record.node))}{chip} from {d.get('profile')} "
+    return (f"predicted for {with_article(str(d.get('device') or record.node))}{chip} from {d.get('profile')} "
             f"instructions: {value} from {n} measurements on the device{error}; not measured")
 
 

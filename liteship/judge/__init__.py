@@ -15,11 +15,12 @@ from liteship.judge.findings import checked as checked_findings, Finding, findin
 from liteship.judge.budgets import predicted as is_predicted
 from liteship.judge.costs import count_profile, latency_source, phone_columns, PhoneColumn, PhoneCost, stands_in
 from liteship.judge.phone_verdicts import backend_fix, named_in_run, stale as stale_prediction
+from liteship.judge.trained import augmentation_note, read_trained, Trained
 
-__all__ = ["backend_fix", "backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "count_profile", "decide", "Decision",
+__all__ = ["augmentation_note", "backend_fix", "backend_problem", "BEST", "Budgets", "Change", "checked_findings", "compare", "count_profile", "decide", "Decision",
            "DEFAULT_BUDGETS", "drop_vs_float", "drop_with_interval", "Finding", "findings", "float_record", "gate",
            "is_predicted", "judge", "latency_source", "LIMITS", "load_budgets", "load_thresholds", "named_in_run", "NothingPasses", "on_front",
            "Option", "phone_columns", "PhoneColumn", "PhoneCost", "pick", "PREFER_FIX",
-           "prefer_problem", "PREFERENCES", "read_side", "refuse_half_written", "runtime_blocked",
+           "prefer_problem", "PREFERENCES", "read_side", "read_trained", "refuse_half_written", "runtime_blocked",
            "runtime_failures", "runtime_notes", "SAME_MEASUREMENTS", "same_measurements", "same_run", "SAME_RUN_FIX",
-           "scored_record", "select", "shown_record", "stale_prediction", "stands_in", "Thresholds", "to_json", "VariantVerdict", "Verdict"]
+           "scored_record", "select", "shown_record", "stale_prediction", "stands_in", "Thresholds", "to_json", "Trained", "VariantVerdict", "Verdict"]

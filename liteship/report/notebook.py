@@ -9,7 +9,7 @@ from liteship.report.document import html_fragment, Para, Section
 from liteship.report.plots import plot_png
 from liteship.report.sections import judged_on, report_sections
 
-PARTS = ("decision", "warnings", "plots", "variants", "backends", "classes", "machine")  # the sections' anchors
+PARTS = ("decision", "warnings", "plots", "variants", "training", "backends", "classes", "machine")  # the sections' anchors
 
 
 def notebook_html(records: list[BenchRecord], decision: Decision | None, findings: list[Finding] = (),

@@ -13,6 +13,7 @@ from liteship.report.document import Image, Para, Section, Table
 from liteship.report.machine import machine_section
 from liteship.report.format import change_pt, change_with_interval, interval, num, percent_change, with_interval
 from liteship.report.tables import latency_how, latency_where, rows
+from liteship.report.training import training_section
 from liteship.rundir import PARETO
 
 
@@ -342,7 +343,7 @@ def report_sections(records: list[BenchRecord], decision: Decision | None, findi
     plots = Section("Plots", "plots", (Image(PARETO, "size, latency and instructions vs top-1", png),
                                        Para("Colour: model; marker: recipe; bars: 95 % intervals; dashed: each "
                                             f"model's size-vs-top-1 Pareto front. Latency {where}.")))
-    classes = classes_section(records, decision)
+    classes, training = classes_section(records, decision), training_section(records, run_dir)
     return [decision_section(decision, run_dir, records), warnings_section(findings), plots,
-            variants_section(records, decision),
+            variants_section(records, decision), *([training] if training else []),
             backends_section(records), *([classes] if classes else []), machine_section(records)]

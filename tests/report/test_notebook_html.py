@@ -185,7 +185,8 @@ def test_in_a_browser_the_fragment_draws_itself_and_leaves_the_page_alone(tmp_pa
     page = tmp_path / "host.html"
     page.write_text(HOST.replace("FRAGMENT", notebook_html(records, decision, found, "runs/nb")), encoding="utf-8")
     shot = tmp_path / "host.png"
-    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1400,2400", page.as_uri())
+    # no scrollbar: a page taller than the window would draw one over the host's background at the right edge
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1400,2400", "--hide-scrollbars", page.as_uri())
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
 
     def where(rgb, tol=2):

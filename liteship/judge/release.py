@@ -14,6 +14,7 @@ from liteship.rundir import (FLOAT, LABELS, MANIFEST, MODEL_MD, MODEL_TFLITE, RE
 from liteship.judge.budgets import predicted
 from liteship.judge.decision import Decision
 from liteship.judge.release_docs import model_md, predicted_for, swift
+from liteship.judge.trained import read_trained
 from liteship.versions import measured_where, system_info
 
 
@@ -153,7 +154,8 @@ def _write_release(run_dir: Path, decision: Decision, records) -> Path:
                                                                         labels, variant_json["model"])
         atomic_write_json(staging / MANIFEST, manifest)
         (staging / SWIFT_CODE).write_text(swift(decision, contract, recs[0].system.get("cpu")), encoding="utf-8")
+        (trained,) = read_trained(run_dir, [variant_json["model"]])  # its float model's card: how it was trained
         (staging / MODEL_MD).write_text(model_md(decision, recs, contract, read_labels(labels), manifest["where"],
-                                                   manifest["task_api"], manifest["resize_kernels"]),
+                                                   manifest["task_api"], manifest["resize_kernels"], trained),
                                           encoding="utf-8")
     return final

@@ -10,6 +10,7 @@ from liteship.bench import BenchRecord, measured_on, with_article
 from liteship.judge.budgets import budget_record, judged_latency, predicted, scored_record
 from liteship.judge.costs import device_name, latency_source
 from liteship.judge.decision import BEST, Decision
+from liteship.judge.trained import Trained, trained_md
 from liteship.number_formats import change_pt, millions, percent, percent_change, points, pt, pt_interval
 from liteship.stats import wilson
 
@@ -252,8 +253,9 @@ def _speed_lines(recs: list[BenchRecord]) -> list[str]:
 
 
 def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels: list[str], where: str,
-             task: dict | None = None, kernels: dict | None = None) -> str:
-    """MODEL.md: what the model expects and returns, how good and how big it is, where that was measured."""
+             task: dict | None = None, kernels: dict | None = None, trained: Trained | None = None) -> str:
+    """MODEL.md: what the model expects and returns, how it was trained (``trained``: its float model's card),
+    how good and how big it is, where that was measured."""
     o, b = decision.chosen, decision.budgets
     vv = o.verdict
     run = vv.judged or o.record or budget_record(b, recs)  # the record the budgets judged, a re-measure included
@@ -271,7 +273,7 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
              "## Output", "",
              f"- one tensor `{out['shape']}` {out['dtype']}: a probability per class, in the order of `labels.txt` "
              f"({len(labels)} classes: {', '.join(md_text(n) for n in labels[:12])}{' …' if len(labels) > 12 else ''})",
-             ""]
+             "", *trained_md(trained)]
     if run is not None:
         lines += ["## Accuracy", "",
                   f"On {run.images} held-out test images ({(run.data or {}).get('source', 'the run')}), "

@@ -1,0 +1,171 @@
+"""Per-op quantization error (optimize.op_error) and selective_int8's ranking, checked against errors this test
+computes itself: both models run in LiteRT's Interpreter with every tensor kept, each quantized tensor dequantized
+here with its own scale and zero point, MSE, SNR and cosine computed here in numpy, matched by tensor name."""
+
+import numpy as np
+import pytest
+
+from liteship.errors import LiteshipError
+
+SIZE = 8
+
+
+def _model(sensitive: bool = False, input_name: str = "image"):
+    """conv, conv, global average, dense logits; ``sensitive``: the dense layer's weights hold one huge weight per
+    unit on a feature that is always 0 (the last conv's channel 3, its kernel 0 and bias -1 before the ReLU). Float
+    never sees it, but int8's per-unit weight scale is set by it and rounds every other weight of the unit to 0."""
+    import tf_keras as keras
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((SIZE, SIZE, 3), name=input_name)
+    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv1")(inp)
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    model = keras.Model(inp, keras.layers.Dense(3, name="logits")(x))
+    for layer in model.layers[1:]:  # activations of a few units, not hundredths: the error is far above 1e-9
+        layer.set_weights([w * 4.0 for w in layer.get_weights()])
+    if sensitive:
+        kernel, bias = model.get_layer("conv2").get_weights()
+        kernel[..., 3], bias[3] = 0.0, -1.0
+        model.get_layer("conv2").set_weights([kernel, bias])
+        kernel, bias = model.get_layer("logits").get_weights()
+        kernel[3, :] = 1000.0
+        model.get_layer("logits").set_weights([kernel, bias])
+    return model
+
+
+def _float_tflite(model) -> bytes:
+    import tensorflow as tf
+
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+
+
+def _images(n: int, seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n, SIZE, SIZE, 3), dtype=np.uint8)
+
+
+def _op_tensors(tflite: bytes, pixels: np.ndarray) -> dict[str, tuple[int, str, np.ndarray]]:
+    """Every op's output after one invoke on ``pixels`` (1 x H x W x 3 uint8), dequantized here: name -> (op index,
+    op name, float64 values). The input is fed as the app feeds it: bytes / 255, quantized with the input's own
+    scale and zero point."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=tflite, experimental_preserve_all_tensors=True)
+    interp.allocate_tensors()
+    inp = interp.get_input_details()[0]
+    x = pixels.astype(np.float64) / 255.0
+    scale, zero = inp["quantization"]
+    if inp["dtype"] != np.float32:
+        info = np.iinfo(inp["dtype"])
+        x = np.clip(np.round(x / scale + zero), info.min, info.max)
+    interp.set_tensor(inp["index"], x.astype(inp["dtype"]))
+    interp.invoke()
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    out = {}
+    for op in interp._get_ops_details():
+        if op["op_name"] == "DELEGATE":
+            continue
+        t = tensors[int(op["outputs"][0])]
+        value = interp.get_tensor(t["index"]).astype(np.float64)
+        scale, zero = t["quantization"]
+        out[t["name"]] = (int(op["index"]), op["op_name"], (value - zero) * scale if scale else value)
+    return out
+
+
+def own_errors(float_tflite: bytes, quantized: bytes, images: np.ndarray) -> dict[str, dict]:
+    """Tensor name -> {op index, op, mse, snr, cosine}: each metric per image, then the mean over the images."""
+    per_image: dict[str, list] = {}
+    for i in range(len(images)):
+        ref, got = _op_tensors(float_tflite, images[i:i + 1]), _op_tensors(quantized, images[i:i + 1])
+        for name, (index, op, q) in got.items():
+            if name in ref and ref[name][2].size == q.size:
+                f, q = ref[name][2].ravel(), q.ravel()
+                mse = float(np.mean((q - f) ** 2))
+                norms = np.linalg.norm(f) * np.linalg.norm(q)
+                cosine = float(f @ q / norms) if norms else 0.0
+                per_image.setdefault(name, []).append((index, op, mse, float(np.mean(f ** 2)) / mse, cosine))
+    return {name: {"index": rows[0][0], "op": rows[0][1], "mse": np.mean([r[2] for r in rows]),
+                   "snr": np.mean([r[3] for r in rows]), "cosine": np.mean([r[4] for r in rows])}
+            for name, rows in per_image.items()}
+
+
+@pytest.fixture(scope="module")
+def tiny(tf_available):
+    import tensorflow as tf
+
+    from tests.conftest import full_int8_tflite
+
+    model = _model()
+    return _float_tflite(model), full_int8_tflite(model, SIZE, tf.uint8)
+
+
+def test_each_ops_error_is_the_one_computed_from_its_tensors(tiny):
+    from liteship.optimize import op_errors
+
+    float_tflite, int8 = tiny
+    images = _images(5)
+    errors = op_errors(float_tflite, int8, images)
+    own = own_errors(float_tflite, int8, images)
+    # the int8 graph's input QUANTIZE writes a tensor float never names: it has no error to give
+    input_ops = {v["index"] for v in own.values()} - {e.index for e in errors}
+    assert {e.tensor for e in errors} == set(own) and not input_ops
+    assert len(errors) >= 4  # conv1, conv2, mean, and the logits (their final QUANTIZE to uint8 holds the name)
+    for e in errors:
+        mine = own[e.tensor]
+        assert (e.index, e.op) == (mine["index"], mine["op"])
+        assert e.mse == pytest.approx(mine["mse"], rel=1e-4)
+        # the validator adds 1e-9 to the noise power (a tensor quantized exactly would divide by 0): negligible here
+        assert mine["mse"] > 1e-5 and e.snr == pytest.approx(mine["snr"], rel=1e-3)
+        assert e.snr_db == pytest.approx(10 * np.log10(mine["snr"]), abs=0.01)
+        assert e.cosine == pytest.approx(mine["cosine"], abs=1e-5)
+        assert 0 < e.mse and 0 < e.cosine <= 1 + 1e-6
+
+
+def test_a_variant_of_another_signature_is_refused_with_what_to_do(tiny):
+    from liteship.optimize import op_errors
+
+    float_tflite, _ = tiny
+    other = _float_tflite(_model(input_name="pixels"))
+    with pytest.raises(LiteshipError, match="signature is not the float model's"):
+        op_errors(float_tflite, other, _images(1))
+
+
+def test_selective_keeps_in_float_the_op_this_test_finds_worst(tf_available):
+    """The designed model: its logits layer is what int8 breaks. The recipe keeps it in float first, and ranks the
+    ops in the order of the SNR this test computes on the same full-integer graph and images."""
+    from liteship.optimize import RecipeData, run_recipe
+    from liteship.optimize.selective import SelectiveConfig, calibrate, quantize_keeping
+
+    model = _model(sensitive=True)
+    pixels, labels = _images(24, seed=2), np.arange(24) % 3
+    data = RecipeData(pixels[:16], labels[:16], pixels[16:], labels[16:])
+    config = SelectiveConfig(target_agreement=1.01, max_float_layers=1, calibration_images=16, debug_images=8)
+    tflite, rec = run_recipe("selective_int8", model, data, config)
+
+    full = quantize_keeping(calibrate(model, data.calibration(16)), "uint8", [])
+    float_tflite = _float_tflite(model)
+    own = own_errors(float_tflite, full, data.calibration(16)[:8])
+    logits = next(name for name, (_, op, _) in _op_tensors(float_tflite, pixels[:1]).items()
+                  if op == "FULLY_CONNECTED")
+    worst = min(own, key=lambda name: own[name]["snr"])
+    assert worst == logits and own[logits]["snr"] < 0.1 * min(v["snr"] for n, v in own.items() if n != logits)
+    assert rec["float_layers"] == [logits] and [s["float_layers"] for s in rec["details"]["steps"]] == [0, 1]
+    kept = rec["details"]["float_ops"][0]
+    assert kept["tensor"] == logits and kept["snr_db"] == pytest.approx(10 * np.log10(own[logits]["snr"]), abs=0.05)
+    order = [e["tensor"] for e in rec["details"]["op_errors_worst"]]
+    assert set(order) == set(own)
+    for a, b in zip(order, order[1:]):  # worst first, as this test's SNR orders them (where they differ by 1 %)
+        assert own[a]["snr"] <= own[b]["snr"] * 1.01
+    assert _output_dtypes(tflite)["FULLY_CONNECTED"] == {np.float32}  # the logits layer computes in float
+    assert _output_dtypes(tflite)["CONV_2D"] == {np.int8}  # and the rest in int8
+
+
+def _output_dtypes(tflite: bytes) -> dict[str, set]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interp = Interpreter(model_content=tflite)
+    dtypes = {t["index"]: t["dtype"] for t in interp.get_tensor_details()}
+    out: dict[str, set] = {}
+    for op in interp._get_ops_details():
+        out.setdefault(op["op_name"], set()).add(dtypes[int(op["outputs"][0])])
+    return out

@@ -19,7 +19,9 @@ from liteship.bench.single import bench_file
 from liteship.bench.arm64_env import missing_tools, SYSTEM_PACKAGES
 from liteship.bench.compat import check_runtime, runtime_problem, runtime_verdict
 from liteship.bench.contract import check_contract
-from liteship.bench.explain import differences, explain, Explained
+from liteship.bench.explain import differences, explain, Explained, with_op_errors
+from liteship.bench.explorer_data import (INSTALL as EXPLORER_INSTALL, missing as explorer_missing,
+                                       node_data as explorer_node_data)
 from liteship.bench.instructions import require_valgrind, valgrind
 from liteship.bench.legacy import missing_op
 from liteship.bench.device_records import import_records, measured_on, with_article
@@ -35,7 +37,8 @@ __all__ = ["AARCH64", "Instructions", "X86_64", "arm_pixels", "bench_file", "ben
            "record_line", "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "same_records", "SYSTEM_PACKAGES",
            "subset_words", "Target", "to_json", "valgrind", "variant_status", "write_count", "write_results",
            "import_records", "measured_on", "with_article", "kit_problems", "write_kit", "chip_kept", "chip_named", "chip_of", "chips_taken",
-           "chip_contradictions", "measured_records", "PredictionOutcome", "profile_for", "refresh_predictions"]
+           "chip_contradictions", "measured_records", "PredictionOutcome", "profile_for", "refresh_predictions",
+           "EXPLORER_INSTALL", "explorer_missing", "explorer_node_data", "with_op_errors"]
 
 # liteship.bench(...) is the Python API's bench step (liteship.workflow.api.bench), imported only when called:
 # see liteship.callable_module for why the package is also a function.

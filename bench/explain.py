@@ -1,23 +1,29 @@
-"""What a variant computes, op by op: counts, the dtypes in and out, multiply-adds, and where the instructions go.
+"""What a variant computes, op by op: counts, the dtypes in and out, multiply-adds, where the instructions go, and
+each op's quantization error.
 
 Read from the .tflite flatbuffer (no TensorFlow) and the run's records (instruction counts by kernel
 family, latency). ``compare`` lists what differs between two variants: extra QUANTIZE / DEQUANTIZE ops,
-ops left computing in float, multiply-adds by precision, instructions by kernel family.
+ops left computing in float, multiply-adds by precision, instructions by kernel family. :func:`with_op_errors`
+adds each op's output error against the model's float .tflite on calibration images (LiteRT Quantizer's
+validator, :mod:`liteship.optimize.op_error`), beside the op's multiply-adds and its kernel family's instructions.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from liteship.bench.record import Instructions
+from liteship.errors import LiteshipError
 from liteship.number_formats import millions
 from liteship.tflite_file import op_name, read_model, type_name
 
 CONVERSIONS = ("QUANTIZE", "DEQUANTIZE")
+OP_ERROR_IMAGES = 32  # calibration images each op's error is measured on: a few seconds for MobileNetV2 at 64 px
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,15 @@ class OpGroup:
 
 
 @dataclass(frozen=True)
+class OpRow:
+    """One op's quantization error (a :class:`liteship.optimize.op_error.OpError`) beside what it computes."""
+
+    error: object
+    macs: int  # its multiply-adds per invoke
+    family: str | None  # the kernel family it runs in, whose instructions were counted; None: not counted or unknown
+
+
+@dataclass(frozen=True)
 class Explained:
     variant: str
     model: str | None
@@ -40,6 +55,9 @@ class Explained:
     instructions: Instructions | None = None  # when counted
     p50_ms: float | None = None
     latency_backend: str | None = None
+    op_errors: tuple[OpRow, ...] = ()  # worst first (lowest SNR), from :func:`with_op_errors`
+    op_error_images: int = 0  # the calibration images they were measured on
+    op_error_note: str | None = None  # why there are none
 
     @property
     def by_family(self) -> dict:
@@ -196,3 +214,38 @@ def differences(a: Explained, b: Explained) -> list[str]:
                                                            f"{millions(pb.get(k, 0), '.2f')}"
                                                            for k in sorted(set(pa) | set(pb))))
     return out + _family_differences(a, b)
+
+
+def op_macs(data: bytes) -> dict[int, int]:
+    """Multiply-adds per invoke of each op of the main subgraph, by op index."""
+    model = read_model(data)
+    sg = model.subgraphs[0]
+    return {i: _macs(op_name(model, op), sg, op) for i, op in enumerate(sg.operators or [])}
+
+
+def family_of(op: str, by_family: dict) -> str | None:
+    """The kernel family of ``by_family`` that runs ``op`` (the ops a family serves are named in its name)."""
+    return next((f for f in by_family if f == f"builtin {op}" or re.search(rf"[(, ]{op}[,)]", f)), None)
+
+
+def with_op_errors(e: Explained, run_dir: Path, path: Path, images: int = OP_ERROR_IMAGES) -> Explained:
+    """``e`` with each op's output error against its model's float .tflite (``float/<model>/model.tflite``) on
+    ``images`` calibration images, worst first; or, where it cannot be measured, ``op_error_note`` saying why."""
+    from liteship.files import read_regular
+    from liteship.optimize import calibration_images, op_errors, worst_first
+    from liteship.rundir import FLOAT, MODEL_TFLITE
+
+    data = read_regular(path, "Model file")
+    try:
+        float_tflite = read_regular(Path(run_dir) / FLOAT / str(e.model) / MODEL_TFLITE, "Float model file")
+        pixels = calibration_images(run_dir, str(e.model), images)
+        errors = worst_first(op_errors(float_tflite, data, pixels))
+    except (LiteshipError, OSError) as exc:
+        return replace(e, op_error_note=getattr(exc, "message", None) or str(exc))
+    if not errors:
+        return replace(e, op_error_note="no op's output in this variant has a tensor name of the float model's "
+                                        "(a graph made from another Keras model, as QAT's): nothing to compare")
+    macs = op_macs(data)
+    rows = tuple(OpRow(err, macs.get(err.index, 0), family_of(err.op, e.by_family))
+                 for err in errors)
+    return replace(e, op_errors=rows, op_error_images=len(pixels))

@@ -175,6 +175,8 @@ def _explain_parser(sub) -> None:
     p.add_argument("run_dir", help="run directory with results.jsonl and variants/")
     p.add_argument("variant", help="variant ID (or a recipe name, when one model has it)")
     p.add_argument("--vs", help="another variant ID or recipe to compare with")
+    p.add_argument("--model-explorer", metavar="FILE", help="write each op's quantization error (SNR in dB against "
+                   "the float model) as node data for Google's Model Explorer (pip install 'liteship[explorer]')")
 
 
 def _runtimes_parser(sub) -> None:

@@ -77,7 +77,7 @@ BUILDERS = {
     "gate": _plain("GateRequest", "run_dir", "budgets", "variant", "all", "junit", "markdown"),
     "pick": _plain("PickRequest", "run_dir", "budgets", "prefer"),
     "compare": _plain("CompareRequest", "base", "new", "thresholds", "markdown", "json"),
-    "explain": _plain("ExplainRequest", "run_dir", "variant", "vs"),
+    "explain": _plain("ExplainRequest", "run_dir", "variant", "vs", "model_explorer"),
     "track": _plain("TrackRequest", "run_dir", "uri", "experiment"),
     "runtimes": _plain("RuntimesRequest", "action", "version", "with_system_packages"),
     "device": lambda v, found: {"kit": _plain("DeviceKitRequest", "run_dir", "out"),

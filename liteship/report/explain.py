@@ -1,4 +1,5 @@
-"""``liteship explain``'s text: a variant's ops, what they read and write, and how it differs from another."""
+"""``liteship explain``'s text: a variant's ops, what they read and write, each op's quantization error, and how it
+differs from another."""
 
 from __future__ import annotations
 
@@ -44,7 +45,31 @@ def describe(e: Explained) -> list[str]:
     else:
         lines += ["", "instructions: not counted for this variant (sweep with [bench] instructions = true, "
                       "or `liteship bench --instructions`)"]
-    return lines
+    return lines + op_errors(e)
+
+
+def _short(tensor: str, width: int = 44) -> str:
+    """A fused op's output name by its first part (the converter joins the fused ops' names with ';')."""
+    first = tensor.split(";")[0]
+    return first if len(first) <= width else "…" + first[-(width - 1):]
+
+
+def op_errors(e: Explained) -> list[str]:
+    """Each op's quantization error, worst first, beside its multiply-adds and its kernel family's instructions."""
+    if not e.op_errors:
+        return ["", f"per-op quantization error: not measured. {e.op_error_note}"] if e.op_error_note else []
+    rows = []
+    for row in e.op_errors:
+        err = row.error
+        fam = row.family.split(" (")[0] + " " + millions(e.by_family[row.family]) if row.family else "–"
+        rows.append((str(err.index), err.op + (f" (float {err.float_op})" if err.float_op else ""), _short(err.tensor),
+                     f"{err.snr_db:.1f}", f"{err.cosine:.5f}", f"{err.mse:.3g}", f"{err.kl:.3g}",
+                     f"{row.macs / 1e6:.3f}" if row.macs else "–", fam))
+    table = _table(("#", "op", "output", "SNR dB", "cosine", "MSE", "KL", "M MACs", "its kernel family's instr"),
+                   rows, (0, 3, 4, 5, 6, 7))
+    return ["", "quantization error per op, worst first: each op's output against the float model's, on "
+                f"{e.op_error_images} calibration images", "(LiteRT Quantizer's validator; SNR: the float output's "
+                "power over the error's):", *(line.rstrip() for line in table)]
 
 
 def render(e: Explained, other: Explained | None = None) -> str:

@@ -363,13 +363,14 @@ def compare(base, new, thresholds=None, **settings):
                                                                **fields}))
 
 
-def explain(run, variant: str, vs: str | None = None) -> Explanation:
+def explain(run, variant: str, vs: str | None = None, model_explorer=None) -> Explanation:
     """What a variant computes, op by op (ops, dtypes, multiply-adds, instructions), and with ``vs`` what differs.
 
     Args:
         run: A run directory or a :class:`Run`.
         variant: A variant's ID, or a recipe only one model has (``"int8"``).
         vs: Another variant to set beside it.
+        model_explorer: A file for each op's quantization error as Google's Model Explorer node data (``[explorer]``).
 
     Returns:
         Explanation: ``variant`` and ``vs`` (what bench found in each), shown as ``liteship explain`` prints it.
@@ -378,8 +379,7 @@ def explain(run, variant: str, vs: str | None = None) -> Explanation:
         Problems: A variant the run does not have, or a run that cannot be read.
     """
     from liteship.workflow.requests import ExplainRequest
-
-    request = ExplainRequest(run_dir=_path(run), variant=variant, vs=vs)
+    request = ExplainRequest(run_dir=_path(run), variant=variant, vs=vs, model_explorer=model_explorer)
     result = _execute(request, caller=Caller(request, {"run": run, "variant": variant, "vs": vs}, {"run_dir": "run"}))
     return Explanation(result.explained, result.vs)
 

@@ -176,12 +176,14 @@ class CompareRequest(Request):
 
 @dataclass(frozen=True, kw_only=True)
 class ExplainRequest(Request):
-    """``liteship explain``: what ``variant`` (an ID, or a recipe one model has) computes; ``vs``: what differs."""
+    """``liteship explain``: what ``variant`` (an ID, or a recipe one model has) computes; ``vs``: what differs;
+    ``model_explorer``: a file for each op's quantization error as Model Explorer node data."""
 
     command: ClassVar[str] = "explain"
     run_dir: PathLike | None = None
     variant: str | None = None
     vs: str | None = None
+    model_explorer: PathLike | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -251,7 +253,7 @@ class DeviceKitRequest(Request):
 REQUESTS = {cls.command: cls for cls in (TrainRequest, OptimizeRequest, BenchRequest, SweepRequest, GateRequest,
                                          PickRequest, CompareRequest, ExplainRequest, TrackRequest, RuntimesRequest,
                                          DeviceImportRequest, DeviceKitRequest, DevicePredictRequest)}
-LOGGED = ("train", "sweep", "optimize", "bench", "pick", "track")  # the commands that run TensorFlow or LiteRT
+LOGGED = ("train", "sweep", "optimize", "bench", "pick", "track", "explain")  # the commands that run TensorFlow or LiteRT
 
 
 _KINDS = {"bool": ((bool,), "True or False"), "str": ((str,), "text"), "str | None": ((str, type(None)), "text"),

@@ -207,6 +207,7 @@ class ExplainResult(Result):
     command: ClassVar[str] = "explain"
     explained: object = None  # bench.explain.Explained: the variant
     vs: object = None  # the other variant's, with --vs
+    node_data: str | None = None  # with --model-explorer: the variant's per-op error as Model Explorer node data
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def log_path(request) -> Path | None:
     run_dir = request.written_run_dir()
     if run_dir is not None:
         return run_dir / LOG
-    if request.command == "bench" and request.target is not None:  # one .tflite: no run directory to keep it in
+    if request.command == "bench" and request.target is not None or request.command == "explain":  # a run only read
         return PRIVATE_TEMP  # a new private folder (mkdtemp), made only if there is something to keep
     return None
 

@@ -170,8 +170,9 @@ def run_dir_problems(run_dir: str | None, flag: str = "RUN_DIR", needs: str = "r
 
 PATH_ARGS = {"data": "--data", "out": "--out", "target": "TARGET", "labels": "--labels", "config": "--config",
              "budgets": "--budgets", "thresholds": "--thresholds", "run_dir": "RUN_DIR", "base": "BASE", "new": "NEW",
-             "json": "--json", "junit": "--junit", "markdown": "--markdown"}
-OUTPUT_FLAGS = {"json": "--json", "junit": "--junit", "markdown": "--markdown"}  # files the user names for a report
+             "json": "--json", "junit": "--junit", "markdown": "--markdown", "model_explorer": "--model-explorer"}
+OUTPUT_FLAGS = {"json": "--json", "junit": "--junit", "markdown": "--markdown",  # files the user names for a report
+                "model_explorer": "--model-explorer"}
 
 
 SETTINGS_ARGS = ("config", "budgets", "thresholds")  # a path, or a settings object: their own checks say which
@@ -329,7 +330,7 @@ def inputs(request) -> tuple[list, list]:
     """(files, folders), each (where, path): everything the command reads, which no output of it may overwrite."""
     files, folders = [], []
     sides = {"bench": ("target", "data", "labels"), "gate": ("run_dir", "budgets"),
-             "compare": ("base", "new", "thresholds")}.get(request.command, ())
+             "compare": ("base", "new", "thresholds"), "explain": ("run_dir",)}.get(request.command, ())
     for name in sides:
         value = text(getattr(request, name, None))
         more_files, more_folders = _side_inputs(PATH_ARGS[name], value if isinstance(value, str) else None)

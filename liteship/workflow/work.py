@@ -142,6 +142,8 @@ def outputs(request, result) -> list[tuple[str, str]]:
         verdicts = list(result.verdicts)
         found += [(text(request.junit), junit_xml(verdicts))] if request.junit else []
         found += [(text(request.markdown), markdown_summary(verdicts))] if request.markdown else []
+    if request.command == "explain" and request.model_explorer:
+        found.append((text(request.model_explorer), result.node_data))
     if request.command == "compare":
         from liteship.judge import to_json
         from liteship.report.compare import markdown
@@ -175,13 +177,19 @@ def variant_records(records, run_dir: Path, wanted: str, flag: str):
 
 
 def explain(request, checked, progress) -> ExplainResult:
-    from liteship.bench import current_results, explain as explain_variant
+    from liteship.bench import current_results, explain as explain_variant, explorer_node_data, with_op_errors
 
     run_dir = Path(text(request.run_dir))
     records = current_results(run_dir)[0]
-    a = explain_variant(*variant_records(records, run_dir, request.variant, "VARIANT"))
-    b = explain_variant(*variant_records(records, run_dir, request.vs, "--vs")) if request.vs else None
-    return ExplainResult(explained=a, vs=b)
+
+    def explained(wanted: str, flag: str):
+        path, chosen = variant_records(records, run_dir, wanted, flag)
+        return path, with_op_errors(explain_variant(path, chosen), run_dir, path)
+
+    path, a = explained(request.variant, "VARIANT")
+    b = explained(request.vs, "--vs")[1] if request.vs else None
+    nodes = explorer_node_data(a, path) if request.model_explorer else None
+    return ExplainResult(explained=a, vs=b, node_data=nodes)
 
 
 def _runtimes_list() -> RuntimesResult:

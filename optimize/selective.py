@@ -7,11 +7,13 @@ enough, or a limit is reached. The record lists the ops kept in float with their
 
 The ops stay in float through the converter: its calibrated model (statistics recorded, nothing quantized yet) is
 quantized with ``denylisted_nodes``, the option TensorFlow's quantization debugger passes to the same step. A
-quantizer recipe (the ops' scope regex set to ``no_quantize``) would select the same ops, by the same output tensor
-names the validator reports, but its static recipe gives the graph an int8 input and output at the calibrated scale.
-The converter's step makes the app's input contract (uint8 at 1/255, a QUANTIZE after the input, or a DEQUANTIZE when
-the first op stays in float) whatever ops stay in float, from one calibration; each step of the search is one
-quantize pass over it, where a quantizer-made graph would need the contract's input and output patched in first.
+quantizer recipe would select the same ops by the same names (an entry ``{"regex": "^<name>;$", "operation": "*",
+"algorithm_key": "no_quantize"}`` per op: its scope is the op's output names followed by ';'), so the ranking is the
+same either way. The converter is used because its quantize step makes the app's input contract (uint8 at 1/255, a
+QUANTIZE after the input, or a DEQUANTIZE when the first op stays in float) whatever ops stay in float, from one
+calibration, each step one quantize pass; the quantizer's static recipe gives the graph an int8 input and output at
+the calibrated scale, and giving a quantizer-made graph the contract (its INPUT and OUTPUT entries, the input's range
+pinned to what bytes mean) is the int8 recipe's own step, which this recipe would otherwise copy.
 """
 
 from __future__ import annotations

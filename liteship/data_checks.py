@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from liteship.dataset import (IMAGE_SUFFIXES, Dataset, _class_files, data_fingerprint, load_folder,
+from liteship.dataset import (IMAGE_SUFFIXES, Dataset, _class_files, data_fingerprint, load_folders,
                               not_a_regular_file)
 from liteship.errors import LiteshipError
 from liteship.files import printable
@@ -97,8 +97,8 @@ def data_change(run_dir: Path, models) -> LiteshipError | None:
     trained, found before any work (gate and pick give one verdict: both refuse such a run), or None.
 
     A folder whose files still hash to the split's fingerprint is unchanged without decoding; otherwise its images
-    are decoded, as load_run_split does, and their content hash compared. Digits, an archive (extracted into the
-    run) and a folder that is no longer there are not compared here."""
+    are decoded (and dropped: nothing is held), as load_run_split does, and their content hash compared. Digits, an
+    archive (extracted into the run) and a folder that is no longer there are not compared here."""
     run_dir = Path(run_dir)
     for model in models:
         if not has_split(run_dir, model) or (run_dir / EXTRACTED).is_dir():
@@ -109,7 +109,8 @@ def data_change(run_dir: Path, models) -> LiteshipError | None:
         if record.fingerprint and data_fingerprint(record.source) == record.fingerprint:
             continue
         try:
-            same = load_folder(Path(record.source), record.image_size).content_hash == record.content_hash
+            found = load_folders(Path(record.source), (record.image_size,), keep=False)[record.image_size]
+            same = found.content_hash == record.content_hash
         except LiteshipError:
             same = False
         if not same:

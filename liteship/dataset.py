@@ -1,37 +1,34 @@
 """Labelled images in: a class-folder tree, an archive of one, or ``digits``.
 
-Everything is decoded once into ``uint8`` pixels through the input contract
-(:mod:`trainer.contract`), so what the model trains on is what the app feeds.
-Files that cannot be used are skipped, counted and listed, never fatal.
+Every image is decoded through the input contract (:mod:`liteship.contract`) into ``uint8`` pixels, so what the
+model trains on is what the app feeds: in memory, or, given a cache folder (a run's ``data/cache``), as rows of
+the run's image cache read a batch at a time (:class:`~liteship.image_rows.ImageRows`), so a data set larger than
+the memory trains. Each file is read once per pass (:mod:`liteship.image_files`). Files that cannot be used are
+skipped, counted and listed, never fatal.
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
-import io
 import os
-import stat
 import unicodedata
-import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from liteship.archive import data_root, extract_archive, is_archive
 from liteship.contract import label_problem, to_model_pixels
 from liteship.errors import LiteshipError
-from liteship.files import kernel_tree, open_regular, printable, read_regular, resolves_inside
-from liteship.rundir import EXTRACTED, Split, has_split, read_split
+from liteship.files import printable, resolves_inside
+from liteship.image_files import (IMAGE_SUFFIXES, MAX_IMAGE_BYTES, PIL_FORMATS, class_files, file_hash,  # noqa: F401
+                                  fingerprint, image_digest, is_image_name, not_a_regular_file, read_folder)
+from liteship.image_rows import ImageRows, take
+from liteship.rundir import EXTRACTED, IMAGE_CACHE, Split, has_split, read_split
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
-# The decoders Pillow may use: the documented formats only, so a PostScript or PDF file named .jpg never reaches
-# Ghostscript, whatever its bytes say.
-PIL_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "WEBP")
-MAX_IMAGE_BYTES = 256 * 1024**2  # a photo is far below this; a larger "image" is refused unread
+_class_files = class_files  # the name data_checks and older callers import
 SPLITS = ("train", "val", "test")
 
 
@@ -43,10 +40,11 @@ class Dataset:
     class_names: list[str]
     items: list[str]
     labels: np.ndarray
-    pixels: np.ndarray  # (N, size, size, 3) uint8, per the input contract
+    pixels: np.ndarray | ImageRows  # (N, size, size, 3) uint8, per the input contract: in memory or in the cache
     content_hash: str
     skipped: list[dict] = field(default_factory=list)
     digests: list[str] = field(default_factory=list)  # each image's content hash (its file's bytes), by item
+    fingerprint: str | None = None  # data_fingerprint of what was read, from the same pass
 
     def digests_of(self, index) -> list[str]:
         return [self.digests[i] for i in index] if self.digests else []
@@ -83,67 +81,11 @@ def load_digits(size: int) -> Dataset:
         pixels=pixels,
         content_hash=digest,
         digests=[image_digest(g.tobytes()) for g in grey],
+        fingerprint=hashlib.sha256(bunch.images.tobytes() + bunch.target.tobytes()).hexdigest(),
     )
 
 
-def image_digest(raw: bytes) -> str:
-    """One image's content hash: the same photo under another name or folder has the same one."""
-    return hashlib.sha256(raw).hexdigest()[:32]
-
-
 # --------------------------------------------------------------------------- folders
-
-def _read_image(raw: bytes, size: int) -> np.ndarray:
-    """Decode one file's bytes through the contract; raises on anything unusable."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(io.BytesIO(raw), formats=PIL_FORMATS) as img:
-            img.load()
-            return to_model_pixels(img, size)
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
-        return "too many pixels (decompression bomb guard)"
-    if isinstance(exc, UnidentifiedImageError):
-        return "not a readable image"
-    if isinstance(exc, LiteshipError):
-        return exc.why
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror  # without the absolute path, which the file entry already names
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:200]
-
-
-def _class_files(class_dir: Path) -> list[Path]:
-    """Every non-hidden file below a class folder, without following links to folders."""
-    files = []
-    for root, dirs, names in os.walk(class_dir, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        files.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
-    return files
-
-
-def not_a_regular_file(path: Path, root: Path | None = None) -> str | None:
-    """Why ``path`` is not read as data, or None: a link to a file outside ``root`` (the data folder); a FIFO,
-    socket or device, also behind a link; a file in /proc, /sys or /dev (``/proc/kmsg`` blocks for ever); too big.
-
-    Only ``stat``: nothing is opened, so a FIFO cannot hang the run and ``/dev/zero`` cannot fill the memory.
-    """
-    behind = " (behind a symbolic link)" if path.is_symlink() else ""
-    if behind and root is not None and not resolves_inside(path, root):
-        return f"a symbolic link out of the data folder (to {printable(os.path.realpath(path))}), never opened"
-    try:
-        info = path.stat()
-    except OSError as exc:
-        return "symbolic links loop" if exc.errno == errno.ELOOP else (exc.strerror or "cannot be read")
-    kind = ("a FIFO" if stat.S_ISFIFO(info.st_mode) else "a socket" if stat.S_ISSOCK(info.st_mode)
-            else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file"
-            if not stat.S_ISREG(info.st_mode) else f"a file in {kernel_tree(path)}" if kernel_tree(path) else None)
-    if kind is not None:
-        return f"{kind}{behind}, never opened"
-    return None if info.st_size <= MAX_IMAGE_BYTES else f"larger than {MAX_IMAGE_BYTES // 1024**2} MB"
-
 
 def _class_problem(folder: Path, root: Path) -> str | None:
     if printable(folder.name) != folder.name:
@@ -169,41 +111,8 @@ def class_name_problems(root: Path) -> list[tuple[str, str]]:
     return out
 
 
-def _read_files(jobs: list, root: Path, size: int, progress):
-    """Decode every (file, label); the unusable ones are listed with why. Returns pixels, labels, items,
-    skipped, the content hash so far and each image's own hash."""
-    pixels, labels, items, skipped, digests = [], [], [], [], []
-    digest = hashlib.sha256()
-    for path, label in (progress.iterate(jobs, "reading images") if progress else jobs):
-        rel = printable(path.relative_to(root).as_posix())
-        if rel != path.relative_to(root).as_posix():
-            skipped.append({"file": rel, "reason": "its name is not UTF-8 text, which the split and reports are"})
-            continue
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
-            skipped.append({"file": rel, "reason": f"not an image file type ({path.suffix or 'no suffix'})"})
-            continue
-        special = not_a_regular_file(path, root)
-        if special is not None:
-            skipped.append({"file": rel, "reason": special})
-            continue
-        try:
-            raw = read_regular(path, "Image", MAX_IMAGE_BYTES)
-            if not raw:
-                raise ValueError("empty file (0 bytes)")
-            arr = _read_image(raw, size)
-        except Exception as exc:  # any decoder failure skips the file, never the run
-            skipped.append({"file": rel, "reason": _reason(exc)})
-            continue
-        digest.update(rel.encode("utf-8") + b"\0" + hashlib.sha256(raw).digest())
-        pixels.append(arr)
-        labels.append(label)
-        items.append(rel)
-        digests.append(image_digest(raw))
-    return pixels, labels, items, skipped, digest, digests
-
-
-def load_folder(root: Path, size: int, progress=None) -> Dataset:
-    """A folder with one sub-folder per class (sorted names are the classes)."""
+def _class_dirs(root: Path) -> list[Path]:
+    """The class folders of ``root``, sorted; a LiteshipError when they cannot be a data set's classes."""
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
         raise LiteshipError(
@@ -222,39 +131,75 @@ def load_folder(root: Path, size: int, progress=None) -> Dataset:
             "a classifier needs at least two classes",
             "add a sub-folder per class, or point --data at the folder above",
         )
-    jobs = [(path, label) for label, d in enumerate(class_dirs) for path in _class_files(d)]
-    pixels, labels, items, skipped, digest, digests = _read_files(jobs, root, size, progress)
-    names = [d.name for d in class_dirs]
-    if not pixels:
-        reasons = Counter(item["reason"].split(" (")[0] for item in skipped).most_common(3)
-        raise LiteshipError(f"No usable images in {root} ({len(skipped)} files skipped)", "no file is an image "
-                            "liteship reads: " + "; ".join(f"{n} {why}" for why, n in reasons),
+    return class_dirs
+
+
+def _usable(root: Path, found, names: list[str]) -> np.ndarray:
+    """The labels of what a pass found; a LiteshipError when no image or too few of a class could be used."""
+    if not found.items:
+        reasons = Counter(item["reason"].split(" (")[0] for item in found.skipped).most_common(3)
+        raise LiteshipError(f"No usable images in {root} ({len(found.skipped)} files skipped)", "no file is an "
+                            "image liteship reads: " + "; ".join(f"{n} {why}" for why, n in reasons),
                             "put photos (" + ", ".join(IMAGE_SUFFIXES) + ") in the class folders")
-    labels_arr = np.asarray(labels, dtype=np.int64)
-    thin = [f"{n} ({int((labels_arr == i).sum())})" for i, n in enumerate(names) if (labels_arr == i).sum() < 2]
+    labels = np.asarray(found.labels, dtype=np.int64)
+    thin = [f"{n} ({int((labels == i).sum())})" for i, n in enumerate(names) if (labels == i).sum() < 2]
     if thin:
         raise LiteshipError(
             "Too few usable images in class " + ", ".join(thin),
             "every class needs at least 2 usable images to be split into training and test",
             "add images to those folders or remove the folders",
         )
-    digest.update("\n".join(names).encode("utf-8"))
-    return Dataset(
-        source=str(root),
-        class_names=names,
-        items=items,
-        labels=labels_arr,
-        pixels=np.stack(pixels),
-        content_hash=digest.hexdigest(),
-        skipped=skipped,
-        digests=digests,
-    )
+    return labels
 
 
-def load_dataset(data: str, size: int, work_dir: Path | None = None, progress=None) -> Dataset:
-    """``digits``, a class-folder path, or an archive (extracted under ``work_dir``)."""
+def _log(progress):
+    if progress is not None:
+        return progress.log
+    from liteship.progress import Progress
+
+    return Progress().log  # what the cache says of itself (rows damaged, rebuilt) is never silent
+
+
+def load_folders(root: Path, sizes, progress=None, cache_dir: Path | None = None,
+                 keep: bool = True) -> dict[int, Dataset]:
+    """A folder with one sub-folder per class (sorted names are the classes), decoded at each of ``sizes`` in one
+    pass over its files: in memory, or with ``cache_dir`` as rows of the image cache there; ``keep`` False: no
+    pixels at all (empty), only what decodes and the hashes (a check of the data's content hash)."""
+    from liteship.image_cache import open_caches
+
+    sizes = tuple(dict.fromkeys(int(s) for s in sizes))
+    class_dirs = _class_dirs(root)
+    jobs = [(path, label) for label, d in enumerate(class_dirs) for path in class_files(d)]
+    candidates = sum(is_image_name(path, root) for path, _ in jobs)
+    caches = open_caches(Path(cache_dir), sizes, candidates, _log(progress)) if cache_dir is not None else {}
+    try:
+        found = read_folder(root, jobs, sizes, caches, progress, keep=keep)
+        for size, cache in caches.items():
+            cache.finish(found.digests)
+            found.pixels[size] = cache.view(found.digests)
+    finally:
+        for cache in caches.values():
+            cache.close()
+    names = [d.name for d in class_dirs]
+    labels = _usable(root, found, names)
+    found.content.update("\n".join(names).encode("utf-8"))
+    return {size: Dataset(source=str(root), class_names=names, items=found.items, labels=labels,
+                          pixels=found.pixels[size], content_hash=found.content.hexdigest(), skipped=found.skipped,
+                          digests=found.digests, fingerprint=found.fingerprint) for size in sizes}
+
+
+def load_folder(root: Path, size: int, progress=None, cache_dir: Path | None = None) -> Dataset:
+    """A folder with one sub-folder per class (sorted names are the classes): in memory, or with ``cache_dir`` as
+    lazy rows of the image cache there."""
+    return load_folders(root, (size,), progress, cache_dir)[size]
+
+
+def load_datasets(data: str, sizes, work_dir: Path | None = None, progress=None,
+                  cache_dir: Path | None = None) -> dict[int, Dataset]:
+    """``digits``, a class-folder path, or an archive (extracted under ``work_dir``), at each of ``sizes``, each
+    file read once."""
     if data == "digits":
-        return load_digits(size)
+        return {int(size): load_digits(int(size)) for size in sizes}
     path = Path(data).expanduser()
     if not path.exists():
         raise LiteshipError(
@@ -274,26 +219,27 @@ def load_dataset(data: str, size: int, work_dir: Path | None = None, progress=No
                                 "an archive is extracted only into a run directory, and this command writes none",
                                 "extract it and pass the folder")
         extracted = extract_archive(path, Path(work_dir) / EXTRACTED)
-        dataset = load_folder(data_root(extracted), size, progress)
-        dataset.source = str(path)
-        return dataset
-    return load_folder(path, size, progress)
+        found = load_folders(data_root(extracted), sizes, progress, cache_dir)
+        archive_print = file_hash(path).hex()  # an archive's fingerprint: its bytes
+        for dataset in found.values():
+            dataset.source, dataset.fingerprint = str(path), archive_print
+        return found
+    return load_folders(path, sizes, progress, cache_dir)
 
 
-def _file_hash(path: Path) -> bytes:
-    """sha256 of a regular file, opened so that a FIFO put in its place cannot block (files.open_regular)."""
-    h = hashlib.sha256()
-    with open_regular(path, "Data file") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.digest()
+def load_dataset(data: str, size: int, work_dir: Path | None = None, progress=None,
+                 cache_dir: Path | None = None) -> Dataset:
+    """``digits``, a class-folder path, or an archive (extracted under ``work_dir``); with ``cache_dir``, a folder's
+    pixels are rows of the image cache there."""
+    return load_datasets(data, (size,), work_dir, progress, cache_dir)[int(size)]
 
 
 def data_fingerprint(data: str) -> str:
     """A hash of what ``--data`` names, without decoding a single image: the sweep's test for changed photos.
 
     ``digits``: the bundled arrays. A folder: every non-hidden file's path and
-    bytes (also the ones training will skip). An archive: its bytes.
+    bytes (also the ones training will skip). An archive: its bytes. A file read
+    before in this process, unchanged since (its ``stat``), is not read again.
     """
     if data == "digits":
         from sklearn.datasets import load_digits as sk_digits
@@ -301,23 +247,11 @@ def data_fingerprint(data: str) -> str:
         bunch = sk_digits()
         return hashlib.sha256(bunch.images.tobytes() + bunch.target.tobytes()).hexdigest()
     path = Path(data).expanduser()
-    digest = hashlib.sha256()
     if path.is_file():
-        return _file_hash(path).hex()
+        return file_hash(path).hex()
     if not path.is_dir():
         return "missing"
-    for class_dir in sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not resolves_inside(class_dir, path):
-            digest.update(os.fsencode(class_dir.name) + b"\0outside\0")  # refused by load_folder, never walked
-            continue
-        for file in _class_files(class_dir):
-            digest.update(os.fsencode(file.relative_to(path).as_posix()) + b"\0")
-            special = not_a_regular_file(file, path)
-            try:
-                digest.update(_file_hash(file) if special is None else special.encode())
-            except (OSError, LiteshipError):
-                digest.update(b"unreadable")
-    return digest.hexdigest()
+    return fingerprint(path)
 
 
 # --------------------------------------------------------------------------- splits
@@ -369,9 +303,12 @@ def split_record(dataset: Dataset, splits: dict[str, np.ndarray], seed: int, fra
                  skipped=tuple(dataset.skipped))
 
 
-def load_run_split(run_dir: Path, size: int, model: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def load_run_split(run_dir: Path, size: int, model: str | None = None, progress=None,
+                   dataset: Dataset | None = None) -> dict[str, tuple[np.ndarray | ImageRows, np.ndarray]]:
     """Re-read a run's data at ``size`` and return (pixels, labels) per split, from ``model``'s own split
     (``float/<model>/split.json``; ``data/split.json`` when no model is named or for a model older than its own).
+    A folder's pixels are lazy rows of the run's image cache (``data/cache``); ``dataset``: the data set read
+    already at this size in this command (nothing is read again).
 
     The files must still hash to what the split recorded; otherwise the
     variants would be measured on different data than the model was trained on.
@@ -383,12 +320,14 @@ def load_run_split(run_dir: Path, size: int, model: str | None = None) -> dict[s
     record = read_split(run_dir, model)
     source = record.source
     extracted = run_dir / EXTRACTED
-    if source == "digits":
+    if dataset is not None and dataset.size == size:
+        pass
+    elif source == "digits":
         dataset = load_digits(size)
     elif extracted.is_dir():
-        dataset = load_folder(data_root(extracted), size)
+        dataset = load_folder(data_root(extracted), size, progress, run_dir / IMAGE_CACHE)
     else:
-        dataset = load_dataset(source, size, run_dir)
+        dataset = load_dataset(source, size, run_dir, progress, run_dir / IMAGE_CACHE)
     if dataset.content_hash != record.content_hash:
         from liteship.data_checks import changed
         raise changed(run_dir, model, source)
@@ -396,5 +335,5 @@ def load_run_split(run_dir: Path, size: int, model: str | None = None) -> dict[s
     out = {}
     for split, items in record.splits.items():
         ix = np.asarray([index[item] for item in items], dtype=np.int64)
-        out[split] = (dataset.pixels[ix], dataset.labels[ix])
+        out[split] = (take(dataset.pixels, ix), dataset.labels[ix])
     return out

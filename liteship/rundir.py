@@ -23,6 +23,7 @@ RUN_JSON = "run.json"  # what was asked: the command, its resolved config
 SPLIT = "data/split.json"  # the latest training's split; each model's own is float/<model>/split.json
 MODEL_SPLIT = "split.json"  # float/<model>/split.json: the split that model was trained, tuned and is tested on
 EXTRACTED = "data/extracted"  # an archive's class folders, unpacked once
+IMAGE_CACHE = "data/cache"  # decoded images, one file per input size (liteship.image_cache)
 FLOAT = "float"  # float/<model>/: model.keras, model.tflite, labels.txt, card.json, curves.png
 MODEL_KERAS, MODEL_TFLITE, LABELS, CARD, CURVES = "model.keras", "model.tflite", "labels.txt", "card.json", "curves.png"
 VARIANTS = "variants"  # variants/<ID>.tflite and <ID>.json

@@ -254,20 +254,25 @@ def _rotate(images, angles):
 
 def augmented_dataset(pixels, labels, batch: int, seed: int, aug: Augmentation, per_image: bool = True):
     """Training batches as :func:`~liteship.trainer.training.tf_dataset` makes them (the same shuffle, the same
-    order), each image augmented from its own seeded numbers, in parallel calls. ``per_image`` False: augment each
-    batch instead (the same pixels; slower in training on digits: see the module's docstring)."""
+    order), each image augmented from its own seeded numbers, in parallel calls. ``pixels``: an array, or rows of
+    the image cache, read a batch at a time (:mod:`.feed`: the same images in the same order). ``per_image``
+    False: augment each batch instead (the same pixels; slower in training on digits: see the module's
+    docstring)."""
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((pixels, labels))
+    from liteship.trainer.feed import known_length, source, with_images
+
+    ds = tf.data.Dataset.from_tensor_slices((source(pixels), labels))
     ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=seed + SEED_OFFSET, rerandomize_each_iteration=True).batch(SEEDS)
     ds = tf.data.Dataset.zip((ds, seeds)).map(lambda xy, s: (xy[0], xy[1], s))
+    ds = with_images(ds, pixels, batch)
 
     def floats(x):
         return tf.cast(x, tf.float32) / 255.0
 
     if per_image:
         ds = ds.map(lambda x, y, s: (augment_image(floats(x), s, aug), y), num_parallel_calls=tf.data.AUTOTUNE)
-        return ds.batch(batch).prefetch(2)
+        return known_length(ds.batch(batch), pixels, batch).prefetch(2)
     ds = ds.batch(batch).map(lambda x, y, s: (augment_batch(floats(x), s, aug), y), num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(2)
+    return known_length(ds, pixels, batch).prefetch(2)

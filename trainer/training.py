@@ -24,11 +24,13 @@ from liteship.contract import InputContract
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, ensure_writable
 from liteship.progress import Progress
-from liteship.rundir import FLOAT, RUN_JSON, SPLIT, Split, read_split, writing
+from liteship.rundir import FLOAT, IMAGE_CACHE, RUN_JSON, SPLIT, Split, read_split, writing
 from liteship.trainer.augment import AUGMENTATIONS, Augmentation, augment_problems, augmentation_of, augmented_dataset
 from liteship.trainer.card import augment_entry, publish_model
 from liteship.data_checks import cross_class_duplicates
-from liteship.dataset import Dataset, data_fingerprint, load_dataset, split_indices, split_record
+from liteship.dataset import Dataset, load_dataset, split_indices, split_record
+from liteship.image_rows import take
+from liteship.trainer import feed
 from liteship.trainer.determinism import op_determinism, when
 from liteship.trainer.models import backbone_layers, get_arch
 from liteship.versions import TRAIN_DISTS, versions
@@ -149,19 +151,14 @@ def _write_split(out: Path, record: Split, replace_split: bool) -> None:
     atomic_write_json(path, record.to_dict())
 
 
-def tf_dataset(pixels: np.ndarray, labels: np.ndarray, batch: int, seed: int | None):
-    """The contract's pixels as float batches, shuffled by ``seed`` each epoch (None: in order): what evaluation,
-    validation and every accuracy measurement read, never augmented."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((pixels, labels))
-    if seed is not None:
-        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch).map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=1)
-    return ds.prefetch(2)
+def tf_dataset(pixels, labels: np.ndarray, batch: int, seed: int | None):
+    """The contract's pixels (an array, or rows of the image cache: :mod:`.feed`) as float batches, shuffled by
+    ``seed`` each epoch (None: in order): what evaluation, validation and every accuracy measurement read, never
+    augmented."""
+    return feed.batches(pixels, labels, batch, seed)
 
 
-def train_dataset(pixels: np.ndarray, labels: np.ndarray, batch: int, seed: int, augmentation: Augmentation | None):
+def train_dataset(pixels, labels: np.ndarray, batch: int, seed: int, augmentation: Augmentation | None):
     """Training batches: :func:`tf_dataset`'s, each image augmented from its own seed; with no augmentation,
     :func:`tf_dataset` itself (the pixels, order and model bytes of a training before augmentation existed)."""
     if augmentation is None or not augmentation.steps:
@@ -232,7 +229,7 @@ def _fit(model, phases, train_ds, val_ds, progress: Progress) -> list[dict]:
     return rows
 
 
-def _top1(model, pixels: np.ndarray, labels: np.ndarray) -> float | None:
+def _top1(model, pixels, labels: np.ndarray) -> float | None:
     if len(labels) == 0:
         return None
     probs = model.predict(tf_dataset(pixels, labels, 256, None), verbose=0)
@@ -252,12 +249,13 @@ def skipped_lines(skipped: list[dict], used: int) -> list[str]:
 
 def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: Progress,
                  replace_split: bool = False) -> Prepared:
-    """Decode the images at the model's size, split them by seed and write ``data/split.json``.
+    """Decode the images at the model's size (a folder's into the run's image cache, each file read once), split
+    them by seed and write ``data/split.json``.
 
     ``replace_split``: the data changed and every model of the run is being retrained (the sweep).
     """
-    dataset = data if isinstance(data, Dataset) else load_dataset(data, config.size, out, progress)
-    fingerprint = None if isinstance(data, Dataset) else data_fingerprint(data)
+    dataset = data if isinstance(data, Dataset) else load_dataset(data, config.size, out, progress, out / IMAGE_CACHE)
+    fingerprint = dataset.fingerprint  # from the same pass over the files
     if dataset.size != config.size:
         raise LiteshipError(f"The data set was decoded at {dataset.size} px, not {config.size}", "",
                             "load it at the model's size")
@@ -270,7 +268,7 @@ def prepare_data(data: str | Dataset, config: TrainConfig, out: Path, progress: 
     indices = split_indices(dataset.labels, config.seed, **fractions, train_only=pinned)
     record = split_record(dataset, indices, config.seed, fractions, fingerprint)
     _write_split(out, record, replace_split)
-    splits = {s: (dataset.pixels[ix], dataset.labels[ix]) for s, ix in indices.items()}
+    splits = {s: (take(dataset.pixels, ix), dataset.labels[ix]) for s, ix in indices.items()}
     return Prepared(dataset, splits, record, fractions, augmentation_of(config, dataset.source))
 
 

@@ -134,10 +134,13 @@ def remove(target: str) -> tuple[list[Path], list[tuple[Path, str]]]:
     return remove_envs(found, MARKER)
 
 
-def run_in(env: Path, model_path: Path, inputs: np.ndarray) -> tuple[dict, np.ndarray | None]:
-    """Load, allocate and invoke ``model_path`` in the environment, one input at a time; raw outputs."""
+def run_in(env: Path, model_path: Path, inputs, convert=None) -> tuple[dict, np.ndarray | None]:
+    """Load, allocate and invoke ``model_path`` in the environment, one input at a time; raw outputs. ``inputs``:
+    an array or rows of the image cache, passed through ``convert`` (a session's feed) a batch at a time."""
+    from liteship.image_rows import save_npy
+
     with tempfile.TemporaryDirectory(prefix="liteship-legacy-") as tmp:
-        np.save(Path(tmp) / "inputs.npy", inputs)
+        save_npy(Path(tmp) / "inputs.npy", inputs, convert)
         request = {"model": str(model_path), "inputs": str(Path(tmp) / "inputs.npy"),
                    "outputs": str(Path(tmp) / "outputs.npy")}
         proc = subprocess.run([str(_python(env)), str(CHILD)], input=json.dumps(request), capture_output=True,
@@ -160,11 +163,10 @@ def real_load(target: str, model_path: Path, pixels: np.ndarray, log=print) -> d
 
     env = install(target, log)
     litert = InterpreterSession(str(model_path))
-    fed = litert.feed(pixels)
     reference = litert.predict(pixels)
-    answer, raw = run_in(env, Path(model_path), fed)
+    answer, raw = run_in(env, Path(model_path), pixels, litert.feed)  # fed a batch at a time, never held whole
     real = {"runtime": f"{DIST} {answer.get('version', '?')}", "loaded": bool(answer["loaded"]),
-            "error": answer.get("error"), "agreement": None, "max_abs_diff": None, "images": int(len(fed))}
+            "error": answer.get("error"), "agreement": None, "max_abs_diff": None, "images": int(len(pixels))}
     if raw is not None:
         probs = dequantize(raw, litert.output_detail)
         real["agreement"] = round(float(np.mean(np.argmax(probs, 1) == np.argmax(reference, 1))), 6)

@@ -251,7 +251,7 @@ def _bench_group(run_dir: Path, mine: list[Target], targets: list[Target], optio
     split = read_split(run_dir, group) if has_split(run_dir, group) else None
     key = (mine[0].size, split and split.content_hash, split and split.members("test"))
     if key not in splits:
-        splits[key] = load_run_split(run_dir, mine[0].size, group)["test"]
+        splits[key] = load_run_split(run_dir, mine[0].size, group, progress)["test"]
     x, y = splits[key]
     evalset = EvalSet(x, y, list(mine[0].labels or ()), split and split.source, "test",
                       split and split.content_hash, split and split.members("test"), split and split.seed)

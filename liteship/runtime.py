@@ -39,17 +39,17 @@ class Session:
         d = self.input_detail
         return feed(pixels, d["dtype"], *d.get("quantization", (0.0, 0)))
 
-    def predict(self, pixels: np.ndarray, batch: int | None = None) -> np.ndarray:
-        """Probabilities for uint8 pixels, in batches (the last one padded).
+    def predict(self, pixels, batch: int | None = None) -> np.ndarray:
+        """Probabilities for uint8 pixels (an array, or rows of the image cache), in batches (the last one padded).
 
         The input tensor is resized once to the batch (by default as many
         images as fit in about 8 MB of input); the session keeps that size.
         A model whose graph pins the batch size falls back to one image a call.
+        Each batch is read and fed on its own, so only a batch's pixels are held.
         """
-        x = self.feed(pixels)
-        n = len(x)
+        n = len(pixels)
         if batch is None:
-            batch = max(16, BATCH_BYTES // max(1, x[0].nbytes)) if n else 1
+            batch = max(16, BATCH_BYTES // max(1, self.feed(np.asarray(pixels[:1]))[0].nbytes)) if n else 1
         batch = max(1, min(batch, n))
         try:
             self.resize(batch)
@@ -58,7 +58,7 @@ class Session:
             self.resize(1)
         out = []
         for start in range(0, n, batch):
-            chunk = x[start:start + batch]
+            chunk = self.feed(np.asarray(pixels[start:start + batch]))
             if len(chunk) < batch:
                 chunk = np.concatenate([chunk, np.zeros((batch - len(chunk), *chunk.shape[1:]), chunk.dtype)])
             self.set_input(chunk)
@@ -97,8 +97,9 @@ class InterpreterSession(Session):
         return dequantize(self.interp.get_tensor(self.output_detail["index"]), self.output_detail)
 
 
-def predict(model: bytes | str, pixels: np.ndarray, batch: int | None = None) -> np.ndarray:
-    """Probabilities (N, classes) for uint8 pixels (N, S, S, 3) on the default (XNNPACK) interpreter."""
+def predict(model: bytes | str, pixels, batch: int | None = None) -> np.ndarray:
+    """Probabilities (N, classes) for uint8 pixels (N, S, S, 3; an array or rows of the image cache) on the default
+    (XNNPACK) interpreter."""
     return InterpreterSession(model).predict(pixels, batch)
 
 

@@ -23,6 +23,7 @@ from liteship.cache import env_refusal, in_the_way, mark_env, remove_envs, runti
 from liteship.contract import read_labels
 from liteship.errors import LiteshipError
 from liteship.files import atomic_write_json, staged
+from liteship.image_rows import ImageRows, save_npy
 from liteship.signals import preexec
 
 VERSION = "0.10.21"
@@ -168,8 +169,8 @@ def classify(worker: Worker, model: Path, images, rois: list | None = None) -> t
     each image's region of interest, normalized [left, top, right, bottom] (None: the whole image, stretched)."""
     with tempfile.TemporaryDirectory(prefix="liteship-mediapipe-") as tmp:
         path, scores = Path(tmp) / "images.npy", Path(tmp) / "scores.npy"
-        if isinstance(images, np.ndarray):
-            np.save(path, images)
+        if isinstance(images, (np.ndarray, ImageRows)):  # an array, or rows of the image cache
+            save_npy(path, images)  # a batch at a time; the child reads an image at a time
         else:
             holder = np.empty(len(images), dtype=object)
             holder[:] = list(images)

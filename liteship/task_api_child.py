@@ -59,14 +59,37 @@ def read(req: dict) -> dict:
     return {"ok": True, "metadata": json.loads(shown.get_metadata_json()), "files": files, "labels": labels}
 
 
+def _images(path):
+    """(how many, each image): an object array of images of any size is loaded whole (a batch of photos); an
+    (N, H, W, 3) array is read an image at a time, never held whole (a test split)."""
+    import numpy as np
+    from numpy.lib import format as npy
+
+    fh = open(path, "rb")
+    version = npy.read_magic(fh)
+    shape, _, dtype = (npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0)(fh)
+    if dtype.hasobject:
+        fh.close()
+        images = np.load(path, allow_pickle=True)
+        return len(images), iter(images)
+    width = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+
+    def each():
+        with fh:
+            for _ in range(shape[0]):
+                yield np.frombuffer(fh.read(width), dtype).reshape(shape[1:])
+
+    return shape[0], each()
+
+
 def classify(req: dict) -> dict:
     import mediapipe as mp
     import numpy as np
     from mediapipe.tasks.python import vision
     from mediapipe.tasks.python.core import base_options
 
-    images = np.load(req["images"], allow_pickle=True)
-    rois = req.get("rois") or [None] * len(images)
+    count, images = _images(req["images"])
+    rois = req.get("rois") or [None] * count
     options = vision.ImageClassifierOptions(base_options=base_options.BaseOptions(model_asset_path=req["model"]),
                                             max_results=-1)
     with vision.ImageClassifier.create_from_options(options) as classifier:

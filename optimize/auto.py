@@ -18,10 +18,10 @@ from typing import Literal
 import numpy as np
 
 from liteship.config import setting
-from liteship.contract import pixels_to_float
 from liteship.number_formats import pt
 from liteship.runtime import predict
 from liteship.stats import paired
+from liteship.trainer import float_predict
 
 from liteship.optimize.convert import Int8Config, int8_once
 from liteship.optimize.qat import QatConfig, qat_int8
@@ -46,7 +46,7 @@ class _Search:
         self.config = config
         self.x, self.y = (data.val_x, data.val_y) if len(data.val_y) else (data.train_x, data.train_y)
         self.split = "validation" if len(data.val_y) else "training (no validation split)"
-        self.float_right = np.argmax(model.predict(pixels_to_float(self.x), verbose=0), axis=1) == self.y
+        self.float_right = np.argmax(float_predict(model, self.x), axis=1) == self.y  # a batch read at a time
         self.steps: list[dict] = []
         self.files: list[bytes] = []
         self.undecided = False

@@ -12,7 +12,9 @@ from liteship.errors import LiteshipError
 
 @dataclass(frozen=True)
 class RecipeData:
-    """What a recipe may use: contract pixels (uint8) and labels per split."""
+    """What a recipe may use: contract pixels (uint8) and labels per split. The pixels are arrays, or rows of the run's
+    image cache (:class:`liteship.image_rows.ImageRows`), which the training feed and LiteRT read a batch at a time
+    and which an index or slice reads into an array (a calibration set, the debugger's images)."""
 
     train_x: np.ndarray
     train_y: np.ndarray

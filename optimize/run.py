@@ -22,11 +22,13 @@ from liteship.dataset import load_run_split
 from liteship.errors import LiteshipError
 from liteship.rundir import CARD, FLOAT, MODEL_KERAS, VARIANTS, read_card, update_current, writing
 from liteship.trainer import Augmentation, op_determinism
-from liteship.versions import TRAIN_DISTS, versions
+from liteship.versions import VARIANT_DISTS, versions
 from liteship import task_api
 from liteship.files import atomic_write_bytes, atomic_write_json, read_regular, sha256_bytes, sha256_file
 from liteship.progress import Progress
 
+from liteship.optimize.convert import converter_maker
+from liteship.optimize.quantizer import metadata_refusal
 from liteship.optimize.registry import RecipeData, get_recipe, list_recipes
 from liteship.tflite_file import io_specs, read_model, weight_sparsity
 
@@ -110,7 +112,8 @@ def run_recipe(name: str, model, data: RecipeData, config=None) -> tuple[bytes, 
     with op_determinism(False):  # conversion output depends on the switch; fine-tuning turns it on if asked
         output = spec.run(model, data, config)
     record = {"recipe": name, "config": dataclasses.asdict(config), **describe(output.tflite),
-              "float_layers": output.extra.get("float_layers", []), "details": output.extra,
+              "float_layers": output.extra.get("float_layers", []),
+              "details": {"maker": converter_maker(), **output.extra},  # a recipe made by another tool says so
               "seconds": round(time.perf_counter() - started, 2)}
     return output.tflite, record
 
@@ -156,8 +159,9 @@ class PlannedVariant:
 
 
 def tool_versions() -> dict:
-    """The tools a variant is made with: the training stack and the MediaPipe metadata writer (None: none)."""
-    return {**versions(TRAIN_DISTS), "metadata-writer": task_api.version()}
+    """The tools a variant is made with: the training stack, LiteRT Quantizer and the MediaPipe metadata writer
+    (None: none)."""
+    return {**versions(VARIANT_DISTS), "metadata-writer": task_api.version()}
 
 
 def plan_variants(run_dir: Path, names: list[str], configs: dict, models: list[str] | None = None) -> list[PlannedVariant]:
@@ -176,7 +180,8 @@ def plan_variants(run_dir: Path, names: list[str], configs: dict, models: list[s
 
 
 def optimize_run(run_dir: str | Path, recipes=None, configs: dict | None = None, progress: Progress | None = None,
-                 models: list[str] | None = None, on_variant=None, deterministic: bool = False) -> list[dict]:
+                 models: list[str] | None = None, on_variant=None, deterministic: bool = False,
+                 datasets: dict | None = None) -> list[dict]:
     """Make every (float model, recipe) variant that is not already made; return all records.
 
     ``configs``: typed recipe configs by recipe name (:func:`resolve_configs` reads them from a file); a recipe
@@ -184,6 +189,7 @@ def optimize_run(run_dir: str | Path, recipes=None, configs: dict | None = None,
     ``models`` limits the run to those float-model folders; ``on_variant(record, skipped)``
     is called as each variant is made or found; ``deterministic`` turns on TensorFlow's
     op determinism while recipes fine-tune (the same variant from the same model in any process).
+    ``datasets``: the data read already in this command, by input size (a sweep's), so no image is read again.
     """
     progress = progress or Progress()
     run_dir = Path(run_dir)
@@ -207,8 +213,8 @@ def optimize_run(run_dir: str | Path, recipes=None, configs: dict | None = None,
             card = read_card(model_dir)
             base = {"model": model_name, "arch": card["arch"], "alpha": card["config"].get("alpha"),
                     "size": card["config"]["size"], "classes": len(card["classes"]),
-                    "source_sha256": source_hash(model_dir, card), "versions": versions(TRAIN_DISTS)}
-            model, data = _load(model_dir, card, run_dir, deterministic)
+                    "source_sha256": source_hash(model_dir, card), "versions": versions(VARIANT_DISTS)}
+            model, data = _load(model_dir, card, run_dir, deterministic, datasets, progress)
             with task_api.Worker() as worker:
                 meta = MetadataFor(worker, list(card["classes"]))
                 for pv in pending:
@@ -231,6 +237,9 @@ def _with_metadata(tflite: bytes, base: dict, name: str, meta: MetadataFor | Non
     """The variant's bytes with TFLite metadata when the MediaPipe environment is installed, and what was written."""
     if meta is None or not task_api.installed():
         return tflite, None
+    refused = metadata_refusal(tflite)
+    if refused:  # the writer would damage it
+        return tflite, {"skipped": refused}
     dtype = io_specs(read_model(tflite))[0][0].dtype
     out = task_api.add_metadata(meta.worker, tflite, meta.labels, f"{base['model']} {name}",
                                 f"liteship {versions(('liteship',)).get('liteship')}: {base['model']} {name}, "
@@ -266,12 +275,14 @@ def _make_variant(run_dir: Path, base: dict, name: str, config, model, data, pro
     return record
 
 
-def _load(model_dir: Path, card: dict, run_dir: Path, deterministic: bool = False):
+def _load(model_dir: Path, card: dict, run_dir: Path, deterministic: bool = False, datasets: dict | None = None,
+          progress: Progress | None = None):
     import tf_keras as keras
 
     keras.backend.clear_session()
     model = keras.models.load_model(model_dir / MODEL_KERAS, compile=False)
-    splits = load_run_split(run_dir, card["config"]["size"], model_dir.name)  # the split it was trained on
+    size = card["config"]["size"]
+    splits = load_run_split(run_dir, size, model_dir.name, progress, (datasets or {}).get(size))  # as it trained
     data = RecipeData(*splits["train"], *splits["val"], seed=card["config"]["seed"],
                       batch_size=card["config"]["batch_size"], deterministic=deterministic,
                       augmentation=Augmentation.from_record(card.get("augment")))  # as the float model trained

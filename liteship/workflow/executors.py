@@ -61,9 +61,10 @@ def files_under(root: Path, sub: str) -> list[str]:
 
 # --------------------------------------------------------------------------- the units, as plain functions
 
-def train_unit(data: str, config, files: dict[str, bytes]) -> dict[str, bytes]:
+def train_unit(data, config, files: dict[str, bytes]) -> dict[str, bytes]:
     """``config``: the model's :class:`~liteship.trainer.TrainConfig`, the object the driver planned with (pickled to
-    the worker)."""
+    the worker). ``data``: what ``--data`` names, read here, or the data set the driver read at the model's size
+    (rows of the run's image cache: a few kilobytes pickled)."""
     from liteship.trainer import train
 
     with tempfile.TemporaryDirectory(prefix="liteship-train-") as tmp:
@@ -72,14 +73,18 @@ def train_unit(data: str, config, files: dict[str, bytes]) -> dict[str, bytes]:
         return pack(root, [SPLIT, *files_under(root, f"{FLOAT}/{result.model_dir.name}")])
 
 
-def optimize_unit(model: str, recipes: list[str], configs: dict, files: dict[str, bytes]) -> dict[str, bytes]:
+def optimize_unit(model: str, recipes: list[str], configs: dict, files: dict[str, bytes],
+                  dataset=None) -> dict[str, bytes]:
     """``recipes``: one chain (:func:`liteship.optimize.recipe_chains`): recipes that reuse each other's work run
-    in one call. ``configs``: their typed configs, the objects the driver planned with (pickled to the worker)."""
+    in one call. ``configs``: their typed configs, the objects the driver planned with (pickled to the worker).
+    ``dataset``: the data the driver read at the model's size (rows of the run's image cache), or None: read
+    here."""
     from liteship.optimize import optimize_run
 
     with tempfile.TemporaryDirectory(prefix="liteship-optimize-") as tmp:
         root = _unpacked(tmp, files)
-        optimize_run(root, list(recipes), configs, Progress(quiet=True), models=[model], deterministic=True)
+        optimize_run(root, list(recipes), configs, Progress(quiet=True), models=[model], deterministic=True,
+                     datasets={dataset.size: dataset} if dataset is not None else None)
         return pack(root, files_under(root, VARIANTS))  # which variants are current is the driver's plan to record
 
 
@@ -109,6 +114,7 @@ class LocalExecutor:
     """Jobs on this machine: one after another in this process (``workers=1``), or on ``workers`` processes."""
 
     name = "local"
+    shares_disk = True  # its workers read the driver's files (the run's image cache)
 
     def __init__(self, workers: int = 1):
         self.workers = max(1, int(workers))
@@ -176,6 +182,7 @@ class RayExecutor:
     """Each job is a Ray task (retried if its worker dies)."""
 
     name = "ray"
+    shares_disk = False  # a worker may be another machine: each job reads the data itself
 
     def __init__(self, address: str | None = None, crash_once: Path | None = None):
         """``crash_once``: a marker path; the first bench task to find it missing creates it and kills its

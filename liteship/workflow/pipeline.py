@@ -68,7 +68,7 @@ class SweepWork:
     """
 
     def __init__(self, out: Path, data: str, trains: list[TrainUnit], recipes: list[str], configs: dict, options,
-                 steps, ranks: dict[UnitKey, float] | None = None):
+                 steps, ranks: dict[UnitKey, float] | None = None, datasets: dict | None = None):
         from liteship.bench import count_kinds
         from liteship.optimize import recipe_chains
 
@@ -80,6 +80,10 @@ class SweepWork:
         self._waiting: dict[str, int] = {}  # model -> chains still being made
         self._skips_said = False
         self._pixels: dict[tuple, tuple] = {}
+        # the data the driver read once, by input size (rows of the run's image cache), which the jobs get instead of
+        # reading every image again; none: each job reads the data itself (workers that may be other machines)
+        self.datasets = datasets or {}
+        self._sizes = {unit.config.model_dir_name: unit.config.size for unit in trains}
 
     def _job(self, key: UnitKey, fn, args: tuple, then) -> Job:
         return Job(key, fn, args, then, self.ranks.get(key, 0.0))
@@ -91,7 +95,8 @@ class SweepWork:
                 self.steps.step(unit.key.label(), " (done before, skipped)", key=unit.key, skipped=True)
                 jobs += self._optimize(unit.config.model_dir_name)
             else:
-                jobs.append(self._job(unit.key, train_unit, (self.data, unit.config, pack(self.out, [SPLIT])),
+                data = self.datasets.get(unit.config.size, self.data)
+                jobs.append(self._job(unit.key, train_unit, (data, unit.config, pack(self.out, [SPLIT])),
                                       partial(self._trained, unit)))  # the TrainConfig itself, pickled
         return jobs
 
@@ -125,8 +130,9 @@ class SweepWork:
         if not chains:
             return self._counts(model)
         files = pack(self.out, [SPLIT, *files_under(self.out, f"{FLOAT}/{model}")])
+        dataset = self.datasets.get(self._sizes.get(model))
         return [self._job(ChainKey(model, chain), optimize_unit,
-                          (model, list(chain), {r: self.configs[r] for r in chain}, files),
+                          (model, list(chain), {r: self.configs[r] for r in chain}, files, dataset),
                           partial(self._made, model)) for chain in chains]
 
     def _made(self, model: str, files: dict[str, bytes]) -> list[Job]:
@@ -203,7 +209,7 @@ class SweepWork:
         from liteship.dataset import load_run_split
 
         if (model, size) not in self._pixels:
-            x, y = load_run_split(self.out, size, model)["test"]
+            x, y = load_run_split(self.out, size, model, self.steps.progress, self.datasets.get(size))["test"]
             self._pixels[model, size] = arm_pixels(EvalSet(x, y, [], self.data))
         return self._pixels[model, size]
 

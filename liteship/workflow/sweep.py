@@ -24,6 +24,19 @@ def _step_done(steps, unit, note: str = "") -> None:
     steps.step(unit.key.label() + note, " (done before, skipped)", key=unit.key, skipped=True)
 
 
+def _read_once(data: str, out: Path, configs: list, executor, progress: Progress) -> dict:
+    """The data at each model's input size, by size, every image file read once for all of them (its hashes, the
+    fingerprint planning compares, each size's rows of the run's image cache): the jobs get these instead of
+    reading the images again. Nothing for the digits (no files), or when the jobs may run on other machines
+    (``shares_disk`` False: Ray), where each job reads the data itself."""
+    if data == "digits" or not getattr(executor, "shares_disk", False):
+        return {}
+    from liteship.dataset import load_datasets
+    from liteship.rundir import IMAGE_CACHE
+
+    return load_datasets(data, sorted({c.size for c in configs}), out, progress, out / IMAGE_CACHE)
+
+
 def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progress: Progress | None = None,
           executor=None, costs: dict | None = None, *, session) -> list[BenchRecord]:
     """Run (or resume) the sweep on ``executor`` (default: here, one job at a time); return every bench record.
@@ -42,8 +55,7 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     from liteship.workflow.session import require_session
 
     require_session(session, out, "SweepRequest")  # the checks ran, the run directory is held for this sweep
-    progress = progress or Progress()
-    executor = executor or LocalExecutor()
+    progress, executor = progress or Progress(), executor or LocalExecutor()
     out = claim(out)  # a new, empty or liteship-made folder; anything else is refused before any work
     ensure_writable(out)
     for stale in remove_stale_temps(out):
@@ -59,9 +71,10 @@ def sweep(data: str, out: str | Path, config: SweepConfig = DEFAULT_SWEEP, progr
     cores = executor.workers if executor.name == "ray" else None  # a cluster's CPUs, or this machine's cores
     simulated, ranks = simulate_sweep(models, recipes, options, costs or {}, executor.workers, cores)
     per_model = 1 + len(recipes) * (2 + len(count_kinds(options)))  # train; make, count each kind, bench
+    datasets = _read_once(data, out, train_configs, executor, progress)
     with progress.steps(len(models) * per_model, costs=simulated.shares if costs else None) as steps:
         work = SweepWork(out, data, plan_train(out, data, train_configs), recipes, recipe_configs, options, steps,
-                         ranks)
+                         ranks, datasets)
         executor.run(work.start())
         if getattr(executor, "timeline", None) and not (out / JOBS).parent.is_symlink():  # never through a link
             # where the time went, job by job, for whoever asks

@@ -48,11 +48,14 @@ def model_min_runtime(model) -> str | None:
 
 
 def check_runtime(model, target: str | None) -> dict:
-    """Per-op minimum releases, the model's own minimum, and (with ``target``) the verdict for it."""
+    """Per-op minimum releases, the model's own minimum, and (with ``target``) the verdict for it. A file that carries
+    no minimum (LiteRT Quantizer's: liteship drops the float model's, which it copies) gets the latest first release
+    of its ops, the converter's own rule for the minimum it writes, where every op is in the map."""
     seen = sorted(set(ops(model)))
-    facts = {"min_runtime": model_min_runtime(model), "ops": {f"{name} v{ver}": first_release(name, ver)
-                                                              for name, ver in seen},
-             "map_commit": op_runtime_map()["source"]["commit"]}
+    releases = {f"{name} v{ver}": first_release(name, ver) for name, ver in seen}
+    known = releases and None not in releases.values()
+    facts = {"min_runtime": model_min_runtime(model) or (max(releases.values(), key=version_key) if known else None),
+             "ops": releases, "map_commit": op_runtime_map()["source"]["commit"]}
     return runtime_verdict(facts, target)
 
 

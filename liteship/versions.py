@@ -16,6 +16,8 @@ FLAGS_OF_INTEREST = ("avx", "avx2", "fma", "f16c", "avx512f", "avx512_vnni", "av
                      "asimddp")
 # What decides the bytes of a trained model or a variant.
 TRAIN_DISTS = ("tensorflow", "tf-keras", "tensorflow-model-optimization", "ai-edge-litert", "numpy", "liteship")
+# What decides the bytes of a variant: the training stack, and LiteRT Quantizer, which makes the post-training ones.
+VARIANT_DISTS = TRAIN_DISTS + ("litert-quantizer",)
 # What decides a measurement.
 BENCH_DISTS = ("ai-edge-litert", "numpy", "liteship")
 

@@ -23,7 +23,8 @@ from liteship.runtime import predict
 from liteship.stats import paired
 from liteship.trainer import float_predict
 
-from liteship.optimize.convert import Int8Config, int8_once
+from liteship.optimize import quantizer
+from liteship.optimize.convert import Int8Config, converter_maker, int8_once
 from liteship.optimize.qat import QatConfig, qat_int8
 from liteship.optimize.registry import RecipeCosts, RecipeData, RecipeOutput, recipe
 from liteship.optimize.selective import debug_layers, quantize_keeping
@@ -90,7 +91,8 @@ class _Search:
         key = (lambda i: 0) if met else (lambda i: (judged(self.steps[i]), self.steps[i]["size_bytes"]))
         best = met[0] if met else min(range(len(self.steps)), key=key)
         return RecipeOutput(self.files[best], {
-            "chosen_step": self.steps[best]["step"], "met_budget": bool(met), "split": self.split,
+            "chosen_step": self.steps[best]["step"], "maker": self.steps[best].get("maker", converter_maker()),
+            "met_budget": bool(met), "split": self.split,
             "max_accuracy_drop": self.config.max_accuracy_drop, "judge_by": self.config.judge_by,
             "undecidable": self.undecided, "steps": self.steps})
 
@@ -101,7 +103,8 @@ class _Search:
 def auto_int8(model, data: RecipeData, config: AutoInt8Config) -> RecipeOutput:
     search = _Search(model, data, config)
     # The int8 recipe's conversion with these settings: made once per optimize call (see RecipeData.shared).
-    if search.enough("int8", int8_once(model, data, config.calibration_images, config.io)) or search.undecidable():
+    if search.enough("int8", int8_once(model, data, config.calibration_images, config.io), maker=quantizer.maker()) \
+            or search.undecidable():
         return search.result()
     debugger, ranked = debug_layers(model, data, config.calibration_images, config.debug_images)
     for k in range(1, min(config.max_float_layers, len(ranked)) + 1):

@@ -139,16 +139,16 @@ def test_the_qat_step_is_the_qat_recipe_made_once(setup):
 
 
 def test_the_first_step_is_the_int8_recipes_file_converted_once(setup, monkeypatch):
-    """In one optimize call, auto_int8's int8 step is the int8 recipe's conversion: the converter runs once."""
-    import liteship.optimize.convert as convert_module
+    """In one optimize call, auto_int8's int8 step is the int8 recipe's quantization: the quantizer runs once."""
+    import liteship.optimize.quantizer as quantizer_module
     from liteship.optimize import RecipeData, run_recipe
     from liteship.optimize.auto import AutoInt8Config
     from liteship.optimize.convert import Int8Config
 
     model, d, _ = setup
     calls = []
-    real = convert_module.int8_tflite
-    monkeypatch.setattr(convert_module, "int8_tflite", lambda *a: calls.append(1) or real(*a))
+    real = quantizer_module.quantize
+    monkeypatch.setattr(quantizer_module, "quantize", lambda *a: calls.append(1) or real(*a))
     data = RecipeData(d.train_x, d.train_y, d.val_x, d.val_y)
     int8, _ = run_recipe("int8", model, data, Int8Config(calibration_images=100))
     _, rec = run_recipe("auto_int8", model, data, AutoInt8Config(max_accuracy_drop=0.5, judge_by="point",

@@ -1,4 +1,23 @@
-"""qat_int8 and pqat_int8: quantization-aware training (tfmot), then int8."""
+"""qat_int8 and pqat_int8: quantization-aware training (tfmot), then the int8 conversion of the trained weights.
+
+QAT fine-tunes the weights through tfmot's fake quantization; the file is then made from the float model holding
+those weights (:func:`trained_float_model`), converted by ``int8_tflite`` as prune_int8's and cluster_int8's are,
+not from tfmot's wrapped model. The wrapped model converts badly, though it is flat (liteship's MobileNetV2 is one
+functional graph): tfmot 0.8.1's default scheme only takes the fake quantization out from between a convolution
+and its BatchNormalization (``default_8bit_transforms.Conv2DBatchNormQuantize``) and leaves the folding to the
+converter, which does not fold BatchNorm into fake-quantized weights (tensorflow#43882, model-optimization#1131).
+So every BatchNorm stayed a MUL + ADD (52 pairs in MobileNetV2 0.35, 3 in small_cnn), the input went through an
+extra DEQUANTIZE + QUANTIZE, and the aarch64 count was 2.16x int8's for MobileNetV2 and 1.37x for small_cnn.
+Converted from the float model, BatchNorm folds as in ``int8``: the op graph is int8's.
+
+What this keeps of the training: a convolution's int8 kernel holds the integers of the per-channel fake
+quantization QAT trained through (symmetric per-channel quantization gives the same integers when BatchNorm scales
+a channel; a depthwise kernel, fake-quantized per tensor by tfmot, is stored per channel, as ``int8`` stores it).
+What it does not keep: the activation ranges tfmot learned, replaced by a calibration on the same images as
+``int8``'s. tfmot starts them at [-6, 6] and moves them by an average with decay 0.999, so after the 160 steps of
+the default sweep's fine-tuning they were still 85 % their start (MobileNetV2's input [-5.3, 5.3] where the values
+span [-1, 1]; a ReLU6 output [-5.1, 5.6] where they span [0, 3.7]): the calibrated ranges are the values' own.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +33,7 @@ from liteship.optimize.registry import FineTuning, RecipeCosts, RecipeData, Reci
 @dataclass(frozen=True)
 class QatConfig(Int8Config):
     epochs: int = setting(4, hi=10_000)
-    # cosine-decayed; BatchNorm keeps training, and stays a separate MUL + ADD after each convolution in the
-    # converted model (the fake-quantized weights cannot absorb it): `liteship explain` shows the cost.
+    # cosine-decayed; BatchNorm keeps training, and is folded into the convolutions at conversion, as in int8
     learning_rate: float = setting(1e-3, hi=1.0)
 
 
@@ -85,6 +103,21 @@ def quantize_aware(model, scheme=None):
     return qat, unknown
 
 
+def trained_float_model(qat, model):
+    """A copy of ``model``, the float model QAT started from, holding the weights ``qat`` trained: every layer's
+    weights (BatchNorm's statistics too) taken from its tfmot wrapper, by name."""
+    copy = fresh_copy(model)
+    for layer in copy.layers:
+        if not layer.weights:
+            continue
+        trained = {w.name: w for w in qat.get_layer("quant_" + layer.name).weights}
+        missing = [w.name for w in layer.weights if w.name not in trained]
+        if missing:
+            raise ValueError(f"the QAT model has no trained value for {', '.join(missing)}")
+        layer.set_weights([trained[w.name].numpy() for w in layer.weights])
+    return copy
+
+
 QAT_FACTOR = 2.5  # a QAT epoch against a training epoch (the estimate; see liteship.workflow.resources)
 
 
@@ -97,7 +130,8 @@ def qat_int8(model, data: RecipeData, config: QatConfig) -> RecipeOutput:
     qat, skipped = quantize_aware(fresh_copy(model))
     history = fine_tune(qat, data, config.epochs, config.learning_rate)
     calibration = data.calibration(config.calibration_images)
-    out = RecipeOutput(int8_tflite(qat, calibration, config.io), {"output_only_layers": skipped, "history": history})
+    out = RecipeOutput(int8_tflite(trained_float_model(qat, model), calibration, config.io),
+                       {"output_only_layers": skipped, "history": history})
     data.shared[config] = out
     return out
 
@@ -113,5 +147,5 @@ def pqat_int8(model, data: RecipeData, config: PqatConfig) -> RecipeOutput:
     qat, skipped = quantize_aware(pruned, scheme)
     history = fine_tune(qat, data, config.qat_epochs, config.qat_learning_rate)
     calibration = data.calibration(config.calibration_images)
-    return RecipeOutput(int8_tflite(qat, calibration, config.io),
+    return RecipeOutput(int8_tflite(trained_float_model(qat, pruned), calibration, config.io),
                         {**facts, "output_only_layers": skipped, "qat_history": history})

@@ -76,7 +76,7 @@ def _bounds(configs, data: str, out: str, recipes: int):
     images = image_count(data)
     if images is None:
         return []
-    estimates = [(where, train_estimate(c.arch, c.size, c.alpha, c.batch_size, images, recipes))
+    estimates = [(where, train_estimate(c.arch, c.size, c.alpha, c.batch_size, images, recipes, data == "digits"))
                  for where, c in configs]
     return bound_problems(estimates, Path(out or "."))
 

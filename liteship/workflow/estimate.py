@@ -31,7 +31,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config"):
     invokes = config.bench.runs * config.bench.rounds
     for i, m in enumerate(config.models):
         tc = train_config(config, m)
-        estimate = train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, len(recipes))
+        estimate = train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, len(recipes), data == "digits")
         units = unit_seconds(tc.model_dir_name, tc.arch, tc.size, images, tc.epochs + tc.fine_tune_epochs, tunings,
                              runs, kinds, invokes)
         units = {k: v * pace for k, v in units.items()}

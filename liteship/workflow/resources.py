@@ -24,6 +24,9 @@ from liteship.config import Problem
 from liteship.files import existing_ancestor
 
 FRAMEWORK_BYTES = 1.2e9  # TensorFlow, Keras and LiteRT loaded, before any data
+STREAM_BATCHES = 6  # batches in flight while images stream from the run's image cache (trainer.feed's read-ahead)
+STREAM_IMAGE_BYTES = 10_000  # what a streamed image still holds in memory (names, hashes, its row): measured, 32,000
+# photos at 96 px peaked 290 MB above 2,000 (small_cnn, one epoch)
 # Activation values per input pixel in one forward pass (ArchCosts.activations) were measured from the Keras models:
 # the sum of every layer's output elements / size².
 
@@ -225,17 +228,23 @@ def job_cpus(key) -> float:
     return JOB_CPUS["count" if isinstance(key, CountKey) else "tf"]
 
 
-def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, recipes: int) -> Estimate:
+def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, recipes: int,
+                   in_memory: bool = True) -> Estimate:
     """Rough memory and disk of training one model and making its variants (its time is the sweep's plan:
-    :func:`unit_seconds`); an architecture that declares no costs counts the images and frameworks alone."""
+    :func:`unit_seconds`); an architecture that declares no costs counts the images and frameworks alone.
+    ``in_memory``: the images are decoded into memory (the built-in digits); else (a folder) they stream from the
+    run's image cache, which holds a few batches in memory and every image on disk."""
     pixels = size * size
     costs, a = arch_costs(arch), alpha or 1.0
     acts = costs.activations[0] + costs.activations[1] * a if costs else 0.0
     params = costs.params[0] + costs.params[1] * a * a if costs else 0.0
-    data = images * pixels * 3 * (1 + 4)  # uint8 pixels, and a float32 copy of each batch's worth in flight
+    if in_memory:
+        data = images * pixels * 3 * (1 + 4)  # uint8 pixels, and a float32 copy of each batch's worth in flight
+    else:  # the batches read ahead and prefetched (evaluation's of 256, uint8 and float32), each image's bookkeeping
+        data = STREAM_BATCHES * max(batch, 256) * pixels * 3 * (1 + 4) + images * STREAM_IMAGE_BYTES
     batch_bytes = batch * pixels * acts * 4 * 3  # forward activations, their gradients, workspace
     memory = FRAMEWORK_BYTES + data + batch_bytes + params * 4 * 4  # weights, gradients, two Adam slots
-    disk = params * 4 * 4 + recipes * params * 4 + images * 200
+    disk = params * 4 * 4 + recipes * params * 4 + images * 200 + (0 if in_memory else images * pixels * 3)
     return Estimate(memory, disk, 0.0, unknown=unknown_costs(arch))
 
 

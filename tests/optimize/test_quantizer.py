@@ -216,3 +216,17 @@ def test_the_quantizers_version_is_in_every_variant_id():
     newer = {**made_with, "litert-quantizer": "99.0.0"}
     assert variant_id("w", "int8", Int8Config(), made_with) != variant_id("w", "int8", Int8Config(), newer)
     assert variant_id("w", "float32", NoConfig(), made_with) != variant_id("w", "float32", NoConfig(), newer)
+
+
+def test_every_record_says_which_tool_made_it(setup):
+    import tensorflow as tf
+
+    from liteship.optimize.auto import AutoInt8Config
+
+    model, data, _, _ = setup
+    converter = f"TFLite converter (tensorflow {tf.__version__})"
+    for name in ("float32", "float16"):
+        assert run_recipe(name, model, data, NoConfig())[1]["details"]["maker"] == converter, name
+    # auto_int8 stops at its first step, the int8 recipe's file, when the budget takes anything
+    _, auto = run_recipe("auto_int8", model, data, AutoInt8Config(max_accuracy_drop=0.5, judge_by="point"))
+    assert auto["details"]["chosen_step"] == "int8" and auto["details"]["maker"] == QUANTIZER

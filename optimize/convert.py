@@ -212,5 +212,6 @@ def int4_weights(model, data: RecipeData, config: Int4Config) -> RecipeOutput:
     against float32's 0.866 (-1.1 pt [-4.2, +1.9]); small_cnn, 56.7 KB against 103.3 KB, 0.974 against 0.978. It is
     slower than float32 (MobileNetV2 0.196 against 0.076 ms on x86): XNNPACK does not take the int4 DEQUANTIZE ops,
     which LiteRT runs at every invoke and which split the graph into 25 partitions. TFLite before 2.18 has no int4
-    DEQUANTIZE (2.14 refuses it)."""
+    DEQUANTIZE (2.14 refuses it), and MediaPipe 0.10.21's ImageClassifier cannot build it ("Tensor ... requires 73728
+    bytes, but is allocated with 36864": its TFLite reads an int4 tensor as a byte per weight)."""
     return quantized(model, data, quantizer.int4_weights(config.block_size, config.min_weight_elements))

@@ -143,7 +143,12 @@ class ImageRows:
 def _read_into(fd: int, buffer: memoryview, offset: int, rows: ImageRows) -> None:
     done = 0
     while done < len(buffer):
-        got = os.preadv(fd, [buffer[done:]], offset + done)
+        if hasattr(os, "preadv"):  # straight into the array
+            got = os.preadv(fd, [buffer[done:]], offset + done)
+        else:  # macOS before 11: a copy
+            data = os.pread(fd, len(buffer) - done, offset + done)
+            buffer[done:done + len(data)] = data
+            got = len(data)
         if got <= 0:
             raise rows._gone(f"it ends before byte {offset + len(buffer)} (it was cut short after these images "
                              "were read from it)")

@@ -231,3 +231,16 @@ def test_the_fingerprint_is_the_one_split_files_written_before_hold(tmp_path):
     assert load_folder(root, SIZE).fingerprint == expected
     (root / "dog" / "notes.txt").write_text("changed")
     assert data_fingerprint(str(root)) == old_fingerprint(root) != expected
+
+
+@pytest.mark.parametrize("preadv", [True, False], ids=["preadv", "pread (macOS before 11)"])
+def test_rows_read_the_bytes_of_their_rows_in_any_order(tmp_path, monkeypatch, preadv):
+    rng = np.random.default_rng(5)
+    whole = rng.integers(0, 256, (30, 3, 3, 3), dtype=np.uint8)
+    (tmp_path / "rows.u8").write_bytes(whole.tobytes())
+    if not preadv:
+        monkeypatch.delattr(os, "preadv")
+    rows = np.array([4, 5, 6, 0, 29, 28, 7, 8])  # runs of consecutive rows, read in one call each
+    view = ImageRows(tmp_path / "rows.u8", 3, rows)
+    assert view[:].tobytes() == whole[rows].tobytes() and view[-1].tobytes() == whole[8].tobytes()
+    assert view[np.array([True, False] * 4)].tobytes() == whole[rows[::2]].tobytes()

@@ -244,3 +244,19 @@ def test_rows_read_the_bytes_of_their_rows_in_any_order(tmp_path, monkeypatch, p
     view = ImageRows(tmp_path / "rows.u8", 3, rows)
     assert view[:].tobytes() == whole[rows].tobytes() and view[-1].tobytes() == whole[8].tobytes()
     assert view[np.array([True, False] * 4)].tobytes() == whole[rows[::2]].tobytes()
+
+
+def test_a_cache_folder_that_cannot_be_written_is_said_and_the_images_held_in_memory(photos, tmp_path, monkeypatch):
+    import errno
+
+    from liteship.image_cache import RowCache
+
+    def refused(self, candidates):
+        raise PermissionError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(RowCache, "open", refused)
+    progress, said = quiet_log()
+    ds = load_folder(photos, SIZE, progress, cache_dir=tmp_path / "cache")
+    assert "cannot be written (Read-only file system): the images are held in memory" in said.getvalue()
+    assert isinstance(ds.pixels, np.ndarray)
+    assert ds.pixels.tobytes() == np.stack([by_hand(photos / i, SIZE) for i in ds.items]).tobytes()

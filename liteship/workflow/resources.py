@@ -1,15 +1,14 @@
 """Before any work: will it fit, and how long will it take?
 
-Peak memory of training is estimated from the images at the input size, the
-activations of one batch (forward and backward) and the model's weights with
-their gradients and optimizer slots, plus the frameworks' own footprint. The
-run directory's disk from the float model and one file per variant. A sweep's
-time from per-image costs measured on a 2-core x86 machine (rough: a
-different machine or data set moves it). What an architecture or a recipe
-costs is declared with it (``ArchSpec.costs`` in :mod:`liteship.trainer.models`,
-``RecipeSpec.costs`` in :mod:`liteship.optimize.registry`); one that declares
-none is left out of the estimate, which says so (:func:`unknown_costs`), never
-costed as another. Every other constant is named here.
+Peak memory of training is estimated from the activations of one batch (forward and backward), the model's weights
+with their gradients and optimizer slots and the frameworks' own footprint, plus the data: a folder's images stream
+from the run's image cache, so memory holds the batches in flight and a little bookkeeping per image, and the disk
+holds every image once per input size (the built-in digits are decoded into memory, and charged there). The run
+directory's disk from the float model and one file per variant. A sweep's time from per-image costs measured on a
+2-core x86 machine (rough: a different machine or data set moves it). What an architecture or a recipe costs is
+declared with it (``ArchSpec.costs`` in :mod:`liteship.trainer.models`, ``RecipeSpec.costs`` in
+:mod:`liteship.optimize.registry`); one that declares none is left out of the estimate, which says so
+(:func:`unknown_costs`), never costed as another. Every other constant is named here.
 """
 
 from __future__ import annotations
@@ -24,9 +23,15 @@ from liteship.config import Problem
 from liteship.files import existing_ancestor
 
 FRAMEWORK_BYTES = 1.2e9  # TensorFlow, Keras and LiteRT loaded, before any data
-STREAM_BATCHES = 6  # batches in flight while images stream from the run's image cache (trainer.feed's read-ahead)
-STREAM_IMAGE_BYTES = 10_000  # what a streamed image still holds in memory (names, hashes, its row): measured, 32,000
-# photos at 96 px peaked 290 MB above 2,000 (small_cnn, one epoch)
+# Images streamed from the run's image cache (trainer.feed): STREAM_BATCHES batches in flight (read ahead as uint8,
+# made float32, prefetched), of EVAL_BATCH images (validation's and test's, the largest) or batch_size. What each
+# image holds however large it is (its name, hash and label in the data set, the split and the cache's index, its
+# place in the training shuffle's buffer), measured as the peak RSS of `liteship train` (small_cnn, one epoch): 1.43
+# KiB an image from 2,000 to 64,000 photos at 16 px, where batches weigh nothing (tests/perf/test_streaming.py).
+STREAM_BATCHES = 6
+EVAL_BATCH = 256  # validation and test are scored this many images a batch (trainer.training)
+STREAM_IMAGE_BYTES = 1_500
+CACHE_INDEX_BYTES = 48  # a row's entry in the cache's index (data/cache/<size>px.json): 47.7 bytes at 32,000 rows
 # Activation values per input pixel in one forward pass (ArchCosts.activations) were measured from the Keras models:
 # the sum of every layer's output elements / size².
 
@@ -123,6 +128,9 @@ class Estimate:
     seconds: float
     units: dict | None = None  # seconds per unit of work, by its key (TrainKey, ChainKey, ... of workflow.plan)
     unknown: tuple[str, ...] = ()  # what it left out, in words (:func:`unknown_costs`)
+    # (size, images): the image cache's rows it reads, which the run directory holds once per input size, however
+    # many models read them (not in disk_bytes); None: the images are held in memory (the built-in digits)
+    cache: tuple[int, int] | None = None
 
 
 def image_count(data: str) -> int | None:
@@ -231,21 +239,40 @@ def job_cpus(key) -> float:
 def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images: int, recipes: int,
                    in_memory: bool = True) -> Estimate:
     """Rough memory and disk of training one model and making its variants (its time is the sweep's plan:
-    :func:`unit_seconds`); an architecture that declares no costs counts the images and frameworks alone.
+    :func:`unit_seconds`); an architecture that declares no costs counts the data and frameworks alone.
     ``in_memory``: the images are decoded into memory (the built-in digits); else (a folder) they stream from the
-    run's image cache, which holds a few batches in memory and every image on disk."""
+    run's image cache, which holds a few batches in memory and every image on disk (``Estimate.cache``)."""
     pixels = size * size
     costs, a = arch_costs(arch), alpha or 1.0
     acts = costs.activations[0] + costs.activations[1] * a if costs else 0.0
     params = costs.params[0] + costs.params[1] * a * a if costs else 0.0
     if in_memory:
         data = images * pixels * 3 * (1 + 4)  # uint8 pixels, and a float32 copy of each batch's worth in flight
-    else:  # the batches read ahead and prefetched (evaluation's of 256, uint8 and float32), each image's bookkeeping
-        data = STREAM_BATCHES * max(batch, 256) * pixels * 3 * (1 + 4) + images * STREAM_IMAGE_BYTES
+    else:  # the batches in flight (uint8 read, float32 made), each image's bookkeeping
+        data = STREAM_BATCHES * max(batch, EVAL_BATCH) * pixels * 3 * (1 + 4) + images * STREAM_IMAGE_BYTES
     batch_bytes = batch * pixels * acts * 4 * 3  # forward activations, their gradients, workspace
     memory = FRAMEWORK_BYTES + data + batch_bytes + params * 4 * 4  # weights, gradients, two Adam slots
-    disk = params * 4 * 4 + recipes * params * 4 + images * 200 + (0 if in_memory else images * pixels * 3)
-    return Estimate(memory, disk, 0.0, unknown=unknown_costs(arch))
+    disk = params * 4 * 4 + recipes * params * 4 + images * 200
+    return Estimate(memory, disk, 0.0, unknown=unknown_costs(arch), cache=None if in_memory else (size, images))
+
+
+def cache_bytes(size: int, images: int) -> float:
+    """The image cache of ``images`` at ``size`` px on disk: a uint8 row of size x size x 3 bytes each, indexed."""
+    return images * (size * size * 3 + CACHE_INDEX_BYTES)
+
+
+def cache_to_write(estimates, out: Path) -> dict[int, tuple[int, float]]:
+    """(images, bytes still to write) of the image cache at each input size the ``estimates`` read: once per size,
+    less the rows ``out``'s cache already holds at that size (a run again, another model of the same size)."""
+    from liteship.image_cache import RowCache
+    from liteship.rundir import IMAGE_CACHE
+
+    sizes: dict[int, int] = {}
+    for size, images in (e.cache for e in estimates if e.cache is not None):
+        sizes[size] = max(sizes.get(size, 0), images)
+    held = {size: RowCache(Path(out) / IMAGE_CACHE, size).path for size in sizes}
+    held = {size: rows.stat().st_size if rows.is_file() else 0 for size, rows in held.items()}
+    return {size: (n, max(0.0, cache_bytes(size, n) - held[size])) for size, n in sorted(sizes.items())}
 
 
 def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, recipe_tunings: dict[str, tuple],
@@ -305,28 +332,46 @@ def peak_memory(estimates: list[Estimate], workers: int = 1) -> float:
 
 def bound_problems(estimates: list[tuple[str, Estimate]], out: Path, workers: int = 1) -> list[Problem]:
     """Refuse what cannot fit: the largest models' memory (``workers`` of them side by side), and every model's
-    disk together."""
+    disk together with the image cache's rows still to write (:func:`cache_to_write`)."""
     found = []
     limit = available_memory()
     for where, e in estimates:
         if e.memory_bytes > limit:
             need, have = _pair(e.memory_bytes, limit)
-            found.append(Problem(where, None, "", f"training it needs about {need} of memory "
-                                 f"(images at the input size, one batch's activations, the weights), and this machine "
-                                 f"has {have} available", "use a smaller size, a smaller batch_size or fewer "
-                                 "images, or a machine with more memory"))
+            streamed = e.cache is not None
+            held = ("one batch's activations, the weights, the batches streamed from the image cache and a little "
+                    "per image" if streamed else "images at the input size, one batch's activations, the weights")
+            found.append(Problem(where, None, "", f"training it needs about {need} of memory ({held}), and this "
+                                 f"machine has {have} available", "use a smaller size or a smaller batch_size"
+                                 f"{'' if streamed else ' or fewer images'}, or a machine with more memory"))
     together = peak_memory([e for _, e in estimates], workers)
     if not found and workers > 1 and together > limit:
         found.append(Problem("--workers", None, str(workers), f"{workers} workers side by side need about "
                              "{} of memory and this machine has {} available".format(*_pair(together, limit)),
                              "pass fewer --workers (1 needs the least), or leave it at auto"))
-    disk = sum(e.disk_bytes for _, e in estimates)
-    free = free_disk(out)
-    if disk > free:
-        need, have = _pair(disk, free)
-        found.append(Problem(str(out), None, "", f"the run needs about {need} of disk and {have} is free",
-                             "free space or pass --out on another disk"))
-    return found
+    return found + _disk_problems([e for _, e in estimates], Path(out))
+
+
+def _disk_problems(estimates: list[Estimate], out: Path) -> list[Problem]:
+    """The run's disk: the models' files, and the decoded images the image cache will write (said with what it is,
+    since it is most of the disk a folder of photos needs)."""
+    from liteship.rundir import IMAGE_CACHE
+
+    cache = cache_to_write(estimates, out)
+    to_write = sum(bytes_ for _, bytes_ in cache.values())
+    disk, free = sum(e.disk_bytes for e in estimates) + to_write, free_disk(out)
+    if disk <= free:
+        return []
+    need, have = _pair(disk, free)
+    if not to_write:
+        return [Problem(str(out), None, "", f"the run needs about {need} of disk and {have} is free",
+                        "free space or pass --out on another disk")]
+    images = max(n for n, _ in cache.values())
+    each = " and ".join(f"{size} x {size} x 3 bytes at {size} px" for size, (_, b) in cache.items() if b)
+    return [Problem(str(out), None, "", f"the run needs about {need} of disk and {have} is free; its image cache "
+                    f"({out / IMAGE_CACHE}) takes {_shown(to_write)} of it: each of the {images:,} images decoded, "
+                    f"{each}, so that later epochs, the recipes and bench read them without decoding again",
+                    "free space, pass --out on a disk with more room, or use fewer images or a smaller size")]
 
 
 def _gb(n: float, extra: int = 0) -> str:
@@ -335,11 +380,16 @@ def _gb(n: float, extra: int = 0) -> str:
     return f"{n / 1e9:.{1 + extra}f} GB" if n >= 1e8 else f"{n / 1e6:.{extra}f} MB"
 
 
+def _shown(n: float, extra: int = 0) -> str:
+    """``n`` bytes with ``extra`` more digits, and more until one is not 0 ("0.2 MB", not "0 MB"; 0 is "0 MB")."""
+    return next((_gb(n, e) for e in range(extra, 6) if not n or any(c in "123456789" for c in _gb(n, e))), _gb(n, 5))
+
+
 def _pair(need: float, have: float) -> tuple[str, str]:
     """``need`` and ``have`` written with enough digits that the numbers shown differ ("2.4 MB and 2.1 MB", not
-    "2 MB and 2 MB"), so a refusal's numbers show why."""
+    "2 MB and 2 MB") and neither reads 0 unless it is, so a refusal's numbers show why."""
     for extra in range(6):
-        shown = _gb(need, extra), _gb(have, extra)
+        shown = _shown(need, extra), _shown(have, extra)
         if shown[0] != shown[1]:
             return shown
     return shown

@@ -106,11 +106,11 @@ def auto_int8(model, data: RecipeData, config: AutoInt8Config) -> RecipeOutput:
     if search.enough("int8", int8_once(model, data, config.calibration_images, config.io), maker=quantizer.maker()) \
             or search.undecidable():
         return search.result()
-    debugger, ranked = debug_layers(model, data, config.calibration_images, config.debug_images)
+    calibrated, ranked = debug_layers(model, data, config.calibration_images, config.debug_images, config.io)
     for k in range(1, min(config.max_float_layers, len(ranked)) + 1):
         kept = [name for name, _ in ranked[:k]]
-        if search.enough(f"int8 with {k} float layer(s)", quantize_keeping(debugger, config.io, kept),
-                         float_layers=kept):
+        if search.enough(f"int8 with {k} float layer(s)", quantize_keeping(calibrated, kept),
+                         maker=quantizer.maker(), float_layers=kept):
             return search.result()
     # The qat_int8 recipe with these settings: made once per optimize call (see RecipeData.shared).
     qat = qat_int8(model, data, QatConfig(io=config.io, calibration_images=config.calibration_images,

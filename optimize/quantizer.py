@@ -12,6 +12,9 @@ input contract:
   with a QUANTIZE to the graph's int8 after a uint8 input;
 - a float input or output: the ``INPUT`` or ``OUTPUT`` op is left unquantized (``no_quantize``).
 
+An op is kept in float by one more entry, ``no_quantize`` for that op alone (:func:`keepable`). A static recipe is
+calibrated once (:func:`calibrate`) and may be quantized with several recipes from those ranges.
+
 What the quantizer writes is then put in the form the rest of liteship reads (:func:`_settled`): weights inside the
 flatbuffer (it stores large buffers after the flatbuffer, by offset, which liteship's readers and the record's facts
 do not follow), without the float model's ``min_runtime_version`` (it copies the float model's metadata, and that
@@ -158,27 +161,63 @@ class _Samples:
             yield {self.name: pixels_to_float(self.images[i:i + 1])}
 
 
-def quantize(float_tflite: bytes, recipe: list[dict], calibration: np.ndarray | None = None) -> bytes:
-    """``float_tflite`` quantized by LiteRT Quantizer with ``recipe``; ``calibration``: uint8 contract images
-    (N x S x S x 3), needed by a static recipe. A quantized input gets the contract's scale and zero point."""
+def keepable(float_tflite: bytes) -> dict[str, dict]:
+    """The ops of ``float_tflite`` that a recipe can leave in float, by their first output tensor's name: for each,
+    the recipe entry that does it. The quantizer matches an entry's ``regex`` (``re.search``) against an op's scope,
+    its output tensor names each followed by ';', and takes the last entry that matches the op's type; so the entry
+    is the op's whole scope, escaped and anchored, with the op's own type (with ``*`` it would also match the graph's
+    ``OUTPUT`` op when the op makes the graph's output, whose scope is the same name: the output would turn float).
+    Read with the quantizer's own flatbuffer reader, scope and op names; an op it does not know is left out (it never
+    quantizes one)."""
+    import re
+
+    from litert_quantizer.utils import tfl_flatbuffer_utils as tfl
+
+    model = tfl.read_model(float_tflite)
+    sg, out = model.subgraphs[0], {}
+    for op in sg.operators:
+        operation = tfl.TFL_OP_CODE_TO_NAME.get(model.operatorCodes[op.opcodeIndex].builtinCode)
+        names = [tfl.get_tensor_name(sg.tensors[i]) for i in op.outputs if i != -1]
+        if operation is not None and names and names[0]:
+            out.setdefault(names[0], {"regex": f"^{re.escape(tfl.get_op_scope(op, sg.tensors))}$",
+                                      "operation": str(operation.value), "algorithm_key": _UNQUANTIZED,
+                                      "op_config": {}})
+    return out
+
+
+def calibrate(float_tflite: bytes, recipe: list[dict], calibration: np.ndarray) -> dict:
+    """The quantizer's calibration of ``float_tflite`` under ``recipe`` on ``calibration`` (uint8 contract images,
+    N x S x S x 3): each tensor's range, the input's set to what the contract's bytes mean."""
     from ai_edge_litert.interpreter import Interpreter
     from litert_quantizer import Quantizer
 
+    if calibration is None or not len(calibration):
+        raise ValueError("this recipe quantizes activations: it needs calibration images")
+    signature, io = next(iter(Interpreter(model_content=float_tflite).get_signature_list().items()))
+    with warnings.catch_warnings():  # LiteRT's note that keeping every tensor is for debugging: it is, here
+        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors", category=UserWarning)
+        ranges = Quantizer(float_tflite, recipe).calibrate({signature: _Samples(io["inputs"][0], calibration)},
+                                                           num_threads=1)
+    for spec in io_specs(read_model(float_tflite))[0]:  # what the app's bytes can mean, not what they did
+        if spec.name in ranges:
+            low, high = ranges[spec.name]["min"], ranges[spec.name]["max"]
+            ranges[spec.name] = {**ranges[spec.name], "min": np.full_like(low, CONTRACT_RANGE[0]),
+                                 "max": np.full_like(high, CONTRACT_RANGE[1])}
+    return ranges
+
+
+def quantize(float_tflite: bytes, recipe: list[dict], calibration: np.ndarray | None = None,
+             ranges: dict | None = None) -> bytes:
+    """``float_tflite`` quantized by LiteRT Quantizer with ``recipe``; a static recipe needs ``calibration`` (uint8
+    contract images, N x S x S x 3) or the ``ranges`` :func:`calibrate` made of them (calibrated once, quantized with
+    several recipes). A quantized input gets the contract's scale and zero point."""
+    from litert_quantizer import Quantizer
+
     quantizer = Quantizer(float_tflite, recipe)
-    ranges = None
-    if quantizer.need_calibration:
-        if calibration is None or not len(calibration):
-            raise ValueError("this recipe quantizes activations: it needs calibration images")
-        signature, io = next(iter(Interpreter(model_content=float_tflite).get_signature_list().items()))
-        with warnings.catch_warnings():  # LiteRT's note that keeping every tensor is for debugging: it is, here
-            warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors", category=UserWarning)
-            ranges = quantizer.calibrate({signature: _Samples(io["inputs"][0], calibration)}, num_threads=1)
-        for spec in io_specs(read_model(float_tflite))[0]:  # what the app's bytes can mean, not what they did
-            if spec.name in ranges:
-                low, high = ranges[spec.name]["min"], ranges[spec.name]["max"]
-                ranges[spec.name] = {**ranges[spec.name], "min": np.full_like(low, CONTRACT_RANGE[0]),
-                                     "max": np.full_like(high, CONTRACT_RANGE[1])}
-    result = quantizer.quantize(ranges, enable_progress_bar=False, enable_progress_report=False)
+    if quantizer.need_calibration and ranges is None:
+        ranges = calibrate(float_tflite, recipe, calibration)
+    result = quantizer.quantize(ranges if quantizer.need_calibration else None, enable_progress_bar=False,
+                                enable_progress_report=False)
     return _settled(bytes(result.quantized_model))
 
 

@@ -1,6 +1,7 @@
-"""Per-op quantization error (optimize.op_error) and selective_int8's ranking, checked against errors this test
-computes itself: both models run in LiteRT's Interpreter with every tensor kept, each quantized tensor dequantized
-here with its own scale and zero point, MSE, SNR and cosine computed here in numpy, matched by tensor name."""
+"""Per-op quantization error (optimize.op_error), checked against errors this test computes itself: both models run
+in LiteRT's Interpreter with every tensor kept, each quantized tensor dequantized here with its own scale and zero
+point, MSE, SNR and cosine computed here in numpy, matched by tensor name. The ranking selective_int8 makes of these
+errors is tested in test_selective.py, with this file's helpers."""
 
 import numpy as np
 import pytest
@@ -128,44 +129,3 @@ def test_a_variant_of_another_signature_is_refused_with_what_to_do(tiny):
     other = _float_tflite(_model(input_name="pixels"))
     with pytest.raises(LiteshipError, match="signature is not the float model's"):
         op_errors(float_tflite, other, _images(1))
-
-
-def test_selective_keeps_in_float_the_op_this_test_finds_worst(tf_available):
-    """The designed model: its logits layer is what int8 breaks. The recipe keeps it in float first, and ranks the
-    ops in the order of the SNR this test computes on the same full-integer graph and images."""
-    from liteship.optimize import RecipeData, run_recipe
-    from liteship.optimize.selective import SelectiveConfig, calibrate, quantize_keeping
-
-    model = _model(sensitive=True)
-    pixels, labels = _images(24, seed=2), np.arange(24) % 3
-    data = RecipeData(pixels[:16], labels[:16], pixels[16:], labels[16:])
-    config = SelectiveConfig(target_agreement=1.01, max_float_layers=1, calibration_images=16, debug_images=8)
-    tflite, rec = run_recipe("selective_int8", model, data, config)
-
-    full = quantize_keeping(calibrate(model, data.calibration(16)), "uint8", [])
-    float_tflite = _float_tflite(model)
-    own = own_errors(float_tflite, full, data.calibration(16)[:8])
-    logits = next(name for name, (_, op, _) in _op_tensors(float_tflite, pixels[:1]).items()
-                  if op == "FULLY_CONNECTED")
-    worst = min(own, key=lambda name: own[name]["snr"])
-    assert worst == logits and own[logits]["snr"] < 0.1 * min(v["snr"] for n, v in own.items() if n != logits)
-    assert rec["float_layers"] == [logits] and [s["float_layers"] for s in rec["details"]["steps"]] == [0, 1]
-    kept = rec["details"]["float_ops"][0]
-    assert kept["tensor"] == logits and kept["snr_db"] == pytest.approx(10 * np.log10(own[logits]["snr"]), abs=0.05)
-    order = [e["tensor"] for e in rec["details"]["op_errors_worst"]]
-    assert set(order) == set(own)
-    for a, b in zip(order, order[1:]):  # worst first, as this test's SNR orders them (where they differ by 1 %)
-        assert own[a]["snr"] <= own[b]["snr"] * 1.01
-    assert _output_dtypes(tflite)["FULLY_CONNECTED"] == {np.float32}  # the logits layer computes in float
-    assert _output_dtypes(tflite)["CONV_2D"] == {np.int8}  # and the rest in int8
-
-
-def _output_dtypes(tflite: bytes) -> dict[str, set]:
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_content=tflite)
-    dtypes = {t["index"]: t["dtype"] for t in interp.get_tensor_details()}
-    out: dict[str, set] = {}
-    for op in interp._get_ops_details():
-        out.setdefault(op["op_name"], set()).add(dtypes[int(op["outputs"][0])])
-    return out

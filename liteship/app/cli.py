@@ -242,17 +242,17 @@ def _device_parser(sub) -> None:
 
 
 class _Version(argparse.Action):
-    """``--version``: liteship's, Python's and the tools' it trains and measures with, read from the installed
-    packages' metadata (nothing is imported: no TensorFlow start-up), then exit 0."""
+    """``--version``: liteship's, Python's and the tools' it trains, quantizes and measures with, read from the
+    installed packages' metadata (nothing is imported: no TensorFlow start-up), then exit 0."""
 
     def __init__(self, option_strings, dest, **kwargs):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
                          help="print liteship's version and those of the tools it uses, and exit")
 
     def __call__(self, parser, namespace, values, option_string=None):
-        from liteship.versions import TRAIN_DISTS, versions
+        from liteship.versions import VARIANT_DISTS, versions
 
-        found = versions(TRAIN_DISTS + ("mlflow", "ray"))
+        found = versions(VARIANT_DISTS + ("mlflow", "ray"))
         tools = ", ".join(f"{k} {v or 'not installed'}" for k, v in found.items() if k != "liteship")
         print(f"liteship {found['liteship']} ({tools})")
         parser.exit(0)

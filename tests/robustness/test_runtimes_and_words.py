@@ -169,6 +169,7 @@ def test_version_names_liteship_and_its_tools_without_importing_tensorflow():
     first = proc.stdout.splitlines()[0]
     assert first.startswith(f"liteship {metadata.version('liteship')} (python ")
     assert f"numpy {metadata.version('numpy')}" in first and "ai-edge-litert" in first
+    assert f"litert-quantizer {metadata.version('litert-quantizer')}" in first  # it makes the quantized variants
     assert proc.stdout.splitlines()[1:] == ["exit 0", "tf False"], proc.stdout
 
 

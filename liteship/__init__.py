@@ -49,6 +49,7 @@ _LAZY = {
     "TrainConfig": "liteship.trainer.training",
     "BenchOptions": "liteship.bench.measure",
     "NoConfig": "liteship.optimize.convert", "Int8Config": "liteship.optimize.convert",
+    "Int16x8Config": "liteship.optimize.convert", "Int4Config": "liteship.optimize.convert",
     "AutoInt8Config": "liteship.optimize.auto", "ClusterConfig": "liteship.optimize.cluster",
     "PruneConfig": "liteship.optimize.prune", "QatConfig": "liteship.optimize.qat", "PqatConfig": "liteship.optimize.qat",
     "SelectiveConfig": "liteship.optimize.selective",

@@ -56,3 +56,15 @@ def test_the_reader_finds_a_module_import_and_passes_the_surface(tmp_path):
     (tmp_path / "bench" / "b.py").write_text("import liteship.bench.counts\nfrom liteship.judge.findings import x\n")
     assert cross_package_imports(tmp_path) == {("liteship/judge/a.py", "liteship.bench.counts"),
                                                ("bench/b.py", "liteship.judge.findings")}
+
+
+def test_every_recipes_config_is_a_public_name():
+    """Each registered recipe's settings can be built from ``import liteship``, as its docstring says of "each
+    recipe's config": the registry, not a list kept here, says which classes those are."""
+    import liteship
+    from liteship.optimize import list_recipes
+
+    configs = {spec.config_cls for spec in list_recipes()}
+    assert {"Int8Config", "Int16x8Config", "Int4Config", "SelectiveConfig"} <= {c.__name__ for c in configs}
+    for cls in configs:
+        assert cls.__name__ in liteship.__all__ and getattr(liteship, cls.__name__) is cls, cls.__name__

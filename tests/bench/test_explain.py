@@ -48,18 +48,58 @@ def test_ops_and_multiply_adds_match_litert(all_recipes, recipe):
         assert {g.weights for g in groups if g.op == "CONV_2D"} == {"float16"}
 
 
-def test_qat_vs_int8_names_the_unfolded_batchnorm(all_recipes):
+def test_qat_vs_int8_is_the_same_graph(all_recipes):
+    """QAT's file folds BatchNorm as int8's does (LiteRT's own op list): explain finds nothing in the graph."""
     out, records = all_recipes
     counts_qat, _ = _litert_view(out / records["qat_int8"]["file"])
     counts_int8, _ = _litert_view(out / records["int8"]["file"])
-    extra = counts_qat["MUL"] - counts_int8["MUL"]
-    assert extra == counts_qat["ADD"] - counts_int8["ADD"] == 3  # small_cnn: three Conv + BatchNorm blocks
-    rec = _FakeRecord(records["qat_int8"])
-    qat = explain(out / records["qat_int8"]["file"], [rec])
+    assert counts_qat == counts_int8
+    qat = explain(out / records["qat_int8"]["file"], [_FakeRecord(records["qat_int8"])])
     int8 = explain(out / records["int8"]["file"], [_FakeRecord(records["int8"])])
-    said = differences(qat, int8)
+    assert not any("BatchNormalization" in line for line in differences(qat, int8))
+
+
+def _unfolded_pair(tmp_path):
+    """Two int8 models the test converts itself: three Conv + ReLU blocks, once with a BatchNorm after each ReLU
+    (no convolution to fold it into, so the converter leaves each as a MUL + ADD with constant operands, the
+    graph an unfolded BatchNorm leaves) and once without."""
+    import tensorflow as tf
+    import tf_keras as keras
+
+    images = np.random.default_rng(0).random((8, 16, 16, 3), dtype=np.float32)
+    rng = np.random.default_rng(1)
+
+    def int8(with_bn: bool, name: str):
+        keras.utils.set_random_seed(0)
+        x = inp = keras.Input((16, 16, 3))
+        for filters in (4, 8, 8):
+            x = keras.layers.ReLU()(keras.layers.Conv2D(filters, 3, padding="same")(x))
+            x = keras.layers.BatchNormalization()(x) if with_bn else x
+        model = keras.Model(inp, keras.layers.Dense(3, activation="softmax")(keras.layers.GlobalAveragePooling2D()(x)))
+        for layer in model.layers:  # trained statistics, not the identity the converter would drop
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype(np.float32) for w in layer.get_weights()])
+        conv = tf.lite.TFLiteConverter.from_keras_model(model)
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+        conv.representative_dataset = lambda: ([images[i:i + 1]] for i in range(len(images)))
+        path = tmp_path / name
+        path.write_bytes(conv.convert())
+        return path
+
+    return int8(True, "unfolded.tflite"), int8(False, "folded.tflite")
+
+
+def test_unfolded_batchnorm_is_named(tmp_path):
+    unfolded, folded = _unfolded_pair(tmp_path)
+    counts_qat, _ = _litert_view(unfolded)
+    counts_int8, _ = _litert_view(folded)
+    extra = counts_qat["MUL"] - counts_int8["MUL"]
+    assert extra == counts_qat["ADD"] - counts_int8["ADD"] == 3  # three Conv + BatchNorm blocks, counted by LiteRT
+    made = {"id": "x", "model": "m", "recipe": "r"}
+    said = differences(explain(unfolded, [_FakeRecord(made)]), explain(folded, [_FakeRecord(made)]))
     assert said[0].startswith(f"{extra} more MUL + ADD pairs") and "BatchNormalization" in said[0]
     assert f"MUL: {counts_qat['MUL']} vs {counts_int8['MUL']}" in said
+    int8 = explain(folded, [_FakeRecord(made)])
     assert differences(int8, int8) == []
 
 

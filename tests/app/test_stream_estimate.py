@@ -2,7 +2,11 @@
 batches in memory, every image on disk), the built-in digits are decoded into memory. The issue's case by hand:
 50,000 photos at 224 px took 38 GB held in memory and were refused on a 24 GB machine. The cache's rows are the
 run directory's disk, once per input size, less what the run's cache already holds, and a disk that cannot take
-them is refused before any work, saying so."""
+them is refused before any work, saying so. The README's sentence on the largest data set is read back and
+checked against the checks."""
+
+import re
+from pathlib import Path
 
 from liteship.workflow import resources
 from tests.conftest import write_class_folder
@@ -68,3 +72,26 @@ def test_the_disk_refusal_starts_where_the_cache_and_the_models_no_longer_fit(tm
     for free, refused in ((needed, False), (needed - 1, True)):
         monkeypatch.setattr(resources, "free_disk", lambda out, free=free: free)
         assert len(resources.bound_problems([("--size", estimate)], tmp_path / "run")) == refused
+
+
+def test_the_readme_says_the_largest_data_set_the_checks_take(monkeypatch):
+    """The README's sentence, read back and checked against the checks themselves on the machine it names: its
+    counts are let through and 5 % more are refused for the image cache's disk, not for memory."""
+    text = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    said = re.search(r"On a machine with (\d+) GB of memory and (\d+) GB of free disk, `liteship train --arch "
+                     r"mobilenet_v2` takes up to about ([\d.]+) million photos at 96 px and ([\d,]+) at 224 px, as "
+                     r"many as its image cache fits on the disk", text)
+    assert said, "the README's sentence on the largest data set changed: change this test with it"
+    memory, disk = float(said.group(1)) * 1e9, float(said.group(2)) * 1e9
+    monkeypatch.setattr(resources, "available_memory", lambda: memory)
+    monkeypatch.setattr(resources, "free_disk", lambda out: disk)
+
+    def problems(size: int, images: float):
+        e = resources.train_estimate("mobilenet_v2", size, 0.35, 32, int(images), 1, in_memory=False)
+        return resources.bound_problems([("--size", e)], tmp / "run")
+
+    tmp = Path("/nonexistent-liteship-run")
+    for size, images in ((96, float(said.group(3)) * 1e6), (224, float(said.group(4).replace(",", "")))):
+        assert problems(size, images * 0.97) == []
+        refused = problems(size, images * 1.05)
+        assert len(refused) == 1 and "its image cache" in refused[0].allowed

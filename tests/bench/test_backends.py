@@ -84,7 +84,8 @@ def test_a_backend_is_one_module(toy_env, optimized_run, tmp_path):
     assert benched.returncode == 0, benched.stderr
     records = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
     toys = {r["recipe"]: r for r in records if r["backend"] == "toy"}
-    assert set(toys) == {"float32", "float16", "dynamic", "int8"}
+    # every variant the run holds (the shared run gains recipes when other tests make them), as xnnpack benched it
+    assert set(toys) == {r["recipe"] for r in records if r["backend"] == "xnnpack"} >= {"float32", "int8"}
     assert all(r["kind"] == "run" and r["status"] == "ok" and r["latency_ms"]["p50"] > 0 for r in toys.values())
     # compared with the registry's reference backend, as every non-reference run backend is
     assert all(r["reference_backend"] == "xnnpack" and r["reference_agreement"] >= 0.95 for r in toys.values())

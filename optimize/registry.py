@@ -56,14 +56,24 @@ def no_fine_tuning(config) -> tuple[FineTuning, ...]:
     return ()
 
 
+# The kernels an ARM count runs (RecipeCosts.arm_kernels): XNNPACK's int8 ones; "hybrid", dynamic range (int8
+# weights, float activations); "float", floating point, which QEMU emulates in software; "reference", LiteRT's
+# reference kernels in plain C (int16x8's: XNNPACK has no int16 kernels).
+ARM_KERNELS = ("int8", "hybrid", "float", "reference")
+
+
 @dataclass(frozen=True)
 class RecipeCosts:
     """What a recipe costs, for the sweep's estimate (:mod:`liteship.workflow.resources`)."""
 
     convert_factor: float = 1.0  # its conversion and checks against a plain conversion's (selective_int8 also debugs)
-    arm_kernels: str = "int8"  # the kernels an ARM count runs: "int8", "float" (emulated floating point) or "hybrid"
+    arm_kernels: str = "int8"  # the kernels an ARM count runs: one of ARM_KERNELS
     # The fine-tunings it runs, from its typed config (as the sweep resolved it): none for a plain conversion.
     fine_tuning: Callable[[object], tuple[FineTuning, ...]] = no_fine_tuning
+
+    def __post_init__(self):
+        if self.arm_kernels not in ARM_KERNELS:
+            raise ValueError(f"arm_kernels {self.arm_kernels!r} is not one of {', '.join(ARM_KERNELS)}")
 
 
 @dataclass(frozen=True)

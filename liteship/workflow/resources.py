@@ -54,9 +54,14 @@ TIMED_SHARE = 0.4  # of BENCH_SECONDS, the part that grows with the timed invoke
 DEFAULT_INVOKES = 500
 # An x86 count (ArchCosts.x86_count): one valgrind run of three invokes, mostly the runtime's start under valgrind.
 # An ARM count: QEMU's start, then the kernels on the 100-image subset (ArchCosts.arm_work); float kernels
-# (RecipeCosts.arm_kernels) run ArchCosts.arm_float times as long under QEMU, dynamic-range ones about twice.
+# (RecipeCosts.arm_kernels) run ArchCosts.arm_float times as long under QEMU, dynamic-range ones about twice, and
+# LiteRT's reference kernels (int16x8's) ARM_REFERENCE times. Not their instructions' ratio: reference int16 runs 42
+# to 69 times int8's aarch64 instructions on the digits models, but QEMU's CPU seconds of a count's kernels, after its
+# start, were 3.4 (small_cnn at 32 px) and 2.5 (MobileNetV2 0.35 at 64 px) times int8's, where float's were 8.8 and
+# 4.7, as ArchCosts.arm_float says (tests/workflow/test_estimate_reference_kernels.py).
 ARM_START = 1.5
 ARM_HYBRID = 2.0
+ARM_REFERENCE = 2.9  # the two measured ratios' geometric mean
 # The cores a job keeps busy alone: TensorFlow's threads (training, converting) about one and a quarter (side by
 # side on two cores, two small trainings ran at 0.83 of their speed alone, a chain of recipes beside a training
 # at 0.67, MobileNetV2's training beside the small CNN's jobs at 0.97); a count (valgrind's or QEMU's) one.
@@ -225,7 +230,7 @@ def _count_seconds(kind: str, arch: str, size: int, recipe: str) -> float:
         return 0.0 if a is None else a.x86_count[0] + a.x86_count[1] * size * size
     if a is None or r is None:  # not known: QEMU's start alone
         return ARM_START
-    factor = a.arm_float if r.arm_kernels == "float" else ARM_HYBRID if r.arm_kernels == "hybrid" else 1.0
+    factor = {"int8": 1.0, "hybrid": ARM_HYBRID, "float": a.arm_float, "reference": ARM_REFERENCE}[r.arm_kernels]
     return ARM_START + a.arm_work * size * size * factor
 
 

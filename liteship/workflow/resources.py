@@ -31,7 +31,6 @@ FRAMEWORK_BYTES = 1.2e9  # TensorFlow, Keras and LiteRT loaded, before any data
 STREAM_BATCHES = 6
 EVAL_BATCH = 256  # validation and test are scored this many images a batch (trainer.training)
 STREAM_IMAGE_BYTES = 1_500
-CACHE_INDEX_BYTES = 48  # a row's entry in the cache's index (data/cache/<size>px.json): 47.7 bytes at 32,000 rows
 # Activation values per input pixel in one forward pass (ArchCosts.activations) were measured from the Keras models:
 # the sum of every layer's output elements / size².
 
@@ -133,9 +132,7 @@ class Estimate:
     seconds: float
     units: dict | None = None  # seconds per unit of work, by its key (TrainKey, ChainKey, ... of workflow.plan)
     unknown: tuple[str, ...] = ()  # what it left out, in words (:func:`unknown_costs`)
-    # (size, images): the image cache's rows it reads, which the run directory holds once per input size, however
-    # many models read them (not in disk_bytes); None: the images are held in memory (the built-in digits)
-    cache: tuple[int, int] | None = None
+    cache: tuple[int, int] | None = None  # (size, images) of the image cache it reads; None: images held in memory
 
 
 def image_count(data: str) -> int | None:
@@ -261,25 +258,6 @@ def train_estimate(arch: str, size: int, alpha: float | None, batch: int, images
     return Estimate(memory, disk, 0.0, unknown=unknown_costs(arch), cache=None if in_memory else (size, images))
 
 
-def cache_bytes(size: int, images: int) -> float:
-    """The image cache of ``images`` at ``size`` px on disk: a uint8 row of size x size x 3 bytes each, indexed."""
-    return images * (size * size * 3 + CACHE_INDEX_BYTES)
-
-
-def cache_to_write(estimates, out: Path) -> dict[int, tuple[int, float]]:
-    """(images, bytes still to write) of the image cache at each input size the ``estimates`` read: once per size,
-    less the rows ``out``'s cache already holds at that size (a run again, another model of the same size)."""
-    from liteship.image_cache import RowCache
-    from liteship.rundir import IMAGE_CACHE
-
-    sizes: dict[int, int] = {}
-    for size, images in (e.cache for e in estimates if e.cache is not None):
-        sizes[size] = max(sizes.get(size, 0), images)
-    held = {size: RowCache(Path(out) / IMAGE_CACHE, size).path for size in sizes}
-    held = {size: rows.stat().st_size if rows.is_file() else 0 for size, rows in held.items()}
-    return {size: (n, max(0.0, cache_bytes(size, n) - held[size])) for size, n in sorted(sizes.items())}
-
-
 def unit_seconds(model: str, arch: str, size: int, images: int, epochs: int, recipe_tunings: dict[str, tuple],
                  run_backends: int, kinds: list[str], invokes: int = DEFAULT_INVOKES) -> dict:
     """Each unit's seconds, by its key (:mod:`liteship.workflow.plan`): training, making each variant, each count
@@ -337,7 +315,7 @@ def peak_memory(estimates: list[Estimate], workers: int = 1) -> float:
 
 def bound_problems(estimates: list[tuple[str, Estimate]], out: Path, workers: int = 1) -> list[Problem]:
     """Refuse what cannot fit: the largest models' memory (``workers`` of them side by side), and every model's
-    disk together with the image cache's rows still to write (:func:`cache_to_write`)."""
+    disk together with the image cache's rows still to write (:mod:`liteship.workflow.disk`)."""
     found = []
     limit = available_memory()
     for where, e in estimates:
@@ -354,29 +332,9 @@ def bound_problems(estimates: list[tuple[str, Estimate]], out: Path, workers: in
         found.append(Problem("--workers", None, str(workers), f"{workers} workers side by side need about "
                              "{} of memory and this machine has {} available".format(*_pair(together, limit)),
                              "pass fewer --workers (1 needs the least), or leave it at auto"))
-    return found + _disk_problems([e for _, e in estimates], Path(out))
+    from liteship.workflow.disk import disk_problems
 
-
-def _disk_problems(estimates: list[Estimate], out: Path) -> list[Problem]:
-    """The run's disk: the models' files, and the decoded images the image cache will write (said with what it is,
-    since it is most of the disk a folder of photos needs)."""
-    from liteship.rundir import IMAGE_CACHE
-
-    cache = cache_to_write(estimates, out)
-    to_write = sum(bytes_ for _, bytes_ in cache.values())
-    disk, free = sum(e.disk_bytes for e in estimates) + to_write, free_disk(out)
-    if disk <= free:
-        return []
-    need, have = _pair(disk, free)
-    if not to_write:
-        return [Problem(str(out), None, "", f"the run needs about {need} of disk and {have} is free",
-                        "free space or pass --out on another disk")]
-    images = max(n for n, _ in cache.values())
-    each = " and ".join(f"{size} x {size} x 3 bytes at {size} px" for size, (_, b) in cache.items() if b)
-    return [Problem(str(out), None, "", f"the run needs about {need} of disk and {have} is free; its image cache "
-                    f"({out / IMAGE_CACHE}) takes {_shown(to_write)} of it: each of the {images:,} images decoded, "
-                    f"{each}, so that later epochs, the recipes and bench read them without decoding again",
-                    "free space, pass --out on a disk with more room, or use fewer images or a smaller size")]
+    return found + disk_problems([e for _, e in estimates], Path(out))
 
 
 def _gb(n: float, extra: int = 0) -> str:
@@ -385,7 +343,7 @@ def _gb(n: float, extra: int = 0) -> str:
     return f"{n / 1e9:.{1 + extra}f} GB" if n >= 1e8 else f"{n / 1e6:.{extra}f} MB"
 
 
-def _shown(n: float, extra: int = 0) -> str:
+def shown(n: float, extra: int = 0) -> str:
     """``n`` bytes with ``extra`` more digits, and more until one is not 0 ("0.2 MB", not "0 MB"; 0 is "0 MB")."""
     return next((_gb(n, e) for e in range(extra, 6) if not n or any(c in "123456789" for c in _gb(n, e))), _gb(n, 5))
 
@@ -394,10 +352,10 @@ def _pair(need: float, have: float) -> tuple[str, str]:
     """``need`` and ``have`` written with enough digits that the numbers shown differ ("2.4 MB and 2.1 MB", not
     "2 MB and 2 MB") and neither reads 0 unless it is, so a refusal's numbers show why."""
     for extra in range(6):
-        shown = _shown(need, extra), _shown(have, extra)
-        if shown[0] != shown[1]:
-            return shown
-    return shown
+        pair = shown(need, extra), shown(have, extra)
+        if pair[0] != pair[1]:
+            return pair
+    return pair
 
 
 def duration(seconds: float) -> str:

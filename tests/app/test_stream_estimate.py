@@ -8,7 +8,7 @@ checked against the checks."""
 import re
 from pathlib import Path
 
-from liteship.workflow import resources
+from liteship.workflow import disk, resources
 from tests.conftest import write_class_folder
 
 IMAGES = 72  # write_class_folder: three classes of 24
@@ -21,7 +21,7 @@ def test_50000_photos_at_224_px_fit_a_24_gb_machine_and_their_cache_is_counted_o
     assert photos.memory_bytes < 8e9
     assert held.cache is None and photos.cache == (224, 50_000)  # the digits write no cache
     assert photos.disk_bytes == held.disk_bytes  # the models' files; the cache is counted once per size, below
-    assert resources.cache_bytes(224, 50_000) == 50_000 * (224 * 224 * 3 + 48)  # a uint8 row and its index entry
+    assert disk.cache_bytes(224, 50_000) == 50_000 * (224 * 224 * 3 + 48)  # a uint8 row and its index entry
 
 
 def test_a_folders_estimate_grows_by_its_bookkeeping_alone_with_more_photos():
@@ -37,12 +37,12 @@ def test_the_cache_is_charged_once_per_size_less_the_rows_the_run_holds(tmp_path
 
     digits = resources.train_estimate("small_cnn", 32, None, 32, 1797, 1)
     two_at_32 = [folder(32, IMAGES), folder(32, IMAGES), folder(64, IMAGES), digits]
-    assert resources.cache_to_write(two_at_32, tmp_path / "new") == {
+    assert disk.cache_to_write(two_at_32, tmp_path / "new") == {
         32: (IMAGES, IMAGES * (32 * 32 * 3 + 48)), 64: (IMAGES, IMAGES * (64 * 64 * 3 + 48))}
     cache = tmp_path / "run" / "data" / "cache"
     cache.mkdir(parents=True)
     (cache / "32px.u8").write_bytes(bytes(10 * 32 * 32 * 3))  # ten rows written by an earlier command
-    assert resources.cache_to_write(two_at_32, tmp_path / "run")[32] == (IMAGES, (IMAGES - 10) * 3072 + IMAGES * 48)
+    assert disk.cache_to_write(two_at_32, tmp_path / "run")[32] == (IMAGES, (IMAGES - 10) * 3072 + IMAGES * 48)
 
 
 def _train(tmp_path, monkeypatch, capsys, free: float, size: int = 32):

@@ -2,8 +2,9 @@
 
 ``<run>/data/cache/<size>px.u8`` holds one row per image, ``size * size * 3`` bytes, the input contract's pixels
 (:func:`liteship.contract.to_model_pixels`); ``<size>px.json`` (the index) names each row's image by the hash of
-its file's bytes (:func:`liteship.dataset.image_digest`) with a CRC-32 of the row, and keeps the images that
-could not be decoded with why. A later command, epoch or stage reads the rows instead of decoding again
+its file's bytes (:func:`liteship.dataset.image_digest`) with a CRC-32 of the digest, the size and the row (so an
+index whose hashes were moved between rows fails the check), and keeps the images a decoder refused with why and
+Pillow's version. A later command, epoch or stage reads the rows instead of decoding again
 (:class:`~liteship.image_rows.ImageRows`), and a row is used only for the bytes it was decoded from: an image
 whose bytes changed gets a new row, the old one is simply not used.
 
@@ -12,29 +13,40 @@ and size, the file must hold every row the index lists, and every row must match
 ``pread``, so the resident memory does not grow). A damaged row is decoded again, an unusable index or file is
 rebuilt, and the progress says which (``image cache <path>: N rows damaged, decoded again``); nothing of it is
 ever a traceback. New rows are appended, then the index is written atomically; a killed pass leaves rows past the
-index's end, cut off by the next one. A rebuild (an unusable cache, or one whose rows are mostly of images no longer
-used) writes a new file and renames it over the old one, so a reader holding a view of the old file (a bench
+index's end, which the next one leaves out of a new file. The files are opened without following links and
+written only when each is a regular file with one link: a symbolic or hard link in the cache's place (a run copied
+with ``cp -al``, a user's file linked there) is treated as damaged and replaced by a new file renamed over the
+link, never written through; a cache folder that is a symbolic link is never written (the images are held in
+memory, said). No file is ever cut short in place. A rebuild (an unusable cache, rows past the index, or one whose rows are
+mostly of images no longer used) writes a new file, with a new build id in its header, and renames it over the old
+one, so a reader holding a view of the old file (a bench
 child, a sweep's worker) reads on undisturbed. One pass at a time writes a size's file (a ``flock`` on
 ``<size>px.lock``). Before writing, the free disk space is checked for the rows that may be written.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import secrets
 import shutil
+import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from liteship.cache_files import OPEN, folder_problem, own_file, read_small, write_all
 from liteship.errors import LiteshipError
-from liteship.files import atomic_write_text, is_temp, temp_name
-from liteship.image_rows import ImageRows, identity, take  # noqa: F401  (the view and its helper, for callers)
+from liteship.files import atomic_write_text, default_mode, is_temp, temp_name
+from liteship.image_rows import HEADER_BYTES, ImageRows, header, identity, take  # noqa: F401  (for callers)
 
-VERSION = 1
-CHUNK_BYTES = 8 * 1024**2  # what a check of the rows reads at a time
+VERSION = 2  # 2: a header with the build id, rows checked with their digest, decoder refusals with Pillow's version
+CHUNK_BYTES = 8 * 1024**2  # what a check or a copy of the rows reads at a time
+INDEX_LIMIT = 256 * 1024**2  # an index larger than this is damaged (32,000 rows take 1.5 MB)
+MARGIN = 16 * 1024**2  # free disk the cache always leaves
 _VERIFIED: dict[tuple, frozenset] = {}  # the file and index's stat (RowCache._stat_key) -> digests checked sound
 
 
@@ -44,6 +56,21 @@ def _rows_file(folder: Path, size: int) -> Path:
 
 def _index_file(folder: Path, size: int) -> Path:
     return folder / f"{size}px.json"
+
+
+def row_check(digest: str, size: int, row) -> int:
+    """The check of one row: a CRC-32 of the image's digest, the size and the row's bytes."""
+    return zlib.crc32(row, zlib.crc32(f"{digest}/{size}".encode("ascii", "replace")))
+
+
+def refusal_check(digest: str, why: str, pillow: str) -> int:
+    return zlib.crc32(f"{digest}\0{why}\0{pillow}".encode("utf-8", "replace"))
+
+
+def pillow_version() -> str:
+    import PIL
+
+    return str(PIL.__version__)
 
 
 class RowCache:
@@ -56,12 +83,16 @@ class RowCache:
         self.row_bytes = self.size * self.size * 3
         self.path, self.index_path = _rows_file(self.folder, size), _index_file(self.folder, size)
         self.rows: dict[str, int] = {}  # digest -> row, sound ones only
-        self.failed: dict[str, str] = {}  # digest -> why it could not be decoded
+        self.failed: dict[str, str] = {}  # digest -> why a decoder refused it
         self.crcs: list[int | None] = []  # by row; None: a damaged row, never used
         self.digests: list[str | None] = []  # by row; None: a damaged row's slot
+        self.build = ""  # the build id of the file the rows are in
         self._lock_fd: int | None = None
-        self._fh = None
-        self._new_file = False
+        self._src: int | None = None  # the file as found, open read and append (a regular file of one link)
+        self._fd: int | None = None  # where rows are written: _src, or a new file
+        self._tmp: Path | None = None  # the new file's name until it is renamed over the cache's
+        self._rewrite: list[int] | None = None  # rows of _src a new file starts with; None: append to _src
+        self._index_stat: tuple = ()
         self._dirty = False
 
     # ------------------------------------------------------------------ opening
@@ -69,11 +100,11 @@ class RowCache:
     def open(self, candidates: int) -> "RowCache":
         """Lock, read and check the cache; refuse before any work when ``candidates`` new rows might not fit."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self.folder / f"{self.size}px.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
-            for entry in self.folder.iterdir():  # a killed rebuild's file: only ever unfinished, the lock is ours
-                if is_temp(entry.name) and entry.name.startswith(temp_name(self.path.name)):
+            self._lock_fd = self._lock()
+            for entry in self.folder.iterdir():  # a killed pass's files: only ever unfinished, the lock is ours
+                if is_temp(entry.name) and entry.name.startswith((temp_name(self.path.name),
+                                                                  temp_name(self.index_path.name))):
                     entry.unlink(missing_ok=True)
             self._load()
             self._check_space(max(0, candidates - len(self.rows)) * self.row_bytes)
@@ -82,19 +113,34 @@ class RowCache:
             raise
         return self
 
+    def _lock(self) -> int:
+        lock = self.folder / f"{self.size}px.lock"
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | OPEN, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            lock.unlink()  # a symbolic link in the lock's place: the link goes, never its target
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | OPEN, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
     def _load(self) -> None:
-        index = self._read_index()
+        self._src, why = own_file(self.path)
+        index = self._read_index() if self._src is not None else None
         if index is None:
-            if self.path.exists() or self.index_path.exists():
+            if why is not None:
+                self.log(f"image cache {self.path}: {why}, never written through: replaced by a new file")
+            elif self._src is not None or os.path.lexists(self.index_path):
                 self.log(f"image cache {self.path}: its index is unreadable or of another version, rebuilt")
-            self._new_file = True
+            self._start_over()
             return
-        on_disk = self.path.stat().st_size
+        on_disk = os.fstat(self._src).st_size - HEADER_BYTES
         listed = index["rows"]
         whole = min(len(listed), on_disk // self.row_bytes)  # rows the file holds whole; the rest are lost
         self.digests = [d or None for d, _ in listed[:whole]]  # "": a slot of a damaged row, never used
         self.crcs = [int(c) if d else None for d, c in listed[:whole]]
-        self.failed = {str(k): str(v) for k, v in index.get("failed", {}).items()}
+        self._load_refusals(index)
         bad = self._verify(whole)
         for row in bad:
             self.crcs[row] = None
@@ -104,50 +150,67 @@ class RowCache:
             self.log(f"image cache {self.path}: {damaged} rows damaged, decoded again")
             self._dirty = True
         if on_disk != whole * self.row_bytes:  # rows of a killed pass past the end, or a file cut short
-            with open(self.path, "r+b") as fh:
-                fh.truncate(whole * self.row_bytes)
-            self._dirty = True
+            self._rewrite = sorted(self.rows.values())  # a new file: this one is never cut short in place
+
+    def _start_over(self) -> None:
+        """No usable rows: a new file; the old one's name is freed now, so its space counts as free."""
+        if self._src is not None:
+            os.close(self._src)
+            self._src = None
+        if os.path.lexists(self.path):
+            os.unlink(self.path)  # a link goes, never what it points to
+        self._rewrite, self.digests, self.crcs, self.rows = [], [], [], {}
+
+    def _load_refusals(self, index: dict) -> None:
+        pillow = pillow_version()
+        for digest, entry in index.get("failed", {}).items():
+            if (isinstance(entry, list) and len(entry) == 3 and entry[1] == pillow
+                    and entry[2] == refusal_check(str(digest), str(entry[0]), pillow)):
+                self.failed[str(digest)] = str(entry[0])
+            else:
+                self._dirty = True  # another Pillow's, or damaged: decoded again
 
     def _read_index(self) -> dict | None:
+        got = read_small(self.index_path, INDEX_LIMIT)
         try:
-            index = json.loads(self.index_path.read_text(encoding="utf-8"))
-            ok = (index.get("version") == VERSION and index.get("size") == self.size
+            index = json.loads(got[0].decode("utf-8")) if got is not None else None
+            ok = (isinstance(index, dict) and index.get("version") == VERSION and index.get("size") == self.size
                   and index.get("row_bytes") == self.row_bytes and isinstance(index.get("rows"), list)
+                  and isinstance(index.get("build"), str) and len(index["build"]) == 32
                   and all(isinstance(r, list) and len(r) == 2 and isinstance(r[0], str) and isinstance(r[1], int)
                           for r in index["rows"]) and isinstance(index.get("failed", {}), dict)
-                  and self.path.is_file())
-        except (OSError, ValueError, AttributeError):
+                  and os.pread(self._src, HEADER_BYTES, 0) == header(index["build"]))
+        except (OSError, ValueError):
             return None
-        return index if ok else None
+        if not ok:
+            return None
+        self.build, self._index_stat = index["build"], got[1]
+        return index
 
     def _verify(self, count: int) -> list[int]:
-        """The rows among the first ``count`` whose bytes do not match their CRC, read a chunk at a time."""
-        key = self._stat_key()
+        """The rows among the first ``count`` whose bytes do not match their check, read a chunk at a time."""
+        key = self._stat_key(self._src)
         sound = _VERIFIED.get(key)
         if sound is not None and all(d in sound for d, c in zip(self.digests[:count], self.crcs) if c is not None):
             return []
         bad, per_chunk = [], max(1, CHUNK_BYTES // self.row_bytes)
-        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            for first in range(0, count, per_chunk):
-                n = min(per_chunk, count - first)
-                data = os.pread(fd, n * self.row_bytes, first * self.row_bytes)
-                view = memoryview(data)
-                for i in range(n):
-                    row = view[i * self.row_bytes:(i + 1) * self.row_bytes]
-                    crc = self.crcs[first + i]
-                    if crc is not None and (len(row) < self.row_bytes or zlib.crc32(row) != crc):
-                        bad.append(first + i)
-        finally:
-            os.close(fd)
+        for first in range(0, count, per_chunk):
+            n = min(per_chunk, count - first)
+            view = memoryview(os.pread(self._src, n * self.row_bytes, HEADER_BYTES + first * self.row_bytes))
+            for i in range(n):
+                row = view[i * self.row_bytes:(i + 1) * self.row_bytes]
+                crc, digest = self.crcs[first + i], self.digests[first + i]
+                if crc is not None and (len(row) < self.row_bytes or row_check(digest, self.size, row) != crc):
+                    bad.append(first + i)
         _VERIFIED[key] = frozenset(d for i, d in enumerate(self.digests[:count]) if d and i not in set(bad))
         return bad
 
     def _check_space(self, needed: int) -> None:
         free = shutil.disk_usage(self.folder).free
-        if needed and free < needed + 16 * 1024**2:
+        if needed and free < needed + MARGIN:
             raise LiteshipError(f"Not enough free disk space for the image cache in {self.folder}",
-                                f"the decoded images may need {needed / 1024**2:,.0f} MB there and "
+                                f"the decoded images may need {needed / 1024**2:,.0f} MB there, and the cache "
+                                f"leaves {MARGIN // 1024**2} MB free for the rest of the run; "
                                 f"{free / 1024**2:,.0f} MB are free",
                                 "free some disk space, or pass an --out on a disk with more room")
 
@@ -164,29 +227,35 @@ class RowCache:
         data = np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()
         if len(data) != self.row_bytes:
             raise ValueError(f"a {self.size} px row holds {self.row_bytes} bytes, not {len(data)}")
-        if self._fh is None:
-            self._fh = self._open_for_rows()
-        try:
-            self._fh.write(data)
-        except OSError as exc:
-            raise _disk_error(self.folder, exc) from exc
+        if self._fd is None:
+            self._fd = self._src if self._rewrite is None else self._new_file(self._src, self._rewrite)
+        write_all(self._fd, data, lambda exc: _disk_error(self.folder, exc))
         self.digests.append(digest)
-        self.crcs.append(zlib.crc32(data))
+        self.crcs.append(row_check(digest, self.size, data))
         self.rows[digest] = len(self.digests) - 1
         self._dirty = True
         return self.rows[digest]
 
     def fail(self, digest: str, why: str) -> None:
+        """Record that a decoder refused the image of ``digest`` (never the machine's own errors)."""
         if self.failed.get(digest) != why:
             self.failed[digest] = why
             self._dirty = True
 
-    def _open_for_rows(self):
-        if self._new_file:  # a rebuild: a new file, renamed over the old one by finish()
-            self._tmp = self.folder / f"{temp_name(self.path.name)}{os.getpid()}.u8"
-            self.digests, self.crcs, self.rows = [], [], {}
-            return open(self._tmp, "wb")
-        return open(self.path, "ab")
+    def _new_file(self, src: int | None, keep: list[int]) -> int:
+        """A new file (a new build) with the rows ``keep`` of ``src`` copied in order, open for more rows."""
+        fd, tmp = tempfile.mkstemp(prefix=temp_name(self.path.name), suffix=".u8", dir=self.folder)
+        self._tmp, self.build = Path(tmp), secrets.token_hex(16)
+        os.fchmod(fd, default_mode())
+        write_all(fd, header(self.build), lambda exc: _disk_error(self.folder, exc))
+        for row in keep:
+            write_all(fd, os.pread(src, self.row_bytes, HEADER_BYTES + row * self.row_bytes),
+                      lambda exc: _disk_error(self.folder, exc))
+        self.digests = [self.digests[i] for i in keep]
+        self.crcs = [self.crcs[i] for i in keep]
+        self.rows = {d: i for i, d in enumerate(self.digests)}
+        self._rewrite = None
+        return fd
 
     # ------------------------------------------------------------------ the end
 
@@ -194,72 +263,74 @@ class RowCache:
         """Write the rows and the index, rebuilding the file when most of its rows are of images not ``used``
         now; return the file (read views of it are made after this). Releases the lock."""
         try:
-            if self._new_file and self._fh is None:
-                self._fh = self._open_for_rows()
-            if self._fh is not None:
-                try:
-                    self._fh.flush()
-                    os.fsync(self._fh.fileno())
-                finally:
-                    self._fh.close()
-                if self._new_file:
-                    os.replace(self._tmp, self.path)
+            if self._rewrite is not None and self._fd is None:
+                self._fd = self._new_file(self._src, self._rewrite)
+            self._commit()
             wanted = set(used)
-            live = sum(1 for d, c in zip(self.digests, self.crcs) if c is not None and d in wanted)
-            if len(self.digests) > 64 and live * 2 < len(self.digests):
-                self._compact(wanted)
-            elif self._dirty or self._new_file:
+            keep = [i for i, (d, c) in enumerate(zip(self.digests, self.crcs)) if c is not None and d in wanted]
+            if len(self.digests) > 64 and len(keep) * 2 < len(self.digests):
+                self._check_space(len(keep) * self.row_bytes)
+                old = self._fd if self._fd is not None else self._src
+                self._fd = self._new_file(old, keep)
+                self._commit()
+                self._dirty = True
+            if self._dirty:
                 self._write_index()
+            info = os.fstat(self._src)
+            self._final_id = (info.st_dev, info.st_ino)
             return self.path
         finally:
             self.close()
 
-    def _compact(self, wanted: set) -> None:
-        """A new file with the sound rows of ``wanted`` images only, renamed over the old one."""
-        keep = [i for i, (d, c) in enumerate(zip(self.digests, self.crcs)) if c is not None and d in wanted]
-        self._check_space(len(keep) * self.row_bytes)
-        tmp = self.folder / f"{temp_name(self.path.name)}{os.getpid()}.u8"
-        src = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+    def _commit(self) -> None:
+        """The rows written to disk (fsync), a new file renamed over the cache's name (a link there replaced)."""
+        if self._fd is None:
+            return
         try:
-            with open(tmp, "wb") as out:
-                for row in keep:
-                    out.write(os.pread(src, self.row_bytes, row * self.row_bytes))
-                out.flush()
-                os.fsync(out.fileno())
+            os.fsync(self._fd)
         except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
             raise _disk_error(self.folder, exc) from exc
-        finally:
-            os.close(src)
-        self.digests = [self.digests[i] for i in keep]
-        self.crcs = [self.crcs[i] for i in keep]
-        self.rows = {d: i for i, d in enumerate(self.digests)}
-        os.replace(tmp, self.path)
-        self._write_index()
+        if self._tmp is not None:
+            os.replace(self._tmp, self.path)
+            self._tmp = None
+            self._dirty = True
+        if self._src is not None and self._src != self._fd:
+            os.close(self._src)
+        self._src = self._fd
 
     def _write_index(self) -> None:
+        pillow = pillow_version()
         rows = [[d, c] if c is not None and d else ["", 0] for d, c in zip(self.digests, self.crcs)]
-        atomic_write_text(self.index_path, json.dumps({"version": VERSION, "size": self.size,
+        failed = {d: [why, pillow, refusal_check(d, why, pillow)] for d, why in self.failed.items()}
+        atomic_write_text(self.index_path, json.dumps({"version": VERSION, "size": self.size, "build": self.build,
                                                        "row_bytes": self.row_bytes, "rows": rows,
-                                                       "failed": self.failed}, separators=(",", ":")))
-        _VERIFIED[self._stat_key()] = frozenset(d for d, c in zip(self.digests, self.crcs) if c is not None)
+                                                       "failed": failed}, separators=(",", ":")))
+        got = read_small(self.index_path, INDEX_LIMIT)
+        self._index_stat = got[1] if got is not None else ()
+        _VERIFIED[self._stat_key(self._src)] = frozenset(d for d, c in zip(self.digests, self.crcs)
+                                                         if c is not None)
 
-    def _stat_key(self) -> tuple:
+    def _stat_key(self, fd: int) -> tuple:
         """The file and index as ``stat`` sees them: a check of the rows holds while this is unchanged."""
-        rows, index = os.stat(self.path), os.stat(self.index_path)
+        rows = os.fstat(fd)
         return (str(self.path), rows.st_dev, rows.st_ino, rows.st_size, rows.st_mtime_ns, rows.st_ctime_ns,
-                index.st_mtime_ns)
+                self.build, self._index_stat)
 
     def close(self) -> None:
-        if self._fh is not None and not self._fh.closed:
-            self._fh.close()
+        if self._tmp is not None:
+            self._tmp.unlink(missing_ok=True)
+            self._tmp = None
+        for fd in {self._fd, self._src} - {None}:
+            os.close(fd)
+        self._fd = self._src = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
 
     def view(self, digests: list[str]) -> ImageRows:
         """The rows of ``digests`` (each a sound row), as a lazy view of the file written."""
-        return ImageRows(self.path, self.size, np.asarray([self.rows[d] for d in digests], dtype=np.int64))
+        return ImageRows(self.path, self.size, np.asarray([self.rows[d] for d in digests], dtype=np.int64),
+                         self._final_id, self.build)
 
 
 def _disk_error(folder: Path, exc: OSError) -> LiteshipError:
@@ -267,8 +338,7 @@ def _disk_error(folder: Path, exc: OSError) -> LiteshipError:
 
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return LiteshipError(f"The disk filled up while writing the image cache in {folder}",
-                             exc.strerror or str(exc), "free some disk space and run the command again (the images "
-                             "decoded so far are kept)")
+                             exc.strerror or str(exc), "free some disk space and run the command again")
     return LiteshipError(f"The image cache in {folder} cannot be written", exc.strerror or str(exc),
                          "check the run directory's permissions and disk, then run the command again")
 
@@ -280,6 +350,10 @@ def open_caches(folder: Path, sizes, candidates: int, log) -> dict[int, RowCache
     import errno
 
     caches: dict[int, RowCache] = {}
+    why = folder_problem(Path(folder))
+    if why is not None:
+        log(f"image cache {folder} is {why}: the images are held in memory")
+        return {}
     try:
         for size in sorted(set(int(s) for s in sizes)):
             caches[size] = RowCache(folder, size, log).open(candidates)

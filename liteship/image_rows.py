@@ -12,7 +12,9 @@ images (the kernel's page cache, which does not count, keeps a re-read cheap). A
 the file's identity and its row numbers (a range when they are one), so handing it to another process (a sweep's
 worker, a bench child) costs kilobytes; the other process opens the file itself. A cache file is never rewritten
 in place (new rows are appended, a rebuild is a new file renamed over it), so a view reads the bytes it was made
-with; one whose file was replaced since is refused with what to do, never read wrong.
+with; one whose file was replaced since is refused with what to do, never read wrong. A cache file starts with a
+header naming its build (a random id, :func:`header`): the device and inode of a file are reused by the system
+once it is gone, the build id never is, so a view of a cache file is checked against both.
 """
 
 from __future__ import annotations
@@ -25,8 +27,18 @@ import numpy as np
 
 from liteship.errors import LiteshipError
 
-_FDS: dict[tuple, int] = {}  # (path, device, inode, pid) -> a descriptor open on that very file
+_FDS: dict[tuple, int] = {}  # (path, device, inode, build, pid) -> a descriptor open on that very file
 _FDS_LOCK = threading.Lock()
+HEADER_BYTES = 64  # a cache file's header: its build id; the rows follow
+_MAGIC = b"liteship image rows\n"
+
+
+def header(build: str) -> bytes:
+    """The first bytes of the cache file of ``build`` (a random hex id, new for each file written)."""
+    text = _MAGIC + build.encode("ascii") + b"\n"
+    if len(text) > HEADER_BYTES:
+        raise ValueError(f"a build id of {len(build)} characters does not fit a cache file's header")
+    return text.ljust(HEADER_BYTES, b"\0")
 
 
 def identity(path: str | os.PathLike) -> tuple[int, int]:
@@ -50,16 +62,24 @@ def _expand(rows) -> np.ndarray:
 
 
 class ImageRows:
-    """``len(rows)`` images of ``size`` x ``size`` x 3 uint8, row ``rows[i]`` of the cache file ``path``."""
+    """``len(rows)`` images of ``size`` x ``size`` x 3 uint8, row ``rows[i]`` of the cache file ``path``: a file of
+    bare rows, or with ``build`` a cache file of that build (its :func:`header` checked, the rows after it)."""
 
     dtype = np.dtype(np.uint8)
     ndim = 4
 
-    def __init__(self, path: str | os.PathLike, size: int, rows, file_id: tuple[int, int] | None = None):
+    def __init__(self, path: str | os.PathLike, size: int, rows, file_id: tuple[int, int] | None = None,
+                 build: str | None = None):
         self.path = Path(path)
         self.size = int(size)
         self.rows = np.asarray(rows, dtype=np.int64).reshape(-1)
         self.file_id = tuple(file_id) if file_id is not None else identity(self.path)
+        self.build = build
+
+    @property
+    def offset(self) -> int:
+        """Where the rows start in the file."""
+        return HEADER_BYTES if self.build else 0
 
     @property
     def row_bytes(self) -> int:
@@ -81,7 +101,8 @@ class ImageRows:
 
     def take(self, index) -> "ImageRows":
         """A lazy view of the images at ``index`` (positions in this view), nothing read."""
-        return ImageRows(self.path, self.size, self.rows[np.asarray(index, dtype=np.int64)], self.file_id)
+        return ImageRows(self.path, self.size, self.rows[np.asarray(index, dtype=np.int64)], self.file_id,
+                         self.build)
 
     def __getitem__(self, key) -> np.ndarray:
         """An int: that image (size, size, 3); a slice, an index array or a boolean mask: those images, read."""
@@ -96,23 +117,27 @@ class ImageRows:
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def __getstate__(self) -> dict:
-        return {"path": str(self.path), "size": self.size, "rows": _compact(self.rows), "file_id": self.file_id}
+        return {"path": str(self.path), "size": self.size, "rows": _compact(self.rows), "file_id": self.file_id,
+                "build": self.build}
 
     def __setstate__(self, state: dict) -> None:
         self.path, self.size = Path(state["path"]), int(state["size"])
         self.rows, self.file_id = _expand(state["rows"]), tuple(state["file_id"])
+        self.build = state.get("build")
 
     def _fd(self) -> int:
-        key = (str(self.path), *self.file_id, os.getpid())
+        key = (str(self.path), *self.file_id, self.build, os.getpid())
         with _FDS_LOCK:
             fd = _FDS.get(key)
             if fd is None:
                 try:
-                    fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                    fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+                                 | getattr(os, "O_NOFOLLOW", 0))
                 except OSError as exc:
                     raise self._gone(exc.strerror or str(exc)) from None
                 info = os.fstat(fd)
-                if (info.st_dev, info.st_ino) != self.file_id:
+                if ((info.st_dev, info.st_ino) != self.file_id
+                        or (self.build and os.pread(fd, HEADER_BYTES, 0) != header(self.build))):
                     os.close(fd)
                     raise self._gone("it was rebuilt since these images were read from it")
                 _FDS[key] = fd
@@ -130,12 +155,12 @@ class ImageRows:
         if n == 0:
             return out
         flat = memoryview(out.reshape(-1))
-        fd, start = self._fd(), 0
+        fd, start, base = self._fd(), 0, self.offset
         while start < n:
             end = start + 1
             while end < n and rows[end] == rows[end - 1] + 1:
                 end += 1
-            _read_into(fd, flat[start * width:end * width], int(rows[start]) * width, self)
+            _read_into(fd, flat[start * width:end * width], base + int(rows[start]) * width, self)
             start = end
         return out
 

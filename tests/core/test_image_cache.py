@@ -19,7 +19,7 @@ from liteship import image_files
 from liteship.contract import to_model_pixels
 from liteship.dataset import data_fingerprint, load_folder
 from liteship.errors import LiteshipError
-from liteship.image_rows import ImageRows, take
+from liteship.image_rows import HEADER_BYTES, ImageRows, take
 from liteship.progress import Progress
 from tests.conftest import plant_bad_files, plant_odd_but_usable
 
@@ -146,7 +146,7 @@ def test_a_stale_image_is_decoded_again_alone_and_its_old_row_never_used(photos,
     assert decoded == [target.read_bytes()]  # that image only
     assert second.pixels[5].tobytes() == by_hand(target, SIZE).tobytes() != first.pixels[5].tobytes()
     assert second.pixels.rows[5] == 50 and list(second.pixels.rows[:5]) == list(first.pixels.rows[:5])
-    assert (cache / f"{SIZE}px.u8").stat().st_size == 51 * SIZE * SIZE * 3  # one row appended
+    assert (cache / f"{SIZE}px.u8").stat().st_size == HEADER_BYTES + 51 * SIZE * SIZE * 3  # one row appended
 
 
 def test_a_cache_mostly_of_images_no_longer_there_is_rebuilt_with_the_ones_used(tmp_path):
@@ -157,7 +157,7 @@ def test_a_cache_mostly_of_images_no_longer_there_is_rebuilt_with_the_ones_used(
         path.unlink()
     ds = load_folder(root, SIZE, cache_dir=cache)
     assert len(ds.items) == 20 and list(ds.pixels.rows) == list(range(20))
-    assert (cache / f"{SIZE}px.u8").stat().st_size == 20 * SIZE * SIZE * 3
+    assert (cache / f"{SIZE}px.u8").stat().st_size == HEADER_BYTES + 20 * SIZE * SIZE * 3
     assert np.asarray(ds.pixels).tobytes() == np.stack([by_hand(root / i, SIZE) for i in ds.items]).tobytes()
 
 

@@ -51,7 +51,7 @@ def test_the_cache_and_the_in_memory_path_give_the_same_model_split_and_scores(t
     in_memory = load_folder(class_folder, 16)  # cache_dir=None: the path every run took before the cache
     assert isinstance(in_memory.pixels, np.ndarray)
     before = train(in_memory, config, tmp_path / "memory", QUIET, deterministic=True)
-    assert (tmp_path / "streamed" / "data" / "cache" / "16px.u8").stat().st_size == 72 * 16 * 16 * 3
+    assert (tmp_path / "streamed" / "data" / "cache" / "16px.u8").stat().st_size == 64 + 72 * 16 * 16 * 3  # header
     assert not (tmp_path / "memory" / "data" / "cache").exists()
     split = [json.loads((tmp_path / run / "data" / "split.json").read_text()) for run in ("streamed", "memory")]
     assert split[0] == split[1]  # the same split, fingerprint and content hash

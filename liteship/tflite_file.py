@@ -20,6 +20,7 @@ _NP_TYPES = {
     schema.TensorType.INT32: np.int32, schema.TensorType.UINT8: np.uint8, schema.TensorType.INT64: np.int64,
     schema.TensorType.INT16: np.int16, schema.TensorType.INT8: np.int8, schema.TensorType.FLOAT64: np.float64,
 }
+_INT4 = schema.TensorType.INT4
 WEIGHT_OPS = {"CONV_2D": 1, "DEPTHWISE_CONV_2D": 1, "FULLY_CONNECTED": 1, "TRANSPOSE_CONV": 1}
 
 
@@ -135,15 +136,29 @@ def io_specs(model) -> tuple[list[TensorSpec], list[TensorSpec]]:
     return [_spec(sg.tensors[i]) for i in sg.inputs], [_spec(sg.tensors[i]) for i in sg.outputs]
 
 
+def unpack_int4(data: bytes, count: int) -> np.ndarray:
+    """``count`` signed 4-bit values packed two a byte, the first value in the low nibble (TFLite's packing, what
+    LiteRT Quantizer's ``transformation_utils.pack_data`` writes: 0, 1, 2 become bytes 0x10, 0x02), as int8."""
+    raw = np.frombuffer(bytes(data), dtype=np.uint8)
+    nibbles = np.stack([raw & 0x0F, raw >> 4], axis=1).ravel()[:count].astype(np.int8)
+    return np.where(nibbles > 7, nibbles - 16, nibbles).astype(np.int8)
+
+
+def _values(tensor, data) -> np.ndarray | None:
+    if tensor.type == _INT4:
+        return unpack_int4(data, int(np.prod(tensor.shape if tensor.shape is not None else (), dtype=np.int64)))
+    dtype = _NP_TYPES.get(tensor.type)
+    return None if dtype is None else np.frombuffer(bytes(data), dtype=dtype)
+
+
 def _const(model, sg, tensor_index: int, producers: dict) -> np.ndarray | None:
     """A constant tensor's values, following a DEQUANTIZE (fp16 weights) back to its buffer."""
     tensor = sg.tensors[tensor_index]
     data = model.buffers[tensor.buffer].data if tensor.buffer < len(model.buffers) else None
     if data is not None and len(data):
-        dtype = _NP_TYPES.get(tensor.type)
-        if dtype is None:
+        values = _values(tensor, data)
+        if values is None:
             return None
-        values = np.frombuffer(bytes(data), dtype=dtype)
         q = tensor.quantization
         if q is not None and q.zeroPoint is not None and len(q.zeroPoint) and np.any(np.asarray(q.zeroPoint)):
             zp = np.asarray(q.zeroPoint, dtype=np.int64)

@@ -7,17 +7,24 @@ so batches hold the same images in the same order, and each batch's rows are rea
 ``tf.numpy_function`` (``os.preadv`` lets go of the GIL), several batches at once and ahead of training. A
 model trained from either has the same weights (with op determinism on), and the memory held is a few batches,
 whatever the number of images.
+
+A cache that cannot be read during training (cut short, an I/O error) raises a LiteshipError in the numpy
+function, which TensorFlow hands on as an ``UnknownError`` with a long traceback; the feed keeps the LiteshipError
+aside and :func:`carried_errors` raises it instead, so the command says what, why and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
 
+from liteship.errors import LiteshipError
 from liteship.image_rows import ImageRows
 
 READ_AHEAD = 4  # batches read from the cache at once, and ahead of the model
+_RAISED: list[LiteshipError] = []  # what a read in the pipeline raised, for carried_errors (TF's threads)
 
 
 def streamed(pixels) -> bool:
@@ -34,11 +41,34 @@ def read_rows(pixels: ImageRows, index):
     import tensorflow as tf
 
     def read(ix: np.ndarray) -> np.ndarray:
-        return pixels[ix]
+        try:
+            return pixels[ix]
+        except LiteshipError as exc:
+            _RAISED.append(exc)
+            raise
+        except OSError as exc:  # an I/O error of the disk
+            _RAISED.append(pixels._gone(exc.strerror or str(exc)))
+            raise _RAISED[-1] from exc
 
     images = tf.numpy_function(read, [index], tf.uint8, stateful=False, name="read_image_rows")
     images.set_shape([None, pixels.size, pixels.size, 3])
     return images
+
+
+@contextlib.contextmanager
+def carried_errors():
+    """Around a fit or predict that reads the cache: the LiteshipError a read raised, not TensorFlow's wrapper."""
+    import tensorflow as tf
+
+    _RAISED.clear()
+    try:
+        yield
+    except (tf.errors.UnknownError, tf.errors.InvalidArgumentError):
+        if _RAISED:
+            raise _RAISED[0] from None
+        raise
+    finally:
+        _RAISED.clear()
 
 
 def as_floats(images):
@@ -89,4 +119,5 @@ def float_predict(model, pixels, batch: int = 32):
 
     if not streamed(pixels):
         return model.predict(pixels_to_float(pixels), verbose=0)
-    return model.predict(batches(pixels, np.zeros(len(pixels), np.int64), batch, None), verbose=0)
+    with carried_errors():
+        return model.predict(batches(pixels, np.zeros(len(pixels), np.int64), batch, None), verbose=0)

@@ -220,8 +220,9 @@ def _fit(model, phases, train_ds, val_ds, progress: Progress) -> list[dict]:
         schedule = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, epochs * len(train_ds)))
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                       metrics=["accuracy"])
-        hist = model.fit(train_ds, validation_data=val_ds, initial_epoch=epoch0, epochs=epoch0 + epochs,
-                         verbose=0, callbacks=[_epoch_callback(progress, phase, total)])
+        with feed.carried_errors():  # a cache cut short: its LiteshipError, not TensorFlow's traceback
+            hist = model.fit(train_ds, validation_data=val_ds, initial_epoch=epoch0, epochs=epoch0 + epochs,
+                             verbose=0, callbacks=[_epoch_callback(progress, phase, total)])
         for i in range(epochs):
             rows.append({"epoch": epoch0 + i + 1, "phase": phase, "lr": lr,
                          **{k: float(v[i]) for k, v in hist.history.items()}})
@@ -232,7 +233,8 @@ def _fit(model, phases, train_ds, val_ds, progress: Progress) -> list[dict]:
 def _top1(model, pixels, labels: np.ndarray) -> float | None:
     if len(labels) == 0:
         return None
-    probs = model.predict(tf_dataset(pixels, labels, 256, None), verbose=0)
+    with feed.carried_errors():
+        probs = model.predict(tf_dataset(pixels, labels, 256, None), verbose=0)
     return float(np.mean(np.argmax(probs, axis=1) == labels))
 
 

@@ -184,6 +184,12 @@ def _runtime_verdict(budgets: Budgets, variant: str, record: BenchRecord) -> Ver
     return Verdict(variant, "target_runtime", compat["min_runtime"], budgets.target_runtime, None, compat["ok"], msg)
 
 
+def runtime_check(budgets: Budgets, variant: str, records: list[BenchRecord]) -> Verdict:
+    """``target_runtime``'s verdict alone, for one variant's records, as :func:`judge` makes it."""
+    return replace(_on_fact("target_runtime", lambda r: _runtime_verdict(budgets, variant, r), records),
+                   id="target_runtime")
+
+
 def _too_small(images: int | None) -> str:
     return f" — the test split ({images} images) is too small to decide this budget: more test images would be needed to tell whether it is met"
 

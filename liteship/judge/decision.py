@@ -17,6 +17,7 @@ from liteship.judge.baseline import drop_with_interval, same_images
 from liteship.judge.budgets import Budgets, budget_record, judged_latency, predicted, scored_record
 from liteship.judge.phone_verdicts import stale
 from liteship.judge.gate import VariantVerdict
+from liteship.judge.runtime_target import in_force, refused, with_runtime_verdicts
 from liteship.stats import paired
 
 PREFERENCES = ("accuracy", "size", "latency", "instructions")
@@ -127,6 +128,8 @@ class Decision:
     tie: Tie | None = None  # --prefer accuracy: the variants the paired test cannot tell from the most accurate
     uncounted: tuple[str, ...] = ()  # --prefer instructions: passing variants with no count, ranked last
     ranked_on: str = ""  # --prefer latency on predictions: what it ranked on, in words ("" for a statistic alone)
+    target_said: str = ""  # where the target runtime judged came from, when not only the budgets ("": nothing to say)
+    left_out: tuple[tuple[str, str], ...] = ()  # (variant, why) for each the target runtime refuses
 
 
 def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> Option:
@@ -228,22 +231,29 @@ def decide(records: list[BenchRecord], budgets: Budgets, prefer: str, verdicts: 
     Under ``accuracy``, variants whose top-1 the paired test cannot tell from the most accurate one's are tied,
     and the tie goes to the phone's cost where it was counted, then size (``Decision.tie`` says so): the decision
     never ranks by digits its own intervals cannot separate.
+
+    The target runtime the run's bench recorded counts as if the budgets declared it (they win when they declare
+    another): a variant it refuses is never chosen nor listed, and ``Decision.left_out`` says which and why.
     """
     why = prefer_problem(budgets, prefer, records)
     if why is not None:
         raise LiteshipError(why, "nothing would rank the variants: the choice would be silent", PREFER_FIX)
+    budgets, target_said = in_force(budgets, records)
+    verdicts = with_runtime_verdicts(verdicts, budgets, records)
+    left_out = refused(verdicts)
     options = [option(vv, records, budgets) for vv in verdicts]
     passing = [o for o in options if o.verdict.passed]
     if not passing:
         misses = sorted(options, key=lambda o: (o.verdict.worst_margin, rank(prefer, o)))[:3]
-        return Decision(budgets, prefer, made_by, None, (), tuple(misses), len(options))
+        return Decision(budgets, prefer, made_by, None, (), tuple(misses), len(options), target_said=target_said,
+                        left_out=left_out)
     chosen = min(passing, key=lambda o: rank(prefer, o))
     tie = _tie(passing, chosen) if prefer == "accuracy" else None
     if tie is not None:
         chosen = next(o for o in passing if o.variant == tie.tied[0])
     uncounted = tuple(o.variant for o in passing if o.instructions is None) if prefer == "instructions" else ()
     return Decision(budgets, prefer, made_by, chosen, _alternatives(passing, chosen, prefer), (), len(options), tie,
-                    uncounted, ranked_on(options, budgets) if prefer == "latency" else "")
+                    uncounted, ranked_on(options, budgets) if prefer == "latency" else "", target_said, left_out)
 
 
 def ranked_on(options: list[Option], budgets: Budgets) -> str:

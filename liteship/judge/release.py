@@ -13,6 +13,7 @@ from liteship.rundir import (FLOAT, LABELS, MANIFEST, MODEL_MD, MODEL_TFLITE, RE
                              VARIANTS, read_manifest, read_variant_record, writing)
 from liteship.judge.budgets import predicted
 from liteship.judge.decision import Decision
+from liteship.judge.metadata_words import metadata_state
 from liteship.judge.release_docs import model_md, predicted_for, swift
 from liteship.judge.trained import read_trained
 from liteship.versions import measured_where, system_info
@@ -94,6 +95,14 @@ def _predicted(recs) -> dict:
     return {"predicted": found} if found else {}
 
 
+def _runtime(compat: dict, decision: Decision) -> dict:
+    """The manifest's runtime: the file's needs against the target judged, where that target came from (the budgets,
+    or the runtime the run's bench recorded) and the variants it refuses, left out of the choice."""
+    return {**compat, "target_from": None if decision.budgets.target_runtime is None else
+            (decision.target_said or "the budgets"),
+            "left_out": [{"variant": v, "why": why} for v, why in decision.left_out]}
+
+
 def write_release(run_dir: Path, decision: Decision, records) -> Path:
     """release/: model.tflite, labels.txt, manifest.json, MODEL.md and Classifier.swift, made whole or not at all;
     only in a run liteship made, held while it is written (re-entered inside pick's session)."""
@@ -140,7 +149,8 @@ def _write_release(run_dir: Path, decision: Decision, records) -> Path:
                                       "passed": v.passed, "remeasured": v.remeasured, "message": v.message}
                                      for v in chosen.verdicts]},
             "input_contract": {**InputContract(size).to_dict(), "tensor": contract["input"], "output": contract["output"]},
-            "runtime": check_runtime(model, budgets.target_runtime),
+            "runtime": _runtime(check_runtime(model, budgets.target_runtime), decision),
+            "metadata": metadata_state(variant_json),
             "versions": {"liteship": system_info()["versions"].get("liteship"),
                          "tensorflow": variant_json.get("versions", {}).get("tensorflow"),
                          "tfmot": variant_json.get("versions", {}).get("tensorflow-model-optimization"),
@@ -156,6 +166,7 @@ def _write_release(run_dir: Path, decision: Decision, records) -> Path:
         (staging / SWIFT_CODE).write_text(swift(decision, contract, recs[0].system.get("cpu")), encoding="utf-8")
         (trained,) = read_trained(run_dir, [variant_json["model"]])  # its float model's card: how it was trained
         (staging / MODEL_MD).write_text(model_md(decision, recs, contract, read_labels(labels), manifest["where"],
-                                                   manifest["task_api"], manifest["resize_kernels"], trained),
+                                                   manifest["task_api"], manifest["resize_kernels"], trained,
+                                                   manifest["metadata"]),
                                           encoding="utf-8")
     return final

@@ -10,6 +10,7 @@ from liteship.bench import BenchRecord, measured_on, with_article
 from liteship.judge.budgets import budget_record, judged_latency, predicted, scored_record
 from liteship.judge.costs import device_name, latency_source
 from liteship.judge.decision import BEST, Decision
+from liteship.judge.metadata_words import metadata_words
 from liteship.judge.trained import Trained, trained_md
 from liteship.number_formats import change_pt, millions, percent, percent_change, points, pt, pt_interval
 from liteship.stats import wilson
@@ -253,7 +254,8 @@ def _speed_lines(recs: list[BenchRecord]) -> list[str]:
 
 
 def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels: list[str], where: str,
-             task: dict | None = None, kernels: dict | None = None, trained: Trained | None = None) -> str:
+             task: dict | None = None, kernels: dict | None = None, trained: Trained | None = None,
+             metadata: dict | None = None) -> str:
     """MODEL.md: what the model expects and returns, how it was trained (``trained``: its float model's card),
     how good and how big it is, where that was measured."""
     o, b = decision.chosen, decision.budgets
@@ -293,13 +295,22 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
                      f"each after {opts.get('warmup')} warm-up invokes, with a 95 % bootstrap interval; "
                      "one image per invoke")
     lines += ["", _where_said(where, recs), "",
-              "## Budgets", ""] + [f"- {v.message}" for v in vv.verdicts] + [
+              "## Budgets", ""] + [f"- {v.message}" for v in vv.verdicts] + left_out_md(decision) + [
               "", "## Use it in the app", "", "Two ways; every number above was "
               + ("measured (or predicted from measurements made) " if any(predicted(r) for r in recs) else "measured ")
               + "through LiteRT's Interpreter (the first).", "", "1. `Classifier.swift` in this folder: TensorFlowLiteSwift's `Interpreter`, "
-              "with the preprocessing above written out; it reads `labels.txt`.", *mediapipe_md(task),
+              "with the preprocessing above written out; it reads `labels.txt`.", *mediapipe_md(task, metadata, inp["dtype"]),
               *kernels_md(kernels)]
     return "\n".join(lines)
+
+
+def left_out_md(decision: Decision) -> list[str]:
+    """Where the target runtime came from, and the variants it refuses, left out of the choice."""
+    said = [""] + [f"{decision.target_said[0].upper()}{decision.target_said[1:]}."] if decision.target_said else []
+    if decision.left_out:
+        said += ["", f"Left out: {decision.budgets.target_runtime} refuses them, so none was ranked:"] + \
+            [f"- `{v}`: {why}" for v, why in decision.left_out]
+    return said
 
 
 def _top1(found: dict) -> str:
@@ -326,18 +337,16 @@ def _checked(task: dict) -> list[str]:
     return lines
 
 
-def mediapipe_md(task: dict | None) -> list[str]:
+def mediapipe_md(task: dict | None, metadata: dict | None = None, dtype: str = "float32") -> list[str]:
     """MODEL.md's MediaPipe Tasks way: the MPPImageClassifier snippet with the centre square as region of
-    interest, and what the check found."""
+    interest, and what the check found; ``metadata``: what the file carries (:func:`metadata_state`)."""
     if task is None or task.get("loaded") is None:
         found = ["", "Not checked in MediaPipe here: " + ((task or {}).get("error") or "no check") + "."]
     elif not task["loaded"]:
         found = ["", f"MediaPipe's ImageClassifier could not load it: {task.get('error')}."]
     else:
         found = _checked(task)
-    return ["2. MediaPipe Tasks (`MediaPipeTasksVision`, CocoaPods): `model.tflite` carries TFLite metadata (the "
-            "input's normalization, `labels.txt` as its associated file, a name and a version), which "
-            "`ImageClassifier` needs. Pass the photo whole with its centre square as the region of interest: "
+    return ["2. MediaPipe Tasks (`MediaPipeTasksVision`, CocoaPods): " + metadata_words(metadata, dtype) + " Pass the photo whole with its centre square as the region of interest: "
             "without one, MediaPipe stretches the whole photo to the input size instead of cropping it:", "",
             "```swift", "import MediaPipeTasksVision", "",
             "let options = ImageClassifierOptions()",

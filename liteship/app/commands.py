@@ -145,6 +145,9 @@ def _pick(result) -> None:
     print(f"picked {chosen.variant} ({chosen.model} {chosen.recipe}): every budget passed")
     for v in chosen.verdicts:
         print(f"    {v.message}")
+    for words in ([decision.target_said] if decision.target_said else []) + [
+            f"left out {v}: {why}" for v, why in decision.left_out]:  # the app's runtime refuses them
+        print(f"    {words}")
     if decision.tie is not None:  # --prefer accuracy could not tell the most accurate apart: say how it chose
         print(f"    {decision.tie.describe()}".replace("`", ""))
     if decision.ranked_on:  # --prefer latency on predictions: a prediction's upper end, a device's median

@@ -106,6 +106,17 @@ def _why(decision: Decision) -> str:
             + decision.tie.describe())
 
 
+def _left_out(decision: Decision) -> list:
+    """Where the target runtime judged came from, and the variants it refuses: never recommended."""
+    said = getattr(decision, "target_said", "")
+    out = [Para(f"{said[0].upper()}{said[1:]}.")] if said else []
+    left = getattr(decision, "left_out", ())
+    if left:
+        out.append(Para(f"Left out, never recommended: {decision.budgets.target_runtime} refuses "
+                        + "; ".join(f"`{v}` ({why})" for v, why in left) + ".", "warning"))
+    return out
+
+
 def judged_on(decision: Decision | None) -> tuple:
     """(budgets, the records the decision's verdicts judged): what the variants table and the plots show."""
     if decision is None:
@@ -144,6 +155,7 @@ def decision_section(decision: Decision | None, run_dir: str, records: list[Benc
         blocks.append(Table(("model", "recipe", "variant", "what it lacks"), tuple(
             (o.verdict.model, o.verdict.recipe, f"`{o.variant}`", "; ".join(o.failing())) for o in decision.misses)))
     blocks.append(Para(_budgets_line(decision)))
+    blocks += _left_out(decision)
     blocks.append(Para(costs_line(decision.chosen.verdict.variant if decision.chosen else None, records)))
     if decision.made_by == "pick":
         blocks.append(Para(f"Chosen by `liteship pick --prefer {decision.prefer}`; the bundle for the app is in "

@@ -79,6 +79,19 @@ def reason(exc: BaseException) -> str:
     return text[:200]
 
 
+def decoder_refused(exc: BaseException) -> bool:
+    """Whether ``exc`` is the decoder refusing the file's bytes (which the cache may record for them), not the
+    machine failing (out of memory, an I/O error), which another run may not meet."""
+    import struct
+
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning,
+                        SyntaxError, EOFError, ValueError, struct.error)):
+        return True
+    return isinstance(exc, OSError) and exc.errno is None  # Pillow's own: "image file is truncated", ...
+
+
 def class_files(class_dir: Path) -> list[Path]:
     """Every non-hidden file below a class folder, without following links to folders."""
     files = []
@@ -138,6 +151,7 @@ class _Seen:
     sha: bytes | None = None
     pixels: list | None = None  # by size, when decoded
     failed: str | None = None  # why it did not decode
+    refused: bool = False  # failed: the decoder refused its bytes (never the machine's own error)
 
 
 def _examine(path: Path, root: Path, image: bool, sizes: tuple, needs) -> _Seen:
@@ -168,7 +182,7 @@ def _examine(path: Path, root: Path, image: bool, sizes: tuple, needs) -> _Seen:
             raise ValueError("empty file (0 bytes)")
         return _Seen(sha=sha, pixels=decode(raw, sizes))
     except Exception as exc:  # any decoder failure skips the file, never the run
-        return _Seen(sha=sha, failed=reason(exc))
+        return _Seen(sha=sha, failed=reason(exc), refused=decoder_refused(exc))
 
 
 def _in_order(fn, items: list):
@@ -217,11 +231,12 @@ def _use(out: FolderRead, path: Path, root: Path, label: int, seen: _Seen, sizes
     digest = _digest_of(seen.sha) if seen.sha is not None else None
     if digest is not None and seen.failed is None and seen.pixels is None:  # not decoded: the cache knows it
         seen.failed = next((c.failed[digest] for c in caches.values() if digest in c.failed), None)
+        seen.refused = seen.failed is not None
     why = _skip_reason(path, root, seen)
     rel = path.relative_to(root).as_posix()
     if why is not None:
         out.skipped.append({"file": printable(rel), "reason": why})
-        for cache in caches.values() if seen.failed is not None and digest is not None else ():
+        for cache in caches.values() if seen.refused and digest is not None else ():
             cache.fail(digest, seen.failed)
         return
     out.content.update(rel.encode("utf-8") + b"\0" + seen.sha)

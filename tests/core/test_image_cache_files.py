@@ -163,3 +163,42 @@ def test_an_index_that_is_not_a_small_regular_file_is_rebuilt_never_waited_on(ph
     ds, said = load(photos, cache)
     assert "index is unreadable" in said and np.asarray(ds.pixels).tobytes() == contract(photos, ds)
     assert Path(index).is_file() and not Path(index).is_symlink()
+
+
+def test_only_a_decoders_refusal_is_recorded_and_only_for_that_pillow(photos, tmp_path, monkeypatch):
+    from liteship import image_cache, image_files
+
+    cache = tmp_path / "cache"
+    (photos / "cat" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not a png")
+    victim = sorted((photos / "dog").iterdir())[0]
+    real, decoded = image_files.decode, []
+
+    def short_of_memory(raw, sizes):
+        if raw == victim.read_bytes():
+            raise MemoryError()
+        return real(raw, sizes)
+
+    monkeypatch.setattr(image_files, "decode", short_of_memory)
+    first, _ = load(photos, cache)
+    assert {s["file"] for s in first.skipped} == {"cat/broken.png", f"dog/{victim.name}"}
+    failed = json.loads((cache / f"{SIZE}px.json").read_text())["failed"]
+    assert [entry[0] for entry in failed.values()] == ["not a readable image"]  # the refusal, not the MemoryError
+    monkeypatch.setattr(image_files, "decode", lambda raw, sizes: decoded.append(raw) or real(raw, sizes))
+    second, _ = load(photos, cache)
+    assert decoded == [victim.read_bytes()] and f"dog/{victim.name}" in second.items  # decoded again, now used
+    monkeypatch.setattr(image_cache, "pillow_version", lambda: "another")
+    decoded.clear()
+    load(photos, cache)
+    assert decoded == [(photos / "cat" / "broken.png").read_bytes()]  # another Pillow: asked again
+
+
+def test_a_refusal_moved_to_another_images_hash_is_not_trusted(photos, tmp_path):
+    cache = tmp_path / "cache"
+    (photos / "cat" / "broken.png").write_bytes(b"not an image at all")
+    first, _ = load(photos, cache)
+    index = json.loads((cache / f"{SIZE}px.json").read_text())
+    (entry,) = index["failed"].values()
+    index["failed"] = {first.digests[0]: entry}  # a usable image now says it failed
+    (cache / f"{SIZE}px.json").write_text(json.dumps(index))
+    ds, _ = load(photos, cache)
+    assert ds.items == first.items and np.asarray(ds.pixels).tobytes() == contract(photos, ds)

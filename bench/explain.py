@@ -58,6 +58,7 @@ class Explained:
     op_errors: tuple[OpRow, ...] = ()  # worst first (lowest SNR), from :func:`with_op_errors`
     op_error_images: int = 0  # the calibration images they were measured on
     op_error_note: str | None = None  # why there are none
+    fine_tuned: bool = False  # its weights were fine-tuned from the float model's: the op errors include that
 
     @property
     def by_family(self) -> dict:
@@ -248,4 +249,25 @@ def with_op_errors(e: Explained, run_dir: Path, path: Path, images: int = OP_ERR
     macs = op_macs(data)
     rows = tuple(OpRow(err, macs.get(err.index, 0), family_of(err.op, e.by_family))
                  for err in errors)
-    return replace(e, op_errors=rows, op_error_images=len(pixels))
+    return replace(e, op_errors=rows, op_error_images=len(pixels), fine_tuned=fine_tuned(path, e.recipe))
+
+
+def fine_tuned(path: Path, recipe: str | None) -> bool:
+    """Whether the variant at ``path`` was fine-tuned from its float model: its record (``<ID>.json`` beside it) holds
+    a fine-tuning history, or its recipe declares a fine-tuning (qat_int8, pqat_int8, prune_int8, cluster_int8)."""
+    import json
+
+    from liteship.optimize import get_recipe
+
+    try:
+        record = json.loads(path.with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        record = {}
+    details = record.get("details") if isinstance(record, dict) else None
+    if isinstance(details, dict) and details.get("history"):
+        return True
+    try:
+        spec = get_recipe(str(recipe))
+        return spec.costs is not None and bool(spec.costs.fine_tuning(spec.config_cls()))
+    except (LiteshipError, TypeError, ValueError):
+        return False

@@ -4,7 +4,9 @@
 Model Explorer names a .tflite's nodes itself: its flatbuffer adapter gives every op, constant, and the graph's
 inputs and outputs a node id. The file keys each op's value by the id the adapter gives the node that writes the
 op's output tensor, so it names only nodes of the graph Model Explorer shows. The value is the op output's SNR in
-dB against the float model (:attr:`liteship.optimize.op_error.OpError.snr_db`): the lowest, the worst, is red.
+dB against the float model (:attr:`liteship.optimize.op_error.OpError.snr_db`): the lowest, the worst, is red. An op
+whose output equals float's (MSE 0, SNR infinite) has no dB to give and is left uncoloured; KL divergence is not in
+the file (see :mod:`liteship.optimize.op_error`).
 """
 
 from __future__ import annotations

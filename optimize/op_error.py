@@ -3,7 +3,11 @@
 LiteRT Quantizer's model validator (``litert_quantizer.model_validator.compare_model``, what ``Quantizer.validate``
 runs) invokes both models on the same inputs with every tensor kept, dequantizes each quantized tensor with its own
 scale and zero point, and compares every tensor the two graphs name alike: mean squared error, SNR (the float
-tensor's power over the error's), cosine similarity and KL divergence, each the mean over the images. Here it is fed
+tensor's power over the error's) and cosine similarity, each the mean over the images. Its SNR divides by the error
+plus 1e-9, so an op whose output equals float's on every image (MSE 0) would show 77 to 94 dB, which reads as an
+error; here such an op is exact (SNR infinite) and ranks after every op with an error. Its KL divergence is left out:
+it takes each tensor for a probability distribution, which an activation is not (on ReLU outputs it gave negative
+values and values in the thousands). Here it is fed
 contract images as the float model takes them (bytes / 255); for a uint8 or int8 input the validator quantizes them
 with the input's own scale and zero point, which under the contract (1/255) gives back exactly the app's bytes.
 
@@ -40,24 +44,31 @@ class OpError:
     mse: float  # mean squared error, in the tensor's float units
     snr: float  # signal power over error power (the validator's linear ratio; 10 log10 of it is in dB)
     cosine: float  # cosine similarity of the two tensors (1: the same direction)
-    kl: float  # KL divergence of the float tensor from the quantized one (both clipped at 0)
     float_op: str = ""  # the op that makes the tensor in the float model, where it is not ``op`` (SOFTMAX, whose
     # output the converter's final QUANTIZE takes over)
+
+    @property
+    def exact(self) -> bool:
+        """The output equals the float model's on every image."""
+        return self.mse == 0
 
     @property
     def snr_db(self) -> float:
         return 10.0 * math.log10(self.snr) if self.snr > 0 else -math.inf
 
     def to_dict(self) -> dict:
-        """For a record: the numbers rounded to what they say, SNR also in dB; ``float_op`` only where it differs."""
-        out = {**asdict(self), "mse": float(f"{self.mse:.4g}"), "snr": float(f"{self.snr:.4g}"),
-               "cosine": round(self.cosine, 6), "kl": float(f"{self.kl:.4g}"),
-               "snr_db": round(self.snr_db, 2) if math.isfinite(self.snr_db) else None}
+        """For a record: the numbers rounded to what they say, SNR also in dB (None for an exact op, which says
+        ``exact``: JSON has no infinity); ``float_op`` only where it differs."""
+        finite = math.isfinite(self.snr)
+        out = {**asdict(self), "mse": float(f"{self.mse:.4g}"), "snr": float(f"{self.snr:.4g}") if finite else None,
+               "cosine": round(self.cosine, 6), "snr_db": round(self.snr_db, 2) if math.isfinite(self.snr_db) else None,
+               **({"exact": True} if self.exact else {})}
         return out if self.float_op else {k: v for k, v in out.items() if k != "float_op"}
 
 
 def worst_first(errors) -> list[OpError]:
-    """``errors`` ordered from the lowest SNR (the op whose output strays most from float's) to the highest."""
+    """``errors`` ordered from the lowest SNR (the op whose output strays most from float's) to the highest, the exact
+    ones (SNR infinite) last."""
     return sorted(errors, key=lambda e: (e.snr, e.index))
 
 
@@ -106,7 +117,7 @@ def tensor_errors(float_tflite: bytes, quantized: bytes, images: np.ndarray, thr
     if not len(images):
         raise LiteshipError("no images to compare the models on", "the per-op error is measured on images",
                             "pass at least one image")
-    metrics = [Metric.MSE, Metric.SNR, Metric.COSINE_SIMILARITY, Metric.KL_DIVERGENCE]
+    metrics = [Metric.MSE, Metric.SNR, Metric.COSINE_SIMILARITY]
     data = {key: [{inputs[0]: pixels_to_float(images[i:i + 1])} for i in range(len(images))]}
     result = model_validator.compare_model(float_tflite, quantized, data, metrics,
                                            [_sized(get_validation_func(m)) for m in metrics], num_threads=threads)
@@ -120,10 +131,16 @@ def op_errors(float_tflite: bytes, quantized: bytes, images: np.ndarray, threads
     pixels, N x H x W x 3), in graph order."""
     by_name = tensor_errors(float_tflite, quantized, images, threads)
     made_by = {tensor: op for _, op, tensor in op_outputs(float_tflite)}
-    metrics = ("mse", "snr", "cosine_similarity", "kl_divergence")
-    return tuple(OpError(i, op, tensor, *(by_name[tensor][m] for m in metrics),
-                         float_op=made_by.get(tensor, op) if made_by.get(tensor, op) != op else "")
+    return tuple(_error(i, op, tensor, by_name[tensor], made_by.get(tensor, op))
                  for i, op, tensor in op_outputs(quantized) if tensor in by_name)
+
+
+def _error(index: int, op: str, tensor: str, values: dict, float_op: str) -> OpError:
+    """The validator's numbers as an OpError; MSE 0 (the same output on every image) is an infinite SNR, where the
+    validator's 1e-9 in the divisor gives a finite one."""
+    mse = values["mse"]
+    return OpError(index, op, tensor, mse, math.inf if mse == 0 else values["snr"], values["cosine_similarity"],
+                   float_op=float_op if float_op != op else "")
 
 
 def calibration_images(run_dir, model: str, n: int) -> np.ndarray:

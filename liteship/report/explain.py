@@ -63,13 +63,21 @@ def op_errors(e: Explained) -> list[str]:
         err = row.error
         fam = row.family.split(" (")[0] + " " + millions(e.by_family[row.family]) if row.family else "–"
         rows.append((str(err.index), err.op + (f" (float {err.float_op})" if err.float_op else ""), _short(err.tensor),
-                     f"{err.snr_db:.1f}", f"{err.cosine:.5f}", f"{err.mse:.3g}", f"{err.kl:.3g}",
+                     "= float" if err.exact else f"{err.snr_db:.1f}", f"{err.cosine:.5f}", f"{err.mse:.3g}",
                      f"{row.macs / 1e6:.3f}" if row.macs else "–", fam))
-    table = _table(("#", "op", "output", "SNR dB", "cosine", "MSE", "KL", "M MACs", "its kernel family's instr"),
-                   rows, (0, 3, 4, 5, 6, 7))
+    table = _table(("#", "op", "output", "SNR dB", "cosine", "MSE", "M MACs", "its kernel family's instr"),
+                   rows, (0, 3, 4, 5, 6))
     return ["", "quantization error per op, worst first: each op's output against the float model's, on "
-                f"{e.op_error_images} calibration images", "(LiteRT Quantizer's validator; SNR: the float output's "
-                "power over the error's):", *(line.rstrip() for line in table)]
+                f"{e.op_error_images} calibration images", *_fine_tuned(e), "(LiteRT Quantizer's validator; SNR: the "
+                "float output's power over the error's; = float: the same output on every image):",
+            *(line.rstrip() for line in table)]
+
+
+def _fine_tuned(e: Explained) -> list[str]:
+    if not e.fine_tuned:
+        return []
+    return [f"the float model is the original one, before {e.recipe}'s fine-tuning: each error includes the weights "
+            "the fine-tuning changed, not only the quantization's"]
 
 
 def render(e: Explained, other: Explained | None = None) -> str:

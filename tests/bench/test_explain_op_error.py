@@ -67,7 +67,7 @@ def test_each_ops_error_is_shown_worst_first_beside_its_multiply_adds(explained,
     said = capsys.readouterr().out
     rows = _table(said)
     assert f"against the float model's, on {IMAGES} calibration images" in said and "LiteRT Quantizer's" in said
-    snr = [float(r[3]) for r in rows]
+    snr = [float("inf") if r[3] == "= float" else float(r[3]) for r in rows]  # "= float": MSE 0, ranked last
     assert len(rows) >= 5 and snr == sorted(snr)
     path = out / "variants" / f"{ids['int8']}.tflite"
     macs = _macs_by_op(path)
@@ -78,6 +78,7 @@ def test_each_ops_error_is_shown_worst_first_beside_its_multiply_adds(explained,
     own = own_errors(float_tflite, path.read_bytes(), _calibration_images(out, 16, card["config"]["seed"]))
     by_index = {v["index"]: v for v in own.values()}
     assert {int(r[0]) for r in rows} == set(by_index)
+    assert all((r[3] == "= float") == (by_index[int(r[0])]["mse"] == 0) for r in rows)
     for r in rows[:3]:  # the worst three, from this test's own tensors
         assert float(r[3]) == pytest.approx(10 * np.log10(by_index[int(r[0])]["snr"]), abs=0.06)
         assert r[1].split()[0] == by_index[int(r[0])]["op"]
@@ -108,7 +109,7 @@ def test_the_model_explorer_file_names_only_the_graphs_nodes(explained, capsys):
             written = next(a["value"] for a in node["outputsMetadata"][0]["attrs"] if a["key"] == "tensor_name")
             assert written.split(";")[0].endswith(row[2].lstrip("…"))
             assert result.value == pytest.approx(float(row[3]), abs=0.051)  # the table shows one decimal
-    assert len(loaded.graphsData["main"].results) == len(rows)
+    assert len(loaded.graphsData["main"].results) == len([r for r in rows if r[3] != "= float"])  # exact: no dB
 
 
 def test_without_model_explorer_the_flag_says_how_to_install_it(explained, capsys, monkeypatch, tmp_path):

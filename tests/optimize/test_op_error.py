@@ -84,7 +84,8 @@ def own_errors(float_tflite: bytes, quantized: bytes, images: np.ndarray) -> dic
                 mse = float(np.mean((q - f) ** 2))
                 norms = np.linalg.norm(f) * np.linalg.norm(q)
                 cosine = float(f @ q / norms) if norms else 0.0
-                per_image.setdefault(name, []).append((index, op, mse, float(np.mean(f ** 2)) / mse, cosine))
+                snr = float(np.mean(f ** 2)) / mse if mse else np.inf  # the same tensor: no error at all
+                per_image.setdefault(name, []).append((index, op, mse, snr, cosine))
     return {name: {"index": rows[0][0], "op": rows[0][1], "mse": np.mean([r[2] for r in rows]),
                    "snr": np.mean([r[3] for r in rows]), "cosine": np.mean([r[4] for r in rows])}
             for name, rows in per_image.items()}
@@ -129,3 +130,36 @@ def test_a_variant_of_another_signature_is_refused_with_what_to_do(tiny):
     other = _float_tflite(_model(input_name="pixels"))
     with pytest.raises(LiteshipError, match="signature is not the float model's"):
         op_errors(float_tflite, other, _images(1))
+
+
+def test_an_op_equal_to_float_is_exact_and_ranked_last(tf_available):
+    """Weight-only int4: the rescaling before the first convolution (a MUL, an ADD with the ReLU fused) computes in
+    float on float's input, so its outputs are float's on every image (MSE 0, computed here from the kept tensors); the validator's 1e-9 in its SNR divisor
+    would give it some 80 dB. It is exact: SNR infinite, after every op with an error, no finite SNR recorded."""
+    import json
+
+    import tf_keras as keras
+
+    from liteship.optimize import op_errors, worst_first
+    from optimize.quantizer import int4_weights, quantize
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((SIZE, SIZE, 3), name="image")
+    x = keras.layers.ReLU(name="first_relu")(keras.layers.Rescaling(2.0, -0.5, name="shift")(inp))
+    x = keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="conv1")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    model = keras.Model(inp, keras.layers.Dense(3, name="logits")(x))
+    float_tflite = _float_tflite(model)
+    int4 = quantize(float_tflite, int4_weights(0, 0))
+    images = _images(3)
+    own = own_errors(float_tflite, int4, images)
+    same = {name for name, v in own.items() if v["mse"] == 0}
+    assert sorted(own[name]["op"] for name in same) == ["ADD", "MUL"]
+    ranked = worst_first(op_errors(float_tflite, int4, images))
+    exact = [e for e in ranked if e.exact]
+    assert {e.tensor for e in exact} == same and ranked[-len(exact):] == exact
+    assert all(e.snr == float("inf") and e.snr_db == float("inf") for e in exact)
+    assert all(e.mse > 0 and e.snr < 1e8 for e in ranked[:-len(exact)])
+    row = exact[0].to_dict()
+    assert row["exact"] is True and row["snr"] is None and row["snr_db"] is None and "kl" not in row
+    json.dumps(row, allow_nan=False)

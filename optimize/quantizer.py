@@ -49,6 +49,29 @@ _MIN_MAX = "min_max_uniform_quantize"
 _INT8_WEIGHTS = {"num_bits": 8, "symmetric": True, "granularity": "CHANNELWISE", "dtype": "INT"}
 
 
+# The recipes LiteRT Quantizer makes (convert.py, selective.py, auto.py's int8 step), and how to install it: optimize
+# refuses them before any work when it is missing, where each would load TensorFlow and fail with an ImportError.
+RECIPES = ("dynamic", "int8", "int16x8", "int4_weights", "selective_int8", "auto_int8")
+INSTALL = "pip install 'liteship[train]'"
+
+
+def unavailable(names) -> list[str]:
+    """Which of the recipes ``names`` cannot be made here because LiteRT Quantizer is not installed (found without
+    importing it: its import takes seconds)."""
+    from importlib.util import find_spec
+
+    return [] if find_spec("litert_quantizer") is not None else [n for n in names if n in RECIPES]
+
+
+def problems(names) -> list:
+    """optimize's refusal of the recipes of ``names`` LiteRT Quantizer makes, when it is not installed."""
+    from liteship.config import Problem
+
+    unmade = unavailable(names)
+    return [Problem("--recipes", None, ",".join(unmade), "LiteRT Quantizer (litert-quantizer) makes these recipes "
+                    "and is not installed", INSTALL)] if unmade else []
+
+
 def version() -> str | None:
     """The installed litert-quantizer's version, or None."""
     try:

@@ -108,7 +108,7 @@ def _kernel_run_dir(run_dir: str | None, flag: str = "RUN_DIR") -> list[Problem]
 
 
 def _optimize(request) -> list[Problem]:
-    from liteship.optimize import parse_recipes
+    from liteship.optimize import parse_recipes, quantizer
 
     if request.list_only:
         return []
@@ -124,7 +124,7 @@ def _optimize(request) -> list[Problem]:
     names = collect(found, parse_recipes, recipes)
     if names is not None or not isinstance(request.config, (list, tuple)):  # a list's configs need the recipes
         collect(found, recipe_settings, names or [], text(request.config))
-    return found
+    return found + quantizer.problems(names or [])
 
 
 def _bench(request) -> list[Problem]:

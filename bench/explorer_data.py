@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from liteship.errors import LiteshipError
 from liteship.tflite_file import read_model
 
 INSTALL = "pip install 'liteship[explorer]'"
@@ -28,6 +29,33 @@ def missing() -> str | None:
     except ImportError as exc:
         return f"Model Explorer's Python package (ai-edge-model-explorer) is not installed ({exc})"
     return None
+
+
+def output_problems(path: str | None) -> list:
+    """Why ``path`` cannot take the node data (checked before any work, beside the output checks every report file
+    has): Model Explorer loads it from a file, so ``-`` (explain's text is on standard output) and anything but a
+    regular file or a new path (/dev/full, a FIFO, /dev/stdout) are refused."""
+    import os
+    import stat
+
+    from liteship.config import Problem, describe
+
+    if path is None:
+        return []
+    if path == "-":
+        why = "'-' is not supported: explain writes its text to standard output, which would mix with the JSON"
+    else:
+        real = os.path.realpath(path)  # as written and resolved: /dev/stdout may resolve to a regular file
+        special = any(p == k or p.startswith(k + "/") for p in (os.path.abspath(path), real)
+                      for k in ("/dev", "/proc", "/sys"))
+        try:
+            special = special or not stat.S_ISREG(os.stat(real).st_mode)
+        except OSError:
+            pass  # a new file: the output checks judge its folder
+        why = "it is a special file, not a regular one: Model Explorer loads node data from a file" if special \
+            else None
+    return [Problem("--model-explorer", None, describe(path), why, "give a file name, e.g. int8_nodes.json")] \
+        if why else []
 
 
 def graph_nodes(path: str | Path) -> tuple[str, dict[int, str]]:
@@ -49,6 +77,10 @@ def node_data(explained, path: str | Path) -> str:
     """The JSON of a Model Explorer ``ModelNodeData``: each op of ``explained.op_errors`` by its node's id."""
     from model_explorer.node_data_builder import GradientItem, GraphNodeData, ModelNodeData, NodeDataResult
 
+    if not explained.op_errors:  # nothing measured: an empty file would pass for a model without errors
+        raise LiteshipError("--model-explorer: no per-op error to write, so no file was written",
+                            explained.op_error_note or "no op's error was measured",
+                            "fix what stopped the measurement (above) and run explain again")
     graph_id, written = graph_nodes(path)
     sg = read_model(Path(path).read_bytes(), str(path)).subgraphs[0]
     results = {}

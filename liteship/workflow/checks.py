@@ -307,12 +307,12 @@ def _compare(request) -> tuple[list[Problem], Checked]:
 
 
 def _explain(request) -> list[Problem]:
-    from liteship.bench import EXPLORER_INSTALL, explorer_missing
+    from liteship.bench import EXPLORER_INSTALL, explorer_data, explorer_missing
 
     found = [Problem("VARIANT", None, "missing", "liteship explain needs the variant to explain",
                      "pass a variant ID or a recipe")] if not request.variant else []
     explorer = text(request.model_explorer)
-    found += output_problems(explorer, "--model-explorer")
+    found += output_problems(explorer, "--model-explorer") or explorer_data.output_problems(explorer)
     why = explorer_missing() if isinstance(explorer, str) else None
     found += [Problem("--model-explorer", None, describe(explorer), why, EXPLORER_INSTALL)] if why else []
     return found + (_missing("explain", ("RUN_DIR", text(request.run_dir), "runs/demo")) or

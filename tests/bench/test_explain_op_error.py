@@ -72,7 +72,7 @@ def test_each_ops_error_is_shown_worst_first_beside_its_multiply_adds(explained,
     path = out / "variants" / f"{ids['int8']}.tflite"
     macs = _macs_by_op(path)
     for r in rows:
-        assert r[7] == (f"{macs[int(r[0])] / 1e6:.3f}" if macs[int(r[0])] else "–")
+        assert r[6] == (f"{macs[int(r[0])] / 1e6:.3f}" if macs[int(r[0])] else "–")
     card = json.loads((out / "float" / "small_cnn_16" / "card.json").read_text())
     float_tflite = (out / "float" / "small_cnn_16" / "model.tflite").read_bytes()
     own = own_errors(float_tflite, path.read_bytes(), _calibration_images(out, 16, card["config"]["seed"]))
@@ -119,3 +119,17 @@ def test_without_model_explorer_the_flag_says_how_to_install_it(explained, capsy
     assert explain("int8", "--model-explorer", str(target)) == 2
     err = capsys.readouterr().err
     assert "--model-explorer" in err and "pip install 'liteship[explorer]'" in err and not target.exists()
+
+
+def test_without_the_float_model_no_explorer_file_is_written(explained, capsys, tmp_path):
+    """A copy of the run without its float .tflite: nothing to measure, so no file (not an empty one) and exit 2."""
+    import shutil
+
+    out, _, _, main, _ = explained
+    run = tmp_path / "run"
+    shutil.copytree(out, run, symlinks=True)
+    (run / "float" / "small_cnn_16" / "model.tflite").unlink()
+    target = tmp_path / "nodes.json"
+    assert main(["explain", str(run), "int8", "--model-explorer", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "no per-op error to write" in err and "model.tflite" in err and not target.exists()

@@ -260,3 +260,58 @@ def test_a_cache_folder_that_cannot_be_written_is_said_and_the_images_held_in_me
     assert "cannot be written (Read-only file system): the images are held in memory" in said.getvalue()
     assert isinstance(ds.pixels, np.ndarray)
     assert ds.pixels.tobytes() == np.stack([by_hand(photos / i, SIZE) for i in ds.items]).tobytes()
+
+
+def hand_header(build: str) -> bytes:
+    """A cache file's first 64 bytes as the format says: the magic line, the build id and a newline, NUL-padded."""
+    return (b"liteship image rows\n" + build.encode() + b"\n").ljust(64, b"\0")
+
+
+@pytest.mark.parametrize("build", [None, "ab" * 16], ids=["bare-rows", "cache-file-with-header"])
+def test_a_range_view_unpickled_reads_every_one_of_its_rows(tmp_path, build):
+    rng = np.random.default_rng(2)
+    whole = rng.integers(0, 256, (40, 4, 4, 3), dtype=np.uint8)
+    (tmp_path / "rows.u8").write_bytes((hand_header(build) if build else b"") + whole.tobytes())
+    view = pickle.loads(pickle.dumps(ImageRows(tmp_path / "rows.u8", 4, np.arange(3, 33, 2), build=build)))
+    assert len(view) == 15 and np.asarray(view).tobytes() == whole[3:33:2].tobytes()  # the last row, 31, too
+
+
+def test_the_content_hash_and_digests_are_the_ones_split_files_hold(tmp_path):
+    root = photo_folder(tmp_path / "photos", 12)
+    for ds in (load_folder(root, SIZE, cache_dir=tmp_path / "cache"), load_folder(root, SIZE)):
+        h = hashlib.sha256()  # each usable file's name, a NUL and its bytes' SHA-256; then the class names
+        for item in ds.items:
+            h.update(item.encode() + b"\0" + hashlib.sha256((root / item).read_bytes()).digest())
+        h.update("\n".join(ds.class_names).encode())
+        assert ds.content_hash == h.hexdigest()
+        assert ds.digests == [hashlib.sha256((root / i).read_bytes()).hexdigest()[:32] for i in ds.items]
+
+
+def test_a_same_size_edit_in_the_same_process_is_decoded_again(tmp_path):
+    root = tmp_path / "photos"
+    for c in ("a", "b"):
+        (root / c).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((10, 10, 3), 40 * i, np.uint8)).save(root / c / f"{i}.bmp")
+    load_folder(root, SIZE, cache_dir=tmp_path / "cache")
+    target = root / "a" / "0.bmp"
+    size = target.stat().st_size
+    Image.fromarray(np.full((10, 10, 3), 250, np.uint8)).save(target)
+    assert target.stat().st_size == size  # an uncompressed BMP: the same size, only its times say it changed
+    again = load_folder(root, SIZE, cache_dir=tmp_path / "cache")
+    assert again.pixels[again.items.index("a/0.bmp")].tobytes() == by_hand(target, SIZE).tobytes()
+
+
+@pytest.mark.parametrize("spare, refused", [(16 * 2**20 - 1, True), (16 * 2**20, False)],
+                         ids=["a-byte-short-of-the-16-MB-margin", "the-margin-exactly"])
+def test_the_cache_leaves_16_mb_of_disk_free(tmp_path, monkeypatch, spare, refused):
+    import shutil
+
+    root = photo_folder(tmp_path / "photos", 10)
+    needed = 10 * SIZE * SIZE * 3  # ten new rows
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10**12, 0, needed + spare))
+    if refused:
+        with pytest.raises(LiteshipError, match="Not enough free disk space"):
+            load_folder(root, SIZE, cache_dir=tmp_path / "cache")
+    else:
+        assert len(load_folder(root, SIZE, cache_dir=tmp_path / "cache").items) == 10

@@ -202,3 +202,39 @@ def test_a_refusal_moved_to_another_images_hash_is_not_trusted(photos, tmp_path)
     (cache / f"{SIZE}px.json").write_text(json.dumps(index))
     ds, _ = load(photos, cache)
     assert ds.items == first.items and np.asarray(ds.pixels).tobytes() == contract(photos, ds)
+
+
+def test_a_file_no_decoder_reads_is_not_decoded_again_by_the_next_command(photos, tmp_path, monkeypatch):
+    from liteship import image_files
+
+    cache = tmp_path / "cache"
+    (photos / "cat" / "text.jpg").write_text("not an image\n")
+    load(photos, cache)
+    decoded, real = [], image_files.decode
+    monkeypatch.setattr(image_files, "decode", lambda raw, sizes: decoded.append(raw) or real(raw, sizes))
+    image_files._KNOWN.clear()  # what this process remembers: the next command starts without it
+    again, _ = load(photos, cache)
+    assert decoded == [] and any(s["file"] == "cat/text.jpg" for s in again.skipped)
+
+
+def test_a_new_file_has_a_new_build_in_its_index_and_its_header(photos, tmp_path):
+    cache = tmp_path / "cache"
+    load(photos, cache)
+    before = json.loads((cache / f"{SIZE}px.json").read_text())["build"]
+    with open(cache / f"{SIZE}px.u8", "ab") as fh:
+        fh.write(b"\1" * 100)  # bytes past the index: the rows go to a new file
+    ds, _ = load(photos, cache)
+    build = json.loads((cache / f"{SIZE}px.json").read_text())["build"]
+    assert build != before and len(build) == 32
+    head = (b"liteship image rows\n" + build.encode() + b"\n").ljust(64, b"\0")
+    assert (cache / f"{SIZE}px.u8").read_bytes()[:64] == head
+    assert np.asarray(ds.pixels).tobytes() == contract(photos, ds)
+
+
+def test_an_index_of_another_build_than_its_files_header_is_rebuilt(photos, tmp_path):
+    cache = tmp_path / "cache"
+    load(photos, cache)
+    index = json.loads((cache / f"{SIZE}px.json").read_text())
+    (cache / f"{SIZE}px.json").write_text(json.dumps({**index, "build": "f" * 32}))
+    ds, said = load(photos, cache)
+    assert "rebuilt" in said and np.asarray(ds.pixels).tobytes() == contract(photos, ds)

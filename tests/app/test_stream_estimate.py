@@ -95,3 +95,19 @@ def test_the_readme_says_the_largest_data_set_the_checks_take(monkeypatch):
         assert problems(size, images * 0.97) == []
         refused = problems(size, images * 1.05)
         assert len(refused) == 1 and "its image cache" in refused[0].allowed
+
+
+def test_the_batches_in_flight_are_charged_by_hand(monkeypatch):
+    monkeypatch.setattr(resources, "arch_costs", lambda arch: None)  # the data and the frameworks alone
+    e = resources.train_estimate("x", 224, None, 32, 50_000, 0, in_memory=False)
+    # TensorFlow, Keras and LiteRT (1.2 GB); six batches in flight, each of evaluation's 256 images (more than the
+    # training batch of 32) as uint8 and float32; 1,500 bytes of bookkeeping per image
+    assert e.memory_bytes == 1.2e9 + 6 * 256 * 224 * 224 * 3 * (1 + 4) + 50_000 * 1_500
+
+
+def test_a_refusal_of_streamed_images_never_suggests_fewer_images(tmp_path, monkeypatch):
+    monkeypatch.setattr(resources, "available_memory", lambda: 1e9)
+    monkeypatch.setattr(resources, "free_disk", lambda out: 1e15)
+    e = resources.train_estimate("small_cnn", 224, None, 32, 50_000, 1, in_memory=False)
+    (p,) = resources.bound_problems([("--size", e)], tmp_path / "run")
+    assert "streamed from the image cache" in p.allowed and "fewer images" not in p.fix

@@ -150,3 +150,32 @@ def test_a_model_name_that_is_not_a_folder_name_reads_nothing_outside_float(tmp_
 def test_no_run_directory_no_section():
     md = build([rec("float32", FLOAT, model="m")], None, [], "").markdown
     assert "Float models" not in md
+
+
+def test_one_row_per_model_however_many_records_it_has(tmp_path):
+    (tmp_path / "float" / "m").mkdir(parents=True)
+    (tmp_path / "float" / "m" / "card.json").write_text(json.dumps({"classes": ["a", "b"], "counts": {"train": 9}}))
+    md = build([rec("float32", FLOAT, model="m"), rec("int8", FLOAT, model="m"),
+                rec("int8", FLOAT, model="m", backend="gpu")], None, [], str(tmp_path)).markdown
+    start = md.index("### Float models")
+    section = md[start:md.index("<details>", start)]
+    assert sum(line.startswith("| m |") for line in section.splitlines()) == 1
+
+
+def test_an_unreadable_card_is_said_with_the_systems_reason(tmp_path, monkeypatch):
+    from liteship.judge import trained
+
+    def refused(path):
+        raise PermissionError(13, "Permission denied")
+
+    (tmp_path / "float" / "m").mkdir(parents=True)
+    monkeypatch.setattr(trained, "read_card", refused)
+    (t,) = trained.read_trained(tmp_path, ["m"])
+    assert t.augmentation == "unknown: float/m/card.json is unreadable (Permission denied)"
+
+
+def test_a_setting_is_said_to_four_significant_digits():
+    from liteship.judge.trained import augmentation_words
+
+    words, _ = augmentation_words({"augment": {"steps": ["brightness"], "default": None, "brightness": 0.1234}})
+    assert words == "random brightness (a shift of up to ±0.1234 of the pixel range)"

@@ -168,6 +168,11 @@ def test_parts_choose_sections_and_an_unknown_part_is_named():
         notebook_html(records, decision, found, parts=("decisoin",))
 
 
+def test_the_training_part_shows_the_float_models_section(tmp_path):
+    html = notebook_html([rec("float32", FLOAT, model="m")], None, [], str(tmp_path), parts=("training",))
+    assert "Float models" in html and "float/m/card.json is missing" in html
+
+
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 HOST = ("<!doctype html><html><head><meta charset='utf-8'><style>body{background:#eeeeff;margin:0}h1{color:#aa0000}"
         "</style></head><body><h1>host heading</h1><table class='sortable'><thead><tr><th>host</th></tr></thead>"

@@ -63,6 +63,25 @@ def test_a_crop_is_the_box_it_drew_resized(tf_available):
         assert np.allclose(o[-1, -1, :2] * 255, [y + h - 1, x + w - 1], atol=1e-3)
 
 
+def test_a_crop_is_resized_bilinear_inside_too(tf_available):
+    """On a ramp (each pixel says where it is) a bilinear resize is a ramp: output pixel i of a box from y of h
+    pixels is y + i (h - 1) / (size - 1), down and across; a nearest-neighbour resize would step."""
+    import tensorflow as tf
+
+    from liteship.trainer.augment import augment_batch
+
+    size, n = 24, 20
+    ys, xs = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    image = np.stack([ys, xs, ys * 0], -1).astype(np.float32) / 255.0
+    aug = augmentation_of(TrainConfig(augment=("crop",)), "photos")
+    out = augment_batch(tf.constant(np.repeat(image[None], n, 0)), tf.constant(seeded_numbers(n)), aug).numpy()
+    begin, extent = _boxes(size, aug, n)
+    steps = np.arange(size) / (size - 1)
+    for o, (y, x), (h, w) in zip(out, begin, extent):
+        assert np.allclose(o[:, 0, 0] * 255, y + steps * (h - 1), atol=1e-3)
+        assert np.allclose(o[0, :, 1] * 255, x + steps * (w - 1), atol=1e-3)
+
+
 def _images(n: int = 200, size: int = 12, seed: int = 0):
     rng = np.random.default_rng(seed)
     return (rng.integers(0, 256, (n, size, size, 3)) / 255.0).astype(np.float32)

@@ -17,7 +17,7 @@ from liteship.bench.results import (one_variant_each, parse_results, read_result
 from liteship.bench.run import bench_run, current_results, plan_bench, run_targets, variant_status
 from liteship.bench.single import bench_file
 from liteship.bench.arm64_env import missing_tools, SYSTEM_PACKAGES
-from liteship.bench.compat import check_runtime, runtime_problem, runtime_verdict
+from liteship.bench.compat import check_runtime, runtime_problem, runtime_verdict, version_key
 from liteship.bench.contract import check_contract
 from liteship.bench.explain import differences, explain, Explained, with_op_errors
 from liteship.bench.explorer_data import (INSTALL as EXPLORER_INSTALL, missing as explorer_missing,
@@ -34,7 +34,7 @@ from liteship.bench.device_predictions import (chip_contradictions, measured_rec
 __all__ = ["AARCH64", "Instructions", "X86_64", "arm_pixels", "bench_file", "bench_run", "bench_target", "BenchOptions", "BenchRecord", "check_contract",
            "check_runtime", "count_key", "count_kinds", "count_target", "current_results", "differences", "EvalSet", "explain", "Explained", "LatencyStats", "missing_op",
            "missing_tools", "one_variant_each", "parse_backends", "parse_results", "plan_bench", "read_count", "read_results",
-           "record_line", "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "same_records", "SYSTEM_PACKAGES",
+           "record_line", "require_valgrind", "results_path", "run_targets", "runtime_problem", "runtime_verdict", "same_records", "version_key", "SYSTEM_PACKAGES",
            "subset_words", "Target", "to_json", "valgrind", "variant_status", "write_count", "write_results",
            "import_records", "measured_on", "with_article", "kit_problems", "write_kit", "chip_kept", "chip_named", "chip_of", "chips_taken",
            "chip_contradictions", "measured_records", "PredictionOutcome", "profile_for", "refresh_predictions",

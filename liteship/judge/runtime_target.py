@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from liteship.bench import BenchRecord
-from liteship.bench.compat import version_key
+from liteship.bench import version_key
 from liteship.judge.budgets import Budgets, runtime_check
 
 

@@ -124,20 +124,57 @@ def _conv_kernels(data: bytes) -> dict[tuple, np.ndarray]:
     return out
 
 
-def test_a_convolutions_int8_kernel_is_the_one_qat_trained_against(small):
-    """BatchNorm scales each output channel; symmetric per-channel quantization of the scaled kernel gives the
-    integers of the unscaled one (negated where the scale is negative). So the folded file stores the integers the
-    QAT wrapper's fake quantization made of its kernel: ``round(k / (max|k_c| / 127))``, computed here."""
+@pytest.fixture(scope="module")
+def qat_trained(small):
+    """The small model's QAT wrapper after one epoch of fine-tuning (BatchNorm's statistics moved by it)."""
     import tf_keras as keras
 
-    from liteship.optimize.convert import fresh_copy, int8_tflite
+    from liteship.optimize.convert import fresh_copy
     from liteship.optimize.finetune import fine_tune
-    from liteship.optimize.qat import quantize_aware, trained_float_model
+    from liteship.optimize.qat import quantize_aware
 
     model, data = small
     keras.utils.set_random_seed(1)
     qat, _ = quantize_aware(fresh_copy(model))
     fine_tune(qat, data, 1, 1e-3)
+    return qat
+
+
+def test_the_float_model_rebuilt_from_qat_holds_every_trained_weight(small, qat_trained):
+    """Every layer's weights, BatchNorm's gamma, beta, moving mean and variance included, are the QAT wrapper's
+    variables of the same name, read here from the wrapper."""
+    import tf_keras as keras
+
+    from liteship.optimize.qat import trained_float_model
+
+    model, _ = small
+    rebuilt = trained_float_model(qat_trained, model)
+    seen = set()
+    for layer in rebuilt.layers:
+        wrapper = {w.name: w.numpy() for w in qat_trained.get_layer("quant_" + layer.name).weights} \
+            if layer.weights else {}
+        for w in layer.weights:
+            np.testing.assert_array_equal(w.numpy(), wrapper[w.name], err_msg=w.name)
+            seen.add(w.name)
+    for bn in ("stem_bn", "dw_bn", "project_bn"):
+        assert isinstance(rebuilt.get_layer(bn), keras.layers.BatchNormalization)
+        names = [f"{bn}/{v}:0" for v in ("gamma", "beta", "moving_mean", "moving_variance")]
+        assert set(names) <= seen, bn
+        # the fine-tuning moved them away from the float model's: the comparison can tell a copy from none
+        start = {w.name: w.numpy() for w in model.get_layer(bn).weights}
+        assert not np.allclose(start[names[2]], rebuilt.get_layer(bn).moving_mean.numpy()), bn
+    assert {"stem/kernel:0", "dw/depthwise_kernel:0", "project/kernel:0", "probs/kernel:0", "probs/bias:0"} <= seen
+
+
+def test_a_convolutions_int8_kernel_is_the_one_qat_trained_against(small, qat_trained):
+    """BatchNorm scales each output channel; symmetric per-channel quantization of the scaled kernel gives the
+    integers of the unscaled one (negated where the scale is negative). So the folded file stores the integers the
+    QAT wrapper's fake quantization made of its kernel: ``round(k / (max|k_c| / 127))``, computed here."""
+    from liteship.optimize.convert import int8_tflite
+    from liteship.optimize.qat import trained_float_model
+
+    model, data = small
+    qat = qat_trained
     stored = _conv_kernels(int8_tflite(trained_float_model(qat, model), data.calibration(32)))
     for conv, bn in (("stem", "stem_bn"), ("project", "project_bn")):
         kernel = next(w for w in qat.get_layer("quant_" + conv).weights if w.name == f"{conv}/kernel:0").numpy()

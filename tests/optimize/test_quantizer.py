@@ -99,6 +99,8 @@ def test_int8_input_and_output_are_the_contracts(setup, io):
 
 
 def test_dynamic_answers_as_the_converters_does_with_its_op_versions(setup):
+    from tensorflow.lite.python import schema_py_generated as schema
+
     model, data, x, y = setup
     quantized, record = run_recipe("dynamic", model, data, NoConfig())
     converted = _converter_dynamic(model)
@@ -109,6 +111,11 @@ def test_dynamic_answers_as_the_converters_does_with_its_op_versions(setup):
     # FULLY_CONNECTED 12 (per-channel hybrid): an older runtime refuses it instead of answering wrongly.
     assert _op_versions(quantized) == _op_versions(converted) and ("FULLY_CONNECTED", 12) in _op_versions(quantized)
     assert record["details"]["maker"] == QUANTIZER
+    # Each layer's weights stored as the converter stores them: int8, or float under its 1024-weight threshold
+    # (small_cnn's first convolution, 3 x 3 x 3 x 32 = 864 weights)
+    mine, theirs = _stored_weights(quantized), _stored_weights(converted)
+    assert len(theirs) == 4 and {n: w[0] for n, w in mine.items()} == {n: w[0] for n, w in theirs.items()}
+    assert {w[0] for w in theirs.values()} == {schema.TensorType.FLOAT32, schema.TensorType.INT8}
 
 
 def test_int16x8_has_int16_activations_and_answers_as_float(setup):
@@ -206,6 +213,24 @@ def test_the_metadata_writer_would_break_a_blockwise_file(setup):
                                          "1", "float32")
     with pytest.raises(ValueError, match="[Bb]lockwise"):
         Interpreter(model_content=written)
+
+
+def _metadata_names(tflite: bytes) -> set:
+    """The names in the file's metadata list, read with TensorFlow's copy of the flatbuffer schema."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    return {md.name.decode() for md in schema.ModelT.InitFromPackedBuf(bytearray(tflite), 0).metadata or []}
+
+
+def test_quantizer_made_files_do_not_keep_the_float_models_min_runtime_version(setup):
+    """The quantizer copies the float file's metadata; the float file's minimum runtime is not the quantized
+    graph's, so it must not be carried over."""
+    model, data, _, _ = setup
+    assert "min_runtime_version" in _metadata_names(run_recipe("float32", model, data, NoConfig())[0])
+    assert "min_runtime_version" in _metadata_names(_converter_dynamic(model))  # the converter writes its own
+    for name, config in (("dynamic", NoConfig()), ("int8", Int8Config(calibration_images=20)),
+                         ("int16x8", Int16x8Config(calibration_images=20)), ("int4_weights", Int4Config())):
+        assert "min_runtime_version" not in _metadata_names(run_recipe(name, model, data, config)[0]), name
 
 
 def test_the_quantizers_version_is_in_every_variant_id():

@@ -87,9 +87,11 @@ def batches(pixels, labels, batch: int, seed: int | None):
     if not streamed(pixels):
         ds = ds.batch(batch).map(lambda x, y: (as_floats(x), y), num_parallel_calls=1)
         return ds.prefetch(2)
-    ds = ds.batch(batch).map(lambda i, y: (as_floats(read_rows(pixels, i)), y),
-                             num_parallel_calls=READ_AHEAD, deterministic=True)
-    return ds.prefetch(2)
+    # Rows are read in parallel calls, but made float32 in one call after them: a float batch made in the parallel
+    # calls' threads stays in their malloc arenas after it is freed, which grew training's peak memory with the
+    # number of photos (measured: 1.34 times from 2,000 to 32,000 photos, 1.19 with the cast here).
+    ds = ds.batch(batch).map(lambda i, y: (read_rows(pixels, i), y), num_parallel_calls=READ_AHEAD, deterministic=True)
+    return ds.map(lambda x, y: (as_floats(x), y), num_parallel_calls=1).prefetch(2)
 
 
 def with_images(ds, pixels, batch: int):

@@ -63,12 +63,13 @@ def unavailable(names) -> list[str]:
     return [] if find_spec("litert_quantizer") is not None else [n for n in names if n in RECIPES]
 
 
-def problems(names) -> list:
-    """optimize's refusal of the recipes of ``names`` LiteRT Quantizer makes, when it is not installed."""
+def problems(names, where: str = "--recipes", key: str | None = None) -> list:
+    """The refusal of the recipes of ``names`` LiteRT Quantizer makes, when it is not installed; ``where`` and
+    ``key`` name the flag or config key they came from."""
     from liteship.config import Problem
 
     unmade = unavailable(names)
-    return [Problem("--recipes", None, ",".join(unmade), "LiteRT Quantizer (litert-quantizer) makes these recipes "
+    return [Problem(where, key, ",".join(unmade), "LiteRT Quantizer (litert-quantizer) makes these recipes "
                     "and is not installed", INSTALL)] if unmade else []
 
 

@@ -190,6 +190,7 @@ def _sweep(request) -> tuple[list[Problem], Checked]:
         found += runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
         found += task_api_problems(config.bench.task_api, f"{where} [bench]", "task_api")
         found += unavailable_problems(sweep_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
+        found += _quantizer_problems(config.optimize.recipes, f"{where} [optimize]")
         more, tracking = sweep_tracking(request.track, out, data, config.track, where)
         found += more
     found += _workers_problems(request)
@@ -207,6 +208,16 @@ def _sweep(request) -> tuple[list[Problem], Checked]:
         default_workers([e for _, _, e in estimates]) if request.executor == "local" else 1
     found += bound_problems([(w, e) for w, _, e in estimates], Path(out), workers)
     return found, Checked(sweep_config=config, estimates=estimates, workers=workers, tracking=tracking)
+
+
+def _quantizer_problems(recipes, where: str) -> list[Problem]:
+    """A sweep whose recipes LiteRT Quantizer makes, on a machine without it: refused before any training."""
+    from liteship.optimize import parse_recipes, quantizer
+
+    try:
+        return quantizer.problems(parse_recipes(recipes), where, "recipes")
+    except Problems:  # an unknown recipe: checked_sweep_config said it
+        return []
 
 
 def _workers_problems(request) -> list[Problem]:

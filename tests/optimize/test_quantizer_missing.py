@@ -35,3 +35,24 @@ def test_the_converters_recipes_need_no_quantizer(run_dir, monkeypatch):
         ["dynamic", "selective_int8", "auto_int8", "int16x8"]
     monkeypatch.delitem(sys.modules, "litert_quantizer")
     assert quantizer.unavailable(["int8"]) == []  # installed in this environment
+
+
+def test_a_sweep_of_quantizer_recipes_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    from liteship.app.cli import main
+
+    monkeypatch.setitem(sys.modules, "litert_quantizer", None)
+    (tmp_path / "sweep.toml").write_text("[[models]]\narch = 'small_cnn'\nsize = 8\n"
+                                         "[optimize]\nrecipes = ['float16', 'dynamic', 'int16x8']\n")
+    out = tmp_path / "run"
+    assert main(["sweep", "--data", "digits", "--config", str(tmp_path / "sweep.toml"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "sweep.toml [optimize] recipes = dynamic,int16x8: LiteRT Quantizer (litert-quantizer) makes" in err, err
+    assert "pip install 'liteship[train]'" in err and not out.exists()
+
+
+def test_a_sweep_of_the_converters_recipes_is_not_refused_for_it(tmp_path, monkeypatch):
+    from liteship.workflow.checks import _quantizer_problems
+
+    monkeypatch.setitem(sys.modules, "litert_quantizer", None)
+    assert _quantizer_problems(("float16", "qat_int8"), "sweep.toml [optimize]") == []
+    assert len(_quantizer_problems(("all",), "sweep.toml [optimize]")) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -28,17 +29,24 @@ def read_labels(path: Path) -> list[str]:
     return labels
 
 
-def file_evalset(model, data: str, labels: list[str]) -> tuple[EvalSet, list[str]]:
+def file_evalset(model, data: str, labels: list[str], scratch: Path | None = None,
+                 progress: Progress | None = None) -> tuple[EvalSet, list[str]]:
     """Images from ``data`` (class folders or digits), labelled by their index in ``labels``, and each image's
-    content hash."""
+    content hash. With ``scratch`` (a temporary folder that outlives the bench), a folder's decoded pixels are rows
+    of an image cache there, read a batch at a time, so memory does not grow with the number of images."""
     from liteship.tflite_file import io_specs
     from liteship.dataset import load_dataset
+    from liteship.image_cache import NoRoom
 
     size = input_size(model)
     if size is None:
         raise LiteshipError(f"The model's input shape {list(io_specs(model)[0][0].shape)} is not [1, S, S, 3]",
                             "accuracy needs a square RGB image input", "bench it without --data, or re-export it")
-    ds = load_dataset(data, size)
+    try:
+        ds = load_dataset(data, size, None, progress, None if scratch is None else Path(scratch) / "cache")
+    except NoRoom as exc:  # the temporary folder, not a run directory, is what lacks room
+        raise LiteshipError(exc.what, exc.why, "free some disk space there, or set TMPDIR to a folder on a disk "
+                            "with more room") from exc
     missing = [c for c in ds.class_names if c not in labels]
     if missing:
         spaced = [repr(n) for n in labels if n != n.strip() and n.strip() in missing]
@@ -119,9 +127,11 @@ def bench_file(path: Path, options: BenchOptions, data: str | None = None, label
             raise LiteshipError(f"{labels_path} has {len(labels)} labels but the model outputs {out_classes} classes",
                                 "each output must have exactly one label, in order",
                                 "pass the labels.txt written with this model")
-    evalset, digests = file_evalset(model, data, labels) if data is not None else (None, [])
     target = Target(path=path, variant=path.stem, labels=tuple(labels) if labels else None, size=input_size(model))
-    records, _ = bench_target(target, options, evalset, None, timer, progress)
+    with tempfile.TemporaryDirectory(prefix="liteship-bench-") as scratch:  # removed when the bench ends
+        evalset, digests = file_evalset(model, data, labels, Path(scratch), progress) if data is not None else \
+            (None, [])
+        records, _ = bench_target(target, options, evalset, None, timer, progress)
     if meta and meta["problems"]:  # metadata that disagrees with the input contract: both sides named
         records = [replace(r, contract={**(r.contract or {}), "ok": False, "problems": [
             *(r.contract or {}).get("problems", []), *(f"TFLite metadata: {p}" for p in meta["problems"])]})

@@ -73,6 +73,10 @@ def pillow_version() -> str:
     return str(PIL.__version__)
 
 
+class NoRoom(LiteshipError):
+    """Too little free disk for the rows a pass may write (checked before it writes any)."""
+
+
 class RowCache:
     """One size's cache, open for one pass over a folder: the sound rows by digest, rows added as they are decoded,
     the index written by :meth:`finish`. Holds the size's lock from :meth:`open` to :meth:`finish` or
@@ -208,7 +212,7 @@ class RowCache:
     def _check_space(self, needed: int) -> None:
         free = shutil.disk_usage(self.folder).free
         if needed and free < needed + MARGIN:
-            raise LiteshipError(f"Not enough free disk space for the image cache in {self.folder}",
+            raise NoRoom(f"Not enough free disk space for the image cache in {self.folder}",
                                 f"the decoded images may need {needed / 1024**2:,.0f} MB there, and the cache "
                                 f"leaves {MARGIN // 1024**2} MB free for the rest of the run; "
                                 f"{free / 1024**2:,.0f} MB are free",

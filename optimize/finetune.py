@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from liteship.trainer import op_determinism, when
-from liteship.trainer import tf_dataset, train_dataset
+from liteship.trainer import carried_errors, tf_dataset, train_dataset
 
 from liteship.optimize.registry import RecipeData
 
@@ -27,7 +27,7 @@ def fine_tune(model, data: RecipeData, epochs: int, learning_rate: float, callba
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     val = tf_dataset(data.val_x, data.val_y, 256, None) if len(data.val_y) else None
-    with op_determinism(when(data.deterministic)):
+    with op_determinism(when(data.deterministic)), carried_errors():  # a cache cut short: liteship's error
         train = train_dataset(data.train_x, data.train_y, data.batch_size, data.seed, data.augmentation)
         hist = model.fit(train, validation_data=val,
                          epochs=epochs, verbose=0, callbacks=list(callbacks))

@@ -45,3 +45,15 @@ def test_a_cache_cut_short_during_training_is_its_own_error(cut_short):
     with pytest.raises(LiteshipError) as err:
         training._fit(tiny_model(), [("train", 1, 0.01)], ds, None, Progress(bar=False))
     assert "cut short" in err.value.why
+
+
+def test_a_cache_cut_short_during_a_recipes_fine_tuning_is_its_own_error(cut_short):
+    from liteship.optimize.finetune import fine_tune
+    from liteship.optimize.registry import RecipeData
+
+    labels = np.zeros(N, np.int64)
+    data = RecipeData(cut_short, labels, np.zeros((0, SIZE, SIZE, 3), np.uint8), np.zeros(0, np.int64),
+                      batch_size=8)
+    with pytest.raises(LiteshipError) as err:
+        fine_tune(tiny_model(), data, 1, 0.01)
+    assert "cut short" in err.value.why and "run the command again" in err.value.fix

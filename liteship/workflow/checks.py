@@ -71,12 +71,13 @@ def _train(request) -> list[Problem]:
 
 
 def _bounds(configs, data: str, out: str, recipes: int):
-    from liteship.workflow.resources import bound_problems, image_count, train_estimate
+    from liteship.workflow.resources import bound_problems, image_count, images_in_memory, train_estimate
 
     images = image_count(data)
     if images is None:
         return []
-    estimates = [(where, train_estimate(c.arch, c.size, c.alpha, c.batch_size, images, recipes, data == "digits"))
+    held = images_in_memory(data, out)
+    estimates = [(where, train_estimate(c.arch, c.size, c.alpha, c.batch_size, images, recipes, held))
                  for where, c in configs]
     return bound_problems(estimates, Path(out or "."))
 
@@ -203,7 +204,7 @@ def _sweep(request) -> tuple[list[Problem], Checked]:
 
     from liteship.workflow.estimate import sweep_estimates
 
-    estimates = tuple(sweep_estimates(config, data, where))
+    estimates = tuple(sweep_estimates(config, data, where, out))
     workers = request.workers if request.workers is not None else \
         default_workers([e for _, _, e in estimates]) if request.executor == "local" else 1
     found += bound_problems([(w, e) for w, _, e in estimates], Path(out), workers)

@@ -135,6 +135,16 @@ class Estimate:
     cache: tuple[int, int] | None = None  # (size, images) of the image cache it reads; None: images held in memory
 
 
+def images_in_memory(data: str, out) -> bool:
+    """Whether training holds the images in memory: the built-in digits, or a run whose image cache folder is
+    never written (a symbolic link, a file: :func:`liteship.cache_files.folder_problem`), so the pass falls back
+    to memory and its estimate must charge every image."""
+    from liteship.cache_files import folder_problem
+    from liteship.rundir import IMAGE_CACHE
+
+    return data == "digits" or (out is not None and folder_problem(Path(out) / IMAGE_CACHE) is not None)
+
+
 def image_count(data: str) -> int | None:
     """How many images ``data`` holds, counted without decoding any; None for an archive (not counted)."""
     if data == "digits":

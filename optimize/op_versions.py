@@ -11,7 +11,8 @@ where it refuses the converter's.
 
 The rules below are those of ``op_version.cc`` for the ops a CNN classifier is made of, written out for the tensor
 types a quantized graph gives them; checked in the tests against the versions the converter writes for the same
-graphs (int8, dynamic range, 16x8). An op of another code keeps its version and is named in the result.
+graphs (int8, dynamic range) and, for 16x8 (whose files the converter versions as int8), against a table read from
+``op_version.cc`` by hand. An op of another code keeps its version and is named in the result.
 """
 
 from __future__ import annotations

@@ -137,6 +137,13 @@ def test_int16x8_has_int16_activations_and_answers_as_float(setup):
     for name in ("CONV_2D", "MAX_POOL_2D", "MEAN", "FULLY_CONNECTED", "SOFTMAX"):
         assert kinds[name] == {(i16, i16)}, name
     assert kinds["QUANTIZE"] == {(f32, i16)} and kinds["DEQUANTIZE"] == {(i16, f32)}  # a float input and output
+    # The versions LiteRT's tools/versioning/op_version.cc (GetBuiltinOperatorVersion) gives these types, read there
+    # by hand (TF 2.21's converter writes int8 versions for its own 16x8 files, so it is no reference): CONV_2D and
+    # FULLY_CONNECTED with int16 activations and int8 weights are 8 and 11 only with quantized_bias_type (unset
+    # here), else they fall through to 1; MAX_POOL_2D, MEAN and SOFTMAX on int16 are 3; QUANTIZE to int16 is 2;
+    # DEQUANTIZE of int16 is 3. The quantizer's own file keeps the float model's 1s.
+    assert _op_versions(quantized) == {("QUANTIZE", 2), ("CONV_2D", 1), ("MAX_POOL_2D", 3), ("MEAN", 3),
+                                       ("FULLY_CONNECTED", 1), ("SOFTMAX", 3), ("DEQUANTIZE", 3)}
     assert np.mean(_answers(quantized, x) == _answers(float32, x)) >= 0.98
     assert record["details"]["maker"] == QUANTIZER
 

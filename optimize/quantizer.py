@@ -65,12 +65,21 @@ def unavailable(names) -> list[str]:
 
 def problems(names, where: str = "--recipes", key: str | None = None) -> list:
     """The refusal of the recipes of ``names`` LiteRT Quantizer makes, when it is not installed; ``where`` and
-    ``key`` name the flag or config key they came from."""
+    ``key`` name the flag or config key they came from. The recipes are named in the text too, since a Python
+    caller's message shows the value as the caller wrote it (``("all",)``)."""
     from liteship.config import Problem
 
     unmade = unavailable(names)
-    return [Problem(where, key, ",".join(unmade), "LiteRT Quantizer (litert-quantizer) makes these recipes "
-                    "and is not installed", INSTALL)] if unmade else []
+    if not unmade:
+        return []
+    kept = [n for n in names if n not in unmade]
+    if not kept:
+        from liteship.optimize import list_recipes
+
+        kept = [r.name for r in list_recipes() if r.name not in RECIPES]
+    return [Problem(where, key, ",".join(unmade), f"LiteRT Quantizer (litert-quantizer) makes {', '.join(unmade)} "
+                    "and is not installed", f"{INSTALL}, or leave them out (the converter makes "
+                    f"{', '.join(kept)})")]
 
 
 def version() -> str | None:

@@ -22,7 +22,9 @@ def test_quantizer_recipes_are_refused_up_front_naming_the_install(run_dir, monk
     assert main(["optimize", str(run_dir), "--recipes", "int8,float16,int4_weights"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'liteship[train]'" in err and "litert-quantizer" in err
-    assert "int8,int4_weights" in err and "float16" not in err.replace("int8,float16,int4_weights", "")
+    assert "--recipes = int8,int4_weights: LiteRT Quantizer (litert-quantizer) makes int8, int4_weights and is not " \
+        "installed" in " ".join(err.split())
+    assert "or leave them out (the converter makes float16)" in " ".join(err.split())  # the one it can make
     assert sorted(p.name for p in run_dir.rglob("*")) == before  # nothing written
 
 
@@ -46,7 +48,10 @@ def test_a_sweep_of_quantizer_recipes_is_refused_before_training(tmp_path, monke
     out = tmp_path / "run"
     assert main(["sweep", "--data", "digits", "--config", str(tmp_path / "sweep.toml"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "sweep.toml [optimize] recipes = dynamic,int16x8: LiteRT Quantizer (litert-quantizer) makes" in err, err
+    text = " ".join(err.split())
+    assert "sweep.toml [optimize] recipes = dynamic,int16x8: LiteRT Quantizer (litert-quantizer) makes dynamic, " \
+        "int16x8 and is not installed" in text, err
+    assert "or leave them out (the converter makes float16)" in text
     assert "pip install 'liteship[train]'" in err and not out.exists()
 
 
@@ -56,3 +61,19 @@ def test_a_sweep_of_the_converters_recipes_is_not_refused_for_it(tmp_path, monke
     monkeypatch.setitem(sys.modules, "litert_quantizer", None)
     assert _quantizer_problems(("float16", "qat_int8"), "sweep.toml [optimize]") == []
     assert len(_quantizer_problems(("all",), "sweep.toml [optimize]")) == 1
+
+
+def test_a_python_caller_is_told_which_recipes_need_the_quantizer(tmp_path, monkeypatch):
+    import liteship
+    from liteship.config import Problems
+    from liteship.workflow.sweep_config import ModelTable, OptimizeTable, SweepConfig
+
+    monkeypatch.setitem(sys.modules, "litert_quantizer", None)
+    config = SweepConfig(models=(ModelTable(arch="small_cnn", size=8),),
+                         optimize=OptimizeTable(recipes=("int8", "float16", "prune_int8", "dynamic")))
+    with pytest.raises(Problems) as caught:
+        liteship.sweep("digits", tmp_path / "run", config=config)
+    (line,) = [p.line() for p in caught.value.problems if "LiteRT Quantizer" in p.line()]
+    assert "makes int8, dynamic and is not installed" in line
+    assert "the converter makes float16, prune_int8" in line
+    assert not (tmp_path / "run").exists()

@@ -20,6 +20,8 @@ from liteship.workflow.settings_checks import (BUDGETS, SWEEP_CONFIG, bench_opti
                                                checked_sweep_config, checked_thresholds, recipe_settings,
                                                runtime_problems, task_api_problems, train_config_problems,
                                                unavailable_problems)
+from liteship.workflow.resource_checks import (bounds_problems, cache_path_problems, quantizer_problems,
+                                              workers_problems)
 from liteship.workflow.track_checks import pick_tracking, sweep_tracking, track_command
 from liteship.config import Problem, Problems, describe
 from liteship.contract import read_labels_file
@@ -52,7 +54,7 @@ def _train(request) -> list[Problem]:
         return []
     data, out = text(request.data), text(request.out)
     found = _missing("train", ("--data", data, "--data digits"), ("--out", out, "--out runs/demo"))
-    found += _data_problems(data) + out_problems(out, data=data)
+    found += _data_problems(data) + (out_problems(out, data=data) or cache_path_problems(out))
     config = request.config
     config_problems = train_config_problems(config)
     from liteship.trainer import list_archs
@@ -66,20 +68,8 @@ def _train(request) -> list[Problem]:
                   if _given(request, name, value)]
     found += config_problems
     if not config_problems and not found and not flag_problems(request) and data is not None:
-        found += _bounds([("--size", config.resolved())], data, out, 1)
+        found += bounds_problems([("--size", config.resolved())], data, out, 1)
     return found
-
-
-def _bounds(configs, data: str, out: str, recipes: int):
-    from liteship.workflow.resources import bound_problems, image_count, images_in_memory, train_estimate
-
-    images = image_count(data)
-    if images is None:
-        return []
-    held = images_in_memory(data, out)
-    estimates = [(where, train_estimate(c.arch, c.size, c.alpha, c.batch_size, images, recipes, held))
-                 for where, c in configs]
-    return bound_problems(estimates, Path(out or "."))
 
 
 def _data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
@@ -181,7 +171,7 @@ def _sweep(request) -> tuple[list[Problem], Checked]:
 
     data, out = text(request.data), text(request.out)
     found = _missing("sweep", ("--data", data, "--data digits"), ("--out", out, "--out runs/demo"))
-    found += _data_problems(data) + out_problems(out, data=data)
+    found += _data_problems(data) + (out_problems(out, data=data) or cache_path_problems(out))
     if request.executor not in ("local", "ray"):
         found.append(Problem("--executor", None, describe(request.executor), "executors: local, ray",
                              "pass local (the default) or ray"))
@@ -191,10 +181,10 @@ def _sweep(request) -> tuple[list[Problem], Checked]:
         found += runtime_problems(config.bench.target_runtime, f"{where} [bench]", "target_runtime")
         found += task_api_problems(config.bench.task_api, f"{where} [bench]", "task_api")
         found += unavailable_problems(sweep_backends(config.bench, Progress(quiet=True)), f"{where} [bench]")
-        found += _quantizer_problems(config.optimize.recipes, f"{where} [optimize]")
+        found += quantizer_problems(config.optimize.recipes, f"{where} [optimize]")
         more, tracking = sweep_tracking(request.track, out, data, config.track, where)
         found += more
-    found += _workers_problems(request)
+    found += workers_problems(request)
     if request.address is not None and request.executor != "ray":
         found.append(Problem("--address", None, describe(request.address), "it is the address of a Ray cluster, and "
                              f"the executor is {request.executor}", "add --executor ray, or drop --address"))
@@ -209,29 +199,6 @@ def _sweep(request) -> tuple[list[Problem], Checked]:
         default_workers([e for _, _, e in estimates]) if request.executor == "local" else 1
     found += bound_problems([(w, e) for w, _, e in estimates], Path(out), workers)
     return found, Checked(sweep_config=config, estimates=estimates, workers=workers, tracking=tracking)
-
-
-def _quantizer_problems(recipes, where: str) -> list[Problem]:
-    """A sweep whose recipes LiteRT Quantizer makes, on a machine without it: refused before any training."""
-    from liteship.optimize import parse_recipes, quantizer
-
-    return quantizer.problems(parse_recipes(recipes), where, "recipes")  # recipes checked_sweep_config checked
-
-
-def _workers_problems(request) -> list[Problem]:
-    """``workers``: None (auto) or a whole number in its range, with the local executor only."""
-    from liteship.workflow.requests import WORKERS_LIMITS
-
-    workers, (lo, hi) = request.workers, WORKERS_LIMITS
-    if workers is None:
-        return []
-    if not isinstance(workers, int) or isinstance(workers, bool) or not lo <= workers <= hi:
-        return [Problem("--workers", None, describe(workers), f"it is auto or a whole number of processes from {lo} "
-                        f"to {hi}", "pass --workers 2, say, or leave it out (auto: one per core)")]
-    if request.executor != "local":
-        return [Problem("--workers", None, str(workers), "--workers sets the local executor's processes; "
-                        "Ray places its tasks on the cluster's own workers", "drop --workers, or use --executor local")]
-    return []
 
 
 def _judge(request) -> tuple[list[Problem], Checked]:

@@ -10,11 +10,11 @@ from pathlib import Path
 from liteship.progress import Progress
 
 
-def sweep_estimates(config, data: str, source: str = "the sweep config", out=None):
+def sweep_estimates(config, data: str, source: str = "the sweep config", run_dir=None):
     """(where, TrainConfig, Estimate) for each model of a checked sweep config, in this machine's seconds."""
     import dataclasses
 
-    from liteship.workflow.resources import (fine_tunings, image_count, images_in_memory, machine_pace,
+    from liteship.workflow.resources import (fine_tunings, held_estimate, held_reason, image_count, machine_pace,
                                              train_estimate, unit_seconds, unknown_costs)
     from liteship.workflow.sweep_config import bench_options, train_config
     from liteship.progress import Progress
@@ -26,13 +26,14 @@ def sweep_estimates(config, data: str, source: str = "the sweep config", out=Non
     runs = sum(1 for b in config.bench.backends if backends.get(b).open is not None) * len(config.bench.threads)
     kinds = count_kinds(bench_options(config.bench, Progress(quiet=True)))
     images = image_count(data) or 0
-    held = images_in_memory(data, out)  # digits, or a run whose image cache is never written
+    held = held_reason(data, run_dir)  # digits, or a run whose image cache is never written
     pace = machine_pace()
     out = []
     invokes = config.bench.runs * config.bench.rounds
     for i, m in enumerate(config.models):
         tc = train_config(config, m)
-        estimate = train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, len(recipes), held)
+        estimate = held_estimate(train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, len(recipes),
+                                                held is not None), held)
         units = unit_seconds(tc.model_dir_name, tc.arch, tc.size, images, tc.epochs + tc.fine_tune_epochs, tunings,
                              runs, kinds, invokes)
         units = {k: v * pace for k, v in units.items()}

@@ -13,6 +13,7 @@ declared with it (``ArchSpec.costs`` in :mod:`liteship.trainer.models`, ``Recipe
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import shutil
@@ -133,16 +134,35 @@ class Estimate:
     units: dict | None = None  # seconds per unit of work, by its key (TrainKey, ChainKey, ... of workflow.plan)
     unknown: tuple[str, ...] = ()  # what it left out, in words (:func:`unknown_costs`)
     cache: tuple[int, int] | None = None  # (size, images) of the image cache it reads; None: images held in memory
+    held: tuple[str, str] | None = None  # (cache folder, why) a folder's images are held in memory: said on refusal
 
 
-def images_in_memory(data: str, out) -> bool:
-    """Whether training holds the images in memory: the built-in digits, or a run whose image cache folder is
-    never written (a symbolic link, a file: :func:`liteship.cache_files.folder_problem`), so the pass falls back
-    to memory and its estimate must charge every image."""
+def held_estimate(estimate: "Estimate", reason: tuple[str, str] | None) -> "Estimate":
+    """``estimate`` with the reason a folder's images are held in memory (none for the digits: always held)."""
+    return dataclasses.replace(estimate, held=reason) if reason and reason[0] else estimate
+
+
+def held_reason(data: str, out) -> tuple[str, str] | None:
+    """Why training holds the images in memory: (the run's cache folder, its problem), or None when a folder's
+    images stream from the run's image cache. The built-in digits are always held (``("", "")``); a folder's are
+    when its cache folder is a symbolic link or a file (:func:`liteship.cache_files.folder_problem`) or a folder
+    this user cannot write (read-only, no permission): the pass falls back to memory, and the estimate must charge
+    every image."""
     from liteship.cache_files import folder_problem
     from liteship.rundir import IMAGE_CACHE
 
-    return data == "digits" or (out is not None and folder_problem(Path(out) / IMAGE_CACHE) is not None)
+    if data == "digits":
+        return "", ""
+    if out is None:
+        return None
+    cache = Path(out) / IMAGE_CACHE
+    try:
+        why = folder_problem(cache)
+    except OSError:  # a part of its path is not a folder: checks.cache_path_problems refuses the run
+        return None
+    if why is None and cache.is_dir() and not os.access(cache, os.W_OK | os.X_OK):
+        why = "a folder this user cannot write"
+    return None if why is None else (str(cache), why)
 
 
 def image_count(data: str) -> int | None:
@@ -334,8 +354,11 @@ def bound_problems(estimates: list[tuple[str, Estimate]], out: Path, workers: in
             streamed = e.cache is not None
             held = ("one batch's activations, the weights, the batches streamed from the image cache and a little "
                     "per image" if streamed else "images at the input size, one batch's activations, the weights")
+            because = f"; the images are held in memory because {e.held[0]} is {e.held[1]}" if e.held else ""
+            fix = (f"make {e.held[0]} a folder liteship can write, or remove it, so the images stream from the "
+                   "disk; or " if e.held else "") + "use a smaller size or a smaller batch_size"
             found.append(Problem(where, None, "", f"training it needs about {need} of memory ({held}), and this "
-                                 f"machine has {have} available", "use a smaller size or a smaller batch_size"
+                                 f"machine has {have} available{because}", f"{fix}"
                                  f"{'' if streamed else ' or fewer images'}, or a machine with more memory"))
     together = peak_memory([e for _, e in estimates], workers)
     if not found and workers > 1 and together > limit:

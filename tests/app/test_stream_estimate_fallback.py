@@ -3,8 +3,9 @@ photos in memory instead. The estimate charges them as held, so a data set that 
 refused up front for such a run, and let through for a plain one, on the same machine."""
 
 import pytest
+from pathlib import Path
 
-from liteship.workflow import checks, resources
+from liteship.workflow import resource_checks, resources
 
 IMAGES, SIZE = 2000, 224
 
@@ -37,7 +38,7 @@ def limit(monkeypatch):
 
 
 def test_a_plain_run_streams_and_fits(photos, limit, tmp_path):
-    assert checks._bounds([("--size", limit)], str(photos), str(tmp_path / "run"), 1) == []
+    assert resource_checks.bounds_problems([("--size", limit)], str(photos), str(tmp_path / "run"), 1) == []
 
 
 @pytest.mark.parametrize("kind", ["symlink", "file"])
@@ -49,5 +50,45 @@ def test_a_run_whose_cache_cannot_be_written_is_charged_every_photo(photos, limi
         (run / "data" / "cache").symlink_to(tmp_path / "elsewhere")
     else:
         (run / "data" / "cache").write_text("not a folder")
-    (refused,) = checks._bounds([("--size", limit)], str(photos), str(run), 1)
+    (refused,) = resource_checks.bounds_problems([("--size", limit)], str(photos), str(run), 1)
     assert "images at the input size" in refused.allowed and "fewer images" in refused.fix
+
+
+def test_a_cache_folder_this_user_cannot_write_is_charged_every_photo(photos, limit, tmp_path, monkeypatch):
+    """Root writes anywhere, so the permission is played by os.access (as a non-root user on a 0o555 folder)."""
+    run = tmp_path / "run"
+    (run / "data" / "cache").mkdir(parents=True)
+    monkeypatch.setattr(resources.os, "access", lambda path, mode: Path(path) != run / "data" / "cache")
+    (refused,) = resource_checks.bounds_problems([("--size", limit)], str(photos), str(run), 1)
+    said = " ".join(refused.line().split())
+    assert f"the images are held in memory because {run / 'data' / 'cache'} is a folder this user cannot write" \
+        in said, said
+    assert f"make {run / 'data' / 'cache'} a folder liteship can write, or remove it" in said
+
+
+def test_the_refusal_says_the_symbolic_link_is_why_the_photos_are_held(photos, limit, tmp_path):
+    run = tmp_path / "run"
+    (run / "data").mkdir(parents=True)
+    (tmp_path / "bigdisk").mkdir()
+    (run / "data" / "cache").symlink_to(tmp_path / "bigdisk")
+    (refused,) = resource_checks.bounds_problems([("--size", limit)], str(photos), str(run), 1)
+    said = " ".join(refused.line().split())
+    assert f"because {run / 'data' / 'cache'} is a symbolic link (to {tmp_path / 'bigdisk'})" in said, said
+
+
+@pytest.mark.parametrize("kind", ["file", "loop"])
+def test_a_run_whose_data_is_not_a_folder_is_refused_before_any_work(photos, tmp_path, kind):
+    import liteship
+    from liteship.config import Problems
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / ".liteship-run").touch()  # a run liteship made
+    if kind == "file":
+        (run / "data").write_text("not a folder")
+    else:
+        (run / "data").symlink_to(run / "data")
+    with pytest.raises(Problems) as caught:
+        liteship.train(str(photos), run, epochs=1, size=8)
+    said = " ".join(p.line() for p in caught.value.problems)
+    assert f"its image cache {run / 'data' / 'cache'} cannot be reached" in said, said

@@ -56,11 +56,11 @@ def test_a_sweep_of_quantizer_recipes_is_refused_before_training(tmp_path, monke
 
 
 def test_a_sweep_of_the_converters_recipes_is_not_refused_for_it(tmp_path, monkeypatch):
-    from liteship.workflow.checks import _quantizer_problems
+    from liteship.workflow.resource_checks import quantizer_problems
 
     monkeypatch.setitem(sys.modules, "litert_quantizer", None)
-    assert _quantizer_problems(("float16", "qat_int8"), "sweep.toml [optimize]") == []
-    assert len(_quantizer_problems(("all",), "sweep.toml [optimize]")) == 1
+    assert quantizer_problems(("float16", "qat_int8"), "sweep.toml [optimize]") == []
+    assert len(quantizer_problems(("all",), "sweep.toml [optimize]")) == 1
 
 
 def test_a_python_caller_is_told_which_recipes_need_the_quantizer(tmp_path, monkeypatch):

@@ -30,9 +30,9 @@ def read_labels(path: Path) -> list[str]:
 
 
 def file_evalset(model, data: str, labels: list[str], scratch: Path | None = None,
-                 progress: Progress | None = None) -> tuple[EvalSet, list[str]]:
-    """Images from ``data`` (class folders or digits), labelled by their index in ``labels``, and each image's
-    content hash. With ``scratch`` (a temporary folder that outlives the bench), a folder's decoded pixels are rows
+                 progress: Progress | None = None) -> tuple[EvalSet, list[str], list[dict]]:
+    """Images from ``data`` (class folders or digits), labelled by their index in ``labels``, each image's content
+    hash, and the files skipped (``{"file", "reason"}``). With ``scratch`` (a temporary folder that outlives the bench), a folder's decoded pixels are rows
     of an image cache there, read a batch at a time, so memory does not grow with the number of images."""
     from liteship.tflite_file import io_specs
     from liteship.dataset import load_dataset
@@ -44,9 +44,10 @@ def file_evalset(model, data: str, labels: list[str], scratch: Path | None = Non
                             "accuracy needs a square RGB image input", "bench it without --data, or re-export it")
     try:
         ds = load_dataset(data, size, None, progress, None if scratch is None else Path(scratch) / "cache")
-    except NoRoom as exc:  # the temporary folder, not a run directory, is what lacks room
-        raise LiteshipError(exc.what, exc.why, "free some disk space there, or set TMPDIR to a folder on a disk "
-                            "with more room") from exc
+    except NoRoom as exc:  # the temporary folder (removed as this error leaves), not a run directory, lacks room
+        raise LiteshipError(f"Not enough free disk space in {Path(scratch).parent} (TMPDIR) for the decoded images",
+                            exc.why, "free some disk space there, or set TMPDIR to a folder on a disk with more "
+                            "room") from exc
     missing = [c for c in ds.class_names if c not in labels]
     if missing:
         spaced = [repr(n) for n in labels if n != n.strip() and n.strip() in missing]
@@ -57,7 +58,17 @@ def file_evalset(model, data: str, labels: list[str], scratch: Path | None = Non
                             "pass the matching --labels file, or remove those class folders")
     index = np.asarray([labels.index(c) for c in ds.class_names])
     evalset = EvalSet(ds.pixels, index[ds.labels], labels, ds.source, "all", ds.content_hash, members_hash(ds.items))
-    return evalset, ds.digests
+    return evalset, ds.digests, ds.skipped
+
+
+def skipped_note(skipped: list[dict], scored: int) -> str | None:
+    """What a top-1 says of the files in ``--data`` it could not score (not images, unreadable), or None."""
+    if not skipped:
+        return None
+    shown = ", ".join(f"{item['file']} ({item['reason']})" for item in skipped[:3])
+    more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    return (f"--data: {len(skipped)} of {len(skipped) + scored} files skipped, the top-1 is of the {scored} images "
+            f"read: {shown}{more}")
 
 
 def _default_labels(path: Path) -> Path:
@@ -129,15 +140,16 @@ def bench_file(path: Path, options: BenchOptions, data: str | None = None, label
                                 "pass the labels.txt written with this model")
     target = Target(path=path, variant=path.stem, labels=tuple(labels) if labels else None, size=input_size(model))
     with tempfile.TemporaryDirectory(prefix="liteship-bench-") as scratch:  # removed when the bench ends
-        evalset, digests = file_evalset(model, data, labels, Path(scratch), progress) if data is not None else \
-            (None, [])
+        evalset, digests, skipped = file_evalset(model, data, labels, Path(scratch), progress) if data is not None \
+            else (None, [], [])
         records, _ = bench_target(target, options, evalset, None, timer, progress)
     if meta and meta["problems"]:  # metadata that disagrees with the input contract: both sides named
         records = [replace(r, contract={**(r.contract or {}), "ok": False, "problems": [
             *(r.contract or {}).get("problems", []), *(f"TFLite metadata: {p}" for p in meta["problems"])]})
             for r in records]
-    warning = training_overlap(path, evalset, digests) if evalset is not None else None
-    if warning:
-        (progress or Progress()).log(f"warning: {warning}")
-        records = [replace(r, notes=(*r.notes, f"warning: {warning}")) if r.top1 is not None else r for r in records]
+    notes = [] if evalset is None else [n for n in (skipped_note(skipped, len(evalset.labels)),
+                                                    training_overlap(path, evalset, digests)) if n]
+    for note in notes:
+        (progress or Progress()).log(f"warning: {note}")
+        records = [replace(r, notes=(*r.notes, f"warning: {note}")) if r.top1 is not None else r for r in records]
     return records

@@ -74,7 +74,12 @@ def pillow_version() -> str:
 
 
 class NoRoom(LiteshipError):
-    """Too little free disk for the rows a pass may write (checked before it writes any)."""
+    """Too little free disk for the rows a pass may write (checked before it writes any), or the disk filled up."""
+
+
+def _mb(n: float) -> str:
+    """``n`` bytes in MB, or in kB under one MB (a cache of a few small images is not "0 MB")."""
+    return f"{n / 1024**2:,.0f} MB" if n >= 1024**2 else f"{n / 1024:,.0f} kB"
 
 
 class RowCache:
@@ -213,9 +218,9 @@ class RowCache:
         free = shutil.disk_usage(self.folder).free
         if needed and free < needed + MARGIN:
             raise NoRoom(f"Not enough free disk space for the image cache in {self.folder}",
-                                f"the decoded images may need {needed / 1024**2:,.0f} MB there, and the cache "
-                                f"leaves {MARGIN // 1024**2} MB free for the rest of the run; "
-                                f"{free / 1024**2:,.0f} MB are free",
+                                f"the decoded images may need {_mb(needed)} there, and the cache "
+                                f"leaves {MARGIN // 1024**2} MB free for the rest of the command; "
+                                f"{_mb(free)} are free",
                                 "free some disk space, or pass an --out on a disk with more room")
 
     # ------------------------------------------------------------------ the pass
@@ -341,7 +346,7 @@ def _disk_error(folder: Path, exc: OSError) -> LiteshipError:
     import errno
 
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return LiteshipError(f"The disk filled up while writing the image cache in {folder}",
+        return NoRoom(f"The disk filled up while writing the image cache in {folder}",
                              exc.strerror or str(exc), "free some disk space and run the command again")
     return LiteshipError(f"The image cache in {folder} cannot be written", exc.strerror or str(exc),
                          "check the run directory's permissions and disk, then run the command again")

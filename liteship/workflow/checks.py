@@ -21,7 +21,7 @@ from liteship.workflow.settings_checks import (BUDGETS, SWEEP_CONFIG, bench_opti
                                                runtime_problems, task_api_problems, train_config_problems,
                                                unavailable_problems)
 from liteship.workflow.resource_checks import (bounds_problems, cache_path_problems, quantizer_problems,
-                                              workers_problems)
+                                              scratch_problems, workers_problems)
 from liteship.workflow.track_checks import pick_tracking, sweep_tracking, track_command
 from liteship.config import Problem, Problems, describe
 from liteship.contract import read_labels_file
@@ -137,7 +137,7 @@ def _bench(request) -> list[Problem]:
     else:
         found += file_problems(target, "TARGET")  # a model in /proc, a FIFO: never opened (reading would hang)
     if data is not None:
-        found += _data_problems(data)
+        found += _data_problems(data) + scratch_problems(data)
         if Path(data).is_file():
             found.append(Problem("--data", None, describe(data), "bench of one file reads a folder of class "
                                  "folders or digits; an archive is extracted only into a run directory",

@@ -44,6 +44,21 @@ def cache_path_problems(out: str | None) -> list[Problem]:
     return []
 
 
+def scratch_problems(data: str) -> list[Problem]:
+    """bench of one file decodes ``--data``'s photos into a temporary folder (``TMPDIR``): one inside the data
+    would be listed as a class, or write among the user's photos, so it is refused before any work."""
+    import tempfile
+
+    if data == "digits" or not Path(data).is_dir():
+        return []
+    scratch, folder = Path(tempfile.gettempdir()).resolve(), Path(data).resolve()
+    if scratch != folder and folder not in scratch.parents:
+        return []
+    return [Problem("--data", None, describe(data), f"the temporary folder {scratch} (TMPDIR) is inside it: "
+                    "bench decodes the photos into a cache there, which would sit among them",
+                    "set TMPDIR to a folder outside the data, e.g. TMPDIR=/tmp")]
+
+
 def quantizer_problems(recipes, where: str) -> list[Problem]:
     """A sweep whose recipes LiteRT Quantizer makes, on a machine without it: refused before any training."""
     from liteship.optimize import parse_recipes, quantizer

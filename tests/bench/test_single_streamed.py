@@ -89,5 +89,53 @@ def test_too_little_room_for_the_cache_names_tmpdir(folder, tmp_path, monkeypatc
     monkeypatch.setattr(image_cache.shutil, "disk_usage", lambda _: free._replace(free=1024))
     with pytest.raises(LiteshipError) as caught:
         bench_file(model, OPTIONS, str(data), tmp_path / "labels.txt")
-    assert "Not enough free disk space for the image cache" in caught.value.what
+    assert caught.value.what == f"Not enough free disk space in {tempfile.gettempdir()} (TMPDIR) for the decoded " \
+        "images"
+    assert "1 kB are free" in caught.value.why  # 1,024 bytes, not "0 MB"
     assert "TMPDIR" in caught.value.fix and "--out" not in caught.value.fix
+
+
+def test_a_disk_that_fills_up_while_the_cache_is_written_names_tmpdir(folder, tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import liteship.cache_files as cache_files
+
+    model, data = folder
+
+    def full(fd, data, error):
+        raise error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+
+    monkeypatch.setattr(cache_files, "write_all", full)
+    monkeypatch.setattr("liteship.image_cache.write_all", full)
+    with pytest.raises(LiteshipError) as caught:
+        bench_file(model, OPTIONS, str(data), tmp_path / "labels.txt")
+    assert "(TMPDIR)" in caught.value.what and "No space left on device" in caught.value.why
+    assert "set TMPDIR to a folder on a disk with more room" in caught.value.fix
+
+
+@pytest.mark.parametrize("inside", ["", "7"])
+def test_a_tmpdir_inside_the_data_is_refused_before_any_work(folder, tmp_path, monkeypatch, capsys, inside):
+    """TMPDIR the data folder itself (its cache folder would be listed as a class) or one of its class folders."""
+    from liteship.app.cli import main
+
+    model, data = folder
+    monkeypatch.setattr(tempfile, "tempdir", str(data / inside) if inside else str(data))
+    before = sorted(p.relative_to(data) for p in data.rglob("*"))
+    assert main(["bench", str(model), "--data", str(data), "--labels", str(tmp_path / "labels.txt"),
+                 "--backends", "xnnpack"]) == 2
+    said = " ".join(capsys.readouterr().err.split())
+    assert "(TMPDIR) is inside it" in said and "set TMPDIR to a folder outside the data" in said, said
+    assert sorted(p.relative_to(data) for p in data.rglob("*")) == before  # nothing written among the photos
+
+
+def test_files_it_cannot_read_are_said_beside_the_top1(folder, tmp_path, capsys):
+    model, data = folder
+    (data / "3" / "broken.jpg").write_bytes(b"not a jpeg")
+    (data / "8" / "notes.png").write_text("hello")
+    records = bench_file(model, OPTIONS, str(data), tmp_path / "labels.txt")
+    assert records[0].images == 24  # the 24 photos the fixture wrote, counted by hand
+    note = next(n for n in records[0].notes if "skipped" in n)
+    assert "2 of 26 files skipped, the top-1 is of the 24 images read" in note
+    assert "3/broken.jpg" in note and "8/notes.png" in note
+    assert "2 of 26 files skipped" in capsys.readouterr().err

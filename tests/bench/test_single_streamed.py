@@ -1,7 +1,9 @@
 """``liteship bench MODEL.tflite --data FOLDER`` (no run directory) scores from a temporary image cache read a
 batch at a time, as a run's bench does, so its memory does not grow with the folder; the cache is removed when
-the bench ends. The pixels and the top-1 are checked against Pillow and LiteRT driven by the test itself."""
+the bench ends. The streamed rows are checked against Pillow and the contract's resize applied in the test, the
+top-1 against LiteRT's interpreter driven by the test itself."""
 
+import io
 import tempfile
 
 import numpy as np
@@ -12,6 +14,7 @@ from PIL import Image
 from liteship.bench import BenchOptions, bench_file
 from liteship.contract import to_model_pixels
 from liteship.errors import LiteshipError
+from liteship.progress import Progress
 
 OPTIONS = BenchOptions(backends=("xnnpack",), runs=3, rounds=1, warmup=1)
 
@@ -63,12 +66,14 @@ def test_streamed_rows_are_pillows_and_the_top1_is_litert_by_hand(folder, tmp_pa
 
     def spy(target, options, evalset, *rest):
         seen["pixels"] = evalset.pixels
-        seen["cache"] = sorted(p.name for p in scratch.rglob("*px.u8"))
+        seen["cache"] = [p.relative_to(scratch).parts[1:] for p in scratch.rglob("*px.u8")]
         return real(target, options, evalset, *rest)
 
     monkeypatch.setattr(single, "bench_target", spy)
-    records = bench_file(model, OPTIONS, str(data), tmp_path / "labels.txt")
-    assert isinstance(seen["pixels"], ImageRows) and seen["cache"] == ["32px.u8"]
+    stream = io.StringIO()
+    records = bench_file(model, OPTIONS, str(data), tmp_path / "labels.txt", Progress(stream=stream, bar=False))
+    assert "reading images" in stream.getvalue()  # the progress of the pass is shown
+    assert isinstance(seen["pixels"], ImageRows) and seen["cache"] == [("cache", "32px.u8")]
     paths = sorted(data.rglob("*.png"))  # the data set's order: class folders sorted, files sorted in each
     rows = seen["pixels"][np.arange(len(paths))]
     for row, path in zip(rows, paths):
@@ -139,3 +144,10 @@ def test_files_it_cannot_read_are_said_beside_the_top1(folder, tmp_path, capsys)
     assert "2 of 26 files skipped, the top-1 is of the 24 images read" in note
     assert "3/broken.jpg" in note and "8/notes.png" in note
     assert "2 of 26 files skipped" in capsys.readouterr().err
+
+
+def test_other_data_errors_keep_their_own_fix(folder, tmp_path):
+    model, _ = folder
+    with pytest.raises(LiteshipError) as caught:
+        bench_file(model, OPTIONS, str(tmp_path / "no-such-folder"), tmp_path / "labels.txt")
+    assert "does not exist" in caught.value.what and "TMPDIR" not in caught.value.fix

@@ -32,8 +32,9 @@ def read_labels(path: Path) -> list[str]:
 def file_evalset(model, data: str, labels: list[str], scratch: Path | None = None,
                  progress: Progress | None = None) -> tuple[EvalSet, list[str], list[dict]]:
     """Images from ``data`` (class folders or digits), labelled by their index in ``labels``, each image's content
-    hash, and the files skipped (``{"file", "reason"}``). With ``scratch`` (a temporary folder that outlives the bench), a folder's decoded pixels are rows
-    of an image cache there, read a batch at a time, so memory does not grow with the number of images."""
+    hash, and the files skipped (``{"file", "reason"}``). With ``scratch`` (a temporary folder that outlives the
+    bench), a folder's decoded pixels are rows of an image cache there, read a batch at a time, so memory does not
+    grow with the number of images."""
     from liteship.tflite_file import io_specs
     from liteship.dataset import load_dataset
     from liteship.image_cache import NoRoom

@@ -218,10 +218,9 @@ class RowCache:
         free = shutil.disk_usage(self.folder).free
         if needed and free < needed + MARGIN:
             raise NoRoom(f"Not enough free disk space for the image cache in {self.folder}",
-                                f"the decoded images may need {_mb(needed)} there, and the cache "
-                                f"leaves {MARGIN // 1024**2} MB free for the rest of the command; "
-                                f"{_mb(free)} are free",
-                                "free some disk space, or pass an --out on a disk with more room")
+                         f"the decoded images may need {_mb(needed)} there, and the cache leaves "
+                         f"{MARGIN // 1024**2} MB free for the rest of the command; {_mb(free)} are free",
+                         "free some disk space, or pass an --out on a disk with more room")
 
     # ------------------------------------------------------------------ the pass
 
@@ -346,8 +345,8 @@ def _disk_error(folder: Path, exc: OSError) -> LiteshipError:
     import errno
 
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return NoRoom(f"The disk filled up while writing the image cache in {folder}",
-                             exc.strerror or str(exc), "free some disk space and run the command again")
+        return NoRoom(f"The disk filled up while writing the image cache in {folder}", exc.strerror or str(exc),
+                      "free some disk space and run the command again")
     return LiteshipError(f"The image cache in {folder} cannot be written", exc.strerror or str(exc),
                          "check the run directory's permissions and disk, then run the command again")
 

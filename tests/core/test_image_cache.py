@@ -169,7 +169,7 @@ def test_too_little_disk_space_is_refused_before_any_decoding(photos, tmp_path, 
     monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 4096, 4096))
     with pytest.raises(LiteshipError) as err:
         load_folder(photos, SIZE, cache_dir=tmp_path / "cache")
-    assert "Not enough free disk space" in err.value.what and "MB are free" in err.value.why and err.value.fix
+    assert "Not enough free disk space" in err.value.what and "4 kB are free" in err.value.why and err.value.fix
     assert decoded == []
 
 

@@ -16,6 +16,7 @@ import argparse
 import errno
 import os
 import sys
+from pathlib import Path
 
 from liteship.app.flags import flag_of, real, request_flag, whole, workers_flag
 from liteship.bench import BenchOptions
@@ -304,9 +305,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated): the same path, workers ended
         what, code = ("stopped by SIGTERM", SIGTERM_EXIT) if stopped_by_sigterm(exc) else ("interrupted", 130)
-        print(f"liteship {args.command}: {what}; finished outputs are kept, re-run the same command to continue",
-              file=sys.stderr)
+        print(f"liteship {args.command}: {what}" + ("; finished outputs are kept, re-run the same command to "
+                                                   "continue" if _resumable(args) else ""), file=sys.stderr)
         return code
+
+
+def _resumable(args) -> bool:
+    """Whether the command writes a run directory a second run continues (bench of one .tflite writes none)."""
+    if args.command == "bench":
+        return bool(args.target) and Path(args.target).is_dir()
+    return args.command in ("train", "optimize", "sweep", "pick", "device", "runtimes")
 
 
 # Errors of the machine, not of liteship: said plainly, exit 2, never a traceback.

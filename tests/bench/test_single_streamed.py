@@ -151,3 +151,20 @@ def test_other_data_errors_keep_their_own_fix(folder, tmp_path):
     with pytest.raises(LiteshipError) as caught:
         bench_file(model, OPTIONS, str(tmp_path / "no-such-folder"), tmp_path / "labels.txt")
     assert "does not exist" in caught.value.what and "TMPDIR" not in caught.value.fix
+
+
+def test_an_interrupted_bench_of_one_file_offers_no_resume(folder, tmp_path, monkeypatch, capsys):
+    """A bench of one .tflite writes no run directory: Ctrl-C says so without "re-run to continue"; a run's does."""
+    import liteship.app.cli as cli
+
+    model, _ = folder
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_run", interrupted)
+    assert cli.main(["bench", str(model), "--backends", "xnnpack"]) == 130
+    assert capsys.readouterr().err.strip() == "liteship bench: interrupted"
+    (tmp_path / "run").mkdir()
+    assert cli.main(["bench", str(tmp_path / "run")]) == 130
+    assert "re-run the same command to continue" in capsys.readouterr().err

@@ -312,8 +312,10 @@ def test_a_sweep_into_a_run_directory_its_store_cannot_use_is_refused_before_wor
 def test_ctrl_c_during_the_first_store_creation_leaves_no_half_store(run_copy):
     from liteship.files import TEMP_PREFIX
 
+    from tests.robustness.test_signals import ctrl_c_reaches_it
+
     proc = subprocess.Popen([sys.executable, "-m", "liteship", "track", str(run_copy)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=ctrl_c_reaches_it)
     def store_begun() -> bool:  # SQLite's journal beside the temp store comes and goes: a vanished file is no size
         for p in run_copy.iterdir():
             try:

@@ -100,6 +100,13 @@ def _survivors(tag: str, seen: dict[int, str], within: float = 10.0) -> list[str
         time.sleep(0.2)
 
 
+def ctrl_c_reaches_it() -> None:
+    """In the child before exec: SIGINT back to its default, so Python turns it into KeyboardInterrupt. A test run
+    started in the background by a non-interactive shell (``cmd &``) inherits SIGINT ignored, and Python keeps an
+    inherited SIG_IGN: the Ctrl-C the test sends would never arrive (as a terminal's never reaches such a job)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _sweep(tiny: Path, out: Path, counts: str = "false", workers: int = 2, ray: bool = False):
     tag = uuid.uuid4().hex
     cmd = [sys.executable, "-m", "liteship", "sweep", "--data", str(tiny / "data"), "--config",
@@ -107,7 +114,7 @@ def _sweep(tiny: Path, out: Path, counts: str = "false", workers: int = 2, ray: 
     cmd += ["--executor", "ray"] if ray else ["--workers", str(workers)]
     err = open(out.parent / f"{out.name}-{tag}.err", "w+")
     proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                            env={**os.environ, TAG: tag}, start_new_session=True)
+                            env={**os.environ, TAG: tag}, start_new_session=True, preexec_fn=ctrl_c_reaches_it)
     return proc, tag, err
 
 

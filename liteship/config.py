@@ -174,8 +174,9 @@ def _coerce_union(value, hint):
 
 
 def _coerce_list(value, hint):
-    if isinstance(value, str):
-        raise _Wrong(f"write it as a list: [{json.dumps(value, ensure_ascii=False)}]")
+    if isinstance(value, str):  # "int8,float32", as on the command line, is two values, not one
+        parts = [p.strip() for p in value.split(",") if p.strip()] if "," in value else [value]
+        raise _Wrong(f"write it as a list: {json.dumps(parts or [value], ensure_ascii=False)}")
     if not isinstance(value, (list, tuple)):
         raise _Wrong("write it as a list in square brackets")
     inner = [a for a in typing.get_args(hint) if a is not Ellipsis]

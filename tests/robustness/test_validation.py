@@ -23,6 +23,9 @@ EXAMPLES = {
                        "[[train]] = an array of tables: [train] is one table. Fix: write [train]"),
     "recipes as text": ("[[models]]\narch = 'small_cnn'\n[optimize]\nrecipes = 'int8'\n",
                         '[optimize] recipes = "int8": it takes a list of text values. Fix: write it as a list: ["int8"]'),
+    "recipes as the flag's text": ("[[models]]\narch = 'small_cnn'\n[optimize]\nrecipes = 'int8, float32'\n",
+                                   'recipes = "int8, float32": it takes a list of text values. Fix: write it as a '
+                                   'list: ["int8", "float32"]'),
 }
 
 

@@ -211,7 +211,8 @@ class RowCache:
                 crc, digest = self.crcs[first + i], self.digests[first + i]
                 if crc is not None and (len(row) < self.row_bytes or row_check(digest, self.size, row) != crc):
                     bad.append(first + i)
-        _VERIFIED[key] = frozenset(d for i, d in enumerate(self.digests[:count]) if d and i not in set(bad))
+        damaged = set(bad)
+        _VERIFIED[key] = frozenset(d for i, d in enumerate(self.digests[:count]) if d and i not in damaged)
         return bad
 
     def _check_space(self, needed: int) -> None:
@@ -313,8 +314,8 @@ class RowCache:
         atomic_write_text(self.index_path, json.dumps({"version": VERSION, "size": self.size, "build": self.build,
                                                        "row_bytes": self.row_bytes, "rows": rows,
                                                        "failed": failed}, separators=(",", ":")))
-        got = read_small(self.index_path, INDEX_LIMIT)
-        self._index_stat = got[1] if got is not None else ()
+        info = os.lstat(self.index_path)  # the stat read_small keys a later pass's index by, without reading it back
+        self._index_stat = (info.st_mtime_ns, info.st_ino)
         _VERIFIED[self._stat_key(self._src)] = frozenset(d for d, c in zip(self.digests, self.crcs)
                                                          if c is not None)
 

@@ -131,6 +131,11 @@ class Decision:
     target_said: str = ""  # where the target runtime judged came from, when not only the budgets ("": nothing to say)
     left_out: tuple[tuple[str, str], ...] = ()  # (variant, why) for each the target runtime refuses
 
+    @property
+    def target_sentence(self) -> str:
+        """``target_said`` as a sentence of its own, for the report and MODEL.md ("": nothing to say)."""
+        return f"{self.target_said[0].upper()}{self.target_said[1:]}." if self.target_said else ""
+
 
 def option(vv: VariantVerdict, records: list[BenchRecord], budgets: Budgets) -> Option:
     recs = [r for r in records if r.variant == vv.variant]

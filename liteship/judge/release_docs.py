@@ -306,7 +306,7 @@ def model_md(decision: Decision, recs: list[BenchRecord], contract: dict, labels
 
 def left_out_md(decision: Decision) -> list[str]:
     """Where the target runtime came from, and the variants it refuses, left out of the choice."""
-    said = [""] + [f"{decision.target_said[0].upper()}{decision.target_said[1:]}."] if decision.target_said else []
+    said = ["", decision.target_sentence] if decision.target_sentence else []
     if decision.left_out:
         said += ["", f"Left out: {decision.budgets.target_runtime} refuses them, so none was ranked:"] + \
             [f"- `{v}`: {why}" for v, why in decision.left_out]

@@ -108,12 +108,10 @@ def _why(decision: Decision) -> str:
 
 def _left_out(decision: Decision) -> list:
     """Where the target runtime judged came from, and the variants it refuses: never recommended."""
-    said = getattr(decision, "target_said", "")
-    out = [Para(f"{said[0].upper()}{said[1:]}.")] if said else []
-    left = getattr(decision, "left_out", ())
-    if left:
+    out = [Para(decision.target_sentence)] if decision.target_sentence else []
+    if decision.left_out:
         out.append(Para(f"Left out, never recommended: {decision.budgets.target_runtime} refuses "
-                        + "; ".join(f"`{v}` ({why})" for v, why in left) + ".", "warning"))
+                        + "; ".join(f"`{v}` ({why})" for v, why in decision.left_out) + ".", "warning"))
     return out
 
 

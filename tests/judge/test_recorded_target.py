@@ -80,6 +80,8 @@ def test_the_report_recommends_no_refused_variant():
     text = "\n".join(getattr(b, "text", "") for b in section.blocks)
     assert "**Ship `mnv2-int8`" in text
     assert "Left out, never recommended: 2.14 refuses `mnv2-int4_weights`" in text
+    assert "Target_runtime 2.14 is the runtime the run's bench recorded as the app's ([bench] target_runtime); the " \
+        "budgets declare none, so it is judged as if they did." in text  # where the target came from, a sentence
     rows = [row for b in section.blocks for row in getattr(b, "rows", ())]
     assert not [row for row in rows if "`mnv2-int4_weights`" in row]
 
@@ -117,3 +119,4 @@ def test_model_md_names_what_was_left_out():
     text = model_md(decision, chosen, CONTRACT, ["a", "b"], "here")
     budgets = text[text.index("## Budgets"):text.index("## Use it in the app")]
     assert "Left out: 2.14 refuses them" in budgets and "- `mnv2-int4_weights`: target_runtime FAILED" in budgets
+    assert "\nTarget_runtime 2.14 is the runtime the run's bench recorded as the app's" in budgets

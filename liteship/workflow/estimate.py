@@ -14,8 +14,8 @@ def sweep_estimates(config, data: str, source: str = "the sweep config", run_dir
     """(where, TrainConfig, Estimate) for each model of a checked sweep config, in this machine's seconds."""
     import dataclasses
 
-    from liteship.workflow.resources import (fine_tunings, held_estimate, held_reason, image_count, machine_pace,
-                                             train_estimate, unit_seconds, unknown_costs)
+    from liteship.workflow.resources import (config_estimate, fine_tunings, held_reason, image_count, machine_pace,
+                                             unit_seconds, unknown_costs)
     from liteship.workflow.sweep_config import bench_options, train_config
     from liteship.progress import Progress
     from liteship.optimize import parse_recipes, with_defaults
@@ -32,8 +32,7 @@ def sweep_estimates(config, data: str, source: str = "the sweep config", run_dir
     invokes = config.bench.runs * config.bench.rounds
     for i, m in enumerate(config.models):
         tc = train_config(config, m)
-        estimate = held_estimate(train_estimate(tc.arch, tc.size, tc.alpha, tc.batch_size, images, len(recipes),
-                                                held is not None), held)
+        estimate = config_estimate(tc, images, len(recipes), held)
         units = unit_seconds(tc.model_dir_name, tc.arch, tc.size, images, tc.epochs + tc.fine_tune_epochs, tunings,
                              runs, kinds, invokes)
         units = {k: v * pace for k, v in units.items()}

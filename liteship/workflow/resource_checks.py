@@ -13,15 +13,13 @@ from liteship.config import Problem, describe
 def bounds_problems(configs, data: str, out: str, recipes: int) -> list[Problem]:
     """Each (where, TrainConfig) of ``configs`` refused where its memory or disk estimate does not fit; a folder's
     images charged as streamed, or as held when the run's image cache cannot be written."""
-    from liteship.workflow.resources import bound_problems, held_estimate, held_reason, image_count, train_estimate
+    from liteship.workflow.resources import bound_problems, config_estimate, held_reason, image_count
 
     images = image_count(data)
     if images is None:
         return []
     held = held_reason(data, out)
-    estimates = [(where, held_estimate(train_estimate(c.arch, c.size, c.alpha, c.batch_size, images, recipes,
-                                                      held is not None), held))
-                 for where, c in configs]
+    estimates = [(where, config_estimate(c, images, recipes, held)) for where, c in configs]
     return bound_problems(estimates, Path(out or "."))
 
 

@@ -137,9 +137,12 @@ class Estimate:
     held: tuple[str, str] | None = None  # (cache folder, why) a folder's images are held in memory: said on refusal
 
 
-def held_estimate(estimate: "Estimate", reason: tuple[str, str] | None) -> "Estimate":
-    """``estimate`` with the reason a folder's images are held in memory (none for the digits: always held)."""
-    return dataclasses.replace(estimate, held=reason) if reason and reason[0] else estimate
+def config_estimate(config, images: int, recipes: int, held: tuple[str, str] | None) -> "Estimate":
+    """:func:`train_estimate` of a TrainConfig, its images charged as held in memory when ``held`` (a
+    :func:`held_reason`: said on refusal for a folder; the digits are always held) or else as streamed."""
+    estimate = train_estimate(config.arch, config.size, config.alpha, config.batch_size, images, recipes,
+                              held is not None)
+    return dataclasses.replace(estimate, held=held) if held and held[0] else estimate
 
 
 def held_reason(data: str, out) -> tuple[str, str] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 from liteship.bench.contract import check_contract, input_size
 from liteship.bench.measure import BenchOptions, EvalSet, Target, bench_target, load_model_file
 from liteship.bench.record import BenchRecord
+from liteship.bench.scratch import bench_scratch, remove_stale
 from liteship.contract import read_labels_file
 from liteship.errors import LiteshipError
 from liteship.task_api import file_metadata
@@ -44,7 +44,8 @@ def file_evalset(model, data: str, labels: list[str], scratch: Path | None = Non
         raise LiteshipError(f"The model's input shape {list(io_specs(model)[0][0].shape)} is not [1, S, S, 3]",
                             "accuracy needs a square RGB image input", "bench it without --data, or re-export it")
     try:
-        ds = load_dataset(data, size, None, progress, None if scratch is None else Path(scratch) / "cache")
+        ds = load_dataset(data, size, None, progress, None if scratch is None else Path(scratch) / "cache",
+                          scoring=True)
     except NoRoom as exc:  # the temporary folder (removed as this error leaves), not a run directory, lacks room
         raise LiteshipError(f"Not enough free disk space in {Path(scratch).parent} (TMPDIR) for the decoded images",
                             exc.why, "free some disk space there, or set TMPDIR to a folder on a disk with more "
@@ -106,6 +107,17 @@ def training_overlap(path: Path, evalset: EvalSet, digests: list[str]) -> str | 
     return None
 
 
+def _remove_stale(progress: Progress | None) -> None:
+    """Say and remove what benches killed before they could clean up left in TMPDIR."""
+    removed = remove_stale()
+    if removed:
+        from liteship.image_cache import disk_amount
+
+        freed = disk_amount(sum(size for _, size in removed))
+        (progress or Progress()).log(f"removed {len(removed)} temporary folder(s) that killed benches left "
+                                     f"({freed}): {', '.join(str(p) for p, _ in removed)}")
+
+
 def bench_file(path: Path, options: BenchOptions, data: str | None = None, labels_path: Path | None = None,
                progress: Progress | None = None, timer: Callable[[], int] = time.perf_counter_ns) -> list[BenchRecord]:
     """One .tflite: size, latency and compatibility; accuracy too when ``data`` is given."""
@@ -140,8 +152,10 @@ def bench_file(path: Path, options: BenchOptions, data: str | None = None, label
                                 "each output must have exactly one label, in order",
                                 "pass the labels.txt written with this model")
     target = Target(path=path, variant=path.stem, labels=tuple(labels) if labels else None, size=input_size(model))
-    with tempfile.TemporaryDirectory(prefix="liteship-bench-") as scratch:  # removed when the bench ends
-        evalset, digests, skipped = file_evalset(model, data, labels, Path(scratch), progress) if data is not None \
+    if data is not None:
+        _remove_stale(progress)
+    with bench_scratch() as scratch:  # removed when the bench ends
+        evalset, digests, skipped = file_evalset(model, data, labels, scratch, progress) if data is not None \
             else (None, [], [])
         records, _ = bench_target(target, options, evalset, None, timer, progress)
     if meta and meta["problems"]:  # metadata that disagrees with the input contract: both sides named

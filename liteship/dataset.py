@@ -134,18 +134,21 @@ def _class_dirs(root: Path) -> list[Path]:
     return class_dirs
 
 
-def _usable(root: Path, found, names: list[str]) -> np.ndarray:
-    """The labels of what a pass found; a LiteshipError when no image or too few of a class could be used."""
+def _usable(root: Path, found, names: list[str], scoring: bool = False) -> np.ndarray:
+    """The labels of what a pass found; a LiteshipError when no image or too few of a class could be used: 2 a
+    class to be split for training, 1 to be scored (``scoring``: a bench of a model on these images)."""
     if not found.items:
         reasons = Counter(item["reason"].split(" (")[0] for item in found.skipped).most_common(3)
         raise LiteshipError(f"No usable images in {root} ({len(found.skipped)} files skipped)", "no file is an "
                             "image liteship reads: " + "; ".join(f"{n} {why}" for why, n in reasons),
                             "put photos (" + ", ".join(IMAGE_SUFFIXES) + ") in the class folders")
     labels = np.asarray(found.labels, dtype=np.int64)
-    thin = [f"{n} ({int((labels == i).sum())})" for i, n in enumerate(names) if (labels == i).sum() < 2]
+    least = 1 if scoring else 2
+    thin = [f"{n} ({int((labels == i).sum())})" for i, n in enumerate(names) if (labels == i).sum() < least]
     if thin:
         raise LiteshipError(
             "Too few usable images in class " + ", ".join(thin),
+            "a class folder with no usable image scores nothing (an empty or misnamed folder?)" if scoring else
             "every class needs at least 2 usable images to be split into training and test",
             "add images to those folders or remove the folders",
         )
@@ -161,7 +164,7 @@ def _log(progress):
 
 
 def load_folders(root: Path, sizes, progress=None, cache_dir: Path | None = None,
-                 keep: bool = True) -> dict[int, Dataset]:
+                 keep: bool = True, scoring: bool = False) -> dict[int, Dataset]:
     """A folder with one sub-folder per class (sorted names are the classes), decoded at each of ``sizes`` in one
     pass over its files: in memory, or with ``cache_dir`` as rows of the image cache there; ``keep`` False: no
     pixels at all (empty), only what decodes and the hashes (a check of the data's content hash)."""
@@ -181,7 +184,7 @@ def load_folders(root: Path, sizes, progress=None, cache_dir: Path | None = None
         for cache in caches.values():
             cache.close()
     names = [d.name for d in class_dirs]
-    labels = _usable(root, found, names)
+    labels = _usable(root, found, names, scoring)
     found.content.update("\n".join(names).encode("utf-8"))
     return {size: Dataset(source=str(root), class_names=names, items=found.items, labels=labels,
                           pixels=found.pixels[size], content_hash=found.content.hexdigest(), skipped=found.skipped,
@@ -195,9 +198,9 @@ def load_folder(root: Path, size: int, progress=None, cache_dir: Path | None = N
 
 
 def load_datasets(data: str, sizes, work_dir: Path | None = None, progress=None,
-                  cache_dir: Path | None = None) -> dict[int, Dataset]:
+                  cache_dir: Path | None = None, scoring: bool = False) -> dict[int, Dataset]:
     """``digits``, a class-folder path, or an archive (extracted under ``work_dir``), at each of ``sizes``, each
-    file read once."""
+    file read once; ``scoring``: images to score a model on, not to train one (a class needs 1 image, not 2)."""
     if data == "digits":
         return {int(size): load_digits(int(size)) for size in sizes}
     path = Path(data).expanduser()
@@ -219,19 +222,19 @@ def load_datasets(data: str, sizes, work_dir: Path | None = None, progress=None,
                                 "an archive is extracted only into a run directory, and this command writes none",
                                 "extract it and pass the folder")
         extracted = extract_archive(path, Path(work_dir) / EXTRACTED)
-        found = load_folders(data_root(extracted), sizes, progress, cache_dir)
+        found = load_folders(data_root(extracted), sizes, progress, cache_dir, scoring=scoring)
         archive_print = file_hash(path).hex()  # an archive's fingerprint: its bytes
         for dataset in found.values():
             dataset.source, dataset.fingerprint = str(path), archive_print
         return found
-    return load_folders(path, sizes, progress, cache_dir)
+    return load_folders(path, sizes, progress, cache_dir, scoring=scoring)
 
 
 def load_dataset(data: str, size: int, work_dir: Path | None = None, progress=None,
-                 cache_dir: Path | None = None) -> Dataset:
+                 cache_dir: Path | None = None, scoring: bool = False) -> Dataset:
     """``digits``, a class-folder path, or an archive (extracted under ``work_dir``); with ``cache_dir``, a folder's
-    pixels are rows of the image cache there."""
-    return load_datasets(data, (size,), work_dir, progress, cache_dir)[int(size)]
+    pixels are rows of the image cache there; ``scoring`` as :func:`load_datasets`."""
+    return load_datasets(data, (size,), work_dir, progress, cache_dir, scoring)[int(size)]
 
 
 def data_fingerprint(data: str) -> str:

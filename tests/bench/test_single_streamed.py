@@ -168,3 +168,23 @@ def test_an_interrupted_bench_of_one_file_offers_no_resume(folder, tmp_path, mon
     (tmp_path / "run").mkdir()
     assert cli.main(["bench", str(tmp_path / "run")]) == 130
     assert "re-run the same command to continue" in capsys.readouterr().err
+
+
+def test_a_class_of_one_image_is_scored_an_empty_one_refused_in_scoring_words(folder, tmp_path):
+    """Scoring splits nothing: one photo in a class is enough (training needs 2). A class folder with no photo at
+    all is refused, in words about scoring, not training's split."""
+    import shutil
+
+    model, data = folder
+    for extra in sorted((data / "8").iterdir())[1:]:
+        extra.unlink()
+    records = bench_file(model, OPTIONS, str(data), tmp_path / "labels.txt")
+    assert records[0].images == 6 + 6 + 6 + 1  # counted by hand: three classes of 6, one of 1
+    assert records[0].top1 == pytest.approx(_top1_by_hand(model, data))
+    shutil.rmtree(data / "8")
+    (data / "8").mkdir()
+    (data / "8" / "notes.txt").write_text("not a photo")
+    with pytest.raises(LiteshipError) as caught:
+        bench_file(model, OPTIONS, str(data), tmp_path / "labels.txt")
+    assert caught.value.what == "Too few usable images in class 8 (0)"
+    assert "scores nothing" in caught.value.why and "training" not in caught.value.why

@@ -77,7 +77,7 @@ class NoRoom(LiteshipError):
     """Too little free disk for the rows a pass may write (checked before it writes any), or the disk filled up."""
 
 
-def _mb(n: float) -> str:
+def disk_amount(n: float) -> str:
     """``n`` bytes in MB, or in kB under one MB (a cache of a few small images is not "0 MB")."""
     return f"{n / 1024**2:,.0f} MB" if n >= 1024**2 else f"{n / 1024:,.0f} kB"
 
@@ -219,8 +219,8 @@ class RowCache:
         free = shutil.disk_usage(self.folder).free
         if needed and free < needed + MARGIN:
             raise NoRoom(f"Not enough free disk space for the image cache in {self.folder}",
-                         f"the decoded images may need {_mb(needed)} there, and the cache leaves "
-                         f"{MARGIN // 1024**2} MB free for the rest of the command; {_mb(free)} are free",
+                         f"the decoded images may need {disk_amount(needed)} there, and the cache leaves "
+                         f"{MARGIN // 1024**2} MB free for the rest of the command; {disk_amount(free)} are free",
                          "free some disk space, or pass an --out on a disk with more room")
 
     # ------------------------------------------------------------------ the pass

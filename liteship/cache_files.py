@@ -2,17 +2,19 @@
 links (:mod:`liteship.image_cache`). A file the cache writes must be its own: a regular file with one link, opened
 with ``O_NOFOLLOW``, checked on the open descriptor; anything else in its place is replaced by a new file renamed
 over it, so the user's file a link points to is never written, and an index that is a FIFO or a link to
-``/dev/zero`` is read as damaged, never waited on or read without end."""
+``/dev/zero`` is read as damaged, never waited on or read without end. Also the files' names, and each size's
+lock: one pass at a time writes a size."""
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
 from pathlib import Path
 
 from liteship.errors import LiteshipError
-from liteship.files import printable
+from liteship.files import is_temp, printable, temp_name
 
 OPEN = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC  # never a link, a FIFO's wait or a terminal
 
@@ -80,3 +82,58 @@ def write_all(fd: int, data, error) -> None:
             view = view[os.write(fd, view):]
     except OSError as exc:
         raise error(exc) from exc
+
+
+def rows_file(folder: Path, size: int) -> Path:
+    return folder / f"{size}px.u8"
+
+
+def index_file(folder: Path, size: int) -> Path:
+    return folder / f"{size}px.json"
+
+
+def take_lock(folder: Path, size: int) -> int:
+    """Hold ``size``'s lock (``<size>px.lock``): one pass at a time writes a size's files; the open descriptor."""
+    lock = folder / f"{size}px.lock"
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | OPEN, 0o644)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        lock.unlink()  # a symbolic link in the lock's place: the link goes, never its target
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | OPEN, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def remove_unfinished(folder: Path, size: int) -> int:
+    """Remove a killed pass's temp files of ``size`` (its lock held by the caller); how many there were."""
+    names = (temp_name(rows_file(folder, size).name), temp_name(index_file(folder, size).name))
+    found = [entry for entry in folder.iterdir() if is_temp(entry.name) and entry.name.startswith(names)]
+    for entry in found:
+        entry.unlink(missing_ok=True)
+    return len(found)
+
+
+def killed_sizes(folder: Path, size: int) -> list[int]:
+    """The other sizes whose killed pass left temp files (a file of each new row's size, as large as the rows),
+    removed under that size's lock when no pass holds it: a cache is not left holding them until a pass at that
+    size runs again. A size being written now is left alone."""
+    removed = []
+    for lock in folder.glob("*px.lock"):
+        other = lock.name[:-len("px.lock")]
+        if not other.isdigit() or int(other) == size:
+            continue
+        try:
+            fd = os.open(lock, os.O_RDWR | OPEN)
+        except OSError:
+            continue  # a link in the lock's place, or gone: its pass will see to it
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if remove_unfinished(folder, int(other)):
+                removed.append(int(other))
+        except OSError:
+            pass  # a pass at that size holds it: its files are not unfinished
+        finally:
+            os.close(fd)
+    return removed

@@ -21,13 +21,13 @@ memory, said). No file is ever cut short in place. A rebuild (an unusable cache,
 mostly of images no longer used) writes a new file, with a new build id in its header, and renames it over the old
 one, so a reader holding a view of the old file (a bench
 child, a sweep's worker) reads on undisturbed. One pass at a time writes a size's file (a ``flock`` on
-``<size>px.lock``). Before writing, the free disk space is checked for the rows that may be written.
+``<size>px.lock``); the unfinished files of a killed pass are removed by the next pass at any size, under their
+size's lock. Before writing, the free disk space is checked for the rows that may be written.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import json
 import os
 import secrets
@@ -38,9 +38,10 @@ from pathlib import Path
 
 import numpy as np
 
-from liteship.cache_files import OPEN, folder_problem, own_file, read_small, write_all
+from liteship.cache_files import (folder_problem, index_file, killed_sizes, own_file, read_small,
+                                  remove_unfinished, rows_file, take_lock, write_all)
 from liteship.errors import LiteshipError
-from liteship.files import atomic_write_text, default_mode, is_temp, temp_name
+from liteship.files import atomic_write_text, default_mode, temp_name
 from liteship.image_rows import HEADER_BYTES, ImageRows, header, identity, take  # noqa: F401  (for callers)
 
 VERSION = 2  # 2: a header with the build id, rows checked with their digest, decoder refusals with Pillow's version
@@ -48,14 +49,6 @@ CHUNK_BYTES = 8 * 1024**2  # what a check or a copy of the rows reads at a time
 INDEX_LIMIT = 256 * 1024**2  # an index larger than this is damaged (32,000 rows take 1.5 MB)
 MARGIN = 16 * 1024**2  # free disk the cache always leaves
 _VERIFIED: dict[tuple, frozenset] = {}  # the file and index's stat (RowCache._stat_key) -> digests checked sound
-
-
-def _rows_file(folder: Path, size: int) -> Path:
-    return folder / f"{size}px.u8"
-
-
-def _index_file(folder: Path, size: int) -> Path:
-    return folder / f"{size}px.json"
 
 
 def row_check(digest: str, size: int, row) -> int:
@@ -90,7 +83,7 @@ class RowCache:
     def __init__(self, folder: Path, size: int, log=None):
         self.folder, self.size, self.log = Path(folder), int(size), log or (lambda line: None)
         self.row_bytes = self.size * self.size * 3
-        self.path, self.index_path = _rows_file(self.folder, size), _index_file(self.folder, size)
+        self.path, self.index_path = rows_file(self.folder, size), index_file(self.folder, size)
         self.rows: dict[str, int] = {}  # digest -> row, sound ones only
         self.failed: dict[str, str] = {}  # digest -> why a decoder refused it
         self.crcs: list[int | None] = []  # by row; None: a damaged row, never used
@@ -110,29 +103,16 @@ class RowCache:
         """Lock, read and check the cache; refuse before any work when ``candidates`` new rows might not fit."""
         self.folder.mkdir(parents=True, exist_ok=True)
         try:
-            self._lock_fd = self._lock()
-            for entry in self.folder.iterdir():  # a killed pass's files: only ever unfinished, the lock is ours
-                if is_temp(entry.name) and entry.name.startswith((temp_name(self.path.name),
-                                                                  temp_name(self.index_path.name))):
-                    entry.unlink(missing_ok=True)
+            self._lock_fd = take_lock(self.folder, self.size)
+            remove_unfinished(self.folder, self.size)  # a killed pass's files: only ever unfinished, the lock is ours
+            for other in killed_sizes(self.folder, self.size):
+                self.log(f"image cache {self.folder}: removed the unfinished files of a killed {other} px pass")
             self._load()
             self._check_space(max(0, candidates - len(self.rows)) * self.row_bytes)
         except BaseException:
             self.close()
             raise
         return self
-
-    def _lock(self) -> int:
-        lock = self.folder / f"{self.size}px.lock"
-        try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | OPEN, 0o644)
-        except OSError as exc:
-            if exc.errno != errno.ELOOP:
-                raise
-            lock.unlink()  # a symbolic link in the lock's place: the link goes, never its target
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | OPEN, 0o644)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return fd
 
     def _load(self) -> None:
         self._src, why = own_file(self.path)
@@ -343,7 +323,6 @@ class RowCache:
 
 
 def _disk_error(folder: Path, exc: OSError) -> LiteshipError:
-    import errno
 
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return NoRoom(f"The disk filled up while writing the image cache in {folder}", exc.strerror or str(exc),
@@ -356,7 +335,6 @@ def open_caches(folder: Path, sizes, candidates: int, log) -> dict[int, RowCache
     """Each size's cache in ``folder``, open for a pass over ``candidates`` image files (sizes in order, so two
     passes never wait on each other). A folder that cannot be written (read-only, no permission) is said, and the
     pass holds the images in memory instead (an empty dict); too little free disk space is a LiteshipError."""
-    import errno
 
     caches: dict[int, RowCache] = {}
     why = folder_problem(Path(folder))

@@ -315,3 +315,59 @@ def test_the_cache_leaves_16_mb_of_disk_free(tmp_path, monkeypatch, spare, refus
             load_folder(root, SIZE, cache_dir=tmp_path / "cache")
     else:
         assert len(load_folder(root, SIZE, cache_dir=tmp_path / "cache").items) == 10
+
+
+KILLED_PASS = """
+import sys, time
+from pathlib import Path
+from liteship import image_files
+from liteship.dataset import load_folder
+real = image_files.decode
+def slow(raw, sizes):
+    time.sleep(0.2)
+    return real(raw, sizes)
+image_files.decode = slow
+load_folder(Path(sys.argv[1]), int(sys.argv[2]), cache_dir=Path(sys.argv[3]))
+"""
+
+
+def _pass_in_a_child(photos: Path, cache: Path, size: int):
+    """A pass at ``size`` in another process, slowed, once its new rows file (a temp name) is in ``cache``."""
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", KILLED_PASS, str(photos), str(size), str(cache)])
+    deadline = time.monotonic() + 120
+    while not list(cache.glob(f".liteship-tmp-{size}px.u8.*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(cache.glob(f".liteship-tmp-{size}px.u8.*")), "the child's pass never began writing"
+    return child
+
+
+def test_a_killed_pass_s_files_of_another_size_are_removed_by_the_next_pass(photos, tmp_path):
+    """SIGKILL mid-pass at 40 px leaves its unfinished rows file; a pass at 20 px removes it (and says so), where
+    before it stayed until a pass at 40 px ran; a pass at 40 px still in progress keeps its file."""
+    import signal
+
+    cache = tmp_path / "cache"
+    killed = _pass_in_a_child(photos, cache, 40)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=30)
+    left = list(cache.glob(".liteship-tmp-40px*"))
+    assert left
+    quiet, said = quiet_log()
+    ds = load_folder(photos, SIZE, quiet, cache_dir=cache)
+    assert not any(p.exists() for p in left)
+    assert f"image cache {cache}: removed the unfinished files of a killed 40 px pass" in said.getvalue()
+    assert np.asarray(ds.pixels).tobytes() == np.stack([by_hand(photos / i, SIZE) for i in ds.items]).tobytes()
+
+    running = _pass_in_a_child(photos, cache, 40)
+    try:
+        writing = list(cache.glob(".liteship-tmp-40px.u8.*"))
+        load_folder(photos, SIZE, cache_dir=cache)
+        assert all(p.exists() for p in writing)  # its lock is held: not a killed pass's
+    finally:
+        running.wait(timeout=120)
+    assert running.returncode == 0
+    assert not list(cache.glob(".liteship-tmp-*"))  # it finished and renamed its file
+    assert np.asarray(load_folder(photos, 40, cache_dir=cache).pixels).tobytes() == \
+        np.stack([by_hand(photos / i, 40) for i in ds.items]).tobytes()

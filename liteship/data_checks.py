@@ -30,11 +30,11 @@ def _may_be_photo(path: Path, root: Path) -> bool:
             and path.stat().st_size > 0)
 
 
-def data_folder_problems(root: Path) -> list[tuple[str, str, str]]:
+def data_folder_problems(root: Path, scoring: bool = False) -> list[tuple[str, str, str]]:
     """(what, why, fix) for a data folder that cannot be split, found with ``stat`` alone before any work: a
     liteship run directory; a class folder that is another one (a link: its photos would be two classes and land
     in train of one and test of the other); class folders holding no image file at all; a class with fewer than two
-    image files (training needs two a class).
+    image files (training needs two a class; ``scoring``, a model scored on the folder: one).
     A class of two files of which one cannot be decoded is still found only while reading."""
     if is_marked(root):
         return [("it is a liteship run directory, not a data folder",
@@ -55,13 +55,15 @@ def data_folder_problems(root: Path) -> list[tuple[str, str, str]]:
         n = sum(map(len, files.values()))
         return out + [("no class folder holds an image file", f"its {len(files)} class folders hold "
                        f"{'no files at all' if n == 0 else f'{n} files, none named as an image'} "
-                       f"({', '.join(IMAGE_SUFFIXES)}), so there is nothing to train on",
+                       f"({', '.join(IMAGE_SUFFIXES)}), so there is nothing to {'score' if scoring else 'train'} on",
                        "put the photos in the class folders (one folder a class), or pass the folder that has them")]
     counts = {d: sum(_may_be_photo(p, root) for p in found) for d, found in files.items()}
-    thin = [f"{printable(d.name)} ({n})" for d, n in counts.items() if n < 2]
+    thin = [f"{printable(d.name)} ({n})" for d, n in counts.items() if n < (1 if scoring else 2)]
     if thin and any(counts.values()):  # none at all: the reader says why each file is not a photo (a FIFO, /proc...)
-        out.append(("too few image files in class " + ", ".join(thin), "every class needs at least 2 images to be "
-                    "split into training and test", "add images to those folders or remove the folders"))
+        why = "a class folder with no image file scores nothing (an empty or misnamed folder?)" if scoring else \
+            "every class needs at least 2 images to be split into training and test"
+        out.append(("too few image files in class " + ", ".join(thin), why,
+                    "add images to those folders or remove the folders"))
     return out
 
 

@@ -72,9 +72,10 @@ def _train(request) -> list[Problem]:
     return found
 
 
-def _data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
+def _data_problems(data: str | None, flag: str = "--data", scoring: bool = False) -> list[Problem]:
     """data_problems, then what a data folder holds that cannot be split (data_checks.data_folder_problems): a run
-    directory, a class folder that is a link to another, a class of one image; all found before the estimate."""
+    directory, a class folder that is a link to another, a class of one image (``scoring``: of none); all found
+    before the estimate."""
     from liteship.data_checks import data_folder_problems
 
     found = data_problems(data, flag)
@@ -82,7 +83,7 @@ def _data_problems(data: str | None, flag: str = "--data") -> list[Problem]:
         return found
     try:
         return [Problem(flag, None, describe(data), f"{what}: {why}", fix)
-                for what, why, fix in data_folder_problems(Path(data))]
+                for what, why, fix in data_folder_problems(Path(data), scoring)]
     except OSError as exc:
         return [Problem(flag, None, describe(data), f"it cannot be read: {exc.strerror}", "check the folder")]
 
@@ -137,7 +138,7 @@ def _bench(request) -> list[Problem]:
     else:
         found += file_problems(target, "TARGET")  # a model in /proc, a FIFO: never opened (reading would hang)
     if data is not None:
-        found += _data_problems(data) + scratch_problems(data)
+        found += _data_problems(data, scoring=True) + scratch_problems(data)
         if Path(data).is_file():
             found.append(Problem("--data", None, describe(data), "bench of one file reads a folder of class "
                                  "folders or digits; an archive is extracted only into a run directory",

@@ -188,3 +188,26 @@ def test_a_class_of_one_image_is_scored_an_empty_one_refused_in_scoring_words(fo
         bench_file(model, OPTIONS, str(data), tmp_path / "labels.txt")
     assert caught.value.what == "Too few usable images in class 8 (0)"
     assert "scores nothing" in caught.value.why and "training" not in caught.value.why
+
+
+def test_the_command_scores_a_class_of_one_photo_and_refuses_an_empty_one_up_front(folder, tmp_path, capsys):
+    """The same through `liteship bench`, whose checks run before any work: they count image files per class as
+    training's do, with scoring's threshold and words."""
+    import json
+
+    from liteship.app.cli import main
+
+    model, data = folder
+    for extra in sorted((data / "8").iterdir())[1:]:
+        extra.unlink()
+    out = tmp_path / "records.json"
+    assert main(["bench", str(model), "--data", str(data), "--labels", str(tmp_path / "labels.txt"), "--backends",
+                 "xnnpack", "--runs", "2", "--json", str(out), "--quiet"]) == 0
+    assert json.loads(out.read_text())[0]["images"] == 19  # 6 + 6 + 6 + 1, counted by hand
+    (data / "8" / next(iter(sorted((data / "8").iterdir()))).name).unlink()
+    capsys.readouterr()
+    assert main(["bench", str(model), "--data", str(data), "--labels", str(tmp_path / "labels.txt"), "--backends",
+                 "xnnpack", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "too few image files in class 8 (0)" in err and "scores nothing" in err, err
+    assert "training" not in err

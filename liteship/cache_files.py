@@ -92,9 +92,13 @@ def index_file(folder: Path, size: int) -> Path:
     return folder / f"{size}px.json"
 
 
+def lock_file(folder: Path, size: int) -> Path:
+    return folder / f"{size}px.lock"
+
+
 def take_lock(folder: Path, size: int) -> int:
     """Hold ``size``'s lock (``<size>px.lock``): one pass at a time writes a size's files; the open descriptor."""
-    lock = folder / f"{size}px.lock"
+    lock = lock_file(folder, size)
     try:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | OPEN, 0o644)
     except OSError as exc:
@@ -122,8 +126,8 @@ def killed_sizes(folder: Path, size: int) -> list[int]:
     removed = []
     for lock in folder.glob("*px.lock"):
         other = lock.name[:-len("px.lock")]
-        if not other.isdigit() or int(other) == size:
-            continue
+        if not (other.isascii() and other.isdigit()) or lock != lock_file(folder, int(other)) or int(other) == size:
+            continue  # only the lock a pass takes: "032px.lock" is not 32's, and holding it would not stop a pass
         try:
             fd = os.open(lock, os.O_RDWR | OPEN)
         except OSError:

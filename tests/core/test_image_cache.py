@@ -363,6 +363,8 @@ def test_a_killed_pass_s_files_of_another_size_are_removed_by_the_next_pass(phot
     running = _pass_in_a_child(photos, cache, 40)
     try:
         writing = list(cache.glob(".liteship-tmp-40px.u8.*"))
+        for decoy in ("040px.lock", "\uff14\uff10px.lock", "\u00b2px.lock"):  # not 40's lock: 040, full-width 40, ²
+            (cache / decoy).touch()
         load_folder(photos, SIZE, cache_dir=cache)
         assert all(p.exists() for p in writing)  # its lock is held: not a killed pass's
     finally:

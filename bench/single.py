@@ -114,8 +114,9 @@ def _remove_stale(progress: Progress | None) -> None:
         from liteship.image_cache import disk_amount
 
         freed = disk_amount(sum(size for _, size in removed))
+        shown = ", ".join(str(p) for p, _ in removed[:3]) + (f" and {len(removed) - 3} more" if len(removed) > 3 else "")
         (progress or Progress()).log(f"removed {len(removed)} temporary folder(s) that killed benches left "
-                                     f"({freed}): {', '.join(str(p) for p, _ in removed)}")
+                                     f"({freed}): {shown}")
 
 
 def bench_file(path: Path, options: BenchOptions, data: str | None = None, labels_path: Path | None = None,

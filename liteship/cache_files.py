@@ -113,7 +113,8 @@ def take_lock(folder: Path, size: int) -> int:
 def remove_unfinished(folder: Path, size: int) -> int:
     """Remove a killed pass's temp files of ``size`` (its lock held by the caller); how many there were."""
     names = (temp_name(rows_file(folder, size).name), temp_name(index_file(folder, size).name))
-    found = [entry for entry in folder.iterdir() if is_temp(entry.name) and entry.name.startswith(names)]
+    found = [entry for entry in folder.iterdir() if is_temp(entry.name) and entry.name.startswith(names)
+             and not stat.S_ISDIR(entry.lstat().st_mode)]  # a pass writes files there: a folder is not its own
     for entry in found:
         entry.unlink(missing_ok=True)
     return len(found)

@@ -327,8 +327,10 @@ def _disk_error(folder: Path, exc: OSError) -> LiteshipError:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return NoRoom(f"The disk filled up while writing the image cache in {folder}", exc.strerror or str(exc),
                       "free some disk space and run the command again")
-    return LiteshipError(f"The image cache in {folder} cannot be written", exc.strerror or str(exc),
-                         "check the run directory's permissions and disk, then run the command again")
+    where = f"{exc.filename}: " if exc.filename else ""
+    return LiteshipError(f"The image cache in {folder} cannot be written", where + (exc.strerror or str(exc)),
+                         "check the run directory's permissions and disk; the folder holds only liteship's cache and "
+                         "may be deleted (it is rebuilt), then run the command again")
 
 
 def open_caches(folder: Path, sizes, candidates: int, log) -> dict[int, RowCache]:

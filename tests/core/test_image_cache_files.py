@@ -238,3 +238,18 @@ def test_an_index_of_another_build_than_its_files_header_is_rebuilt(photos, tmp_
     (cache / f"{SIZE}px.json").write_text(json.dumps({**index, "build": "f" * 32}))
     ds, said = load(photos, cache)
     assert "rebuilt" in said and np.asarray(ds.pixels).tobytes() == contract(photos, ds)
+
+
+def test_a_folder_planted_at_a_temp_name_is_left_and_one_at_the_lock_is_named(photos, tmp_path):
+    """A pass writes files: a folder under a killed pass's temp name is not its own (left alone, the pass goes on);
+    a folder in the lock's place cannot be locked, and the refusal names that path, not only the cache folder."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    planted = cache / f".liteship-tmp-{SIZE}px.u8.planted"
+    (planted / "inside").mkdir(parents=True)
+    ds = load_folder(photos, SIZE, cache_dir=cache)
+    assert contract(photos, ds) == np.asarray(ds.pixels).tobytes() and (planted / "inside").is_dir()
+    (cache / "40px.lock").mkdir()
+    with pytest.raises(LiteshipError) as caught:
+        load_folder(photos, 40, cache_dir=cache)
+    assert str(cache / "40px.lock") in caught.value.why and "may be deleted" in caught.value.fix

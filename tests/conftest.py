@@ -40,6 +40,26 @@ def write_class_folder(root: Path, per_class: int = PER_CLASS) -> Path:
 
 
 # Bad files planted in a class folder: name -> the reason substring expected in the skip list.
+def model_and_digit_photos(optimized_run, where: Path, variant: str = "float32", classes=("3", "7"),
+                           per_class: int = 10, shape: tuple[int, int] | None = None) -> tuple[Path, Path]:
+    """``variant`` of the digits run copied to ``where/m.tflite`` with its ``labels.txt`` (0-9), and
+    ``where/data``: ``per_class`` of the digits of each of ``classes`` as PNG photos, resized to ``shape`` (w, h)."""
+    from liteship.dataset import load_digits
+
+    out, variants = optimized_run
+    model = where / "m.tflite"
+    model.write_bytes((out / variants[variant]["file"]).read_bytes())
+    (where / "labels.txt").write_text("\n".join(str(i) for i in range(10)) + "\n")
+    ds = load_digits(32)
+    data = where / "data"
+    for c in classes:
+        (data / c).mkdir(parents=True)
+        for i in np.flatnonzero(ds.labels == int(c))[:per_class]:
+            image = Image.fromarray(ds.pixels[i])
+            (image.resize(shape) if shape else image).save(data / c / f"{i}.png")
+    return model, data
+
+
 def plant_bad_files(folder: Path) -> dict[str, str]:
     good = folder / "img_000.png"
     png_bytes = good.read_bytes()

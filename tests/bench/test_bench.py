@@ -136,20 +136,9 @@ def test_contract_check_catches_a_wrong_input_scale(optimized_run, tmp_path):
 
 
 def test_single_file_with_data_folder_and_labels(optimized_run, tmp_path):
-    from PIL import Image
+    from tests.conftest import model_and_digit_photos
 
-    from liteship.dataset import load_digits
-
-    out, variants = optimized_run
-    model = tmp_path / "m.tflite"
-    model.write_bytes((out / variants["int8"]["file"]).read_bytes())
-    (tmp_path / "labels.txt").write_text("\n".join(str(i) for i in range(10)) + "\n")
-    ds = load_digits(32)
-    data = tmp_path / "data"
-    for c in ("3", "7"):
-        (data / c).mkdir(parents=True)
-        for i in np.flatnonzero(ds.labels == int(c))[:10]:
-            Image.fromarray(ds.pixels[i]).save(data / c / f"{i}.png")
+    model, data = model_and_digit_photos(optimized_run, tmp_path, "int8")
     (records) = bench_file(model, BenchOptions(backends=("xnnpack",), runs=3, rounds=1, warmup=1), str(data))
     assert records[0].images == 20 and records[0].top1 >= 0.9
     assert set(records[0].per_class_top1) == {str(i) for i in range(10)}

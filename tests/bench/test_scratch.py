@@ -12,11 +12,10 @@ import textwrap
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 from liteship.bench.scratch import OWNER, PREFIX, remove_stale
+from tests.conftest import model_and_digit_photos
 
 CHILD = textwrap.dedent("""
     import sys, time
@@ -142,18 +141,7 @@ def test_another_user_s_folder_is_kept(tmp_path):
 def test_a_bench_says_and_removes_a_killed_bench_s_folder(optimized_run, tmp_path):
     """End to end, the command a user runs: a folder left by a bench killed with SIGKILL is gone after the next,
     and the terminal says so."""
-    from liteship.dataset import load_digits
-
-    out, variants = optimized_run
-    model = tmp_path / "m.tflite"
-    model.write_bytes((out / variants["float32"]["file"]).read_bytes())
-    (tmp_path / "labels.txt").write_text("\n".join(str(i) for i in range(10)) + "\n")
-    ds = load_digits(32)
-    data = tmp_path / "data"
-    for c in ("1", "7"):
-        (data / c).mkdir(parents=True)
-        for i in np.flatnonzero(ds.labels == int(c))[:3]:
-            Image.fromarray(ds.pixels[i]).save(data / c / f"{i}.png")
+    model, data = model_and_digit_photos(optimized_run, tmp_path, classes=("1", "7"), per_class=3)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     killed, left = _start_bench_child(scratch)

@@ -15,6 +15,7 @@ from liteship.bench import BenchOptions, bench_file
 from liteship.contract import to_model_pixels
 from liteship.errors import LiteshipError
 from liteship.progress import Progress
+from tests.conftest import model_and_digit_photos
 
 OPTIONS = BenchOptions(backends=("xnnpack",), runs=3, rounds=1, warmup=1)
 
@@ -22,18 +23,8 @@ OPTIONS = BenchOptions(backends=("xnnpack",), runs=3, rounds=1, warmup=1)
 @pytest.fixture
 def folder(optimized_run, tmp_path):
     """A float32 digits model and a folder of 24 of the digits, as photos 3x their size, 4 classes."""
-    from liteship.dataset import load_digits
-
-    out, variants = optimized_run
-    model = tmp_path / "m.tflite"
-    model.write_bytes((out / variants["float32"]["file"]).read_bytes())
-    (tmp_path / "labels.txt").write_text("\n".join(str(i) for i in range(10)) + "\n")
-    ds = load_digits(32)
-    data = tmp_path / "data"
-    for c in ("1", "3", "7", "8"):
-        (data / c).mkdir(parents=True)
-        for i in np.flatnonzero(ds.labels == int(c))[:6]:
-            Image.fromarray(ds.pixels[i]).resize((96, 80)).save(data / c / f"{i}.png")
+    model, data = model_and_digit_photos(optimized_run, tmp_path, classes=("1", "3", "7", "8"), per_class=6,
+                                         shape=(96, 80))
     return model, data
 
 

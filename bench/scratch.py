@@ -78,9 +78,15 @@ def _stale(folder: Path, machine: tuple[str, str, str]) -> bool:
     return started is None or started != fields[1]
 
 
-def _owner_line(machine: tuple[str, str, str]) -> str | None:
+def _mark(folder: Path, machine: tuple[str, str, str]) -> None:
+    """Write this process as ``folder``'s owner, a new file (never through a link); nothing where /proc cannot say
+    when this process started."""
     started = _started(os.getpid())
-    return None if started is None else " ".join((str(os.getpid()), started, *machine)) + "\n"
+    if started is None:
+        return
+    fd = os.open(folder / OWNER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(" ".join((str(os.getpid()), started, *machine)) + "\n")
 
 
 def _claim(folder: Path, machine: tuple[str, str, str]) -> bool:
@@ -88,11 +94,7 @@ def _claim(folder: Path, machine: tuple[str, str, str]) -> bool:
     as its owner, so a removal killed half-way is taken up again by the next bench."""
     try:
         os.rename(folder / OWNER, folder / CLAIMED)
-        line = _owner_line(machine)
-        if line is not None:
-            fd = os.open(folder / OWNER, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(line)
+        _mark(folder, machine)
         return True
     except OSError:
         return False
@@ -144,7 +146,6 @@ def bench_scratch() -> Iterator[Path]:
     """A new temporary folder marked with this process's identity, removed when the block ends."""
     with tempfile.TemporaryDirectory(prefix=PREFIX) as scratch:
         machine = _machine()
-        line = None if machine is None else _owner_line(machine)
-        if line is not None:
-            (Path(scratch) / OWNER).write_text(line, encoding="ascii")
+        if machine is not None:
+            _mark(Path(scratch), machine)
         yield Path(scratch)

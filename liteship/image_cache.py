@@ -323,7 +323,6 @@ class RowCache:
 
 
 def _disk_error(folder: Path, exc: OSError) -> LiteshipError:
-
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return NoRoom(f"The disk filled up while writing the image cache in {folder}", exc.strerror or str(exc),
                       "free some disk space and run the command again")
@@ -337,7 +336,6 @@ def open_caches(folder: Path, sizes, candidates: int, log) -> dict[int, RowCache
     """Each size's cache in ``folder``, open for a pass over ``candidates`` image files (sizes in order, so two
     passes never wait on each other). A folder that cannot be written (read-only, no permission) is said, and the
     pass holds the images in memory instead (an empty dict); too little free disk space is a LiteshipError."""
-
     caches: dict[int, RowCache] = {}
     why = folder_problem(Path(folder))
     if why is not None:
